@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need, skipping what is already there, so a warm
+# machine pays nothing. Only package registries are used (rustup, crates.io, Debian, npm).
+set -euo pipefail
+
+WASM_BINDGEN_VERSION=0.2.130 # must equal the `wasm-bindgen = "=..."` pin in Cargo.toml
+WASM_PACK_VERSION=0.15.1
+
+log() { printf '[setup] %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}\$"; then
+  log "installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION} (a few minutes)"
+  # --locked fails for this version here (its lock names a crate version the registry lacks).
+  cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
+fi
+
+if ! wasm-pack --version 2>/dev/null | grep -q " ${WASM_PACK_VERSION}\$"; then
+  log "installing wasm-pack ${WASM_PACK_VERSION} (a few minutes)"
+  cargo install wasm-pack --version "${WASM_PACK_VERSION}" --locked --force
+fi
+
+if [ "${SKIP_BROWSER:-0}" != 1 ] && { ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; }; then
+  log "installing Debian's chromium and chromium-driver"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+log "ready"

@@ -1,0 +1,300 @@
+//! ARPA back-off model files: export any model, import files made by KenLM and other tools.
+//!
+//! Export writes each n-gram's full log10 probability and, for n-grams that are contexts, its
+//! log10 back-off, as `f32` in shortest round-trip form, so an exported model imports back with
+//! the same scores. An imported model keeps the file's probabilities (`f32`, 8 bytes per
+//! pattern in the model file) and recovers the interpolation weights from them, so it can
+//! generate as well as score.
+
+use std::io::{self, Write};
+
+use rustc_hash::FxHashMap;
+
+use crate::config::MAX_ORDER;
+use crate::error::{Error, Result};
+use crate::index::ROOT;
+use crate::model::{Model, Parts, Values};
+use crate::trie::Trie;
+use crate::vocab::{Vocab, BOS, RESERVED};
+
+/// log10 probability written for words the file gives none (KenLM's convention for `<s>` is 0;
+/// this is for a missing `<unk>` or `</s>`).
+const ABSENT: f32 = -99.0;
+
+impl Model {
+    /// Writes the model as an ARPA file.
+    ///
+    /// # Errors
+    /// Any error of `out`.
+    pub fn write_arpa<W: Write>(&self, out: &mut W) -> io::Result<()> {
+        let index = &self.index;
+        let order = index.order;
+        writeln!(out, "\\data\\")?;
+        for (k, n) in self.ngrams.iter().enumerate() {
+            writeln!(out, "ngram {}={}", k + 1, n)?;
+        }
+        // Contexts of the current level with their words, flattened with stride `k`.
+        let mut frontier: Vec<u32> = vec![ROOT];
+        let mut paths: Vec<u32> = Vec::new();
+        let mut line = String::new();
+        for k in 1..=order {
+            writeln!(out, "\n\\{k}-grams:")?;
+            let mut next_frontier = Vec::new();
+            let mut next_paths = Vec::new();
+            for (j, &ctx) in frontier.iter().enumerate() {
+                let path = &paths[j * (k - 1)..j * (k - 1) + (k - 1)];
+                let c = index.ctx(ctx);
+                for i in 0..c.n {
+                    let w = c.words[i];
+                    let lp = if k == 1 && w == BOS { 0.0 } else { libm::log10(index.prob(ctx, w).0) as f32 };
+                    line.clear();
+                    line.push_str(&fmt_f32(lp));
+                    line.push('\t');
+                    for &p in path {
+                        line.push_str(self.vocab.word(p));
+                        line.push(' ');
+                    }
+                    line.push_str(self.vocab.word(w));
+                    if k < order {
+                        let nx = c.next[i];
+                        let bo = if index.ctx(nx).depth as usize == k && nx != ROOT {
+                            next_frontier.push(nx);
+                            next_paths.extend_from_slice(path);
+                            next_paths.push(w);
+                            libm::log10(index.ctx(nx).gamma as f64) as f32
+                        } else {
+                            0.0
+                        };
+                        line.push('\t');
+                        line.push_str(&fmt_f32(bo));
+                    }
+                    line.push('\n');
+                    out.write_all(line.as_bytes())?;
+                }
+            }
+            frontier = next_frontier;
+            paths = next_paths;
+        }
+        writeln!(out, "\n\\end\\")?;
+        Ok(())
+    }
+
+    /// The model as an ARPA file in memory.
+    pub fn to_arpa(&self) -> String {
+        let mut v = Vec::new();
+        // Writing to a Vec cannot fail, and every token is UTF-8.
+        let _ = self.write_arpa(&mut v);
+        String::from_utf8(v).unwrap_or_default()
+    }
+
+    /// Reads an ARPA file (as written by KenLM's `lmplz`, SRILM, or [`Model::write_arpa`]).
+    ///
+    /// # Errors
+    /// [`Error::Arpa`] with the line number for malformed input, or when an n-gram's prefix or
+    /// suffix is missing (the index needs both).
+    pub fn from_arpa(text: &str) -> Result<Model> {
+        let parts = parse(text)?;
+        Model::from_parts(parts, None, None).map_err(|e| match e {
+            Error::Corrupted(m) => Error::Arpa { line: 0, reason: m },
+            other => other,
+        })
+    }
+}
+
+fn fmt_f32(x: f32) -> String {
+    if x == 0.0 {
+        "0".to_owned()
+    } else {
+        format!("{x}")
+    }
+}
+
+fn err(line: usize, reason: impl Into<String>) -> Error {
+    Error::Arpa { line, reason: reason.into() }
+}
+
+#[derive(Clone)]
+struct Gram {
+    parent: u32,
+    word: u32,
+    prob: f32,
+    backoff: f32,
+}
+
+fn parse(text: &str) -> Result<Parts> {
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
+    let mut expect: Vec<u64> = Vec::new();
+    // Header.
+    loop {
+        let Some((no, l)) = lines.next() else { return Err(err(0, "no \\data\\ section")) };
+        if l.is_empty() {
+            continue;
+        }
+        if l != "\\data\\" {
+            return Err(err(no, "expected \\data\\"));
+        }
+        break;
+    }
+    let mut section: Option<(usize, usize)> = None;
+    for (no, l) in lines.by_ref() {
+        if l.is_empty() {
+            continue;
+        }
+        if let Some(rest) = l.strip_prefix("ngram ") {
+            let (k, n) = rest.split_once('=').ok_or_else(|| err(no, "expected ngram K=N"))?;
+            let k: usize = k.trim().parse().map_err(|_| err(no, "bad order"))?;
+            let n: u64 = n.trim().parse().map_err(|_| err(no, "bad count"))?;
+            if k != expect.len() + 1 || k > MAX_ORDER {
+                return Err(err(no, format!("orders must run 1, 2, … up to {MAX_ORDER}")));
+            }
+            expect.push(n);
+            continue;
+        }
+        if l == "\\1-grams:" {
+            section = Some((1, no));
+            break;
+        }
+        return Err(err(no, "expected ngram K=N or \\1-grams:"));
+    }
+    let order = expect.len();
+    if order == 0 || section.is_none() {
+        return Err(err(0, "no n-gram counts or sections"));
+    }
+    let mut vocab = Vocab::new();
+    let mut uni: Vec<(f32, f32)> = vec![(ABSENT, 0.0); RESERVED as usize];
+    uni[BOS as usize].0 = 0.0;
+    let mut levels: Vec<Vec<Gram>> = vec![Vec::new(); order + 1];
+    let mut maps: Vec<FxHashMap<(u32, u32), u32>> = Vec::new();
+    let mut k = 1usize;
+    let mut seen = 0u64;
+    let mut ended = false;
+    let mut ids: Vec<u32> = Vec::with_capacity(order);
+    for (no, l) in lines {
+        if l.is_empty() {
+            continue;
+        }
+        if l.starts_with('\\') {
+            if seen != expect[k - 1] {
+                return Err(err(no, format!("{k}-grams: header says {}, found {seen}", expect[k - 1])));
+            }
+            if k >= 2 {
+                finish_level(&mut levels, &mut maps, k, no)?;
+            }
+            if l == "\\end\\" {
+                ended = k == order;
+                if !ended {
+                    return Err(err(no, "\\end\\ before the last order"));
+                }
+                break;
+            }
+            k += 1;
+            if k > order || l != format!("\\{k}-grams:") {
+                return Err(err(no, format!("expected \\{k}-grams:")));
+            }
+            seen = 0;
+            continue;
+        }
+        let mut f = l.split_whitespace();
+        let prob: f32 = f.next().and_then(|x| x.parse().ok()).ok_or_else(|| err(no, "bad probability"))?;
+        ids.clear();
+        for _ in 0..k {
+            let w = f.next().ok_or_else(|| err(no, format!("expected {k} words")))?;
+            ids.push(if k == 1 { vocab.insert(w) } else { vocab.get(w).ok_or_else(|| err(no, format!("word `{w}` is not a unigram")))? });
+        }
+        let backoff: f32 = match f.next() {
+            Some(x) => x.parse().map_err(|_| err(no, "bad back-off"))?,
+            None => 0.0,
+        };
+        if f.next().is_some() || !prob.is_finite() || !backoff.is_finite() {
+            return Err(err(no, "malformed n-gram line"));
+        }
+        seen += 1;
+        if k == 1 {
+            let id = ids[0] as usize;
+            if id >= uni.len() {
+                uni.resize(id + 1, (ABSENT, 0.0));
+            } else if id >= RESERVED as usize {
+                return Err(err(no, "duplicate unigram"));
+            }
+            uni[id] = (if id == BOS as usize { 0.0 } else { prob }, backoff);
+        } else {
+            let mut parent = 1 + ids[0];
+            for (j, &w) in ids[1..k - 1].iter().enumerate() {
+                parent = *maps[j].get(&(parent, w)).ok_or_else(|| err(no, "n-gram whose prefix is missing"))?;
+            }
+            levels[k].push(Gram { parent, word: ids[k - 1], prob, backoff });
+        }
+    }
+    if !ended {
+        return Err(err(0, "no \\end\\"));
+    }
+    build(vocab, uni, levels, order)
+}
+
+/// Sorts level `k` by (parent, word) and maps each n-gram to its position in the level, for
+/// the prefix look-ups of level `k + 1`.
+fn finish_level(levels: &mut [Vec<Gram>], maps: &mut Vec<FxHashMap<(u32, u32), u32>>, k: usize, no: usize) -> Result<()> {
+    let g = &mut levels[k];
+    g.sort_unstable_by_key(|x| (x.parent, x.word));
+    if g.windows(2).any(|w| w[0].parent == w[1].parent && w[0].word == w[1].word) {
+        return Err(err(no, format!("duplicate {k}-gram")));
+    }
+    let mut m = FxHashMap::default();
+    m.reserve(g.len());
+    for (i, x) in g.iter().enumerate() {
+        m.insert((x.parent, x.word), i as u32);
+    }
+    maps.push(m);
+    Ok(())
+}
+
+/// Lays the parsed n-grams out as a breadth-first [`Trie`]. Level-2 parents are unigram nodes;
+/// deeper parents are positions within the previous level, which sorting made breadth-first.
+fn build(vocab: Vocab, mut uni: Vec<(f32, f32)>, levels: Vec<Vec<Gram>>, order: usize) -> Result<Parts> {
+    let v = vocab.len();
+    uni.resize(v, (ABSENT, 0.0));
+    let mut level_start = vec![0u32, 1, 1 + v as u32];
+    for l in &levels[2..] {
+        let last = level_start[level_start.len() - 1];
+        level_start.push(last + l.len() as u32);
+    }
+    let total = level_start[order + 1] as usize;
+    let ctx_end = level_start[order] as usize;
+    let mut word = vec![0u32; total];
+    let mut log_prob = vec![0f32; total];
+    let mut log_backoff = vec![0f32; ctx_end];
+    for (id, &(p, b)) in uni.iter().enumerate() {
+        word[1 + id] = id as u32;
+        log_prob[1 + id] = p;
+        if 1 + id < ctx_end {
+            log_backoff[1 + id] = b;
+        }
+    }
+    let mut child_start = vec![0u32; ctx_end + 1];
+    child_start[0] = 1;
+    for k in 2..=order {
+        let (ps, pe) = (level_start[k - 1] as usize, level_start[k] as usize);
+        let off = if k == 2 { 0 } else { ps };
+        let mut counts = vec![0u32; pe - ps];
+        for g in &levels[k] {
+            counts[g.parent as usize + off - ps] += 1;
+        }
+        let mut acc = level_start[k];
+        for (i, c) in counts.iter().enumerate() {
+            child_start[ps + i] = acc;
+            acc += c;
+        }
+        for (i, g) in levels[k].iter().enumerate() {
+            let n = level_start[k] as usize + i;
+            word[n] = g.word;
+            log_prob[n] = g.prob;
+            if n < ctx_end {
+                log_backoff[n] = g.backoff;
+            }
+        }
+    }
+    child_start[ctx_end] = total as u32;
+    let trie = Trie { level_start, word, child_start };
+    trie.validate().map_err(|e| err(0, e.to_string()))?;
+    Ok(Parts { vocab, trie, values: Values::Probs { log_prob, log_backoff }, training: None })
+}

@@ -1,0 +1,401 @@
+//! The model file: a fixed header, then a postcard body laid out for fast loading.
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic "UELMODEL"
+//!      8     2  format version (u16 LE), FORMAT_VERSION
+//!     10     2  flags (u16 LE), 0
+//!     12     8  body length (u64 LE)
+//!     20     4  CRC-32 of the body (u32 LE)
+//!     24     …  body (postcard)
+//! ```
+//!
+//! postcard is not self-describing, so the magic and version come first and are checked before
+//! a byte of the body is interpreted; the checksum catches damage before decoding. The body holds
+//! the trie breadth-first as a few byte streams rather than millions of small values: per
+//! context-capable node the number of children, per pattern its word as a delta from its previous
+//! sibling, per pattern its adjusted Kneser-Ney count — all LEB128 varints, most of one byte.
+//! Probabilities are recomputed on load, so the file is lossless and about 3 bytes per pattern.
+//! Every length read from the file is checked against the bytes that remain before anything is
+//! allocated for it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::MAX_ORDER;
+use crate::error::{Error, Result};
+use crate::model::{Parts, Values};
+use crate::train::TrainingStats;
+use crate::trie::Trie;
+use crate::vocab::Vocab;
+
+/// First bytes of every model file.
+pub const MAGIC: &[u8; 8] = b"UELMODEL";
+/// Format version this build reads and writes.
+pub const FORMAT_VERSION: u16 = 1;
+/// Bytes before the body.
+pub const HEADER_LEN: usize = 24;
+
+const KIND_COUNTS: u8 = 0;
+const KIND_PROBS: u8 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Body<'a> {
+    order: u8,
+    /// Words in id order, joined by `\n` (tokens never contain whitespace).
+    vocab: &'a str,
+    /// Patterns per order, 1-grams first.
+    level_sizes: Vec<u64>,
+    kind: u8,
+    discounts: Vec<[f64; 3]>,
+    #[serde(borrow, with = "serde_bytes")]
+    child_counts: &'a [u8],
+    #[serde(borrow, with = "serde_bytes")]
+    words: &'a [u8],
+    #[serde(borrow, with = "serde_bytes")]
+    values: &'a [u8],
+    #[serde(borrow, with = "serde_bytes")]
+    pruned: &'a [u8],
+    training: Option<TrainingStats>,
+}
+
+/// Header plus `body`.
+pub(crate) fn with_header(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// Checks the header and checksum; returns the body.
+pub(crate) fn check_header(bytes: &[u8]) -> Result<&[u8]> {
+    let n = bytes.len().min(MAGIC.len());
+    if bytes[..n] != MAGIC[..n] || bytes.is_empty() {
+        let hint = if bytes.starts_with(b"\\data\\") || bytes.starts_with(b"\n\\data\\") {
+            "this looks like an ARPA file; import it with the ARPA importer instead"
+        } else if bytes.is_empty() {
+            "the input is empty"
+        } else {
+            "the first bytes are not \"UELMODEL\""
+        };
+        return Err(Error::NotAModel(hint.into()));
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(Error::Truncated { expected: HEADER_LEN as u64, found: bytes.len() as u64 });
+    }
+    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    if version != FORMAT_VERSION {
+        let hint = if version > FORMAT_VERSION {
+            "it was written by a newer ultra-efficient-llm: upgrade to load it"
+        } else {
+            "it was written by an older ultra-efficient-llm: load it there and export it as ARPA, then import that"
+        };
+        return Err(Error::UnsupportedVersion { found: version, expected: FORMAT_VERSION, hint });
+    }
+    let flags = u16::from_le_bytes([bytes[10], bytes[11]]);
+    if flags != 0 {
+        return Err(Error::corrupted(format!("unknown header flags {flags:#06x}")));
+    }
+    let mut len8 = [0u8; 8];
+    len8.copy_from_slice(&bytes[12..20]);
+    let len = u64::from_le_bytes(len8);
+    let have = (bytes.len() - HEADER_LEN) as u64;
+    if len > have {
+        return Err(Error::Truncated { expected: HEADER_LEN as u64 + len, found: bytes.len() as u64 });
+    }
+    if len < have {
+        return Err(Error::corrupted(format!("{} unexpected bytes after the model", have - len)));
+    }
+    let body = &bytes[HEADER_LEN..];
+    let crc = u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    if crc32fast::hash(body) != crc {
+        return Err(Error::corrupted("checksum mismatch"));
+    }
+    Ok(body)
+}
+
+/// Serializes the parts into a body.
+pub(crate) fn encode_body(parts: &Parts) -> Vec<u8> {
+    let t = &parts.trie;
+    let order = t.order();
+    let vocab: String = {
+        let mut s = String::new();
+        for (i, w) in parts.vocab.words().enumerate() {
+            if i > 0 {
+                s.push('\n');
+            }
+            s.push_str(w);
+        }
+        s
+    };
+    let ctx_end = t.level_start[order] as usize;
+    let mut child_counts = Vec::new();
+    for node in 1..ctx_end {
+        put(&mut child_counts, t.children(node).len() as u64);
+    }
+    let mut words = Vec::new();
+    for parent in t.level_start[1] as usize..ctx_end {
+        let mut prev: Option<u32> = None;
+        for c in t.children(parent) {
+            let w = t.word[c];
+            put(&mut words, match prev {
+                None => w as u64,
+                Some(p) => (w - p - 1) as u64,
+            });
+            prev = Some(w);
+        }
+    }
+    let mut values = Vec::new();
+    let mut pruned_bytes = Vec::new();
+    let (kind, discounts) = match &parts.values {
+        Values::Counts { a, pruned, discounts } => {
+            for &x in &a[1..] {
+                put(&mut values, x as u64);
+            }
+            for &x in pruned {
+                put(&mut pruned_bytes, x as u64);
+            }
+            (KIND_COUNTS, discounts.clone())
+        }
+        Values::Probs { log_prob, log_backoff } => {
+            for x in &log_prob[1..] {
+                values.extend_from_slice(&x.to_le_bytes());
+            }
+            for x in &log_backoff[1..] {
+                values.extend_from_slice(&x.to_le_bytes());
+            }
+            (KIND_PROBS, Vec::new())
+        }
+    };
+    let body = Body {
+        order: order as u8,
+        vocab: &vocab,
+        level_sizes: (1..=order).map(|k| t.level(k).len() as u64).collect(),
+        kind,
+        discounts,
+        child_counts: &child_counts,
+        words: &words,
+        values: &values,
+        pruned: &pruned_bytes,
+        training: parts.training.clone(),
+    };
+    // Serializing plain data into a Vec cannot fail.
+    postcard::to_allocvec(&body).unwrap_or_default()
+}
+
+/// Decodes and validates a body.
+pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
+    let (b, rest): (Body<'_>, _) =
+        postcard::take_from_bytes(bytes).map_err(|e| Error::corrupted(format!("undecodable body ({e})")))?;
+    if !rest.is_empty() {
+        return Err(Error::corrupted("bytes left over after the body"));
+    }
+    let order = b.order as usize;
+    if !(1..=MAX_ORDER).contains(&order) || b.level_sizes.len() != order {
+        return Err(Error::corrupted(format!("bad order {order}")));
+    }
+    let vocab = Vocab::from_words(b.vocab.split('\n')).ok_or_else(|| Error::corrupted("bad vocabulary"))?;
+    let v = vocab.len() as u64;
+    if b.level_sizes[0] != v {
+        return Err(Error::corrupted("vocabulary and unigram count differ"));
+    }
+    // Every pattern beyond the unigrams takes at least one byte of `words`: this bounds every
+    // allocation below by the input's size.
+    let deeper: u64 = b.level_sizes[1..].iter().try_fold(0u64, |acc, &x| acc.checked_add(x)).unwrap_or(u64::MAX);
+    if deeper > b.words.len() as u64 {
+        return Err(Error::corrupted("pattern counts exceed the data"));
+    }
+    let total = 1 + v + deeper;
+    if total >= u32::MAX as u64 {
+        return Err(Error::corrupted("too many patterns"));
+    }
+    let total = total as usize;
+    let mut level_start = vec![0u32, 1];
+    let mut acc = 1u64;
+    for &s in &b.level_sizes {
+        acc += s;
+        level_start.push(acc as u32);
+    }
+    let ctx_end = level_start[order] as usize;
+
+    let mut child_start = Vec::with_capacity(ctx_end + 1);
+    child_start.push(1u32);
+    let mut running = 1 + v;
+    child_start.push(running as u32);
+    let mut r = Reader::new(b.child_counts);
+    for k in 1..order {
+        for _ in level_start[k]..level_start[k + 1] {
+            running += r.varint()? as u64;
+            if running > total as u64 {
+                return Err(Error::corrupted("child counts exceed the pattern count"));
+            }
+            child_start.push(running as u32);
+        }
+        if running != level_start[k + 2] as u64 {
+            return Err(Error::corrupted(format!("child counts of order {k} do not add up")));
+        }
+    }
+    r.finish("child counts")?;
+
+    let mut word = vec![0u32; total];
+    for (i, w) in word[1..=v as usize].iter_mut().enumerate() {
+        *w = i as u32;
+    }
+    let mut r = Reader::new(b.words);
+    for parent in level_start[1] as usize..ctx_end {
+        let mut prev: Option<u64> = None;
+        for c in child_start[parent] as usize..child_start[parent + 1] as usize {
+            let d = r.varint()? as u64;
+            let w = match prev {
+                None => d,
+                Some(p) => p + 1 + d,
+            };
+            if w >= v {
+                return Err(Error::corrupted("word id out of range"));
+            }
+            word[c] = w as u32;
+            prev = Some(w);
+        }
+    }
+    r.finish("words")?;
+    let trie = Trie { level_start, word, child_start };
+    debug_assert!(trie.validate().is_ok());
+
+    let values = match b.kind {
+        KIND_COUNTS => {
+            if b.discounts.len() != order {
+                return Err(Error::corrupted("discounts missing"));
+            }
+            let mut r = Reader::new(b.values);
+            let mut a = Vec::with_capacity(total);
+            a.push(0u32);
+            for _ in 1..total {
+                a.push(r.varint()?);
+            }
+            r.finish("counts")?;
+            let mut pruned = Vec::new();
+            if !b.pruned.is_empty() {
+                let mut r = Reader::new(b.pruned);
+                if ctx_end > b.pruned.len() {
+                    return Err(Error::corrupted("pruned masses missing"));
+                }
+                pruned.reserve(ctx_end);
+                for _ in 0..ctx_end {
+                    pruned.push(r.varint()?);
+                }
+                r.finish("pruned masses")?;
+            }
+            Values::Counts { a, pruned, discounts: b.discounts }
+        }
+        KIND_PROBS => {
+            if b.values.len() != 4 * ((total - 1) + (ctx_end - 1)) {
+                return Err(Error::corrupted("probability table has the wrong size"));
+            }
+            let f = |i: usize| {
+                let mut x = [0u8; 4];
+                x.copy_from_slice(&b.values[4 * i..4 * i + 4]);
+                f32::from_le_bytes(x)
+            };
+            let log_prob = std::iter::once(0.0).chain((0..total - 1).map(f)).collect();
+            let log_backoff = std::iter::once(0.0).chain((total - 1..total - 1 + ctx_end - 1).map(f)).collect();
+            Values::Probs { log_prob, log_backoff }
+        }
+        k => return Err(Error::corrupted(format!("unknown value kind {k}"))),
+    };
+    Ok(Parts { vocab, trie, values, training: b.training })
+}
+
+fn put(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// LEB128 reader over one stream; running out of bytes or overlong values are errors.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    #[inline]
+    fn varint(&mut self) -> Result<u32> {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let Some(&byte) = self.buf.get(self.pos) else {
+                return Err(Error::corrupted("a value stream ends early"));
+            };
+            self.pos += 1;
+            v |= ((byte & 0x7f) as u64) << shift;
+            if byte < 0x80 {
+                return u32::try_from(v).map_err(|_| Error::corrupted("value out of range"));
+            }
+            shift += 7;
+            if shift > 28 {
+                return Err(Error::corrupted("overlong value"));
+            }
+        }
+    }
+
+    fn finish(&self, what: &str) -> Result<()> {
+        if self.pos == self.buf.len() {
+            Ok(())
+        } else {
+            Err(Error::corrupted(format!("extra bytes after the {what}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_round_trip_and_reject_overlong() {
+        let mut out = Vec::new();
+        let vals = [0u64, 1, 127, 128, 300, 16_383, 16_384, u32::MAX as u64];
+        for &v in &vals {
+            put(&mut out, v);
+        }
+        let mut r = Reader::new(&out);
+        for &v in &vals {
+            assert_eq!(r.varint().unwrap() as u64, v);
+        }
+        r.finish("test").unwrap();
+        assert!(Reader::new(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01]).varint().is_err());
+        assert!(Reader::new(&[0x80]).varint().is_err());
+        let mut big = Vec::new();
+        put(&mut big, u32::MAX as u64 + 1);
+        assert!(Reader::new(&big).varint().is_err());
+    }
+
+    #[test]
+    fn header_errors_are_typed() {
+        assert!(matches!(check_header(b""), Err(Error::NotAModel(_))));
+        assert!(matches!(check_header(b"hello world, not a model"), Err(Error::NotAModel(_))));
+        assert!(matches!(check_header(b"\\data\\\nngram 1=3"), Err(Error::NotAModel(m)) if m.contains("ARPA")));
+        assert!(matches!(check_header(b"UELMO"), Err(Error::Truncated { .. })));
+        let good = with_header(b"body");
+        assert_eq!(check_header(&good).unwrap(), b"body");
+        let mut v = good.clone();
+        v[8] = 9;
+        assert!(matches!(check_header(&v), Err(Error::UnsupportedVersion { found: 9, .. })));
+        assert!(matches!(check_header(&good[..good.len() - 1]), Err(Error::Truncated { .. })));
+        let mut v = good.clone();
+        v.push(0);
+        assert!(matches!(check_header(&v), Err(Error::Corrupted(_))));
+        let mut v = good;
+        *v.last_mut().unwrap() ^= 1;
+        assert!(matches!(check_header(&v), Err(Error::Corrupted(m)) if m.contains("checksum")));
+    }
+}

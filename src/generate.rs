@@ -1,0 +1,494 @@
+//! Text generation: seeded sampling from the index, the activation cache, and statistics.
+//!
+//! Two samplers share one loop:
+//! * the **exact** sampler (default options) draws from the model's own distribution straight
+//!   from the index: one `u32` draw and a binary search per context visited, no allocation;
+//! * the **shaped** sampler (temperature, top-k, top-p, an activation threshold, or unnormalized
+//!   frequencies) prepares a candidate list per context: it mixes the successors of the context
+//!   and of its back-off contexts (capped by `max_patterns_per_query` and
+//!   `max_backup_patterns`), applies the options, and keeps the result in the activation cache
+//!   (an LRU keyed by context) so repeated contexts cost one look-up.
+//!
+//! Both draw with xoshiro256++ seeded from `seed` and integer arithmetic, and `f64` math goes
+//! through `libm`, so the same seed gives the same tokens natively and in WebAssembly.
+
+use std::num::NonZeroUsize;
+
+use lru::LruCache;
+use rand_core::{RngCore, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::now_ms;
+use crate::config::GenerateOptions;
+use crate::error::Result;
+use crate::index::{Index, NONE, ROOT};
+use crate::model::Model;
+use crate::tokenizer::{tokenize, Detokenizer};
+use crate::vocab::{BOS, EOS, UNK};
+
+/// Draws that may land on `</s>` before `min_generated_tokens_ratio` is met before the most
+/// likely word is taken instead.
+const EOS_RETRIES: usize = 16;
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// `max_tokens` reached.
+    MaxTokens,
+    /// The model ended the sentence (and `stop_at_sentence_end` is set).
+    SentenceEnd,
+    /// The token callback asked to stop.
+    Cancelled,
+}
+
+/// Statistics of one generation request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationStats {
+    /// Tokens generated (a sentence break counts as one).
+    pub tokens: usize,
+    /// Wall time of the request in milliseconds (0 where no clock is set).
+    pub elapsed_ms: f64,
+    /// `tokens / elapsed`, 0 when the time is 0.
+    pub tokens_per_second: f64,
+    /// Share of stored patterns that belong to no context the request consulted.
+    pub sparsity: f64,
+    /// Patterns in the contexts the request consulted.
+    pub patterns_activated: u64,
+    /// Patterns stored in the model.
+    pub patterns_total: u64,
+    /// Activation-cache hits of this request.
+    pub cache_hits: u64,
+    /// Activation-cache misses of this request.
+    pub cache_misses: u64,
+    /// `hits / (hits + misses)`, `None` when the cache was not consulted (the exact sampler
+    /// needs no prepared distributions).
+    pub cache_hit_rate: Option<f64>,
+    /// The seed used (the one given, or the one drawn): pass it back to reproduce the text.
+    pub seed: u64,
+    /// Why generation stopped.
+    pub stop_reason: StopReason,
+    /// True when the exact sampler was used (see [`GenerateOptions::is_exact`]).
+    pub exact: bool,
+}
+
+/// The result of [`Model::generate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    /// The continuation, spaced so that `prompt + text` reads naturally.
+    pub text: String,
+    /// Generated tokens; `</s>` marks a sentence break when generation continues past one.
+    pub tokens: Vec<String>,
+    /// Statistics.
+    pub stats: GenerationStats,
+}
+
+/// Cumulative activation-cache figures of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CacheStats {
+    /// Look-ups answered from the cache.
+    pub hits: u64,
+    /// Look-ups that prepared a distribution.
+    pub misses: u64,
+    /// Entries held now.
+    pub entries: usize,
+    /// Capacity.
+    pub capacity: usize,
+}
+
+/// A prepared next-token distribution.
+struct Prepared {
+    cum: Vec<u32>,
+    words: Vec<u32>,
+    next: Vec<u32>,
+    /// Contexts consulted to build it (for sparsity).
+    visited: Vec<u32>,
+}
+
+/// LRU of context -> prepared distribution, valid for one set of shaping options.
+pub(crate) struct ActivationCache {
+    lru: Option<LruCache<u32, Prepared, FxBuildHasher>>,
+    fingerprint: u64,
+    hits: u64,
+    misses: u64,
+}
+
+impl Default for ActivationCache {
+    fn default() -> Self {
+        ActivationCache {
+            lru: None,
+            fingerprint: 0,
+            hits: 0,
+            misses: 0,
+        }
+    }
+}
+
+impl ActivationCache {
+    /// Makes the cache fit `opts`: a different capacity resizes it, different shaping options
+    /// empty it (its distributions were made for the old ones).
+    fn configure(&mut self, opts: &GenerateOptions) {
+        let fp = fingerprint(opts);
+        let cap = opts.activation_cache_size;
+        match (&mut self.lru, NonZeroUsize::new(cap)) {
+            (_, None) => self.lru = None,
+            (Some(l), Some(c)) => {
+                if l.cap() != c {
+                    l.resize(c);
+                }
+                if self.fingerprint != fp {
+                    l.clear();
+                }
+            }
+            (None, Some(c)) => self.lru = Some(LruCache::with_hasher(c, FxBuildHasher)),
+        }
+        self.fingerprint = fp;
+    }
+}
+
+fn fingerprint(o: &GenerateOptions) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    o.temperature.to_bits().hash(&mut h);
+    o.top_k.hash(&mut h);
+    o.top_p.to_bits().hash(&mut h);
+    o.activation_threshold.to_bits().hash(&mut h);
+    o.frequency_normalization.hash(&mut h);
+    o.max_patterns_per_query.hash(&mut h);
+    o.max_backup_patterns.hash(&mut h);
+    h.finish()
+}
+
+impl Model {
+    /// Generates a continuation of `prompt`.
+    ///
+    /// The last `context_window` tokens (prompt included) are matched against the patterns,
+    /// backing off to shorter contexts; see [`GenerateOptions`] for every knob. Unknown prompt
+    /// words are fine: the model backs off to shorter contexts, down to the unigrams.
+    ///
+    /// ```
+    /// use ultra_efficient_llm::{GenerateOptions, TrainOptions, Trainer};
+    /// let mut t = Trainer::new(TrainOptions::default())?;
+    /// t.feed("the cat sat on the mat.\nthe dog sat on the log.\n");
+    /// let model = t.finish()?;
+    /// let opts = GenerateOptions { seed: Some(7), max_tokens: 10, ..Default::default() };
+    /// let a = model.generate("the", &opts)?;
+    /// assert_eq!(a.text, model.generate("the", &opts)?.text);
+    /// # Ok::<(), ultra_efficient_llm::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidOption`] when an option is out of range.
+    pub fn generate(&self, prompt: &str, opts: &GenerateOptions) -> Result<Generation> {
+        self.generate_with(prompt, opts, |_, _| true)
+    }
+
+    /// Like [`Model::generate`], calling `on_token(piece, token)` after each token, where
+    /// `piece` is the text appended for it (with its leading space, if any). Returning `false`
+    /// stops generation ([`StopReason::Cancelled`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidOption`] when an option is out of range.
+    pub fn generate_with(
+        &self,
+        prompt: &str,
+        opts: &GenerateOptions,
+        mut on_token: impl FnMut(&str, &str) -> bool,
+    ) -> Result<Generation> {
+        let prompt_tokens: Vec<&str> = tokenize(prompt).collect();
+        let ids: Vec<u32> = prompt_tokens.iter().map(|t| self.vocab.id_or_unk(t)).collect();
+        let mut detok = Detokenizer::continuing(prompt_tokens.iter().copied());
+        let mut text = String::new();
+        let mut tokens = Vec::new();
+        let stats = self.run(&ids, opts, |id| {
+            let (piece, token) = if id == EOS {
+                detok = Detokenizer::new();
+                ("\n".to_owned(), "</s>")
+            } else {
+                let t = self.vocab.word(id);
+                (detok.piece(t), t)
+            };
+            text.push_str(&piece);
+            tokens.push(token.to_owned());
+            on_token(&piece, token)
+        })?;
+        Ok(Generation { text, tokens, stats })
+    }
+
+    /// Generates token ids only (no strings): the sampler alone, for benchmarks and callers that
+    /// keep their own vocabulary. `prompt` ids come from [`crate::Vocab::id_or_unk`].
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidOption`] when an option is out of range.
+    pub fn generate_ids(&self, prompt: &[u32], opts: &GenerateOptions, out: &mut Vec<u32>) -> Result<GenerationStats> {
+        out.clear();
+        self.run(prompt, opts, |id| {
+            out.push(id);
+            true
+        })
+    }
+
+    /// Cumulative activation-cache figures over all requests.
+    pub fn cache_stats(&self) -> CacheStats {
+        let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        CacheStats {
+            hits: c.hits,
+            misses: c.misses,
+            entries: c.lru.as_ref().map_or(0, |l| l.len()),
+            capacity: c.lru.as_ref().map_or(0, |l| l.cap().get()),
+        }
+    }
+
+    fn run(&self, prompt: &[u32], opts: &GenerateOptions, mut emit: impl FnMut(u32) -> bool) -> Result<GenerationStats> {
+        opts.validate()?;
+        let t0 = now_ms();
+        let index = &self.index;
+        let seed = opts.seed.unwrap_or_else(|| self.next_seed());
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let exact = opts.is_exact();
+        let mut cache = if exact {
+            None
+        } else {
+            let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            c.configure(opts);
+            Some(c)
+        };
+        let (hits0, misses0) = cache.as_ref().map_or((0, 0), |c| (c.hits, c.misses));
+        let mut state = index.bos;
+        for &id in prompt {
+            state = index.advance(state, if id < index.vocab_len { id } else { UNK });
+        }
+        let min_tokens = (opts.min_generated_tokens_ratio * opts.max_tokens as f64).ceil() as usize;
+        let mut visited = Vec::with_capacity(opts.max_tokens.min(1 << 16) * 2);
+        let mut generated = 0usize;
+        let mut stop = StopReason::MaxTokens;
+        while generated < opts.max_tokens {
+            let start = index.truncate(state, opts.context_window);
+            let mut pick = (EOS, ROOT);
+            for _ in 0..EOS_RETRIES {
+                pick = match cache.as_deref_mut() {
+                    None => draw_exact(index, start, &mut rng, &mut visited),
+                    Some(c) => draw_shaped(index, start, opts, c, &mut rng, &mut visited),
+                };
+                if pick.0 != EOS || generated >= min_tokens {
+                    break;
+                }
+            }
+            if pick.0 == EOS && generated < min_tokens {
+                let w = index.fallback_word;
+                pick = (w, index.advance(start, w));
+            }
+            let (w, next) = pick;
+            if w == EOS && opts.stop_at_sentence_end {
+                stop = StopReason::SentenceEnd;
+                break;
+            }
+            generated += 1;
+            state = if w == EOS { index.bos } else { next };
+            if !emit(w) {
+                stop = StopReason::Cancelled;
+                break;
+            }
+        }
+        let (hits, misses) = cache.as_ref().map_or((0, 0), |c| (c.hits - hits0, c.misses - misses0));
+        drop(cache);
+        visited.sort_unstable();
+        visited.dedup();
+        let activated: u64 = visited.iter().map(|&s| index.ctx(s).n as u64).sum();
+        let total = index.patterns.max(1);
+        let elapsed_ms = (now_ms() - t0).max(0.0);
+        Ok(GenerationStats {
+            tokens: generated,
+            elapsed_ms,
+            tokens_per_second: if elapsed_ms > 0.0 { generated as f64 * 1000.0 / elapsed_ms } else { 0.0 },
+            sparsity: 1.0 - (activated.min(total) as f64 / total as f64),
+            patterns_activated: activated,
+            patterns_total: index.patterns,
+            cache_hits: hits,
+            cache_misses: misses,
+            cache_hit_rate: if hits + misses > 0 { Some(hits as f64 / (hits + misses) as f64) } else { None },
+            seed,
+            stop_reason: stop,
+            exact,
+        })
+    }
+}
+
+/// One draw from the model's own distribution: successors of `start` by their weights, or with
+/// the remaining (back-off) weight a draw from the shorter context, down to a uniform draw over
+/// the vocabulary below the root.
+#[inline]
+fn draw_exact(index: &Index, start: u32, rng: &mut Xoshiro256PlusPlus, visited: &mut Vec<u32>) -> (u32, u32) {
+    let mut s = start;
+    loop {
+        visited.push(s);
+        let c = index.ctx(s);
+        let r = rng.next_u32();
+        if c.n > 0 && r < c.cum[c.n - 1] {
+            let i = c.cum.partition_point(|&x| x <= r);
+            let w = c.words[i];
+            let next = if s == start { c.next[i] } else { index.refine_next(start, s, w, c.next[i]) };
+            return (w, next);
+        }
+        if c.backoff == NONE {
+            let w = if index.uniform_root && index.vocab_len > EOS + 1 {
+                // Uniform over every generable word: `</s>` and the vocabulary after it.
+                let span = (index.vocab_len - EOS) as u64;
+                EOS + ((rng.next_u32() as u64 * span) >> 32) as u32
+            } else {
+                index.fallback_word
+            };
+            return (w, index.refine_next(start, ROOT, w, c.next[w as usize]));
+        }
+        s = c.backoff;
+    }
+}
+
+fn draw_shaped(
+    index: &Index,
+    start: u32,
+    opts: &GenerateOptions,
+    cache: &mut ActivationCache,
+    rng: &mut Xoshiro256PlusPlus,
+    visited: &mut Vec<u32>,
+) -> (u32, u32) {
+    let r = rng.next_u32();
+    let pick = |p: &Prepared, visited: &mut Vec<u32>| {
+        visited.extend_from_slice(&p.visited);
+        let i = p.cum.partition_point(|&x| x <= r).min(p.cum.len() - 1);
+        (p.words[i], p.next[i])
+    };
+    if let Some(lru) = cache.lru.as_mut() {
+        if let Some(p) = lru.get(&start) {
+            cache.hits += 1;
+            return pick(p, visited);
+        }
+        cache.misses += 1;
+        let p = prepare(index, start, opts);
+        let out = pick(&p, visited);
+        lru.put(start, p);
+        out
+    } else {
+        cache.misses += 1;
+        pick(&prepare(index, start, opts), visited)
+    }
+}
+
+/// Builds the shaped next-token distribution of context `start`.
+fn prepare(index: &Index, start: u32, opts: &GenerateOptions) -> Prepared {
+    let mut words: Vec<u32> = Vec::new();
+    let mut weight: Vec<f64> = Vec::new();
+    let mut next: Vec<u32> = Vec::new();
+    let mut pos: FxHashMap<u32, usize> = FxHashMap::default();
+    let mut visited = Vec::new();
+    let mut scale = 1.0f64;
+    let mut s = start;
+    let mut backup_left = opts.max_backup_patterns;
+    let mut first = true;
+    let mut picks: Vec<usize> = Vec::new();
+    loop {
+        visited.push(s);
+        let c = index.ctx(s);
+        let cap = if first { opts.max_patterns_per_query } else { backup_left };
+        picks.clear();
+        picks.extend((0..c.n).filter(|&i| {
+            let w = c.words[i];
+            w != BOS && w != UNK && f32::from_bits(c.u[i]) > 0.0
+        }));
+        if picks.len() > cap {
+            let key = |i: &usize| (std::cmp::Reverse(c.u[*i]), c.words[*i]);
+            if cap > 0 {
+                picks.select_nth_unstable_by_key(cap - 1, key);
+            }
+            picks.truncate(cap);
+        }
+        if !first {
+            backup_left -= picks.len();
+        }
+        for &i in &picks {
+            let w = c.words[i];
+            let add = scale * f32::from_bits(c.u[i]) as f64;
+            match pos.get(&w) {
+                Some(&j) => weight[j] += add,
+                None => {
+                    pos.insert(w, words.len());
+                    words.push(w);
+                    weight.push(add);
+                    next.push(if s == start { c.next[i] } else { index.refine_next(start, s, w, c.next[i]) });
+                }
+            }
+        }
+        let done = (!opts.frequency_normalization && !words.is_empty()) || c.backoff == NONE || (!first && backup_left == 0);
+        if done {
+            break;
+        }
+        scale *= c.gamma as f64;
+        s = c.backoff;
+        first = false;
+    }
+    if words.is_empty() {
+        let w = index.fallback_word;
+        words.push(w);
+        weight.push(1.0);
+        next.push(index.advance(start, w));
+    }
+    shape(words, weight, next, visited, opts)
+}
+
+/// Applies threshold, temperature, top-k and top-p to raw candidate weights.
+fn shape(words: Vec<u32>, weight: Vec<f64>, next: Vec<u32>, visited: Vec<u32>, opts: &GenerateOptions) -> Prepared {
+    let total: f64 = weight.iter().sum();
+    let mut cand: Vec<(f64, u32, u32)> = weight
+        .iter()
+        .zip(words.iter().zip(next.iter()))
+        .map(|(&w, (&word, &nx))| (w / total, word, nx))
+        .collect();
+    // Likeliest first, ties by word id, so truncation is deterministic.
+    cand.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    if opts.activation_threshold > 0.0 {
+        let keep = cand.iter().skip(1).take_while(|c| c.0 >= opts.activation_threshold).count() + 1;
+        cand.truncate(keep);
+    }
+    if opts.temperature != 1.0 {
+        let inv = 1.0 / opts.temperature;
+        let top = cand[0].0;
+        // Relative to the top candidate, so a low temperature cannot underflow every weight.
+        for c in &mut cand {
+            c.0 = libm::exp(libm::log(c.0 / top) * inv);
+        }
+    }
+    if opts.top_k > 0 {
+        cand.truncate(opts.top_k);
+    }
+    let total: f64 = cand.iter().map(|c| c.0).sum();
+    if opts.top_p < 1.0 {
+        let mut acc = 0.0;
+        let mut keep = cand.len();
+        for (i, c) in cand.iter().enumerate() {
+            acc += c.0 / total;
+            if acc >= opts.top_p {
+                keep = i + 1;
+                break;
+            }
+        }
+        cand.truncate(keep);
+    }
+    let total: f64 = cand.iter().map(|c| c.0).sum();
+    let mut acc = 0.0;
+    let mut cum = Vec::with_capacity(cand.len());
+    for c in &cand {
+        acc += c.0 / total;
+        cum.push((acc * 4_294_967_296.0).min(4_294_967_295.0) as u32);
+    }
+    if let Some(last) = cum.last_mut() {
+        *last = u32::MAX;
+    }
+    Prepared {
+        cum,
+        words: cand.iter().map(|c| c.1).collect(),
+        next: cand.iter().map(|c| c.2).collect(),
+        visited,
+    }
+}

@@ -1,0 +1,67 @@
+//! # ultra-efficient-llm
+//!
+//! A pattern (n-gram) language model that trains in well under a second and generates text at
+//! millions of tokens per second, natively and in the browser (WebAssembly).
+//!
+//! The pipeline:
+//!
+//! ```text
+//! text ─► tokenizer ─► Trainer (count patterns, prune) ─► Model (vocabulary + index)
+//!                                                           ├─► generate(prompt)  seeded sampling
+//!                                                           ├─► perplexity(text)  KenLM semantics
+//!                                                           └─► to_bytes / ARPA   model files
+//! ```
+//!
+//! * [`tokenizer`] splits lines into word runs and single punctuation marks (KenLM's reference
+//!   tokenization) and joins tokens back into natural text.
+//! * [`Trainer`] counts every pattern of 1..=`max_pattern_length` words and smooths the counts
+//!   with interpolated modified Kneser-Ney, as KenLM's `lmplz` does (its ARPA output is matched
+//!   to 1e-4 in the tests).
+//! * [`Model`] generates by matching the last `context_window` tokens against the patterns,
+//!   backing off to shorter contexts, with seeded sampling (temperature, top-k, top-p), an
+//!   activation cache and per-request statistics; it scores text (perplexity) and serializes to
+//!   a compact, versioned, checksummed format ([`format`]) or ARPA.
+//!
+//! The core has no WebAssembly or web dependency: the browser bindings live in `wasm`, compiled
+//! only for `wasm32`.
+//!
+//! ```
+//! use ultra_efficient_llm::{GenerateOptions, Model, TrainOptions, Trainer};
+//!
+//! let mut trainer = Trainer::new(TrainOptions { max_pattern_length: 3, ..Default::default() })?;
+//! trainer.feed("It is a truth universally acknowledged.\nIt is a fine day.\n");
+//! let model = trainer.finish()?;
+//!
+//! let out = model.generate("It is", &GenerateOptions { seed: Some(42), ..Default::default() })?;
+//! assert!(out.stats.tokens > 0);
+//!
+//! let bytes = model.to_bytes();
+//! let again = Model::from_bytes(&bytes)?;
+//! assert_eq!(again.to_bytes(), bytes);
+//! # Ok::<(), ultra_efficient_llm::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod arpa;
+pub mod clock;
+mod config;
+mod error;
+pub mod format;
+mod generate;
+mod index;
+mod model;
+pub mod tokenizer;
+mod train;
+mod trie;
+mod vocab;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use config::{GenerateOptions, Preset, TrainOptions, MAX_ORDER};
+pub use error::{Error, Result};
+pub use generate::{CacheStats, Generation, GenerationStats, StopReason};
+pub use model::{Model, ModelInfo, Perplexity};
+pub use train::{Phase, Progress, Trainer, TrainingStats};
+pub use vocab::{Vocab, BOS, EOS, UNK};

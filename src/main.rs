@@ -1,0 +1,2 @@
+//! Command-line interface (native only).
+fn main() {}

@@ -1,0 +1,310 @@
+//! The trained model: vocabulary, index, and what it was made from.
+//!
+//! A model is immutable once built; generation keeps its only mutable state (the activation
+//! cache and the seed counter) behind a mutex and an atomic, so one model can serve several
+//! threads (natively) or requests (in a worker).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::format;
+use crate::generate::ActivationCache;
+use crate::index::{Index, Weights};
+use crate::tokenizer::tokenize;
+use crate::train::TrainingStats;
+use crate::trie::Trie;
+use crate::vocab::{Vocab, BOS, EOS, UNK};
+
+/// The values a trie carries, by source.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Values {
+    /// Adjusted (Kneser-Ney) counts per node, the removed mass per context, and the discounts:
+    /// everything else is recomputed on load. Lossless and small.
+    Counts {
+        a: Vec<u32>,
+        /// Sum of the adjusted counts of pruned children, per context-capable node (empty when
+        /// nothing was pruned).
+        pruned: Vec<u32>,
+        discounts: Vec<[f64; 3]>,
+    },
+    /// log10 probabilities and back-offs per node, as read from an ARPA file.
+    Probs {
+        log_prob: Vec<f32>,
+        /// Per context-capable node (levels below the order).
+        log_backoff: Vec<f32>,
+    },
+}
+
+/// Everything a model is made of, before indexing.
+#[derive(Debug, Clone)]
+pub(crate) struct Parts {
+    pub vocab: Vocab,
+    pub trie: Trie,
+    pub values: Values,
+    pub training: Option<TrainingStats>,
+}
+
+/// Summary of a model, for display and metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// n-gram order (longest pattern, in words).
+    pub order: usize,
+    /// Vocabulary size, `<unk>`, `<s>` and `</s>` included.
+    pub vocab_size: usize,
+    /// Patterns per order, 1-grams first.
+    pub ngrams: Vec<u64>,
+    /// All patterns.
+    pub patterns: u64,
+    /// Patterns that some longer pattern extends (index blocks).
+    pub contexts: u64,
+    /// `"modified-kneser-ney"` for trained models, `"arpa"` for imported ones.
+    pub smoothing: String,
+    /// Bytes of memory the model holds (index, vocabulary, serialized body).
+    pub memory_bytes: u64,
+    /// Bytes of the model file ([`Model::to_bytes`]).
+    pub file_bytes: u64,
+    /// How the model was trained, when it was.
+    pub training: Option<TrainingStats>,
+}
+
+/// Perplexity of a text under the model, with KenLM `query`'s definitions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Perplexity {
+    /// 10^(-log10 P / tokens), every token counted.
+    pub perplexity: f64,
+    /// The same without out-of-vocabulary tokens in sum or count.
+    pub perplexity_excluding_oov: f64,
+    /// Sum of log10 probabilities.
+    pub log10_prob: f64,
+    /// Tokens scored, one `</s>` per sentence included.
+    pub tokens: u64,
+    /// Tokens not in the vocabulary (scored as `<unk>`).
+    pub oov: u64,
+    /// Sentences (non-empty lines).
+    pub sentences: u64,
+}
+
+/// A trained or loaded pattern language model.
+pub struct Model {
+    pub(crate) vocab: Vocab,
+    pub(crate) index: Index,
+    pub(crate) ngrams: Vec<u64>,
+    pub(crate) smoothing: &'static str,
+    pub(crate) training: Option<TrainingStats>,
+    /// The serialized body (the model file without its header), kept so saving is a copy.
+    pub(crate) body: Vec<u8>,
+    pub(crate) cache: Mutex<ActivationCache>,
+    pub(crate) calls: AtomicU64,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model").field("info", &self.info()).finish()
+    }
+}
+
+impl Model {
+    /// Indexes `parts`. `suffix` saves the suffix-link search when the caller has them; `body`
+    /// saves re-encoding when the parts were just decoded from it.
+    pub(crate) fn from_parts(parts: Parts, suffix: Option<Vec<u32>>, body: Option<Vec<u8>>) -> Result<Model> {
+        let suffix = match suffix {
+            Some(s) => s,
+            None => parts.trie.suffix_links()?,
+        };
+        let weights = weights(&parts.trie, &suffix, &parts.values)?;
+        let index = Index::build(&parts.trie, &suffix, &weights)?;
+        drop(weights);
+        let body = match body {
+            Some(b) => b,
+            None => format::encode_body(&parts),
+        };
+        let order = parts.trie.order();
+        let ngrams = (1..=order).map(|k| parts.trie.level(k).len() as u64).collect();
+        let smoothing = match parts.values {
+            Values::Counts { .. } => "modified-kneser-ney",
+            Values::Probs { .. } => "arpa",
+        };
+        Ok(Model {
+            vocab: parts.vocab,
+            index,
+            ngrams,
+            smoothing,
+            training: parts.training,
+            body,
+            cache: Mutex::new(ActivationCache::default()),
+            calls: AtomicU64::new(0),
+        })
+    }
+
+    /// Serializes the model: header (magic, version, length, checksum) and postcard body.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        format::with_header(&self.body)
+    }
+
+    /// Loads a model from bytes made by [`Model::to_bytes`].
+    ///
+    /// # Errors
+    /// [`Error::NotAModel`], [`Error::UnsupportedVersion`], [`Error::Truncated`] or
+    /// [`Error::Corrupted`]; no input makes it panic or allocate more than the input justifies.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        let body = format::check_header(bytes)?;
+        let parts = format::decode_body(body)?;
+        Model::from_parts(parts, None, Some(body.to_vec()))
+    }
+
+    /// The vocabulary.
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    /// Summary figures.
+    pub fn info(&self) -> ModelInfo {
+        let file_bytes = (format::HEADER_LEN + self.body.len()) as u64;
+        ModelInfo {
+            order: self.index.order,
+            vocab_size: self.vocab.len(),
+            ngrams: self.ngrams.clone(),
+            patterns: self.index.patterns,
+            contexts: self.index.contexts,
+            smoothing: self.smoothing.to_owned(),
+            memory_bytes: (self.index.heap_bytes() + self.vocab.heap_bytes() + self.body.len()) as u64,
+            file_bytes,
+            training: self.training.clone(),
+        }
+    }
+
+    /// log10 probability of `word` after the context `words` (at most order-1 of its last words
+    /// count), with KenLM's query semantics; unknown words are scored as `<unk>`.
+    pub fn log10_prob(&self, words: &[&str], word: &str) -> f64 {
+        let mut state = self.index.bos;
+        for w in words {
+            state = self.index.advance(state, self.vocab.id_or_unk(w));
+        }
+        libm::log10(self.index.prob(state, self.word_id(word)).0)
+    }
+
+    fn word_id(&self, word: &str) -> u32 {
+        match word {
+            "</s>" => EOS,
+            w => self.vocab.id_or_unk(w),
+        }
+    }
+
+    /// Perplexity of `text`: each non-empty line is a sentence scored from `<s>` to `</s>`.
+    pub fn perplexity(&self, text: &str) -> Perplexity {
+        let (mut sum, mut sum_known) = (0.0f64, 0.0f64);
+        let (mut tokens, mut oov, mut sentences) = (0u64, 0u64, 0u64);
+        for line in text.lines() {
+            let mut state = self.index.bos;
+            let mut any = false;
+            for tok in tokenize(line) {
+                any = true;
+                let id = self.vocab.id_or_unk(tok);
+                let (p, next) = self.index.prob(state, id);
+                let lp = libm::log10(p);
+                sum += lp;
+                if id == UNK {
+                    oov += 1;
+                } else {
+                    sum_known += lp;
+                }
+                tokens += 1;
+                state = next;
+            }
+            if any {
+                let lp = libm::log10(self.index.prob(state, EOS).0);
+                sum += lp;
+                sum_known += lp;
+                tokens += 1;
+                sentences += 1;
+            }
+        }
+        let ppl = |s: f64, n: u64| if n == 0 { f64::NAN } else { libm::pow(10.0, -s / n as f64) };
+        Perplexity {
+            perplexity: ppl(sum, tokens),
+            perplexity_excluding_oov: ppl(sum_known, tokens - oov),
+            log10_prob: sum,
+            tokens,
+            oov,
+            sentences,
+        }
+    }
+
+    pub(crate) fn next_seed(&self) -> u64 {
+        let n = self.calls.fetch_add(1, Ordering::Relaxed);
+        // splitmix64 of the call counter: distinct, well-mixed seeds without an OS entropy source.
+        let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// Interpolation weights `u` and back-off weights `gamma` from the stored values.
+fn weights(trie: &Trie, suffix: &[u32], values: &Values) -> Result<Weights> {
+    let order = trie.order();
+    let ctx_nodes = trie.level_start[order] as usize;
+    let nodes = trie.nodes();
+    let mut u = vec![0.0f64; nodes];
+    let mut gamma = vec![1.0f64; ctx_nodes];
+    match values {
+        Values::Counts { a, pruned, discounts } => {
+            if a.len() != nodes || discounts.len() != order || !(pruned.is_empty() || pruned.len() == ctx_nodes) {
+                return Err(Error::corrupted("value arrays do not match the pattern tree"));
+            }
+            for (k, d) in discounts.iter().enumerate() {
+                if d.iter().enumerate().any(|(j, &x)| !(0.0..=(j + 1) as f64).contains(&x)) {
+                    return Err(Error::corrupted(format!("discounts of order {} out of range", k + 1)));
+                }
+            }
+            for h in 0..ctx_nodes {
+                let kids = trie.children(h);
+                if kids.is_empty() {
+                    continue;
+                }
+                // Children of a level-(k-1) node are k-grams: discounts of order k.
+                let d = &discounts[trie.level_start.partition_point(|&s| s as usize <= kids.start) - 2];
+                let disc = |c: u32| if c == 0 { 0.0 } else { d[(c.min(3) - 1) as usize] };
+                let removed = pruned.get(h).copied().unwrap_or(0) as f64;
+                let mut s = removed;
+                let mut dsum = removed;
+                for c in kids.clone() {
+                    s += a[c] as f64;
+                    dsum += disc(a[c]);
+                }
+                if s <= 0.0 {
+                    continue;
+                }
+                gamma[h] = dsum / s;
+                for c in kids {
+                    u[c] = (a[c] as f64 - disc(a[c])) / s;
+                }
+            }
+            Ok(Weights { u, gamma, uniform_root: true })
+        }
+        Values::Probs { log_prob, log_backoff } => {
+            if log_prob.len() != nodes || log_backoff.len() != ctx_nodes {
+                return Err(Error::corrupted("value arrays do not match the pattern tree"));
+            }
+            let p = |node: usize| libm::pow(10.0, log_prob[node] as f64);
+            // `<s>` has no probability of its own (ARPA writes 0 by convention).
+            for c in trie.level(1) {
+                u[c] = if trie.word[c] == BOS { 0.0 } else { p(c) };
+            }
+            gamma[0] = 0.0;
+            for (h, g) in gamma.iter_mut().enumerate().skip(1) {
+                *g = libm::pow(10.0, log_backoff[h] as f64);
+            }
+            for h in trie.level_start[1] as usize..ctx_nodes {
+                for c in trie.children(h) {
+                    // p(h·w) = u(h·w) + gamma(h) p(h'·w): recover u from the stored full p.
+                    u[c] = (p(c) - gamma[h] * p(suffix[c] as usize)).max(0.0);
+                }
+            }
+            Ok(Weights { u, gamma, uniform_root: false })
+        }
+    }
+}

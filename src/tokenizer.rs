@@ -22,13 +22,19 @@
 //! those four to [`char::is_whitespace`] and match Python exactly on spaces.
 //!
 //! Detokenization cannot know the original spacing (a model only generates
-//! tokens), so [`Detokenizer`] uses typographic conventions of English and
-//! Spanish prose, tuned on the training corpora until re-joining the tokens of
-//! a line gives back the line itself for more than 99% of lines: closing
-//! punctuation attaches to the left, opening brackets and `¿ ¡` to the right,
-//! straight `"` alternate between opening and closing, `'` between words is an
-//! apostrophe (`don't`), hyphens join both sides (`well-known`, `word--word`),
-//! and digit groups stay together (`20,000`).
+//! tokens, and it streams them), so [`Detokenizer`] decides the space before
+//! each token from the tokens already emitted, using the typographic
+//! conventions of English and Spanish prose: closing punctuation attaches to
+//! the left, opening brackets and `¿ ¡` to the right, straight `"` alternate
+//! between opening and closing, `'` after a word is an apostrophe (`don't`)
+//! unless the next word shows it closed something (`the officers' wives`),
+//! hyphens join both sides (`well-known`, `word--word`), and digit groups
+//! stay together (`20,000`). The rules were tuned on the training corpora,
+//! where `detokenize(tokenize(line)) == line` holds for 100% of the Spanish
+//! lines and about 98% of the English ones. English cannot reach 100%: the
+//! same tokens appear both as `so.--He` and `so.-- He` (about 1% of lines,
+//! the glued form ten times more common in every context), and a `'` after a
+//! word can open a quote (`say 'no'`) which no left-to-right rule can know.
 
 /// Byte classes for the ASCII fast path of the scanner.
 const SPACE: u8 = 0;
@@ -64,6 +70,7 @@ const fn byte_classes() -> [u8; 256] {
 /// Unicode `Alphabetic` property (combining marks such as U+0345, circled
 /// letters such as `Ⓐ`); see the module documentation.
 #[inline]
+#[must_use]
 pub fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         BYTE_CLASS[c as usize] == WORD
@@ -92,6 +99,7 @@ fn is_space(c: char) -> bool {
 /// assert_eq!(t, ["¿", "Qué", "?", "Don", "'", "t", "-", "-", "stop_it", "!"]);
 /// ```
 #[inline]
+#[must_use]
 pub fn tokenize(line: &str) -> Tokens<'_> {
     Tokens { rest: line }
 }
@@ -173,15 +181,17 @@ enum After {
     /// Nothing emitted yet.
     Start,
     /// The previous token attaches to what follows: opening brackets and
-    /// quotes, `¿ ¡`, hyphens, currency signs.
+    /// quotes, `¿ ¡`, currency signs.
     Glue,
     /// A hyphen or dash, which joins both sides (`well-known`, `so--but`).
     Hyphen,
     /// A word.
     Word(Kind),
-    /// `.`, `,` or `:` right after a number or a lone letter: a word of the
-    /// same kind continues it (`20,000`, `10:30`, `A.D.`, `i.e.`).
+    /// `.` or `:` right after a number or `.` after a lone letter: a word
+    /// of the same kind continues it (`3.5`, `10:30`, `A.D.`, `i.e.`).
     Joiner(Kind),
+    /// `,` right after a number: three digits continue it (`20,000`).
+    Thousands,
     /// Closing punctuation or a closing quote.
     Closer,
     /// `'` right after a word: an apostrophe (`don't`) or a closing quote
@@ -210,8 +220,8 @@ enum Kind {
     Letter {
         upper: bool,
     },
-    /// A function word that never takes `'s`, `'t`, `'ll`..., so a `'` after
-    /// it opens a quote (`a sense of 'duty'`).
+    /// A word that never takes `'s`, `'t`, `'ll`... (mostly function words),
+    /// so a `'` after it opens a quote (`a sense of 'duty'`, `say 'yes'`).
     Function,
     /// `the`, which never takes an apostrophe, and after which a hyphen
     /// starts a blanked-out name (`the ----shire`), unless inside a compound
@@ -278,6 +288,7 @@ impl Default for Detokenizer {
 
 impl Detokenizer {
     /// A detokenizer at the start of a line: the first token gets no space.
+    #[must_use]
     pub fn new() -> Self {
         Detokenizer {
             after: After::Start,
@@ -343,8 +354,10 @@ impl Detokenizer {
             self.single_open = false;
         }
         let (space, next) = match (c, prev) {
-            ('.' | ',' | ':', Word(kind @ Kind::Number))
-            | ('.', Word(kind @ Kind::Letter { .. })) => (false, Joiner(kind)),
+            (',', Word(Kind::Number)) => (false, Thousands),
+            ('.' | ':', Word(kind @ Kind::Number)) | ('.', Word(kind @ Kind::Letter { .. })) => {
+                (false, Joiner(kind))
+            }
             (',' | '.' | ';' | ':' | '!' | '?' | ')' | ']' | '}' | '»' | '%' | '”' | '…', _) => {
                 (false, Closer)
             }
@@ -378,7 +391,7 @@ impl Detokenizer {
                     },
                 ),
                 // After punctuation: closes an open quote, else opens one.
-                Closer | Joiner(_) | Apostrophe { .. } if self.single_open => {
+                Closer | Joiner(_) | Thousands | Apostrophe { .. } if self.single_open => {
                     self.single_open = false;
                     (false, Closer)
                 }
@@ -390,11 +403,8 @@ impl Detokenizer {
             // Footnote marks: `*Vide ...` opens a note, `declared,* it` refers
             // to one, and `* * * * *` is a scene break.
             ('*', Start) => (false, LineStar),
-            (
-                '*',
-                Word(_) | Joiner(_) | Closer | Apostrophe { .. } | Glue | Hyphen | SingleOpen,
-            ) => (false, Spaced),
             ('*', Ampersand | LineStar | Spaced) => (true, Spaced),
+            ('*', _) => (false, Spaced),
             _ => (!glued, Spaced),
         };
         self.after = next;
@@ -430,7 +440,7 @@ impl Detokenizer {
                     false
                 }
             }
-            // `20,000`, `L1,000`, `A.D.`, `i.e.`
+            Thousands => !(token.len() == 3 && token.bytes().all(|b| b.is_ascii_digit())),
             Joiner(Kind::Number) => !token.starts_with(|c: char| c.is_ascii_digit()),
             Joiner(before) => before != kind,
             Ampersand => token != "c",
@@ -499,10 +509,8 @@ mod tests {
     #[test]
     fn tokenizes_accents_digits_and_underscore() {
         assert_eq!(
-            toks("¿Cómo estás? ¡Bien, señor Núñez!"),
-            [
-                "¿", "Cómo", "estás", "?", "¡", "Bien", ",", "señor", "Núñez", "!"
-            ]
+            toks("¿Cómo estás? ¡Bien, Núñez!"),
+            ["¿", "Cómo", "estás", "?", "¡", "Bien", ",", "Núñez", "!"]
         );
         assert_eq!(
             toks("snake_case x_1 _ 42nd"),

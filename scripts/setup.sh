@@ -8,6 +8,15 @@ WASM_PACK_VERSION=0.15.1
 
 log() { printf '[setup] %s\n' "$*"; }
 
+# A fresh rustup may lack the lint and format components the tests run.
+installed_components=$(rustup component list --installed)
+for component in rustfmt clippy; do
+  if ! grep -q "^${component}-" <<<"${installed_components}"; then
+    log "adding the ${component} component"
+    rustup component add "${component}"
+  fi
+done
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

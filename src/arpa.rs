@@ -46,7 +46,11 @@ impl Model {
                 let c = index.ctx(ctx);
                 for i in 0..c.n {
                     let w = c.words[i];
-                    let lp = if k == 1 && w == BOS { 0.0 } else { libm::log10(index.prob(ctx, w).0) as f32 };
+                    let lp = if k == 1 && w == BOS {
+                        0.0
+                    } else {
+                        libm::log10(index.prob(ctx, w).0) as f32
+                    };
                     line.clear();
                     line.push_str(&fmt_f32(lp));
                     line.push('\t');
@@ -110,7 +114,10 @@ fn fmt_f32(x: f32) -> String {
 }
 
 fn err(line: usize, reason: impl Into<String>) -> Error {
-    Error::Arpa { line, reason: reason.into() }
+    Error::Arpa {
+        line,
+        reason: reason.into(),
+    }
 }
 
 #[derive(Clone)]
@@ -126,7 +133,9 @@ fn parse(text: &str) -> Result<Parts> {
     let mut expect: Vec<u64> = Vec::new();
     // Header.
     loop {
-        let Some((no, l)) = lines.next() else { return Err(err(0, "no \\data\\ section")) };
+        let Some((no, l)) = lines.next() else {
+            return Err(err(0, "no \\data\\ section"));
+        };
         if l.is_empty() {
             continue;
         }
@@ -141,11 +150,16 @@ fn parse(text: &str) -> Result<Parts> {
             continue;
         }
         if let Some(rest) = l.strip_prefix("ngram ") {
-            let (k, n) = rest.split_once('=').ok_or_else(|| err(no, "expected ngram K=N"))?;
+            let (k, n) = rest
+                .split_once('=')
+                .ok_or_else(|| err(no, "expected ngram K=N"))?;
             let k: usize = k.trim().parse().map_err(|_| err(no, "bad order"))?;
             let n: u64 = n.trim().parse().map_err(|_| err(no, "bad count"))?;
             if k != expect.len() + 1 || k > MAX_ORDER {
-                return Err(err(no, format!("orders must run 1, 2, … up to {MAX_ORDER}")));
+                return Err(err(
+                    no,
+                    format!("orders must run 1, 2, … up to {MAX_ORDER}"),
+                ));
             }
             expect.push(n);
             continue;
@@ -175,7 +189,10 @@ fn parse(text: &str) -> Result<Parts> {
         }
         if l.starts_with('\\') {
             if seen != expect[k - 1] {
-                return Err(err(no, format!("{k}-grams: header says {}, found {seen}", expect[k - 1])));
+                return Err(err(
+                    no,
+                    format!("{k}-grams: header says {}, found {seen}", expect[k - 1]),
+                ));
             }
             if k >= 2 {
                 finish_level(&mut levels, &mut maps, k, no)?;
@@ -195,11 +212,22 @@ fn parse(text: &str) -> Result<Parts> {
             continue;
         }
         let mut f = l.split_whitespace();
-        let prob: f32 = f.next().and_then(|x| x.parse().ok()).ok_or_else(|| err(no, "bad probability"))?;
+        let prob: f32 = f
+            .next()
+            .and_then(|x| x.parse().ok())
+            .ok_or_else(|| err(no, "bad probability"))?;
         ids.clear();
         for _ in 0..k {
-            let w = f.next().ok_or_else(|| err(no, format!("expected {k} words")))?;
-            ids.push(if k == 1 { vocab.insert(w) } else { vocab.get(w).ok_or_else(|| err(no, format!("word `{w}` is not a unigram")))? });
+            let w = f
+                .next()
+                .ok_or_else(|| err(no, format!("expected {k} words")))?;
+            ids.push(if k == 1 {
+                vocab.insert(w)
+            } else {
+                vocab
+                    .get(w)
+                    .ok_or_else(|| err(no, format!("word `{w}` is not a unigram")))?
+            });
         }
         let backoff: f32 = match f.next() {
             Some(x) => x.parse().map_err(|_| err(no, "bad back-off"))?,
@@ -220,9 +248,16 @@ fn parse(text: &str) -> Result<Parts> {
         } else {
             let mut parent = 1 + ids[0];
             for (j, &w) in ids[1..k - 1].iter().enumerate() {
-                parent = *maps[j].get(&(parent, w)).ok_or_else(|| err(no, "n-gram whose prefix is missing"))?;
+                parent = *maps[j]
+                    .get(&(parent, w))
+                    .ok_or_else(|| err(no, "n-gram whose prefix is missing"))?;
             }
-            levels[k].push(Gram { parent, word: ids[k - 1], prob, backoff });
+            levels[k].push(Gram {
+                parent,
+                word: ids[k - 1],
+                prob,
+                backoff,
+            });
         }
     }
     if !ended {
@@ -233,10 +268,17 @@ fn parse(text: &str) -> Result<Parts> {
 
 /// Sorts level `k` by (parent, word) and maps each n-gram to its position in the level, for
 /// the prefix look-ups of level `k + 1`.
-fn finish_level(levels: &mut [Vec<Gram>], maps: &mut Vec<FxHashMap<(u32, u32), u32>>, k: usize, no: usize) -> Result<()> {
+fn finish_level(
+    levels: &mut [Vec<Gram>],
+    maps: &mut Vec<FxHashMap<(u32, u32), u32>>,
+    k: usize,
+    no: usize,
+) -> Result<()> {
     let g = &mut levels[k];
     g.sort_unstable_by_key(|x| (x.parent, x.word));
-    if g.windows(2).any(|w| w[0].parent == w[1].parent && w[0].word == w[1].word) {
+    if g.windows(2)
+        .any(|w| w[0].parent == w[1].parent && w[0].word == w[1].word)
+    {
         return Err(err(no, format!("duplicate {k}-gram")));
     }
     let mut m = FxHashMap::default();
@@ -250,7 +292,12 @@ fn finish_level(levels: &mut [Vec<Gram>], maps: &mut Vec<FxHashMap<(u32, u32), u
 
 /// Lays the parsed n-grams out as a breadth-first [`Trie`]. Level-2 parents are unigram nodes;
 /// deeper parents are positions within the previous level, which sorting made breadth-first.
-fn build(vocab: Vocab, mut uni: Vec<(f32, f32)>, levels: Vec<Vec<Gram>>, order: usize) -> Result<Parts> {
+fn build(
+    vocab: Vocab,
+    mut uni: Vec<(f32, f32)>,
+    levels: Vec<Vec<Gram>>,
+    order: usize,
+) -> Result<Parts> {
     let v = vocab.len();
     uni.resize(v, (ABSENT, 0.0));
     let mut level_start = vec![0u32, 1, 1 + v as u32];
@@ -294,7 +341,19 @@ fn build(vocab: Vocab, mut uni: Vec<(f32, f32)>, levels: Vec<Vec<Gram>>, order: 
         }
     }
     child_start[ctx_end] = total as u32;
-    let trie = Trie { level_start, word, child_start };
+    let trie = Trie {
+        level_start,
+        word,
+        child_start,
+    };
     trie.validate().map_err(|e| err(0, e.to_string()))?;
-    Ok(Parts { vocab, trie, values: Values::Probs { log_prob, log_backoff }, training: None })
+    Ok(Parts {
+        vocab,
+        trie,
+        values: Values::Probs {
+            log_prob,
+            log_backoff,
+        },
+        training: None,
+    })
 }

@@ -25,7 +25,11 @@ pub fn now_ms() -> f64 {
 #[cfg(not(target_arch = "wasm32"))]
 fn default_now() -> f64 {
     static START: OnceLock<std::time::Instant> = OnceLock::new();
-    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1000.0
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
+        * 1000.0
 }
 
 #[cfg(target_arch = "wasm32")]

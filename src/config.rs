@@ -46,7 +46,10 @@ impl TrainOptions {
         if !(1..=MAX_ORDER).contains(&self.max_pattern_length) {
             return Err(Error::option(
                 "max_pattern_length",
-                format!("must be between 1 and {MAX_ORDER}, got {}", self.max_pattern_length),
+                format!(
+                    "must be between 1 and {MAX_ORDER}, got {}",
+                    self.max_pattern_length
+                ),
             ));
         }
         if self.min_frequency == 0 {
@@ -184,7 +187,10 @@ impl GenerateOptions {
             return Err(Error::option("context_window", "must be at least 1"));
         }
         if self.max_patterns_per_query == 0 {
-            return Err(Error::option("max_patterns_per_query", "must be at least 1"));
+            return Err(Error::option(
+                "max_patterns_per_query",
+                "must be at least 1",
+            ));
         }
         Ok(())
     }

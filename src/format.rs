@@ -84,7 +84,10 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<&[u8]> {
         return Err(Error::NotAModel(hint.into()));
     }
     if bytes.len() < HEADER_LEN {
-        return Err(Error::Truncated { expected: HEADER_LEN as u64, found: bytes.len() as u64 });
+        return Err(Error::Truncated {
+            expected: HEADER_LEN as u64,
+            found: bytes.len() as u64,
+        });
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
     if version != FORMAT_VERSION {
@@ -93,21 +96,33 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<&[u8]> {
         } else {
             "it was written by an older ultra-efficient-llm: load it there and export it as ARPA, then import that"
         };
-        return Err(Error::UnsupportedVersion { found: version, expected: FORMAT_VERSION, hint });
+        return Err(Error::UnsupportedVersion {
+            found: version,
+            expected: FORMAT_VERSION,
+            hint,
+        });
     }
     let flags = u16::from_le_bytes([bytes[10], bytes[11]]);
     if flags != 0 {
-        return Err(Error::corrupted(format!("unknown header flags {flags:#06x}")));
+        return Err(Error::corrupted(format!(
+            "unknown header flags {flags:#06x}"
+        )));
     }
     let mut len8 = [0u8; 8];
     len8.copy_from_slice(&bytes[12..20]);
     let len = u64::from_le_bytes(len8);
     let have = (bytes.len() - HEADER_LEN) as u64;
     if len > have {
-        return Err(Error::Truncated { expected: HEADER_LEN as u64 + len, found: bytes.len() as u64 });
+        return Err(Error::Truncated {
+            expected: HEADER_LEN as u64 + len,
+            found: bytes.len() as u64,
+        });
     }
     if len < have {
-        return Err(Error::corrupted(format!("{} unexpected bytes after the model", have - len)));
+        return Err(Error::corrupted(format!(
+            "{} unexpected bytes after the model",
+            have - len
+        )));
     }
     let body = &bytes[HEADER_LEN..];
     let crc = u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
@@ -141,17 +156,24 @@ pub(crate) fn encode_body(parts: &Parts) -> Vec<u8> {
         let mut prev: Option<u32> = None;
         for c in t.children(parent) {
             let w = t.word[c];
-            put(&mut words, match prev {
-                None => w as u64,
-                Some(p) => (w - p - 1) as u64,
-            });
+            put(
+                &mut words,
+                match prev {
+                    None => w as u64,
+                    Some(p) => (w - p - 1) as u64,
+                },
+            );
             prev = Some(w);
         }
     }
     let mut values = Vec::new();
     let mut pruned_bytes = Vec::new();
     let (kind, discounts) = match &parts.values {
-        Values::Counts { a, pruned, discounts } => {
+        Values::Counts {
+            a,
+            pruned,
+            discounts,
+        } => {
             for &x in &a[1..] {
                 put(&mut values, x as u64);
             }
@@ -160,7 +182,10 @@ pub(crate) fn encode_body(parts: &Parts) -> Vec<u8> {
             }
             (KIND_COUNTS, discounts.clone())
         }
-        Values::Probs { log_prob, log_backoff } => {
+        Values::Probs {
+            log_prob,
+            log_backoff,
+        } => {
             for x in &log_prob[1..] {
                 values.extend_from_slice(&x.to_le_bytes());
             }
@@ -188,8 +213,8 @@ pub(crate) fn encode_body(parts: &Parts) -> Vec<u8> {
 
 /// Decodes and validates a body.
 pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
-    let (b, rest): (Body<'_>, _) =
-        postcard::take_from_bytes(bytes).map_err(|e| Error::corrupted(format!("undecodable body ({e})")))?;
+    let (b, rest): (Body<'_>, _) = postcard::take_from_bytes(bytes)
+        .map_err(|e| Error::corrupted(format!("undecodable body ({e})")))?;
     if !rest.is_empty() {
         return Err(Error::corrupted("bytes left over after the body"));
     }
@@ -197,14 +222,18 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
     if !(1..=MAX_ORDER).contains(&order) || b.level_sizes.len() != order {
         return Err(Error::corrupted(format!("bad order {order}")));
     }
-    let vocab = Vocab::from_words(b.vocab.split('\n')).ok_or_else(|| Error::corrupted("bad vocabulary"))?;
+    let vocab =
+        Vocab::from_words(b.vocab.split('\n')).ok_or_else(|| Error::corrupted("bad vocabulary"))?;
     let v = vocab.len() as u64;
     if b.level_sizes[0] != v {
         return Err(Error::corrupted("vocabulary and unigram count differ"));
     }
     // Every pattern beyond the unigrams takes at least one byte of `words`: this bounds every
     // allocation below by the input's size.
-    let deeper: u64 = b.level_sizes[1..].iter().try_fold(0u64, |acc, &x| acc.checked_add(x)).unwrap_or(u64::MAX);
+    let deeper: u64 = b.level_sizes[1..]
+        .iter()
+        .try_fold(0u64, |acc, &x| acc.checked_add(x))
+        .unwrap_or(u64::MAX);
     if deeper > b.words.len() as u64 {
         return Err(Error::corrupted("pattern counts exceed the data"));
     }
@@ -235,7 +264,9 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
             child_start.push(running as u32);
         }
         if running != level_start[k + 2] as u64 {
-            return Err(Error::corrupted(format!("child counts of order {k} do not add up")));
+            return Err(Error::corrupted(format!(
+                "child counts of order {k} do not add up"
+            )));
         }
     }
     r.finish("child counts")?;
@@ -247,7 +278,8 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
     let mut r = Reader::new(b.words);
     for parent in level_start[1] as usize..ctx_end {
         let mut prev: Option<u64> = None;
-        for c in child_start[parent] as usize..child_start[parent + 1] as usize {
+        let kids = child_start[parent] as usize..child_start[parent + 1] as usize;
+        for slot in &mut word[kids] {
             let d = r.varint()? as u64;
             let w = match prev {
                 None => d,
@@ -256,12 +288,16 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
             if w >= v {
                 return Err(Error::corrupted("word id out of range"));
             }
-            word[c] = w as u32;
+            *slot = w as u32;
             prev = Some(w);
         }
     }
     r.finish("words")?;
-    let trie = Trie { level_start, word, child_start };
+    let trie = Trie {
+        level_start,
+        word,
+        child_start,
+    };
     debug_assert!(trie.validate().is_ok());
 
     let values = match b.kind {
@@ -288,7 +324,11 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
                 }
                 r.finish("pruned masses")?;
             }
-            Values::Counts { a, pruned, discounts: b.discounts }
+            Values::Counts {
+                a,
+                pruned,
+                discounts: b.discounts,
+            }
         }
         KIND_PROBS => {
             if b.values.len() != 4 * ((total - 1) + (ctx_end - 1)) {
@@ -300,12 +340,22 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
                 f32::from_le_bytes(x)
             };
             let log_prob = std::iter::once(0.0).chain((0..total - 1).map(f)).collect();
-            let log_backoff = std::iter::once(0.0).chain((total - 1..total - 1 + ctx_end - 1).map(f)).collect();
-            Values::Probs { log_prob, log_backoff }
+            let log_backoff = std::iter::once(0.0)
+                .chain((total - 1..total - 1 + ctx_end - 1).map(f))
+                .collect();
+            Values::Probs {
+                log_prob,
+                log_backoff,
+            }
         }
         k => return Err(Error::corrupted(format!("unknown value kind {k}"))),
     };
-    Ok(Parts { vocab, trie, values, training: b.training })
+    Ok(Parts {
+        vocab,
+        trie,
+        values,
+        training: b.training,
+    })
 }
 
 fn put(out: &mut Vec<u8>, mut v: u64) {
@@ -372,7 +422,9 @@ mod tests {
             assert_eq!(r.varint().unwrap() as u64, v);
         }
         r.finish("test").unwrap();
-        assert!(Reader::new(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01]).varint().is_err());
+        assert!(Reader::new(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01])
+            .varint()
+            .is_err());
         assert!(Reader::new(&[0x80]).varint().is_err());
         let mut big = Vec::new();
         put(&mut big, u32::MAX as u64 + 1);
@@ -382,15 +434,29 @@ mod tests {
     #[test]
     fn header_errors_are_typed() {
         assert!(matches!(check_header(b""), Err(Error::NotAModel(_))));
-        assert!(matches!(check_header(b"hello world, not a model"), Err(Error::NotAModel(_))));
-        assert!(matches!(check_header(b"\\data\\\nngram 1=3"), Err(Error::NotAModel(m)) if m.contains("ARPA")));
-        assert!(matches!(check_header(b"UELMO"), Err(Error::Truncated { .. })));
+        assert!(matches!(
+            check_header(b"hello world, not a model"),
+            Err(Error::NotAModel(_))
+        ));
+        assert!(
+            matches!(check_header(b"\\data\\\nngram 1=3"), Err(Error::NotAModel(m)) if m.contains("ARPA"))
+        );
+        assert!(matches!(
+            check_header(b"UELMO"),
+            Err(Error::Truncated { .. })
+        ));
         let good = with_header(b"body");
         assert_eq!(check_header(&good).unwrap(), b"body");
         let mut v = good.clone();
         v[8] = 9;
-        assert!(matches!(check_header(&v), Err(Error::UnsupportedVersion { found: 9, .. })));
-        assert!(matches!(check_header(&good[..good.len() - 1]), Err(Error::Truncated { .. })));
+        assert!(matches!(
+            check_header(&v),
+            Err(Error::UnsupportedVersion { found: 9, .. })
+        ));
+        assert!(matches!(
+            check_header(&good[..good.len() - 1]),
+            Err(Error::Truncated { .. })
+        ));
         let mut v = good.clone();
         v.push(0);
         assert!(matches!(check_header(&v), Err(Error::Corrupted(_))));

@@ -108,22 +108,12 @@ struct Prepared {
 }
 
 /// LRU of context -> prepared distribution, valid for one set of shaping options.
+#[derive(Default)]
 pub(crate) struct ActivationCache {
     lru: Option<LruCache<u32, Prepared, FxBuildHasher>>,
     fingerprint: u64,
     hits: u64,
     misses: u64,
-}
-
-impl Default for ActivationCache {
-    fn default() -> Self {
-        ActivationCache {
-            lru: None,
-            fingerprint: 0,
-            hits: 0,
-            misses: 0,
-        }
-    }
 }
 
 impl ActivationCache {
@@ -198,7 +188,10 @@ impl Model {
         mut on_token: impl FnMut(&str, &str) -> bool,
     ) -> Result<Generation> {
         let prompt_tokens: Vec<&str> = tokenize(prompt).collect();
-        let ids: Vec<u32> = prompt_tokens.iter().map(|t| self.vocab.id_or_unk(t)).collect();
+        let ids: Vec<u32> = prompt_tokens
+            .iter()
+            .map(|t| self.vocab.id_or_unk(t))
+            .collect();
         let mut detok = Detokenizer::continuing(prompt_tokens.iter().copied());
         let mut text = String::new();
         let mut tokens = Vec::new();
@@ -214,7 +207,11 @@ impl Model {
             tokens.push(token.to_owned());
             on_token(&piece, token)
         })?;
-        Ok(Generation { text, tokens, stats })
+        Ok(Generation {
+            text,
+            tokens,
+            stats,
+        })
     }
 
     /// Generates token ids only (no strings): the sampler alone, for benchmarks and callers that
@@ -222,7 +219,12 @@ impl Model {
     ///
     /// # Errors
     /// [`crate::Error::InvalidOption`] when an option is out of range.
-    pub fn generate_ids(&self, prompt: &[u32], opts: &GenerateOptions, out: &mut Vec<u32>) -> Result<GenerationStats> {
+    pub fn generate_ids(
+        &self,
+        prompt: &[u32],
+        opts: &GenerateOptions,
+        out: &mut Vec<u32>,
+    ) -> Result<GenerationStats> {
         out.clear();
         self.run(prompt, opts, |id| {
             out.push(id);
@@ -241,7 +243,12 @@ impl Model {
         }
     }
 
-    fn run(&self, prompt: &[u32], opts: &GenerateOptions, mut emit: impl FnMut(u32) -> bool) -> Result<GenerationStats> {
+    fn run(
+        &self,
+        prompt: &[u32],
+        opts: &GenerateOptions,
+        mut emit: impl FnMut(u32) -> bool,
+    ) -> Result<GenerationStats> {
         opts.validate()?;
         let t0 = now_ms();
         let index = &self.index;
@@ -292,7 +299,9 @@ impl Model {
                 break;
             }
         }
-        let (hits, misses) = cache.as_ref().map_or((0, 0), |c| (c.hits - hits0, c.misses - misses0));
+        let (hits, misses) = cache
+            .as_ref()
+            .map_or((0, 0), |c| (c.hits - hits0, c.misses - misses0));
         drop(cache);
         visited.sort_unstable();
         visited.dedup();
@@ -302,13 +311,21 @@ impl Model {
         Ok(GenerationStats {
             tokens: generated,
             elapsed_ms,
-            tokens_per_second: if elapsed_ms > 0.0 { generated as f64 * 1000.0 / elapsed_ms } else { 0.0 },
+            tokens_per_second: if elapsed_ms > 0.0 {
+                generated as f64 * 1000.0 / elapsed_ms
+            } else {
+                0.0
+            },
             sparsity: 1.0 - (activated.min(total) as f64 / total as f64),
             patterns_activated: activated,
             patterns_total: index.patterns,
             cache_hits: hits,
             cache_misses: misses,
-            cache_hit_rate: if hits + misses > 0 { Some(hits as f64 / (hits + misses) as f64) } else { None },
+            cache_hit_rate: if hits + misses > 0 {
+                Some(hits as f64 / (hits + misses) as f64)
+            } else {
+                None
+            },
             seed,
             stop_reason: stop,
             exact,
@@ -320,7 +337,12 @@ impl Model {
 /// the remaining (back-off) weight a draw from the shorter context, down to a uniform draw over
 /// the vocabulary below the root.
 #[inline]
-fn draw_exact(index: &Index, start: u32, rng: &mut Xoshiro256PlusPlus, visited: &mut Vec<u32>) -> (u32, u32) {
+fn draw_exact(
+    index: &Index,
+    start: u32,
+    rng: &mut Xoshiro256PlusPlus,
+    visited: &mut Vec<u32>,
+) -> (u32, u32) {
     let mut s = start;
     loop {
         visited.push(s);
@@ -329,7 +351,11 @@ fn draw_exact(index: &Index, start: u32, rng: &mut Xoshiro256PlusPlus, visited: 
         if c.n > 0 && r < c.cum[c.n - 1] {
             let i = c.cum.partition_point(|&x| x <= r);
             let w = c.words[i];
-            let next = if s == start { c.next[i] } else { index.refine_next(start, s, w, c.next[i]) };
+            let next = if s == start {
+                c.next[i]
+            } else {
+                index.refine_next(start, s, w, c.next[i])
+            };
             return (w, next);
         }
         if c.backoff == NONE {
@@ -391,7 +417,11 @@ fn prepare(index: &Index, start: u32, opts: &GenerateOptions) -> Prepared {
     loop {
         visited.push(s);
         let c = index.ctx(s);
-        let cap = if first { opts.max_patterns_per_query } else { backup_left };
+        let cap = if first {
+            opts.max_patterns_per_query
+        } else {
+            backup_left
+        };
         picks.clear();
         picks.extend((0..c.n).filter(|&i| {
             let w = c.words[i];
@@ -416,11 +446,17 @@ fn prepare(index: &Index, start: u32, opts: &GenerateOptions) -> Prepared {
                     pos.insert(w, words.len());
                     words.push(w);
                     weight.push(add);
-                    next.push(if s == start { c.next[i] } else { index.refine_next(start, s, w, c.next[i]) });
+                    next.push(if s == start {
+                        c.next[i]
+                    } else {
+                        index.refine_next(start, s, w, c.next[i])
+                    });
                 }
             }
         }
-        let done = (!opts.frequency_normalization && !words.is_empty()) || c.backoff == NONE || (!first && backup_left == 0);
+        let done = (!opts.frequency_normalization && !words.is_empty())
+            || c.backoff == NONE
+            || (!first && backup_left == 0);
         if done {
             break;
         }
@@ -438,7 +474,13 @@ fn prepare(index: &Index, start: u32, opts: &GenerateOptions) -> Prepared {
 }
 
 /// Applies threshold, temperature, top-k and top-p to raw candidate weights.
-fn shape(words: Vec<u32>, weight: Vec<f64>, next: Vec<u32>, visited: Vec<u32>, opts: &GenerateOptions) -> Prepared {
+fn shape(
+    words: Vec<u32>,
+    weight: Vec<f64>,
+    next: Vec<u32>,
+    visited: Vec<u32>,
+    opts: &GenerateOptions,
+) -> Prepared {
     let total: f64 = weight.iter().sum();
     let mut cand: Vec<(f64, u32, u32)> = weight
         .iter()
@@ -448,7 +490,12 @@ fn shape(words: Vec<u32>, weight: Vec<f64>, next: Vec<u32>, visited: Vec<u32>, o
     // Likeliest first, ties by word id, so truncation is deterministic.
     cand.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     if opts.activation_threshold > 0.0 {
-        let keep = cand.iter().skip(1).take_while(|c| c.0 >= opts.activation_threshold).count() + 1;
+        let keep = cand
+            .iter()
+            .skip(1)
+            .take_while(|c| c.0 >= opts.activation_threshold)
+            .count()
+            + 1;
         cand.truncate(keep);
     }
     if opts.temperature != 1.0 {

@@ -21,6 +21,7 @@
 //! exactly. Small contexts (most of them) fit in one or two cache lines.
 
 use crate::error::{Error, Result};
+use crate::mem::prefetch_at;
 use crate::trie::Trie;
 use crate::vocab::{BOS, EOS, RESERVED, UNK};
 
@@ -31,14 +32,72 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// Offset of the root context.
 pub(crate) const ROOT: u32 = 0;
 
-/// Per-node interpolation weights and per-context back-off weights, however obtained.
-pub(crate) struct Weights {
-    /// `u(node)` for every node (root: unused).
-    pub u: Vec<f64>,
-    /// `gamma(node)` for every node that can be a context (levels below the order).
-    pub gamma: Vec<f64>,
-    /// The root's back-off mass goes to a uniform distribution over all words but `<s>`.
-    pub uniform_root: bool,
+/// Where the interpolation weights `u` and back-off weights `gamma` come from.
+pub(crate) enum Weights<'a> {
+    /// Modified Kneser-Ney from adjusted counts, computed per context while indexing (no
+    /// per-node temporary): `u(h·w) = (a - D(a)) / S(h)`, `gamma(h) = (sum of D(a) + P) / S(h)`
+    /// with `S(h)` the sum of the children's `a` plus `P`, the mass of pruned children. The
+    /// root's back-off mass goes to a uniform distribution over all words but `<s>`.
+    Counts {
+        a: &'a [u32],
+        pruned: &'a [u32],
+        discounts: &'a [[f64; 3]],
+    },
+    /// Precomputed per node (`u`) and per context-capable node (`gamma`), e.g. from ARPA.
+    Table {
+        u: Vec<f64>,
+        gamma: Vec<f64>,
+        uniform_root: bool,
+    },
+}
+
+impl Weights<'_> {
+    /// Fills `u` with the weights of `node`'s children (`kids`, of order `depth + 1`) and
+    /// returns `gamma(node)`.
+    #[inline]
+    fn context(
+        &self,
+        node: usize,
+        depth: usize,
+        kids: std::ops::Range<usize>,
+        u: &mut Vec<f64>,
+    ) -> f64 {
+        u.clear();
+        match self {
+            Weights::Counts {
+                a,
+                pruned,
+                discounts,
+            } => {
+                let d = &discounts[depth];
+                let disc = |c: u32| {
+                    if c == 0 {
+                        0.0
+                    } else {
+                        d[(c.min(3) - 1) as usize]
+                    }
+                };
+                let removed = pruned.get(node).copied().unwrap_or(0) as f64;
+                let (mut s, mut dsum) = (removed, removed);
+                for &x in &a[kids.clone()] {
+                    s += x as f64;
+                    dsum += disc(x);
+                }
+                if s <= 0.0 {
+                    u.resize(kids.len(), 0.0);
+                    return 1.0;
+                }
+                u.extend(a[kids].iter().map(|&x| (x as f64 - disc(x)) / s));
+                dsum / s
+            }
+            Weights::Table {
+                u: table, gamma, ..
+            } => {
+                u.extend_from_slice(&table[kids]);
+                gamma[node]
+            }
+        }
+    }
 }
 
 /// The index (see the module docs).
@@ -88,56 +147,86 @@ impl Index {
                 contexts += 1;
             }
             if total >= NONE as u64 {
-                return Err(Error::corrupted("model too large for this build (over 16 GiB of index)"));
+                return Err(Error::corrupted(
+                    "model too large for this build (over 16 GiB of index)",
+                ));
             }
         }
         let nodes = trie.nodes();
         // next[node]: the context to continue from after the pattern `node`.
         let mut next = vec![ROOT; nodes];
+        const AHEAD: usize = 32;
         for node in 1..nodes {
+            if let Some(&s) = suffix.get(node + AHEAD) {
+                prefetch_at(&next, s as usize);
+            }
             let own = offset.get(node).copied().unwrap_or(NONE);
-            next[node] = if own != NONE { own } else { next[suffix[node] as usize] };
+            next[node] = if own != NONE {
+                own
+            } else {
+                next[suffix[node] as usize]
+            };
         }
         let mut data = vec![0u32; total as usize];
         let mut best = (f64::MIN, UNK);
-        for (node, &off) in offset.iter().enumerate() {
-            if off == NONE {
-                continue;
-            }
-            let kids = trie.children(node);
-            let n = kids.len();
-            let depth = trie.level_start.partition_point(|&s| s as usize <= node) - 1;
-            let o = off as usize;
-            data[o] = n as u32;
-            data[o + 1] = if node == 0 { NONE } else { offset[suffix[node] as usize] };
-            data[o + 2] = (w.gamma[node] as f32).to_bits();
-            data[o + 3] = depth as u32;
-            let (cum, rest) = data[o + HEADER..o + HEADER + 4 * n].split_at_mut(n);
-            let (words, rest) = rest.split_at_mut(n);
-            let (nexts, us) = rest.split_at_mut(n);
-            let mut acc = 0.0f64;
-            for (i, c) in kids.enumerate() {
-                let word = trie.word[c];
-                let u = w.u[c].max(0.0);
-                if word != BOS && word != UNK {
-                    acc += u;
-                    if node == 0 && word != EOS && u > best.0 {
-                        best = (u, word);
-                    }
+        let mut u = Vec::new();
+        for depth in 0..order {
+            let level = if depth == 0 { 0..1 } else { trie.level(depth) };
+            for node in level {
+                let off = offset[node];
+                if off == NONE {
+                    continue;
                 }
-                cum[i] = (acc * 4_294_967_296.0).min(4_294_967_295.0) as u32;
-                words[i] = word;
-                nexts[i] = next[c];
-                us[i] = (u as f32).to_bits();
+                let kids = trie.children(node);
+                let n = kids.len();
+                let gamma = w.context(node, depth, kids.clone(), &mut u);
+                let o = off as usize;
+                data[o] = n as u32;
+                data[o + 1] = if node == 0 {
+                    NONE
+                } else {
+                    offset[suffix[node] as usize]
+                };
+                data[o + 2] = (gamma as f32).to_bits();
+                data[o + 3] = depth as u32;
+                let (cum, rest) = data[o + HEADER..o + HEADER + 4 * n].split_at_mut(n);
+                let (words, rest) = rest.split_at_mut(n);
+                let (nexts, us) = rest.split_at_mut(n);
+                let mut acc = 0.0f64;
+                for (i, c) in kids.enumerate() {
+                    let word = trie.word[c];
+                    let u = u[i].max(0.0);
+                    if word != BOS && word != UNK {
+                        acc += u;
+                        if node == 0 && word != EOS && u > best.0 {
+                            best = (u, word);
+                        }
+                    }
+                    cum[i] = (acc * 4_294_967_296.0).min(4_294_967_295.0) as u32;
+                    words[i] = word;
+                    nexts[i] = next[c];
+                    us[i] = (u as f32).to_bits();
+                }
             }
         }
-        let bos = if trie.vocab_len() > BOS as usize { next[1 + BOS as usize] } else { ROOT };
-        let fallback_word = if best.1 == UNK { RESERVED.min(trie.vocab_len() as u32 - 1) } else { best.1 };
+        let bos = if trie.vocab_len() > BOS as usize {
+            next[1 + BOS as usize]
+        } else {
+            ROOT
+        };
+        let fallback_word = if best.1 == UNK {
+            RESERVED.min(trie.vocab_len() as u32 - 1)
+        } else {
+            best.1
+        };
         Ok(Index {
             data,
             bos,
             vocab_len: trie.vocab_len() as u32,
-            uniform_root: w.uniform_root,
+            uniform_root: match w {
+                Weights::Counts { .. } => true,
+                Weights::Table { uniform_root, .. } => *uniform_root,
+            },
             fallback_word,
             patterns: (nodes - 1) as u64,
             contexts,
@@ -267,9 +356,17 @@ mod tests {
         gamma[2] = 0.5;
         gamma[4] = 0.4;
         gamma[5] = 0.3;
-        let idx = Index::build(&t, &s, &Weights { u, gamma, uniform_root: true }).unwrap();
+        let w = Weights::Table {
+            u,
+            gamma,
+            uniform_root: true,
+        };
+        let idx = Index::build(&t, &s, &w).unwrap();
         for state in [ROOT, idx.bos] {
-            let total: f64 = (0..5).filter(|&w| w != BOS).map(|w| idx.prob(state, w).0).sum();
+            let total: f64 = (0..5)
+                .filter(|&w| w != BOS)
+                .map(|w| idx.prob(state, w).0)
+                .sum();
             assert!((total - 1.0).abs() < 1e-6, "state {state}: {total}");
         }
         let (p, after_a) = idx.prob(idx.bos, 3);

@@ -50,6 +50,7 @@ mod error;
 pub mod format;
 mod generate;
 mod index;
+mod mem;
 mod model;
 pub mod tokenizer;
 mod train;

@@ -109,20 +109,38 @@ impl std::fmt::Debug for Model {
 impl Model {
     /// Indexes `parts`. `suffix` saves the suffix-link search when the caller has them; `body`
     /// saves re-encoding when the parts were just decoded from it.
-    pub(crate) fn from_parts(parts: Parts, suffix: Option<Vec<u32>>, body: Option<Vec<u8>>) -> Result<Model> {
+    pub(crate) fn from_parts(
+        parts: Parts,
+        suffix: Option<Vec<u32>>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Model> {
+        let t0 = crate::clock::now_ms();
         let suffix = match suffix {
             Some(s) => s,
             None => parts.trie.suffix_links()?,
         };
+        let t1 = crate::clock::now_ms();
         let weights = weights(&parts.trie, &suffix, &parts.values)?;
+        let t2 = crate::clock::now_ms();
         let index = Index::build(&parts.trie, &suffix, &weights)?;
+        let t3 = crate::clock::now_ms();
+        if std::env::var_os("UELM_PROFILE").is_some() {
+            eprintln!(
+                "suffix {:.1} weights {:.1} index {:.1}",
+                t1 - t0,
+                t2 - t1,
+                t3 - t2
+            );
+        }
         drop(weights);
         let body = match body {
             Some(b) => b,
             None => format::encode_body(&parts),
         };
         let order = parts.trie.order();
-        let ngrams = (1..=order).map(|k| parts.trie.level(k).len() as u64).collect();
+        let ngrams = (1..=order)
+            .map(|k| parts.trie.level(k).len() as u64)
+            .collect();
         let smoothing = match parts.values {
             Values::Counts { .. } => "modified-kneser-ney",
             Values::Probs { .. } => "arpa",
@@ -150,8 +168,14 @@ impl Model {
     /// [`Error::NotAModel`], [`Error::UnsupportedVersion`], [`Error::Truncated`] or
     /// [`Error::Corrupted`]; no input makes it panic or allocate more than the input justifies.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        let t0 = crate::clock::now_ms();
         let body = format::check_header(bytes)?;
+        let t1 = crate::clock::now_ms();
         let parts = format::decode_body(body)?;
+        let t2 = crate::clock::now_ms();
+        if std::env::var_os("UELM_PROFILE").is_some() {
+            eprintln!("crc {:.1} decode {:.1}", t1 - t0, t2 - t1);
+        }
         Model::from_parts(parts, None, Some(body.to_vec()))
     }
 
@@ -170,7 +194,8 @@ impl Model {
             patterns: self.index.patterns,
             contexts: self.index.contexts,
             smoothing: self.smoothing.to_owned(),
-            memory_bytes: (self.index.heap_bytes() + self.vocab.heap_bytes() + self.body.len()) as u64,
+            memory_bytes: (self.index.heap_bytes() + self.vocab.heap_bytes() + self.body.len())
+                as u64,
             file_bytes,
             training: self.training.clone(),
         }
@@ -222,7 +247,13 @@ impl Model {
                 sentences += 1;
             }
         }
-        let ppl = |s: f64, n: u64| if n == 0 { f64::NAN } else { libm::pow(10.0, -s / n as f64) };
+        let ppl = |s: f64, n: u64| {
+            if n == 0 {
+                f64::NAN
+            } else {
+                libm::pow(10.0, -s / n as f64)
+            }
+        };
         Perplexity {
             perplexity: ppl(sum, tokens),
             perplexity_excluding_oov: ppl(sum_known, tokens - oov),
@@ -244,67 +275,72 @@ impl Model {
 }
 
 /// Interpolation weights `u` and back-off weights `gamma` from the stored values.
-fn weights(trie: &Trie, suffix: &[u32], values: &Values) -> Result<Weights> {
+fn weights<'a>(trie: &Trie, suffix: &[u32], values: &'a Values) -> Result<Weights<'a>> {
     let order = trie.order();
     let ctx_nodes = trie.level_start[order] as usize;
     let nodes = trie.nodes();
-    let mut u = vec![0.0f64; nodes];
-    let mut gamma = vec![1.0f64; ctx_nodes];
     match values {
-        Values::Counts { a, pruned, discounts } => {
-            if a.len() != nodes || discounts.len() != order || !(pruned.is_empty() || pruned.len() == ctx_nodes) {
-                return Err(Error::corrupted("value arrays do not match the pattern tree"));
+        Values::Counts {
+            a,
+            pruned,
+            discounts,
+        } => {
+            if a.len() != nodes
+                || discounts.len() != order
+                || !(pruned.is_empty() || pruned.len() == ctx_nodes)
+            {
+                return Err(Error::corrupted(
+                    "value arrays do not match the pattern tree",
+                ));
             }
             for (k, d) in discounts.iter().enumerate() {
-                if d.iter().enumerate().any(|(j, &x)| !(0.0..=(j + 1) as f64).contains(&x)) {
-                    return Err(Error::corrupted(format!("discounts of order {} out of range", k + 1)));
+                if d.iter()
+                    .enumerate()
+                    .any(|(j, &x)| !(0.0..=(j + 1) as f64).contains(&x))
+                {
+                    return Err(Error::corrupted(format!(
+                        "discounts of order {} out of range",
+                        k + 1
+                    )));
                 }
             }
-            for h in 0..ctx_nodes {
-                let kids = trie.children(h);
-                if kids.is_empty() {
-                    continue;
-                }
-                // Children of a level-(k-1) node are k-grams: discounts of order k.
-                let d = &discounts[trie.level_start.partition_point(|&s| s as usize <= kids.start) - 2];
-                let disc = |c: u32| if c == 0 { 0.0 } else { d[(c.min(3) - 1) as usize] };
-                let removed = pruned.get(h).copied().unwrap_or(0) as f64;
-                let mut s = removed;
-                let mut dsum = removed;
-                for c in kids.clone() {
-                    s += a[c] as f64;
-                    dsum += disc(a[c]);
-                }
-                if s <= 0.0 {
-                    continue;
-                }
-                gamma[h] = dsum / s;
-                for c in kids {
-                    u[c] = (a[c] as f64 - disc(a[c])) / s;
-                }
-            }
-            Ok(Weights { u, gamma, uniform_root: true })
+            Ok(Weights::Counts {
+                a,
+                pruned,
+                discounts,
+            })
         }
-        Values::Probs { log_prob, log_backoff } => {
+        Values::Probs {
+            log_prob,
+            log_backoff,
+        } => {
             if log_prob.len() != nodes || log_backoff.len() != ctx_nodes {
-                return Err(Error::corrupted("value arrays do not match the pattern tree"));
+                return Err(Error::corrupted(
+                    "value arrays do not match the pattern tree",
+                ));
             }
             let p = |node: usize| libm::pow(10.0, log_prob[node] as f64);
+            let mut u = vec![0.0f64; nodes];
             // `<s>` has no probability of its own (ARPA writes 0 by convention).
             for c in trie.level(1) {
                 u[c] = if trie.word[c] == BOS { 0.0 } else { p(c) };
             }
+            let mut gamma: Vec<f64> = log_backoff
+                .iter()
+                .map(|&b| libm::pow(10.0, b as f64))
+                .collect();
             gamma[0] = 0.0;
-            for (h, g) in gamma.iter_mut().enumerate().skip(1) {
-                *g = libm::pow(10.0, log_backoff[h] as f64);
-            }
-            for h in trie.level_start[1] as usize..ctx_nodes {
+            for (h, &g) in gamma.iter().enumerate().skip(trie.level_start[1] as usize) {
                 for c in trie.children(h) {
                     // p(h·w) = u(h·w) + gamma(h) p(h'·w): recover u from the stored full p.
-                    u[c] = (p(c) - gamma[h] * p(suffix[c] as usize)).max(0.0);
+                    u[c] = (p(c) - g * p(suffix[c] as usize)).max(0.0);
                 }
             }
-            Ok(Weights { u, gamma, uniform_root: false })
+            Ok(Weights::Table {
+                u,
+                gamma,
+                uniform_root: false,
+            })
         }
     }
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{TrainOptions, MAX_ORDER};
 use crate::error::{Error, Result};
+use crate::mem::prefetch;
 use crate::model::{Model, Parts, Values};
 use crate::tokenizer::tokenize;
 use crate::trie::Trie;
@@ -159,8 +160,8 @@ impl Trainer {
     /// Announces how many bytes will be fed in all, for progress reports and to size the tables.
     pub fn set_total_bytes(&mut self, total: u64) {
         self.bytes_total = Some(total);
-        // About one new pattern per order and ten bytes of text is typical of prose.
-        let expect = (total / 10).saturating_mul(self.opts.max_pattern_length as u64 - 1);
+        // About 0.15 new patterns per byte and order is typical of prose.
+        let expect = (total / 7).saturating_mul(self.opts.max_pattern_length as u64 - 1);
         self.table.reserve(expect.min(1 << 28) as usize);
     }
 
@@ -200,7 +201,10 @@ impl Trainer {
         }
         self.pending.push_str(rest);
         if self.pending.len() > MAX_LINE_BYTES {
-            let cut = self.pending.rfind(char::is_whitespace).unwrap_or(self.pending.len());
+            let cut = self
+                .pending
+                .rfind(char::is_whitespace)
+                .unwrap_or(self.pending.len());
             let head: String = self.pending[..cut].to_owned();
             self.pending.drain(..cut);
             self.count_line(&head);
@@ -233,7 +237,8 @@ impl Trainer {
             }
         };
         // Safe: validated just above.
-        let text = std::str::from_utf8(&buf[..valid]).map_err(|_| Error::NotText("invalid UTF-8".into()))?;
+        let text = std::str::from_utf8(&buf[..valid])
+            .map_err(|_| Error::NotText("invalid UTF-8".into()))?;
         self.feed(text);
         self.pending_bytes = buf[valid..].to_vec();
         self.bytes_seen += self.pending_bytes.len() as u64;
@@ -271,20 +276,26 @@ impl Trainer {
         bump(&mut nodes.count[bos as usize]);
         prev[1] = bos;
         let mut prev_len = 1usize;
+        let mut slot = [0usize; MAX_ORDER + 1];
         for &w in ids {
             cur[1] = self.unigram[w as usize];
             bump(&mut nodes.count[cur[1] as usize]);
             let kmax = n.min(prev_len + 1);
+            // The probes of one token are independent (each uses the previous token's nodes), so
+            // their cache misses can overlap: find and prefetch every slot first, then probe.
+            self.table.make_room(kmax);
+            for k in 2..=kmax {
+                slot[k] = self.table.home(prev[k - 1], w);
+            }
             for k in 2..=kmax {
                 let parent = prev[k - 1];
                 let next_id = nodes.len() as u32;
-                let (node, fresh) = self.table.get_or_insert(parent, w, next_id);
+                let (node, fresh) = self.table.count(slot[k], parent, w, next_id);
                 if fresh {
-                    let starts = nodes.level[parent as usize] & STARTS_BOS;
-                    nodes.push(parent, w, cur[k - 1], k as u8 | starts);
-                    bump(&mut nodes.cont[cur[k - 1] as usize]);
+                    // Only sequential appends here: the `<s>` flag and continuation counts are
+                    // derived in one pass at the end, off the per-token path.
+                    nodes.push(parent, w, cur[k - 1], k as u8);
                 }
-                bump(&mut nodes.count[node as usize]);
                 cur[k] = node;
             }
             std::mem::swap(&mut prev, &mut cur);
@@ -310,16 +321,36 @@ impl Trainer {
             return Err(Error::EmptyInput);
         }
         self.report(Phase::Smoothing);
+        let prof = std::env::var_os("UELM_PROFILE").is_some();
+        let t0 = crate::clock::now_ms();
         let order = self.opts.max_pattern_length;
-        let nodes = std::mem::take(&mut self.nodes);
-        drop(std::mem::replace(&mut self.table, NgramTable::with_capacity(0)));
+        let mut nodes = std::mem::take(&mut self.nodes);
+        let table = std::mem::replace(&mut self.table, NgramTable::with_capacity(0));
+        for s in table.slots.iter().filter(|s| s.key != 0) {
+            nodes.count[s.node as usize] = s.count;
+        }
+        drop(table);
+        // Nodes are numbered in order of first sight, parents before children, so one forward
+        // pass propagates the `<s>` flag; each pattern adds one left extension to its suffix.
+        for i in 1 + RESERVED as usize..nodes.len() {
+            if nodes.level[i] & !STARTS_BOS >= 2 {
+                let p = nodes.parent[i] as usize;
+                nodes.level[i] |= nodes.level[p] & STARTS_BOS;
+                let sfx = nodes.suffix[i] as usize;
+                nodes.cont[sfx] = nodes.cont[sfx].saturating_add(1);
+            }
+        }
 
         // Frequent words first: smaller ids, smaller varints, unigram entries that sit together.
         let v = self.vocab.len();
         let mut by_freq: Vec<u32> = (RESERVED..v as u32).collect();
         by_freq.sort_unstable_by(|&a, &b| {
-            let (ca, cb) = (nodes.count[self.unigram[a as usize] as usize], nodes.count[self.unigram[b as usize] as usize]);
-            cb.cmp(&ca).then_with(|| self.vocab.word(a).cmp(self.vocab.word(b)))
+            let (ca, cb) = (
+                nodes.count[self.unigram[a as usize] as usize],
+                nodes.count[self.unigram[b as usize] as usize],
+            );
+            cb.cmp(&ca)
+                .then_with(|| self.vocab.word(a).cmp(self.vocab.word(b)))
         });
         let mut new_word = vec![0u32; v];
         for id in 0..RESERVED {
@@ -341,9 +372,8 @@ impl Trainer {
             .map(|i| {
                 let lv = nodes.level[i];
                 let k = (lv & !STARTS_BOS) as usize;
-                if i == 0 || k == 0 {
-                    0
-                } else if k == 1 && (nodes.word[i] == BOS || nodes.word[i] == UNK) {
+                let reserved_unigram = k == 1 && (nodes.word[i] == BOS || nodes.word[i] == UNK);
+                if i == 0 || k == 0 || reserved_unigram {
                     0
                 } else if k == order || lv & STARTS_BOS != 0 {
                     nodes.count[i]
@@ -357,7 +387,12 @@ impl Trainer {
         let kept = self.prune(&nodes, order);
         let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
 
+        let t1 = crate::clock::now_ms();
         let (trie, new_of) = bfs_order(&nodes, &kept, &new_word, order);
+        let t2 = crate::clock::now_ms();
+        if prof {
+            eprintln!("a/discounts/prune {:.1} bfs {:.1}", t1 - t0, t2 - t1);
+        }
         let mut a_new = vec![0u32; trie.nodes()];
         let mut suffix = vec![0u32; trie.nodes()];
         let mut pruned = if pruned_patterns > 0 {
@@ -399,7 +434,15 @@ impl Trainer {
             },
             training: Some(stats),
         };
+        let t3 = crate::clock::now_ms();
         let model = Model::from_parts(parts, Some(suffix), None)?;
+        if prof {
+            eprintln!(
+                "remap {:.1} model {:.1}",
+                t3 - t2,
+                crate::clock::now_ms() - t3
+            );
+        }
         self.report(Phase::Done);
         Ok(model)
     }
@@ -409,7 +452,9 @@ impl Trainer {
         let n = nodes.len();
         let level = |i: usize| (nodes.level[i] & !STARTS_BOS) as usize;
         let min = self.opts.min_frequency;
-        let mut kept: Vec<bool> = (0..n).map(|i| level(i) <= 1 || nodes.count[i] >= min).collect();
+        let mut kept: Vec<bool> = (0..n)
+            .map(|i| level(i) <= 1 || nodes.count[i] >= min)
+            .collect();
         let cap = self.opts.max_patterns;
         let unigrams = self.unigram.len() as u64;
         let candidates: u64 = (0..n).filter(|&i| level(i) >= 2 && kept[i]).count() as u64;
@@ -433,7 +478,8 @@ impl Trainer {
         // Node ids grow with first sight, and a parent or suffix is always seen first, so one
         // forward pass closes the set even if counts were saturated.
         for i in 1..n {
-            if level(i) >= 2 && !(kept[nodes.parent[i] as usize] && kept[nodes.suffix[i] as usize]) {
+            if level(i) >= 2 && !(kept[nodes.parent[i] as usize] && kept[nodes.suffix[i] as usize])
+            {
                 kept[i] = false;
             }
         }
@@ -522,7 +568,7 @@ fn bfs_order(nodes: &Nodes, kept: &[bool], new_word: &[u32], order: usize) -> (T
         let pstart = level_start[k - 1] as usize;
         let pend = level_start[k] as usize;
         let base = pend; // this level starts where the parents' level ends
-        // Counting sort by parent, then sort each parent's children by word.
+                         // Counting sort by parent, then sort each parent's children by word.
         let mut counts = vec![0u32; pend - pstart + 1];
         for &c in &by_level[k] {
             counts[new_of[nodes.parent[c as usize] as usize] as usize - pstart + 1] += 1;
@@ -568,11 +614,12 @@ fn bfs_order(nodes: &Nodes, kept: &[bool], new_word: &[u32], order: usize) -> (T
     )
 }
 
-/// Open-addressing hash table from `(parent node, word)` to node, linear probing.
+/// Open-addressing hash table from `(parent node, word)` to node and count, linear probing.
 ///
 /// Written here rather than using a general map because it is the training hot loop: one
-/// 16-byte slot holds key and value, so a probe costs one cache miss, and the key packs into a
-/// `u64` that is never zero (parents of keyed nodes are unigrams or deeper, never the root).
+/// 16-byte slot holds key, node and count, so a probe and its count update cost one cache miss,
+/// and the probes of a token can be prefetched together. The key packs into a `u64` that is
+/// never zero (parents of keyed nodes are unigrams or deeper, never the root).
 struct NgramTable {
     slots: Vec<Slot>,
     len: usize,
@@ -580,10 +627,11 @@ struct NgramTable {
 }
 
 #[derive(Clone, Copy, Default)]
-#[repr(C)]
+#[repr(C, align(16))]
 struct Slot {
     key: u64,
     node: u32,
+    count: u32,
 }
 
 impl NgramTable {
@@ -602,26 +650,51 @@ impl NgramTable {
         }
     }
 
+    /// Keeps the load under one half even if `extra` new keys arrive.
+    #[inline]
+    fn make_room(&mut self, extra: usize) {
+        if (self.len + extra) * 2 > self.slots.len() {
+            self.grow_to(self.slots.len() * 2);
+        }
+    }
+
+    #[inline]
+    fn key(parent: u32, word: u32) -> u64 {
+        ((parent as u64) << 32) | word as u64
+    }
+
     #[inline]
     fn index(&self, key: u64) -> usize {
         (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
 
+    /// The home slot of a key, prefetched.
     #[inline]
-    fn get_or_insert(&mut self, parent: u32, word: u32, node: u32) -> (u32, bool) {
-        if (self.len + 1) * 2 > self.slots.len() {
-            self.grow_to(self.slots.len() * 2);
-        }
-        let key = ((parent as u64) << 32) | word as u64;
+    fn home(&self, parent: u32, word: u32) -> usize {
+        let i = self.index(Self::key(parent, word));
+        prefetch(&self.slots[i]);
+        i
+    }
+
+    /// Counts one occurrence of `(parent, word)`, starting the probe at `home`; a new key gets
+    /// `node`. Returns the key's node and whether it was new.
+    #[inline]
+    fn count(&mut self, home: usize, parent: u32, word: u32, node: u32) -> (u32, bool) {
+        let key = Self::key(parent, word);
         let mask = self.slots.len() - 1;
-        let mut i = self.index(key);
+        let mut i = home;
         loop {
-            let s = self.slots[i];
+            let s = &mut self.slots[i];
             if s.key == key {
+                s.count = s.count.saturating_add(1);
                 return (s.node, false);
             }
             if s.key == 0 {
-                self.slots[i] = Slot { key, node };
+                *s = Slot {
+                    key,
+                    node,
+                    count: 1,
+                };
                 self.len += 1;
                 return (node, true);
             }
@@ -652,11 +725,15 @@ mod tests {
     fn table_finds_what_it_stored_across_growth() {
         let mut t = NgramTable::with_capacity(4);
         for i in 0..10_000u32 {
-            assert_eq!(t.get_or_insert(1 + i % 97, i, i), (i, true));
+            t.make_room(1);
+            let h = t.home(1 + i % 97, i);
+            assert_eq!(t.count(h, 1 + i % 97, i, i), (i, true));
         }
         for i in 0..10_000u32 {
-            assert_eq!(t.get_or_insert(1 + i % 97, i, 0), (i, false));
+            let h = t.home(1 + i % 97, i);
+            assert_eq!(t.count(h, 1 + i % 97, i, 0), (i, false));
         }
+        assert!(t.slots.iter().filter(|s| s.key != 0).all(|s| s.count == 2));
     }
 
     #[test]

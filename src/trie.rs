@@ -11,6 +11,7 @@
 use std::ops::Range;
 
 use crate::error::{Error, Result};
+use crate::mem::prefetch_at;
 
 /// Breadth-first pattern trie (structure only; values live beside it, indexed by node).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,11 +70,13 @@ impl Trie {
     /// [`Error::Corrupted`] describing the first violation.
     pub fn validate(&self) -> Result<()> {
         let n = self.nodes();
-        let order = self.level_start.len().checked_sub(2).unwrap_or(0);
+        let order = self.level_start.len().saturating_sub(2);
         if self.level_start.len() < 3 || self.level_start[0] != 0 || self.level_start[1] != 1 {
             return Err(Error::corrupted("bad level table"));
         }
-        if self.level_start.windows(2).any(|w| w[0] > w[1]) || *self.level_start.last().unwrap() as usize != n {
+        if self.level_start.windows(2).any(|w| w[0] > w[1])
+            || *self.level_start.last().unwrap() as usize != n
+        {
             return Err(Error::corrupted("level table does not match node count"));
         }
         let vocab = self.vocab_len();
@@ -83,7 +86,9 @@ impl Trie {
         if self.child_start[0] != 1 || self.child_start[1] as usize != 1 + vocab {
             return Err(Error::corrupted("root must have every word as a child"));
         }
-        if self.child_start.windows(2).any(|w| w[0] > w[1]) || *self.child_start.last().unwrap() as usize != n {
+        if self.child_start.windows(2).any(|w| w[0] > w[1])
+            || *self.child_start.last().unwrap() as usize != n
+        {
             return Err(Error::corrupted("child offsets are not monotone"));
         }
         for (i, &w) in self.word[1..=vocab].iter().enumerate() {
@@ -96,12 +101,16 @@ impl Trie {
                 let c = self.children(p);
                 let ws = &self.word[c];
                 if ws.iter().any(|&w| w as usize >= vocab) || ws.windows(2).any(|w| w[0] >= w[1]) {
-                    return Err(Error::corrupted(format!("children of a level-{k} pattern are not sorted words")));
+                    return Err(Error::corrupted(format!(
+                        "children of a level-{k} pattern are not sorted words"
+                    )));
                 }
             }
             let c = self.level(k + 1);
             if self.child_start[self.level_start[k] as usize] as usize != c.start {
-                return Err(Error::corrupted("children of a level do not start the next level"));
+                return Err(Error::corrupted(
+                    "children of a level do not start the next level",
+                ));
             }
         }
         Ok(())
@@ -124,8 +133,19 @@ impl Trie {
                 suffix[c] = 1 + self.word[c];
             }
         }
+        // Each parent's suffix sits somewhere else in memory; prefetching a few parents ahead
+        // (first the suffix's child offsets, then its children) overlaps those misses.
+        const AHEAD: usize = 16;
         for k in 2..self.order() {
+            let end = self.level(k).end;
             for parent in self.level(k) {
+                if parent + AHEAD < end {
+                    prefetch_at(&self.child_start, suffix[parent + AHEAD] as usize);
+                }
+                if parent + AHEAD / 2 < end {
+                    let s = suffix[parent + AHEAD / 2] as usize;
+                    prefetch_at(&self.word, self.child_start[s] as usize);
+                }
                 let kids = self.children(parent);
                 if kids.is_empty() {
                     continue;

@@ -11,7 +11,9 @@ const TINY: &str = include_str!("fixtures/corpus/tiny.txt");
 const PROMPT: &str = "It is a truth";
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn check_or_update(name: &str, got: &[u8]) {
@@ -21,22 +23,40 @@ fn check_or_update(name: &str, got: &[u8]) {
         return;
     }
     let want = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(want == got, "{name} differs from the golden file ({} vs {} bytes)", got.len(), want.len());
+    assert!(
+        want == got,
+        "{name} differs from the golden file ({} vs {} bytes)",
+        got.len(),
+        want.len()
+    );
 }
 
 fn tiny_o3() -> Model {
-    let mut t = Trainer::new(TrainOptions { max_pattern_length: 3, ..Default::default() }).unwrap();
+    let mut t = Trainer::new(TrainOptions {
+        max_pattern_length: 3,
+        ..Default::default()
+    })
+    .unwrap();
     t.feed(TINY);
     t.finish().unwrap()
 }
 
 /// The options of the pinned generations (shared with the browser test in `tests/wasm.rs`).
 fn exact() -> GenerateOptions {
-    GenerateOptions { seed: Some(42), max_tokens: 40, ..Default::default() }
+    GenerateOptions {
+        seed: Some(42),
+        max_tokens: 40,
+        ..Default::default()
+    }
 }
 
 fn shaped() -> GenerateOptions {
-    GenerateOptions { temperature: 0.8, top_k: 40, top_p: 0.95, ..exact() }
+    GenerateOptions {
+        temperature: 0.8,
+        top_k: 40,
+        top_p: 0.95,
+        ..exact()
+    }
 }
 
 #[test]

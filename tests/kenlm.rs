@@ -30,7 +30,11 @@ fn parse_arpa(text: &str) -> (Vec<usize>, HashMap<String, (f64, f64)>) {
 }
 
 fn train(text: &str, order: usize) -> Model {
-    let mut t = Trainer::new(TrainOptions { max_pattern_length: order, ..Default::default() }).unwrap();
+    let mut t = Trainer::new(TrainOptions {
+        max_pattern_length: order,
+        ..Default::default()
+    })
+    .unwrap();
     t.feed(text);
     t.finish().unwrap()
 }
@@ -41,16 +45,26 @@ fn order3_matches_kenlm_arpa_to_1e4() {
     let (want_counts, want) = parse_arpa(KENLM_O3);
     let (got_counts, got) = parse_arpa(&model.to_arpa());
     assert_eq!(got_counts, want_counts);
-    assert_eq!(model.info().ngrams, want_counts.iter().map(|&c| c as u64).collect::<Vec<_>>());
+    assert_eq!(
+        model.info().ngrams,
+        want_counts.iter().map(|&c| c as u64).collect::<Vec<_>>()
+    );
     let mut worst = (0.0f64, String::new());
     for (gram, &(p, b)) in &want {
-        let &(gp, gb) = got.get(gram).unwrap_or_else(|| panic!("missing n-gram `{gram}`"));
+        let &(gp, gb) = got
+            .get(gram)
+            .unwrap_or_else(|| panic!("missing n-gram `{gram}`"));
         let d = (gp - p).abs().max((gb - b).abs());
         if d > worst.0 {
             worst = (d, gram.clone());
         }
     }
-    assert!(worst.0 < 1e-4, "largest difference {} at `{}`", worst.0, worst.1);
+    assert!(
+        worst.0 < 1e-4,
+        "largest difference {} at `{}`",
+        worst.0,
+        worst.1
+    );
 }
 
 #[test]
@@ -70,7 +84,13 @@ fn kenlm_arpa_imports_scores_and_generates() {
     let p = model.perplexity(TINY);
     assert!((p.perplexity - 9.6721).abs() < 1e-3, "{}", p.perplexity);
     let g = model
-        .generate("It is", &ultra_efficient_llm::GenerateOptions { seed: Some(1), ..Default::default() })
+        .generate(
+            "It is",
+            &ultra_efficient_llm::GenerateOptions {
+                seed: Some(1),
+                ..Default::default()
+            },
+        )
         .unwrap();
     assert!(g.stats.tokens > 0);
 }
@@ -80,7 +100,12 @@ fn exported_arpa_imports_back_with_the_same_scores() {
     let model = train(TINY, 4);
     let back = Model::from_arpa(&model.to_arpa()).unwrap();
     let (a, b) = (model.perplexity(TINY), back.perplexity(TINY));
-    assert!((a.log10_prob - b.log10_prob).abs() < 1e-3 * a.tokens as f64 * 1e-3, "{} vs {}", a.log10_prob, b.log10_prob);
+    assert!(
+        (a.log10_prob - b.log10_prob).abs() < 1e-3 * a.tokens as f64 * 1e-3,
+        "{} vs {}",
+        a.log10_prob,
+        b.log10_prob
+    );
     let back2 = Model::from_bytes(&back.to_bytes()).unwrap();
     assert_eq!(back2.perplexity(TINY), b);
 }

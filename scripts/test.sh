@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The project's test command: `bash scripts/test.sh` (CI runs it through .ci/run).
+#
+# 1. scripts/setup.sh installs what is missing (a warm machine skips everything);
+# 2. format, clippy (native and wasm32), native tests (unit, integration, doc);
+# 3. browser tests in headless Chromium: tests/wasm.rs on a page and tests/wasm_worker.rs in a
+#    dedicated worker.
+#
+# SKIP_BROWSER=1 skips step 3 for quick local runs; it is refused under CI.
+# Exits non-zero on the first failure and ends with a plain summary line.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ -d "${HOME:-/root}/.cargo/bin" ]; then
+  export PATH="${HOME:-/root}/.cargo/bin:${PATH}"
+fi
+
+SKIP_BROWSER="${SKIP_BROWSER:-0}"
+if [ -n "${CI:-}" ] && [ "${CI}" != false ] && [ "${SKIP_BROWSER}" = 1 ]; then
+  echo "test.sh: SKIP_BROWSER=1 is for local runs only; CI must run the browser tests" >&2
+  exit 2
+fi
+export SKIP_BROWSER
+
+LOGS="$(mktemp -d)"
+BROWSER_TMP=""
+T0=$SECONDS
+SECTION=""
+SECTION_T0=$SECONDS
+TIMES=()
+
+section() {
+  end_section
+  SECTION="$1"
+  SECTION_T0=$SECONDS
+  printf '\n==================== %s ====================\n' "$SECTION"
+}
+
+end_section() {
+  if [ -n "${SECTION}" ]; then
+    TIMES+=("$(printf '%-32s %4ds' "${SECTION}" $((SECONDS - SECTION_T0)))")
+  fi
+  SECTION=""
+}
+
+# Runs a command, keeping its output in a log so the test counts can be added up at the end.
+LOG_N=0
+run_logged() {
+  LOG_N=$((LOG_N + 1))
+  "$@" 2>&1 | tee "${LOGS}/${LOG_N}.log"
+}
+
+# Adds up cargo's "test result: ... N passed; M failed; K ignored" lines of all runs so far.
+count() {
+  cat /dev/null "${LOGS}"/*.log 2>/dev/null |
+    sed -n 's/.*test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' |
+    awk '{p+=$1; f+=$2; s+=$3} END {printf "%d passed, %d failed, %d skipped", p, f, s}'
+}
+
+finish() {
+  local rc=$?
+  set +e
+  local failed="${SECTION}"
+  end_section
+  local counts
+  counts="$(count)"
+  if [ -n "${BROWSER_TMP}" ]; then
+    rm -rf "${BROWSER_TMP}"
+  fi
+  rm -rf "${LOGS}"
+  printf '\n==================== summary ====================\n'
+  if [ "${#TIMES[@]}" -gt 0 ]; then
+    printf '  %s\n' "${TIMES[@]}"
+  fi
+  printf '  %-32s %4ds\n' "total" $((SECONDS - T0))
+  if [ "${rc}" -ne 0 ]; then
+    printf 'test.sh: FAILED in section "%s" (exit %d)\n' "${failed}" "${rc}"
+  elif [ "${SKIP_BROWSER}" = 1 ]; then
+    echo "test.sh: ok, browser tests SKIPPED (SKIP_BROWSER=1)"
+  else
+    echo "test.sh: ok"
+  fi
+  echo "summary: ${counts}"
+  exit "${rc}"
+}
+trap finish EXIT
+
+section "setup"
+bash scripts/setup.sh
+
+section "format"
+cargo fmt --all -- --check
+
+section "clippy (native)"
+cargo clippy --all-targets -- -D warnings
+
+# The library (with the browser bindings) and the integration tests as compiled for the browser.
+# Not --all-targets: the CLI binary and the examples are native-only.
+section "clippy (wasm32)"
+cargo clippy --target wasm32-unknown-unknown --lib --test '*' -- -D warnings
+
+section "tests (native)"
+# Plain `cargo test`: unit, integration and doc tests (`--all-targets` would skip the doc tests).
+run_logged cargo test
+
+if [ "${SKIP_BROWSER}" = 1 ]; then
+  end_section
+  echo "SKIP_BROWSER=1: browser tests skipped"
+  exit 0
+fi
+
+section "tests (browser: page + worker)"
+# chromedriver leaves a browser profile per run in $TMPDIR: keep them in a folder removed at exit.
+BROWSER_TMP="$(mktemp -d)"
+# --mode no-install: use the wasm-bindgen setup.sh installed, never download one.
+TMPDIR="${BROWSER_TMP}" run_logged wasm-pack test --mode no-install --headless \
+  --chrome --chromedriver "$(command -v chromedriver)" -- --test wasm --test wasm_worker

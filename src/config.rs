@@ -93,7 +93,7 @@ pub struct GenerateOptions {
     /// distribution is prepared (default 1000; see [`GenerateOptions::is_exact`]).
     pub max_patterns_per_query: usize,
     /// Cap on candidate patterns examined from all shorter (backed-off) contexts together when a
-    /// shaped distribution is prepared (default 500).
+    /// shaped distribution is prepared (default 200).
     pub max_backup_patterns: usize,
     /// Candidates whose probability is below this are dropped from a shaped distribution (default
     /// 0.0). The most likely candidate is always kept.
@@ -119,7 +119,7 @@ impl Default for GenerateOptions {
             stop_at_sentence_end: true,
             min_generated_tokens_ratio: 0.0,
             max_patterns_per_query: 1000,
-            max_backup_patterns: 500,
+            max_backup_patterns: 200,
             activation_threshold: 0.0,
             frequency_normalization: true,
             activation_cache_size: 1000,

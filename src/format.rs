@@ -114,7 +114,7 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<&[u8]> {
     let have = (bytes.len() - HEADER_LEN) as u64;
     if len > have {
         return Err(Error::Truncated {
-            expected: HEADER_LEN as u64 + len,
+            expected: (HEADER_LEN as u64).saturating_add(len),
             found: bytes.len() as u64,
         });
     }

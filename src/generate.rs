@@ -32,6 +32,10 @@ use crate::vocab::{BOS, EOS, UNK};
 /// likely word is taken instead.
 const EOS_RETRIES: usize = 16;
 
+/// Contexts with more successors than this keep a ranking by weight in the activation cache, so
+/// capping their candidates costs a slice instead of a selection.
+const RANKED_MIN: usize = 256;
+
 /// Why generation stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -111,6 +115,8 @@ struct Prepared {
 #[derive(Default)]
 pub(crate) struct ActivationCache {
     lru: Option<LruCache<u32, Prepared, FxBuildHasher>>,
+    /// Successor indices of big contexts by falling weight (independent of the options).
+    ranked: FxHashMap<u32, Vec<u32>>,
     fingerprint: u64,
     hits: u64,
     misses: u64,
@@ -392,18 +398,23 @@ fn draw_shaped(
             return pick(p, visited);
         }
         cache.misses += 1;
-        let p = prepare(index, start, opts);
+        let p = prepare(index, start, opts, &mut cache.ranked);
         let out = pick(&p, visited);
         lru.put(start, p);
         out
     } else {
         cache.misses += 1;
-        pick(&prepare(index, start, opts), visited)
+        pick(&prepare(index, start, opts, &mut cache.ranked), visited)
     }
 }
 
 /// Builds the shaped next-token distribution of context `start`.
-fn prepare(index: &Index, start: u32, opts: &GenerateOptions) -> Prepared {
+fn prepare(
+    index: &Index,
+    start: u32,
+    opts: &GenerateOptions,
+    ranked: &mut FxHashMap<u32, Vec<u32>>,
+) -> Prepared {
     let mut words: Vec<u32> = Vec::new();
     let mut weight: Vec<f64> = Vec::new();
     let mut next: Vec<u32> = Vec::new();
@@ -423,16 +434,30 @@ fn prepare(index: &Index, start: u32, opts: &GenerateOptions) -> Prepared {
             backup_left
         };
         picks.clear();
-        picks.extend((0..c.n).filter(|&i| {
-            let w = c.words[i];
-            w != BOS && w != UNK && f32::from_bits(c.u[i]) > 0.0
-        }));
-        if picks.len() > cap {
-            let key = |i: &usize| (std::cmp::Reverse(c.u[*i]), c.words[*i]);
-            if cap > 0 {
-                picks.select_nth_unstable_by_key(cap - 1, key);
+        let usable = |i: &u32| {
+            let (w, u) = (c.words[*i as usize], f32::from_bits(c.u[*i as usize]));
+            w != BOS && w != UNK && u > 0.0
+        };
+        if c.n > RANKED_MIN && cap < c.n {
+            // Big contexts (the root, frequent words) are met again and again: rank them once.
+            let order = ranked.entry(s).or_insert_with(|| {
+                let mut o: Vec<u32> = (0..c.n as u32).filter(usable).collect();
+                // Positive f32 bits order like the floats; ties by word for determinism.
+                o.sort_unstable_by_key(|&i| {
+                    (std::cmp::Reverse(c.u[i as usize]), c.words[i as usize])
+                });
+                o
+            });
+            picks.extend(order.iter().take(cap).map(|&i| i as usize));
+        } else {
+            picks.extend((0..c.n as u32).filter(usable).map(|i| i as usize));
+            if picks.len() > cap {
+                let key = |i: &usize| (std::cmp::Reverse(c.u[*i]), c.words[*i]);
+                if cap > 0 {
+                    picks.select_nth_unstable_by_key(cap - 1, key);
+                }
+                picks.truncate(cap);
             }
-            picks.truncate(cap);
         }
         if !first {
             backup_left -= picks.len();
@@ -537,5 +562,151 @@ fn shape(
         words: cand.iter().map(|c| c.1).collect(),
         next: cand.iter().map(|c| c.2).collect(),
         visited,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{TrainOptions, Trainer};
+
+    fn tiny() -> Model {
+        let mut t = Trainer::new(TrainOptions {
+            max_pattern_length: 3,
+            ..Default::default()
+        })
+        .unwrap();
+        t.feed(include_str!("../tests/fixtures/corpus/tiny.txt"));
+        t.finish().unwrap()
+    }
+
+    /// The exact sampler must draw from the same distribution that perplexity scores.
+    #[test]
+    fn exact_draws_follow_the_model_distribution() {
+        let model = tiny();
+        let index = &model.index;
+        let v = model.vocab.len() as u32;
+        let after_it_is = ["It", "is"]
+            .iter()
+            .fold(index.bos, |s, w| index.advance(s, model.vocab.id_or_unk(w)));
+        for state in [index.bos, after_it_is, ROOT] {
+            let total: f64 = (0..v)
+                .filter(|&w| w != BOS)
+                .map(|w| index.prob(state, w).0)
+                .sum();
+            assert!((total - 1.0).abs() < 1e-4, "probabilities sum to {total}");
+            let draws = 200_000;
+            let mut seen = vec![0u32; v as usize];
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+            let mut visited = Vec::new();
+            for _ in 0..draws {
+                let (w, next) = draw_exact(index, state, &mut rng, &mut visited);
+                assert_eq!(next, index.advance(state, w), "next state of word {w}");
+                seen[w as usize] += 1;
+                visited.clear();
+            }
+            for w in 0..v {
+                let p = index.prob(state, w).0;
+                let f = seen[w as usize] as f64 / draws as f64;
+                let sigma = (p * (1.0 - p) / draws as f64).sqrt();
+                if w != UNK && w != BOS {
+                    assert!(
+                        (f - p).abs() < 5.0 * sigma + 1e-4,
+                        "word {w}: drawn {f}, model {p}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn shaped_options_narrow_the_choice() {
+        let model = tiny();
+        let greedy = GenerateOptions {
+            top_k: 1,
+            seed: Some(3),
+            max_tokens: 20,
+            ..Default::default()
+        };
+        let a = model.generate("It is", &greedy).unwrap();
+        let b = model
+            .generate(
+                "It is",
+                &GenerateOptions {
+                    seed: Some(4),
+                    ..greedy.clone()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            a.text, b.text,
+            "top_k = 1 is deterministic whatever the seed"
+        );
+        assert!(a.stats.cache_hit_rate.is_some() && !a.stats.exact);
+        let again = model.generate("It is", &greedy).unwrap();
+        assert!(
+            again.stats.cache_hits > 0,
+            "repeated contexts hit the activation cache"
+        );
+    }
+
+    #[test]
+    fn stops_and_ratios_are_honoured() {
+        let model = tiny();
+        let o = GenerateOptions {
+            max_tokens: 30,
+            seed: Some(1),
+            stop_at_sentence_end: false,
+            ..Default::default()
+        };
+        let g = model.generate("", &o).unwrap();
+        assert_eq!(g.stats.tokens, 30);
+        assert_eq!(g.stats.stop_reason, StopReason::MaxTokens);
+        let o = GenerateOptions {
+            max_tokens: 30,
+            min_generated_tokens_ratio: 1.0,
+            ..o
+        };
+        for seed in 0..20 {
+            let g = model
+                .generate(
+                    "",
+                    &GenerateOptions {
+                        seed: Some(seed),
+                        stop_at_sentence_end: true,
+                        ..o.clone()
+                    },
+                )
+                .unwrap();
+            assert_eq!(g.stats.tokens, 30, "ratio 1.0 forbids an early end");
+        }
+        let mut n = 0;
+        let g = model
+            .generate_with("It is", &o, |_, _| {
+                n += 1;
+                n < 5
+            })
+            .unwrap();
+        assert_eq!(
+            (g.stats.tokens, g.stats.stop_reason),
+            (5, StopReason::Cancelled)
+        );
+        let s = g.stats.sparsity;
+        assert!(s > 0.0 && s < 1.0, "sparsity {s}");
+    }
+
+    #[test]
+    fn unknown_prompt_words_still_generate() {
+        let model = tiny();
+        let g = model
+            .generate(
+                "zzyzx qwertyuiop",
+                &GenerateOptions {
+                    seed: Some(5),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(g.stats.tokens > 0);
     }
 }

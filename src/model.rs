@@ -114,24 +114,12 @@ impl Model {
         suffix: Option<Vec<u32>>,
         body: Option<Vec<u8>>,
     ) -> Result<Model> {
-        let t0 = crate::clock::now_ms();
         let suffix = match suffix {
             Some(s) => s,
             None => parts.trie.suffix_links()?,
         };
-        let t1 = crate::clock::now_ms();
         let weights = weights(&parts.trie, &suffix, &parts.values)?;
-        let t2 = crate::clock::now_ms();
         let index = Index::build(&parts.trie, &suffix, &weights)?;
-        let t3 = crate::clock::now_ms();
-        if std::env::var_os("UELM_PROFILE").is_some() {
-            eprintln!(
-                "suffix {:.1} weights {:.1} index {:.1}",
-                t1 - t0,
-                t2 - t1,
-                t3 - t2
-            );
-        }
         drop(weights);
         let body = match body {
             Some(b) => b,
@@ -168,14 +156,8 @@ impl Model {
     /// [`Error::NotAModel`], [`Error::UnsupportedVersion`], [`Error::Truncated`] or
     /// [`Error::Corrupted`]; no input makes it panic or allocate more than the input justifies.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
-        let t0 = crate::clock::now_ms();
         let body = format::check_header(bytes)?;
-        let t1 = crate::clock::now_ms();
         let parts = format::decode_body(body)?;
-        let t2 = crate::clock::now_ms();
-        if std::env::var_os("UELM_PROFILE").is_some() {
-            eprintln!("crc {:.1} decode {:.1}", t1 - t0, t2 - t1);
-        }
         Model::from_parts(parts, None, Some(body.to_vec()))
     }
 

@@ -217,11 +217,13 @@ impl Trainer {
     /// # Errors
     /// [`Error::NotText`] on a NUL byte (binary data) or invalid UTF-8, with the byte offset.
     pub fn feed_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        let base = self.bytes_seen - self.pending_bytes.len() as u64;
+        // `bytes_seen` counts what was fed as text; held-back bytes of a split character
+        // follow it directly.
+        let base = self.bytes_seen;
         if let Some(i) = bytes.iter().position(|&b| b == 0) {
             return Err(Error::NotText(format!(
                 "binary data (a NUL byte) at byte {}",
-                self.bytes_seen + i as u64
+                base + (self.pending_bytes.len() + i) as u64
             )));
         }
         let mut buf = std::mem::take(&mut self.pending_bytes);
@@ -236,12 +238,10 @@ impl Trainer {
                 )))
             }
         };
-        // Safe: validated just above.
         let text = std::str::from_utf8(&buf[..valid])
             .map_err(|_| Error::NotText("invalid UTF-8".into()))?;
         self.feed(text);
         self.pending_bytes = buf[valid..].to_vec();
-        self.bytes_seen += self.pending_bytes.len() as u64;
         Ok(())
     }
 
@@ -321,8 +321,6 @@ impl Trainer {
             return Err(Error::EmptyInput);
         }
         self.report(Phase::Smoothing);
-        let prof = std::env::var_os("UELM_PROFILE").is_some();
-        let t0 = crate::clock::now_ms();
         let order = self.opts.max_pattern_length;
         let mut nodes = std::mem::take(&mut self.nodes);
         let table = std::mem::replace(&mut self.table, NgramTable::with_capacity(0));
@@ -387,12 +385,7 @@ impl Trainer {
         let kept = self.prune(&nodes, order);
         let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
 
-        let t1 = crate::clock::now_ms();
         let (trie, new_of) = bfs_order(&nodes, &kept, &new_word, order);
-        let t2 = crate::clock::now_ms();
-        if prof {
-            eprintln!("a/discounts/prune {:.1} bfs {:.1}", t1 - t0, t2 - t1);
-        }
         let mut a_new = vec![0u32; trie.nodes()];
         let mut suffix = vec![0u32; trie.nodes()];
         let mut pruned = if pruned_patterns > 0 {
@@ -434,15 +427,7 @@ impl Trainer {
             },
             training: Some(stats),
         };
-        let t3 = crate::clock::now_ms();
         let model = Model::from_parts(parts, Some(suffix), None)?;
-        if prof {
-            eprintln!(
-                "remap {:.1} model {:.1}",
-                t3 - t2,
-                crate::clock::now_ms() - t3
-            );
-        }
         self.report(Phase::Done);
         Ok(model)
     }

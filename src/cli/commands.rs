@@ -1,0 +1,759 @@
+//! The model commands: train, generate, perplexity, export-arpa, import-arpa, inspect.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use ultra_efficient_llm::format::FORMAT_VERSION;
+use ultra_efficient_llm::{
+    Error, GenerateOptions, Model, ModelInfo, Phase, Preset, TrainOptions, Trainer, MAX_ORDER,
+};
+
+use super::files::{self, display};
+use super::report::{self, fixed, percent, round_thousands, thousands, Table};
+use super::CliError;
+
+// ---------------------------------------------------------------------------------------------
+// train
+
+/// Arguments of `uellm train`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Files are read in 1 MiB chunks and must be UTF-8 text: a NUL byte, invalid UTF-8, an empty or a \
+missing file stops training with a message naming the file. The model is written to MODEL.tmp \
+and renamed to MODEL at the end, so a failed run never damages an existing MODEL.")]
+pub struct TrainArgs {
+    /// UTF-8 text files, one sentence a line (`-` reads standard input)
+    #[arg(required = true, value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// Where to write the model
+    #[arg(short, long, value_name = "MODEL")]
+    pub output: PathBuf,
+    /// n-gram order: patterns of 1 to N words are learned
+    #[arg(long, value_name = "N", default_value_t = 6,
+          value_parser = clap::value_parser!(u8).range(1..=MAX_ORDER as i64))]
+    pub order: u8,
+    /// Prune patterns of two or more words seen fewer than N times (1 keeps all)
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub min_frequency: u32,
+    /// Keep at most N patterns in all, the most frequent (0: no limit)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_patterns: u64,
+    /// Print a JSON summary on stdout (no progress bar)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `uellm train`.
+pub fn train(args: TrainArgs) -> Result<(), CliError> {
+    // Every input is checked before any work, so a typo in the last file fails at once.
+    let mut total = Some(0u64);
+    let mut sizes = Vec::with_capacity(args.files.len());
+    for path in &args.files {
+        let size = files::input_size(path)?;
+        sizes.push(size);
+        total = total.zip(size).map(|(t, s)| t + s);
+    }
+    if args.files.iter().filter(|p| files::is_std(p)).count() > 1 {
+        return Err(CliError::io_msg(
+            "standard input (`-`) can be given only once",
+        ));
+    }
+    if files::is_std(&args.output) {
+        return Err(CliError::io_msg(
+            "the model must go to a file: give -o MODEL (not `-`)",
+        ));
+    }
+    files::check_output_dir(&args.output)?;
+
+    let opts = TrainOptions {
+        max_pattern_length: args.order as usize,
+        min_frequency: args.min_frequency,
+        max_patterns: args.max_patterns,
+    };
+    let mut trainer = Trainer::new(opts)?;
+    if let Some(t) = total {
+        trainer.set_total_bytes(t);
+    }
+    let bar = progress_bar(total, args.json);
+    let b = bar.clone();
+    trainer.on_progress(move |p| {
+        b.set_position(p.bytes_seen);
+        match p.phase {
+            Phase::Counting => {}
+            Phase::Smoothing => b.set_message("smoothing"),
+            Phase::Indexing => b.set_message("indexing"),
+            _ => b.set_message("done"),
+        }
+    });
+
+    let t0 = Instant::now();
+    let mut read = Vec::with_capacity(args.files.len());
+    let counted = (|| {
+        for path in &args.files {
+            bar.set_message(display(path));
+            read.push(files::read_text_chunks(path, |s| trainer.feed(s))?);
+        }
+        Ok::<_, CliError>(())
+    })();
+    if let Err(e) = counted {
+        bar.finish_and_clear();
+        return Err(e);
+    }
+    let model = trainer.finish();
+    bar.finish_and_clear();
+    let model = model.map_err(|e| match e {
+        Error::EmptyInput => CliError::about(names(&args.files), e),
+        e => CliError::from(e),
+    })?;
+    let train_s = t0.elapsed().as_secs_f64();
+
+    let data = model.to_bytes();
+    let t1 = Instant::now();
+    files::write_atomic(&args.output, |w| w.write_all(&data))?;
+    let write_s = t1.elapsed().as_secs_f64();
+
+    let info = model.info();
+    let bytes_in: u64 = read.iter().sum();
+    let mb_s = bytes_in as f64 / 1e6 / train_s.max(1e-9);
+    let per_ngram = info.file_bytes as f64 / info.patterns.max(1) as f64;
+    let mut out = io::stdout().lock();
+    if args.json {
+        let inputs: Vec<_> = args
+            .files
+            .iter()
+            .zip(&read)
+            .map(|(p, n)| json!({ "path": display(p), "bytes": n }))
+            .collect();
+        let v = json!({
+            "model": args.output.display().to_string(),
+            "inputs": inputs,
+            "bytes": bytes_in,
+            "seconds": train_s,
+            "mb_per_second": mb_s,
+            "write_seconds": write_s,
+            "bytes_per_ngram": per_ngram,
+            "info": info,
+        });
+        report::write_json(&mut out, &v)?;
+        return Ok(());
+    }
+    let n = args.files.len();
+    writeln!(
+        out,
+        "read     {} file{} ({}), {} bytes",
+        n,
+        if n == 1 { "" } else { "s" },
+        names(&args.files),
+        thousands(bytes_in)
+    )?;
+    writeln!(
+        out,
+        "trained  order {} in {} s ({} MB/s)",
+        info.order,
+        fixed(train_s, 3),
+        fixed(mb_s, 2)
+    )?;
+    if let Some(t) = &info.training {
+        writeln!(
+            out,
+            "text     {} sentences, {} tokens, vocabulary {}",
+            thousands(t.sentences),
+            thousands(t.tokens),
+            thousands(info.vocab_size as u64)
+        )?;
+    }
+    writeln!(
+        out,
+        "n-grams  {} · total {}",
+        report::ngrams(&info.ngrams),
+        thousands(info.patterns)
+    )?;
+    writeln!(
+        out,
+        "model    {}: {} bytes, {} bytes/n-gram (written in {} ms)",
+        args.output.display(),
+        thousands(info.file_bytes),
+        fixed(per_ngram, 2),
+        fixed(write_s * 1e3, 1)
+    )?;
+    if let Some(t) = &info.training {
+        if t.pruned_patterns > 0 {
+            writeln!(
+                out,
+                "pruned   {} patterns (--min-frequency {}, --max-patterns {})",
+                thousands(t.pruned_patterns),
+                t.options.min_frequency,
+                t.options.max_patterns
+            )?;
+        }
+        if !t.discount_fallback.is_empty() {
+            writeln!(
+                out,
+                "note     too little text for Kneser-Ney discounts at order {}: used the fallback \
+                 0.5 / 1 / 1.5 (as lmplz --discount_fallback)",
+                list(&t.discount_fallback)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn progress_bar(total: Option<u64>, json: bool) -> ProgressBar {
+    if json || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+    let template = if total.is_some() {
+        "{spinner} {msg:20!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}"
+    } else {
+        "{spinner} {msg:20!} {bytes} {bytes_per_sec}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+fn names(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| display(p)).collect::<Vec<_>>().join(", ")
+}
+
+fn list(xs: &[u8]) -> String {
+    xs.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// generate
+
+/// Named generation presets.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PresetArg {
+    /// 500 patterns per query
+    Development,
+    /// 2000 patterns per query
+    Production,
+    /// 5000 patterns per query, a 5000-entry activation cache
+    #[value(name = "high_performance", alias = "high-performance")]
+    HighPerformance,
+}
+
+impl From<PresetArg> for Preset {
+    fn from(p: PresetArg) -> Preset {
+        match p {
+            PresetArg::Development => Preset::Development,
+            PresetArg::Production => Preset::Production,
+            PresetArg::HighPerformance => Preset::HighPerformance,
+        }
+    }
+}
+
+/// Arguments of `uellm generate`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Options left out take the preset's value (or the library default). Default options use the exact \
+sampler (the model's own distribution); --temperature, --top-k, --top-p, --activation-threshold or \
+--raw-frequencies switch to the shaped sampler, which uses the activation cache. Without --seed a \
+seed is drawn from the clock; it is printed with the statistics so the text can be reproduced.")]
+pub struct GenerateArgs {
+    /// Model file
+    pub model: PathBuf,
+    /// Text to continue (`-` reads it from standard input; none: start a sentence)
+    pub prompt: Option<String>,
+    /// Most tokens to generate [default: 50]
+    #[arg(short = 'n', long, value_name = "N")]
+    pub max_tokens: Option<usize>,
+    /// Softmax temperature, > 0 (1 = the model's distribution) [default: 1]
+    #[arg(short, long, value_name = "T")]
+    pub temperature: Option<f64>,
+    /// Keep only the K likeliest next tokens (0 = off) [default: 0]
+    #[arg(short = 'k', long, value_name = "K")]
+    pub top_k: Option<usize>,
+    /// Nucleus sampling: smallest set of tokens with this much mass, in (0, 1] [default: 1]
+    #[arg(short = 'p', long, value_name = "P")]
+    pub top_p: Option<f64>,
+    /// Random seed: the same seed and options give the same text
+    #[arg(short, long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Tokens of context matched against the patterns [default: 6]
+    #[arg(long, value_name = "N")]
+    pub context_window: Option<usize>,
+    /// Start from a named configuration
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub preset: Option<PresetArg>,
+    /// Do not stop at the end of a sentence: go on to --max-tokens (a new line per sentence)
+    #[arg(long)]
+    pub no_stop: bool,
+    /// Do not end before this share of --max-tokens, in [0, 1] [default: 0]
+    #[arg(long, value_name = "R")]
+    pub min_ratio: Option<f64>,
+    /// Candidate patterns from the longest context (shaped sampler) [default: 1000]
+    #[arg(long, value_name = "N")]
+    pub max_patterns_per_query: Option<usize>,
+    /// Candidate patterns from shorter contexts (shaped sampler) [default: 500]
+    #[arg(long, value_name = "N")]
+    pub max_backup_patterns: Option<usize>,
+    /// Drop candidates less likely than this, in [0, 1) [default: 0]
+    #[arg(long, value_name = "P")]
+    pub activation_threshold: Option<f64>,
+    /// Weight candidates by raw frequency of the longest context (no smoothing)
+    #[arg(long)]
+    pub raw_frequencies: bool,
+    /// Entries of the activation cache (0 disables it) [default: 1000]
+    #[arg(long, value_name = "N")]
+    pub cache_size: Option<usize>,
+    /// Print the whole result (text, tokens, statistics) as JSON instead of streaming
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl GenerateArgs {
+    fn options(&self) -> GenerateOptions {
+        let mut o = match self.preset {
+            Some(p) => GenerateOptions::preset(p.into()),
+            None => GenerateOptions::default(),
+        };
+        if let Some(v) = self.max_tokens {
+            o.max_tokens = v;
+        }
+        if let Some(v) = self.temperature {
+            o.temperature = v;
+        }
+        if let Some(v) = self.top_k {
+            o.top_k = v;
+        }
+        if let Some(v) = self.top_p {
+            o.top_p = v;
+        }
+        if let Some(v) = self.context_window {
+            o.context_window = v;
+        }
+        if self.no_stop {
+            o.stop_at_sentence_end = false;
+        }
+        if let Some(v) = self.min_ratio {
+            o.min_generated_tokens_ratio = v;
+        }
+        if let Some(v) = self.max_patterns_per_query {
+            o.max_patterns_per_query = v;
+        }
+        if let Some(v) = self.max_backup_patterns {
+            o.max_backup_patterns = v;
+        }
+        if let Some(v) = self.activation_threshold {
+            o.activation_threshold = v;
+        }
+        if self.raw_frequencies {
+            o.frequency_normalization = false;
+        }
+        if let Some(v) = self.cache_size {
+            o.activation_cache_size = v;
+        }
+        o.seed = Some(self.seed.unwrap_or_else(clock_seed));
+        o
+    }
+}
+
+/// A seed that differs between runs (the library's own default is a per-process counter, which
+/// would give the same text on every invocation).
+fn clock_seed() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut z = nanos ^ (u64::from(std::process::id()) << 32);
+    // splitmix64 finalizer
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) >> 11 // below 2^53: exact in JSON numbers read as doubles
+}
+
+/// `uellm generate`.
+pub fn generate(args: GenerateArgs) -> Result<(), CliError> {
+    let opts = args.options();
+    opts.validate()?;
+    let model = files::load_model(&args.model)?;
+    let prompt = match args.prompt.as_deref() {
+        Some("-") => {
+            let text = String::from_utf8(files::read_bytes(Path::new("-"))?).map_err(|_| {
+                CliError::about("<stdin>", Error::NotText("invalid UTF-8 in the prompt".into()))
+            })?;
+            text.trim_end_matches(['\r', '\n']).to_owned()
+        }
+        Some(p) => p.to_owned(),
+        None => String::new(),
+    };
+
+    if args.json {
+        let g = model.generate(&prompt, &opts)?;
+        report::write_json(&mut io::stdout().lock(), &g)?;
+        return Ok(());
+    }
+
+    let stdout = io::stdout();
+    let live = stdout.is_terminal();
+    let mut out = BufWriter::new(stdout.lock());
+    out.write_all(prompt.as_bytes())?;
+    let mut failed: Option<io::Error> = None;
+    let g = model.generate_with(&prompt, &opts, |piece, _| {
+        let r = out
+            .write_all(piece.as_bytes())
+            .and_then(|()| if live { out.flush() } else { Ok(()) });
+        match r {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    if !(prompt.is_empty() && g.text.is_empty()) && !g.text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    drop(out);
+
+    let s = &g.stats;
+    let stop = serde_json::to_value(s.stop_reason)
+        .ok()
+        .and_then(|v| v.as_str().map(|x| x.replace('_', " ")))
+        .unwrap_or_default();
+    let _ = writeln!(
+        io::stderr().lock(),
+        "{} tokens in {} ms ({} tokens/s) · sparsity {} · cache hit rate {} · {} sampler · seed {} · \
+         stopped: {}",
+        s.tokens,
+        fixed(s.elapsed_ms, 3),
+        round_thousands(s.tokens_per_second),
+        percent(s.sparsity),
+        s.cache_hit_rate.map_or_else(|| "n/a".to_owned(), percent),
+        if s.exact { "exact" } else { "shaped" },
+        s.seed,
+        stop
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// perplexity
+
+/// Arguments of `uellm perplexity`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Each non-empty line is a sentence, scored from <s> to </s> (</s> counted as a token); unknown \
+words are scored as <unk> and counted as OOV, as KenLM's `query` does. With several files a \
+total over all of them is added.")]
+pub struct PerplexityArgs {
+    /// Model file
+    pub model: PathBuf,
+    /// UTF-8 text files to score (`-` reads standard input)
+    #[arg(required = true, value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// Print the results as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `uellm perplexity`.
+pub fn perplexity(args: PerplexityArgs) -> Result<(), CliError> {
+    let model = files::load_model(&args.model)?;
+    let mut results = Vec::with_capacity(args.files.len());
+    let mut all = String::new();
+    for path in &args.files {
+        let text = files::read_text(path)?;
+        results.push((display(path), model.perplexity(&text)));
+        if args.files.len() > 1 {
+            all.push_str(&text);
+        }
+    }
+    let total = (args.files.len() > 1).then(|| model.perplexity(&all));
+    let mut out = io::stdout().lock();
+    if args.json {
+        let files: Vec<_> = results
+            .iter()
+            .map(|(name, p)| {
+                let mut v = serde_json::to_value(p).unwrap_or_default();
+                if let Some(m) = v.as_object_mut() {
+                    m.insert("file".into(), name.clone().into());
+                }
+                v
+            })
+            .collect();
+        let v = json!({ "model": display(&args.model), "files": files, "total": total });
+        report::write_json(&mut out, &v)?;
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        "file",
+        "sentences",
+        "tokens",
+        "OOV",
+        "perplexity",
+        "ppl excl. OOV",
+        "log10 prob",
+    ])
+    .right(&[1, 2, 3, 4, 5, 6]);
+    let rows = results
+        .iter()
+        .map(|(n, p)| (n.as_str(), p))
+        .chain(total.as_ref().map(|p| ("total", p)));
+    for (name, p) in rows {
+        t.row(vec![
+            name.to_owned(),
+            thousands(p.sentences),
+            thousands(p.tokens),
+            thousands(p.oov),
+            fixed(p.perplexity, 3),
+            fixed(p.perplexity_excluding_oov, 3),
+            fixed(p.log10_prob, 2),
+        ]);
+    }
+    write!(out, "{}", t.render())?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// export-arpa / import-arpa
+
+/// Arguments of `uellm export-arpa`.
+#[derive(Debug, Args)]
+pub struct ExportArpaArgs {
+    /// Model file
+    pub model: PathBuf,
+    /// ARPA file to write (`-`: standard output); written to OUT.tmp, then renamed
+    #[arg(short, long, value_name = "OUT.arpa")]
+    pub output: PathBuf,
+    /// Print a JSON summary on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `uellm export-arpa`.
+pub fn export_arpa(args: ExportArpaArgs) -> Result<(), CliError> {
+    if args.json && files::is_std(&args.output) {
+        return Err(CliError::io_msg(
+            "--json and -o - both want standard output: write the ARPA file to a file",
+        ));
+    }
+    files::check_output_dir(&args.output)?;
+    let model = files::load_model(&args.model)?;
+    let t0 = Instant::now();
+    let bytes = files::write_atomic(&args.output, |mut w| model.write_arpa(&mut w))?;
+    let secs = t0.elapsed().as_secs_f64();
+    if files::is_std(&args.output) {
+        return Ok(());
+    }
+    let info = model.info();
+    let mut out = io::stdout().lock();
+    if args.json {
+        let v = json!({
+            "output": args.output.display().to_string(),
+            "bytes": bytes,
+            "seconds": secs,
+            "order": info.order,
+            "ngrams": info.ngrams,
+        });
+        report::write_json(&mut out, &v)?;
+    } else {
+        writeln!(
+            out,
+            "wrote {}: {} bytes, order {}, {} n-grams ({}) in {} s",
+            args.output.display(),
+            thousands(bytes),
+            info.order,
+            thousands(info.patterns),
+            report::ngrams(&info.ngrams),
+            fixed(secs, 3)
+        )?;
+    }
+    Ok(())
+}
+
+/// Arguments of `uellm import-arpa`.
+#[derive(Debug, Args)]
+pub struct ImportArpaArgs {
+    /// ARPA file (`-` reads standard input)
+    #[arg(value_name = "IN.arpa")]
+    pub input: PathBuf,
+    /// Model file to write (written to MODEL.tmp, then renamed)
+    #[arg(short, long, value_name = "MODEL")]
+    pub output: PathBuf,
+    /// Print a JSON summary on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `uellm import-arpa`.
+pub fn import_arpa(args: ImportArpaArgs) -> Result<(), CliError> {
+    if files::is_std(&args.output) {
+        return Err(CliError::io_msg(
+            "the model must go to a file: give -o MODEL (not `-`)",
+        ));
+    }
+    files::check_output_dir(&args.output)?;
+    let t0 = Instant::now();
+    let text = files::read_text(&args.input)?;
+    let model = Model::from_arpa(&text).map_err(|e| CliError::about(display(&args.input), e))?;
+    drop(text);
+    let data = model.to_bytes();
+    files::write_atomic(&args.output, |w| w.write_all(&data))?;
+    let secs = t0.elapsed().as_secs_f64();
+    let info = model.info();
+    let mut out = io::stdout().lock();
+    if args.json {
+        let v = json!({
+            "model": args.output.display().to_string(),
+            "seconds": secs,
+            "info": info,
+        });
+        report::write_json(&mut out, &v)?;
+    } else {
+        writeln!(
+            out,
+            "imported {} into {}: order {}, {} n-grams ({}), {} bytes in {} s",
+            display(&args.input),
+            args.output.display(),
+            info.order,
+            thousands(info.patterns),
+            report::ngrams(&info.ngrams),
+            thousands(info.file_bytes),
+            fixed(secs, 3)
+        )?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// inspect
+
+/// Arguments of `uellm inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Model file
+    pub model: PathBuf,
+    /// Print the model information as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `uellm inspect`.
+pub fn inspect(args: InspectArgs) -> Result<(), CliError> {
+    let t0 = Instant::now();
+    let model = files::load_model(&args.model)?;
+    let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let info = model.info();
+    let per_ngram = info.file_bytes as f64 / info.patterns.max(1) as f64;
+    let mut out = io::stdout().lock();
+    if args.json {
+        let mut v = serde_json::to_value(&info).unwrap_or_default();
+        if let Some(m) = v.as_object_mut() {
+            m.insert("path".into(), display(&args.model).into());
+            m.insert("format_version".into(), FORMAT_VERSION.into());
+            m.insert("bytes_per_ngram".into(), per_ngram.into());
+            m.insert("load_ms".into(), load_ms.into());
+        }
+        report::write_json(&mut out, &v)?;
+        return Ok(());
+    }
+    write!(out, "{}", describe(&display(&args.model), &info, load_ms))?;
+    Ok(())
+}
+
+fn describe(name: &str, info: &ModelInfo, load_ms: f64) -> String {
+    let per_ngram = info.file_bytes as f64 / info.patterns.max(1) as f64;
+    let mut s = String::new();
+    let mut line = |k: &str, v: String| {
+        s.push_str(&format!("{k:<12}{v}\n"));
+    };
+    line("model", format!("{name} (format version {FORMAT_VERSION})"));
+    line("order", info.order.to_string());
+    line(
+        "vocabulary",
+        format!(
+            "{} words (<unk>, <s>, </s> included)",
+            thousands(info.vocab_size as u64)
+        ),
+    );
+    line("n-grams", report::ngrams(&info.ngrams));
+    line(
+        "patterns",
+        format!(
+            "{} ({} contexts)",
+            thousands(info.patterns),
+            thousands(info.contexts)
+        ),
+    );
+    line("smoothing", info.smoothing.clone());
+    line(
+        "file",
+        format!(
+            "{} bytes, {} bytes/n-gram",
+            thousands(info.file_bytes),
+            fixed(per_ngram, 2)
+        ),
+    );
+    line(
+        "memory",
+        format!(
+            "{} bytes ({}), loaded in {} ms",
+            thousands(info.memory_bytes),
+            report::bytes(info.memory_bytes),
+            fixed(load_ms, 1)
+        ),
+    );
+    match &info.training {
+        None => line("training", "none recorded (imported model)".into()),
+        Some(t) => {
+            line(
+                "training",
+                format!(
+                    "--order {} --min-frequency {} --max-patterns {}",
+                    t.options.max_pattern_length, t.options.min_frequency, t.options.max_patterns
+                ),
+            );
+            line(
+                "text",
+                format!(
+                    "{} bytes, {} sentences, {} tokens",
+                    thousands(t.bytes),
+                    thousands(t.sentences),
+                    thousands(t.tokens)
+                ),
+            );
+            line("pruned", format!("{} patterns", thousands(t.pruned_patterns)));
+            line(
+                "fallback",
+                if t.discount_fallback.is_empty() {
+                    "none (every order has modified Kneser-Ney discounts)".into()
+                } else {
+                    format!(
+                        "order {}: discounts 0.5 / 1 / 1.5 (too little text)",
+                        list(&t.discount_fallback)
+                    )
+                },
+            );
+            let mut table = Table::new(&["order", "D1", "D2", "D3+", ""])
+                .right(&[0, 1, 2, 3])
+                .indent(12);
+            for (k, d) in t.discounts.iter().enumerate() {
+                let fb = t.discount_fallback.contains(&((k + 1) as u8));
+                table.row(vec![
+                    (k + 1).to_string(),
+                    fixed(d[0], 4),
+                    fixed(d[1], 4),
+                    fixed(d[2], 4),
+                    if fb { "fallback".into() } else { String::new() },
+                ]);
+            }
+            s.push_str("discounts\n");
+            s.push_str(&table.render());
+        }
+    }
+    s
+}

@@ -1,0 +1,166 @@
+//! Training behaviour beyond the KenLM match: degenerate corpora, pruning, incremental input,
+//! and the detokenizer's round trip on real text.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::path::Path;
+
+use ultra_efficient_llm::tokenizer::{detokenize, tokenize};
+use ultra_efficient_llm::{GenerateOptions, Model, TrainOptions, Trainer};
+
+const TINY: &str = include_str!("fixtures/corpus/tiny.txt");
+const ES_TINY: &str = include_str!("fixtures/corpus/es-tiny.txt");
+
+fn train(text: &str, opts: TrainOptions) -> Model {
+    let mut t = Trainer::new(opts).unwrap();
+    t.feed(text);
+    t.finish().unwrap()
+}
+
+#[test]
+fn degenerate_corpora_train_with_fallback_discounts() {
+    for text in [
+        "hello",
+        "hello\n",
+        "a a a a a a a a",
+        "one line only, with words.",
+        "x\nx\nx\n",
+    ] {
+        for order in [1, 2, 3, 6, 8] {
+            let m = train(
+                text,
+                TrainOptions {
+                    max_pattern_length: order,
+                    ..Default::default()
+                },
+            );
+            let info = m.info();
+            let stats = info.training.as_ref().unwrap();
+            assert!(
+                !stats.discount_fallback.is_empty(),
+                "{text:?} o{order}: fallback should be reported"
+            );
+            let g = m
+                .generate(
+                    "",
+                    &GenerateOptions {
+                        seed: Some(1),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            assert!(g.stats.tokens <= 50);
+            let p = m.perplexity(text);
+            assert!(
+                p.perplexity.is_finite() && p.perplexity >= 1.0,
+                "{text:?} o{order}: {p:?}"
+            );
+            let back = Model::from_bytes(&m.to_bytes()).unwrap();
+            assert_eq!(back.perplexity(text), p);
+        }
+    }
+}
+
+#[test]
+fn pruning_keeps_the_model_normalized_and_within_the_cap() {
+    let full = train(
+        TINY,
+        TrainOptions {
+            max_pattern_length: 4,
+            ..Default::default()
+        },
+    );
+    let pruned = train(
+        TINY,
+        TrainOptions {
+            max_pattern_length: 4,
+            min_frequency: 2,
+            ..Default::default()
+        },
+    );
+    let capped = train(
+        TINY,
+        TrainOptions {
+            max_pattern_length: 4,
+            max_patterns: 5_000,
+            ..Default::default()
+        },
+    );
+    assert!(pruned.info().patterns < full.info().patterns);
+    assert_eq!(capped.info().patterns, 5_000);
+    assert!(capped.info().training.unwrap().pruned_patterns > 0);
+    for m in [&pruned, &capped] {
+        // Normalized: the probabilities of every word after a context sum to one.
+        let vocab: Vec<String> = m.vocab().words().map(str::to_owned).collect();
+        for ctx in [&["It", "is"][..], &["the"][..], &[][..]] {
+            let total: f64 = vocab
+                .iter()
+                .filter(|w| w.as_str() != "<s>")
+                .map(|w| 10f64.powf(m.log10_prob(ctx, w)))
+                .sum();
+            assert!((total - 1.0).abs() < 1e-4, "{ctx:?}: {total}");
+        }
+        let back = Model::from_bytes(&m.to_bytes()).unwrap();
+        assert!(back.to_bytes() == m.to_bytes());
+        assert_eq!(back.perplexity(TINY), m.perplexity(TINY));
+    }
+    // Smaller models fit the training text less closely.
+    assert!(pruned.perplexity(TINY).perplexity > full.perplexity(TINY).perplexity);
+}
+
+#[test]
+fn orders_up_to_eight_and_chunked_input_agree() {
+    let whole = train(
+        ES_TINY,
+        TrainOptions {
+            max_pattern_length: 8,
+            ..Default::default()
+        },
+    );
+    let mut t = Trainer::new(TrainOptions {
+        max_pattern_length: 8,
+        ..Default::default()
+    })
+    .unwrap();
+    let bytes = ES_TINY.as_bytes();
+    let mut seen = Vec::new();
+    t.set_total_bytes(bytes.len() as u64);
+    let progress = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let p2 = progress.clone();
+    t.on_progress(move |p| p2.borrow_mut().push(p.bytes_seen));
+    for chunk in bytes.chunks(777) {
+        t.feed_bytes(chunk).unwrap();
+        seen.push(chunk.len());
+    }
+    let chunked = t.finish().unwrap();
+    assert!(
+        chunked.to_bytes() == whole.to_bytes(),
+        "chunked and whole input differ"
+    );
+    assert_eq!(whole.info().ngrams.len(), 8);
+    let p = progress.borrow();
+    assert!(p.windows(2).all(|w| w[0] <= w[1]) && *p.last().unwrap() == bytes.len() as u64);
+}
+
+/// The share of lines that `detokenize(tokenize(line))` reproduces exactly.
+fn round_trip_share(text: &str) -> f64 {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let ok = lines
+        .iter()
+        .filter(|l| detokenize(tokenize(l)) == **l)
+        .count();
+    ok as f64 / lines.len() as f64
+}
+
+#[test]
+fn detokenizer_reproduces_corpus_lines() {
+    assert_eq!(round_trip_share(TINY), 1.0);
+    assert_eq!(round_trip_share(ES_TINY), 1.0);
+    // The full corpora, when the development checkout has them beside the repository.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    for (file, floor) in [("es-train.txt", 0.99), ("en-train.txt", 0.98)] {
+        if let Ok(text) = std::fs::read_to_string(dir.join(file)) {
+            let share = round_trip_share(&text);
+            assert!(share >= floor, "{file}: {share}");
+        }
+    }
+}

@@ -26,7 +26,7 @@ impl Model {
     ///
     /// # Errors
     /// Any error of `out`.
-    pub fn write_arpa<W: Write>(&self, out: &mut W) -> io::Result<()> {
+    pub fn write_arpa<W: Write + ?Sized>(&self, out: &mut W) -> io::Result<()> {
         let index = &self.index;
         let order = index.order;
         writeln!(out, "\\data\\")?;

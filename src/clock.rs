@@ -22,6 +22,21 @@ pub fn now_ms() -> f64 {
     }
 }
 
+/// Some bits that differ between runs, to start the seed counter of generation without a seed
+/// (the system time natively; in wasm the bindings pass their own seeds, so 0 is fine).
+pub(crate) fn entropy() -> u64 {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        0
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 fn default_now() -> f64 {
     static START: OnceLock<std::time::Instant> = OnceLock::new();

@@ -73,8 +73,8 @@ pub struct GenerateOptions {
     /// more varied.
     pub context_window: usize,
     /// Seed of the random generator; the same seed and options give the same text on every
-    /// platform. `None` draws a fresh seed per call (from a counter, so still reproducible within
-    /// a process).
+    /// platform. `None` draws a fresh seed per call (a counter started from the clock); the seed
+    /// used is reported in [`crate::GenerationStats::seed`].
     pub seed: Option<u64>,
     /// Softmax temperature (default 1.0 = the model's own distribution; lower is more
     /// conservative). Must be positive.

@@ -377,8 +377,20 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
 
-    #[inline]
+    #[inline(always)]
     fn varint(&mut self) -> Result<u32> {
+        // Most values are one byte; keep that path branch-light and inlined.
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(b as u32);
+            }
+        }
+        self.varint_long()
+    }
+
+    #[inline(never)]
+    fn varint_long(&mut self) -> Result<u32> {
         let mut v = 0u64;
         let mut shift = 0;
         loop {

@@ -79,6 +79,9 @@ pub struct Perplexity {
     pub perplexity_excluding_oov: f64,
     /// Sum of log10 probabilities.
     pub log10_prob: f64,
+    /// Sum of log10 probabilities of the in-vocabulary tokens (so results of several texts can
+    /// be combined: `10^(-sum / (tokens - oov))`).
+    pub log10_prob_excluding_oov: f64,
     /// Tokens scored, one `</s>` per sentence included.
     pub tokens: u64,
     /// Tokens not in the vocabulary (scored as `<unk>`).
@@ -141,7 +144,7 @@ impl Model {
             training: parts.training,
             body,
             cache: Mutex::new(ActivationCache::default()),
-            calls: AtomicU64::new(0),
+            calls: AtomicU64::new(crate::clock::entropy()),
         })
     }
 
@@ -240,6 +243,7 @@ impl Model {
             perplexity: ppl(sum, tokens),
             perplexity_excluding_oov: ppl(sum_known, tokens - oov),
             log10_prob: sum,
+            log10_prob_excluding_oov: sum_known,
             tokens,
             oov,
             sentences,

@@ -548,15 +548,21 @@ fn bfs_order(nodes: &Nodes, kept: &[bool], new_word: &[u32], order: usize) -> (T
     child_start[0] = 1;
     child_start[1] = (1 + vocab) as u32;
     for k in 2..=order {
-        let parents = level_start[k - 2] as usize..level_start[k - 1] as usize;
-        let _ = parents;
         let pstart = level_start[k - 1] as usize;
         let pend = level_start[k] as usize;
-        let base = pend; // this level starts where the parents' level ends
-                         // Counting sort by parent, then sort each parent's children by word.
+        // This level starts where the parents' level ends.
+        let base = pend;
+        // One independent random read per node for its parent's new id and its word; the sort
+        // below then works on local arrays only. Slots pack (word << 32 | node) so sorting a
+        // parent's group sorts it by word.
+        let items = &by_level[k];
+        let parent_of: Vec<u32> = items
+            .iter()
+            .map(|&c| new_of[nodes.parent[c as usize] as usize] - pstart as u32)
+            .collect();
         let mut counts = vec![0u32; pend - pstart + 1];
-        for &c in &by_level[k] {
-            counts[new_of[nodes.parent[c as usize] as usize] as usize - pstart + 1] += 1;
+        for &p in &parent_of {
+            counts[p as usize + 1] += 1;
         }
         for i in 1..counts.len() {
             counts[i] += counts[i - 1];
@@ -564,23 +570,23 @@ fn bfs_order(nodes: &Nodes, kept: &[bool], new_word: &[u32], order: usize) -> (T
         // counts[i] is now the first slot of parent pstart + i.
         child_start.truncate(pstart);
         child_start.extend(counts.iter().map(|&c| (base as u32) + c));
-        let mut slots = vec![0u32; by_level[k].len()];
+        let mut slots = vec![0u64; items.len()];
         let mut fill = counts.clone();
-        for &c in &by_level[k] {
-            let p = new_of[nodes.parent[c as usize] as usize] as usize - pstart;
-            slots[fill[p] as usize] = c;
-            fill[p] += 1;
+        for (&c, &p) in items.iter().zip(&parent_of) {
+            let w = new_word[nodes.word[c as usize] as usize];
+            slots[fill[p as usize] as usize] = (w as u64) << 32 | c as u64;
+            fill[p as usize] += 1;
         }
         for p in 0..pend - pstart {
             let group = &mut slots[counts[p] as usize..counts[p + 1] as usize];
             if group.len() > 1 {
-                group.sort_unstable_by_key(|&c| new_word[nodes.word[c as usize] as usize]);
+                group.sort_unstable();
             }
         }
-        for (i, &c) in slots.iter().enumerate() {
+        for (i, &slot) in slots.iter().enumerate() {
             let id = base + i;
-            new_of[c as usize] = id as u32;
-            word[id] = new_word[nodes.word[c as usize] as usize];
+            new_of[slot as u32 as usize] = id as u32;
+            word[id] = (slot >> 32) as u32;
         }
         level_start.push((base + slots.len()) as u32);
     }

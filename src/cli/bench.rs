@@ -74,6 +74,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 20_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub requests: u64,
+    /// Requests of the shaped configuration per run [default: --requests]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub shaped_requests: Option<u64>,
     /// Tokens per generation request
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -107,6 +110,7 @@ struct Settings {
     runs: u32,
     train_order: usize,
     requests: u64,
+    shaped_requests: u64,
     tokens_per_request: u64,
     seeds: String,
     stop_at_sentence_end: bool,
@@ -240,6 +244,7 @@ pub fn bench(args: BenchArgs) -> Result<(), CliError> {
             runs: args.runs,
             train_order: TRAIN_ORDER,
             requests: args.requests,
+            shaped_requests: shaped_requests(&args),
             tokens_per_request: args.tokens,
             seeds: format!("0..{}", args.requests),
             stop_at_sentence_end: false,
@@ -281,16 +286,16 @@ fn corpus_files(args: &BenchArgs) -> Result<Vec<PathBuf>, CliError> {
     Ok(found)
 }
 
+fn shaped_requests(args: &BenchArgs) -> u64 {
+    args.shaped_requests.unwrap_or(args.requests)
+}
+
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map_or_else(|| display(path), |n| n.to_string_lossy().into_owned())
 }
 
-fn bench_corpus(
-    path: &Path,
-    args: &BenchArgs,
-    say: &dyn Fn(String),
-) -> Result<Corpus, CliError> {
+fn bench_corpus(path: &Path, args: &BenchArgs, say: &dyn Fn(String)) -> Result<Corpus, CliError> {
     let name = file_name(path);
     let size = files::input_size(path)?;
     let exact = GenerateOptions {
@@ -334,7 +339,7 @@ fn bench_corpus(
         let text = generate_text(&model, &exact, args.requests)?;
         say(format!("{run}: generation, shaped sampler"));
         let c0 = model.cache_stats();
-        let sh = generate_text(&model, &shaped, args.requests)?;
+        let sh = generate_text(&model, &shaped, shaped_requests(args))?;
         let c1 = model.cache_stats();
         let (hits, misses) = (c1.hits - c0.hits, c1.misses - c0.misses);
         generated = ids_tokens;
@@ -624,11 +629,14 @@ fn runs_of_rate(runs: &[Run], f: fn(&Run) -> f64) -> String {
         .join(" / ")
 }
 
+/// A relative difference in percent with its sign; `0.000%` when it rounds to zero.
 fn signed(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:+.2}%")
-    } else {
+    if !x.is_finite() {
         "-".into()
+    } else if x.abs() < 0.0005 {
+        "0.000%".into()
+    } else {
+        format!("{x:+.3}%")
     }
 }
 
@@ -639,13 +647,13 @@ fn render(doc: &Document) -> String {
     let mut o = String::new();
     o.push_str(&format!(
         "uellm bench: {} build, {} run{} (medians), {} requests x {} tokens per configuration, \
-         seeds {}\n",
+         seeds 0 to {}\n",
         if m.debug_build { "DEBUG" } else { "release" },
         s.runs,
         if s.runs == 1 { "" } else { "s" },
         thousands(s.requests),
         s.tokens_per_request,
-        s.seeds
+        thousands(s.requests.max(s.shaped_requests) - 1)
     ));
     o.push_str(&format!(
         "machine: {} CPUs (nproc), {}, {} {}\n",
@@ -657,7 +665,7 @@ fn render(doc: &Document) -> String {
     for c in &doc.corpora {
         let md = &c.median;
         o.push_str(&format!(
-            "\n== {} ({} bytes, {} sentences, {} tokens) ==\n\n",
+            "\n== {} ({} bytes, {} sentences, {} tokens with </s>) ==\n\n",
             c.file,
             thousands(c.bytes),
             thousands(c.sentences),
@@ -715,9 +723,17 @@ fn render(doc: &Document) -> String {
         }
 
         o.push_str(&format!(
-            "\ngeneration, one thread, {} x {}-token requests, no stop at sentence end\n",
+            "\ngeneration, one thread, {} x {}-token requests{}, no stop at sentence end\n",
             thousands(s.requests),
-            s.tokens_per_request
+            s.tokens_per_request,
+            if s.shaped_requests == s.requests {
+                String::new()
+            } else {
+                format!(
+                    " ({} for the shaped configuration)",
+                    thousands(s.shaped_requests)
+                )
+            }
         ));
         let mut t = Table::new(&[
             "configuration",

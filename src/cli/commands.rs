@@ -220,7 +220,11 @@ fn progress_bar(total: Option<u64>, json: bool) -> ProgressBar {
 }
 
 fn names(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| display(p)).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|p| display(p))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn list(xs: &[u8]) -> String {
@@ -264,23 +268,33 @@ pub struct GenerateArgs {
     pub model: PathBuf,
     /// Text to continue (`-` reads it from standard input; none: start a sentence)
     pub prompt: Option<String>,
-    /// Most tokens to generate [default: 50]
-    #[arg(short = 'n', long, value_name = "N")]
+    #[arg(short = 'n', long, value_name = "N",
+          help = dflt(
+              "Most tokens to generate",
+              defaults().max_tokens))]
     pub max_tokens: Option<usize>,
-    /// Softmax temperature, > 0 (1 = the model's distribution) [default: 1]
-    #[arg(short, long, value_name = "T")]
+    #[arg(short, long, value_name = "T",
+          help = dflt(
+              "Softmax temperature, > 0 (1 = the model's distribution)",
+              defaults().temperature))]
     pub temperature: Option<f64>,
-    /// Keep only the K likeliest next tokens (0 = off) [default: 0]
-    #[arg(short = 'k', long, value_name = "K")]
+    #[arg(short = 'k', long, value_name = "K",
+          help = dflt(
+              "Keep only the K likeliest next tokens (0 = off)",
+              defaults().top_k))]
     pub top_k: Option<usize>,
-    /// Nucleus sampling: smallest set of tokens with this much mass, in (0, 1] [default: 1]
-    #[arg(short = 'p', long, value_name = "P")]
+    #[arg(short = 'p', long, value_name = "P",
+          help = dflt(
+              "Nucleus sampling: smallest set of tokens with this much mass, in (0, 1]",
+              defaults().top_p))]
     pub top_p: Option<f64>,
     /// Random seed: the same seed and options give the same text
     #[arg(short, long, value_name = "S")]
     pub seed: Option<u64>,
-    /// Tokens of context matched against the patterns [default: 6]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N",
+          help = dflt(
+              "Tokens of context matched against the patterns",
+              defaults().context_window))]
     pub context_window: Option<usize>,
     /// Start from a named configuration
     #[arg(long, value_enum, value_name = "NAME")]
@@ -288,27 +302,46 @@ pub struct GenerateArgs {
     /// Do not stop at the end of a sentence: go on to --max-tokens (a new line per sentence)
     #[arg(long)]
     pub no_stop: bool,
-    /// Do not end before this share of --max-tokens, in [0, 1] [default: 0]
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R",
+          help = dflt(
+              "Do not end before this share of --max-tokens, in [0, 1]",
+              defaults().min_generated_tokens_ratio))]
     pub min_ratio: Option<f64>,
-    /// Candidate patterns from the longest context (shaped sampler) [default: 1000]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N",
+          help = dflt(
+              "Candidate patterns from the longest context (shaped sampler)",
+              defaults().max_patterns_per_query))]
     pub max_patterns_per_query: Option<usize>,
-    /// Candidate patterns from shorter contexts (shaped sampler) [default: 500]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N",
+          help = dflt(
+              "Candidate patterns from shorter contexts (shaped sampler)",
+              defaults().max_backup_patterns))]
     pub max_backup_patterns: Option<usize>,
-    /// Drop candidates less likely than this, in [0, 1) [default: 0]
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P",
+          help = dflt(
+              "Drop candidates less likely than this, in [0, 1)",
+              defaults().activation_threshold))]
     pub activation_threshold: Option<f64>,
     /// Weight candidates by raw frequency of the longest context (no smoothing)
     #[arg(long)]
     pub raw_frequencies: bool,
-    /// Entries of the activation cache (0 disables it) [default: 1000]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N",
+          help = dflt(
+              "Entries of the activation cache (0 disables it)",
+              defaults().activation_cache_size))]
     pub cache_size: Option<usize>,
     /// Print the whole result (text, tokens, statistics) as JSON instead of streaming
     #[arg(long)]
     pub json: bool,
+}
+
+fn defaults() -> GenerateOptions {
+    GenerateOptions::default()
+}
+
+/// Help text with the library's default value.
+fn dflt(text: &str, value: impl std::fmt::Display) -> String {
+    format!("{text} [default: {value}]")
 }
 
 impl GenerateArgs {
@@ -379,7 +412,10 @@ pub fn generate(args: GenerateArgs) -> Result<(), CliError> {
     let prompt = match args.prompt.as_deref() {
         Some("-") => {
             let text = String::from_utf8(files::read_bytes(Path::new("-"))?).map_err(|_| {
-                CliError::about("<stdin>", Error::NotText("invalid UTF-8 in the prompt".into()))
+                CliError::about(
+                    "<stdin>",
+                    Error::NotText("invalid UTF-8 in the prompt".into()),
+                )
             })?;
             text.trim_end_matches(['\r', '\n']).to_owned()
         }
@@ -413,7 +449,9 @@ pub fn generate(args: GenerateArgs) -> Result<(), CliError> {
     if let Some(e) = failed {
         return Err(e.into());
     }
-    if !(prompt.is_empty() && g.text.is_empty()) && !g.text.ends_with('\n') {
+    // End the output with a newline (the text may end with a sentence break already).
+    let tail = if g.text.is_empty() { &prompt } else { &g.text };
+    if !tail.is_empty() && !tail.ends_with('\n') {
         out.write_all(b"\n")?;
     }
     out.flush()?;
@@ -726,7 +764,10 @@ fn describe(name: &str, info: &ModelInfo, load_ms: f64) -> String {
                     thousands(t.tokens)
                 ),
             );
-            line("pruned", format!("{} patterns", thousands(t.pruned_patterns)));
+            line(
+                "pruned",
+                format!("{} patterns", thousands(t.pruned_patterns)),
+            );
             line(
                 "fallback",
                 if t.discount_fallback.is_empty() {
@@ -738,9 +779,7 @@ fn describe(name: &str, info: &ModelInfo, load_ms: f64) -> String {
                     )
                 },
             );
-            let mut table = Table::new(&["order", "D1", "D2", "D3+", ""])
-                .right(&[0, 1, 2, 3])
-                .indent(12);
+            let mut table = Table::new(&["order", "D1", "D2", "D3+", ""]).right(&[0, 1, 2, 3]);
             for (k, d) in t.discounts.iter().enumerate() {
                 let fb = t.discount_fallback.contains(&((k + 1) as u8));
                 table.row(vec![
@@ -751,9 +790,80 @@ fn describe(name: &str, info: &ModelInfo, load_ms: f64) -> String {
                     if fb { "fallback".into() } else { String::new() },
                 ]);
             }
-            s.push_str("discounts\n");
-            s.push_str(&table.render());
+            for (i, row) in table.render().lines().enumerate() {
+                let key = if i == 0 { "discounts" } else { "" };
+                s.push_str(&format!("{key:<12}{row}\n"));
+            }
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Command, Parser};
+
+    #[test]
+    fn documented_generation_defaults_are_the_library_defaults() {
+        let d = GenerateOptions::default();
+        let cmd = GenerateArgs::augment_args(Command::new("generate"));
+        let help = |id: &str| {
+            cmd.get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        };
+        for (id, v) in [
+            ("max_tokens", d.max_tokens.to_string()),
+            ("temperature", d.temperature.to_string()),
+            ("top_k", d.top_k.to_string()),
+            ("top_p", d.top_p.to_string()),
+            ("context_window", d.context_window.to_string()),
+            ("min_ratio", d.min_generated_tokens_ratio.to_string()),
+            (
+                "max_patterns_per_query",
+                d.max_patterns_per_query.to_string(),
+            ),
+            ("max_backup_patterns", d.max_backup_patterns.to_string()),
+            ("activation_threshold", d.activation_threshold.to_string()),
+            ("cache_size", d.activation_cache_size.to_string()),
+        ] {
+            let h = help(id);
+            assert!(h.ends_with(&format!("[default: {v}]")), "{id}: {h}");
+        }
+    }
+
+    #[derive(Parser)]
+    struct G {
+        #[command(flatten)]
+        g: GenerateArgs,
+    }
+
+    #[test]
+    fn flags_override_the_preset() {
+        let g = G::parse_from([
+            "g",
+            "m",
+            "--preset",
+            "high_performance",
+            "-n",
+            "7",
+            "-k",
+            "3",
+        ])
+        .g;
+        let o = g.options();
+        let p = GenerateOptions::preset(Preset::HighPerformance);
+        assert_eq!(o.max_tokens, 7);
+        assert_eq!(o.top_k, 3);
+        assert_eq!(o.max_patterns_per_query, p.max_patterns_per_query);
+        assert_eq!(o.activation_cache_size, p.activation_cache_size);
+        assert!(o.seed.is_some());
+        let g = G::parse_from(["g", "m", "--seed", "9", "--no-stop", "--raw-frequencies"]).g;
+        let o = g.options();
+        assert_eq!(o.seed, Some(9));
+        assert!(!o.stop_at_sentence_end && !o.frequency_normalization);
+    }
 }

@@ -212,12 +212,8 @@ pub fn write_atomic(
             .into_inner()
             .map_err(|e| CliError::io(&name, e.error()))?;
         file.sync_all().map_err(|e| CliError::io(&name, &e))?;
-        fs::rename(&tmp, path).map_err(|e| {
-            CliError::io(
-                format!("cannot rename {name} to {}", path.display()),
-                &e,
-            )
-        })?;
+        fs::rename(&tmp, path)
+            .map_err(|e| CliError::io(format!("cannot rename {name} to {}", path.display()), &e))?;
         Ok(out.count)
     })();
     if result.is_err() {

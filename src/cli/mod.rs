@@ -248,6 +248,10 @@ mod tests {
             reason: "must be in (0, 1], got 2".into(),
         });
         assert_eq!(e.code, "INVALID_OPTION");
-        assert!(e.message.starts_with("invalid value for --top-p"), "{}", e.message);
+        assert!(
+            e.message.starts_with("invalid value for --top-p"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -65,7 +65,10 @@ pub fn ngrams(per_order: &[u64]) -> String {
 }
 
 /// Pretty JSON and a newline.
-pub fn write_json<W: Write + ?Sized, T: Serialize + ?Sized>(out: &mut W, value: &T) -> io::Result<()> {
+pub fn write_json<W: Write + ?Sized, T: Serialize + ?Sized>(
+    out: &mut W,
+    value: &T,
+) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
     writeln!(out)
 }

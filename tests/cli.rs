@@ -1,0 +1,594 @@
+//! End-to-end tests of the `uellm` binary: every subcommand on the tiny corpus, the `--json`
+//! outputs, and the error paths (each must fail with one clear line on stderr, never a panic).
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+use ultra_efficient_llm::{TrainOptions, Trainer};
+
+const TINY: &str = include_str!("fixtures/corpus/tiny.txt");
+const PROMPT: &str = "It is a truth";
+/// KenLM's perplexity of `lmplz -o 3` on tiny.txt, scored on the same text
+/// (`../shared/reference/README.md`).
+const KENLM_TINY_O3_PPL: f64 = 9.6721;
+
+/// A fresh directory under the system temporary folder, removed at the end of the test.
+struct Tmp(PathBuf);
+
+impl Tmp {
+    fn new(name: &str) -> Tmp {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("uellm-cli-test-{}-{name}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Tmp(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn ok(self) -> Run {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "uellm failed\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Exit status 1, one `error: ...` line on stderr that contains every `needle`, no panic.
+    fn fails_with(&self, needles: &[&str]) {
+        assert_eq!(self.code, Some(1), "stderr: {}", self.stderr);
+        assert!(
+            !self.stderr.contains("panicked") && !self.stdout.contains("panicked"),
+            "{}",
+            self.stderr
+        );
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "want one line on stderr, got:\n{}",
+            self.stderr
+        );
+        assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+        for n in needles {
+            assert!(lines[0].contains(n), "{:?} not in {:?}", n, lines[0]);
+        }
+    }
+}
+
+fn finish(out: Output) -> Run {
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn command<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut c = Command::new(env!("CARGO_BIN_EXE_uellm"));
+    c.args(args);
+    c
+}
+
+fn uellm<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    finish(
+        command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run uellm"),
+    )
+}
+
+fn uellm_stdin<I, S>(args: I, input: &[u8]) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut child = command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run uellm");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    finish(child.wait_with_output().unwrap())
+}
+
+fn tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/tiny.txt")
+}
+
+fn p(path: &Path) -> &OsStr {
+    path.as_os_str()
+}
+
+/// Trains tiny.txt at order 3 into `DIR/tiny.uelm`.
+fn train_tiny(tmp: &Tmp) -> PathBuf {
+    let model = tmp.path("tiny.uelm");
+    uellm([
+        OsStr::new("train"),
+        p(&tiny()),
+        OsStr::new("-o"),
+        p(&model),
+        OsStr::new("--order"),
+        OsStr::new("3"),
+    ])
+    .ok();
+    model
+}
+
+#[test]
+fn train_writes_the_library_model_and_generation_is_reproducible() {
+    let tmp = Tmp::new("train");
+    let model = train_tiny(&tmp);
+    assert!(!tmp.path("tiny.uelm.tmp").exists());
+
+    // The CLI reads in chunks; the model must be the one the library makes from the whole text.
+    let mut t = Trainer::new(TrainOptions {
+        max_pattern_length: 3,
+        ..Default::default()
+    })
+    .unwrap();
+    t.feed(TINY);
+    assert!(std::fs::read(&model).unwrap() == t.finish().unwrap().to_bytes());
+
+    let args = [
+        OsStr::new("generate"),
+        p(&model),
+        OsStr::new(PROMPT),
+        OsStr::new("--seed"),
+        OsStr::new("42"),
+        OsStr::new("--max-tokens"),
+        OsStr::new("40"),
+    ];
+    let a = uellm(args).ok();
+    let b = uellm(args).ok();
+    assert_eq!(a.stdout, b.stdout);
+    assert!(a.stdout.starts_with(PROMPT), "{}", a.stdout);
+    assert!(a.stdout.len() > PROMPT.len() + 10, "{}", a.stdout);
+    assert!(
+        a.stderr.contains("seed 42") && a.stderr.contains("tokens/s"),
+        "{}",
+        a.stderr
+    );
+    assert!(a.stderr.contains("cache hit rate n/a"), "{}", a.stderr);
+
+    // A shaped configuration is reproducible too, and reports its cache.
+    let shaped = [
+        "generate",
+        "",
+        "--seed",
+        "7",
+        "-t",
+        "0.8",
+        "-k",
+        "40",
+        "--no-stop",
+        "-n",
+        "30",
+    ];
+    let mut shaped: Vec<&OsStr> = shaped.iter().map(OsStr::new).collect();
+    shaped[1] = p(&model);
+    let a = uellm(&shaped).ok();
+    assert_eq!(a.stdout, uellm(&shaped).ok().stdout);
+    assert!(
+        a.stderr.contains("30 tokens") && a.stderr.contains("shaped"),
+        "{}",
+        a.stderr
+    );
+
+    let human = uellm([OsStr::new("inspect"), p(&model)]).ok();
+    for needle in [
+        "order       3",
+        "1-grams 1,697",
+        "modified-kneser-ney",
+        "discounts",
+    ] {
+        assert!(human.stdout.contains(needle), "{needle}:\n{}", human.stdout);
+    }
+}
+
+#[test]
+fn json_outputs_parse() {
+    let tmp = Tmp::new("json");
+    let model = tmp.path("m.uelm");
+    let train = uellm([
+        OsStr::new("train"),
+        p(&tiny()),
+        OsStr::new("-o"),
+        p(&model),
+        OsStr::new("--order"),
+        OsStr::new("3"),
+        OsStr::new("--json"),
+    ])
+    .ok()
+    .json();
+    assert_eq!(train["info"]["order"], 3);
+    assert_eq!(train["info"]["ngrams"].as_array().unwrap().len(), 3);
+    assert_eq!(train["bytes"], TINY.len());
+
+    let args = [
+        OsStr::new("generate"),
+        p(&model),
+        OsStr::new(PROMPT),
+        OsStr::new("--seed"),
+        OsStr::new("42"),
+        OsStr::new("-n"),
+        OsStr::new("40"),
+    ];
+    let g = uellm(args.iter().chain([&OsStr::new("--json")]))
+        .ok()
+        .json();
+    assert_eq!(g["stats"]["seed"], 42);
+    assert_eq!(
+        g["stats"]["tokens"].as_u64().unwrap() as usize,
+        g["tokens"].as_array().unwrap().len()
+    );
+    // The streamed text is the prompt and the same continuation.
+    let streamed = uellm(args).ok().stdout;
+    let text = g["text"].as_str().unwrap();
+    assert_eq!(
+        streamed.trim_end_matches('\n'),
+        format!("{PROMPT}{text}").trim_end_matches('\n')
+    );
+
+    let info = uellm([OsStr::new("inspect"), p(&model), OsStr::new("--json")])
+        .ok()
+        .json();
+    assert_eq!(info["order"], 3);
+    assert_eq!(info["vocab_size"], 1697);
+    assert_eq!(info["patterns"], 1697 + 6806 + 9801);
+    assert!(info["bytes_per_ngram"].as_f64().unwrap() > 0.0);
+    assert_eq!(info["training"]["options"]["max_pattern_length"], 3);
+
+    let ppl = uellm([
+        OsStr::new("perplexity"),
+        p(&model),
+        p(&tiny()),
+        OsStr::new("--json"),
+    ])
+    .ok()
+    .json();
+    let f = &ppl["files"][0];
+    assert_eq!(f["tokens"], 11_405);
+    assert_eq!(f["oov"], 0);
+    let got = f["perplexity"].as_f64().unwrap();
+    assert!((got - KENLM_TINY_O3_PPL).abs() < 1e-3, "{got}");
+    assert!(ppl["total"].is_null());
+}
+
+#[test]
+fn perplexity_reads_stdin_and_totals_several_files() {
+    let tmp = Tmp::new("ppl");
+    let model = train_tiny(&tmp);
+    let r = uellm_stdin(
+        [OsStr::new("perplexity"), p(&model), OsStr::new("-")],
+        TINY.as_bytes(),
+    )
+    .ok();
+    assert!(
+        r.stdout.contains("<stdin>") && r.stdout.contains("9.672"),
+        "{}",
+        r.stdout
+    );
+
+    let es = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/es-tiny.txt");
+    let r = uellm([
+        OsStr::new("perplexity"),
+        p(&model),
+        p(&tiny()),
+        p(&es),
+        OsStr::new("--json"),
+    ])
+    .ok()
+    .json();
+    let files = r["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    let sum = files[0]["tokens"].as_u64().unwrap() + files[1]["tokens"].as_u64().unwrap();
+    assert_eq!(r["total"]["tokens"].as_u64().unwrap(), sum);
+    assert!(files[1]["oov"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn arpa_export_import_round_trip() {
+    let tmp = Tmp::new("arpa");
+    let model = train_tiny(&tmp);
+    let arpa = tmp.path("tiny.arpa");
+    let back = tmp.path("back.uelm");
+    uellm([
+        OsStr::new("export-arpa"),
+        p(&model),
+        OsStr::new("-o"),
+        p(&arpa),
+    ])
+    .ok();
+    let text = std::fs::read_to_string(&arpa).unwrap();
+    assert!(
+        text.starts_with("\\data\\\nngram 1=1697\n"),
+        "{}",
+        &text[..40]
+    );
+    assert!(!tmp.path("tiny.arpa.tmp").exists());
+
+    let r = uellm([
+        OsStr::new("import-arpa"),
+        p(&arpa),
+        OsStr::new("-o"),
+        p(&back),
+        OsStr::new("--json"),
+    ])
+    .ok()
+    .json();
+    assert_eq!(r["info"]["smoothing"], "arpa");
+    assert_eq!(r["info"]["patterns"], 1697 + 6806 + 9801);
+
+    let ppl = |m: &Path| {
+        uellm([
+            OsStr::new("perplexity"),
+            p(m),
+            p(&tiny()),
+            OsStr::new("--json"),
+        ])
+        .ok()
+        .json()["files"][0]["perplexity"]
+            .as_f64()
+            .unwrap()
+    };
+    let (a, b) = (ppl(&model), ppl(&back));
+    assert!((a - b).abs() / a < 1e-4, "{a} vs {b}");
+
+    // KenLM's own file imports and scores as KenLM does.
+    let kenlm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kenlm/tiny.o3.arpa");
+    let from_kenlm = tmp.path("kenlm.uelm");
+    uellm([
+        OsStr::new("import-arpa"),
+        p(&kenlm),
+        OsStr::new("-o"),
+        p(&from_kenlm),
+    ])
+    .ok();
+    let k = ppl(&from_kenlm);
+    assert!((k - KENLM_TINY_O3_PPL).abs() < 1e-3, "{k}");
+    let inspect = uellm([OsStr::new("inspect"), p(&from_kenlm)]).ok();
+    assert!(inspect.stdout.contains("arpa"), "{}", inspect.stdout);
+}
+
+#[test]
+fn bad_training_input_fails_cleanly_and_keeps_the_old_model() {
+    let tmp = Tmp::new("badinput");
+    let model = train_tiny(&tmp);
+    let before = std::fs::read(&model).unwrap();
+    let cases: [(&str, &[u8], &[&str]); 5] = [
+        (
+            "binary.dat",
+            b"hello\0world\n",
+            &["binary.dat", "not text", "NUL", "byte 5"],
+        ),
+        (
+            "latin1.txt",
+            b"caf\xe9 au lait\n",
+            &["latin1.txt", "not text", "UTF-8", "byte 3"],
+        ),
+        ("cut.txt", b"ni\xc3", &["cut.txt", "not text", "UTF-8"]),
+        ("empty.txt", b"", &["empty.txt", "empty"]),
+        (
+            "blank.txt",
+            b"  \n\n\t\n",
+            &["blank.txt", "no training text"],
+        ),
+    ];
+    for (name, bytes, needles) in cases {
+        let bad = tmp.write(name, bytes);
+        let tiny = tiny();
+        // A blank file is only an error alone; the others are errors after good text too.
+        let mut args = vec![
+            OsStr::new("train"),
+            p(&tiny),
+            p(&bad),
+            OsStr::new("-o"),
+            p(&model),
+        ];
+        if name == "blank.txt" {
+            args.remove(1);
+        }
+        let r = uellm(&args);
+        r.fails_with(needles);
+        assert!(
+            std::fs::read(&model).unwrap() == before,
+            "{name} changed the model"
+        );
+        assert!(
+            !tmp.path("tiny.uelm.tmp").exists(),
+            "{name} left a temporary file"
+        );
+    }
+    let missing = tmp.path("missing.txt");
+    uellm([
+        OsStr::new("train"),
+        p(&missing),
+        OsStr::new("-o"),
+        p(&model),
+    ])
+    .fails_with(&["missing.txt", "no such file"]);
+    uellm([
+        OsStr::new("train"),
+        p(&tiny()),
+        OsStr::new("-o"),
+        p(&tmp.path("no/such/dir/m.uelm")),
+    ])
+    .fails_with(&["does not exist"]);
+    assert!(std::fs::read(&model).unwrap() == before);
+}
+
+#[test]
+fn foreign_files_are_not_models() {
+    let tmp = Tmp::new("junk");
+    let junk = tmp.write("junk.bin", b"this is certainly not a model file\n");
+    for cmd in ["inspect", "generate", "export-arpa", "perplexity"] {
+        let mut args = vec![OsStr::new(cmd), p(&junk)];
+        match cmd {
+            "export-arpa" => args.extend([OsStr::new("-o"), OsStr::new("-")]),
+            "perplexity" => args.push(p(&junk)),
+            _ => {}
+        }
+        uellm(&args).fails_with(&["junk.bin", "not a model file"]);
+    }
+    let r = uellm([OsStr::new("inspect"), p(&junk), OsStr::new("--json")]);
+    r.fails_with(&["not a model file"]);
+    assert_eq!(r.json()["error"]["code"], "NOT_A_MODEL");
+
+    // An ARPA file given as a model says what to do.
+    let arpa = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kenlm/tiny.o3.arpa");
+    uellm([OsStr::new("inspect"), p(&arpa)]).fails_with(&["not a model file", "import-arpa"]);
+    // A truncated model.
+    let model = train_tiny(&tmp);
+    let bytes = std::fs::read(&model).unwrap();
+    let cut = tmp.write("cut.uelm", &bytes[..bytes.len() / 2]);
+    uellm([OsStr::new("inspect"), p(&cut)]).fails_with(&["cut.uelm", "truncated"]);
+    // A model where an ARPA file is expected.
+    let out = tmp.path("x.uelm");
+    uellm([
+        OsStr::new("import-arpa"),
+        p(&junk),
+        OsStr::new("-o"),
+        p(&out),
+    ])
+    .fails_with(&["junk.bin", "ARPA"]);
+    assert!(!out.exists());
+    uellm([OsStr::new("inspect"), p(&tmp.path("nope.uelm"))])
+        .fails_with(&["nope.uelm", "no such file"]);
+    uellm([OsStr::new("inspect"), p(&tmp.0)]).fails_with(&["directory"]);
+}
+
+#[test]
+fn option_and_usage_errors() {
+    let tmp = Tmp::new("options");
+    let model = train_tiny(&tmp);
+    let r = uellm([
+        OsStr::new("generate"),
+        p(&model),
+        OsStr::new("--temperature"),
+        OsStr::new("0"),
+    ]);
+    r.fails_with(&["--temperature", "positive"]);
+    uellm([
+        OsStr::new("generate"),
+        p(&model),
+        OsStr::new("--top-p"),
+        OsStr::new("1.5"),
+    ])
+    .fails_with(&["--top-p"]);
+
+    // Malformed command lines are clap's: exit status 2, no panic.
+    for args in [
+        vec!["train"],
+        vec!["frobnicate"],
+        vec!["train", "x.txt", "-o", "m", "--order", "0"],
+        vec!["generate", "m", "--preset", "fastest"],
+    ] {
+        let r = uellm(&args);
+        assert_eq!(r.code, Some(2), "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"));
+    }
+    let help = uellm(["--help"]).ok().stdout;
+    for sub in [
+        "train",
+        "generate",
+        "perplexity",
+        "export-arpa",
+        "import-arpa",
+        "inspect",
+        "bench",
+        "Exit status",
+    ] {
+        assert!(help.contains(sub), "{sub} not in --help");
+    }
+}
+
+#[test]
+fn bench_runs_on_a_small_file_and_writes_json() {
+    let tmp = Tmp::new("bench");
+    let out = tmp.path("sub/bench.json");
+    let r = uellm([
+        OsStr::new("bench"),
+        p(&tiny()),
+        OsStr::new("--runs"),
+        OsStr::new("1"),
+        OsStr::new("--requests"),
+        OsStr::new("20"),
+        OsStr::new("--json-out"),
+        p(&out),
+    ])
+    .ok();
+    for needle in [
+        "tiny.txt",
+        "training at order 5",
+        "dev-split perplexity",
+        "targets",
+    ] {
+        assert!(r.stdout.contains(needle), "{needle}:\n{}", r.stdout);
+    }
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let c = &doc["corpora"][0];
+    assert_eq!(c["file"], "tiny.txt");
+    assert_eq!(c["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(c["generated_tokens"], 20 * 100);
+    assert!(c["median"]["sampler_tokens_per_second"].as_f64().unwrap() > 0.0);
+    assert_eq!(c["ngrams"].as_array().unwrap().len(), 5);
+    assert_eq!(c["dev_split"].as_array().unwrap().len(), 2);
+    assert!(doc["machine"]["nproc"].as_u64().unwrap() >= 1);
+
+    uellm([
+        OsStr::new("bench"),
+        OsStr::new("--corpus"),
+        p(&tmp.path("nowhere")),
+        OsStr::new("--json-out"),
+        p(&out),
+    ])
+    .fails_with(&["no benchmark corpus"]);
+}

@@ -1,19 +1,23 @@
 //! Training: count every pattern of 1..=order words in a stream of text, then smooth the counts
 //! with interpolated modified Kneser-Ney (as KenLM's `lmplz` computes it) into a [`Model`].
 //!
-//! Text is fed incrementally ([`Trainer::feed`], [`Trainer::feed_bytes`]) and only counts are
-//! kept, never the text. Each pattern is a node of a counting trie held in flat arrays; the node
-//! of `w1..wk` is found from the node of `w1..wk-1` through one open-addressing hash table keyed
-//! by `(parent node, word)`. The nodes of the patterns ending at the previous token are carried
-//! along, so each token costs one probe per order. When a pattern is first seen, its suffix
-//! `w2..wk` gains one distinct left extension: that is the continuation count Kneser-Ney needs,
-//! so no second pass over the text is required.
+//! Text is fed incrementally ([`Trainer::feed`], [`Trainer::feed_bytes`]); the trainer keeps
+//! only the token ids (4 bytes a token, less than the text), never the text.
+//!
+//! [`Trainer::finish`] counts level by level, and the counting itself lays the patterns out in
+//! the final breadth-first [`Trie`] order. It keeps the occurrences of the current level grouped
+//! by pattern, in node order (level 1: the positions of each word, by a counting sort). Every
+//! occurrence of a k-gram is an occurrence of its (k-1)-word prefix followed by the next word, so
+//! extending each occurrence by one word yields the k-gram occurrences already grouped by parent;
+//! sorting each (mostly tiny) group by word puts equal k-grams together in exactly the order the
+//! trie wants. One scan then numbers and counts them and lists their occurrences for the next
+//! level. All passes are sequential over flat arrays, with no hash table and no per-pattern
+//! allocation; suffix links and Kneser-Ney continuation counts follow from the finished trie.
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{TrainOptions, MAX_ORDER};
+use crate::config::TrainOptions;
 use crate::error::{Error, Result};
-use crate::mem::prefetch;
 use crate::model::{Model, Parts, Values};
 use crate::tokenizer::tokenize;
 use crate::trie::Trie;
@@ -81,49 +85,16 @@ pub struct TrainingStats {
 pub struct Trainer {
     opts: TrainOptions,
     vocab: Vocab,
-    nodes: Nodes,
-    /// Word id -> unigram node.
-    unigram: Vec<u32>,
-    table: NgramTable,
+    /// Every sentence as `<s> w1 … wm </s>`, in vocabulary ids of first sight.
+    tokens: Vec<u32>,
+    /// Occurrences per word id.
+    freq: Vec<u64>,
     pending: String,
     pending_bytes: Vec<u8>,
     bytes_seen: u64,
     bytes_total: Option<u64>,
     sentences: u64,
-    tokens: u64,
-    ids: Vec<u32>,
     progress: Option<Box<dyn FnMut(Progress)>>,
-}
-
-/// Per-node arrays of the counting trie (training ids, in order of first sight).
-#[derive(Default)]
-struct Nodes {
-    parent: Vec<u32>,
-    word: Vec<u32>,
-    count: Vec<u32>,
-    /// Distinct left extensions (Kneser-Ney continuation count).
-    cont: Vec<u32>,
-    suffix: Vec<u32>,
-    /// Level (order) in the low 7 bits; the high bit marks patterns that start with `<s>`.
-    level: Vec<u8>,
-}
-
-const STARTS_BOS: u8 = 0x80;
-
-impl Nodes {
-    fn push(&mut self, parent: u32, word: u32, suffix: u32, level: u8) -> u32 {
-        let id = self.word.len() as u32;
-        self.parent.push(parent);
-        self.word.push(word);
-        self.count.push(0);
-        self.cont.push(0);
-        self.suffix.push(suffix);
-        self.level.push(level);
-        id
-    }
-    fn len(&self) -> usize {
-        self.word.len()
-    }
 }
 
 impl Trainer {
@@ -133,36 +104,27 @@ impl Trainer {
     /// [`Error::InvalidOption`] when an option is out of range.
     pub fn new(opts: TrainOptions) -> Result<Self> {
         opts.validate()?;
-        let mut t = Trainer {
+        Ok(Trainer {
             opts,
             vocab: Vocab::new(),
-            nodes: Nodes::default(),
-            unigram: Vec::new(),
-            table: NgramTable::with_capacity(1 << 16),
+            tokens: Vec::new(),
+            freq: vec![0; RESERVED as usize],
             pending: String::new(),
             pending_bytes: Vec::new(),
             bytes_seen: 0,
             bytes_total: None,
             sentences: 0,
-            tokens: 0,
-            ids: Vec::new(),
             progress: None,
-        };
-        t.nodes.push(u32::MAX, 0, 0, 0); // root
-        for id in 0..RESERVED {
-            let level = if id == BOS { 1 | STARTS_BOS } else { 1 };
-            let n = t.nodes.push(0, id, 0, level);
-            t.unigram.push(n);
-        }
-        Ok(t)
+        })
     }
 
-    /// Announces how many bytes will be fed in all, for progress reports and to size the tables.
+    /// Announces how many bytes will be fed in all, for progress reports and to size buffers.
     pub fn set_total_bytes(&mut self, total: u64) {
         self.bytes_total = Some(total);
-        // About 0.15 new patterns per byte and order is typical of prose.
-        let expect = (total / 7).saturating_mul(self.opts.max_pattern_length as u64 - 1);
-        self.table.reserve(expect.min(1 << 28) as usize);
+        // Prose has about one token per 4.5 bytes.
+        let expect = (total / 4).min(1 << 30) as usize;
+        self.tokens
+            .reserve(expect.saturating_sub(self.tokens.len()));
     }
 
     /// Calls `f` after every fed chunk and at each phase of [`Trainer::finish`].
@@ -190,11 +152,11 @@ impl Trainer {
             let (line, tail) = rest.split_at(nl);
             rest = &tail[1..];
             if self.pending.is_empty() {
-                self.count_line(line);
+                self.add_line(line);
             } else {
                 let mut whole = std::mem::take(&mut self.pending);
                 whole.push_str(line);
-                self.count_line(&whole);
+                self.add_line(&whole);
                 whole.clear();
                 self.pending = whole;
             }
@@ -207,7 +169,7 @@ impl Trainer {
                 .unwrap_or(self.pending.len());
             let head: String = self.pending[..cut].to_owned();
             self.pending.drain(..cut);
-            self.count_line(&head);
+            self.add_line(&head);
         }
         self.report(Phase::Counting);
     }
@@ -245,173 +207,83 @@ impl Trainer {
         Ok(())
     }
 
-    fn count_line(&mut self, line: &str) {
+    /// Appends one line's tokens as a sentence (nothing for a line without tokens).
+    fn add_line(&mut self, line: &str) {
         let line = line.strip_suffix('\r').unwrap_or(line);
-        let mut ids = std::mem::take(&mut self.ids);
-        ids.clear();
+        let start = self.tokens.len();
+        self.tokens.push(BOS);
         for tok in tokenize(line) {
             let id = self.vocab.insert(tok);
-            if id as usize == self.unigram.len() {
-                let n = self.nodes.push(0, id, 0, 1);
-                self.unigram.push(n);
+            if id as usize == self.freq.len() {
+                self.freq.push(0);
             }
-            ids.push(id);
+            self.freq[id as usize] += 1;
+            self.tokens.push(id);
         }
-        if !ids.is_empty() {
-            ids.push(EOS);
-            self.count_sentence(&ids);
-            self.sentences += 1;
-            self.tokens += ids.len() as u64;
+        if self.tokens.len() == start + 1 {
+            self.tokens.pop();
+            return;
         }
-        self.ids = ids;
+        self.tokens.push(EOS);
+        self.freq[BOS as usize] += 1;
+        self.freq[EOS as usize] += 1;
+        self.sentences += 1;
     }
 
-    /// Counts every pattern of one sentence (`ids` ends with `</s>`; `<s>` is implied).
-    fn count_sentence(&mut self, ids: &[u32]) {
-        let n = self.opts.max_pattern_length;
-        let nodes = &mut self.nodes;
-        let mut prev = [0u32; MAX_ORDER + 1];
-        let mut cur = [0u32; MAX_ORDER + 1];
-        let bos = self.unigram[BOS as usize];
-        bump(&mut nodes.count[bos as usize]);
-        prev[1] = bos;
-        let mut prev_len = 1usize;
-        let mut slot = [0usize; MAX_ORDER + 1];
-        for &w in ids {
-            cur[1] = self.unigram[w as usize];
-            bump(&mut nodes.count[cur[1] as usize]);
-            let kmax = n.min(prev_len + 1);
-            // The probes of one token are independent (each uses the previous token's nodes), so
-            // their cache misses can overlap: find and prefetch every slot first, then probe.
-            self.table.make_room(kmax);
-            for k in 2..=kmax {
-                slot[k] = self.table.home(prev[k - 1], w);
-            }
-            for k in 2..=kmax {
-                let parent = prev[k - 1];
-                let next_id = nodes.len() as u32;
-                let (node, fresh) = self.table.count(slot[k], parent, w, next_id);
-                if fresh {
-                    // Only sequential appends here: the `<s>` flag and continuation counts are
-                    // derived in one pass at the end, off the per-token path.
-                    nodes.push(parent, w, cur[k - 1], k as u8);
-                }
-                cur[k] = node;
-            }
-            std::mem::swap(&mut prev, &mut cur);
-            prev_len = kmax.min(n - 1).max(1);
-        }
-    }
-
-    /// Smooths the counts and builds the model.
+    /// Counts, smooths and indexes everything fed.
     ///
     /// # Errors
-    /// [`Error::EmptyInput`] when no token was fed.
+    /// [`Error::EmptyInput`] when no token was fed; [`Error::NotText`] when the input ends inside
+    /// a UTF-8 character.
     pub fn finish(mut self) -> Result<Model> {
         if !self.pending.is_empty() {
             let last = std::mem::take(&mut self.pending);
-            self.count_line(&last);
+            self.add_line(&last);
         }
         if !self.pending_bytes.is_empty() {
             return Err(Error::NotText(
                 "the input ends inside a UTF-8 character".into(),
             ));
         }
-        if self.tokens == 0 {
+        if self.sentences == 0 {
             return Err(Error::EmptyInput);
         }
         self.report(Phase::Smoothing);
         let order = self.opts.max_pattern_length;
-        let mut nodes = std::mem::take(&mut self.nodes);
-        let table = std::mem::replace(&mut self.table, NgramTable::with_capacity(0));
-        for s in table.slots.iter().filter(|s| s.key != 0) {
-            nodes.count[s.node as usize] = s.count;
-        }
-        drop(table);
-        // Nodes are numbered in order of first sight, parents before children, so one forward
-        // pass propagates the `<s>` flag; each pattern adds one left extension to its suffix.
-        for i in 1 + RESERVED as usize..nodes.len() {
-            if nodes.level[i] & !STARTS_BOS >= 2 {
-                let p = nodes.parent[i] as usize;
-                nodes.level[i] |= nodes.level[p] & STARTS_BOS;
-                let sfx = nodes.suffix[i] as usize;
-                nodes.cont[sfx] = nodes.cont[sfx].saturating_add(1);
-            }
-        }
-
-        // Frequent words first: smaller ids, smaller varints, unigram entries that sit together.
-        let v = self.vocab.len();
-        let mut by_freq: Vec<u32> = (RESERVED..v as u32).collect();
-        by_freq.sort_unstable_by(|&a, &b| {
-            let (ca, cb) = (
-                nodes.count[self.unigram[a as usize] as usize],
-                nodes.count[self.unigram[b as usize] as usize],
-            );
-            cb.cmp(&ca)
-                .then_with(|| self.vocab.word(a).cmp(self.vocab.word(b)))
-        });
-        let mut new_word = vec![0u32; v];
-        for id in 0..RESERVED {
-            new_word[id as usize] = id;
-        }
-        for (rank, &old) in by_freq.iter().enumerate() {
-            new_word[old as usize] = RESERVED + rank as u32;
-        }
-        let vocab = Vocab::from_words(
-            (0..RESERVED)
-                .chain(by_freq.iter().copied())
-                .map(|id| self.vocab.word(id).to_owned()),
-        )
-        .ok_or_else(|| Error::corrupted("internal: vocabulary rebuild failed"))?;
+        let mut tokens = std::mem::take(&mut self.tokens);
+        let vocab = self.renumber_by_frequency(&mut tokens)?;
+        let counted = count(&tokens, vocab.len(), order)?;
+        drop(tokens);
 
         // Adjusted counts: raw at the top order and for patterns that start with `<s>`,
         // continuation counts elsewhere, zero for `<s>` and `<unk>` themselves.
-        let a: Vec<u32> = (0..nodes.len())
-            .map(|i| {
-                let lv = nodes.level[i];
-                let k = (lv & !STARTS_BOS) as usize;
-                let reserved_unigram = k == 1 && (nodes.word[i] == BOS || nodes.word[i] == UNK);
-                if i == 0 || k == 0 || reserved_unigram {
+        let t = &counted.trie;
+        let mut a = vec![0u32; t.nodes()];
+        for k in 1..=order {
+            for n in t.level(k) {
+                let reserved = k == 1 && (t.word[n] == BOS || t.word[n] == UNK);
+                a[n] = if reserved {
                     0
-                } else if k == order || lv & STARTS_BOS != 0 {
-                    nodes.count[i]
+                } else if k == order || counted.starts_bos[n] {
+                    counted.count[n]
                 } else {
-                    nodes.cont[i]
-                }
-            })
-            .collect();
-
-        let (discounts, fallback) = discounts(order, &nodes.level, &a);
-        let kept = self.prune(&nodes, order);
-        let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
-
-        let (trie, new_of) = bfs_order(&nodes, &kept, &new_word, order);
-        let mut a_new = vec![0u32; trie.nodes()];
-        let mut suffix = vec![0u32; trie.nodes()];
-        let mut pruned = if pruned_patterns > 0 {
-            vec![0u32; trie.level_start[order] as usize]
-        } else {
-            Vec::new()
-        };
-        for old in 1..nodes.len() {
-            let n = new_of[old];
-            if n == u32::MAX {
-                let p = new_of[nodes.parent[old] as usize];
-                if p != u32::MAX {
-                    pruned[p as usize] = pruned[p as usize].saturating_add(a[old]);
-                }
-                continue;
+                    counted.cont[n]
+                };
             }
-            a_new[n as usize] = a[old];
-            suffix[n as usize] = new_of[nodes.suffix[old] as usize];
         }
-        drop(nodes);
-
+        let (discounts, fallback) = discounts(t, &a);
+        let kept = self.prune(&counted);
+        let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
+        let (trie, a, suffix, pruned) = if pruned_patterns == 0 {
+            (counted.trie, a, counted.suffix, Vec::new())
+        } else {
+            compact(&counted, &a, &kept)
+        };
         let stats = TrainingStats {
             options: self.opts.clone(),
             bytes: self.bytes_seen,
             sentences: self.sentences,
-            tokens: self.tokens,
+            tokens: self.freq.iter().sum::<u64>() - self.freq[BOS as usize],
             discounts: discounts.clone(),
             discount_fallback: fallback,
             pruned_patterns,
@@ -421,7 +293,7 @@ impl Trainer {
             vocab,
             trie,
             values: Values::Counts {
-                a: a_new,
+                a,
                 pruned,
                 discounts,
             },
@@ -432,24 +304,51 @@ impl Trainer {
         Ok(model)
     }
 
-    /// Which training nodes survive `min_frequency` and `max_patterns`.
-    fn prune(&self, nodes: &Nodes, order: usize) -> Vec<bool> {
-        let n = nodes.len();
-        let level = |i: usize| (nodes.level[i] & !STARTS_BOS) as usize;
+    /// Renumbers words by falling frequency (ties by spelling): frequent words get small ids,
+    /// hence small varints in the model file and index entries that sit together.
+    fn renumber_by_frequency(&self, tokens: &mut [u32]) -> Result<Vocab> {
+        let v = self.vocab.len();
+        let mut by_freq: Vec<u32> = (RESERVED..v as u32).collect();
+        by_freq.sort_unstable_by(|&a, &b| {
+            self.freq[b as usize]
+                .cmp(&self.freq[a as usize])
+                .then_with(|| self.vocab.word(a).cmp(self.vocab.word(b)))
+        });
+        let mut new_word: Vec<u32> = (0..v as u32).collect();
+        for (rank, &old) in by_freq.iter().enumerate() {
+            new_word[old as usize] = RESERVED + rank as u32;
+        }
+        for t in tokens.iter_mut() {
+            *t = new_word[*t as usize];
+        }
+        Vocab::from_words(
+            (0..RESERVED)
+                .chain(by_freq.iter().copied())
+                .map(|id| self.vocab.word(id)),
+        )
+        .ok_or_else(|| Error::corrupted("internal: vocabulary rebuild failed"))
+    }
+
+    /// Which nodes survive `min_frequency` and `max_patterns`.
+    fn prune(&self, c: &Counted) -> Vec<bool> {
+        let t = &c.trie;
+        let n = t.nodes();
+        let first_deep = t.level_start[2.min(t.order() + 1)] as usize;
         let min = self.opts.min_frequency;
         let mut kept: Vec<bool> = (0..n)
-            .map(|i| level(i) <= 1 || nodes.count[i] >= min)
+            .map(|i| i < first_deep || c.count[i] >= min)
             .collect();
         let cap = self.opts.max_patterns;
-        let unigrams = self.unigram.len() as u64;
-        let candidates: u64 = (0..n).filter(|&i| level(i) >= 2 && kept[i]).count() as u64;
-        if cap > 0 && unigrams + candidates > cap {
+        let unigrams = (first_deep - 1) as u64;
+        let candidates = kept[first_deep..].iter().filter(|&&k| k).count();
+        if cap > 0 && unigrams + candidates as u64 > cap {
             let room = cap.saturating_sub(unigrams) as usize;
-            // Rank by count (high first), then order (short first), then first sight: every
-            // prefix and suffix of a pattern ranks before it, so any cut keeps the set closed.
-            let mut rank: Vec<(u32, u8, u32)> = (0..n)
-                .filter(|&i| level(i) >= 2 && kept[i])
-                .map(|i| (u32::MAX - nodes.count[i], level(i) as u8, i as u32))
+            // Rank by count (high first), then order (short first), then node: every prefix
+            // and suffix of a pattern ranks before it, so any cut keeps the set closed.
+            let level_of = |i: usize| t.level_start.partition_point(|&s| s as usize <= i) - 1;
+            let mut rank: Vec<(u32, u8, u32)> = (first_deep..n)
+                .filter(|&i| kept[i])
+                .map(|i| (u32::MAX - c.count[i], level_of(i) as u8, i as u32))
                 .collect();
             if room < rank.len() {
                 if room > 0 {
@@ -460,39 +359,221 @@ impl Trainer {
                 }
             }
         }
-        // Node ids grow with first sight, and a parent or suffix is always seen first, so one
-        // forward pass closes the set even if counts were saturated.
-        for i in 1..n {
-            if level(i) >= 2 && !(kept[nodes.parent[i] as usize] && kept[nodes.suffix[i] as usize])
-            {
+        // Breadth-first order puts parents and suffixes first, so one forward pass closes the
+        // set even where counts saturated.
+        for i in first_deep..n {
+            if !(kept[c.parent[i] as usize] && kept[c.suffix[i] as usize]) {
                 kept[i] = false;
             }
         }
-        let _ = order;
         kept
     }
 }
 
-fn bump(c: &mut u32) {
-    *c = c.saturating_add(1);
+/// The counted, unpruned pattern trie with its per-node figures.
+struct Counted {
+    trie: Trie,
+    count: Vec<u32>,
+    /// Distinct left extensions (Kneser-Ney continuation count).
+    cont: Vec<u32>,
+    suffix: Vec<u32>,
+    parent: Vec<u32>,
+    starts_bos: Vec<bool>,
+}
+
+/// Counts every pattern of 1..=`order` words of `tokens` (sentences `<s> … </s>`, words
+/// numbered 0..`vocab`), laid out breadth-first (see the module docs).
+fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
+    if tokens.len() >= u32::MAX as usize {
+        return Err(Error::option("input", "more than 4 billion tokens"));
+    }
+    let bos_node = 1 + BOS;
+    let mut word: Vec<u32> = std::iter::once(0).chain(0..vocab as u32).collect();
+    let mut count = vec![0u32; 1 + vocab];
+    for &t in tokens {
+        let c = &mut count[1 + t as usize];
+        *c = c.saturating_add(1);
+    }
+    let mut parent = vec![0u32; 1 + vocab];
+    let mut starts_bos = vec![false; 1 + vocab];
+    starts_bos[bos_node as usize] = true;
+    let mut level_start = vec![0u32, 1, 1 + vocab as u32];
+    let mut child_start = vec![1u32];
+
+    // Occurrences of the current level's patterns, grouped by pattern in node order: the
+    // pattern's node and the position of its last word. Level 1: positions by word.
+    let mut occ_node = vec![0u32; tokens.len()];
+    let mut occ_pos = vec![0u32; tokens.len()];
+    let mut fill = vec![0usize; vocab];
+    for w in 1..vocab {
+        fill[w] = fill[w - 1] + count[w] as usize;
+    }
+    for (i, &t) in tokens.iter().enumerate() {
+        let at = &mut fill[t as usize];
+        occ_node[*at] = 1 + t;
+        occ_pos[*at] = i as u32;
+        *at += 1;
+    }
+    drop(fill);
+
+    let mut items: Vec<u64> = Vec::with_capacity(tokens.len());
+    let mut group_len: Vec<u32> = Vec::new();
+    for k in 2..=order {
+        let (pbase, pend) = (level_start[k - 1] as usize, level_start[k] as usize);
+        // Each occurrence extends by the next word unless its sentence ended. The occurrences
+        // come grouped by parent in node order, so sorting each group by word gives trie order.
+        items.clear();
+        group_len.clear();
+        group_len.resize(pend - pbase, 0);
+        for (&node, &pos) in occ_node.iter().zip(&occ_pos) {
+            let next = pos as usize + 1;
+            if let Some(&w) = tokens.get(next) {
+                if w != BOS {
+                    items.push((w as u64) << 32 | next as u64);
+                    group_len[node as usize - pbase] += 1;
+                }
+            }
+        }
+        occ_node.clear();
+        occ_pos.clear();
+        let mut at = 0usize;
+        for p in pbase..pend {
+            child_start.push(word.len() as u32);
+            let n = group_len[p - pbase] as usize;
+            let group = &mut items[at..at + n];
+            at += n;
+            if n > 1 {
+                group.sort_unstable();
+            }
+            let mut last = u32::MAX;
+            let mut node = 0usize;
+            for &x in group.iter() {
+                let w = (x >> 32) as u32;
+                if w != last {
+                    last = w;
+                    node = word.len();
+                    word.push(w);
+                    parent.push(p as u32);
+                    count.push(0);
+                    starts_bos.push(if k == 2 {
+                        p == bos_node as usize
+                    } else {
+                        starts_bos[p]
+                    });
+                }
+                count[node] = count[node].saturating_add(1);
+                occ_node.push(node as u32);
+                occ_pos.push(x as u32);
+            }
+        }
+        if word.len() >= u32::MAX as usize {
+            return Err(Error::option(
+                "max_pattern_length",
+                "more patterns than this build can index (over 4 billion)",
+            ));
+        }
+        level_start.push(word.len() as u32);
+    }
+    child_start.push(word.len() as u32);
+    let trie = Trie {
+        level_start,
+        word,
+        child_start,
+    };
+    let suffix = trie.suffix_links()?;
+    let mut cont = vec![0u32; trie.nodes()];
+    let first_deep = trie.level_start[2.min(order + 1)] as usize;
+    for &s in &suffix[first_deep..] {
+        cont[s as usize] = cont[s as usize].saturating_add(1);
+    }
+    Ok(Counted {
+        trie,
+        count,
+        cont,
+        suffix,
+        parent,
+        starts_bos,
+    })
+}
+
+/// Drops the nodes not `kept` (a set closed under parent and suffix), keeping breadth-first
+/// order, and sums the adjusted counts of dropped children per kept context.
+fn compact(c: &Counted, a: &[u32], kept: &[bool]) -> (Trie, Vec<u32>, Vec<u32>, Vec<u32>) {
+    let t = &c.trie;
+    let n = t.nodes();
+    let mut new_id = vec![u32::MAX; n];
+    let mut next = 0u32;
+    for (i, &k) in kept.iter().enumerate() {
+        if k {
+            new_id[i] = next;
+            next += 1;
+        }
+    }
+    let total = next as usize;
+    let mut word = Vec::with_capacity(total);
+    let mut a2 = Vec::with_capacity(total);
+    let mut suffix = Vec::with_capacity(total);
+    for i in (0..n).filter(|&i| kept[i]) {
+        word.push(t.word[i]);
+        a2.push(a[i]);
+        suffix.push(if i == 0 {
+            0
+        } else {
+            new_id[c.suffix[i] as usize]
+        });
+    }
+    let level_start: Vec<u32> = t
+        .level_start
+        .iter()
+        .map(|&s| kept[..s as usize].iter().filter(|&&k| k).count() as u32)
+        .collect();
+    let ctx_end = level_start[t.order()] as usize;
+    let mut child_start = Vec::with_capacity(ctx_end + 1);
+    let mut pruned = vec![0u32; ctx_end];
+    for i in (0..t.level_start[t.order()] as usize).filter(|&i| kept[i]) {
+        let kids = t.children(i);
+        let first_kept = kids
+            .clone()
+            .find(|&ch| kept[ch])
+            .map_or(u32::MAX, |ch| new_id[ch]);
+        child_start.push(first_kept);
+        let p = new_id[i] as usize;
+        for ch in kids.filter(|&ch| !kept[ch]) {
+            pruned[p] = pruned[p].saturating_add(a[ch]);
+        }
+    }
+    child_start.push(total as u32);
+    // Contexts with no kept child start where the next kept child starts.
+    for i in (0..child_start.len() - 1).rev() {
+        if child_start[i] == u32::MAX {
+            child_start[i] = child_start[i + 1];
+        }
+    }
+    (
+        Trie {
+            level_start,
+            word,
+            child_start,
+        },
+        a2,
+        suffix,
+        pruned,
+    )
 }
 
 /// Modified Kneser-Ney discounts per order from the counts of adjusted counts 1..=4, with
 /// lmplz's fallback (0.5, 1, 1.5) where they are undefined or out of range.
-fn discounts(order: usize, level: &[u8], a: &[u32]) -> (Vec<[f64; 3]>, Vec<u8>) {
-    let mut n = vec![[0u64; 5]; order + 1];
-    for (i, &lv) in level.iter().enumerate() {
-        let k = (lv & !STARTS_BOS) as usize;
-        let c = a[i] as usize;
-        if (1..=4).contains(&c) && (1..=order).contains(&k) {
-            n[k][c] += 1;
-        }
-    }
-    let mut out = Vec::with_capacity(order);
+fn discounts(t: &Trie, a: &[u32]) -> (Vec<[f64; 3]>, Vec<u8>) {
+    let mut out = Vec::with_capacity(t.order());
     let mut fallback = Vec::new();
-    for (k, nk) in n.iter().enumerate().skip(1) {
-        let d = modified_kn_discounts(nk);
-        match d {
+    for k in 1..=t.order() {
+        let mut n = [0u64; 5];
+        for &c in &a[t.level(k)] {
+            if (1..=4).contains(&c) {
+                n[c as usize] += 1;
+            }
+        }
+        match modified_kn_discounts(&n) {
             Some(d) => out.push(d),
             None => {
                 out.push([0.5, 1.0, 1.5]);
@@ -521,210 +602,24 @@ pub(crate) fn modified_kn_discounts(n: &[u64; 5]) -> Option<[f64; 3]> {
     Some(d)
 }
 
-/// Orders the kept nodes breadth-first (see [`Trie`]) and maps training ids to trie nodes
-/// (`u32::MAX` for pruned ones).
-fn bfs_order(nodes: &Nodes, kept: &[bool], new_word: &[u32], order: usize) -> (Trie, Vec<u32>) {
-    let n = nodes.len();
-    let level = |i: usize| (nodes.level[i] & !STARTS_BOS) as usize;
-    let mut by_level: Vec<Vec<u32>> = vec![Vec::new(); order + 1];
-    for i in 1..n {
-        if kept[i] {
-            by_level[level(i)].push(i as u32);
-        }
-    }
-    let vocab = by_level[1].len();
-    let total: usize = 1 + by_level.iter().map(Vec::len).sum::<usize>();
-    let mut new_of = vec![u32::MAX; n];
-    let mut word = vec![0u32; total];
-    let mut level_start = vec![0u32, 1];
-    new_of[0] = 0;
-    for &u in &by_level[1] {
-        let w = new_word[nodes.word[u as usize] as usize];
-        new_of[u as usize] = 1 + w;
-        word[1 + w as usize] = w;
-    }
-    level_start.push((1 + vocab) as u32);
-    let mut child_start = vec![0u32; if order >= 1 { 1 + vocab + 1 } else { 1 }];
-    child_start[0] = 1;
-    child_start[1] = (1 + vocab) as u32;
-    for k in 2..=order {
-        let pstart = level_start[k - 1] as usize;
-        let pend = level_start[k] as usize;
-        // This level starts where the parents' level ends.
-        let base = pend;
-        // One independent random read per node for its parent's new id and its word; the sort
-        // below then works on local arrays only. Slots pack (word << 32 | node) so sorting a
-        // parent's group sorts it by word.
-        let items = &by_level[k];
-        let parent_of: Vec<u32> = items
-            .iter()
-            .map(|&c| new_of[nodes.parent[c as usize] as usize] - pstart as u32)
-            .collect();
-        let mut counts = vec![0u32; pend - pstart + 1];
-        for &p in &parent_of {
-            counts[p as usize + 1] += 1;
-        }
-        for i in 1..counts.len() {
-            counts[i] += counts[i - 1];
-        }
-        // counts[i] is now the first slot of parent pstart + i.
-        child_start.truncate(pstart);
-        child_start.extend(counts.iter().map(|&c| (base as u32) + c));
-        let mut slots = vec![0u64; items.len()];
-        let mut fill = counts.clone();
-        for (&c, &p) in items.iter().zip(&parent_of) {
-            let w = new_word[nodes.word[c as usize] as usize];
-            slots[fill[p as usize] as usize] = (w as u64) << 32 | c as u64;
-            fill[p as usize] += 1;
-        }
-        for p in 0..pend - pstart {
-            let group = &mut slots[counts[p] as usize..counts[p + 1] as usize];
-            if group.len() > 1 {
-                group.sort_unstable();
-            }
-        }
-        for (i, &slot) in slots.iter().enumerate() {
-            let id = base + i;
-            new_of[slot as u32 as usize] = id as u32;
-            word[id] = (slot >> 32) as u32;
-        }
-        level_start.push((base + slots.len()) as u32);
-    }
-    // child_start covers levels 0..order-1 plus the closing entry.
-    child_start.truncate(level_start[order] as usize + 1);
-    let closing = total as u32;
-    let len = child_start.len();
-    child_start[len - 1] = closing;
-    (
-        Trie {
-            level_start,
-            word,
-            child_start,
-        },
-        new_of,
-    )
-}
-
-/// Open-addressing hash table from `(parent node, word)` to node and count, linear probing.
-///
-/// Written here rather than using a general map because it is the training hot loop: one
-/// 16-byte slot holds key, node and count, so a probe and its count update cost one cache miss,
-/// and the probes of a token can be prefetched together. The key packs into a `u64` that is
-/// never zero (parents of keyed nodes are unigrams or deeper, never the root).
-struct NgramTable {
-    slots: Vec<Slot>,
-    len: usize,
-    shift: u32,
-}
-
-#[derive(Clone, Copy, Default)]
-#[repr(C, align(16))]
-struct Slot {
-    key: u64,
-    node: u32,
-    count: u32,
-}
-
-impl NgramTable {
-    fn with_capacity(n: usize) -> Self {
-        let cap = (n.max(8) * 2).next_power_of_two();
-        NgramTable {
-            slots: vec![Slot::default(); cap],
-            len: 0,
-            shift: 64 - cap.trailing_zeros(),
-        }
-    }
-
-    fn reserve(&mut self, n: usize) {
-        if n * 2 > self.slots.len() {
-            self.grow_to((n * 2).next_power_of_two());
-        }
-    }
-
-    /// Keeps the load under one half even if `extra` new keys arrive.
-    #[inline]
-    fn make_room(&mut self, extra: usize) {
-        if (self.len + extra) * 2 > self.slots.len() {
-            self.grow_to(self.slots.len() * 2);
-        }
-    }
-
-    #[inline]
-    fn key(parent: u32, word: u32) -> u64 {
-        ((parent as u64) << 32) | word as u64
-    }
-
-    #[inline]
-    fn index(&self, key: u64) -> usize {
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
-    }
-
-    /// The home slot of a key, prefetched.
-    #[inline]
-    fn home(&self, parent: u32, word: u32) -> usize {
-        let i = self.index(Self::key(parent, word));
-        prefetch(&self.slots[i]);
-        i
-    }
-
-    /// Counts one occurrence of `(parent, word)`, starting the probe at `home`; a new key gets
-    /// `node`. Returns the key's node and whether it was new.
-    #[inline]
-    fn count(&mut self, home: usize, parent: u32, word: u32, node: u32) -> (u32, bool) {
-        let key = Self::key(parent, word);
-        let mask = self.slots.len() - 1;
-        let mut i = home;
-        loop {
-            let s = &mut self.slots[i];
-            if s.key == key {
-                s.count = s.count.saturating_add(1);
-                return (s.node, false);
-            }
-            if s.key == 0 {
-                *s = Slot {
-                    key,
-                    node,
-                    count: 1,
-                };
-                self.len += 1;
-                return (node, true);
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn grow_to(&mut self, cap: usize) {
-        let old = std::mem::take(&mut self.slots);
-        self.slots = vec![Slot::default(); cap];
-        self.shift = 64 - cap.trailing_zeros();
-        let mask = cap - 1;
-        for s in old.into_iter().filter(|s| s.key != 0) {
-            let mut i = self.index(s.key);
-            while self.slots[i].key != 0 {
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = s;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn table_finds_what_it_stored_across_growth() {
-        let mut t = NgramTable::with_capacity(4);
-        for i in 0..10_000u32 {
-            t.make_room(1);
-            let h = t.home(1 + i % 97, i);
-            assert_eq!(t.count(h, 1 + i % 97, i, i), (i, true));
-        }
-        for i in 0..10_000u32 {
-            let h = t.home(1 + i % 97, i);
-            assert_eq!(t.count(h, 1 + i % 97, i, 0), (i, false));
-        }
-        assert!(t.slots.iter().filter(|s| s.key != 0).all(|s| s.count == 2));
+    fn counting_numbers_patterns_breadth_first() {
+        // <s> a b </s> <s> a a </s> with words <unk>=0 <s>=1 </s>=2 a=3 b=4
+        let tokens = [1, 3, 4, 2, 1, 3, 3, 2];
+        let c = count(&tokens, 5, 3).unwrap();
+        c.trie.validate().unwrap();
+        assert_eq!(c.trie.suffix_links().unwrap(), c.suffix);
+        // Bigrams: (<s> a) (a a) (a b) (a </s>) (b </s>).
+        assert_eq!(c.trie.level(2).len(), 5);
+        let sa = c.trie.find_child(1 + 1, 3).unwrap();
+        assert_eq!(c.count[sa], 2);
+        assert!(c.starts_bos[sa]);
+        // `a` follows <s> and a: two distinct left extensions.
+        assert_eq!(c.cont[1 + 3], 2);
     }
 
     #[test]

@@ -202,16 +202,18 @@ impl Model {
         let mut text = String::new();
         let mut tokens = Vec::new();
         let stats = self.run(&ids, opts, |id| {
-            let (piece, token) = if id == EOS {
+            let start = text.len();
+            let token = if id == EOS {
                 detok = Detokenizer::new();
-                ("\n".to_owned(), "</s>")
+                text.push('\n');
+                "</s>"
             } else {
                 let t = self.vocab.word(id);
-                (detok.piece(t), t)
+                detok.push_to(t, &mut text);
+                t
             };
-            text.push_str(&piece);
             tokens.push(token.to_owned());
-            on_token(&piece, token)
+            on_token(&text[start..], token)
         })?;
         Ok(Generation {
             text,
@@ -353,6 +355,11 @@ fn draw_exact(
     loop {
         visited.push(s);
         let c = index.ctx(s);
+        // The next context to touch is either the back-off context or the successor's: start
+        // loading the first while this one is searched, and the second as soon as it is known.
+        if c.backoff != NONE {
+            index.prefetch(c.backoff);
+        }
         let r = rng.next_u32();
         if c.n > 0 && r < c.cum[c.n - 1] {
             let i = c.cum.partition_point(|&x| x <= r);
@@ -362,6 +369,7 @@ fn draw_exact(
             } else {
                 index.refine_next(start, s, w, c.next[i])
             };
+            index.prefetch(next);
             return (w, next);
         }
         if c.backoff == NONE {

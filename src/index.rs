@@ -172,7 +172,12 @@ impl Index {
         let mut u = Vec::new();
         for depth in 0..order {
             let level = if depth == 0 { 0..1 } else { trie.level(depth) };
+            let end = level.end;
             for node in level {
+                // The back-off context's offset is a random access: ask for it early.
+                if node + AHEAD < end {
+                    prefetch_at(&offset, suffix[node + AHEAD] as usize);
+                }
                 let off = offset[node];
                 if off == NONE {
                     continue;
@@ -251,6 +256,12 @@ impl Index {
             next: &body[2 * n..3 * n],
             u: &body[3 * n..],
         }
+    }
+
+    /// Starts loading the header of the context at `off` into the cache.
+    #[inline(always)]
+    pub fn prefetch(&self, off: u32) {
+        prefetch_at(&self.data, off as usize);
     }
 
     /// Shortens `state` by backing off until it holds at most `window` words.

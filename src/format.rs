@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::MAX_ORDER;
 use crate::error::{Error, Result};
+use crate::mem;
 use crate::model::{Parts, Values};
 use crate::train::TrainingStats;
 use crate::trie::Trie;
@@ -250,7 +251,30 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
     }
     let ctx_end = level_start[order] as usize;
 
-    let mut child_start = Vec::with_capacity(ctx_end + 1);
+    // The structure and the values are separate streams: decode them side by side.
+    let (trie, values) = mem::join(
+        || decode_trie(&b, level_start, total, v, order),
+        || decode_values(&b, total, ctx_end, order),
+    );
+    let (trie, values) = (trie?, values?);
+    Ok(Parts {
+        vocab,
+        trie,
+        values,
+        training: b.training,
+    })
+}
+
+/// The pattern tree from the child-count and word streams.
+fn decode_trie(
+    b: &Body<'_>,
+    level_start: Vec<u32>,
+    total: usize,
+    v: u64,
+    order: usize,
+) -> Result<Trie> {
+    let ctx_end = level_start[order] as usize;
+    let mut child_start = mem::with_capacity(ctx_end + 1);
     child_start.push(1u32);
     let mut running = 1 + v;
     child_start.push(running as u32);
@@ -271,7 +295,7 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
     }
     r.finish("child counts")?;
 
-    let mut word = vec![0u32; total];
+    let mut word = mem::zeroed_u32(total);
     for (i, w) in word[1..=v as usize].iter_mut().enumerate() {
         *w = i as u32;
     }
@@ -299,14 +323,18 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
         child_start,
     };
     debug_assert!(trie.validate().is_ok());
+    Ok(trie)
+}
 
-    let values = match b.kind {
+/// The per-pattern values.
+fn decode_values(b: &Body<'_>, total: usize, ctx_end: usize, order: usize) -> Result<Values> {
+    Ok(match b.kind {
         KIND_COUNTS => {
             if b.discounts.len() != order {
                 return Err(Error::corrupted("discounts missing"));
             }
             let mut r = Reader::new(b.values);
-            let mut a = Vec::with_capacity(total);
+            let mut a = mem::with_capacity(total);
             a.push(0u32);
             for _ in 1..total {
                 a.push(r.varint()?);
@@ -327,7 +355,7 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
             Values::Counts {
                 a,
                 pruned,
-                discounts: b.discounts,
+                discounts: b.discounts.clone(),
             }
         }
         KIND_PROBS => {
@@ -349,12 +377,6 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
             }
         }
         k => return Err(Error::corrupted(format!("unknown value kind {k}"))),
-    };
-    Ok(Parts {
-        vocab,
-        trie,
-        values,
-        training: b.training,
     })
 }
 

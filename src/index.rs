@@ -20,13 +20,18 @@
 //! successors of `h` with weights `u`, and otherwise from `h'`, samples the model's distribution
 //! exactly. Small contexts (most of them) fit in one or two cache lines.
 
+use std::ops::Range;
+
 use crate::error::{Error, Result};
-use crate::mem::prefetch_at;
+use crate::mem::{self, prefetch_at};
 use crate::trie::Trie;
 use crate::vocab::{BOS, EOS, RESERVED, UNK};
 
 /// Header words of a context block.
 pub(crate) const HEADER: usize = 4;
+/// How far ahead the build loops prefetch what they will read at random.
+const AHEAD: usize = 32;
+
 /// `backoff` of the root.
 pub(crate) const NONE: u32 = u32::MAX;
 /// Offset of the root context.
@@ -51,6 +56,72 @@ pub(crate) enum Weights<'a> {
     },
 }
 
+/// What filling context blocks reads; shared by the threads that fill.
+struct Fill<'a> {
+    trie: &'a Trie,
+    suffix: &'a [u32],
+    w: &'a Weights<'a>,
+    offset: &'a [u32],
+    next: &'a [u32],
+}
+
+impl Fill<'_> {
+    /// Writes the blocks of the contexts among `nodes` into `out`, which starts at offset
+    /// `base` of the index; returns the most likely generable unigram if the root is among them.
+    fn range(&self, nodes: Range<usize>, out: &mut [u32], base: usize) -> (f64, u32) {
+        let (trie, suffix, offset, next) = (self.trie, self.suffix, self.offset, self.next);
+        let mut best = (f64::MIN, UNK);
+        let mut u = Vec::new();
+        for depth in 0..trie.order() {
+            let level = if depth == 0 { 0..1 } else { trie.level(depth) };
+            let level = level.start.max(nodes.start)..level.end.min(nodes.end);
+            let end = level.end;
+            for node in level {
+                // The back-off context's offset is a random access: ask for it early.
+                if node + AHEAD < end {
+                    prefetch_at(offset, suffix[node + AHEAD] as usize);
+                }
+                let off = offset[node];
+                if off == NONE {
+                    continue;
+                }
+                let kids = trie.children(node);
+                let n = kids.len();
+                let gamma = self.w.context(node, depth, kids.clone(), &mut u);
+                debug_assert_eq!(u.len(), n);
+                let o = off as usize - base;
+                out[o] = n as u32;
+                out[o + 1] = if node == 0 {
+                    NONE
+                } else {
+                    offset[suffix[node] as usize]
+                };
+                out[o + 2] = (gamma as f32).to_bits();
+                out[o + 3] = depth as u32;
+                let (cum, rest) = out[o + HEADER..o + HEADER + 4 * n].split_at_mut(n);
+                let (words, rest) = rest.split_at_mut(n);
+                let (nexts, us) = rest.split_at_mut(n);
+                let mut acc = 0.0f64;
+                for (i, c) in kids.enumerate() {
+                    let word = trie.word[c];
+                    let u = u[i].max(0.0);
+                    if word != BOS && word != UNK {
+                        acc += u;
+                        if node == 0 && word != EOS && u > best.0 {
+                            best = (u, word);
+                        }
+                    }
+                    cum[i] = (acc * 4_294_967_296.0).min(4_294_967_295.0) as u32;
+                    words[i] = word;
+                    nexts[i] = next[c];
+                    us[i] = (u as f32).to_bits();
+                }
+            }
+        }
+        best
+    }
+}
+
 impl Weights<'_> {
     /// Fills `u` with the weights of `node`'s children (`kids`, of order `depth + 1`) and
     /// returns `gamma(node)`.
@@ -70,13 +141,9 @@ impl Weights<'_> {
                 discounts,
             } => {
                 let d = &discounts[depth];
-                let disc = |c: u32| {
-                    if c == 0 {
-                        0.0
-                    } else {
-                        d[(c.min(3) - 1) as usize]
-                    }
-                };
+                // D(a): 0 for a = 0 (`<s>`, `<unk>`), else D1, D2 or D3+.
+                let table = [0.0, d[0], d[1], d[2]];
+                let disc = |c: u32| table[c.min(3) as usize];
                 let removed = pruned.get(node).copied().unwrap_or(0) as f64;
                 let (mut s, mut dsum) = (removed, removed);
                 for &x in &a[kids.clone()] {
@@ -136,15 +203,17 @@ impl Index {
     pub fn build(trie: &Trie, suffix: &[u32], w: &Weights) -> Result<Index> {
         let order = trie.order();
         let ctx_nodes = trie.level_start[order] as usize;
-        let mut offset = vec![NONE; ctx_nodes];
+        let mut offset: Vec<u32> = mem::with_capacity(ctx_nodes);
         let mut total: u64 = 0;
         let mut contexts = 0u64;
-        for (node, off) in offset.iter_mut().enumerate() {
+        for node in 0..ctx_nodes {
             let n = trie.children(node).len();
             if n > 0 {
-                *off = total as u32;
+                offset.push(total as u32);
                 total += (HEADER + 4 * n) as u64;
                 contexts += 1;
+            } else {
+                offset.push(NONE);
             }
             if total >= NONE as u64 {
                 return Err(Error::corrupted(
@@ -154,8 +223,7 @@ impl Index {
         }
         let nodes = trie.nodes();
         // next[node]: the context to continue from after the pattern `node`.
-        let mut next = vec![ROOT; nodes];
-        const AHEAD: usize = 32;
+        let mut next = mem::zeroed_u32(nodes); // ROOT is 0
         for node in 1..nodes {
             if let Some(&s) = suffix.get(node + AHEAD) {
                 prefetch_at(&next, s as usize);
@@ -167,53 +235,30 @@ impl Index {
                 next[suffix[node] as usize]
             };
         }
-        let mut data = vec![0u32; total as usize];
-        let mut best = (f64::MIN, UNK);
-        let mut u = Vec::new();
-        for depth in 0..order {
-            let level = if depth == 0 { 0..1 } else { trie.level(depth) };
-            let end = level.end;
-            for node in level {
-                // The back-off context's offset is a random access: ask for it early.
-                if node + AHEAD < end {
-                    prefetch_at(&offset, suffix[node + AHEAD] as usize);
-                }
-                let off = offset[node];
-                if off == NONE {
-                    continue;
-                }
-                let kids = trie.children(node);
-                let n = kids.len();
-                let gamma = w.context(node, depth, kids.clone(), &mut u);
-                let o = off as usize;
-                data[o] = n as u32;
-                data[o + 1] = if node == 0 {
-                    NONE
-                } else {
-                    offset[suffix[node] as usize]
-                };
-                data[o + 2] = (gamma as f32).to_bits();
-                data[o + 3] = depth as u32;
-                let (cum, rest) = data[o + HEADER..o + HEADER + 4 * n].split_at_mut(n);
-                let (words, rest) = rest.split_at_mut(n);
-                let (nexts, us) = rest.split_at_mut(n);
-                let mut acc = 0.0f64;
-                for (i, c) in kids.enumerate() {
-                    let word = trie.word[c];
-                    let u = u[i].max(0.0);
-                    if word != BOS && word != UNK {
-                        acc += u;
-                        if node == 0 && word != EOS && u > best.0 {
-                            best = (u, word);
-                        }
-                    }
-                    cum[i] = (acc * 4_294_967_296.0).min(4_294_967_295.0) as u32;
-                    words[i] = word;
-                    nexts[i] = next[c];
-                    us[i] = (u as f32).to_bits();
-                }
-            }
-        }
+        let mut data = mem::zeroed_u32(total as usize);
+        let fill = Fill {
+            trie,
+            suffix,
+            w,
+            offset: &offset,
+            next: &next,
+        };
+        // Contexts fill disjoint, consecutive blocks: split them where the data is half full
+        // and fill both halves at once.
+        let half = total as u32 / 2;
+        let mid = if ctx_nodes < mem::PARALLEL_MIN {
+            ctx_nodes
+        } else {
+            (ctx_nodes / 2..ctx_nodes)
+                .find(|&n| offset[n] != NONE && offset[n] >= half)
+                .unwrap_or(ctx_nodes)
+        };
+        let cut = offset.get(mid).map_or(total as usize, |&o| o as usize);
+        let (lo, hi) = data.split_at_mut(cut);
+        let (best, _) = mem::join(
+            || fill.range(0..mid, lo, 0),
+            || fill.range(mid..ctx_nodes, hi, cut),
+        );
         let bos = if trie.vocab_len() > BOS as usize {
             next[1 + BOS as usize]
         } else {

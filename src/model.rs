@@ -161,7 +161,9 @@ impl Model {
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
         let body = format::check_header(bytes)?;
         let parts = format::decode_body(body)?;
-        Model::from_parts(parts, None, Some(body.to_vec()))
+        let mut owned = crate::mem::with_capacity(body.len());
+        owned.extend_from_slice(body);
+        Model::from_parts(parts, None, Some(owned))
     }
 
     /// The vocabulary.

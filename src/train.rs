@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::TrainOptions;
 use crate::error::{Error, Result};
+use crate::mem;
 use crate::model::{Model, Parts, Values};
 use crate::tokenizer::tokenize;
 use crate::trie::Trie;
@@ -258,7 +259,7 @@ impl Trainer {
         // Adjusted counts: raw at the top order and for patterns that start with `<s>`,
         // continuation counts elsewhere, zero for `<s>` and `<unk>` themselves.
         let t = &counted.trie;
-        let mut a = vec![0u32; t.nodes()];
+        let mut a = mem::zeroed_u32(t.nodes());
         for k in 1..=order {
             for n in t.level(k) {
                 let reserved = k == 1 && (t.word[n] == BOS || t.word[n] == UNK);
@@ -402,8 +403,8 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
 
     // Occurrences of the current level's patterns, grouped by pattern in node order: the
     // pattern's node and the position of its last word. Level 1: positions by word.
-    let mut occ_node = vec![0u32; tokens.len()];
-    let mut occ_pos = vec![0u32; tokens.len()];
+    let mut occ_node = mem::zeroed_u32(tokens.len());
+    let mut occ_pos = mem::zeroed_u32(tokens.len());
     let mut fill = vec![0usize; vocab];
     for w in 1..vocab {
         fill[w] = fill[w - 1] + count[w] as usize;
@@ -416,7 +417,7 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
     }
     drop(fill);
 
-    let mut items: Vec<u64> = Vec::with_capacity(tokens.len());
+    let mut items: Vec<u64> = mem::with_capacity(tokens.len());
     let mut group_len: Vec<u32> = Vec::new();
     for k in 2..=order {
         let (pbase, pend) = (level_start[k - 1] as usize, level_start[k] as usize);
@@ -481,7 +482,7 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
         child_start,
     };
     let suffix = trie.suffix_links()?;
-    let mut cont = vec![0u32; trie.nodes()];
+    let mut cont = mem::zeroed_u32(trie.nodes());
     let first_deep = trie.level_start[2.min(order + 1)] as usize;
     for &s in &suffix[first_deep..] {
         cont[s as usize] = cont[s as usize].saturating_add(1);

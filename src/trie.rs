@@ -126,47 +126,82 @@ impl Trie {
     /// [`Error::Corrupted`] when a suffix is missing.
     pub fn suffix_links(&self) -> Result<Vec<u32>> {
         let n = self.nodes();
-        let mut suffix = vec![0u32; n];
+        let mut suffix = crate::mem::zeroed_u32(n);
         if self.order() >= 2 {
             // Level 2: the suffix of `a b` is the unigram `b`, found by index.
             for c in self.level(2) {
                 suffix[c] = 1 + self.word[c];
             }
         }
-        // Each parent's suffix sits somewhere else in memory; prefetching a few parents ahead
-        // (first the suffix's child offsets, then its children) overlaps those misses.
-        const AHEAD: usize = 16;
         for k in 2..self.order() {
-            let end = self.level(k).end;
-            for parent in self.level(k) {
-                if parent + AHEAD < end {
-                    prefetch_at(&self.child_start, suffix[parent + AHEAD] as usize);
-                }
-                if parent + AHEAD / 2 < end {
-                    let s = suffix[parent + AHEAD / 2] as usize;
-                    prefetch_at(&self.word, self.child_start[s] as usize);
-                }
-                let kids = self.children(parent);
-                if kids.is_empty() {
-                    continue;
-                }
-                let target = self.children(suffix[parent] as usize);
-                let hay = &self.word[target.clone()];
-                let mut pos = 0usize;
-                for c in kids {
-                    let w = self.word[c];
-                    pos = gallop(hay, pos, w);
-                    if pos >= hay.len() || hay[pos] != w {
-                        return Err(Error::corrupted(format!(
-                            "a level-{} pattern has no suffix pattern (an n-gram's last n-1 words must be an n-gram too)",
-                            k + 1
-                        )));
-                    }
-                    suffix[c] = (target.start + pos) as u32;
-                }
+            // Children of the first half of the parents precede those of the second half, so
+            // the two halves write disjoint parts of this level's links and run in parallel.
+            let parents = self.level(k);
+            let (done, rest) = suffix.split_at_mut(self.level_start[k + 1] as usize);
+            let done: &[u32] = done;
+            let level = &mut rest[..self.level(k + 1).len()];
+            let base = self.level_start[k + 1] as usize;
+            let mid = parents.start + parents.len() / 2;
+            if parents.len() < crate::mem::PARALLEL_MIN {
+                self.link_children(k, parents, done, level, base)?;
+            } else {
+                let cut = self.child_start[mid] as usize - base;
+                let (lo, hi) = level.split_at_mut(cut);
+                let (a, b) = crate::mem::join(
+                    || self.link_children(k, parents.start..mid, done, lo, base),
+                    || self.link_children(k, mid..parents.end, done, hi, base + cut),
+                );
+                a?;
+                b?;
             }
         }
         Ok(suffix)
+    }
+}
+
+impl Trie {
+    /// Suffix links of the children of `parents` (level `k`), written to `out`, which holds
+    /// the links of nodes `base..`; `done` holds the links of every level up to `k`.
+    fn link_children(
+        &self,
+        k: usize,
+        parents: Range<usize>,
+        done: &[u32],
+        out: &mut [u32],
+        base: usize,
+    ) -> Result<()> {
+        // Each parent's suffix sits somewhere else in memory; prefetching a few parents ahead
+        // (first the suffix's child offsets, then its children) overlaps those misses.
+        const AHEAD: usize = 16;
+        let end = parents.end;
+        for parent in parents {
+            if parent + AHEAD < end {
+                prefetch_at(&self.child_start, done[parent + AHEAD] as usize);
+            }
+            if parent + AHEAD / 2 < end {
+                let s = done[parent + AHEAD / 2] as usize;
+                prefetch_at(&self.word, self.child_start[s] as usize);
+            }
+            let kids = self.children(parent);
+            if kids.is_empty() {
+                continue;
+            }
+            let target = self.children(done[parent] as usize);
+            let hay = &self.word[target.clone()];
+            let mut pos = 0usize;
+            for c in kids {
+                let w = self.word[c];
+                pos = gallop(hay, pos, w);
+                if pos >= hay.len() || hay[pos] != w {
+                    return Err(Error::corrupted(format!(
+                        "a level-{} pattern has no suffix pattern (an n-gram's last n-1 words must be an n-gram too)",
+                        k + 1
+                    )));
+                }
+                out[c - base] = (target.start + pos) as u32;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -301,19 +301,16 @@ fn decode_trie(
     }
     let mut r = Reader::new(b.words);
     for parent in level_start[1] as usize..ctx_end {
-        let mut prev: Option<u64> = None;
+        // Deltas restart at each parent: the first word is stored as is (prev + 1 = 0).
+        let mut prev = u64::MAX;
         let kids = child_start[parent] as usize..child_start[parent + 1] as usize;
         for slot in &mut word[kids] {
-            let d = r.varint()? as u64;
-            let w = match prev {
-                None => d,
-                Some(p) => p + 1 + d,
-            };
+            let w = prev.wrapping_add(1) + r.varint()? as u64;
             if w >= v {
                 return Err(Error::corrupted("word id out of range"));
             }
             *slot = w as u32;
-            prev = Some(w);
+            prev = w;
         }
     }
     r.finish("words")?;

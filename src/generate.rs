@@ -102,12 +102,38 @@ pub struct CacheStats {
     pub capacity: usize,
 }
 
-/// A prepared next-token distribution.
+/// A prepared next-token distribution: `n` cumulative weights, words and next states, then
+/// the contexts consulted to build it (for sparsity), in one allocation.
 struct Prepared {
-    cum: Vec<u32>,
-    words: Vec<u32>,
-    next: Vec<u32>,
-    /// Contexts consulted to build it (for sparsity).
+    n: usize,
+    data: Box<[u32]>,
+}
+
+impl Prepared {
+    fn cum(&self) -> &[u32] {
+        &self.data[..self.n]
+    }
+    fn words(&self) -> &[u32] {
+        &self.data[self.n..2 * self.n]
+    }
+    fn next(&self) -> &[u32] {
+        &self.data[2 * self.n..3 * self.n]
+    }
+    fn visited(&self) -> &[u32] {
+        &self.data[3 * self.n..]
+    }
+}
+
+/// Buffers reused by every preparation, so a cache miss allocates only its result.
+#[derive(Default)]
+struct Scratch {
+    /// Per word: the preparation that last saw it (`round`) and its candidate index there, so
+    /// merging candidates across contexts needs no hashing.
+    seen: Vec<(u32, u32)>,
+    round: u32,
+    /// (weight, word, next state)
+    cand: Vec<(f64, u32, u32)>,
+    picks: Vec<usize>,
     visited: Vec<u32>,
 }
 
@@ -117,6 +143,7 @@ pub(crate) struct ActivationCache {
     lru: Option<LruCache<u32, Prepared, FxBuildHasher>>,
     /// Successor indices of big contexts by falling weight (independent of the options).
     ranked: FxHashMap<u32, Vec<u32>>,
+    scratch: Scratch,
     fingerprint: u64,
     hits: u64,
     misses: u64,
@@ -396,9 +423,9 @@ fn draw_shaped(
 ) -> (u32, u32) {
     let r = rng.next_u32();
     let pick = |p: &Prepared, visited: &mut Vec<u32>| {
-        visited.extend_from_slice(&p.visited);
-        let i = p.cum.partition_point(|&x| x <= r).min(p.cum.len() - 1);
-        (p.words[i], p.next[i])
+        visited.extend_from_slice(p.visited());
+        let i = p.cum().partition_point(|&x| x <= r).min(p.n - 1);
+        (p.words()[i], p.next()[i])
     };
     if let Some(lru) = cache.lru.as_mut() {
         if let Some(p) = lru.get(&start) {
@@ -406,13 +433,14 @@ fn draw_shaped(
             return pick(p, visited);
         }
         cache.misses += 1;
-        let p = prepare(index, start, opts, &mut cache.ranked);
+        let p = prepare(index, start, opts, &mut cache.ranked, &mut cache.scratch);
         let out = pick(&p, visited);
         lru.put(start, p);
         out
     } else {
         cache.misses += 1;
-        pick(&prepare(index, start, opts, &mut cache.ranked), visited)
+        let p = prepare(index, start, opts, &mut cache.ranked, &mut cache.scratch);
+        pick(&p, visited)
     }
 }
 
@@ -422,17 +450,28 @@ fn prepare(
     start: u32,
     opts: &GenerateOptions,
     ranked: &mut FxHashMap<u32, Vec<u32>>,
+    scratch: &mut Scratch,
 ) -> Prepared {
-    let mut words: Vec<u32> = Vec::new();
-    let mut weight: Vec<f64> = Vec::new();
-    let mut next: Vec<u32> = Vec::new();
-    let mut pos: FxHashMap<u32, usize> = FxHashMap::default();
-    let mut visited = Vec::new();
+    let Scratch {
+        seen,
+        round,
+        cand,
+        picks,
+        visited,
+    } = scratch;
+    if seen.len() != index.vocab_len as usize || *round == u32::MAX {
+        seen.clear();
+        seen.resize(index.vocab_len as usize, (0, 0));
+        *round = 0;
+    }
+    *round += 1;
+    let round = *round;
+    cand.clear();
+    visited.clear();
     let mut scale = 1.0f64;
     let mut s = start;
     let mut backup_left = opts.max_backup_patterns;
     let mut first = true;
-    let mut picks: Vec<usize> = Vec::new();
     loop {
         visited.push(s);
         let c = index.ctx(s);
@@ -470,24 +509,23 @@ fn prepare(
         if !first {
             backup_left -= picks.len();
         }
-        for &i in &picks {
+        for &i in picks.iter() {
             let w = c.words[i];
             let add = scale * f32::from_bits(c.u[i]) as f64;
-            match pos.get(&w) {
-                Some(&j) => weight[j] += add,
-                None => {
-                    pos.insert(w, words.len());
-                    words.push(w);
-                    weight.push(add);
-                    next.push(if s == start {
-                        c.next[i]
-                    } else {
-                        index.refine_next(start, s, w, c.next[i])
-                    });
-                }
+            let mark = &mut seen[w as usize];
+            if mark.0 == round {
+                cand[mark.1 as usize].0 += add;
+            } else {
+                *mark = (round, cand.len() as u32);
+                let next = if s == start {
+                    c.next[i]
+                } else {
+                    index.refine_next(start, s, w, c.next[i])
+                };
+                cand.push((add, w, next));
             }
         }
-        let done = (!opts.frequency_normalization && !words.is_empty())
+        let done = (!opts.frequency_normalization && !cand.is_empty())
             || c.backoff == NONE
             || (!first && backup_left == 0);
         if done {
@@ -497,31 +535,28 @@ fn prepare(
         s = c.backoff;
         first = false;
     }
-    if words.is_empty() {
+    if cand.is_empty() {
         let w = index.fallback_word;
-        words.push(w);
-        weight.push(1.0);
-        next.push(index.advance(start, w));
+        cand.push((1.0, w, index.advance(start, w)));
     }
-    shape(words, weight, next, visited, opts)
+    shape(cand, visited, opts)
 }
 
-/// Applies threshold, temperature, top-k and top-p to raw candidate weights.
-fn shape(
-    words: Vec<u32>,
-    weight: Vec<f64>,
-    next: Vec<u32>,
-    visited: Vec<u32>,
-    opts: &GenerateOptions,
-) -> Prepared {
-    let total: f64 = weight.iter().sum();
-    let mut cand: Vec<(f64, u32, u32)> = weight
-        .iter()
-        .zip(words.iter().zip(next.iter()))
-        .map(|(&w, (&word, &nx))| (w / total, word, nx))
-        .collect();
-    // Likeliest first, ties by word id, so truncation is deterministic.
-    cand.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+/// Applies threshold, top-k, temperature and top-p to raw candidate weights.
+fn shape(cand: &mut Vec<(f64, u32, u32)>, visited: &[u32], opts: &GenerateOptions) -> Prepared {
+    let total: f64 = cand.iter().map(|c| c.0).sum();
+    for c in cand.iter_mut() {
+        c.0 /= total;
+    }
+    // Likeliest first, ties by word id, so truncation is deterministic. Top-k and the threshold
+    // keep a prefix of this order, and temperature does not change it, so select the top k
+    // first and only sort (and temper) those.
+    let order = |a: &(f64, u32, u32), b: &(f64, u32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if opts.top_k > 0 && cand.len() > opts.top_k {
+        cand.select_nth_unstable_by(opts.top_k - 1, order);
+        cand.truncate(opts.top_k);
+    }
+    cand.sort_unstable_by(order);
     if opts.activation_threshold > 0.0 {
         let keep = cand
             .iter()
@@ -535,15 +570,12 @@ fn shape(
         let inv = 1.0 / opts.temperature;
         let top = cand[0].0;
         // Relative to the top candidate, so a low temperature cannot underflow every weight.
-        for c in &mut cand {
+        for c in cand.iter_mut() {
             c.0 = libm::exp(libm::log(c.0 / top) * inv);
         }
     }
-    if opts.top_k > 0 {
-        cand.truncate(opts.top_k);
-    }
-    let total: f64 = cand.iter().map(|c| c.0).sum();
     if opts.top_p < 1.0 {
+        let total: f64 = cand.iter().map(|c| c.0).sum();
         let mut acc = 0.0;
         let mut keep = cand.len();
         for (i, c) in cand.iter().enumerate() {
@@ -555,21 +587,21 @@ fn shape(
         }
         cand.truncate(keep);
     }
+    let n = cand.len();
     let total: f64 = cand.iter().map(|c| c.0).sum();
+    let mut data = Vec::with_capacity(3 * n + visited.len());
     let mut acc = 0.0;
-    let mut cum = Vec::with_capacity(cand.len());
-    for c in &cand {
+    data.extend(cand.iter().map(|c| {
         acc += c.0 / total;
-        cum.push((acc * 4_294_967_296.0).min(4_294_967_295.0) as u32);
-    }
-    if let Some(last) = cum.last_mut() {
-        *last = u32::MAX;
-    }
+        (acc * 4_294_967_296.0).min(4_294_967_295.0) as u32
+    }));
+    data[n - 1] = u32::MAX;
+    data.extend(cand.iter().map(|c| c.1));
+    data.extend(cand.iter().map(|c| c.2));
+    data.extend_from_slice(visited);
     Prepared {
-        cum,
-        words: cand.iter().map(|c| c.1).collect(),
-        next: cand.iter().map(|c| c.2).collect(),
-        visited,
+        n,
+        data: data.into_boxed_slice(),
     }
 }
 

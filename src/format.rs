@@ -223,10 +223,9 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
     if !(1..=MAX_ORDER).contains(&order) || b.level_sizes.len() != order {
         return Err(Error::corrupted(format!("bad order {order}")));
     }
-    let vocab =
-        Vocab::from_words(b.vocab.split('\n')).ok_or_else(|| Error::corrupted("bad vocabulary"))?;
-    let v = vocab.len() as u64;
-    if b.level_sizes[0] != v {
+    // Each word takes at least one byte and a separator.
+    let v = b.level_sizes[0];
+    if v > b.vocab.len() as u64 / 2 + 1 {
         return Err(Error::corrupted("vocabulary and unigram count differ"));
     }
     // Every pattern beyond the unigrams takes at least one byte of `words`: this bounds every
@@ -252,11 +251,17 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
     let ctx_end = level_start[order] as usize;
 
     // The structure and the values are separate streams: decode them side by side.
-    let (trie, values) = mem::join(
+    let (trie, (values, vocab)) = mem::join(
         || decode_trie(&b, level_start, total, v, order),
-        || decode_values(&b, total, ctx_end, order),
+        || {
+            let vocab = Vocab::from_words(b.vocab.split('\n'));
+            (decode_values(&b, total, ctx_end, order), vocab)
+        },
     );
     let (trie, values) = (trie?, values?);
+    let vocab = vocab.filter(|x| x.len() as u64 == v).ok_or_else(|| {
+        Error::corrupted("bad vocabulary, or one that does not match the unigrams")
+    })?;
     Ok(Parts {
         vocab,
         trie,

@@ -223,17 +223,37 @@ impl Index {
         }
         let nodes = trie.nodes();
         // next[node]: the context to continue from after the pattern `node`.
+        // A pattern's suffix is one level up, so each level depends only on the levels before
+        // it; its two halves are computed side by side.
         let mut next = mem::zeroed_u32(nodes); // ROOT is 0
-        for node in 1..nodes {
-            if let Some(&s) = suffix.get(node + AHEAD) {
-                prefetch_at(&next, s as usize);
-            }
-            let own = offset.get(node).copied().unwrap_or(NONE);
-            next[node] = if own != NONE {
-                own
-            } else {
-                next[suffix[node] as usize]
+        for k in 1..=order {
+            let level = trie.level(k);
+            let (done, rest) = next.split_at_mut(level.start);
+            let done: &[u32] = done;
+            let here = &mut rest[..level.len()];
+            let fill_next = |nodes: Range<usize>, out: &mut [u32]| {
+                for (i, node) in nodes.clone().enumerate() {
+                    if node + AHEAD < nodes.end {
+                        prefetch_at(done, suffix[node + AHEAD] as usize);
+                    }
+                    let own = offset.get(node).copied().unwrap_or(NONE);
+                    out[i] = if own != NONE {
+                        own
+                    } else {
+                        done[suffix[node] as usize]
+                    };
+                }
             };
+            if level.len() < mem::PARALLEL_MIN {
+                fill_next(level, here);
+            } else {
+                let mid = level.start + level.len() / 2;
+                let (lo, hi) = here.split_at_mut(mid - level.start);
+                mem::join(
+                    || fill_next(level.start..mid, lo),
+                    || fill_next(mid..level.end, hi),
+                );
+            }
         }
         let mut data = mem::zeroed_u32(total as usize);
         let fill = Fill {

@@ -141,7 +141,11 @@ impl Trie {
             let done: &[u32] = done;
             let level = &mut rest[..self.level(k + 1).len()];
             let base = self.level_start[k + 1] as usize;
-            let mid = parents.start + parents.len() / 2;
+            // Balance by children, not parents: frequent words have far more of them.
+            let first = self.child_start[parents.start];
+            let half = first + (self.child_start[parents.end] - first) / 2;
+            let mid =
+                parents.start + self.child_start[parents.clone()].partition_point(|&c| c < half);
             if parents.len() < crate::mem::PARALLEL_MIN {
                 self.link_children(k, parents, done, level, base)?;
             } else {

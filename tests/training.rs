@@ -141,26 +141,30 @@ fn orders_up_to_eight_and_chunked_input_agree() {
     assert!(p.windows(2).all(|w| w[0] <= w[1]) && *p.last().unwrap() == bytes.len() as u64);
 }
 
-/// The share of lines that `detokenize(tokenize(line))` reproduces exactly.
-fn round_trip_share(text: &str) -> f64 {
+/// Lines, and lines that `detokenize(tokenize(line))` reproduces exactly.
+fn round_trip(text: &str) -> (usize, usize) {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let ok = lines
-        .iter()
-        .filter(|l| detokenize(tokenize(l)) == **l)
-        .count();
-    ok as f64 / lines.len() as f64
+    let ok = lines.iter().filter(|l| detokenize(tokenize(l)) == **l).count();
+    (lines.len(), ok)
 }
 
 #[test]
 fn detokenizer_reproduces_corpus_lines() {
-    assert_eq!(round_trip_share(TINY), 1.0);
-    assert_eq!(round_trip_share(ES_TINY), 1.0);
-    // The full corpora, when the development checkout has them beside the repository.
+    assert_eq!(round_trip(TINY), (214, 214));
+    assert_eq!(round_trip(ES_TINY), (430, 430));
+    // The full corpora, when the development checkout has them beside the repository. Over all
+    // of them at least 99% of lines come back exactly. en-train.txt alone is at 98.1%: 107 of
+    // its lines put a space after `--` where ten times as many lines glue it, which no
+    // detokenizer can tell from the tokens.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let (mut lines, mut ok) = (214 + 430, 214 + 430);
     for (file, floor) in [("es-train.txt", 0.99), ("en-train.txt", 0.98)] {
         if let Ok(text) = std::fs::read_to_string(dir.join(file)) {
-            let share = round_trip_share(&text);
-            assert!(share >= floor, "{file}: {share}");
+            let (n, k) = round_trip(&text);
+            assert!(k as f64 >= floor * n as f64, "{file}: {k} of {n}");
+            lines += n;
+            ok += k;
         }
     }
+    assert!(ok as f64 >= 0.99 * lines as f64, "{ok} of {lines}");
 }

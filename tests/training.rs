@@ -144,7 +144,10 @@ fn orders_up_to_eight_and_chunked_input_agree() {
 /// Lines, and lines that `detokenize(tokenize(line))` reproduces exactly.
 fn round_trip(text: &str) -> (usize, usize) {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let ok = lines.iter().filter(|l| detokenize(tokenize(l)) == **l).count();
+    let ok = lines
+        .iter()
+        .filter(|l| detokenize(tokenize(l)) == **l)
+        .count();
     (lines.len(), ok)
 }
 

@@ -290,10 +290,28 @@ impl Model {
         let seed = opts.seed.unwrap_or_else(|| self.next_seed());
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         let exact = opts.is_exact();
-        let mut cache = if exact {
+        // The shared cache is held for the whole request. A request that finds it taken (another
+        // thread's, or one started from inside an `on_token` callback) uses a private cache
+        // rather than wait, so nothing can deadlock.
+        let mut shared;
+        let mut private;
+        let mut cache: Option<&mut ActivationCache> = if exact {
             None
         } else {
-            let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            let c = match self.cache.try_lock() {
+                Ok(guard) => {
+                    shared = guard;
+                    &mut *shared
+                }
+                Err(std::sync::TryLockError::Poisoned(e)) => {
+                    shared = e.into_inner();
+                    &mut *shared
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    private = ActivationCache::default();
+                    &mut private
+                }
+            };
             c.configure(opts);
             Some(c)
         };
@@ -733,6 +751,25 @@ mod tests {
         );
         let s = g.stats.sparsity;
         assert!(s > 0.0 && s < 1.0, "sparsity {s}");
+    }
+
+    #[test]
+    fn a_shaped_request_inside_a_token_callback_does_not_deadlock() {
+        let model = tiny();
+        let shaped = GenerateOptions {
+            top_k: 5,
+            seed: Some(2),
+            max_tokens: 5,
+            ..Default::default()
+        };
+        let mut inner = 0;
+        model
+            .generate_with("It is", &shaped, |_, _| {
+                inner += model.generate("She", &shaped).unwrap().stats.tokens;
+                true
+            })
+            .unwrap();
+        assert!(inner > 0);
     }
 
     #[test]

@@ -5,6 +5,7 @@ set -euo pipefail
 
 WASM_BINDGEN_VERSION=0.2.130 # must equal the `wasm-bindgen = "=..."` pin in Cargo.toml
 WASM_PACK_VERSION=0.15.1
+GECKODRIVER_VERSION=0.37.1 # Firefox's WebDriver, for the browser tests in Firefox
 
 log() { printf '[setup] %s\n' "$*"; }
 
@@ -38,5 +39,19 @@ if [ "${SKIP_BROWSER:-0}" != 1 ] && { ! [ -x /usr/bin/chromium ] || ! [ -x /usr/
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+# Firefox ESR and geckodriver: the same browser tests also run in headless Firefox.
+# SKIP_FIREFOX=1 (or SKIP_BROWSER=1) skips them.
+if [ "${SKIP_BROWSER:-0}" != 1 ] && [ "${SKIP_FIREFOX:-0}" != 1 ]; then
+  if ! [ -x /usr/bin/firefox-esr ]; then
+    log "installing Debian's firefox-esr"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends firefox-esr >/dev/null
+  fi
+  if ! geckodriver --version 2>/dev/null | grep -q "^geckodriver ${GECKODRIVER_VERSION}\b"; then
+    log "installing geckodriver ${GECKODRIVER_VERSION} (about 2 minutes)"
+    cargo install geckodriver --version "${GECKODRIVER_VERSION}" --locked --force
+  fi
 fi
 log "ready"

@@ -355,7 +355,6 @@ impl Model {
         let (hits, misses) = cache
             .as_ref()
             .map_or((0, 0), |c| (c.hits - hits0, c.misses - misses0));
-        drop(cache);
         visited.sort_unstable();
         visited.dedup();
         let activated: u64 = visited.iter().map(|&s| index.ctx(s).n as u64).sum();

@@ -1,14 +1,25 @@
 //! Browser tests shared by `tests/wasm.rs` (a page) and `tests/wasm_worker.rs` (a dedicated
 //! worker): each of those files picks the context and includes this module.
+//!
+//! The JavaScript API is called through its Rust wrappers (`WasmModel`, `WasmTrainer` and the
+//! free functions), with options built as plain JavaScript objects, so what is tested is what a
+//! JavaScript caller gets: camelCase objects and `Error`s with `name` and `code`.
 
-use js_sys::Reflect;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use ultra_efficient_llm::wasm::WasmModel;
-use ultra_efficient_llm::{clock, GenerateOptions, Model, TrainOptions, Trainer};
+use ultra_efficient_llm::wasm::{self as js, WasmModel, WasmTrainer};
+use ultra_efficient_llm::{clock, format, GenerateOptions, Model, TrainOptions, Trainer};
 
 const TINY: &str = include_str!("../fixtures/corpus/tiny.txt");
+const ES_TINY: &str = include_str!("../fixtures/corpus/es-tiny.txt");
+/// Made by KenLM's `lmplz -o 3` from `tiny.txt`.
+const TINY_O3_ARPA: &str = include_str!("../fixtures/kenlm/tiny.o3.arpa");
 /// Written by the native golden test (`tests/golden.rs`): the browser must generate the same.
 const TINY_O3_SEED42: &str = include_str!("../fixtures/tiny-o3.seed42.txt");
 const PROMPT: &str = "It is a truth";
@@ -16,7 +27,7 @@ const PROMPT: &str = "It is a truth";
 /// `wasm-bindgen-test` does not run the module's `#[wasm_bindgen(start)]` function, so each test
 /// installs the clock itself (idempotent).
 fn setup() {
-    ultra_efficient_llm::wasm::install_clock();
+    js::install_clock();
 }
 
 fn tiny_o3() -> Model {
@@ -29,24 +40,89 @@ fn tiny_o3() -> Model {
     t.finish().unwrap()
 }
 
+/// A plain JavaScript object with these properties (built without `eval` or JSON).
+fn obj(props: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (key, value) in props {
+        Reflect::set(&o, &JsValue::from_str(key), value).unwrap();
+    }
+    o.into()
+}
+
+fn num(n: f64) -> JsValue {
+    JsValue::from_f64(n)
+}
+
+fn order3() -> JsValue {
+    obj(&[("maxPatternLength", num(3.0))])
+}
+
 fn get(target: &JsValue, key: &str) -> JsValue {
     Reflect::get(target, &JsValue::from_str(key)).unwrap()
 }
 
-fn options(json: &str) -> JsValue {
-    js_sys::JSON::parse(json).unwrap()
+fn get_f64(target: &JsValue, key: &str) -> f64 {
+    get(target, key)
+        .as_f64()
+        .unwrap_or_else(|| panic!("`{key}` is not a number"))
 }
 
-/// Asserts that `err` is a JavaScript `Error` with the given `name` and `code`.
-fn assert_js_error(err: &JsValue, name: &str, code: &str) {
+fn get_str(target: &JsValue, key: &str) -> String {
+    get(target, key)
+        .as_string()
+        .unwrap_or_else(|| panic!("`{key}` is not a string"))
+}
+
+/// The own property names of an object, sorted.
+fn keys(value: &JsValue) -> Vec<String> {
+    let mut k: Vec<String> = Object::keys(value.unchecked_ref::<Object>())
+        .iter()
+        .map(|k| k.as_string().unwrap())
+        .collect();
+    k.sort_unstable();
+    k
+}
+
+fn sorted(names: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
+    v.sort_unstable();
+    v
+}
+
+/// Asserts that `err` is a JavaScript `Error` with the given `name` and `code`; returns its
+/// message.
+fn assert_js_error(err: &JsValue, name: &str, code: &str) -> String {
     assert!(
         err.is_instance_of::<js_sys::Error>(),
         "not an Error: {err:?}"
     );
     assert_eq!(get(err, "name").as_string().as_deref(), Some(name));
     assert_eq!(get(err, "code").as_string().as_deref(), Some(code));
-    let message = err.unchecked_ref::<js_sys::Error>().message();
-    assert!(!String::from(message).is_empty());
+    let message = String::from(err.unchecked_ref::<js_sys::Error>().message());
+    assert!(!message.is_empty());
+    message
+}
+
+fn assert_invalid_option(err: &JsValue, mentions: &str) {
+    let message = assert_js_error(err, "InvalidOptionError", "INVALID_OPTION");
+    assert!(message.contains(mentions), "{message:?} lacks {mentions:?}");
+}
+
+/// The `(piece, token)` pairs an `onToken` callback received.
+type Calls = Rc<RefCell<Vec<(String, String)>>>;
+/// A Rust closure callable from JavaScript as `onToken`; `Err` throws.
+type OnToken = Closure<dyn FnMut(String, String) -> Result<JsValue, JsValue>>;
+
+/// An `onToken` callback that records `(piece, token)` and returns `answer(count so far)`.
+fn recorder(answer: impl Fn(usize) -> Result<JsValue, JsValue> + 'static) -> (OnToken, Calls) {
+    let calls: Calls = Rc::default();
+    let seen = Rc::clone(&calls);
+    let closure = OnToken::new(move |piece: String, token: String| {
+        seen.borrow_mut().push((piece, token));
+        let n = seen.borrow().len();
+        answer(n)
+    });
+    (closure, calls)
 }
 
 #[wasm_bindgen_test]
@@ -86,79 +162,485 @@ fn clock_is_monotonic_and_advances() {
 #[wasm_bindgen_test]
 fn model_bytes_round_trip_and_load_errors_are_typed() {
     setup();
-    let model = tiny_o3();
+    let model = WasmModel::train(TINY, order3()).unwrap();
     let bytes = model.to_bytes();
-    let again = Model::from_bytes(&bytes).unwrap();
-    assert_eq!(again.to_bytes(), bytes);
-    assert_eq!(again.info(), model.info());
-
-    let err = Model::from_bytes(b"junk").unwrap_err();
-    assert_eq!(err.code(), "NOT_A_MODEL");
-    let err = Model::from_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
-    assert_eq!(err.code(), "TRUNCATED");
-}
-
-#[wasm_bindgen_test]
-fn errors_cross_into_javascript_as_typed_errors() {
-    setup();
-    let err = WasmModel::from_bytes(b"junk").unwrap_err();
-    assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
-
-    let err = WasmModel::train(TINY, options(r#"{"max_pattern_length": 0}"#)).unwrap_err();
-    assert_js_error(&err, "InvalidOptionError", "INVALID_OPTION");
-    // An unknown option is rejected rather than silently ignored.
-    let err = WasmModel::train(TINY, options(r#"{"maxPatternLength": 3}"#)).unwrap_err();
-    assert_js_error(&err, "InvalidOptionError", "INVALID_OPTION");
-    let err = WasmModel::train("", JsValue::UNDEFINED).unwrap_err();
-    assert_js_error(&err, "EmptyInputError", "EMPTY_INPUT");
-
-    let model = WasmModel::train(TINY, options(r#"{"max_pattern_length": 3}"#)).unwrap();
-    let err = model
-        .generate(PROMPT, options(r#"{"temperature": -1}"#))
-        .unwrap_err();
-    assert_js_error(&err, "InvalidOptionError", "INVALID_OPTION");
-}
-
-#[wasm_bindgen_test]
-fn the_javascript_model_class_works_end_to_end() {
-    setup();
-    let model = WasmModel::train(TINY, options(r#"{"max_pattern_length": 3}"#)).unwrap();
-
-    let out = model
-        .generate(PROMPT, options(r#"{"seed": 42, "max_tokens": 40}"#))
-        .unwrap();
-    assert_eq!(
-        get(&out, "text").as_string().as_deref(),
-        Some(TINY_O3_SEED42)
-    );
-    let stats = get(&out, "stats");
-    assert_eq!(get(&stats, "seed").as_f64(), Some(42.0));
-    assert!(get(&stats, "elapsed_ms").as_f64().unwrap().is_finite());
-    assert!(js_sys::Array::is_array(&get(&out, "tokens")));
-    // Absent values are null (JSON-friendly), not undefined.
-    assert!(get(&stats, "cache_hit_rate").is_null());
-
-    // Without a seed, the drawn seed is a plain number that reproduces the text.
-    let drawn = model.generate(PROMPT, JsValue::NULL).unwrap();
-    let seed = get(&get(&drawn, "stats"), "seed").as_f64().unwrap();
-    assert!(seed.fract() == 0.0 && seed <= 9_007_199_254_740_991.0);
-    let replay = model
-        .generate(PROMPT, options(&format!(r#"{{"seed": {seed}}}"#)))
-        .unwrap();
-    assert_eq!(
-        get(&replay, "text").as_string(),
-        get(&drawn, "text").as_string()
-    );
-
-    let info = model.info().unwrap();
-    assert_eq!(get(&info, "order").as_f64(), Some(3.0));
-    let ppl = model
-        .perplexity("It is a truth universally acknowledged.")
-        .unwrap();
-    assert!(get(&ppl, "perplexity").as_f64().unwrap() > 1.0);
-
-    let bytes = model.to_bytes();
+    assert_eq!(bytes, tiny_o3().to_bytes());
     let again = WasmModel::from_bytes(&bytes).unwrap();
     assert_eq!(again.to_bytes(), bytes);
     assert_eq!(again.model().info(), model.model().info());
+
+    let err = WasmModel::from_bytes(b"junk").unwrap_err();
+    assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
+    let err = WasmModel::from_bytes(&[]).unwrap_err();
+    assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
+    let err = WasmModel::from_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
+    assert_js_error(&err, "TruncatedError", "TRUNCATED");
+    let err = WasmModel::from_bytes(&bytes[..10]).unwrap_err();
+    assert_js_error(&err, "TruncatedError", "TRUNCATED");
+
+    // A file of a future format version: bytes 8..10 hold the version, little-endian.
+    let mut future = bytes.clone();
+    future[8..10].copy_from_slice(&(format::FORMAT_VERSION + 1).to_le_bytes());
+    let err = WasmModel::from_bytes(&future).unwrap_err();
+    let message = assert_js_error(&err, "UnsupportedVersionError", "UNSUPPORTED_VERSION");
+    assert!(message.contains("upgrade"), "{message}");
+
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0xff;
+    let err = WasmModel::from_bytes(&flipped).unwrap_err();
+    assert_js_error(&err, "CorruptedError", "CORRUPTED");
+}
+
+#[wasm_bindgen_test]
+fn camel_case_options_are_accepted_and_unknown_keys_rejected() {
+    setup();
+    // Training options.
+    let model = WasmModel::train(TINY, order3()).unwrap();
+    assert_eq!(get_f64(&model.info().unwrap(), "order"), 3.0);
+    let trainer = WasmTrainer::new(obj(&[
+        ("maxPatternLength", num(2.0)),
+        ("minFrequency", num(1.0)),
+        ("maxPatterns", num(0.0)),
+    ]))
+    .unwrap();
+    assert_eq!(trainer.bytes_seen(), 0.0);
+    // `undefined`/`null` mean the defaults, for the object or one field.
+    WasmTrainer::new(JsValue::UNDEFINED).unwrap();
+    WasmTrainer::new(JsValue::NULL).unwrap();
+    WasmTrainer::new(obj(&[("maxPatternLength", JsValue::NULL)])).unwrap();
+
+    for (bad, mentions) in [
+        (
+            obj(&[("max_pattern_length", num(3.0))]),
+            "max_pattern_length",
+        ),
+        (obj(&[("order", num(3.0))]), "order"),
+        (obj(&[("maxPatternLength", num(0.0))]), "maxPatternLength"),
+        (obj(&[("minFrequency", num(0.0))]), "minFrequency"),
+        (obj(&[("maxPatternLength", num(2.5))]), "`maxPatternLength`"),
+        (
+            obj(&[("maxPatternLength", "3".into())]),
+            "`maxPatternLength`",
+        ),
+        (num(3.0), "options"),
+    ] {
+        let err = WasmTrainer::new(bad.clone()).map(|_| ()).unwrap_err();
+        assert_invalid_option(&err, mentions);
+        let err = WasmModel::train(TINY, bad).unwrap_err();
+        assert_invalid_option(&err, mentions);
+    }
+
+    // Generation options: every camelCase name is known.
+    let all = obj(&[
+        ("maxTokens", num(40.0)),
+        ("contextWindow", num(6.0)),
+        ("seed", num(42.0)),
+        ("temperature", num(1.0)),
+        ("topK", num(0.0)),
+        ("topP", num(1.0)),
+        ("stopAtSentenceEnd", JsValue::TRUE),
+        ("minGeneratedTokensRatio", num(0.0)),
+        ("maxPatternsPerQuery", num(1000.0)),
+        ("maxBackupPatterns", num(200.0)),
+        ("activationThreshold", num(0.0)),
+        ("frequencyNormalization", JsValue::TRUE),
+        ("activationCacheSize", num(1000.0)),
+    ]);
+    let out = model.generate(PROMPT, all, JsValue::UNDEFINED).unwrap();
+    assert_eq!(get_str(&out, "text"), TINY_O3_SEED42);
+    // A preset is applied first, then the fields set override it.
+    let preset = obj(&[
+        ("preset", "high_performance".into()),
+        ("seed", num(42.0)),
+        ("maxTokens", num(40.0)),
+    ]);
+    let out = model.generate(PROMPT, preset, JsValue::NULL).unwrap();
+    assert_eq!(get_str(&out, "text"), TINY_O3_SEED42);
+    let shaped = obj(&[("preset", "development".into()), ("topK", num(5.0))]);
+    let out = model.generate(PROMPT, shaped, JsValue::NULL).unwrap();
+    assert_eq!(get(&get(&out, "stats"), "exact"), JsValue::FALSE);
+
+    for (bad, mentions) in [
+        (obj(&[("max_tokens", num(5.0))]), "max_tokens"),
+        (obj(&[("maxTokenz", num(5.0))]), "maxTokenz"),
+        (obj(&[("temperature", num(-1.0))]), "temperature"),
+        (obj(&[("topP", num(2.0))]), "topP"),
+        (obj(&[("contextWindow", num(0.0))]), "contextWindow"),
+        (
+            obj(&[("activationThreshold", num(1.0))]),
+            "activationThreshold",
+        ),
+        (obj(&[("preset", "fast".into())]), "fast"),
+        (obj(&[("seed", num(-1.0))]), "`seed`"),
+        (obj(&[("seed", num(1.5))]), "`seed`"),
+        (obj(&[("seed", num(9_007_199_254_740_992.0))]), "`seed`"),
+        // A BigInt seed is read, but stats.seed must stay a number: at most 2^53 - 1.
+        (obj(&[("seed", JsValue::from(1u64 << 53))]), "`seed`"),
+        (
+            obj(&[("stopAtSentenceEnd", num(1.0))]),
+            "`stopAtSentenceEnd`",
+        ),
+    ] {
+        let err = model.generate(PROMPT, bad, JsValue::UNDEFINED).unwrap_err();
+        assert_invalid_option(&err, mentions);
+    }
+    let err = model
+        .generate(PROMPT, JsValue::UNDEFINED, num(1.0))
+        .unwrap_err();
+    assert_invalid_option(&err, "onToken");
+
+    let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
+    for bad in [-1.0, 1.5, f64::NAN, 1e300] {
+        let err = trainer.set_total_bytes(bad).unwrap_err();
+        assert_invalid_option(&err, "totalBytes");
+    }
+    trainer.set_total_bytes(TINY.len() as f64).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn trainer_fed_in_chunks_equals_training_on_the_whole_text() {
+    setup();
+    let whole = WasmModel::train(ES_TINY, order3()).unwrap().to_bytes();
+
+    // Raw bytes, the first chunk ending inside a two-byte character.
+    let bytes = ES_TINY.as_bytes();
+    let split = bytes.iter().position(|&b| b >= 0xC0).unwrap() + 1;
+    let mut trainer = WasmTrainer::new(order3()).unwrap();
+    trainer.set_total_bytes(bytes.len() as f64).unwrap();
+    trainer.feed_bytes(&bytes[..split]).unwrap();
+    // The held-back lead byte is not counted until its character is complete.
+    assert_eq!(trainer.bytes_seen(), (split - 1) as f64);
+    trainer.feed_bytes(&bytes[split..split + 1]).unwrap();
+    assert_eq!(trainer.bytes_seen(), (split + 1) as f64);
+    let mut at = split + 1;
+    for (i, chunk) in bytes[at..].chunks(997).enumerate() {
+        trainer.feed_bytes(chunk).unwrap();
+        at += chunk.len();
+        // Chunk ends may fall inside characters: bytes seen lag by at most 3 bytes.
+        let seen = trainer.bytes_seen();
+        assert!(seen <= at as f64 && seen + 3.0 >= at as f64, "chunk {i}");
+    }
+    assert_eq!(trainer.bytes_seen(), bytes.len() as f64);
+    assert_eq!(trainer.finish().unwrap().to_bytes(), whole);
+
+    // Text, in chunks that split lines.
+    let mut trainer = WasmTrainer::new(order3()).unwrap();
+    let mut rest = ES_TINY;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(1234);
+        while !rest.is_char_boundary(cut) {
+            cut += 1;
+        }
+        trainer.feed(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    assert_eq!(trainer.bytes_seen(), ES_TINY.len() as f64);
+    assert_eq!(trainer.finish().unwrap().to_bytes(), whole);
+
+    // Typed errors.
+    let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
+    let err = trainer.feed_bytes(b"text\0more").unwrap_err();
+    assert_js_error(&err, "NotTextError", "NOT_TEXT");
+    let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
+    let err = trainer.feed_bytes(b"caf\xff").unwrap_err();
+    assert_js_error(&err, "NotTextError", "NOT_TEXT");
+    let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
+    trainer
+        .feed_bytes("caf\u{e9}".as_bytes().split_last().unwrap().1)
+        .unwrap();
+    let err = trainer.finish().unwrap_err();
+    assert_js_error(&err, "NotTextError", "NOT_TEXT");
+    let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
+    trainer.feed(" \n\n");
+    let err = trainer.finish().unwrap_err();
+    assert_js_error(&err, "EmptyInputError", "EMPTY_INPUT");
+    let err = WasmModel::train("", JsValue::UNDEFINED).unwrap_err();
+    assert_js_error(&err, "EmptyInputError", "EMPTY_INPUT");
+}
+
+#[wasm_bindgen_test]
+fn on_token_streams_the_text_and_can_stop_it() {
+    setup();
+    let model = WasmModel::train(TINY, order3()).unwrap();
+    let seeded = || obj(&[("seed", num(42.0)), ("maxTokens", num(40.0))]);
+
+    // Streamed pieces add up to the text, token by token, and change nothing.
+    let (callback, calls) = recorder(|_| Ok(JsValue::UNDEFINED));
+    let out = model
+        .generate(PROMPT, seeded(), callback.as_ref().clone())
+        .unwrap();
+    let text = get_str(&out, "text");
+    assert_eq!(text, TINY_O3_SEED42);
+    let pieces: String = calls.borrow().iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(pieces, text);
+    let tokens: Vec<String> = Array::from(&get(&out, "tokens"))
+        .iter()
+        .map(|t| t.as_string().unwrap())
+        .collect();
+    let streamed: Vec<String> = calls.borrow().iter().map(|(_, t)| t.clone()).collect();
+    assert_eq!(streamed, tokens);
+    let stats = get(&out, "stats");
+    assert_eq!(get_f64(&stats, "tokens") as usize, tokens.len());
+    assert_ne!(get_str(&stats, "stopReason"), "cancelled");
+
+    // Only `false` stops (here after the 5th token); `true` and other values go on.
+    let (callback, calls) = recorder(|n| Ok(if n == 5 { JsValue::FALSE } else { n.into() }));
+    let long = obj(&[
+        ("seed", num(7.0)),
+        ("maxTokens", num(100.0)),
+        ("stopAtSentenceEnd", JsValue::FALSE),
+    ]);
+    let out = model
+        .generate(PROMPT, long, callback.as_ref().clone())
+        .unwrap();
+    let stats = get(&out, "stats");
+    assert_eq!(get_str(&stats, "stopReason"), "cancelled");
+    assert_eq!(get_f64(&stats, "tokens"), 5.0);
+    assert_eq!(calls.borrow().len(), 5);
+    let pieces: String = calls.borrow().iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(pieces, get_str(&out, "text"));
+
+    // An exception thrown by onToken stops generation and is rethrown as it is.
+    let thrown: JsValue = js_sys::TypeError::new("stop here").into();
+    let to_throw = thrown.clone();
+    let (callback, calls) = recorder(move |n| {
+        if n == 3 {
+            Err(to_throw.clone())
+        } else {
+            Ok(JsValue::TRUE)
+        }
+    });
+    let err = model
+        .generate(PROMPT, seeded(), callback.as_ref().clone())
+        .unwrap_err();
+    assert!(js_sys::Object::is(&err, &thrown));
+    assert_eq!(calls.borrow().len(), 3);
+    // A thrown non-Error becomes an Error whose cause it is.
+    let (callback, _) = recorder(|_| Err(JsValue::from_str("plain string")));
+    let err = model
+        .generate(PROMPT, seeded(), callback.as_ref().clone())
+        .unwrap_err();
+    assert!(err.is_instance_of::<js_sys::Error>());
+    assert_eq!(
+        get(&err, "cause").as_string().as_deref(),
+        Some("plain string")
+    );
+
+    // The same model cannot generate or read its cache from inside onToken (the activation
+    // cache is in use), but afterwards it can.
+    let model = Rc::new(model);
+    let inner = Rc::clone(&model);
+    let (callback, _) = recorder(move |_| {
+        inner.cache_stats()?;
+        Ok(JsValue::TRUE)
+    });
+    let shaped = obj(&[("seed", num(1.0)), ("temperature", num(0.8))]);
+    let err = model
+        .generate(PROMPT, shaped.clone(), callback.as_ref().clone())
+        .unwrap_err();
+    assert_js_error(&err, "BusyError", "BUSY");
+    let inner = Rc::clone(&model);
+    let (callback, _) = recorder(move |_| inner.generate("x", JsValue::UNDEFINED, JsValue::NULL));
+    let err = model
+        .generate(PROMPT, shaped.clone(), callback.as_ref().clone())
+        .unwrap_err();
+    assert_js_error(&err, "BusyError", "BUSY");
+    model.generate(PROMPT, shaped, JsValue::NULL).unwrap();
+    model.cache_stats().unwrap();
+}
+
+#[wasm_bindgen_test]
+fn results_are_camel_case_objects() {
+    setup();
+    let model = WasmModel::train(TINY, order3()).unwrap();
+    let out = model
+        .generate(PROMPT, obj(&[("seed", num(42.0))]), JsValue::UNDEFINED)
+        .unwrap();
+    assert_eq!(keys(&out), sorted(&["text", "tokens", "stats"]));
+    assert!(Array::is_array(&get(&out, "tokens")));
+    let stats = get(&out, "stats");
+    assert_eq!(
+        keys(&stats),
+        sorted(&[
+            "tokens",
+            "elapsedMs",
+            "tokensPerSecond",
+            "sparsity",
+            "patternsActivated",
+            "patternsTotal",
+            "cacheHits",
+            "cacheMisses",
+            "cacheHitRate",
+            "seed",
+            "stopReason",
+            "exact",
+        ])
+    );
+    assert_eq!(get_f64(&stats, "seed"), 42.0);
+    assert!(get_f64(&stats, "elapsedMs").is_finite());
+    // Absent values are null (JSON-friendly), not undefined.
+    assert!(get(&stats, "cacheHitRate").is_null());
+    assert_eq!(get(&stats, "exact"), JsValue::TRUE);
+
+    // Without a seed, the drawn seed is a plain number that reproduces the text.
+    let drawn = model
+        .generate(PROMPT, JsValue::NULL, JsValue::UNDEFINED)
+        .unwrap();
+    let seed = get_f64(&get(&drawn, "stats"), "seed");
+    assert!(seed.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&seed));
+    let replay = model
+        .generate(PROMPT, obj(&[("seed", num(seed))]), JsValue::UNDEFINED)
+        .unwrap();
+    assert_eq!(get_str(&replay, "text"), get_str(&drawn, "text"));
+
+    // A shaped request consults the activation cache.
+    let shaped = obj(&[
+        ("seed", num(3.0)),
+        ("temperature", num(0.8)),
+        ("topK", num(40.0)),
+    ]);
+    let out = model.generate(PROMPT, shaped, JsValue::UNDEFINED).unwrap();
+    let stats = get(&out, "stats");
+    assert_eq!(get(&stats, "exact"), JsValue::FALSE);
+    assert!(get_f64(&stats, "cacheHitRate") >= 0.0);
+    let cache = model.cache_stats().unwrap();
+    assert_eq!(
+        keys(&cache),
+        sorted(&["hits", "misses", "entries", "capacity"])
+    );
+    assert!(get_f64(&cache, "misses") > 0.0);
+    assert_eq!(get_f64(&cache, "capacity"), 1000.0);
+
+    let ppl = model
+        .perplexity("It is a truth universally acknowledged.")
+        .unwrap();
+    assert_eq!(
+        keys(&ppl),
+        sorted(&[
+            "perplexity",
+            "perplexityExcludingOov",
+            "log10Prob",
+            "log10ProbExcludingOov",
+            "tokens",
+            "oov",
+            "sentences",
+        ])
+    );
+    assert!(get_f64(&ppl, "perplexity") > 1.0);
+    assert_eq!(get_f64(&ppl, "sentences"), 1.0);
+
+    let info = model.info().unwrap();
+    assert_eq!(
+        keys(&info),
+        sorted(&[
+            "order",
+            "vocabSize",
+            "ngrams",
+            "patterns",
+            "contexts",
+            "smoothing",
+            "memoryBytes",
+            "fileBytes",
+            "training",
+        ])
+    );
+    assert_eq!(get_f64(&info, "order"), 3.0);
+    assert_eq!(get_f64(&info, "fileBytes"), model.to_bytes().len() as f64);
+    assert!(get_f64(&info, "memoryBytes") > 0.0);
+    assert_eq!(Array::from(&get(&info, "ngrams")).length(), 3);
+    let training = get(&info, "training");
+    assert_eq!(
+        keys(&training),
+        sorted(&[
+            "options",
+            "bytes",
+            "sentences",
+            "tokens",
+            "discounts",
+            "discountFallback",
+            "prunedPatterns",
+        ])
+    );
+    assert_eq!(get_f64(&training, "bytes"), TINY.len() as f64);
+    let options = get(&training, "options");
+    assert_eq!(
+        keys(&options),
+        sorted(&["maxPatternLength", "minFrequency", "maxPatterns"])
+    );
+    assert_eq!(get_f64(&options, "maxPatternLength"), 3.0);
+    let discounts = Array::from(&get(&training, "discounts"));
+    assert_eq!(discounts.length(), 3);
+    for d in discounts.iter() {
+        let d = Array::from(&d);
+        assert_eq!(d.length(), 3);
+        assert!(d.iter().all(|x| x.as_f64().is_some_and(|x| x > 0.0)));
+    }
+    assert!(Array::is_array(&get(&training, "discountFallback")));
+}
+
+#[wasm_bindgen_test]
+fn arpa_files_load_and_export() {
+    setup();
+    let model = WasmModel::from_arpa(TINY_O3_ARPA).unwrap();
+    let info = model.info().unwrap();
+    assert_eq!(get_f64(&info, "order"), 3.0);
+    assert_eq!(get_str(&info, "smoothing"), "arpa");
+    assert!(get(&info, "training").is_null());
+    let out = model
+        .generate(PROMPT, obj(&[("seed", num(42.0))]), JsValue::UNDEFINED)
+        .unwrap();
+    assert!(get_f64(&get(&out, "stats"), "tokens") > 0.0);
+    let ppl = model.perplexity(TINY).unwrap();
+    assert!(get_f64(&ppl, "perplexity") > 1.0);
+    assert_eq!(get_f64(&ppl, "oov"), 0.0);
+
+    // Exported ARPA loads back with the same scores (to ARPA's printed precision), and the
+    // model file round-trips.
+    let log10 = |m: &WasmModel| get_f64(&m.perplexity(TINY).unwrap(), "log10Prob");
+    let again = WasmModel::from_arpa(&model.to_arpa()).unwrap();
+    assert!(
+        (log10(&again) - log10(&model)).abs() < 1e-2,
+        "{}",
+        log10(&again)
+    );
+    let loaded = WasmModel::from_bytes(&model.to_bytes()).unwrap();
+    assert_eq!(loaded.to_bytes(), model.to_bytes());
+    assert_eq!(get_str(&loaded.info().unwrap(), "smoothing"), "arpa");
+    // A trained model exports ARPA too.
+    let trained = WasmModel::train(TINY, order3()).unwrap();
+    assert!(trained.to_arpa().starts_with("\\data\\\n"));
+
+    let err = WasmModel::from_arpa("not an arpa file").unwrap_err();
+    assert_js_error(&err, "ArpaError", "INVALID_ARPA");
+    // Model bytes are not ARPA, and ARPA is not model bytes.
+    let err = WasmModel::from_bytes(TINY_O3_ARPA.as_bytes()).unwrap_err();
+    let message = assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
+    assert!(message.contains("ARPA"), "{message}");
+}
+
+#[wasm_bindgen_test]
+fn free_functions_report_versions_and_presets() {
+    setup();
+    assert_eq!(js::format_version(), format::FORMAT_VERSION);
+    assert_eq!(js::version(), env!("CARGO_PKG_VERSION"));
+    let presets = js::presets().unwrap();
+    assert_eq!(
+        keys(&presets),
+        sorted(&["development", "production", "high_performance"])
+    );
+    for (name, per_query) in [
+        ("development", 500.0),
+        ("production", 2000.0),
+        ("high_performance", 5000.0),
+    ] {
+        let p = get(&presets, name);
+        assert_eq!(get_f64(&p, "maxPatternsPerQuery"), per_query);
+        assert_eq!(get_f64(&p, "maxTokens"), 50.0);
+        assert!(get(&p, "seed").is_undefined());
+        assert_eq!(keys(&p).len(), 12, "{name}: {:?}", keys(&p));
+        // A preset's options are valid generate options as they are.
+        let model = WasmModel::train(TINY, order3()).unwrap();
+        model.generate(PROMPT, p, JsValue::UNDEFINED).unwrap();
+    }
 }

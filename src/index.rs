@@ -4,7 +4,7 @@
 //! pattern that some longer pattern extends) is a block at an offset of one array:
 //!
 //! ```text
-//! [n, backoff, gamma, depth] [cum; n] [word; n] [next; n] [u; n]
+//! [n | depth << 27, backoff, gamma] [cum; n] [word; n] [next; n] [u; n]
 //! ```
 //!
 //! * `cum` — cumulative interpolation weights `u(h·w)` of the successors, fixed point in units of
@@ -28,7 +28,9 @@ use crate::trie::Trie;
 use crate::vocab::{BOS, EOS, RESERVED, UNK};
 
 /// Header words of a context block.
-pub(crate) const HEADER: usize = 4;
+pub(crate) const HEADER: usize = 3;
+/// The header's first word holds the successor count below this bit and the depth above it.
+const DEPTH_SHIFT: u32 = 27;
 /// How far ahead the build loops prefetch what they will read at random.
 const AHEAD: usize = 32;
 
@@ -90,14 +92,13 @@ impl Fill<'_> {
                 let gamma = self.w.context(node, depth, kids.clone(), &mut u);
                 debug_assert_eq!(u.len(), n);
                 let o = off as usize - base;
-                out[o] = n as u32;
+                out[o] = n as u32 | (depth as u32) << DEPTH_SHIFT;
                 out[o + 1] = if node == 0 {
                     NONE
                 } else {
                     offset[suffix[node] as usize]
                 };
                 out[o + 2] = (gamma as f32).to_bits();
-                out[o + 3] = depth as u32;
                 let (cum, rest) = out[o + HEADER..o + HEADER + 4 * n].split_at_mut(n);
                 let (words, rest) = rest.split_at_mut(n);
                 let (nexts, us) = rest.split_at_mut(n);
@@ -208,6 +209,9 @@ impl Index {
         let mut contexts = 0u64;
         for node in 0..ctx_nodes {
             let n = trie.children(node).len();
+            if n >= 1 << DEPTH_SHIFT {
+                return Err(Error::corrupted("a context with over 134 million successors"));
+            }
             if n > 0 {
                 offset.push(total as u32);
                 total += (HEADER + 4 * n) as u64;
@@ -309,13 +313,13 @@ impl Index {
     pub fn ctx(&self, off: u32) -> Ctx<'_> {
         let o = off as usize;
         let d = &self.data;
-        let n = d[o] as usize;
+        let n = (d[o] & ((1 << DEPTH_SHIFT) - 1)) as usize;
         let body = &d[o + HEADER..o + HEADER + 4 * n];
         Ctx {
             n,
             backoff: d[o + 1],
             gamma: f32::from_bits(d[o + 2]),
-            depth: d[o + 3],
+            depth: d[o] >> DEPTH_SHIFT,
             cum: &body[..n],
             words: &body[n..2 * n],
             next: &body[2 * n..3 * n],
@@ -332,7 +336,7 @@ impl Index {
     /// Shortens `state` by backing off until it holds at most `window` words.
     #[inline]
     pub fn truncate(&self, mut state: u32, window: usize) -> u32 {
-        while self.data[state as usize + 3] as usize > window {
+        while (self.data[state as usize] >> DEPTH_SHIFT) as usize > window {
             state = self.data[state as usize + 1];
         }
         state

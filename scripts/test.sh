@@ -4,9 +4,12 @@
 # 1. scripts/setup.sh installs what is missing (a warm machine skips everything);
 # 2. format, clippy (native and wasm32), native tests (unit, integration, doc);
 # 3. browser tests in headless Chromium: tests/wasm.rs on a page and tests/wasm_worker.rs in a
-#    dedicated worker.
+#    dedicated worker;
+# 4. end-to-end tests of the npm package (worker pool, IndexedDB) in Chromium (scripts/test-e2e.sh);
+# 5. the same browser tests in headless Firefox (ESR, through geckodriver).
 #
-# SKIP_BROWSER=1 skips step 3 for quick local runs; it is refused under CI.
+# SKIP_BROWSER=1 skips steps 3 to 5, SKIP_FIREFOX=1 step 5, for quick local runs; both are
+# refused under CI.
 # Exits non-zero on the first failure and ends with a plain summary line.
 set -euo pipefail
 
@@ -21,6 +24,12 @@ if [ -n "${CI:-}" ] && [ "${CI}" != false ] && [ "${SKIP_BROWSER}" = 1 ]; then
   exit 2
 fi
 export SKIP_BROWSER
+SKIP_FIREFOX="${SKIP_FIREFOX:-0}"
+if [ -n "${CI:-}" ] && [ "${CI}" != false ] && [ "${SKIP_FIREFOX}" = 1 ]; then
+  echo "test.sh: SKIP_FIREFOX=1 is for local runs only; CI must run the Firefox tests" >&2
+  exit 2
+fi
+export SKIP_FIREFOX
 
 LOGS="$(mktemp -d)"
 BROWSER_TMP=""
@@ -50,10 +59,13 @@ run_logged() {
   "$@" 2>&1 | tee "${LOGS}/${LOG_N}.log"
 }
 
-# Adds up cargo's "test result: ... N passed; M failed; K ignored" lines of all runs so far.
+# Adds up cargo's "test result: ... N passed; M failed; K ignored" lines and node's test runner
+# summary ("ℹ pass N", "ℹ fail N", "ℹ skipped N") of all runs so far.
 count() {
   cat /dev/null "${LOGS}"/*.log 2>/dev/null |
-    sed -n 's/.*test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' |
+    sed -n -e 's/.*test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' \
+      -e 's/^ℹ pass \([0-9]*\)$/\1 0 0/p' -e 's/^ℹ fail \([0-9]*\)$/0 \1 0/p' \
+      -e 's/^ℹ skipped \([0-9]*\)$/0 0 \1/p' |
     awk '{p+=$1; f+=$2; s+=$3} END {printf "%d passed, %d failed, %d skipped", p, f, s}'
 }
 
@@ -77,6 +89,8 @@ finish() {
     printf 'test.sh: FAILED in section "%s" (exit %d)\n' "${failed}" "${rc}"
   elif [ "${SKIP_BROWSER}" = 1 ]; then
     echo "test.sh: ok, browser tests SKIPPED (SKIP_BROWSER=1)"
+  elif [ "${SKIP_FIREFOX}" = 1 ]; then
+    echo "test.sh: ok, Firefox tests SKIPPED (SKIP_FIREFOX=1)"
   else
     echo "test.sh: ok"
   fi
@@ -115,3 +129,23 @@ BROWSER_TMP="$(mktemp -d)"
 # --mode no-install: use the wasm-bindgen setup.sh installed, never download one.
 TMPDIR="${BROWSER_TMP}" run_logged wasm-pack test --mode no-install --headless \
   --chrome --chromedriver "$(command -v chromedriver)" -- --test wasm --test wasm_worker
+
+section "tests (end to end: npm package, worker pool, IndexedDB)"
+# Builds pkg/, packs it, and drives a test page that imports it (playwright-core + Debian's
+# chromium); see scripts/test-e2e.sh.
+TMPDIR="${BROWSER_TMP}" run_logged bash scripts/test-e2e.sh
+
+if [ "${SKIP_FIREFOX}" = 1 ]; then
+  end_section
+  echo "SKIP_FIREFOX=1: Firefox tests skipped"
+  exit 0
+fi
+
+section "tests (browser: Firefox)"
+# The same tests in headless Firefox. geckodriver is started through a wrapper that keeps Firefox
+# off outside connections and gives it a temporary HOME (under $TMPDIR, removed at exit); Firefox
+# itself comes from webdriver.json (`moz:firefoxOptions`). Only GECKODRIVER may be set for this
+# run: the runner prefers it over CHROMEDRIVER, and wasm-pack sets it from --geckodriver.
+TMPDIR="${BROWSER_TMP}" GECKODRIVER_BIN="$(command -v geckodriver)" run_logged env -u CHROMEDRIVER \
+  wasm-pack test --mode no-install --headless --firefox \
+  --geckodriver "${PWD}/scripts/geckodriver-wrapper.sh" -- --test wasm --test wasm_worker

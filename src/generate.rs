@@ -13,6 +13,7 @@
 //! through `libm`, so the same seed gives the same tokens natively and in WebAssembly.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use lru::LruCache;
 use rand_core::{RngCore, SeedableRng};
@@ -100,6 +101,15 @@ pub struct CacheStats {
     pub entries: usize,
     /// Capacity.
     pub capacity: usize,
+}
+
+/// [`CacheStats`] kept in atomics, updated as each request finishes.
+#[derive(Default)]
+pub(crate) struct CacheFigures {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    entries: AtomicUsize,
+    capacity: AtomicUsize,
 }
 
 /// A prepared next-token distribution: `n` cumulative weights, words and next states, then
@@ -267,14 +277,15 @@ impl Model {
         })
     }
 
-    /// Cumulative activation-cache figures over all requests.
+    /// Cumulative activation-cache figures over all finished requests. Never waits, so it may
+    /// be called at any time, also from inside an `on_token` callback.
     pub fn cache_stats(&self) -> CacheStats {
-        let c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let f = &self.cache_figures;
         CacheStats {
-            hits: c.hits,
-            misses: c.misses,
-            entries: c.lru.as_ref().map_or(0, |l| l.len()),
-            capacity: c.lru.as_ref().map_or(0, |l| l.cap().get()),
+            hits: f.hits.load(Ordering::Relaxed),
+            misses: f.misses.load(Ordering::Relaxed),
+            entries: f.entries.load(Ordering::Relaxed),
+            capacity: f.capacity.load(Ordering::Relaxed),
         }
     }
 
@@ -295,16 +306,19 @@ impl Model {
         // rather than wait, so nothing can deadlock.
         let mut shared;
         let mut private;
+        let mut uses_shared = false;
         let mut cache: Option<&mut ActivationCache> = if exact {
             None
         } else {
             let c = match self.cache.try_lock() {
                 Ok(guard) => {
                     shared = guard;
+                    uses_shared = true;
                     &mut *shared
                 }
                 Err(std::sync::TryLockError::Poisoned(e)) => {
                     shared = e.into_inner();
+                    uses_shared = true;
                     &mut *shared
                 }
                 Err(std::sync::TryLockError::WouldBlock) => {
@@ -355,6 +369,18 @@ impl Model {
         let (hits, misses) = cache
             .as_ref()
             .map_or((0, 0), |c| (c.hits - hits0, c.misses - misses0));
+        let figures = &self.cache_figures;
+        figures.hits.fetch_add(hits, Ordering::Relaxed);
+        figures.misses.fetch_add(misses, Ordering::Relaxed);
+        if let (Some(c), true) = (cache.as_ref(), uses_shared) {
+            let lru = c.lru.as_ref();
+            figures
+                .entries
+                .store(lru.map_or(0, |l| l.len()), Ordering::Relaxed);
+            figures
+                .capacity
+                .store(lru.map_or(0, |l| l.cap().get()), Ordering::Relaxed);
+        }
         visited.sort_unstable();
         visited.dedup();
         let activated: u64 = visited.iter().map(|&s| index.ctx(s).n as u64).sum();

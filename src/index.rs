@@ -210,7 +210,9 @@ impl Index {
         for node in 0..ctx_nodes {
             let n = trie.children(node).len();
             if n >= 1 << DEPTH_SHIFT {
-                return Err(Error::corrupted("a context with over 134 million successors"));
+                return Err(Error::corrupted(
+                    "a context with over 134 million successors",
+                ));
             }
             if n > 0 {
                 offset.push(total as u32);

@@ -20,7 +20,7 @@
 //! * [`Model`] generates by matching the last `context_window` tokens against the patterns,
 //!   backing off to shorter contexts, with seeded sampling (temperature, top-k, top-p), an
 //!   activation cache and per-request statistics; it scores text (perplexity) and serializes to
-//!   a compact, versioned, checksummed format ([`format`]) or ARPA.
+//!   a compact, versioned, checksummed format ([`mod@format`]) or ARPA.
 //!
 //! The core has no WebAssembly or web dependency: the browser bindings live in `wasm`, compiled
 //! only for `wasm32`.

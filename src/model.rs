@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::format;
-use crate::generate::ActivationCache;
+use crate::generate::{ActivationCache, CacheFigures};
 use crate::index::{Index, Weights};
 use crate::tokenizer::tokenize;
 use crate::train::TrainingStats;
@@ -100,6 +100,8 @@ pub struct Model {
     /// The serialized body (the model file without its header), kept so saving is a copy.
     pub(crate) body: Vec<u8>,
     pub(crate) cache: Mutex<ActivationCache>,
+    /// Cache figures as of the last finished request, readable without the lock.
+    pub(crate) cache_figures: CacheFigures,
     pub(crate) calls: AtomicU64,
 }
 
@@ -144,6 +146,7 @@ impl Model {
             training: parts.training,
             body,
             cache: Mutex::new(ActivationCache::default()),
+            cache_figures: CacheFigures::default(),
             calls: AtomicU64::new(crate::clock::entropy()),
         })
     }

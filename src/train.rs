@@ -128,6 +128,12 @@ impl Trainer {
             .reserve(expect.saturating_sub(self.tokens.len()));
     }
 
+    /// Bytes of text fed so far (a character split across [`Trainer::feed_bytes`] calls counts
+    /// once it is complete).
+    pub fn bytes_seen(&self) -> u64 {
+        self.bytes_seen
+    }
+
     /// Calls `f` after every fed chunk and at each phase of [`Trainer::finish`].
     pub fn on_progress(&mut self, f: impl FnMut(Progress) + 'static) {
         self.progress = Some(Box::new(f));

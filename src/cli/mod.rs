@@ -1,7 +1,7 @@
 //! The `uellm` command line: arguments, dispatch, errors and exit codes.
 //!
 //! * [`commands`]: `train`, `generate`, `perplexity`, `export-arpa`, `import-arpa`, `inspect`;
-//! * [`bench`]: the project benchmark;
+//! * [`bench`](mod@bench): the project benchmark;
 //! * [`files`]: reading text and models, writing files atomically;
 //! * [`report`]: number formatting, tables, JSON output.
 //!

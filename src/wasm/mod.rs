@@ -18,16 +18,14 @@
 //! ```
 //!
 //! Options are plain objects with the camelCase names of [`TrainOptions`](crate::TrainOptions)
-//! and [`GenerateOptions`](crate::GenerateOptions) (plus `preset` for generation); `undefined` or
+//! and [`GenerateOptions`] (plus `preset` for generation); `undefined` or
 //! `null` (for the whole object or one field) means the default, and an unknown field or a value
 //! of the wrong type is an `InvalidOptionError`. Results are plain camelCase objects with `null`
 //! for absent values; the generated `.d.ts` declares them (`typescript.rs`).
 //!
 //! Every failure is thrown as a real JavaScript `Error` whose `name` is [`Error::name`] (for
 //! example `"NotAModelError"`) and whose `code` property is [`Error::code`] (for example
-//! `"NOT_A_MODEL"`), so callers can branch on `err.code` without parsing messages. The one error
-//! of the bindings themselves is `BusyError` (`BUSY`): an `onToken` callback called
-//! `generate` or `cacheStats` on the model that is generating.
+//! `"NOT_A_MODEL"`), so callers can branch on `err.code` without parsing messages.
 //!
 //! Loading the module installs `performance.now()` as the statistics clock
 //! ([`crate::clock::set_clock`]); this works on a page and in a dedicated worker.
@@ -104,18 +102,6 @@ pub fn to_js_error(err: &Error) -> JsValue {
         &JsValue::from_str("code"),
         &JsValue::from_str(err.code()),
     );
-    js.into()
-}
-
-/// The `BusyError` (code `BUSY`) of a model method called from an `onToken` callback of the
-/// same model's running `generate`.
-fn busy_error(method: &str) -> JsValue {
-    let js = js_sys::Error::new(&format!(
-        "model busy: `{method}` was called from an onToken callback of the same model's \
-         generate; call it after generate returns"
-    ));
-    js.set_name("BusyError");
-    let _ = js_sys::Reflect::set(&js, &JsValue::from_str("code"), &JsValue::from_str("BUSY"));
     js.into()
 }
 

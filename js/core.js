@@ -1,0 +1,108 @@
+// The one place that knows the wasm glue's API (`./ultra_efficient_llm.js`, the wasm-pack
+// `--target web` output that the build copies next to this file).
+//
+// Target contract (camelCase options and results):
+//   new Trainer(opts); trainer.setTotalBytes(n); trainer.feed(text); trainer.feedBytes(u8);
+//   trainer.bytesSeen(); trainer.finish() -> Model
+//   Model.fromBytes(u8); model.toBytes(); model.generate(prompt, opts, onToken?);
+//   model.perplexity(text); model.info(); model.cacheStats()
+//
+// Older glue (only `Model.train(text, opts)`, snake_case options and results) is adapted here:
+// options are converted to snake_case, results to camelCase, streamed bytes are decoded and
+// collected, and streaming emits the whole text as one piece. When the glue exposes `Trainer`
+// everything passes straight through.
+import init, * as glue from './ultra_efficient_llm.js';
+
+let ready = null;
+
+/** Initialises the wasm module once (idempotent); rejects with the real init error. */
+export function initCore(wasmUrl) {
+  if (!ready) {
+    ready = (wasmUrl ? init({ module_or_path: wasmUrl }) : init()).then(() => undefined);
+    ready.catch(() => { ready = null; });
+  }
+  return ready;
+}
+
+/** True when the glue implements the target contract (streaming trainer, camelCase). */
+export const nativeContract = typeof glue.Trainer === 'function';
+
+const camelToSnake = (s) => s.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
+const snakeToCamel = (s) => s.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+
+function mapKeys(value, fn, deep) {
+  if (Array.isArray(value)) return deep ? value.map((v) => mapKeys(v, fn, deep)) : value;
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  const out = {};
+  for (const [k, v] of Object.entries(value)) out[fn(k)] = deep ? mapKeys(v, fn, deep) : v;
+  return out;
+}
+
+const toCoreOptions = (opts) =>
+  opts == null ? undefined : nativeContract ? opts : mapKeys(opts, camelToSnake, false);
+const fromCore = (value) => (nativeContract ? value : mapKeys(value, snakeToCamel, true));
+
+/** A streaming trainer with the target contract's methods. */
+export function createTrainer(options) {
+  if (nativeContract) return new glue.Trainer(options ?? {});
+  return new LegacyTrainer(options);
+}
+
+class LegacyTrainer {
+  constructor(options) {
+    this.options = toCoreOptions(options);
+    this.decoder = new TextDecoder('utf-8', { fatal: true });
+    this.parts = [];
+    this.seen = 0;
+    this.total = 0;
+  }
+  setTotalBytes(n) { this.total = n; }
+  feed(text) {
+    this.parts.push(text);
+    this.seen += new TextEncoder().encode(text).length;
+  }
+  feedBytes(bytes) {
+    try {
+      this.parts.push(this.decoder.decode(bytes, { stream: true }));
+    } catch (e) {
+      const err = new Error('the input is not UTF-8 text; train on text files only');
+      err.name = 'NotTextError';
+      err.code = 'NOT_TEXT';
+      throw err;
+    }
+    this.seen += bytes.length;
+  }
+  bytesSeen() { return this.seen; }
+  finish() {
+    this.parts.push(this.decoder.decode());
+    const text = this.parts.join('');
+    this.parts = [];
+    return glue.Model.train(text, this.options);
+  }
+  free() {}
+}
+
+export function modelFromBytes(bytes) {
+  return glue.Model.fromBytes(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+}
+
+/** `{text, tokens, stats}`; `onToken(piece, token)` is called per generated token. */
+export function generate(model, prompt, options, onToken) {
+  if (nativeContract) {
+    return onToken ? model.generate(prompt, options ?? undefined, onToken)
+      : model.generate(prompt, options ?? undefined);
+  }
+  const out = fromCore(model.generate(prompt, toCoreOptions(options)));
+  if (onToken && out.text) onToken(out.text, out.tokens.join(' '));
+  return out;
+}
+
+export const perplexity = (model, text) => fromCore(model.perplexity(text));
+export const info = (model) => fromCore(model.info());
+export function cacheStats(model) {
+  if (typeof model.cacheStats === 'function') return fromCore(model.cacheStats());
+  return null;
+}
+export const coreVersion = () => (typeof glue.version === 'function' ? glue.version() : null);
+/** Whether `generate` streams one callback per token (false: one piece with the whole text). */
+export const streamsTokens = nativeContract;

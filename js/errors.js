@@ -1,0 +1,58 @@
+// Error classes of the JS runtime. Every error has a stable `name` and `code`; errors cross
+// postMessage as `{name, code, message}` and are rebuilt here as real `Error`s.
+
+/** Base class; also carries any core error (`NotAModelError`/`NOT_A_MODEL`, ...). */
+export class UellmError extends Error {
+  constructor(message, { name = 'UellmError', code = 'UELLM_ERROR', cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = name;
+    this.code = code;
+  }
+}
+
+function define(name, code, defaultMessage) {
+  const cls = class extends UellmError {
+    constructor(message = defaultMessage, options = {}) {
+      super(message, { ...options, name, code });
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  cls.code = code;
+  return cls;
+}
+
+export const TimeoutError = define('TimeoutError', 'TIMEOUT', 'the operation timed out');
+export const AbortError = define('AbortError', 'ABORTED', 'the operation was aborted');
+export const QueueFullError = define('QueueFullError', 'QUEUE_FULL',
+  'the request queue is full; retry later or raise config.maxQueue');
+export const WorkerCrashedError = define('WorkerCrashedError', 'WORKER_CRASHED',
+  'the worker crashed; it has been replaced, retry the request');
+export const QuotaExceededError = define('QuotaExceededError', 'QUOTA_EXCEEDED',
+  'the browser storage quota is exhausted; remove saved models and retry');
+export const NotFoundError = define('NotFoundError', 'NOT_FOUND', 'no saved model has that name');
+export const NoModelError = define('NoModelError', 'NO_MODEL',
+  'no model is loaded; train or load one first');
+export const TerminatedError = define('TerminatedError', 'TERMINATED',
+  'the pool has been terminated');
+
+const classes = new Map([TimeoutError, AbortError, QueueFullError, WorkerCrashedError,
+  QuotaExceededError, NotFoundError, NoModelError, TerminatedError].map((c) => [c.name, c]));
+
+/** The wire form of any thrown value: `{name, code, message}`. */
+export function toWire(err) {
+  if (err && typeof err === 'object') {
+    const name = typeof err.name === 'string' ? err.name : 'Error';
+    let code = typeof err.code === 'string' ? err.code : undefined;
+    if (!code) code = name === 'QuotaExceededError' ? 'QUOTA_EXCEEDED' : 'INTERNAL';
+    return { name, code, message: String(err.message ?? err) };
+  }
+  return { name: 'Error', code: 'INTERNAL', message: String(err) };
+}
+
+/** Rebuilds a real `Error` from its wire form. */
+export function fromWire(wire) {
+  const { name = 'UellmError', code = 'UELLM_ERROR', message = '' } = wire ?? {};
+  const cls = classes.get(name);
+  if (cls) return new cls(message);
+  return new UellmError(message, { name, code });
+}

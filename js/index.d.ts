@@ -1,0 +1,226 @@
+// Type declarations of the ultra-efficient-llm browser runtime (js/index.js).
+
+/** Base class of every error this package throws; core errors keep their own name and code. */
+export class UellmError extends Error {
+  constructor(message?: string, options?: { name?: string; code?: string; cause?: unknown });
+  /** Stable machine-readable code, e.g. "TIMEOUT", "NOT_A_MODEL", "INVALID_OPTION". */
+  code: string;
+}
+export class TimeoutError extends UellmError { name: 'TimeoutError'; code: 'TIMEOUT'; }
+export class AbortError extends UellmError { name: 'AbortError'; code: 'ABORTED'; }
+export class QueueFullError extends UellmError { name: 'QueueFullError'; code: 'QUEUE_FULL'; }
+export class WorkerCrashedError extends UellmError { name: 'WorkerCrashedError'; code: 'WORKER_CRASHED'; }
+export class QuotaExceededError extends UellmError { name: 'QuotaExceededError'; code: 'QUOTA_EXCEEDED'; }
+export class NotFoundError extends UellmError { name: 'NotFoundError'; code: 'NOT_FOUND'; }
+export class NoModelError extends UellmError { name: 'NoModelError'; code: 'NO_MODEL'; }
+export class TerminatedError extends UellmError { name: 'TerminatedError'; code: 'TERMINATED'; }
+
+/** Codes of the core (wasm) errors, rethrown as `UellmError` with these names. */
+export type CoreErrorCode =
+  | 'NOT_A_MODEL' | 'UNSUPPORTED_VERSION' | 'TRUNCATED' | 'CORRUPTED' | 'INVALID_OPTION'
+  | 'EMPTY_INPUT' | 'NOT_TEXT' | 'INVALID_ARPA';
+
+export interface WireError { name: string; code: string; message: string; }
+/** Rebuilds a real Error (of the matching class when known) from its `{name, code, message}` form. */
+export function fromWire(wire: WireError): UellmError;
+/** The `{name, code, message}` form of any thrown value. */
+export function toWire(err: unknown): WireError;
+
+export interface TrainOptions {
+  /** Longest pattern in words (the model order), 1..16; default 6. */
+  maxPatternLength?: number;
+  /** Drop patterns of order ≥ 2 seen fewer times; default 1. */
+  minFrequency?: number;
+  /** Cap on stored patterns (most frequent kept); 0 = no cap. */
+  maxPatterns?: number;
+}
+
+export interface GenerateOptions {
+  maxTokens?: number;
+  contextWindow?: number;
+  /** Same seed + options → same text (also natively). */
+  seed?: number | bigint;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  stopAtSentenceEnd?: boolean;
+  minGeneratedTokensRatio?: number;
+  maxPatternsPerQuery?: number;
+  maxBackupPatterns?: number;
+  activationThreshold?: number;
+  frequencyNormalization?: boolean;
+  activationCacheSize?: number;
+}
+
+export interface GenerationStats {
+  tokens: number;
+  elapsedMs: number;
+  tokensPerSecond: number;
+  /** Share of stored patterns no consulted context touched (0..1). */
+  sparsity: number;
+  patternsActivated?: number;
+  patternsTotal?: number;
+  cacheHits: number;
+  cacheMisses: number;
+  cacheHitRate: number | null;
+  seed: number | bigint;
+  stopReason: string;
+  /** True when the model's own distribution was sampled exactly (no shaping options). */
+  exact: boolean;
+  [key: string]: unknown;
+}
+
+export interface Generation { text: string; tokens: string[]; stats: GenerationStats; }
+
+export interface Perplexity {
+  perplexity: number;
+  perplexityExcludingOov: number;
+  log10Prob: number;
+  tokens: number;
+  oov: number;
+  sentences: number;
+  [key: string]: unknown;
+}
+
+export interface ModelInfo {
+  order: number;
+  vocabSize: number;
+  /** n-grams per order, index 0 = unigrams. */
+  ngrams: number[];
+  patterns: number;
+  memoryBytes: number;
+  fileBytes: number;
+  cache?: CacheStats | null;
+  [key: string]: unknown;
+}
+
+export interface CacheStats { hits: number; misses: number; entries: number; capacity: number; }
+
+export interface SavedModel {
+  name: string;
+  /** Size of the model file in bytes. */
+  bytes: number;
+  /** ISO 8601 time of the save. */
+  created: string;
+  order: number | null;
+  patterns: number | null;
+}
+
+export interface TrainProgress {
+  phase: 'reading' | 'building' | 'done';
+  bytesSeen: number;
+  bytesTotal: number;
+}
+
+export type TrainSource = string | ArrayBuffer | ArrayBufferView | Blob | File;
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Overrides the configured timeout for this call (measured from dispatch to a worker). */
+  timeoutMs?: number;
+}
+
+export type PresetName = 'development' | 'production' | 'high_performance';
+export type LogLevel = 'detailed' | 'quiet' | 'silent';
+
+export interface Logger { info?(msg: string): void; warn?(msg: string): void; }
+
+export interface Config {
+  /** Pool preset; fields given here override it. */
+  preset?: PresetName;
+  /** Generation workers (default 4). A separate training worker is always started. */
+  workers?: number;
+  /** Requests waiting for a busy pool (default 256); beyond → QueueFullError at once. */
+  maxQueue?: number;
+  /** Defaults: generate 30 s, train 300 s, storage/load 30 s, worker start 30 s. */
+  generateTimeoutMs?: number;
+  trainTimeoutMs?: number;
+  storageTimeoutMs?: number;
+  initTimeoutMs?: number;
+  /** 'detailed': a perf line per op and slow-op warnings; 'quiet': warnings only; 'silent'. */
+  log?: LogLevel;
+  /** Warn when an op takes longer than this (ms); null = never. */
+  slowOpMs?: number | null;
+  /** Options merged under every generate() call's options. */
+  generateDefaults?: GenerateOptions;
+  /** Base of default save names: `<modelName>_YYYYMMDD_HHMMSS` (default "model"). */
+  modelName?: string;
+  logger?: Logger;
+  /** Where worker.js / the .wasm live (defaults: next to index.js). */
+  workerUrl?: string | URL;
+  wasmUrl?: string | URL;
+  /** Enables test-only operations (`llm.__test`). Never in production. */
+  testHooks?: boolean;
+}
+
+export interface ResolvedConfig extends Required<Omit<Config, 'preset' | 'logger' | 'workerUrl' | 'wasmUrl'>> {
+  preset?: PresetName;
+  logger?: Logger;
+  workerUrl?: string | URL;
+  wasmUrl?: string | URL;
+}
+
+export interface Health {
+  status: 'ok' | 'degraded' | 'down' | 'terminated';
+  timestamp: string;
+  modelLoaded: boolean;
+  poolActive: boolean;
+  workers: { total: number; busy: number; idle: number; starting: number };
+  training: { busy: boolean; queued: number };
+  queued: number;
+}
+
+export interface OpMetrics {
+  count: number;
+  errors: number;
+  meanMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+}
+
+export interface Metrics {
+  uptimeMs: number;
+  ops: Record<string, OpMetrics>;
+  modelMemoryBytes: number;
+  modelFileBytes: number;
+  /** Activation-cache lookups over all workers' generations. */
+  cache: { hits: number; misses: number; hitRate: number | null };
+  throughput: { tokens: number; tokensPerSecond: number; requestsPerSecond: number };
+  workers: { restarts: number; timeouts: number; aborts: number; crashes: number };
+}
+
+export interface Uellm {
+  readonly config: ResolvedConfig;
+  /** Trains in the training worker, then installs the model in every generation worker. */
+  train(sources: TrainSource | TrainSource[], options?: TrainOptions,
+    call?: CallOptions & { onProgress?: (p: TrainProgress) => void }): Promise<ModelInfo>;
+  /** Loads a model file (e.g. fetched or picked by the user) into every worker. */
+  loadBytes(bytes: ArrayBuffer | ArrayBufferView | Blob, call?: CallOptions): Promise<ModelInfo>;
+  generate(prompt: string, options?: GenerateOptions,
+    /** `onToken` runs on the main thread per streamed token; its return value is ignored (stop with `signal`). */
+    call?: CallOptions & { onToken?: (piece: string, token: string) => void }): Promise<Generation>;
+  perplexity(text: string, call?: CallOptions): Promise<Perplexity>;
+  /** Info of the current model (null when none), with one worker's cache statistics. */
+  info(): Promise<ModelInfo | null>;
+  /** Saves the current model in IndexedDB (default name `<modelName>_YYYYMMDD_HHMMSS`). */
+  save(name?: string): Promise<SavedModel>;
+  /** Loads a saved model into every worker; NotFoundError when absent. */
+  load(name: string): Promise<ModelInfo>;
+  list(): Promise<SavedModel[]>;
+  remove(name: string): Promise<true>;
+  exportModel(name: string): Promise<Blob>;
+  /** Validates (typed core error on a bad file; nothing stored) and saves a model file. */
+  importModel(source: Blob | ArrayBuffer | ArrayBufferView, name?: string): Promise<SavedModel>;
+  health(): Health;
+  metrics(): Metrics;
+  /** Terminates every worker; pending and later calls reject with TerminatedError. */
+  terminate(): void;
+}
+
+/** Starts the pool; resolves when every worker has initialised (rejects with the init error). */
+export function create(config?: Config): Promise<Uellm>;
+/** The configuration `create(config)` would use. */
+export function resolveConfig(config?: Config): ResolvedConfig;
+export const presets: Readonly<Record<PresetName, Readonly<Partial<Config>>>>;
+export const defaults: Readonly<Required<Omit<Config, 'preset' | 'logger' | 'workerUrl' | 'wasmUrl'>>>;

@@ -1,0 +1,142 @@
+// Saved models in IndexedDB (used inside the worker). Two object stores written together:
+// `meta` (small records, what `list()` reads) and `bytes` (the model file). A save is ONE
+// readwrite transaction over both, so a failed save (quota, abort, crash) leaves the previous
+// record with that name intact.
+import { NotFoundError, QuotaExceededError, UellmError } from './errors.js';
+
+const DB_NAME = 'ultra-efficient-llm';
+const DB_VERSION = 1;
+let dbPromise = null;
+
+function openDb() {
+  if (dbPromise) return dbPromise;
+  dbPromise = new Promise((resolve, reject) => {
+    if (typeof indexedDB === 'undefined') {
+      reject(new UellmError('IndexedDB is not available in this browser context',
+        { name: 'StorageUnavailableError', code: 'STORAGE_UNAVAILABLE' }));
+      return;
+    }
+    const req = indexedDB.open(DB_NAME, DB_VERSION);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      if (!db.objectStoreNames.contains('meta')) db.createObjectStore('meta', { keyPath: 'name' });
+      if (!db.objectStoreNames.contains('bytes')) db.createObjectStore('bytes', { keyPath: 'name' });
+    };
+    req.onsuccess = () => {
+      const db = req.result;
+      db.onversionchange = () => { db.close(); dbPromise = null; };
+      resolve(db);
+    };
+    req.onerror = () => reject(storageError(req.error));
+    req.onblocked = () => reject(new UellmError('the model database is blocked by another tab',
+      { name: 'StorageBlockedError', code: 'STORAGE_BLOCKED' }));
+  });
+  dbPromise.catch(() => { dbPromise = null; });
+  return dbPromise;
+}
+
+function storageError(err) {
+  if (err && err.name === 'QuotaExceededError') {
+    return new QuotaExceededError(
+      `the browser storage quota is exhausted (${err.message}); remove saved models and retry`);
+  }
+  if (err instanceof UellmError) return err;
+  return new UellmError(`storage failed: ${err?.message ?? err}`,
+    { name: 'StorageError', code: 'STORAGE_ERROR' });
+}
+
+/** Runs `body(stores)` in one transaction; resolves with its value once the transaction commits. */
+async function transact(mode, body) {
+  const db = await openDb();
+  return new Promise((resolve, reject) => {
+    let tx;
+    try {
+      tx = db.transaction(['meta', 'bytes'], mode);
+    } catch (e) {
+      reject(storageError(e));
+      return;
+    }
+    let value;
+    let failure = null;
+    tx.oncomplete = () => resolve(value);
+    tx.onabort = () => reject(failure ?? storageError(tx.error ?? new Error('transaction aborted')));
+    tx.onerror = (ev) => { ev.preventDefault?.(); };
+    const stores = { meta: tx.objectStore('meta'), bytes: tx.objectStore('bytes'), tx };
+    Promise.resolve()
+      .then(() => body(stores, (v) => { value = v; }))
+      .catch((e) => {
+        failure = storageError(e);
+        try { tx.abort(); } catch { reject(failure); }
+      });
+  });
+}
+
+const request = (req) => new Promise((resolve, reject) => {
+  req.onsuccess = () => resolve(req.result);
+  req.onerror = () => reject(req.error);
+});
+
+let failNextSave = null;
+/** Test hook: makes the next save fail inside its transaction (after writing the bytes). */
+export function failNextSaveForTest(kind) { failNextSave = kind; }
+
+/** Stores `bytes` (Uint8Array) and metadata under `name`, atomically. Returns the metadata. */
+export function saveModel(name, bytes, info) {
+  const meta = {
+    name,
+    bytes: bytes.byteLength,
+    created: new Date().toISOString(),
+    order: info?.order ?? null,
+    patterns: info?.patterns ?? null,
+  };
+  return transact('readwrite', async ({ meta: metaStore, bytes: bytesStore }, setValue) => {
+    // Copy into an exact-size buffer: IndexedDB clones the whole underlying ArrayBuffer.
+    const buffer = bytes.slice().buffer;
+    bytesStore.put({ name, data: buffer });
+    if (failNextSave) {
+      const kind = failNextSave;
+      failNextSave = null;
+      const e = new Error(`simulated ${kind} failure`);
+      e.name = kind === 'quota' ? 'QuotaExceededError' : 'Error';
+      throw e;
+    }
+    metaStore.put(meta);
+    setValue(meta);
+  });
+}
+
+/** The stored model file of `name` (Uint8Array); NotFoundError when absent. */
+export function loadModelBytes(name) {
+  return transact('readonly', async ({ bytes }, setValue) => {
+    const rec = await request(bytes.get(name));
+    if (!rec) throw new NotFoundError(`no saved model is named "${name}"`);
+    setValue(new Uint8Array(rec.data));
+  });
+}
+
+/** Metadata of every saved model, newest first. */
+export function listModels() {
+  return transact('readonly', async ({ meta }, setValue) => {
+    const all = await request(meta.getAll());
+    all.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+    setValue(all);
+  });
+}
+
+/** Deletes `name`; NotFoundError when absent. */
+export function removeModel(name) {
+  return transact('readwrite', async ({ meta, bytes }, setValue) => {
+    const rec = await request(meta.get(name));
+    if (!rec) throw new NotFoundError(`no saved model is named "${name}"`);
+    meta.delete(name);
+    bytes.delete(name);
+    setValue(true);
+  });
+}
+
+/** `<base>_YYYYMMDD_HHMMSS` in local time. */
+export function defaultName(base = 'model', date = new Date()) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${base}_${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}_` +
+    `${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
+}

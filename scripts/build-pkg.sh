@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/ (gitignored): the wasm (wasm-pack --target web, release), the
+# JS runtime from js/ next to the glue, and pkg/package.json. Prints the gzipped .wasm size.
+#
+# --mode no-install: use the wasm-bindgen on PATH (scripts/setup.sh installs the pinned one);
+# never download one. Cargo.toml sets wasm-opt = false.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ -d "${HOME:-/root}/.cargo/bin" ]; then
+  export PATH="${HOME:-/root}/.cargo/bin:${PATH}"
+fi
+
+wasm-pack build --mode no-install --target web --release --out-dir pkg
+
+# The JS runtime sits next to the glue it imports (./ultra_efficient_llm.js).
+cp js/*.js js/*.d.ts pkg/
+# wasm-pack's pkg/.gitignore ('*') would hide files from some packers; the root .gitignore
+# already ignores /pkg.
+rm -f pkg/.gitignore
+
+node --input-type=module - <<'NODE'
+import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
+const generated = JSON.parse(readFileSync('pkg/package.json', 'utf8'));
+const files = readdirSync('pkg').filter((f) => f !== 'package.json' && !f.startsWith('.')).sort();
+const pkg = {
+  name: 'ultra-efficient-llm',
+  version: generated.version,
+  description: generated.description,
+  license: generated.license,
+  type: 'module',
+  main: './index.js',
+  module: './index.js',
+  types: './index.d.ts',
+  exports: {
+    '.': { types: './index.d.ts', import: './index.js', default: './index.js' },
+    './core': { types: './ultra_efficient_llm.d.ts', default: './ultra_efficient_llm.js' },
+    './worker.js': './worker.js',
+    './ultra_efficient_llm_bg.wasm': './ultra_efficient_llm_bg.wasm',
+    './package.json': './package.json',
+  },
+  files,
+  sideEffects: false,
+  keywords: generated.keywords,
+};
+writeFileSync('pkg/package.json', JSON.stringify(pkg, null, 2) + '\n');
+NODE
+
+WASM=pkg/ultra_efficient_llm_bg.wasm
+RAW=$(wc -c < "${WASM}")
+GZ=$(gzip -9 -c "${WASM}" | wc -c)
+echo "build-pkg: ${WASM}: ${RAW} bytes, ${GZ} bytes gzipped (-9)"
+echo "build-pkg: files: $(cd pkg && ls | tr '\n' ' ')"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# End-to-end tests of the npm package in headless Chromium (playwright-core, /usr/bin/chromium):
+# builds pkg/ (scripts/build-pkg.sh), installs the test's npm deps in tests/e2e (no browser
+# download), packs pkg/ with `npm pack`, serves the tarball's files and a test page on
+# 127.0.0.1 and runs `node --test tests/e2e/`. Exits non-zero on failure; ends with node's
+# test runner summary. CHROMIUM=/path overrides the browser.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+E2E_TMP="$(mktemp -d "${TMPDIR:-/tmp}/uellm-e2e.XXXXXX")"
+cleanup() { rm -rf "${E2E_TMP}"; }
+trap cleanup EXIT
+
+bash scripts/build-pkg.sh
+
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
+  echo "test-e2e.sh: /usr/bin/chromium is missing (scripts/setup.sh installs it)" >&2
+  exit 2
+fi
+
+(cd tests/e2e && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; })
+
+# The test packs pkg/ into UELLM_E2E_TMP and gives Chromium a fresh profile there.
+UELLM_E2E_TMP="${E2E_TMP}" node --test --test-reporter=spec tests/e2e/

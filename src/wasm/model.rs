@@ -1,0 +1,187 @@
+//! The JavaScript `Model` class.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::options::{js_error, options, JsGenerateOptions, JsTrainOptions};
+use super::results::{to_js, JsCacheStats, JsGeneration, JsModelInfo, JsPerplexity};
+use super::MAX_SAFE_INTEGER;
+use crate::{Error, Model, Trainer};
+
+/// A trained or loaded model, the JavaScript `Model` class.
+#[derive(Debug)]
+#[wasm_bindgen(js_name = Model)]
+pub struct WasmModel {
+    model: Model,
+}
+
+impl From<Model> for WasmModel {
+    fn from(model: Model) -> Self {
+        WasmModel { model }
+    }
+}
+
+#[wasm_bindgen(js_class = Model)]
+impl WasmModel {
+    /// Trains a model on all of `text` (for streamed input use `Trainer`).
+    ///
+    /// # Errors
+    /// `InvalidOptionError` for bad options, `EmptyInputError` when the text has no word.
+    pub fn train(
+        text: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "TrainOptions")] options: JsValue,
+    ) -> Result<WasmModel, JsValue> {
+        let opts = self::options::<JsTrainOptions>(options)?.into_core();
+        let mut trainer = Trainer::new(opts).map_err(js_error)?;
+        trainer.feed(text);
+        trainer.finish().map(WasmModel::from).map_err(js_error)
+    }
+
+    /// Loads a model from bytes made by `toBytes` (or the CLI).
+    ///
+    /// # Errors
+    /// `NotAModelError`, `UnsupportedVersionError`, `TruncatedError` or `CorruptedError`.
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(bytes: &[u8]) -> Result<WasmModel, JsValue> {
+        Model::from_bytes(bytes)
+            .map(WasmModel::from)
+            .map_err(js_error)
+    }
+
+    /// Loads a model from an ARPA file's text (for example one made by KenLM's `lmplz`).
+    ///
+    /// # Errors
+    /// `ArpaError` (code `INVALID_ARPA`) naming the line at fault.
+    #[wasm_bindgen(js_name = fromArpa)]
+    pub fn from_arpa(text: &str) -> Result<WasmModel, JsValue> {
+        Model::from_arpa(text)
+            .map(WasmModel::from)
+            .map_err(js_error)
+    }
+
+    /// The model file's bytes.
+    #[wasm_bindgen(js_name = toBytes)]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.model.to_bytes()
+    }
+
+    /// The model as an ARPA file's text.
+    #[wasm_bindgen(js_name = toArpa)]
+    pub fn to_arpa(&self) -> String {
+        self.model.to_arpa()
+    }
+
+    /// Generates a continuation of `prompt`; returns `{ text, tokens, stats }`.
+    ///
+    /// `options` is a `GenerateOptions` object (`preset` first, then the fields set). Without a
+    /// `seed` a fresh one is drawn below 2^53, so `stats.seed` always reproduces the text.
+    ///
+    /// `onToken(piece, token)`, when given, is called after every token; returning `false` stops
+    /// generation (`stats.stopReason` is then `"cancelled"`). An exception it throws stops
+    /// generation and is rethrown (a thrown non-`Error` value is wrapped in an `Error` whose
+    /// `cause` it is). `onToken` may call `generate` again, on this model or another.
+    ///
+    /// # Errors
+    /// `InvalidOptionError` for bad options or an `onToken` that is not a function; whatever
+    /// `onToken` throws.
+    #[wasm_bindgen(unchecked_return_type = "Generation")]
+    pub fn generate(
+        &self,
+        prompt: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "GenerateOptions")] options: JsValue,
+        #[wasm_bindgen(js_name = onToken, unchecked_optional_param_type = "OnToken")]
+        on_token: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let mut opts = self::options::<JsGenerateOptions>(options)?
+            .into_core()
+            .map_err(js_error)?;
+        let callback = if on_token.is_undefined() || on_token.is_null() {
+            None
+        } else {
+            Some(on_token.dyn_into::<js_sys::Function>().map_err(|_| {
+                js_error(Error::InvalidOption {
+                    name: "onToken",
+                    reason: "must be a function (piece, token) => boolean | void".into(),
+                })
+            })?)
+        };
+        if opts.seed.is_none() {
+            opts.seed = Some(self.model.next_seed() & MAX_SAFE_INTEGER);
+        }
+        let out = match callback {
+            None => self.model.generate(prompt, &opts),
+            Some(f) => {
+                let mut thrown = None;
+                let out = self.model.generate_with(prompt, &opts, |piece, token| {
+                    match f.call2(
+                        &JsValue::UNDEFINED,
+                        &JsValue::from_str(piece),
+                        &JsValue::from_str(token),
+                    ) {
+                        Ok(v) => v != JsValue::FALSE,
+                        Err(e) => {
+                            thrown = Some(e);
+                            false
+                        }
+                    }
+                });
+                if let Some(e) = thrown {
+                    return Err(as_error(e));
+                }
+                out
+            }
+        };
+        to_js(&JsGeneration::from(out.map_err(js_error)?))
+    }
+
+    /// Perplexity of `text` (KenLM `query` semantics).
+    ///
+    /// # Errors
+    /// Only if the result cannot be converted (never expected).
+    #[wasm_bindgen(unchecked_return_type = "Perplexity")]
+    pub fn perplexity(&self, text: &str) -> Result<JsValue, JsValue> {
+        to_js(&JsPerplexity::from(self.model.perplexity(text)))
+    }
+
+    /// Summary figures: order, vocabulary size, patterns per order, sizes, how it was trained.
+    ///
+    /// # Errors
+    /// Only if the result cannot be converted (never expected).
+    #[wasm_bindgen(unchecked_return_type = "ModelInfo")]
+    pub fn info(&self) -> Result<JsValue, JsValue> {
+        to_js(&JsModelInfo::from(self.model.info()))
+    }
+
+    /// Cumulative activation-cache figures over all finished `generate` calls (callable at any
+    /// time, also from an `onToken` callback).
+    ///
+    /// # Errors
+    /// Only if the result cannot be converted (never expected).
+    #[wasm_bindgen(js_name = cacheStats, unchecked_return_type = "CacheStats")]
+    pub fn cache_stats(&self) -> Result<JsValue, JsValue> {
+        let stats: JsCacheStats = self.model.cache_stats();
+        to_js(&stats)
+    }
+}
+
+impl WasmModel {
+    /// The core model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+}
+
+/// A value thrown by a callback, as an `Error`: an `Error` as it is, anything else wrapped (with
+/// the value as `cause`).
+fn as_error(thrown: JsValue) -> JsValue {
+    if thrown.is_instance_of::<js_sys::Error>() {
+        return thrown;
+    }
+    let text = js_sys::JSON::stringify(&thrown)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| format!("{thrown:?}"));
+    let err = js_sys::Error::new(&format!("onToken threw a non-Error value: {text}"));
+    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("cause"), &thrown);
+    err.into()
+}

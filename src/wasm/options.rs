@@ -1,0 +1,227 @@
+//! JavaScript options objects: camelCase mirrors of the core's [`TrainOptions`] and
+//! [`GenerateOptions`], read with a strict check for unknown properties.
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::{to_js_error, MAX_SAFE_INTEGER};
+use crate::{Error, GenerateOptions, Preset, TrainOptions};
+
+/// The JavaScript `TrainOptions` object. Every property is optional; `undefined` or `null` means
+/// the core default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct JsTrainOptions {
+    max_pattern_length: Option<usize>,
+    min_frequency: Option<u32>,
+    max_patterns: Option<u64>,
+}
+
+impl JsTrainOptions {
+    /// The core options (not validated yet: [`crate::Trainer::new`] does that).
+    pub(crate) fn into_core(self) -> TrainOptions {
+        let d = TrainOptions::default();
+        TrainOptions {
+            max_pattern_length: self.max_pattern_length.unwrap_or(d.max_pattern_length),
+            min_frequency: self.min_frequency.unwrap_or(d.min_frequency),
+            max_patterns: self.max_patterns.unwrap_or(d.max_patterns),
+        }
+    }
+}
+
+/// The JavaScript `GenerateOptions` object: `preset` is applied first, then every property that
+/// is set (not `undefined`/`null`) overrides it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct JsGenerateOptions {
+    preset: Option<Preset>,
+    max_tokens: Option<usize>,
+    context_window: Option<usize>,
+    seed: Option<u64>,
+    temperature: Option<f64>,
+    top_k: Option<usize>,
+    top_p: Option<f64>,
+    stop_at_sentence_end: Option<bool>,
+    min_generated_tokens_ratio: Option<f64>,
+    max_patterns_per_query: Option<usize>,
+    max_backup_patterns: Option<usize>,
+    activation_threshold: Option<f64>,
+    frequency_normalization: Option<bool>,
+    activation_cache_size: Option<usize>,
+}
+
+impl JsGenerateOptions {
+    /// The core options (range checks are left to the core, except the seed's JavaScript bound).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a seed above `Number.MAX_SAFE_INTEGER`.
+    pub(crate) fn into_core(self) -> Result<GenerateOptions, Error> {
+        let JsGenerateOptions {
+            preset,
+            max_tokens,
+            context_window,
+            seed,
+            temperature,
+            top_k,
+            top_p,
+            stop_at_sentence_end,
+            min_generated_tokens_ratio,
+            max_patterns_per_query,
+            max_backup_patterns,
+            activation_threshold,
+            frequency_normalization,
+            activation_cache_size,
+        } = self;
+        if seed.is_some_and(|s| s > MAX_SAFE_INTEGER) {
+            return Err(Error::InvalidOption {
+                name: "seed",
+                reason: "must be an integer from 0 to 2^53 - 1 (Number.MAX_SAFE_INTEGER)".into(),
+            });
+        }
+        let mut o = preset.map_or_else(GenerateOptions::default, GenerateOptions::preset);
+        fn set<T>(field: &mut T, value: Option<T>) {
+            if let Some(v) = value {
+                *field = v;
+            }
+        }
+        set(&mut o.max_tokens, max_tokens);
+        set(&mut o.context_window, context_window);
+        o.seed = seed.or(o.seed);
+        set(&mut o.temperature, temperature);
+        set(&mut o.top_k, top_k);
+        set(&mut o.top_p, top_p);
+        set(&mut o.stop_at_sentence_end, stop_at_sentence_end);
+        set(
+            &mut o.min_generated_tokens_ratio,
+            min_generated_tokens_ratio,
+        );
+        set(&mut o.max_patterns_per_query, max_patterns_per_query);
+        set(&mut o.max_backup_patterns, max_backup_patterns);
+        set(&mut o.activation_threshold, activation_threshold);
+        set(&mut o.frequency_normalization, frequency_normalization);
+        set(&mut o.activation_cache_size, activation_cache_size);
+        Ok(o)
+    }
+}
+
+/// The JavaScript (camelCase) name of a core option, for error messages.
+pub(crate) fn js_option_name(name: &'static str) -> &'static str {
+    match name {
+        "max_pattern_length" => "maxPatternLength",
+        "min_frequency" => "minFrequency",
+        "max_patterns" => "maxPatterns",
+        "max_tokens" => "maxTokens",
+        "context_window" => "contextWindow",
+        "top_k" => "topK",
+        "top_p" => "topP",
+        "stop_at_sentence_end" => "stopAtSentenceEnd",
+        "min_generated_tokens_ratio" => "minGeneratedTokensRatio",
+        "max_patterns_per_query" => "maxPatternsPerQuery",
+        "max_backup_patterns" => "maxBackupPatterns",
+        "activation_threshold" => "activationThreshold",
+        "frequency_normalization" => "frequencyNormalization",
+        "activation_cache_size" => "activationCacheSize",
+        other => other,
+    }
+}
+
+/// A core error as a JavaScript `Error`, with option names in their JavaScript spelling.
+pub(crate) fn js_error(err: Error) -> JsValue {
+    match err {
+        Error::InvalidOption { name, reason } => to_js_error(&Error::InvalidOption {
+            name: js_option_name(name),
+            reason,
+        }),
+        other => to_js_error(&other),
+    }
+}
+
+/// An options object (`undefined`/`null` = defaults) as `T`; a malformed one, or one with a
+/// property `T` does not have, is an [`Error::InvalidOption`] (thrown as `InvalidOptionError`).
+pub(crate) fn options<T: DeserializeOwned + Default>(value: JsValue) -> Result<T, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(T::default());
+    }
+    let fields = struct_fields::<T>();
+    let invalid = |name: &'static str, e: serde_wasm_bindgen::Error| {
+        // The message of a JavaScript Error, without its "Error: " prefix.
+        let message = e.to_string();
+        let reason = message
+            .strip_prefix("Error: ")
+            .unwrap_or(&message)
+            .to_owned();
+        to_js_error(&Error::InvalidOption { name, reason })
+    };
+    // serde-wasm-bindgen reads only the properties a struct names, so `deny_unknown_fields`
+    // never fires: check the keys here, or a misspelled option would be silently ignored.
+    let keys = match value.dyn_ref::<js_sys::Object>() {
+        Some(object) => js_sys::Object::keys(object),
+        None => js_sys::Array::new(),
+    };
+    for key in keys.iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !fields.contains(&key.as_str()) {
+            return Err(to_js_error(&Error::InvalidOption {
+                name: "options",
+                reason: format!(
+                    "unknown option `{key}`; expected one of: {}",
+                    fields.join(", ")
+                ),
+            }));
+        }
+    }
+    serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
+        // Name the property at fault: the first one that fails on its own.
+        for &field in fields {
+            let Ok(v) = js_sys::Reflect::get(&value, &JsValue::from_str(field)) else {
+                continue;
+            };
+            if v.is_undefined() {
+                continue;
+            }
+            let single = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&single, &JsValue::from_str(field), &v);
+            if let Err(e) = serde_wasm_bindgen::from_value::<T>(single.into()) {
+                return invalid(field, e);
+            }
+        }
+        invalid("options", e)
+    })
+}
+
+/// The field names a `Deserialize` struct asks for (empty for other types).
+fn struct_fields<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+
+    /// A deserializer that only records the field list of `deserialize_struct`.
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> de::Deserializer<'de> for Fields<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("fields recorded"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
+}

@@ -1,0 +1,78 @@
+//! The JavaScript `Trainer` class: text fed in chunks (as a worker streams a file), then
+//! `finish()` into a `Model`.
+
+use wasm_bindgen::prelude::*;
+
+use super::model::WasmModel;
+use super::options::{js_error, options, JsTrainOptions};
+use super::MAX_SAFE_INTEGER;
+use crate::{Error, Trainer};
+
+/// An incremental trainer, the JavaScript `Trainer` class.
+#[wasm_bindgen(js_name = Trainer)]
+pub struct WasmTrainer {
+    trainer: Trainer,
+}
+
+#[wasm_bindgen(js_class = Trainer)]
+impl WasmTrainer {
+    /// `new Trainer(options?)` with a `TrainOptions` object.
+    ///
+    /// # Errors
+    /// `InvalidOptionError` for an unknown option or a value out of range.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_optional_param_type = "TrainOptions")] options: JsValue,
+    ) -> Result<WasmTrainer, JsValue> {
+        let opts = self::options::<JsTrainOptions>(options)?.into_core();
+        let trainer = Trainer::new(opts).map_err(js_error)?;
+        Ok(WasmTrainer { trainer })
+    }
+
+    /// Announces how many bytes will be fed in all (sizes buffers; optional).
+    ///
+    /// # Errors
+    /// `InvalidOptionError` unless `n` is an integer from 0 to 2^53 - 1.
+    #[wasm_bindgen(js_name = setTotalBytes)]
+    pub fn set_total_bytes(&mut self, n: f64) -> Result<(), JsValue> {
+        if !(n >= 0.0 && n.fract() == 0.0 && n <= MAX_SAFE_INTEGER as f64) {
+            return Err(js_error(Error::InvalidOption {
+                name: "totalBytes",
+                reason: format!("must be an integer from 0 to 2^53 - 1, got {n}"),
+            }));
+        }
+        self.trainer.set_total_bytes(n as u64);
+        Ok(())
+    }
+
+    /// Feeds text; lines may be split across calls.
+    pub fn feed(&mut self, text: &str) {
+        self.trainer.feed(text);
+    }
+
+    /// Feeds raw UTF-8 bytes; a character may be split across calls.
+    ///
+    /// # Errors
+    /// `NotTextError` on a NUL byte or invalid UTF-8 (with the byte offset).
+    #[wasm_bindgen(js_name = feedBytes)]
+    pub fn feed_bytes(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.trainer.feed_bytes(bytes).map_err(js_error)
+    }
+
+    /// Bytes of text fed so far (bytes of a character split across `feedBytes` calls count once
+    /// it is complete).
+    #[wasm_bindgen(js_name = bytesSeen)]
+    pub fn bytes_seen(&self) -> f64 {
+        self.trainer.bytes_seen() as f64
+    }
+
+    /// Counts, smooths and indexes everything fed into a `Model`. The trainer is consumed
+    /// (freed), whether this succeeds or not.
+    ///
+    /// # Errors
+    /// `EmptyInputError` when no word was fed; `NotTextError` when the input ends inside a UTF-8
+    /// character.
+    pub fn finish(self) -> Result<WasmModel, JsValue> {
+        self.trainer.finish().map(WasmModel::from).map_err(js_error)
+    }
+}

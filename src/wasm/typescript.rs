@@ -1,0 +1,165 @@
+//! The TypeScript declarations of the plain objects the bindings take and return, added to the
+//! generated `.d.ts`. Keep them in step with `options.rs` and `results.rs`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Options of `new Trainer(options)` and `Model.train(text, options)`; every field optional. */
+export interface TrainOptions {
+  /** n-gram order: patterns of 1 to this many words are learned (default 6, 1..=16). */
+  maxPatternLength?: number;
+  /** Patterns of two or more words seen fewer times are pruned (default 1: keep all). */
+  minFrequency?: number;
+  /** Upper bound on stored patterns (0 = no bound, the default). */
+  maxPatterns?: number;
+}
+
+/** A named set of generation options; its values are `presets()[name]`. */
+export type Preset = "development" | "production" | "high_performance";
+
+/**
+ * Options of `model.generate(prompt, options)`; every field optional. `preset` is applied
+ * first, then every field that is set overrides it.
+ */
+export interface GenerateOptions {
+  preset?: Preset;
+  /** Most tokens to generate (default 50). */
+  maxTokens?: number;
+  /** How many of the last tokens are matched against the patterns (default 6). */
+  contextWindow?: number;
+  /** 0 to 2^53 - 1; the same seed and options give the same text. Drawn when absent. */
+  seed?: number;
+  /** Softmax temperature, > 0 (default 1). */
+  temperature?: number;
+  /** Keep only the k likeliest next tokens (0 = off, the default). */
+  topK?: number;
+  /** Nucleus sampling mass in (0, 1] (default 1 = off). */
+  topP?: number;
+  /** Stop at the end of a sentence (default true). */
+  stopAtSentenceEnd?: boolean;
+  /** Do not end before this share of maxTokens (default 0, in [0, 1]). */
+  minGeneratedTokensRatio?: number;
+  /** Candidate cap of the longest matching context, shaped sampling (default 1000). */
+  maxPatternsPerQuery?: number;
+  /** Candidate cap of the backed-off contexts, shaped sampling (default 200). */
+  maxBackupPatterns?: number;
+  /** Drop candidates below this probability, in [0, 1) (default 0). */
+  activationThreshold?: number;
+  /** Smoothed probabilities (true, default) or raw frequencies of the longest context. */
+  frequencyNormalization?: boolean;
+  /** Entries of the activation cache (default 1000; 0 disables it). */
+  activationCacheSize?: number;
+}
+
+/**
+ * Called after every generated token with the text appended for it (`piece`, with its leading
+ * space) and the token (`"</s>"` for a sentence break). Returning `false` stops generation
+ * (`stopReason: "cancelled"`); an exception thrown here is rethrown by `generate`.
+ */
+export type OnToken = (piece: string, token: string) => boolean | void;
+
+/** Why generation stopped. */
+export type StopReason = "max_tokens" | "sentence_end" | "cancelled";
+
+/** Statistics of one `generate` call. */
+export interface GenerationStats {
+  tokens: number;
+  elapsedMs: number;
+  tokensPerSecond: number;
+  /** Share of stored patterns in no context the request consulted. */
+  sparsity: number;
+  patternsActivated: number;
+  patternsTotal: number;
+  cacheHits: number;
+  cacheMisses: number;
+  /** null when the activation cache was not consulted (exact sampling). */
+  cacheHitRate: number | null;
+  /** The seed used: pass it back to reproduce the text. */
+  seed: number;
+  stopReason: StopReason;
+  /** True when the model's own distribution was sampled exactly. */
+  exact: boolean;
+}
+
+/** The result of `generate`: `prompt + text` reads naturally. */
+export interface Generation {
+  text: string;
+  /** Generated tokens; "</s>" marks a sentence break. */
+  tokens: string[];
+  stats: GenerationStats;
+}
+
+/** Perplexity with KenLM `query`'s definitions. */
+export interface Perplexity {
+  perplexity: number;
+  perplexityExcludingOov: number;
+  log10Prob: number;
+  log10ProbExcludingOov: number;
+  tokens: number;
+  oov: number;
+  sentences: number;
+}
+
+/** How a model was trained (stored in the model file). */
+export interface TrainingStats {
+  options: Required<TrainOptions>;
+  bytes: number;
+  sentences: number;
+  tokens: number;
+  /** Per order 1..n, the discounts [D1, D2, D3+]. */
+  discounts: [number, number, number][];
+  /** Orders (1-based) that used the fallback discounts 0.5 / 1 / 1.5. */
+  discountFallback: number[];
+  prunedPatterns: number;
+}
+
+/** Summary figures of a model. */
+export interface ModelInfo {
+  order: number;
+  vocabSize: number;
+  /** Patterns per order, 1-grams first. */
+  ngrams: number[];
+  patterns: number;
+  contexts: number;
+  /** "modified-kneser-ney" for trained models, "arpa" for imported ones. */
+  smoothing: string;
+  memoryBytes: number;
+  fileBytes: number;
+  /** null for a model imported from ARPA. */
+  training: TrainingStats | null;
+}
+
+/** Cumulative activation-cache figures of a model. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  entries: number;
+  capacity: number;
+}
+
+/** The `code` of every error the bindings throw. */
+export type UellmErrorCode =
+  | "NOT_A_MODEL"
+  | "UNSUPPORTED_VERSION"
+  | "TRUNCATED"
+  | "CORRUPTED"
+  | "INVALID_OPTION"
+  | "EMPTY_INPUT"
+  | "NOT_TEXT"
+  | "INVALID_ARPA";
+
+/** Every error the bindings throw is an `Error` with a stable `name` and `code`. */
+export interface UellmError extends Error {
+  name:
+    | "NotAModelError"
+    | "UnsupportedVersionError"
+    | "TruncatedError"
+    | "CorruptedError"
+    | "InvalidOptionError"
+    | "EmptyInputError"
+    | "NotTextError"
+    | "ArpaError";
+  code: UellmErrorCode;
+}
+"#;

@@ -98,8 +98,12 @@ class Uellm {
     this.gen = { tokens: 0, elapsedMs: 0, cacheHits: 0, cacheMisses: 0 };
     this.events = { restarts: 0, timeouts: 0, aborts: 0, crashes: 0 };
     this.terminated = false;
-    const workerUrl = config.workerUrl ?? new URL('./worker.js', import.meta.url);
-    const makeWorker = () => new Worker(workerUrl, { type: 'module', name: 'ultra-efficient-llm' });
+    // The default is spelled out as `new Worker(new URL('./worker.js', import.meta.url), {...})`:
+    // bundlers (Vite, webpack 5, Parcel) recognise only that literal form and then bundle the
+    // worker with its imports and the .wasm; a URL held in a variable is copied as a bare asset.
+    const makeWorker = config.workerUrl
+      ? () => new Worker(config.workerUrl, { type: 'module', name: 'ultra-efficient-llm' })
+      : () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'ultra-efficient-llm' });
     const initArgs = { testHooks: !!config.testHooks, wasmUrl: config.wasmUrl ? String(config.wasmUrl) : undefined };
     // Worker replacements, by cause (pool-level: covers every request, test hooks included).
     const onEvent = (event, data) => {

@@ -21,5 +21,7 @@ fi
 
 (cd tests/e2e && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; })
 
-# The test packs pkg/ into UELLM_E2E_TMP and gives Chromium a fresh profile there.
-UELLM_E2E_TMP="${E2E_TMP}" node --test --test-reporter=spec tests/e2e/
+# The tests pack pkg/ into UELLM_E2E_TMP and give Chromium a fresh profile there. One file at a
+# time: fixtures.test.mjs (npm install, vite build) must not overlap the timing checks of
+# pool.test.mjs.
+UELLM_E2E_TMP="${E2E_TMP}" node --test --test-concurrency=1 --test-reporter=spec tests/e2e/

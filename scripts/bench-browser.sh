@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The browser benchmark: `bash scripts/bench-browser.sh [--runs N] [--corpus DIR] [--smoke] [--json-out PATH]`.
+#
+# One command, headless Chromium (/usr/bin/chromium through playwright-core; no browser download):
+#   1. builds pkg/ (scripts/build-pkg.sh) and the native CLI (cargo build --release --bin uellm),
+#      installs tests/e2e's npm dependencies when missing;
+#   2. runs `uellm bench` on the corpus (native figures of this same run, JSON in a temp file);
+#   3. runs tests/e2e/bench/run.mjs: the package API in Chromium (create({workers: 4}), train at
+#      order 5, save/load through IndexedDB, single / 3 concurrent / throughput generation, tokens/s
+#      inside a worker) and the core benchmark in a dedicated worker; N runs, medians;
+#   4. prints the table (figure | browser (wasm) | native | ratio | target | met?) and writes all
+#      raw runs and the medians to target/bench-browser.json.
+#
+# Corpus: DIR/en-train.txt (DIR defaults to ../shared/corpus); falls back to
+# tests/fixtures/corpus/tiny.txt with a warning. --smoke: tiny.txt, 1 run, few requests, JSON in
+# target/bench-browser.smoke.json (a check that the command works, not a measurement).
+# CHROMIUM=/path overrides the browser. Not part of the test suite (it takes minutes).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ -d "${HOME:-/root}/.cargo/bin" ]; then
+  export PATH="${HOME:-/root}/.cargo/bin:${PATH}"
+fi
+
+RUNS=3
+CORPUS_DIR=../shared/corpus
+SMOKE=0
+JSON_OUT=
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) RUNS="${2:?--runs needs a value}"; shift 2 ;;
+    --runs=*) RUNS="${1#*=}"; shift ;;
+    --corpus) CORPUS_DIR="${2:?--corpus needs a folder}"; shift 2 ;;
+    --corpus=*) CORPUS_DIR="${1#*=}"; shift ;;
+    --json-out) JSON_OUT="${2:?--json-out needs a path}"; shift 2 ;;
+    --json-out=*) JSON_OUT="${1#*=}"; shift ;;
+    --smoke) SMOKE=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench-browser.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+case "${RUNS}" in ''|*[!0-9]*|0) echo "bench-browser.sh: --runs must be a positive integer" >&2; exit 2 ;; esac
+
+START=$(date +%s)
+CHROME="${CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "${CHROME}" ]; then
+  echo "bench-browser.sh: ${CHROME} is missing (scripts/setup.sh installs it)" >&2
+  exit 2
+fi
+
+if [ "${SMOKE}" = 1 ]; then
+  CORPUS=tests/fixtures/corpus/tiny.txt
+  RUNS=1
+  NATIVE_REQUESTS=200
+  JSON_OUT="${JSON_OUT:-target/bench-browser.smoke.json}"
+else
+  CORPUS="${CORPUS_DIR%/}/en-train.txt"
+  if [ ! -f "${CORPUS}" ]; then
+    echo "bench-browser.sh: WARNING: ${CORPUS} is missing; falling back to tests/fixtures/corpus/tiny.txt (figures are not comparable with the targets)" >&2
+    CORPUS=tests/fixtures/corpus/tiny.txt
+  fi
+  NATIVE_REQUESTS=2000
+  JSON_OUT="${JSON_OUT:-target/bench-browser.json}"
+fi
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/uellm-bench-browser.XXXXXX")"
+cleanup() { rm -rf "${TMP}"; }
+trap cleanup EXIT
+
+echo "bench-browser: building pkg/ and the native CLI" >&2
+bash scripts/build-pkg.sh >&2
+cargo build --release --bin uellm >&2
+if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  (cd tests/e2e && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; }) >&2
+fi
+
+echo "bench-browser: native figures: uellm bench ${CORPUS} --runs ${RUNS} --requests ${NATIVE_REQUESTS}" >&2
+target/release/uellm bench "${CORPUS}" --runs "${RUNS}" --requests "${NATIVE_REQUESTS}" \
+  --json-out "${TMP}/native.json" > "${TMP}/native.txt"
+
+SMOKE_FLAG=()
+[ "${SMOKE}" = 1 ] && SMOKE_FLAG=(--smoke)
+# Chromium's own temporary files (besides the profile, which run.mjs puts in its temp folder).
+TMPDIR="${TMP}" node tests/e2e/bench/run.mjs --corpus-file "${CORPUS}" --runs "${RUNS}" \
+  --native-json "${TMP}/native.json" --json-out "${JSON_OUT}" "${SMOKE_FLAG[@]}"
+
+echo "bench-browser: done in $(( $(date +%s) - START )) s" >&2

@@ -1,0 +1,290 @@
+// The browser benchmark's driver (run by scripts/bench-browser.sh): serves pkg/ and this folder on
+// 127.0.0.1, opens bench.html in headless Chromium (a fresh profile in a temporary folder), runs
+// the steps of bench.js `--runs` times, reads the native figures `uellm bench` wrote in the same
+// run (--native-json), prints the table and writes every raw run and the medians as JSON.
+//
+//   node tests/e2e/bench/run.mjs --corpus-file F --native-json N.json --json-out OUT.json
+//        [--runs 3] [--smoke] [--order 5] [--workers 4]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+import { startServer } from '../server.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../../..');
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+  '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic',
+  // Extra flags for experiments, e.g. UELLM_BENCH_CHROMIUM_ARGS='--js-flags=--no-liftoff'.
+  ...(process.env.UELLM_BENCH_CHROMIUM_ARGS ?? '').split(/\s+/).filter(Boolean)];
+
+function parseArgs(argv) {
+  const o = { runs: 3, smoke: false, order: 5, workers: 4 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--runs') o.runs = Number(val());
+    else if (a === '--smoke') o.smoke = true;
+    else if (a === '--order') o.order = Number(val());
+    else if (a === '--workers') o.workers = Number(val());
+    else if (a === '--corpus-file') o.corpusFile = resolve(val());
+    else if (a === '--native-json') o.nativeJson = resolve(val());
+    else if (a === '--json-out') o.jsonOut = resolve(val());
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be an integer ≥ 1');
+  if (!o.corpusFile || !o.jsonOut) throw new Error('--corpus-file and --json-out are required');
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+/** Request counts per run. */
+const plan = opts.smoke
+  ? { tokens: 100, warmup: 20, sequential: 20, batches: 5, concurrency: 3, throughput: 200, inFlight: 16,
+    longRequests: 2, longTokens: 500, coreRequests: 200 }
+  : { tokens: 100, warmup: 200, sequential: 200, batches: 50, concurrency: 3, throughput: 2000, inFlight: 16,
+    longRequests: 10, longTokens: 2000, coreRequests: 2000 };
+
+const t00 = Date.now();
+const say = (m) => process.stderr.write(`bench-browser: [${((Date.now() - t00) / 1000).toFixed(1)} s] ${m}\n`);
+
+function median(xs) {
+  const s = xs.filter((x) => typeof x === 'number' && !Number.isNaN(x)).sort((a, b) => a - b);
+  if (!s.length) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+// ---- native figures (same run, written by `uellm bench`) ----
+let native = null;
+let nativeDoc = null;
+if (opts.nativeJson) {
+  nativeDoc = JSON.parse(readFileSync(opts.nativeJson, 'utf8'));
+  const c = nativeDoc.corpora[0];
+  native = { ...c.median, runs: c.runs, modelFileBytes: c.model_file_bytes, patterns: c.patterns,
+    requests: nativeDoc.settings.requests, tokensPerRequest: nativeDoc.settings.tokens_per_request };
+}
+
+// ---- the wasm file ----
+const wasmPath = join(ROOT, 'pkg/ultra_efficient_llm_bg.wasm');
+const wasmBytes = readFileSync(wasmPath);
+const wasm = { file: 'pkg/ultra_efficient_llm_bg.wasm', rawBytes: wasmBytes.length,
+  gzipBytes: gzipSync(wasmBytes, { level: 9 }).length };
+
+// ---- the browser ----
+const tmp = mkdtempSync(join(tmpdir(), 'uellm-bench-browser-'));
+const corpusDir = dirname(opts.corpusFile);
+const corpusName = basename(opts.corpusFile);
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+let chromiumVersion = null;
+try { chromiumVersion = execFileSync(executablePath, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { /* unknown */ }
+
+const server = await startServer({
+  '/node_modules/ultra-efficient-llm/': join(ROOT, 'pkg'),
+  '/bench/': HERE,
+  '/corpus/': corpusDir,
+});
+let context = null;
+const consoleLines = [];
+const runs = [];
+let failure = null;
+try {
+  context = await chromium.launchPersistentContext(join(tmp, 'profile'), { executablePath, headless: true, args: ARGS });
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') consoleLines.push(`[${m.type()}] ${m.text()}`); });
+  page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+  await page.goto(`${server.url}/bench/bench.html`);
+  await page.waitForFunction(() => window.pageReady === true, null, { timeout: 20_000 });
+  const ev = (fn, arg) => page.evaluate(fn, arg);
+  const corpusInfo = await ev((u) => window.bench.loadCorpus(u), `/corpus/${encodeURIComponent(corpusName)}`);
+  say(`corpus ${opts.corpusFile} (${corpusInfo.bytes} bytes); ${opts.runs} run(s), ${opts.workers} workers, order ${opts.order}`);
+
+  for (let r = 1; r <= opts.runs; r++) {
+    const tag = `run ${r}/${opts.runs}`;
+    const name = `bench-run-${r}`;
+    const raw = {};
+    say(`${tag}: create({workers: ${opts.workers}})`);
+    raw.create = await ev((w) => window.bench.createPool(w), opts.workers);
+    say(`${tag}: train() at order ${opts.order} in the training worker`);
+    raw.train = await ev((o) => window.bench.train(o), opts.order);
+    say(`${tag}: save() / load() through IndexedDB`);
+    raw.save = await ev((n) => window.bench.save(n), name);
+    raw.load = await ev((n) => window.bench.load(n), name);
+    say(`${tag}: core benchmark in a dedicated worker (IndexedDB load, training, ${plan.coreRequests} requests)`);
+    raw.coreInit = await ev(() => window.bench.core.start());
+    raw.coreLoadStored = await ev((n) => window.bench.core.loadStored(n), name);
+    raw.coreTrain = await ev((o) => window.bench.core.train(o), opts.order);
+    // Warm-up first (seeds 1,000,000..): wasm code starts in the baseline tier and is optimised
+    // once hot; the figure is the steady state, like the native one.
+    raw.coreWarmup = await ev(({ n, t }) => window.bench.core.generate(n, t, 1_000_000), { n: plan.warmup, t: plan.tokens });
+    raw.coreGenerate = await ev(({ n, t }) => window.bench.core.generate(n, t), { n: plan.coreRequests, t: plan.tokens });
+    await ev(() => window.bench.core.stop());
+    say(`${tag}: pool generation (warm-up ${plan.warmup}, ${plan.sequential} sequential, ${plan.batches}×${plan.concurrency} concurrent, ${plan.throughput} for throughput, ${plan.longRequests}×${plan.longTokens} tokens)`);
+    raw.warmup = await ev(({ n, k, t }) => window.bench.throughput(n, k, t, 1_000_000), { n: plan.warmup, k: 8, t: plan.tokens });
+    raw.sequential = await ev(({ n, t }) => window.bench.sequential(n, t, 0), { n: plan.sequential, t: plan.tokens });
+    raw.concurrent = await ev(({ b, c, t }) => window.bench.concurrent(b, c, t, 10_000), { b: plan.batches, c: plan.concurrency, t: plan.tokens });
+    raw.throughput = await ev(({ n, k, t }) => window.bench.throughput(n, k, t, 20_000), { n: plan.throughput, k: plan.inFlight, t: plan.tokens });
+    raw.long = await ev(({ n, t }) => window.bench.longGeneration(n, t, 50_000), { n: plan.longRequests, t: plan.longTokens });
+    await ev((n) => window.bench.remove(n), name);
+    await ev(() => window.bench.terminate());
+
+    const fig = {
+      poolStartMs: raw.create.ms,
+      trainWorkerMs: raw.train.workerDoneMs,
+      trainWallMs: raw.train.wallMs,
+      trainMaxGapMs: raw.train.maxGapMs,
+      trainLongTasks: raw.train.longTasks,
+      trainLongestTaskMs: raw.train.longestTaskMs,
+      saveMs: raw.save.ms,
+      loadPoolMs: raw.load.ms,
+      idbLoadMs: raw.coreLoadStored.totalMs,
+      idbReadMs: raw.coreLoadStored.readMs,
+      idbParseMs: raw.coreLoadStored.parseMs,
+      coreTrainMs: raw.coreTrain.trainMs,
+      coreFromBytesMs: raw.coreTrain.fromBytesMs,
+      coreTokensPerSecond: raw.coreGenerate.tokensPerSecond,
+      coreUsPerRequest: raw.coreGenerate.usPerRequest,
+      singleP50Ms: raw.sequential.p50,
+      singleP95Ms: raw.sequential.p95,
+      concurrentBatchP50Ms: raw.concurrent.batch.p50,
+      concurrentRequestP50Ms: raw.concurrent.request.p50,
+      requestsPerSecond: raw.throughput.requestsPerSecond,
+      workerTokensPerSecond: raw.long.tokensPerSecond,
+    };
+    runs.push({ figures: fig, raw });
+    say(`${tag}: train ${fmt(fig.trainWorkerMs, 0)} ms (worker) · gap ${fmt(fig.trainMaxGapMs, 1)} ms · ` +
+      `IDB→worker ${fmt(fig.idbLoadMs, 1)} ms · p50 ${fmt(fig.singleP50Ms, 3)} ms · ${fmt(fig.requestsPerSecond, 0)} req/s`);
+  }
+} catch (e) {
+  failure = e;
+} finally {
+  await context?.close().catch(() => {});
+  await server.close();
+  rmSync(tmp, { recursive: true, force: true });
+}
+if (failure) {
+  for (const l of consoleLines) process.stderr.write(`  ${l}\n`);
+  throw failure;
+}
+
+const medians = {};
+for (const k of Object.keys(runs[0].figures)) medians[k] = median(runs.map((r) => r.figures[k]));
+
+// ---- the table ----
+function fmt(x, d = 1) {
+  if (x === null || x === undefined || Number.isNaN(x)) return '-';
+  return Number(x).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+}
+const m = medians;
+const n = native ?? {};
+const has = (x) => typeof x === 'number' && !Number.isNaN(x);
+const timeRatio = (wasmTime, nativeTime) => (has(wasmTime) && has(nativeTime) && nativeTime > 0 ? wasmTime / nativeTime : null);
+const rateRatio = (wasmRate, nativeRate) => (has(wasmRate) && has(nativeRate) && wasmRate > 0 ? nativeRate / wasmRate : null);
+const nativeReqPerSec = has(n.text_tokens_per_second) ? n.text_tokens_per_second / (n.tokensPerRequest ?? 100) : null;
+const KB = 1000;
+const rows = [
+  // id, figure, browser value, browser text, native text, ratio (wasm/native time), target text, met
+  { id: 'train_core', figure: `training, order ${opts.order}, core in a worker (Trainer → Model)`,
+    browser: m.coreTrainMs, unit: 'ms', text: `${fmt(m.coreTrainMs / 1000, 3)} s`,
+    native: has(n.train_seconds) ? `${fmt(n.train_seconds, 3)} s` : '-', ratio: timeRatio(m.coreTrainMs, n.train_seconds * 1000),
+    target: '≤ 1.5× native', check: (r) => r.ratio !== null && r.ratio <= 1.5 },
+  { id: 'train_worker', figure: 'training via train(): until the training worker is done',
+    browser: m.trainWorkerMs, unit: 'ms', text: `${fmt(m.trainWorkerMs / 1000, 3)} s`,
+    native: has(n.train_seconds) ? `${fmt(n.train_seconds, 3)} s` : '-', ratio: timeRatio(m.trainWorkerMs, n.train_seconds * 1000),
+    target: '≤ 1.5× native', check: (r) => r.ratio !== null && r.ratio <= 1.5 },
+  { id: 'train_wall', figure: `train() call → resolve (incl. install in ${opts.workers} workers)`,
+    browser: m.trainWallMs, unit: 'ms', text: `${fmt(m.trainWallMs / 1000, 3)} s`, native: '-', ratio: null, target: '-' },
+  { id: 'train_gap', figure: 'longest main-thread frame gap during train()',
+    browser: m.trainMaxGapMs, unit: 'ms', text: `${fmt(m.trainMaxGapMs, 1)} ms`, native: '-', ratio: null,
+    target: '≤ 50 ms', check: (r) => r.browser <= 50 },
+  { id: 'train_longtasks', figure: 'long tasks (> 50 ms) during train(): count / longest',
+    browser: m.trainLongTasks, unit: 'count', text: `${fmt(m.trainLongTasks, 0)} / ${fmt(m.trainLongestTaskMs, 0)} ms`,
+    native: '-', ratio: null, target: '-' },
+  { id: 'save', figure: 'save() to IndexedDB', browser: m.saveMs, unit: 'ms', text: `${fmt(m.saveMs, 1)} ms`,
+    native: '-', ratio: null, target: '-' },
+  { id: 'load_idb_worker', figure: 'load from IndexedDB into one worker (read + fromBytes)',
+    browser: m.idbLoadMs, unit: 'ms', text: `${fmt(m.idbLoadMs, 1)} ms (${fmt(m.idbReadMs, 0)} + ${fmt(m.idbParseMs, 0)})`,
+    native: has(n.load_ms) ? `${fmt(n.load_ms, 1)} ms (from_bytes)` : '-', ratio: timeRatio(m.idbLoadMs, n.load_ms),
+    target: '≤ 150 ms', check: (r) => r.browser <= 150 },
+  { id: 'from_bytes', figure: 'Model.fromBytes in a worker', browser: m.coreFromBytesMs, unit: 'ms',
+    text: `${fmt(m.coreFromBytesMs, 1)} ms`, native: has(n.load_ms) ? `${fmt(n.load_ms, 1)} ms` : '-',
+    ratio: timeRatio(m.coreFromBytesMs, n.load_ms), target: '-' },
+  { id: 'load_pool', figure: `load() into the pool (${opts.workers} workers), wall`, browser: m.loadPoolMs, unit: 'ms',
+    text: `${fmt(m.loadPoolMs, 1)} ms`, native: '-', ratio: null, target: '-' },
+  { id: 'single_p50', figure: `1 request of ${plan.tokens} tokens via the pool, p50`, browser: m.singleP50Ms, unit: 'ms',
+    text: `${fmt(m.singleP50Ms, 3)} ms`, native: has(n.text_us_per_request) ? `${fmt(n.text_us_per_request / 1000, 3)} ms` : '-',
+    ratio: timeRatio(m.singleP50Ms, n.text_us_per_request / 1000), target: '≤ 2 ms', check: (r) => r.browser <= 2 },
+  { id: 'single_p95', figure: `1 request of ${plan.tokens} tokens via the pool, p95`, browser: m.singleP95Ms, unit: 'ms',
+    text: `${fmt(m.singleP95Ms, 3)} ms`, native: '-', ratio: null, target: '-' },
+  { id: 'concurrent3', figure: `${plan.concurrency} concurrent requests: batch p50 / request p50`, browser: m.concurrentBatchP50Ms, unit: 'ms',
+    text: `${fmt(m.concurrentBatchP50Ms, 3)} / ${fmt(m.concurrentRequestP50Ms, 3)} ms`, native: '-', ratio: null, target: '-' },
+  { id: 'throughput', figure: `throughput, ${opts.workers} workers, ${plan.inFlight} in flight`, browser: m.requestsPerSecond, unit: 'req/s',
+    text: `${fmt(m.requestsPerSecond, 0)} req/s`, native: nativeReqPerSec ? `${fmt(nativeReqPerSec, 0)} req/s (1 thread)` : '-',
+    ratio: rateRatio(m.requestsPerSecond, nativeReqPerSec), target: '≥ 5,000 req/s', check: (r) => r.browser >= 5000 },
+  { id: 'worker_tokens_per_second', figure: `generation in a pool worker (${plan.longTokens}-token requests, stats)`,
+    browser: m.workerTokensPerSecond, unit: 'tokens/s', text: `${fmt(m.workerTokensPerSecond, 0)} tokens/s`,
+    native: has(n.text_tokens_per_second) ? `${fmt(n.text_tokens_per_second, 0)} tokens/s (text)` : '-',
+    ratio: rateRatio(m.workerTokensPerSecond, n.text_tokens_per_second), target: '≤ 1.5× native', check: (r) => r.ratio !== null && r.ratio <= 1.5 },
+  { id: 'core_tokens_per_second', figure: `generation, core in a worker (${plan.coreRequests}×${plan.tokens} tokens)`,
+    browser: m.coreTokensPerSecond, unit: 'tokens/s', text: `${fmt(m.coreTokensPerSecond, 0)} tokens/s`,
+    native: has(n.text_tokens_per_second) ? `${fmt(n.text_tokens_per_second, 0)} tokens/s (text)` : '-',
+    ratio: rateRatio(m.coreTokensPerSecond, n.text_tokens_per_second), target: '≤ 1.5× native', check: (r) => r.ratio !== null && r.ratio <= 1.5 },
+  { id: 'core_us_per_request', figure: `time of one ${plan.tokens}-token request, core in a worker (median)`,
+    browser: m.coreUsPerRequest, unit: 'µs', text: `${fmt(m.coreUsPerRequest, 1)} µs`,
+    native: has(n.text_us_per_request) ? `${fmt(n.text_us_per_request, 1)} µs` : '-',
+    ratio: timeRatio(m.coreUsPerRequest, n.text_us_per_request), target: '≤ 1.5× native', check: (r) => r.ratio !== null && r.ratio <= 1.5 },
+  { id: 'sampler_ids', figure: 'sampler only (generate_ids)', browser: null, unit: 'tokens/s',
+    text: 'n/a (no wasm binding)', native: has(n.sampler_tokens_per_second) ? `${fmt(n.sampler_tokens_per_second, 0)} tokens/s` : '-',
+    ratio: null, target: '-' },
+  { id: 'pool_start', figure: `create({workers: ${opts.workers}}) (+1 training worker)`, browser: m.poolStartMs, unit: 'ms',
+    text: `${fmt(m.poolStartMs, 1)} ms`, native: '-', ratio: null, target: '-' },
+  { id: 'wasm_raw', figure: 'wasm file, raw', browser: wasm.rawBytes, unit: 'bytes', text: `${fmt(wasm.rawBytes / KB, 1)} KB`,
+    native: '-', ratio: null, target: '-' },
+  { id: 'wasm_gzip', figure: 'wasm file, gzip -9', browser: wasm.gzipBytes, unit: 'bytes', text: `${fmt(wasm.gzipBytes / KB, 1)} KB`,
+    native: '-', ratio: null, target: '≤ 200 KB', check: (r) => r.browser <= 200 * KB },
+];
+for (const r of rows) {
+  r.met = r.check ? (has(r.browser) ? r.check(r) : false) : null;
+  delete r.check;
+}
+
+const header = ['figure', 'browser (wasm)', 'native', 'ratio', 'target', 'met?'];
+const cells = rows.map((r) => [r.figure, r.text, r.native, r.ratio === null ? '-' : `${fmt(r.ratio, 2)}×`, r.target,
+  r.met === null ? '' : r.met ? 'met' : 'NOT MET']);
+const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+const line = (c) => `| ${c.map((x, i) => x.padEnd(widths[i])).join(' | ')} |`;
+const out = [];
+out.push(`uellm browser benchmark: ${chromiumVersion ?? 'chromium'} headless, ${cpus().length} CPUs, ` +
+  `${opts.runs} run(s) (medians), corpus ${basename(opts.corpusFile)} (${statSync(opts.corpusFile).size.toLocaleString('en-US')} bytes), ` +
+  `order ${opts.order}${opts.smoke ? ', SMOKE' : ''}`);
+out.push('ratio = wasm time / native time (> 1: wasm slower; for rates native/wasm). ' +
+  'native = `uellm bench` in this same run' + (native ? `, ${native.requests} requests per configuration` : ' (missing)'));
+out.push('');
+out.push(line(header));
+out.push(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const c of cells) out.push(line(c));
+process.stdout.write(out.join('\n') + '\n');
+
+const doc = {
+  tool: 'scripts/bench-browser.sh',
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, chromium: chromiumVersion, chromiumArgs: ARGS, node: process.version },
+  settings: { ...opts, plan, seeds: 'sequential 0.., concurrent 10000.., throughput 20000.., long 50000.., warm-up 1000000..',
+    stopAtSentenceEnd: false, prompt: '' },
+  corpus: { path: opts.corpusFile, bytes: statSync(opts.corpusFile).size },
+  wasm,
+  table: rows,
+  browser: { medians, runs },
+  native: native ? { medians: Object.fromEntries(Object.entries(native).filter(([k]) => k !== 'runs')), runs: native.runs,
+    document: nativeDoc } : null,
+  elapsedSeconds: (Date.now() - t00) / 1000,
+};
+mkdirSync(dirname(opts.jsonOut), { recursive: true });
+writeFileSync(opts.jsonOut, JSON.stringify(doc, null, 2) + '\n');
+process.stdout.write(`\nwrote ${opts.jsonOut}\n`);

@@ -12,9 +12,15 @@
 //!
 //! postcard is not self-describing, so the magic and version come first and are checked before
 //! a byte of the body is interpreted; the checksum catches damage before decoding. The body holds
-//! the trie breadth-first as a few byte streams rather than millions of small values: per
-//! context-capable node the number of children, per pattern its word as a delta from its previous
-//! sibling, per pattern its adjusted Kneser-Ney count — all LEB128 varints, most of one byte.
+//! the trie breadth-first as a few byte streams rather than millions of small values, all LEB128
+//! varints, most of one byte:
+//! * per context-capable node, its number of children;
+//! * per bigram `a b`, the word `b`; per longer pattern `h w`, the rank of `h' w` among the
+//!   children of `h'`, the suffix of `h` (`h' w` always exists). Both as deltas from the previous
+//!   sibling. A rank is a smaller number than a word id, and decoding it yields the word and the
+//!   suffix link at once, so loading needs no search (version 1 stored words and searched);
+//! * per pattern, its adjusted Kneser-Ney count.
+//!
 //! Probabilities are recomputed on load, so the file is lossless and about 3 bytes per pattern.
 //! Every length read from the file is checked against the bytes that remain before anything is
 //! allocated for it.
@@ -32,7 +38,7 @@ use crate::vocab::Vocab;
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"UELMODEL";
 /// Format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Bytes before the body.
 pub const HEADER_LEN: usize = 24;
 
@@ -95,7 +101,7 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<&[u8]> {
         let hint = if version > FORMAT_VERSION {
             "it was written by a newer ultra-efficient-llm: upgrade to load it"
         } else {
-            "it was written by an older ultra-efficient-llm: load it there and export it as ARPA, then import that"
+            "it was written by an older ultra-efficient-llm: load it there and export it as ARPA, then import that, or retrain"
         };
         return Err(Error::UnsupportedVersion {
             found: version,
@@ -133,8 +139,8 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<&[u8]> {
     Ok(body)
 }
 
-/// Serializes the parts into a body.
-pub(crate) fn encode_body(parts: &Parts) -> Vec<u8> {
+/// Serializes the parts into a body; `suffix` are the trie's suffix links.
+pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Vec<u8> {
     let t = &parts.trie;
     let order = t.order();
     let vocab: String = {
@@ -152,19 +158,30 @@ pub(crate) fn encode_body(parts: &Parts) -> Vec<u8> {
     for node in 1..ctx_end {
         put(&mut child_counts, t.children(node).len() as u64);
     }
+    // Bigrams: their words. Deeper patterns: their rank among the children of their parent's
+    // suffix (see the module docs). Both as deltas from the previous sibling.
     let mut words = Vec::new();
+    let bigram_parents = t.level(1);
     for parent in t.level_start[1] as usize..ctx_end {
+        let base = if bigram_parents.contains(&parent) {
+            None
+        } else {
+            Some(t.child_start[suffix[parent] as usize])
+        };
         let mut prev: Option<u32> = None;
         for c in t.children(parent) {
-            let w = t.word[c];
+            let x = match base {
+                None => t.word[c],
+                Some(b) => suffix[c] - b,
+            };
             put(
                 &mut words,
                 match prev {
-                    None => w as u64,
-                    Some(p) => (w - p - 1) as u64,
+                    None => x as u64,
+                    Some(p) => (x - p - 1) as u64,
                 },
             );
-            prev = Some(w);
+            prev = Some(x);
         }
     }
     let mut values = Vec::new();
@@ -212,8 +229,8 @@ pub(crate) fn encode_body(parts: &Parts) -> Vec<u8> {
     postcard::to_allocvec(&body).unwrap_or_default()
 }
 
-/// Decodes and validates a body.
-pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
+/// Decodes and validates a body: the parts and the trie's suffix links.
+pub(crate) fn decode_body(bytes: &[u8]) -> Result<(Parts, Vec<u32>)> {
     let (b, rest): (Body<'_>, _) = postcard::take_from_bytes(bytes)
         .map_err(|e| Error::corrupted(format!("undecodable body ({e})")))?;
     if !rest.is_empty() {
@@ -258,16 +275,19 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Parts> {
             (decode_values(&b, total, ctx_end, order), vocab)
         },
     );
-    let (trie, values) = (trie?, values?);
+    let ((trie, suffix), values) = (trie?, values?);
     let vocab = vocab.filter(|x| x.len() as u64 == v).ok_or_else(|| {
         Error::corrupted("bad vocabulary, or one that does not match the unigrams")
     })?;
-    Ok(Parts {
-        vocab,
-        trie,
-        values,
-        training: b.training,
-    })
+    Ok((
+        Parts {
+            vocab,
+            trie,
+            values,
+            training: b.training,
+        },
+        suffix,
+    ))
 }
 
 /// The pattern tree from the child-count and word streams.
@@ -277,7 +297,7 @@ fn decode_trie(
     total: usize,
     v: u64,
     order: usize,
-) -> Result<Trie> {
+) -> Result<(Trie, Vec<u32>)> {
     let ctx_end = level_start[order] as usize;
     let mut child_start = mem::with_capacity(ctx_end + 1);
     child_start.push(1u32);
@@ -301,21 +321,43 @@ fn decode_trie(
     r.finish("child counts")?;
 
     let mut word = mem::zeroed_u32(total);
+    let mut suffix = mem::zeroed_u32(total);
     for (i, w) in word[1..=v as usize].iter_mut().enumerate() {
         *w = i as u32;
     }
     let mut r = Reader::new(b.words);
-    for parent in level_start[1] as usize..ctx_end {
-        // Deltas restart at each parent: the first word is stored as is (prev + 1 = 0).
+    let bigram_parents = level_start[1] as usize..(level_start[2] as usize).min(ctx_end);
+    // Deltas restart at each parent: the first value is stored as is (prev + 1 = 0).
+    for parent in bigram_parents.clone() {
         let mut prev = u64::MAX;
         let kids = child_start[parent] as usize..child_start[parent + 1] as usize;
-        for slot in &mut word[kids] {
+        for c in kids {
             let w = prev.wrapping_add(1) + r.varint()? as u64;
             if w >= v {
                 return Err(Error::corrupted("word id out of range"));
             }
-            *slot = w as u32;
+            word[c] = w as u32;
+            // The suffix of a bigram `a b` is the unigram `b`.
+            suffix[c] = 1 + w as u32;
             prev = w;
+        }
+    }
+    // Deeper patterns `h w` are stored as the rank of `h' w` among the children of `h'`, the
+    // suffix of `h`: that rank gives both the word and the suffix link at once.
+    for parent in bigram_parents.end..ctx_end {
+        let g = suffix[parent] as usize;
+        let hay = child_start[g] as u64..child_start[g + 1] as u64;
+        let mut prev = u64::MAX;
+        let kids = child_start[parent] as usize..child_start[parent + 1] as usize;
+        for c in kids {
+            let rank = prev.wrapping_add(1) + r.varint()? as u64;
+            let at = hay.start + rank;
+            if at >= hay.end {
+                return Err(Error::corrupted("a pattern's suffix is out of range"));
+            }
+            word[c] = word[at as usize];
+            suffix[c] = at as u32;
+            prev = rank;
         }
     }
     r.finish("words")?;
@@ -325,7 +367,7 @@ fn decode_trie(
         child_start,
     };
     debug_assert!(trie.validate().is_ok());
-    Ok(trie)
+    Ok((trie, suffix))
 }
 
 /// The per-pattern values.

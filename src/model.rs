@@ -128,7 +128,7 @@ impl Model {
         drop(weights);
         let body = match body {
             Some(b) => b,
-            None => format::encode_body(&parts),
+            None => format::encode_body(&parts, &suffix),
         };
         let order = parts.trie.order();
         let ngrams = (1..=order)
@@ -163,10 +163,10 @@ impl Model {
     /// [`Error::Corrupted`]; no input makes it panic or allocate more than the input justifies.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
         let body = format::check_header(bytes)?;
-        let parts = format::decode_body(body)?;
+        let (parts, suffix) = format::decode_body(body)?;
         let mut owned = crate::mem::with_capacity(body.len());
         owned.extend_from_slice(body);
-        Model::from_parts(parts, None, Some(owned))
+        Model::from_parts(parts, Some(suffix), Some(owned))
     }
 
     /// The vocabulary.

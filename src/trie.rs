@@ -193,9 +193,15 @@ impl Trie {
             let target = self.children(done[parent] as usize);
             let hay = &self.word[target.clone()];
             let mut pos = 0usize;
+            // Few children in a long list: plain binary searches beat galloping from the start.
+            let sparse = kids.len() * 16 < hay.len();
             for c in kids {
                 let w = self.word[c];
-                pos = gallop(hay, pos, w);
+                pos = if sparse {
+                    pos + hay[pos..].partition_point(|&x| x < w)
+                } else {
+                    gallop(hay, pos, w)
+                };
                 if pos >= hay.len() || hay[pos] != w {
                     return Err(Error::corrupted(format!(
                         "a level-{} pattern has no suffix pattern (an n-gram's last n-1 words must be an n-gram too)",

@@ -170,19 +170,68 @@ export interface Health {
   queued: number;
 }
 
-export interface OpMetrics {
+/**
+ * Time spent inside a worker on one request, in ms, as the worker reports it with every answer.
+ * Phases appear when the op has them.
+ */
+export interface WorkerTimings {
+  /** Queued inside the worker behind its earlier requests. */
+  waitMs: number;
+  /** Handling the request, from its start to the answer being posted. */
+  totalMs: number;
+  /** IndexedDB read (load, export, list), the shared model file read (load into a worker), or
+   *  reading and feeding the training sources (train). */
+  readMs?: number;
+  /** Model.fromBytes. */
+  parseMs?: number;
+  /** Trainer.finish (building the model). */
+  trainMs?: number;
+  /** Model.toBytes. */
+  toBytesMs?: number;
+  /** Copying the model file into the Blob the workers share. */
+  blobMs?: number;
+  /** IndexedDB write (save, import, remove). */
+  writeMs?: number;
+  generateMs?: number;
+  perplexityMs?: number;
+  /** train/load/loadBytes: installing the model in the other generation workers (they parse in
+   *  parallel): wall time on the main thread, how many, and the slowest one's phases. */
+  installMs?: number;
+  installWorkers?: number;
+  installReadMs?: number;
+  installParseMs?: number;
+  installTotalMs?: number;
+  [phase: string]: number | undefined;
+}
+
+export interface DurationStats {
   count: number;
-  errors: number;
   meanMs: number;
   p50Ms: number;
   p95Ms: number;
   maxMs: number;
 }
 
+export interface OpMetrics {
+  count: number;
+  errors: number;
+  /** Wall time on the main thread (call → settle); percentiles over the latest 1024 calls. */
+  meanMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+  /** Time inside the worker that served the call (`WorkerTimings.totalMs`), its mean per phase
+   *  and the latest call's timings. Absent until a call of this op got an answer from a worker. */
+  worker?: DurationStats & { phases: Partial<WorkerTimings>; last: WorkerTimings };
+  /** Mean wall time minus worker time over those calls: queueing, messaging and main-thread work. */
+  overheadMeanMs?: number;
+}
+
 export interface Metrics {
   uptimeMs: number;
   ops: Record<string, OpMetrics>;
   modelMemoryBytes: number;
+  /** Size of the current model file (0 when none). */
   modelFileBytes: number;
   /** Activation-cache lookups over all workers' generations. */
   cache: { hits: number; misses: number; hitRate: number | null };

@@ -56,21 +56,56 @@ export function resolveConfig(config = {}) {
   return out;
 }
 
-class OpStats {
-  constructor() { this.count = 0; this.errors = 0; this.samples = []; this.sum = 0; this.max = 0; }
-  add(ms, ok) {
+const SAMPLES = 1024; // latest durations kept per op for the percentiles
+
+/** Count, mean, max and the latest SAMPLES durations (a ring: O(1) per request, no allocation). */
+class Durations {
+  constructor() { this.count = 0; this.sum = 0; this.max = 0; this.ring = new Float64Array(SAMPLES); }
+  add(ms) {
+    this.ring[this.count % SAMPLES] = ms;
     this.count++;
-    if (!ok) this.errors++;
     this.sum += ms;
     if (ms > this.max) this.max = ms;
-    this.samples.push(ms);
-    if (this.samples.length > 1024) this.samples.shift();
   }
   summary() {
-    const s = [...this.samples].sort((a, b) => a - b);
+    const s = this.ring.slice(0, Math.min(this.count, SAMPLES)).sort();
     const pct = (p) => (s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : 0);
-    return { count: this.count, errors: this.errors, meanMs: this.count ? this.sum / this.count : 0,
+    return { count: this.count, meanMs: this.count ? this.sum / this.count : 0,
       p50Ms: pct(50), p95Ms: pct(95), maxMs: this.max };
+  }
+}
+
+class OpStats {
+  constructor() {
+    this.wall = new Durations();   // call -> settle, on the main thread
+    this.errors = 0;
+    this.worker = new Durations(); // time inside the worker that served it (timings.totalMs)
+    this.wallWithWorker = 0;       // sum of wall times of the calls that have worker timings
+    this.phases = {};              // phase -> sum of ms (mean = sum / worker.count)
+    this.last = null;              // the latest call's worker timings
+  }
+  add(ms, ok, timings) {
+    this.wall.add(ms);
+    if (!ok) this.errors++;
+    if (timings) {
+      this.worker.add(timings.totalMs);
+      this.wallWithWorker += ms;
+      for (const k in timings) this.phases[k] = (this.phases[k] ?? 0) + timings[k];
+      this.last = timings;
+    }
+  }
+  summary() {
+    const w = this.wall.summary();
+    const out = { count: w.count, errors: this.errors, meanMs: w.meanMs, p50Ms: w.p50Ms, p95Ms: w.p95Ms, maxMs: w.maxMs };
+    const n = this.worker.count;
+    if (n) {
+      const phases = {};
+      for (const k in this.phases) phases[k] = this.phases[k] / n;
+      // Wall minus worker time: queueing, messaging (transfer, cloning) and main-thread work.
+      out.worker = { ...this.worker.summary(), phases, last: { ...this.last } };
+      out.overheadMeanMs = Math.max(0, (this.wallWithWorker - this.worker.sum) / n);
+    }
+    return out;
   }
 }
 
@@ -90,7 +125,9 @@ class Uellm {
   constructor(config) {
     this.config = config;
     this.logger = config.logger ?? console;
-    this.modelBytes = null;   // ArrayBuffer of the current model (kept for worker restarts)
+    // The current model file as a Blob (handed to every worker and kept for worker restarts).
+    // Never an ArrayBuffer on this thread: see `installBlob`.
+    this.modelBytes = null;
     this.modelInfo = null;
     this.modelVersion = 0;
     this.startedAt = now();
@@ -126,26 +163,28 @@ class Uellm {
     let version = -1;
     while (this.modelBytes && version !== this.modelVersion && !handle.dead) {
       version = this.modelVersion;
-      const bytes = this.modelBytes.slice(0);
-      await handle.call('load', { bytes }, { transfer: [bytes], timeoutMs: this.config.storageTimeoutMs });
+      await handle.call('load', { blob: this.modelBytes }, { timeoutMs: this.config.storageTimeoutMs });
     }
   }
 
+  /** Runs `fn(trace)` and records its wall time and `trace.worker` (the worker's timings). */
   async timed(op, fn) {
     const t0 = now();
+    const trace = { worker: null };
     try {
-      const value = await fn();
-      this.record(op, now() - t0, true, value);
+      const value = await fn(trace);
+      this.record(op, now() - t0, true, value, trace.worker);
       return value;
     } catch (e) {
-      this.record(op, now() - t0, false);
+      this.record(op, now() - t0, false, undefined, trace.worker);
       throw e;
     }
   }
 
-  record(op, ms, ok, value) {
-    if (!this.ops.has(op)) this.ops.set(op, new OpStats());
-    this.ops.get(op).add(ms, ok);
+  record(op, ms, ok, value, timings) {
+    let stats = this.ops.get(op);
+    if (stats === undefined) this.ops.set(op, stats = new OpStats());
+    stats.add(ms, ok, timings);
     const log = this.config.log;
     if (ok && op === 'generate' && value?.stats) {
       const s = value.stats;
@@ -169,104 +208,156 @@ class Uellm {
     if (!this.modelBytes) throw new NoModelError();
   }
 
-  /** Installs `bytes` (ArrayBuffer) as the current model on every generation worker. */
-  async distribute(bytes, info, except) {
-    this.modelBytes = bytes;
-    this.modelInfo = info;
+  // How a model file reaches the generation workers. The main thread holds it only as a Blob and
+  // posts that Blob: a Blob crosses postMessage by reference (no bytes are cloned), and each
+  // worker reads it with `blob.arrayBuffer()` on its own thread. The Blob itself is made where
+  // the bytes are, off the main thread (the training worker, or the worker that read IndexedDB).
+  // Alternatives considered: copying one ArrayBuffer per worker here (`slice` + transfer, what
+  // this replaced) costs one 8.5 MB copy per worker ON this thread (56–104 ms long tasks with 4
+  // workers); structured-cloning an ArrayBuffer without transferring it copies on this thread
+  // too; staggering the copies with setTimeout only splits the long task, and keeps a copy here.
+  // N transferable copies made by the training worker would work for train() but not for
+  // restarts or load(). The Blob serves every path (train, load, loadBytes, worker restarts).
+
+  /**
+   * Makes `blob` the current model file (replacements started from now on load it) and sends it
+   * to every ready generation worker except `except`; resolves with their answers.
+   */
+  installBlob(blob, except) {
+    this.modelBytes = blob;
     this.modelVersion++;
-    await this.pool.broadcast('load', () => {
-      const copy = bytes.slice(0);
-      return { args: { bytes: copy }, transfer: [copy] };
-    }, { timeoutMs: this.config.storageTimeoutMs, except });
+    return this.pool.broadcast('load', { blob }, { timeoutMs: this.config.storageTimeoutMs, except });
+  }
+
+  /**
+   * Loads a model file into every generation worker: `op` (`load` / `loadStored`, with
+   * `share: true`) runs on one worker, which posts the file as a Blob before parsing it; the
+   * other workers then load that Blob in parallel with it, and it keeps its own parse. A bad
+   * file fails in every worker alike and changes nothing (the previous model stays current).
+   */
+  async loadEverywhere(op, args, trace, { signal, timeoutMs } = {}) {
+    let others = null;
+    let previous = null;
+    let tInstall = 0;
+    const onEvent = (m, handle) => {
+      if (m.type !== 'bytes' || others) return;
+      previous = this.modelBytes;
+      tInstall = now();
+      others = this.installBlob(m.blob, handle);
+      others.catch(() => {}); // awaited below
+    };
+    let info;
+    try {
+      ({ info } = await this.pool.run(op, { ...args, share: true }, { signal, trace, onEvent,
+        timeoutMs: timeoutMs ?? this.config.storageTimeoutMs }));
+    } catch (e) {
+      if (others) {
+        await others.catch(() => {});
+        if (this.modelBytes !== previous) { this.modelBytes = previous; this.modelVersion++; }
+      }
+      throw e;
+    }
+    if (others) noteInstall(trace, await others, now() - tInstall);
+    this.modelInfo = info;
+    return info;
   }
 
   train(sources, options, { onProgress, signal, timeoutMs } = {}) {
-    return this.timed('train', async () => {
+    return this.timed('train', async (trace) => {
       const list = Array.isArray(sources) ? sources : [sources];
       const onEvent = onProgress
         ? (m) => { if (m.type === 'progress') onProgress({ phase: m.phase, bytesSeen: m.bytesSeen, bytesTotal: m.bytesTotal }); }
         : undefined;
-      const { bytes, info } = await this.trainer.run('train', { sources: list, options },
-        { timeoutMs: timeoutMs ?? this.config.trainTimeoutMs, signal, onEvent });
-      await this.distribute(bytes, info);
+      const { blob, info } = await this.trainer.run('train', { sources: list, options },
+        { timeoutMs: timeoutMs ?? this.config.trainTimeoutMs, signal, onEvent, trace });
+      const t0 = now();
+      this.modelInfo = info;
+      noteInstall(trace, await this.installBlob(blob), now() - t0);
       return info;
     });
   }
 
   /** Loads model bytes (a model file: ArrayBuffer, typed array or Blob) into every worker. */
   loadBytes(source, { signal, timeoutMs } = {}) {
-    return this.timed('loadBytes', async () => {
-      const buf = source instanceof Blob ? await source.arrayBuffer()
-        : source instanceof ArrayBuffer ? source.slice(0)
-          : new Uint8Array(source.buffer, source.byteOffset, source.byteLength).slice().buffer;
-      const copy = buf.slice(0);
-      // Validate on one worker first: a bad file throws its typed error and changes nothing.
-      const { info } = await this.pool.run('load', { bytes: copy }, { transfer: [copy], signal,
-        timeoutMs: timeoutMs ?? this.config.storageTimeoutMs });
-      await this.distribute(buf, info);
-      return info;
+    return this.timed('loadBytes', (trace) => {
+      // A Blob is used as is (no copy here); other bytes are copied once into a Blob, which
+      // also keeps the caller's buffer untouched.
+      const blob = source instanceof Blob ? source : new Blob([source]);
+      return this.loadEverywhere('load', { blob }, trace, { signal, timeoutMs });
     });
   }
 
+  // generate/perplexity: the per-request path, kept flat (one promise from the pool, no async
+  // wrapper, no per-request closures besides the streaming callback).
   generate(prompt, options, { onToken, signal, timeoutMs } = {}) {
-    return this.timed('generate', async () => {
-      this.requireModel();
-      const opts = { ...this.config.generateDefaults, ...(options ?? {}) };
-      const onEvent = onToken ? (m) => { if (m.type === 'token') onToken(m.piece, m.token); } : undefined;
-      return this.pool.run('generate', { prompt, options: opts, stream: !!onToken },
-        { timeoutMs: timeoutMs ?? this.config.generateTimeoutMs, signal, onEvent });
-    });
+    const t0 = now();
+    if (!this.modelBytes) return this.failFast('generate', t0, new NoModelError());
+    // A copy: a queued request is cloned only when dispatched, after the caller may have
+    // changed its options object.
+    const opts = { ...this.config.generateDefaults, ...options };
+    const onEvent = onToken ? (m) => { if (m.type === 'token') onToken(m.piece, m.token); } : undefined;
+    const trace = { worker: null };
+    return this.measured('generate', t0, trace, this.pool.run('generate', { prompt, options: opts, stream: !!onToken },
+      { timeoutMs: timeoutMs ?? this.config.generateTimeoutMs, signal, onEvent, trace }));
   }
 
   perplexity(text, { signal, timeoutMs } = {}) {
-    return this.timed('perplexity', async () => {
-      this.requireModel();
-      return this.pool.run('perplexity', { text },
-        { timeoutMs: timeoutMs ?? this.config.generateTimeoutMs, signal });
-    });
+    const t0 = now();
+    if (!this.modelBytes) return this.failFast('perplexity', t0, new NoModelError());
+    const trace = { worker: null };
+    return this.measured('perplexity', t0, trace, this.pool.run('perplexity', { text },
+      { timeoutMs: timeoutMs ?? this.config.generateTimeoutMs, signal, trace }));
+  }
+
+  failFast(op, t0, err) {
+    this.record(op, now() - t0, false);
+    return Promise.reject(err);
+  }
+
+  /** Records `promise` (a pool.run given `trace`) under `op` when it settles. */
+  measured(op, t0, trace, promise) {
+    return promise.then(
+      (value) => { this.record(op, now() - t0, true, value, trace.worker); return value; },
+      (err) => { this.record(op, now() - t0, false, undefined, trace.worker); throw err; });
   }
 
   info() {
-    return this.timed('info', async () => {
+    return this.timed('info', async (trace) => {
       if (!this.modelBytes) return null;
-      return this.pool.run('info', {}, { timeoutMs: this.config.storageTimeoutMs });
+      return this.pool.run('info', {}, { timeoutMs: this.config.storageTimeoutMs, trace });
     });
   }
 
   // ---- storage (IndexedDB, inside a worker) ----
-  storage(op, args, extra = {}) {
-    return this.pool.run(op, args, { timeoutMs: this.config.storageTimeoutMs, ...extra });
+  storage(op, args, trace, extra = {}) {
+    return this.pool.run(op, args, { timeoutMs: this.config.storageTimeoutMs, trace, ...extra });
   }
 
   save(name) {
-    return this.timed('save', async () => {
+    return this.timed('save', async (trace) => {
       this.requireModel();
-      return this.storage('save', { name, base: this.config.modelName });
+      return this.storage('save', { name, base: this.config.modelName }, trace);
     });
   }
 
   load(name) {
-    return this.timed('load', async () => {
-      // One worker reads and parses it (a bad file throws its typed error and changes nothing);
-      // then every worker gets a copy.
-      const { bytes, info } = await this.storage('loadStored', { name });
-      await this.distribute(bytes, info);
-      return info;
-    });
+    // One worker reads the file from IndexedDB, shares it, and parses it; the others parse the
+    // shared file at the same time (see loadEverywhere). Nobody parses it twice.
+    return this.timed('load', (trace) => this.loadEverywhere('loadStored', { name }, trace));
   }
 
-  list() { return this.timed('list', () => this.storage('list', {})); }
-  remove(name) { return this.timed('remove', () => this.storage('remove', { name })); }
+  list() { return this.timed('list', (trace) => this.storage('list', {}, trace)); }
+  remove(name) { return this.timed('remove', (trace) => this.storage('remove', { name }, trace)); }
 
   exportModel(name) {
-    return this.timed('export', async () => {
-      const buf = await this.storage('export', { name });
+    return this.timed('export', async (trace) => {
+      const buf = await this.storage('export', { name }, trace);
       return new Blob([buf], { type: 'application/octet-stream' });
     });
   }
 
   importModel(source, name) {
-    return this.timed('import', () => this.storage('import', { source, name, base: this.config.modelName }));
+    return this.timed('import', (trace) => this.storage('import', { source, name, base: this.config.modelName }, trace));
   }
 
   // ---- observability ----
@@ -293,12 +384,13 @@ class Uellm {
     for (const [op, s] of this.ops) ops[op] = s.summary();
     const lookups = this.gen.cacheHits + this.gen.cacheMisses;
     const uptimeMs = now() - this.startedAt;
-    const requests = [...this.ops.values()].reduce((a, s) => a + s.count, 0);
+    let requests = 0;
+    for (const s of this.ops.values()) requests += s.wall.count;
     return {
       uptimeMs,
       ops,
       modelMemoryBytes: this.modelInfo?.memoryBytes ?? this.modelInfo?.memory_bytes ?? 0,
-      modelFileBytes: this.modelBytes?.byteLength ?? 0,
+      modelFileBytes: this.modelBytes?.size ?? 0,
       cache: { hits: this.gen.cacheHits, misses: this.gen.cacheMisses,
         hitRate: lookups ? this.gen.cacheHits / lookups : null },
       throughput: {
@@ -317,9 +409,9 @@ class Uellm {
       crash: (mode = 'throw', extra = {}) => this.pool.run('__crash', { mode, ...extra },
         { timeoutMs: extra.timeoutMs ?? this.config.generateTimeoutMs }),
       // A save that fails inside its transaction after writing the bytes (kind 'quota').
-      saveFailing: (name, kind = 'quota') => this.timed('save', async () => {
+      saveFailing: (name, kind = 'quota') => this.timed('save', async (trace) => {
         this.requireModel();
-        return this.storage('save', { name, base: this.config.modelName, failForTest: kind });
+        return this.storage('save', { name, base: this.config.modelName, failForTest: kind }, trace);
       }),
     };
   }
@@ -328,6 +420,28 @@ class Uellm {
     this.terminated = true;
     this.pool.terminate();
     this.trainer.terminate();
+  }
+}
+
+/**
+ * Adds the installation in the other generation workers to `trace.worker` (the timings of the
+ * op's own worker): `installMs` (wall, on the main thread, from sending the file to the last
+ * worker's answer), `installWorkers`, and the slowest worker's `installReadMs`,
+ * `installParseMs`, `installTotalMs`.
+ */
+function noteInstall(trace, answers, wallMs) {
+  if (!trace.worker) return;
+  const t = trace.worker;
+  t.installMs = wallMs;
+  t.installWorkers = answers.length;
+  t.installReadMs = 0;
+  t.installParseMs = 0;
+  t.installTotalMs = 0;
+  for (const { timings } of answers) {
+    if (!timings) continue;
+    t.installReadMs = Math.max(t.installReadMs, timings.readMs ?? 0);
+    t.installParseMs = Math.max(t.installParseMs, timings.parseMs ?? 0);
+    t.installTotalMs = Math.max(t.installTotalMs, timings.totalMs ?? 0);
   }
 }
 

@@ -28,11 +28,16 @@ class Handle {
     };
   }
 
-  /** Sends one request; resolves with its result. `entry.onEvent` gets progress/token messages. */
-  call(op, args, { transfer = [], onEvent, timeoutMs, job } = {}) {
+  /**
+   * Sends one request; resolves with its result. `onEvent(msg, handle)` gets progress/token/bytes
+   * messages; `trace.worker` is set to the worker's `timings` of the answer (see worker.js).
+   * The entry is left in `this.lastEntry` (so callers need not search `pending`).
+   */
+  call(op, args, { transfer = [], onEvent, timeoutMs, job, trace } = {}) {
     const id = nextId++;
     return new Promise((resolve, reject) => {
-      const entry = { id, op, resolve, reject, onEvent, job, timer: null };
+      const entry = { id, op, resolve, reject, onEvent, job, trace, timer: null };
+      this.lastEntry = entry;
       if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
         entry.timer = setTimeout(() => {
           this.pool.replace(this, new TimeoutError(`${op} timed out after ${timeoutMs} ms; the worker has been replaced`), entry);
@@ -54,11 +59,12 @@ class Handle {
     const entry = this.pending.get(msg.id);
     if (!entry) return;
     if (msg.type) {
-      try { entry.onEvent?.(msg); } catch (e) { /* a throwing callback must not break the pool */ }
+      try { entry.onEvent?.(msg, this); } catch (e) { /* a throwing callback must not break the pool */ }
       return;
     }
     this.pending.delete(msg.id);
-    clearTimeout(entry.timer);
+    if (entry.timer !== null) clearTimeout(entry.timer);
+    if (entry.trace) entry.trace.worker = msg.timings ?? null;
     if (msg.ok) entry.resolve(msg.result);
     else entry.reject(fromWire(msg.error));
     if (msg.fatal) this.pool.replace(this, null);
@@ -97,6 +103,7 @@ export class Pool {
     this.restarts = 0;
     this.startFailures = 0;
     this.lastStartError = null;
+    this.pumpLater = () => this.pump();
   }
 
   /** Starts every worker; rejects with the first initialisation error. */
@@ -150,11 +157,11 @@ export class Pool {
   }
 
   /** Runs `op` on an idle worker (queued when all are busy). */
-  run(op, args, { timeoutMs, signal, onEvent, transfer } = {}) {
+  run(op, args, { timeoutMs, signal, onEvent, transfer, trace } = {}) {
     if (this.terminated) return Promise.reject(new TerminatedError());
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
-      const job = { op, args, timeoutMs, signal, onEvent, transfer, resolve, reject, handle: null,
+      const job = { op, args, timeoutMs, signal, onEvent, transfer, trace, resolve, reject, handle: null,
         entry: null, done: false, onAbort: null };
       const idle = this.idleHandle();
       if (!idle) {
@@ -188,29 +195,35 @@ export class Pool {
   }
 
   idleHandle() {
-    return this.handles.find((h) => h && h.ready && !h.dead && !h.job) ?? null;
+    for (const h of this.handles) if (h !== null && h.ready && !h.dead && h.job === null) return h;
+    return null;
   }
 
   dispatch(handle, job) {
     handle.job = job;
     job.handle = handle;
     const p = handle.call(job.op, job.args, {
-      transfer: job.transfer, onEvent: job.onEvent, timeoutMs: job.timeoutMs, job,
+      transfer: job.transfer, onEvent: job.onEvent, timeoutMs: job.timeoutMs, job, trace: job.trace,
     });
     // `call` registered the entry synchronously: remember it so timeouts/aborts name it.
-    job.entry = [...handle.pending.values()].at(-1);
+    job.entry = handle.lastEntry;
     p.then((v) => this.finishJob(job, null, v), (e) => this.finishJob(job, e));
   }
 
   finishJob(job, err, value) {
     if (job.done) return;
     job.done = true;
-    job.signal?.removeEventListener('abort', job.onAbort);
-    if (job.handle && job.handle.job === job) job.handle.job = null;
+    if (job.signal) job.signal.removeEventListener('abort', job.onAbort);
+    const handle = job.handle;
+    if (handle && handle.job === job) handle.job = null;
     job.handle = null;
+    // The freed worker takes the next queued request at once (no extra microtask hop).
+    if (this.queue.length && handle && handle.job === null && handle.ready && !handle.dead) {
+      this.dispatch(handle, this.queue.shift());
+    }
     if (err) job.reject(err);
     else job.resolve(value);
-    queueMicrotask(() => this.pump());
+    if (this.queue.length) queueMicrotask(this.pumpLater);
   }
 
   pump() {
@@ -221,16 +234,19 @@ export class Pool {
     }
   }
 
-  /** Sends `op` to every ready worker (outside the queue); `argsFor(handle)` builds its args. */
-  broadcast(op, argsFor, { timeoutMs, except } = {}) {
+  /**
+   * Sends `op` with the same `args` to every ready worker (outside the queue), except `except`;
+   * resolves with `[{result, timings}]`. Nothing is transferred: `args` must be cheap to clone
+   * (e.g. a Blob, which crosses by reference).
+   */
+  broadcast(op, args, { timeoutMs, except } = {}) {
     const calls = [];
     for (const h of this.handles) {
       if (!h || !h.ready || h.dead || h === except) continue;
-      const { args, transfer } = argsFor(h);
-      const p = h.call(op, args, { transfer, timeoutMs });
-      const entry = [...h.pending.values()].at(-1);
-      if (entry) entry.quietOnReplace = true; // a replacement loads the current model itself
-      calls.push(p);
+      const trace = { worker: null };
+      const p = h.call(op, args, { timeoutMs, trace });
+      h.lastEntry.quietOnReplace = true; // a replacement loads the current model itself
+      calls.push(p.then((result) => ({ result, timings: trace.worker })));
     }
     return Promise.all(calls);
   }

@@ -1,7 +1,14 @@
 // Module worker: one wasm instance, one Model. Requests `{id, op, args}` are answered with
-// `{id, ok: true, result}` or `{id, ok: false, error: {name, code, message}}`; progress and
-// streamed tokens are posted as `{id, type: 'progress' | 'token', ...}` before the answer.
+// `{id, ok: true, result, timings}` or `{id, ok: false, error: {name, code, message}, timings}`;
+// progress, streamed tokens and shared model bytes are posted as
+// `{id, type: 'progress' | 'token' | 'bytes', ...}` before the answer.
 // Messages that arrive before the wasm module is initialised are queued and answered in order.
+//
+// `timings` is the time spent inside this worker, in ms (performance.now()): `waitMs` (queued in
+// this worker behind earlier requests), `totalMs` (handling it) and the op's phases, e.g.
+// `readMs` (IndexedDB / Blob / training input), `parseMs` (Model.fromBytes), `trainMs`
+// (Trainer.finish), `toBytesMs`, `blobMs` (copying the model file into a Blob), `writeMs`,
+// `generateMs`, `perplexityMs`.
 import * as core from './core.js';
 import * as storage from './storage.js';
 import { NoModelError, UellmError, toWire } from './errors.js';
@@ -24,6 +31,7 @@ self.onmessage = (ev) => {
   if (testHooks && msg.op === '__crash' && msg.args?.mode === 'throw') {
     throw new Error('test hook: worker crashed on purpose');
   }
+  msg.arrivedAt = performance.now();
   if (!initialised && msg.op !== 'init') {
     pending.push(msg);
     return;
@@ -36,17 +44,21 @@ function enqueue(msg) {
   running = running.then(() => handle(msg));
 }
 
-async function handle({ id, op, args = {} }) {
+async function handle({ id, op, args = {}, arrivedAt }) {
+  const t0 = performance.now();
+  const timings = { waitMs: arrivedAt === undefined ? 0 : t0 - arrivedAt, totalMs: 0 };
   try {
-    const { result, transfer = [] } = await dispatch(id, op, args);
-    self.postMessage({ id, ok: true, result }, transfer);
+    const { result, transfer = [] } = await dispatch(id, op, args, timings);
+    timings.totalMs = performance.now() - t0;
+    self.postMessage({ id, ok: true, result, timings }, transfer);
   } catch (err) {
+    timings.totalMs = performance.now() - t0;
     const wire = toWire(err);
     // A wasm trap leaves the instance unusable: tell the pool to replace this worker.
     const fatal = err instanceof WebAssembly.RuntimeError;
     if (fatal) Object.assign(wire, { name: 'WorkerCrashedError', code: 'WORKER_CRASHED',
       message: `the worker's WebAssembly instance trapped: ${err.message}` });
-    self.postMessage({ id, ok: false, error: wire, fatal });
+    self.postMessage({ id, ok: false, error: wire, fatal, timings });
   }
 }
 
@@ -69,7 +81,32 @@ function exactBuffer(u8) {
   return u8.byteOffset === 0 && u8.byteLength === u8.buffer.byteLength ? u8.buffer : u8.slice().buffer;
 }
 
-async function dispatch(id, op, args) {
+/** Runs `fn()`, adds its duration to `timings[key]`, returns its value (sync or awaited). */
+function phase(timings, key, fn) {
+  const t0 = performance.now();
+  const value = fn();
+  if (value && typeof value.then === 'function') {
+    const done = () => { timings[key] = (timings[key] ?? 0) + performance.now() - t0; };
+    return value.then((v) => { done(); return v; }, (e) => { done(); throw e; });
+  }
+  timings[key] = (timings[key] ?? 0) + performance.now() - t0;
+  return value;
+}
+
+// The model file as a Blob, made here (the 8.5 MB copy happens in this worker, not on the main
+// thread). A Blob crosses postMessage by reference, so the main thread can hand the same file to
+// every generation worker (and to replacements) without ever copying or holding the bytes.
+function fileBlob(u8, timings) {
+  return phase(timings, 'blobMs', () => new Blob([u8], { type: 'application/octet-stream' }));
+}
+
+/** Model bytes from `args.blob` (read here, off the main thread) or `args.bytes` (ArrayBuffer). */
+async function modelBytesFrom(args, timings) {
+  if (args.blob) return new Uint8Array(await phase(timings, 'readMs', () => args.blob.arrayBuffer()));
+  return new Uint8Array(args.bytes);
+}
+
+async function dispatch(id, op, args, timings) {
   switch (op) {
     case 'init': {
       testHooks = !!args.testHooks;
@@ -89,49 +126,67 @@ async function dispatch(id, op, args) {
       return { result: { streamsTokens: core.streamsTokens, nativeContract: core.nativeContract,
         version: core.coreVersion() } };
     }
-    case 'train': return train(id, args);
+    case 'train': return train(id, args, timings);
     case 'load': {
-      const bytes = new Uint8Array(args.bytes);
-      const info = setModel(core.modelFromBytes(bytes));
-      return { result: { info } };
+      // `args.blob`: a model file shared by reference (see fileBlob); `args.bytes`: an
+      // ArrayBuffer; `args.share`: also post the file as a Blob (event 'bytes'), so the main
+      // thread can keep it and hand it to the other workers.
+      const bytes = await modelBytesFrom(args, timings);
+      // Before parsing, like loadStored: the other workers parse in parallel with this one.
+      if (args.share) self.postMessage({ id, type: 'bytes', blob: args.blob ?? fileBlob(bytes, timings) });
+      const parsed = phase(timings, 'parseMs', () => core.modelFromBytes(bytes));
+      return { result: { info: setModel(parsed) } };
     }
     case 'generate': {
       const m = requireModel();
       const onToken = args.stream
         ? (piece, token) => { self.postMessage({ id, type: 'token', piece, token }); }
         : undefined;
-      return { result: core.generate(m, args.prompt ?? '', args.options, onToken) };
+      const t0 = performance.now();
+      const result = core.generate(m, args.prompt ?? '', args.options, onToken);
+      timings.generateMs = performance.now() - t0;
+      return { result };
     }
-    case 'perplexity': return { result: core.perplexity(requireModel(), args.text ?? '') };
+    case 'perplexity': {
+      const m = requireModel();
+      return { result: phase(timings, 'perplexityMs', () => core.perplexity(m, args.text ?? '')) };
+    }
     case 'info': return { result: model ? { ...core.info(model), cache: core.cacheStats(model) } : null };
     case 'cacheStats': return { result: model ? core.cacheStats(model) : null };
     case 'save': {
       const m = requireModel();
       const name = args.name || storage.defaultName(args.base);
       if (testHooks && args.failForTest) storage.failNextSaveForTest(args.failForTest);
-      return { result: await storage.saveModel(name, m.toBytes(), modelInfo) };
+      const bytes = phase(timings, 'toBytesMs', () => m.toBytes());
+      return { result: await phase(timings, 'writeMs', () => storage.saveModel(name, bytes, modelInfo)) };
     }
     case 'loadStored': {
-      const bytes = await storage.loadModelBytes(args.name);
-      // Parse first: a bad stored file throws the core's typed error and changes nothing.
-      const info = setModel(core.modelFromBytes(bytes));
+      const bytes = await phase(timings, 'readMs', () => storage.loadModelBytes(args.name));
+      // `args.share`: post the file as a Blob (event 'bytes') BEFORE parsing it, so the other
+      // workers parse in parallel with this one. This worker keeps its parse (no reload). A bad
+      // file fails here and in the others alike, and a failed parse changes no worker's model.
+      if (args.share) self.postMessage({ id, type: 'bytes', blob: fileBlob(bytes, timings) });
+      const parsed = phase(timings, 'parseMs', () => core.modelFromBytes(bytes));
+      const info = setModel(parsed);
+      if (args.share) return { result: { info } };
       const buf = exactBuffer(bytes);
       return { result: { bytes: buf, info }, transfer: [buf] };
     }
-    case 'list': return { result: await storage.listModels() };
-    case 'remove': return { result: await storage.removeModel(args.name) };
+    case 'list': return { result: await phase(timings, 'readMs', () => storage.listModels()) };
+    case 'remove': return { result: await phase(timings, 'writeMs', () => storage.removeModel(args.name)) };
     case 'export': {
-      const bytes = await storage.loadModelBytes(args.name);
+      const bytes = await phase(timings, 'readMs', () => storage.loadModelBytes(args.name));
       const buf = exactBuffer(bytes);
       return { result: buf, transfer: [buf] };
     }
     case 'import': {
-      const bytes = await toBytes(args.source);
-      const probe = core.modelFromBytes(bytes); // typed error on junk; nothing is stored
+      const bytes = await phase(timings, 'readMs', () => toBytes(args.source));
+      // Typed error on junk; nothing is stored.
+      const probe = phase(timings, 'parseMs', () => core.modelFromBytes(bytes));
       const info = core.info(probe);
       probe.free?.();
       const name = args.name || storage.defaultName(args.base);
-      return { result: await storage.saveModel(name, bytes, info) };
+      return { result: await phase(timings, 'writeMs', () => storage.saveModel(name, bytes, info)) };
     }
     case '__crash': {
       if (!testHooks) throw new UellmError(`unknown op "${op}"`, { name: 'InvalidOpError', code: 'INVALID_OP' });
@@ -164,13 +219,14 @@ function sizeOf(src) {
     { name: 'InvalidOptionError', code: 'INVALID_OPTION' });
 }
 
-async function train(id, { sources = [], options }) {
+async function train(id, { sources = [], options }, timings) {
   const list = Array.isArray(sources) ? sources : [sources];
   const encoder = new TextEncoder();
   let total = 0;
   for (const src of list) total += sizeOf(src) ?? encoder.encode(src).length;
   const trainer = core.createTrainer(options);
   let finished = false;
+  const tRead = performance.now();
   try {
     trainer.setTotalBytes(total);
     progress(id, 'reading', 0, total);
@@ -209,14 +265,16 @@ async function train(id, { sources = [], options }) {
       }
     }
     report(true);
+    timings.readMs = performance.now() - tRead; // reading and feeding the sources
     progress(id, 'building', trainer.bytesSeen(), total);
     finished = true;
-    const trained = trainer.finish();
+    const trained = phase(timings, 'trainMs', () => trainer.finish());
     const info = setModel(trained);
-    const bytes = model.toBytes();
-    const buf = exactBuffer(bytes);
+    const bytes = phase(timings, 'toBytesMs', () => model.toBytes());
+    // The file goes out as a Blob made here: see fileBlob and Uellm#distribute (index.js).
+    const blob = fileBlob(bytes, timings);
     progress(id, 'done', total, total);
-    return { result: { bytes: buf, info }, transfer: [buf] };
+    return { result: { blob, info } };
   } finally {
     // finish() consumes a wasm-bindgen trainer; free only an unfinished one.
     if (!finished) trainer.free?.();

@@ -3,7 +3,10 @@
 # JS runtime from js/ next to the glue, and pkg/package.json. Prints the gzipped .wasm size.
 #
 # --mode no-install: use the wasm-bindgen on PATH (scripts/setup.sh installs the pinned one);
-# never download one. Cargo.toml sets wasm-opt = false.
+# never download one. Cargo.toml sets wasm-opt = false so that wasm-pack never looks for (or
+# downloads) one; this script then runs wasm-opt from npm's binaryen 132 (tools/package.json),
+# the version tested here (Debian's binaryen 108 produces wasm that breaks at run time).
+# NO_WASM_OPT=1 skips it.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,6 +15,16 @@ if [ -d "${HOME:-/root}/.cargo/bin" ]; then
 fi
 
 wasm-pack build --mode no-install --target web --release --out-dir pkg
+
+if [ "${NO_WASM_OPT:-0}" != 1 ]; then
+  if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
+    (cd tools && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; })
+  fi
+  # -O3: speed first (generation is the hot path); the features come from the module's own
+  # target-features section.
+  tools/node_modules/.bin/wasm-opt -O3 pkg/ultra_efficient_llm_bg.wasm -o pkg/ultra_efficient_llm_bg.wasm.opt
+  mv pkg/ultra_efficient_llm_bg.wasm.opt pkg/ultra_efficient_llm_bg.wasm
+fi
 
 # The JS runtime sits next to the glue it imports (./ultra_efficient_llm.js).
 cp js/*.js js/*.d.ts pkg/

@@ -3,8 +3,8 @@
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::options::{js_error, options, JsGenerateOptions, JsTrainOptions};
-use super::results::{to_js, JsCacheStats, JsGeneration, JsModelInfo, JsPerplexity};
+use super::options::{generate_options, js_error, options, JsTrainOptions};
+use super::results::{generation_to_js, to_js, JsCacheStats, JsModelInfo, JsPerplexity};
 use super::MAX_SAFE_INTEGER;
 use crate::{Error, Model, Trainer};
 
@@ -92,9 +92,7 @@ impl WasmModel {
         #[wasm_bindgen(js_name = onToken, unchecked_optional_param_type = "OnToken")]
         on_token: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let mut opts = self::options::<JsGenerateOptions>(options)?
-            .into_core()
-            .map_err(js_error)?;
+        let mut opts = generate_options(options)?.into_core().map_err(js_error)?;
         let callback = if on_token.is_undefined() || on_token.is_null() {
             None
         } else {
@@ -131,7 +129,7 @@ impl WasmModel {
                 out
             }
         };
-        to_js(&JsGeneration::from(out.map_err(js_error)?))
+        generation_to_js(out.map_err(js_error)?)
     }
 
     /// Perplexity of `text` (KenLM `query` semantics).

@@ -1,5 +1,11 @@
 //! JavaScript options objects: camelCase mirrors of the core's [`TrainOptions`] and
 //! [`GenerateOptions`], read with a strict check for unknown properties.
+//!
+//! [`options`] (serde-wasm-bindgen plus a key check) is the reference reader. `generate` runs
+//! once per request, where that reader cost several microseconds, so [`generate_options`] reads
+//! the usual objects directly and hands everything unusual to [`options`].
+
+use std::cell::OnceCell;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -102,6 +108,146 @@ impl JsGenerateOptions {
         set(&mut o.frequency_normalization, frequency_normalization);
         set(&mut o.activation_cache_size, activation_cache_size);
         Ok(o)
+    }
+}
+
+/// The property names of [`JsGenerateOptions`], in the order of its fields (serde reads them in
+/// that order, and getters may observe it).
+const GENERATE_KEYS: [&str; 14] = [
+    "preset",
+    "maxTokens",
+    "contextWindow",
+    "seed",
+    "temperature",
+    "topK",
+    "topP",
+    "stopAtSentenceEnd",
+    "minGeneratedTokensRatio",
+    "maxPatternsPerQuery",
+    "maxBackupPatterns",
+    "activationThreshold",
+    "frequencyNormalization",
+    "activationCacheSize",
+];
+
+thread_local! {
+    /// [`GENERATE_KEYS`] as JavaScript strings, made once: passing a Rust string to JavaScript
+    /// costs an encoding and an allocation per call.
+    static GENERATE_JS_KEYS: OnceCell<Vec<JsValue>> = const { OnceCell::new() };
+}
+
+/// The `GenerateOptions` object of a `generate` call, as [`options`] reads it, but faster.
+///
+/// The fast path takes an object whose own keys are all known and whose set values are plain
+/// numbers, booleans and preset names, which is what callers pass; it reads each property once
+/// with `Reflect.get` and converts it in Rust. Anything else (not an object, an unknown key, a
+/// value of the wrong type or out of range, a BigInt seed) goes to [`options`], so results and
+/// error messages stay exactly those of the reference reader (getters of such objects then run
+/// twice).
+pub(crate) fn generate_options(value: JsValue) -> Result<JsGenerateOptions, JsValue> {
+    if value.is_null_or_undefined() {
+        return Ok(JsGenerateOptions::default());
+    }
+    if value.is_object() && own_keys_are_known(&value, &GENERATE_KEYS) {
+        let fast = GENERATE_JS_KEYS.with(|cell| {
+            let keys = cell.get_or_init(|| {
+                debug_assert_eq!(struct_fields::<JsGenerateOptions>(), GENERATE_KEYS);
+                GENERATE_KEYS
+                    .iter()
+                    .map(|&k| JsValue::from_str(k))
+                    .collect()
+            });
+            read_generate_options(&value, keys)
+        })?;
+        if let Some(opts) = fast {
+            return Ok(opts);
+        }
+    }
+    options(value)
+}
+
+/// Whether every own enumerable key of `object` is in `known`.
+///
+/// The keys come over as one joined string (three calls into JavaScript, whatever their number,
+/// instead of one string per key). A key containing the separator splits into more pieces than
+/// there are keys, so the check stays exact: false then, and [`options`] names the key.
+fn own_keys_are_known(object: &JsValue, known: &[&str]) -> bool {
+    let keys = js_sys::Object::keys(object.unchecked_ref::<js_sys::Object>());
+    let count = keys.length() as usize;
+    if count == 0 {
+        return true;
+    }
+    let joined = String::from(keys.join(","));
+    let mut pieces = 0;
+    for piece in joined.split(',') {
+        if !known.contains(&piece) {
+            return false;
+        }
+        pieces += 1;
+    }
+    pieces == count
+}
+
+/// The fast path of [`generate_options`]: `Ok(None)` when a value needs the reference reader.
+///
+/// # Errors
+/// What a getter throws.
+fn read_generate_options(
+    object: &JsValue,
+    keys: &[JsValue],
+) -> Result<Option<JsGenerateOptions>, JsValue> {
+    let get = |i: usize| js_sys::Reflect::get(object, &keys[i]);
+    // `Some(None)`: unset (`undefined` or `null`); `None`: not a plain value of the type.
+    macro_rules! read {
+        ($i:expr, $convert:expr) => {{
+            let v = get($i)?;
+            if v.is_null_or_undefined() {
+                None
+            } else {
+                match $convert(&v) {
+                    Some(x) => Some(x),
+                    None => return Ok(None),
+                }
+            }
+        }};
+    }
+    Ok(Some(JsGenerateOptions {
+        preset: read!(0, preset_name),
+        max_tokens: read!(1, unsigned),
+        context_window: read!(2, unsigned),
+        seed: read!(3, unsigned),
+        temperature: read!(4, JsValue::as_f64),
+        top_k: read!(5, unsigned),
+        top_p: read!(6, JsValue::as_f64),
+        stop_at_sentence_end: read!(7, JsValue::as_bool),
+        min_generated_tokens_ratio: read!(8, JsValue::as_f64),
+        max_patterns_per_query: read!(9, unsigned),
+        max_backup_patterns: read!(10, unsigned),
+        activation_threshold: read!(11, JsValue::as_f64),
+        frequency_normalization: read!(12, JsValue::as_bool),
+        activation_cache_size: read!(13, unsigned),
+    }))
+}
+
+/// A number serde-wasm-bindgen reads as this unsigned type: a safe integer (`Number.isSafeInteger`)
+/// from 0 that fits. BigInts and everything else are left to it.
+fn unsigned<T: TryFrom<u64>>(v: &JsValue) -> Option<T> {
+    let n = v.as_f64()?;
+    // NaN and the infinities fail `fract() == 0.0`.
+    if n >= 0.0 && n <= MAX_SAFE_INTEGER as f64 && n.fract() == 0.0 {
+        T::try_from(n as u64).ok()
+    } else {
+        None
+    }
+}
+
+/// A preset name; an unknown one is left to serde for its error message.
+fn preset_name(v: &JsValue) -> Option<Preset> {
+    match v.as_string()?.as_str() {
+        "development" => Some(Preset::Development),
+        "production" => Some(Preset::Production),
+        "high_performance" => Some(Preset::HighPerformance),
+        _ => None,
     }
 }
 

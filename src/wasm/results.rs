@@ -3,8 +3,10 @@
 //! Each `From` destructures the core struct completely, so a field added to the core fails to
 //! compile here until the mirror (and the TypeScript in `typescript.rs`) says what to do with it.
 
+use std::cell::OnceCell;
+
 use serde::Serialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 
 use crate::{
     CacheStats, GenerateOptions, Generation, GenerationStats, ModelInfo, Perplexity, StopReason,
@@ -149,7 +151,8 @@ impl From<GenerationStats> for JsGenerationStats {
     }
 }
 
-/// The JavaScript `Generation`.
+/// The JavaScript `Generation` for serde: the reference shape, and the fallback of
+/// [`generation_to_js`].
 #[derive(Debug, Serialize)]
 pub(crate) struct JsGeneration {
     text: String,
@@ -170,6 +173,178 @@ impl From<Generation> for JsGeneration {
             stats: stats.into(),
         }
     }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A plain object, written with `object[key] = value` (no `Reflect.set`, no boxing of
+    /// numbers: each property is one call into JavaScript).
+    #[wasm_bindgen(extends = js_sys::Object)]
+    type PlainObject;
+
+    #[wasm_bindgen(method, structural, indexing_setter)]
+    fn set(this: &PlainObject, key: &JsValue, value: &JsValue);
+
+    #[wasm_bindgen(method, structural, indexing_setter)]
+    fn set_f64(this: &PlainObject, key: &JsValue, value: f64);
+
+    #[wasm_bindgen(method, structural, indexing_setter)]
+    fn set_bool(this: &PlainObject, key: &JsValue, value: bool);
+
+    /// A JavaScript string, to split with a separator made once.
+    #[wasm_bindgen(extends = js_sys::JsString)]
+    type Joined;
+
+    #[wasm_bindgen(method, structural, js_name = split)]
+    fn split_by(this: &Joined, separator: &JsValue) -> js_sys::Array;
+}
+
+/// JavaScript strings [`generation_to_js`] uses on every call, made once.
+struct GenerationKeys {
+    text: JsValue,
+    tokens: JsValue,
+    stats: JsValue,
+    /// The `GenerationStats` property names, in [`JsGenerationStats`] order.
+    stat: [JsValue; 12],
+    /// The `stopReason` values: `max_tokens`, `sentence_end`, `cancelled`.
+    stop_reasons: [JsValue; 3],
+    /// The separator of the joined tokens.
+    space: JsValue,
+}
+
+thread_local! {
+    static GENERATION_KEYS: OnceCell<GenerationKeys> = const { OnceCell::new() };
+}
+
+/// The JavaScript `Generation` of `g`: the object `to_js(&JsGeneration::from(g))` makes, built
+/// directly.
+///
+/// serde-wasm-bindgen converts every token on its own (a `TextDecoder.decode` each) and every
+/// number through a boxed `JsValue`, which made this conversion a large share of a short
+/// request. Here the tokens cross as one space-joined string split in JavaScript (tokens never
+/// hold whitespace; any that would break the split takes the slow way), and the statistics are
+/// written one call per property with their names made once.
+///
+/// # Errors
+/// Those of [`to_js`] for a count above `Number.MAX_SAFE_INTEGER` (never expected).
+pub(crate) fn generation_to_js(g: Generation) -> Result<JsValue, JsValue> {
+    let Generation {
+        text,
+        tokens,
+        stats,
+    } = g;
+    let JsGenerationStats {
+        tokens: n,
+        elapsed_ms,
+        tokens_per_second,
+        sparsity,
+        patterns_activated,
+        patterns_total,
+        cache_hits,
+        cache_misses,
+        cache_hit_rate,
+        seed,
+        stop_reason,
+        exact,
+    } = stats.into();
+    let integers = [
+        n as u64,
+        patterns_activated,
+        patterns_total,
+        cache_hits,
+        cache_misses,
+        seed,
+    ];
+    if integers.iter().any(|&x| x > super::MAX_SAFE_INTEGER) {
+        // serde reports the value that JavaScript cannot hold.
+        return to_js(&JsGeneration {
+            text,
+            tokens,
+            stats: JsGenerationStats {
+                tokens: n,
+                elapsed_ms,
+                tokens_per_second,
+                sparsity,
+                patterns_activated,
+                patterns_total,
+                cache_hits,
+                cache_misses,
+                cache_hit_rate,
+                seed,
+                stop_reason,
+                exact,
+            },
+        });
+    }
+    GENERATION_KEYS.with(|cell| {
+        let k = cell.get_or_init(|| GenerationKeys {
+            text: "text".into(),
+            tokens: "tokens".into(),
+            stats: "stats".into(),
+            stat: [
+                "tokens",
+                "elapsedMs",
+                "tokensPerSecond",
+                "sparsity",
+                "patternsActivated",
+                "patternsTotal",
+                "cacheHits",
+                "cacheMisses",
+                "cacheHitRate",
+                "seed",
+                "stopReason",
+                "exact",
+            ]
+            .map(JsValue::from),
+            stop_reasons: ["max_tokens", "sentence_end", "cancelled"].map(JsValue::from),
+            space: " ".into(),
+        });
+        let st: PlainObject = js_sys::Object::new().unchecked_into();
+        st.set_f64(&k.stat[0], n as f64);
+        st.set_f64(&k.stat[1], elapsed_ms);
+        st.set_f64(&k.stat[2], tokens_per_second);
+        st.set_f64(&k.stat[3], sparsity);
+        st.set_f64(&k.stat[4], patterns_activated as f64);
+        st.set_f64(&k.stat[5], patterns_total as f64);
+        st.set_f64(&k.stat[6], cache_hits as f64);
+        st.set_f64(&k.stat[7], cache_misses as f64);
+        match cache_hit_rate {
+            Some(rate) => st.set_f64(&k.stat[8], rate),
+            None => st.set(&k.stat[8], &JsValue::NULL),
+        }
+        st.set_f64(&k.stat[9], seed as f64);
+        let reason = match stop_reason {
+            StopReason::MaxTokens => &k.stop_reasons[0],
+            StopReason::SentenceEnd => &k.stop_reasons[1],
+            StopReason::Cancelled => &k.stop_reasons[2],
+        };
+        st.set(&k.stat[10], reason);
+        st.set_bool(&k.stat[11], exact);
+
+        let out: PlainObject = js_sys::Object::new().unchecked_into();
+        out.set(&k.text, &JsValue::from_str(&text));
+        out.set(&k.tokens, &tokens_to_js(&tokens, &k.space));
+        out.set(&k.stats, &st);
+        Ok(out.into())
+    })
+}
+
+/// `tokens` as a JavaScript array of strings: one string crosses and is split on `space`.
+fn tokens_to_js(tokens: &[String], space: &JsValue) -> js_sys::Array {
+    // An empty token would vanish from an empty join and a spaced one would split in two.
+    if tokens.is_empty() || tokens.iter().any(|t| t.is_empty() || t.contains(' ')) {
+        return tokens.iter().map(|t| JsValue::from_str(t)).collect();
+    }
+    let mut joined = String::with_capacity(tokens.iter().map(|t| t.len() + 1).sum());
+    for (i, t) in tokens.iter().enumerate() {
+        if i > 0 {
+            joined.push(' ');
+        }
+        joined.push_str(t);
+    }
+    JsValue::from_str(&joined)
+        .unchecked_into::<Joined>()
+        .split_by(space)
 }
 
 /// The JavaScript `Perplexity`.

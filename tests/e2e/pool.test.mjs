@@ -117,7 +117,12 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     });
     assert.deepEqual(r.map((m) => m.id), [3, 1, 2, 4]);
     assert.equal(r[0].ok, true);
-    assert.deepEqual(r[1], { id: 1, ok: true, result: null });
+    // Every answer carries the time spent in the worker (`waitMs` includes the wait for init).
+    const { timings, ...rest } = r[1];
+    assert.deepEqual(rest, { id: 1, ok: true, result: null });
+    assert.deepEqual(Object.keys(timings).sort(), ['totalMs', 'waitMs']);
+    assert.ok(timings.totalMs >= 0 && timings.waitMs >= 0, JSON.stringify(timings));
+    for (const m of r) assert.ok(m.timings && m.timings.totalMs >= 0, JSON.stringify(m));
     assert.equal(r[2].ok, false);
     assert.deepEqual(r[2].error.code, 'NO_MODEL');
     assert.equal(r[3].error.code, 'INVALID_OP');
@@ -139,6 +144,11 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.equal(last.phase, 'done');
     assert.equal(last.bytesSeen, last.bytesTotal);
     assert.ok(last.bytesTotal > 40_000);
+    const t = await page.evaluate(() => window.llm.metrics().ops.train.worker.last);
+    for (const k of ['waitMs', 'totalMs', 'readMs', 'trainMs', 'toBytesMs', 'blobMs', 'installMs', 'installParseMs']) {
+      assert.ok(typeof t[k] === 'number' && t[k] >= 0, `${k}: ${JSON.stringify(t)}`);
+    }
+    assert.equal(t.installWorkers, 4);
     // Every one of the 4 generation workers got the model: 4 concurrent requests, same text.
     const outs = await page.evaluate((p) => Promise.all([0, 1, 2, 3].map(() =>
       window.llm.generate(p, { seed: 42, maxTokens: 40 }))), PROMPT);
@@ -408,6 +418,46 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     }
   });
 
+  test('load() into 4 workers: one IndexedDB read, one parse per worker, every worker serves the model', async () => {
+    const r = await page.evaluate(async (p) => {
+      const llm = await window.uellm.create({ workers: 4 });
+      try {
+        const info = await llm.load('tiny-o3');
+        const m = llm.metrics();
+        // 4 concurrent requests go to the 4 workers (all idle): the same seeded text from each.
+        const outs = await Promise.all([0, 1, 2, 3].map(() => llm.generate(p, { seed: 42, maxTokens: 40 })));
+        // A bad file (loadBytes validates it the same way) changes no worker's model.
+        const bad = await window.settle(llm.loadBytes(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9])));
+        const after = await Promise.all([0, 1, 2, 3].map(() => llm.generate(p, { seed: 42, maxTokens: 40 })));
+        // loadBytes of a good file (a Blob, handed on without a copy) reaches every worker too.
+        const file = await llm.exportModel('tiny-o3');
+        const again = await llm.loadBytes(file);
+        const third = await Promise.all([0, 1, 2, 3].map(() => llm.generate(p, { seed: 42, maxTokens: 40 })));
+        return { info, load: m.ops.load, texts: outs.map((o) => o.text), bad, after: after.map((o) => o.text),
+          again, loadBytes: llm.metrics().ops.loadBytes, third: third.map((o) => o.text),
+          fileBytes: llm.metrics().modelFileBytes, size: file.size, health: llm.health() };
+      } finally {
+        llm.terminate();
+      }
+    }, PROMPT);
+    assert.equal(r.info.order, 3);
+    assert.deepEqual(r.texts, [GOLDEN, GOLDEN, GOLDEN, GOLDEN]);
+    const t = r.load.worker.last;
+    // The worker that read IndexedDB parsed it once and shared the file; the 3 others loaded it.
+    for (const k of ['waitMs', 'totalMs', 'readMs', 'parseMs', 'blobMs', 'installMs', 'installParseMs']) {
+      assert.ok(typeof t[k] === 'number' && t[k] >= 0, `${k}: ${JSON.stringify(t)}`);
+    }
+    assert.equal(t.installWorkers, 3);
+    assert.ok(t.totalMs <= r.load.maxMs + 1, JSON.stringify(r.load));
+    assert.equal(r.bad.code, 'NOT_A_MODEL');
+    assert.deepEqual(r.after, [GOLDEN, GOLDEN, GOLDEN, GOLDEN]);
+    assert.equal(r.again.order, 3);
+    assert.equal(r.loadBytes.worker.last.installWorkers, 3);
+    assert.deepEqual(r.third, [GOLDEN, GOLDEN, GOLDEN, GOLDEN]);
+    assert.equal(r.fileBytes, r.size);
+    assert.equal(r.health.status, 'ok');
+  });
+
   test('export, import; junk or damaged bytes give typed errors and leave the saved model intact', async () => {
     const golden = readFileSync(join(ROOT, 'tests/fixtures/tiny-o3.uelm')).toString('base64');
     const r = await page.evaluate(async ({ p, golden }) => {
@@ -493,6 +543,18 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.ok(m.cache.hitRate > 0 && m.cache.hitRate <= 1);
     assert.ok(m.throughput.tokens > 0 && m.throughput.tokensPerSecond > 0);
     measured.tokensPerSecondInWorkers = Math.round(m.throughput.tokensPerSecond);
+    // Worker-side timings next to the wall times: per op, and per phase.
+    const phaseOf = { generate: 'generateMs', perplexity: 'perplexityMs', load: 'parseMs', train: 'trainMs', save: 'writeMs' };
+    for (const [op, phase] of Object.entries(phaseOf)) {
+      const w = m.ops[op].worker;
+      assert.ok(w, `no worker timings for ${op}`);
+      assert.ok(w.count >= 1 && w.meanMs >= 0 && w.p50Ms <= w.p95Ms && w.p95Ms <= w.maxMs, `${op}: ${JSON.stringify(w)}`);
+      assert.ok(w.last.totalMs >= 0 && w.last.waitMs >= 0 && w.last[phase] >= 0, `${op}: ${JSON.stringify(w.last)}`);
+      assert.ok(w.phases[phase] >= 0, `${op}: ${JSON.stringify(w.phases)}`);
+      assert.ok(m.ops[op].overheadMeanMs >= 0, `${op}: ${JSON.stringify(m.ops[op])}`);
+    }
+    assert.ok(m.ops.generate.worker.last.generateMs <= m.ops.generate.worker.last.totalMs);
+    assert.ok(m.modelFileBytes > 1000);
   });
 
   test('presets, overrides, perf log lines and slow-op warnings', async () => {

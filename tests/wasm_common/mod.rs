@@ -656,3 +656,95 @@ fn free_functions_report_versions_and_presets() {
         model.generate(PROMPT, p, JsValue::UNDEFINED).unwrap();
     }
 }
+
+/// `generate` reads usual options objects on a fast path and hands the rest to the serde reader:
+/// both must agree, and the result must be the core's generation, token for token.
+#[wasm_bindgen_test]
+fn generate_options_fast_and_fallback_paths_agree() {
+    setup();
+    let model = WasmModel::train(TINY, order3()).unwrap();
+    let text = |opts: JsValue| {
+        get_str(
+            &model.generate(PROMPT, opts, JsValue::NULL).unwrap(),
+            "text",
+        )
+    };
+    let plain = text(obj(&[("seed", num(42.0)), ("maxTokens", num(40.0))]));
+    assert_eq!(plain, TINY_O3_SEED42);
+    // A BigInt seed and a null-prototype object take the serde reader; nulls mean defaults.
+    assert_eq!(
+        text(obj(&[
+            ("seed", JsValue::from(42u64)),
+            ("maxTokens", num(40.0))
+        ])),
+        plain
+    );
+    let bare: Object = Object::create(JsValue::NULL.unchecked_ref::<Object>());
+    Reflect::set(&bare, &"seed".into(), &num(42.0)).unwrap();
+    Reflect::set(&bare, &"maxTokens".into(), &num(40.0)).unwrap();
+    assert_eq!(text(bare.into()), plain);
+    let with_nulls = obj(&[
+        ("seed", num(42.0)),
+        ("maxTokens", num(40.0)),
+        ("topK", JsValue::NULL),
+        ("preset", JsValue::UNDEFINED),
+    ]);
+    assert_eq!(text(with_nulls), plain);
+    // A key that joins like two known ones is still unknown, and named.
+    let err = model
+        .generate(PROMPT, obj(&[("maxTokens,seed", num(5.0))]), JsValue::NULL)
+        .unwrap_err();
+    assert_invalid_option(&err, "maxTokens,seed");
+    let err = model
+        .generate(PROMPT, obj(&[("", num(5.0))]), JsValue::NULL)
+        .unwrap_err();
+    assert_invalid_option(&err, "unknown option");
+    let err = model
+        .generate(PROMPT, obj(&[("maxTokens", num(1e10))]), JsValue::NULL)
+        .unwrap_err();
+    assert_invalid_option(&err, "`maxTokens`");
+
+    // The result holds exactly the core's text, tokens and statistics.
+    for (seed, tokens, stop) in [(7.0, 100.0, false), (3.0, 0.0, false), (42.0, 40.0, true)] {
+        let opts = obj(&[
+            ("seed", num(seed)),
+            ("maxTokens", num(tokens)),
+            ("stopAtSentenceEnd", JsValue::from_bool(stop)),
+        ]);
+        let out = model.generate(PROMPT, opts, JsValue::NULL).unwrap();
+        let core = model
+            .model()
+            .generate(
+                PROMPT,
+                &GenerateOptions {
+                    seed: Some(seed as u64),
+                    max_tokens: tokens as usize,
+                    stop_at_sentence_end: stop,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(get_str(&out, "text"), core.text);
+        let got: Vec<String> = Array::from(&get(&out, "tokens"))
+            .iter()
+            .map(|t| t.as_string().unwrap())
+            .collect();
+        assert_eq!(got, core.tokens);
+        let stats = get(&out, "stats");
+        assert_eq!(get_f64(&stats, "tokens") as usize, core.stats.tokens);
+        assert_eq!(
+            get_f64(&stats, "patternsTotal") as u64,
+            core.stats.patterns_total
+        );
+        assert_eq!(
+            get_f64(&stats, "patternsActivated") as u64,
+            core.stats.patterns_activated
+        );
+        let reason = if core.stats.stop_reason == ultra_efficient_llm::StopReason::SentenceEnd {
+            "sentence_end"
+        } else {
+            "max_tokens"
+        };
+        assert_eq!(get_str(&stats, "stopReason"), reason);
+    }
+}

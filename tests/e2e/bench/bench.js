@@ -86,7 +86,10 @@ window.bench = {
       });
       return { wallMs: performance.now() - t0, info };
     });
-    return { wallMs: r.value.wallMs, workerDoneMs: doneAt === null ? null : doneAt - t0,
+    // Time inside the training worker per phase, and the install in the generation workers
+    // (metrics().ops.train.worker.last: readMs, trainMs, toBytesMs, blobMs, installMs, ...).
+    const timings = llm.metrics().ops.train?.worker?.last ?? null;
+    return { wallMs: r.value.wallMs, workerDoneMs: doneAt === null ? null : doneAt - t0, timings,
       maxGapMs: r.maxGapMs, frames: r.frames, longTasks: r.longTasks, longestTaskMs: r.longestTaskMs,
       // Where the gaps fall: before workerDoneMs = training; after = installing in the workers.
       bigGaps: r.bigGaps, longTaskList: r.longTaskList,
@@ -97,13 +100,16 @@ window.bench = {
   async save(name) {
     const t0 = performance.now();
     const meta = await llm.save(name);
-    return { ms: performance.now() - t0, bytes: meta.bytes };
+    return { ms: performance.now() - t0, bytes: meta.bytes, timings: llm.metrics().ops.save?.worker?.last ?? null };
   },
 
+  /** load() into the pool: wall time, and the reading worker's own timings (IndexedDB read and
+   * fromBytes inside that worker, then the other workers' parallel install). */
   async load(name) {
     const t0 = performance.now();
     await llm.load(name);
-    return { ms: performance.now() - t0 };
+    const ms = performance.now() - t0;
+    return { ms, timings: llm.metrics().ops.load?.worker?.last ?? null };
   },
 
   async remove(name) { await llm.remove(name); return true; },
@@ -150,8 +156,11 @@ window.bench = {
     const t0 = performance.now();
     await Promise.all(Array.from({ length: inFlight }, lane));
     const ms = performance.now() - t0;
+    const g = llm.metrics().ops.generate;
     return { requests: total, inFlight, ms, requestsPerSecond: total / (ms / 1000),
-      tokensPerSecond: tokensOut / (ms / 1000) };
+      tokensPerSecond: tokensOut / (ms / 1000),
+      // Over the latest requests: wall (main thread) vs time inside the worker.
+      wallMeanMs: g.meanMs, workerMeanMs: g.worker?.meanMs ?? null, overheadMeanMs: g.overheadMeanMs ?? null };
   },
 
   /** Long sequential requests: tokens/s measured inside the worker (stats.elapsedMs). */

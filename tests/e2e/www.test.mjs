@@ -1,0 +1,304 @@
+// End-to-end test of the website (www/, built into www/dist by scripts/build-www.sh) in headless
+// Chromium: train on the English sample → seeded generation equals the pinned native output →
+// save → reload → load → same text → export → delete → import → same text; cancelling a
+// training; broken imports; perplexity; no console errors; no request to another origin.
+// Screenshots of every section at desktop and phone width go to target/screenshots/www/.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../..');
+const GOLDEN = readFileSync(join(ROOT, 'tests/fixtures/tiny-o3.seed42.txt'), 'utf8');
+const TINY = readFileSync(join(ROOT, 'tests/fixtures/corpus/tiny.txt'));
+const SHOTS = join(ROOT, 'target/screenshots/www');
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+  '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+let tmp;
+let server;
+let context;
+let page;
+let origin;
+const problems = []; // console errors, page errors, foreign requests
+const timings = {};
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css',
+  '.wasm': 'application/wasm', '.json': 'application/json', '.txt': 'text/plain; charset=utf-8',
+  '.md': 'text/plain; charset=utf-8' };
+
+/** A static server for a folder on 127.0.0.1 ("/" → index.html), like any static host. */
+async function serveStatic(root) {
+  const srv = createServer(async (req, res) => {
+    try {
+      let path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
+      if (path.endsWith('/')) path += 'index.html';
+      const file = normalize(join(root, path));
+      if (!file.startsWith(normalize(root) + sep)) throw Object.assign(new Error('outside'), { code: 'ENOENT' });
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      res.end(body);
+    } catch (e) {
+      res.writeHead(e.code === 'ENOENT' || e.code === 'EISDIR' ? 404 : 500, { 'content-type': 'text/plain' });
+      res.end(String(e.message));
+    }
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((r) => { srv.closeAllConnections(); srv.close(r); }) };
+}
+
+async function openPage() {
+  await page.goto(`${origin}/#train`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+}
+
+async function tab(name) {
+  await page.click(`.tabs a[data-tab="${name}"]`);
+  await page.waitForSelector(`#${name}:not([hidden])`);
+}
+
+/** Waits for a status element to show a message of `kind`, returns its text. */
+async function message(id, kind, timeout = 20_000) {
+  await page.waitForSelector(`#${id}[data-kind="${kind}"]:not(:empty)`, { timeout });
+  return page.textContent(`#${id}`);
+}
+
+async function generateSeeded() {
+  await tab('generate');
+  await page.fill('#gen-prompt', 'It is a truth');
+  await page.fill('#gen-max', '40');
+  await page.fill('#gen-seed', '42');
+  // Count streamed updates of the output to check that tokens arrive one by one.
+  await page.evaluate(() => {
+    window.streamed = 0;
+    new MutationObserver((records) => { window.streamed += records.length; })
+      .observe(document.getElementById('gen-text'), { characterData: true, subtree: true, childList: true });
+  });
+  await page.evaluate(() => { document.getElementById('gen-stats').textContent = ''; });
+  await page.click('#gen-start');
+  await page.waitForSelector('#gen-stats:not(:empty)', { timeout: 20_000 });
+  const text = await page.textContent('#gen-text');
+  const streamed = await page.evaluate(() => window.streamed);
+  return { text, streamed, stats: await page.textContent('#gen-stats') };
+}
+
+async function libraryNames() {
+  return page.$$eval('#lib-rows tr', (trs) => trs.map((tr) => tr.dataset.name));
+}
+
+async function shoot(name) {
+  for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`), fullPage: true });
+  }
+  await page.setViewportSize(DESKTOP);
+}
+
+describe('the website', { concurrency: false }, () => {
+  before(async () => {
+    execFileSync('bash', [join(ROOT, 'scripts/build-www.sh')], { stdio: 'inherit' });
+    tmp = mkdtempSync(join(process.env.UELLM_E2E_TMP || tmpdir(), 'uellm-www-'));
+    mkdirSync(SHOTS, { recursive: true });
+    server = await serveStatic(join(ROOT, 'www/dist'));
+    origin = server.url;
+    context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ARGS,
+      viewport: DESKTOP, acceptDownloads: true,
+    });
+    // Every request must go to the site's own origin (blob: and data: URLs are not routed).
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (new URL(url).origin === origin) return route.continue();
+      problems.push(`foreign request: ${url}`);
+      return route.abort();
+    });
+    page = context.pages()[0] ?? await context.newPage();
+    // CSP violations and failed loads are reported as console errors too.
+    await context.addInitScript(() => document.addEventListener('securitypolicyviolation',
+      (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)));
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`[console.${m.type()}] ${m.text()}`); });
+    page.on('requestfailed', (r) => { if (!r.url().startsWith('blob:')) problems.push(`failed request: ${r.url()}`); });
+    page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+    page.on('pageerror', (e) => problems.push(`[pageerror] ${e.message}`));
+    await openPage();
+  });
+
+  after(async () => {
+    await context?.close();
+    await server?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    console.log(`# screenshots: ${SHOTS}`);
+    console.log(`# timings (ms): ${JSON.stringify(timings)}`);
+  });
+
+  test('every page carries the strict CSP and empty states show before any model', async () => {
+    const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
+    // The stylesheet is applied (served as text/css, allowed by the CSP).
+    assert.equal(await page.$eval('.tabs', (el) => getComputedStyle(el).display), 'flex');
+    assert.match(await page.textContent('#model-status'), /No model yet/);
+    await shoot('0-train-empty');
+    await tab('generate');
+    assert.equal(await page.isVisible('#generate [data-needs-model]'), true);
+    assert.equal(await page.isDisabled('#gen-start'), true);
+    await shoot('0-generate-empty');
+    await tab('library');
+    assert.equal(await page.isVisible('#lib-empty'), true);
+  });
+
+  test('train on the English sample (order 3), then seeded generation matches the native output', async () => {
+    await tab('train');
+    await page.check('input[name="source"][value="sample-en"]');
+    await page.fill('#opt-order', '3');
+    const t0 = Date.now();
+    await page.click('#train-start');
+    const done = await message('train-msg', 'ok');
+    timings.train = Date.now() - t0;
+    assert.match(done, /order 3/);
+    assert.match(await page.textContent('#train-phase'), /^done · .*kB \/ .*kB · /);
+    assert.match(await page.textContent('#model-status'), /order 3 .* English sample, not saved/);
+    await shoot('1-train');
+    const t1 = Date.now();
+    const g = await generateSeeded();
+    timings.generate = Date.now() - t1;
+    assert.equal(g.text, GOLDEN);
+    assert.ok(g.streamed > 5, `tokens should stream in (got ${g.streamed} updates)`);
+    assert.match(g.stats, /tokens in .* tokens\/s · sparsity .*% · cache hit rate .* · seed 42/);
+    await shoot('2-generate');
+  });
+
+  test('save as → reload → load gives the same text', async () => {
+    await tab('library');
+    await page.fill('#save-name', 'tiny-o3');
+    await page.click('#save-as-btn');
+    assert.match(await message('lib-msg', 'ok'), /Saved as “tiny-o3”/);
+    assert.deepEqual(await libraryNames(), ['tiny-o3']);
+    const cells = await page.$$eval('#lib-rows tr td', (tds) => tds.map((td) => td.textContent));
+    assert.equal(cells[3], '3');
+    assert.match(cells[1], /kB|MB/);
+    // Plain "Save" of a model that has a name keeps it (no duplicate).
+    await page.click('#save-btn');
+    await message('lib-msg', 'ok');
+    assert.deepEqual(await libraryNames(), ['tiny-o3']);
+
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.match(await page.textContent('#model-status'), /No model yet/);
+    await tab('library');
+    await page.waitForSelector('#lib-rows tr[data-name="tiny-o3"]');
+    await page.click('button[aria-label="Load tiny-o3"]');
+    assert.match(await message('lib-msg', 'ok'), /Loaded “tiny-o3”/);
+    assert.match(await page.textContent('#model-status'), /saved as “tiny-o3”/);
+    assert.equal((await generateSeeded()).text, GOLDEN);
+  });
+
+  test('export → delete → import (after a reload) → load gives the same text; broken files change nothing', async () => {
+    await tab('library');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('button[aria-label="Export tiny-o3"]'),
+    ]);
+    assert.equal(download.suggestedFilename(), 'tiny-o3.uelm');
+    const file = join(tmp, 'tiny-o3.uelm');
+    await download.saveAs(file);
+    assert.ok(statSync(file).size > 1000);
+
+    await page.click('button[aria-label="Delete tiny-o3"]');
+    await page.click('button[aria-label="Confirm delete tiny-o3"]');
+    assert.match(await message('lib-msg', 'ok'), /Deleted/);
+    assert.deepEqual(await libraryNames(), []);
+    assert.equal(await page.isVisible('#lib-empty'), true);
+
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await tab('library');
+    await page.setInputFiles('#import-file', file);
+    assert.match(await message('lib-msg', 'ok'), /Imported “tiny-o3”/);
+    assert.deepEqual(await libraryNames(), ['tiny-o3']);
+
+    // Broken files: a foreign file, a truncated model, an empty file. Each shows an error and
+    // leaves the library as it was.
+    const bytes = readFileSync(file);
+    const broken = [
+      [{ name: 'notes.uelm', mimeType: 'application/octet-stream', buffer: Buffer.from('just some text, not a model') }, /not an ultra-efficient-llm model file/],
+      [{ name: 'half.uelm', mimeType: 'application/octet-stream', buffer: bytes.subarray(0, bytes.length >> 1) }, /incomplete|damaged|not an ultra/],
+      [{ name: 'empty.uelm', mimeType: 'application/octet-stream', buffer: Buffer.alloc(0) }, /empty/],
+    ];
+    for (const [payload, expected] of broken) {
+      await page.evaluate(() => { document.getElementById('lib-msg').textContent = ''; });
+      await page.setInputFiles('#import-file', payload);
+      assert.match(await message('lib-msg', 'error'), expected);
+      assert.deepEqual(await libraryNames(), ['tiny-o3']);
+    }
+    await shoot('3-library');
+
+    await page.click('button[aria-label="Load tiny-o3"]');
+    await message('lib-msg', 'ok');
+    assert.equal((await generateSeeded()).text, GOLDEN);
+  });
+
+  test('cancelling a training shows "cancelled" and leaves the page usable', async () => {
+    await tab('train');
+    // ~10 MB of text: long enough to cancel while it runs.
+    const big = Buffer.concat(Array.from({ length: 200 }, () => TINY));
+    await page.setInputFiles('#train-files', { name: 'big.txt', mimeType: 'text/plain', buffer: big });
+    assert.equal(await page.isChecked('input[name="source"][value="files"]'), true);
+    await page.click('#train-start');
+    await page.waitForFunction(() => /reading|building/.test(document.getElementById('train-phase').textContent));
+    // The page answers while the worker trains.
+    const t0 = Date.now();
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    timings.frameWhileTraining = Date.now() - t0;
+    assert.ok(timings.frameWhileTraining < 500, `main thread blocked for ${timings.frameWhileTraining} ms`);
+    await page.click('#train-cancel');
+    assert.match(await message('train-msg', 'info'), /cancelled/);
+    assert.match(await page.textContent('#train-phase'), /^cancelled/);
+    assert.equal(await page.isDisabled('#train-start'), false);
+    assert.equal(await page.isDisabled('#train-cancel'), true);
+    // The previously loaded model is still there and answers.
+    assert.equal((await generateSeeded()).text, GOLDEN);
+
+    // A binary file is refused with a clear message, before any training.
+    await tab('train');
+    await page.setInputFiles('#train-files', { name: 'photo.txt', mimeType: 'text/plain', buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13]) });
+    await page.click('#train-start');
+    assert.match(await message('train-msg', 'error'), /not a text file/);
+    await page.setInputFiles('#train-files', { name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) });
+    await page.click('#train-start');
+    assert.match(await message('train-msg', 'error'), /empty/);
+  });
+
+  test('perplexity of pasted text', async () => {
+    await tab('evaluate');
+    await page.click('#eval-start');
+    assert.match(await message('eval-msg', 'error'), /Paste or drop/);
+    await page.fill('#eval-text', TINY.toString('utf8').slice(0, 2000));
+    await page.click('#eval-start');
+    await message('eval-msg', 'ok');
+    const dd = await page.$$eval('#eval-result dd', (els) => els.map((e) => e.textContent));
+    const ppl = Number(dd[0]);
+    assert.ok(Number.isFinite(ppl) && ppl >= 1, `perplexity ${dd[0]}`);
+    await shoot('4-evaluate');
+  });
+
+  test('keyboard: the sections are reachable with Tab + Enter', async () => {
+    await page.focus('.tabs a[data-tab="train"]');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#generate:not([hidden])');
+    await tab('train');
+  });
+
+  test('no console errors and no request to another origin', () => {
+    assert.deepEqual(problems, []);
+  });
+});

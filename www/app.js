@@ -1,0 +1,89 @@
+// The app shell: starts the worker pool, owns the shared state (pool + current model), switches
+// sections by URL hash and wires up the four panels.
+import { create } from './pkg/index.js';
+import { $, describeError, formatBytes, formatInt } from './ui.js';
+import { initTrain } from './train.js';
+import { initGenerate } from './generate.js';
+import { initLibrary } from './library.js';
+import { initEvaluate } from './evaluate.js';
+
+/** Shared state. `model` describes the model currently loaded in the pool (null when none). */
+export const app = {
+  llm: null,
+  preset: '',
+  model: null, // { info, origin: string, savedAs: string | null }
+  events: new EventTarget(),
+  ready: null,
+
+  /** (Re)starts the pool when the preset changes; resolves to the pool. */
+  async pool(preset = this.preset) {
+    if (this.llm && preset === this.preset) return this.llm;
+    if (this.llm) {
+      this.llm.terminate();
+      this.llm = null;
+      this.setModel(null);
+    }
+    this.preset = preset;
+    this.llm = await create(preset ? { preset } : {});
+    return this.llm;
+  },
+
+  setModel(model) {
+    this.model = model;
+    this.events.dispatchEvent(new Event('model'));
+  },
+};
+
+function renderModelStatus() {
+  const el = $('model-status');
+  const m = app.model;
+  const has = Boolean(m);
+  for (const b of document.querySelectorAll('[data-model-button]')) b.disabled = !has;
+  for (const p of document.querySelectorAll('[data-needs-model]')) p.hidden = has;
+  if (!m) {
+    el.textContent = 'No model yet: train one or load one from the library.';
+    return;
+  }
+  const { info } = m;
+  const where = m.savedAs ? `saved as “${m.savedAs}”` : `${m.origin}, not saved`;
+  el.textContent = `Model: order ${info.order} · ${formatInt(info.patterns)} patterns · `
+    + `vocabulary ${formatInt(info.vocabSize)} · ${formatBytes(info.fileBytes)} (${where})`;
+}
+
+function showTab() {
+  const id = (location.hash || '#train').slice(1);
+  const known = ['train', 'generate', 'library', 'evaluate'];
+  const tab = known.includes(id) ? id : 'train';
+  for (const k of known) $(k).hidden = k !== tab;
+  for (const a of document.querySelectorAll('.tabs a')) {
+    if (a.dataset.tab === tab) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+async function main() {
+  // Dropping a file outside a drop zone must not navigate away from the app.
+  window.addEventListener('dragover', (e) => e.preventDefault());
+  window.addEventListener('drop', (e) => e.preventDefault());
+  window.addEventListener('hashchange', showTab);
+  showTab();
+  app.events.addEventListener('model', renderModelStatus);
+  renderModelStatus();
+  $('model-status').textContent = 'Starting workers…';
+
+  initTrain(app);
+  initGenerate(app);
+  initLibrary(app);
+  initEvaluate(app);
+  try {
+    await app.pool();
+    renderModelStatus();
+    document.body.dataset.ready = 'true';
+    app.events.dispatchEvent(new Event('ready'));
+  } catch (err) {
+    $('model-status').textContent = `Could not start the model workers: ${describeError(err)}`;
+    $('model-status').dataset.kind = 'error';
+  }
+}
+
+main();

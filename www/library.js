@@ -1,0 +1,161 @@
+// Library panel: saved models (IndexedDB via the package), save / save as, load, delete,
+// export (Blob URL download) and import (validated by the package before anything is stored).
+import { $, describeError, formatBytes, formatInt, show } from './ui.js';
+
+export function initLibrary(app) {
+  const rows = $('lib-rows');
+  const empty = $('lib-empty');
+  const table = $('lib-table');
+  const msg = $('lib-msg');
+  const nameInput = $('save-name');
+  let saved = [];
+
+  async function refresh() {
+    if (!app.llm) return;
+    try {
+      saved = await app.llm.list();
+    } catch (err) {
+      show(msg, `Could not read the library: ${describeError(err)}`, 'error');
+      return;
+    }
+    saved.sort((a, b) => b.created.localeCompare(a.created));
+    table.hidden = saved.length === 0;
+    empty.hidden = saved.length > 0;
+    rows.replaceChildren(...saved.map(row));
+  }
+
+  function cell(text, cls) {
+    const td = document.createElement('td');
+    td.textContent = text;
+    if (cls) td.className = cls;
+    return td;
+  }
+
+  function button(label, action, name) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    b.dataset.action = action;
+    b.dataset.name = name;
+    b.setAttribute('aria-label', `${label} ${name}`);
+    return b;
+  }
+
+  function row(m) {
+    const tr = document.createElement('tr');
+    tr.dataset.name = m.name;
+    const date = new Date(m.created);
+    const actions = document.createElement('td');
+    const group = document.createElement('div');
+    group.className = 'row-actions';
+    group.append(button('Load', 'load', m.name), button('Export', 'export', m.name), button('Delete', 'delete', m.name));
+    actions.append(group);
+    tr.append(
+      cell(m.name, 'name'),
+      cell(formatBytes(m.bytes), 'num'),
+      cell(Number.isNaN(date.getTime()) ? m.created : date.toLocaleString()),
+      cell(m.order ?? '–', 'num'),
+      cell(m.patterns == null ? '–' : formatInt(m.patterns), 'num'),
+      actions,
+    );
+    return tr;
+  }
+
+  async function save(name) {
+    try {
+      const m = await app.llm.save(name || undefined);
+      app.setModel({ ...app.model, savedAs: m.name });
+      show(msg, `Saved as “${m.name}” (${formatBytes(m.bytes)}).`, 'ok');
+      nameInput.value = '';
+    } catch (err) {
+      show(msg, describeError(err), 'error');
+    }
+    await refresh();
+  }
+
+  // "Save": keep the current name when the model already has one, else a default name.
+  $('save-btn').addEventListener('click', () => { if (app.model) save(app.model.savedAs ?? undefined); });
+  // "Save as": the typed name (required).
+  $('save-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (!app.model) return;
+    const name = nameInput.value.trim();
+    if (!name) {
+      show(msg, 'Type a name to save as.', 'error');
+      nameInput.focus();
+      return;
+    }
+    save(name);
+  });
+
+  const armed = new Set(); // names whose Delete was clicked once
+  rows.addEventListener('click', async (e) => {
+    const b = e.target.closest('button[data-action]');
+    if (!b) return;
+    const { action, name } = b.dataset;
+    try {
+      if (action === 'load') {
+        show(msg, `Loading “${name}”…`, 'info');
+        const info = await app.llm.load(name);
+        app.setModel({ info, origin: 'loaded', savedAs: name });
+        show(msg, `Loaded “${name}”. Try it under Generate.`, 'ok');
+      } else if (action === 'export') {
+        const blob = await app.llm.exportModel(name);
+        const url = URL.createObjectURL(blob);
+        const a = document.createElement('a');
+        a.href = url;
+        a.download = `${name}.uelm`;
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+        show(msg, `Exported “${name}” (${formatBytes(blob.size)}).`, 'ok');
+      } else if (action === 'delete') {
+        if (!armed.has(name)) {
+          armed.add(name);
+          b.textContent = 'Confirm delete';
+          b.classList.add('danger');
+          b.setAttribute('aria-label', `Confirm delete ${name}`);
+          setTimeout(() => {
+            armed.delete(name);
+            if (b.isConnected) { b.textContent = 'Delete'; b.classList.remove('danger'); b.setAttribute('aria-label', `Delete ${name}`); }
+          }, 5000);
+          return;
+        }
+        armed.delete(name);
+        await app.llm.remove(name);
+        if (app.model?.savedAs === name) app.setModel({ ...app.model, savedAs: null });
+        show(msg, `Deleted “${name}”.`, 'ok');
+        await refresh();
+      }
+    } catch (err) {
+      show(msg, describeError(err), 'error');
+      await refresh();
+    }
+  });
+
+  $('import-file').addEventListener('change', async (e) => {
+    const file = e.target.files[0];
+    e.target.value = '';
+    if (!file) return;
+    if (file.size === 0) {
+      show(msg, `“${file.name}” is empty: not a model file. Nothing was changed.`, 'error');
+      return;
+    }
+    // A free name from the file name: "x.uelm" → "x", "x (2)", …
+    const base = file.name.replace(/\.uelm$/i, '') || 'imported';
+    const taken = new Set(saved.map((m) => m.name));
+    let name = base;
+    for (let i = 2; taken.has(name); i += 1) name = `${base} (${i})`;
+    show(msg, `Importing “${file.name}”…`, 'info');
+    try {
+      const m = await app.llm.importModel(file, name);
+      show(msg, `Imported “${m.name}” (${formatBytes(m.bytes)}). Load it to use it.`, 'ok');
+    } catch (err) {
+      show(msg, describeError(err), 'error');
+    }
+    await refresh();
+  });
+
+  app.events.addEventListener('ready', refresh);
+}

@@ -1,0 +1,115 @@
+// Train panel: source (bundled sample or the user's .txt files), options, progress, cancel.
+import { $, describeError, dropZone, formatBytes, formatMs, intField, show } from './ui.js';
+
+const SAMPLES = {
+  'sample-en': { url: './samples/tiny.txt', label: 'the English sample' },
+  'sample-es': { url: './samples/es-tiny.txt', label: 'the Spanish sample' },
+};
+
+export function initTrain(app) {
+  const form = $('train-form');
+  const fileInput = $('train-files');
+  const list = $('train-file-list');
+  const msg = $('train-msg');
+  const bar = $('train-progress');
+  const phase = $('train-phase');
+  const startBtn = $('train-start');
+  const cancelBtn = $('train-cancel');
+  let files = [];
+  let controller = null;
+
+  function setFiles(fileList) {
+    files = [...fileList];
+    list.replaceChildren(...files.map((f) => {
+      const li = document.createElement('li');
+      li.textContent = `${f.name} (${formatBytes(f.size)})`;
+      return li;
+    }));
+    if (files.length) form.elements.source.value = 'files';
+  }
+  fileInput.addEventListener('change', () => setFiles(fileInput.files));
+  dropZone($('train-drop'), setFiles);
+
+  async function sources() {
+    const choice = form.elements.source.value;
+    if (choice !== 'files') {
+      const s = SAMPLES[choice];
+      const res = await fetch(s.url);
+      if (!res.ok) throw new Error(`Could not read the ${s.label} (${res.status}).`);
+      return { list: [await res.blob()], label: s.label };
+    }
+    if (!files.length) throw new Error('Choose or drop at least one .txt file first.');
+    const empty = files.filter((f) => f.size === 0);
+    if (empty.length === files.length) throw new Error(`${files.length > 1 ? 'All chosen files are' : `"${files[0].name}" is`} empty.`);
+    const kept = files.filter((f) => f.size > 0);
+    for (const f of kept) {
+      const head = new Uint8Array(await f.slice(0, 8192).arrayBuffer());
+      if (head.includes(0)) throw new Error(`"${f.name}" is not a text file (binary data). Use UTF-8 .txt files.`);
+    }
+    const label = kept.length === 1 ? `“${kept[0].name}”` : `${kept.length} files`;
+    return { list: kept, label };
+  }
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (controller) return;
+    let options;
+    let src;
+    try {
+      options = {
+        maxPatternLength: intField($('opt-order'), { min: 1, max: 16 }),
+        minFrequency: intField($('opt-minfreq'), { min: 1 }),
+        maxPatterns: intField($('opt-maxpatterns'), { min: 0 }),
+      };
+      src = await sources();
+    } catch (err) {
+      show(msg, err.message, 'error');
+      return;
+    }
+    controller = new AbortController();
+    startBtn.disabled = true;
+    cancelBtn.disabled = false;
+    show(msg, '', 'info');
+    const t0 = performance.now();
+    let last = { phase: 'starting', bytesSeen: 0, bytesTotal: 0 };
+    const render = () => {
+      const elapsed = formatMs(performance.now() - t0);
+      const bytes = last.bytesTotal ? `${formatBytes(last.bytesSeen)} / ${formatBytes(last.bytesTotal)}` : '';
+      phase.textContent = [last.phase, bytes, elapsed].filter(Boolean).join(' · ');
+      if (last.phase === 'building') bar.removeAttribute('value'); // indeterminate: no byte counts
+      else bar.value = last.bytesTotal ? last.bytesSeen / last.bytesTotal : 0;
+    };
+    render();
+    const timer = setInterval(render, 100);
+    try {
+      const llm = await app.pool($('opt-preset').value);
+      const info = await llm.train(src.list, options, {
+        signal: controller.signal,
+        onProgress: (p) => { last = p; render(); },
+      });
+      last = { phase: 'done', bytesSeen: last.bytesTotal, bytesTotal: last.bytesTotal };
+      render();
+      bar.value = 1;
+      app.setModel({ info, origin: `trained on ${src.label}`, savedAs: null });
+      show(msg, `Trained in ${formatMs(performance.now() - t0)}: order ${info.order}, ${info.patterns.toLocaleString('en-US')} patterns. Try it under Generate.`, 'ok');
+    } catch (err) {
+      const cancelled = err?.name === 'AbortError';
+      last = { ...last, phase: cancelled ? 'cancelled' : 'failed' };
+      render();
+      bar.value = 0;
+      show(msg, cancelled ? 'Training cancelled.' : describeError(err), cancelled ? 'info' : 'error');
+      // Whatever model was there before is still what the pool holds.
+      try {
+        const info = await app.llm?.info();
+        if (!info) app.setModel(null);
+      } catch { /* the status line keeps its last state */ }
+    } finally {
+      clearInterval(timer);
+      controller = null;
+      startBtn.disabled = false;
+      cancelBtn.disabled = true;
+    }
+  });
+
+  cancelBtn.addEventListener('click', () => controller?.abort());
+}

@@ -62,7 +62,7 @@ pub struct ModelInfo {
     pub contexts: u64,
     /// `"modified-kneser-ney"` for trained models, `"arpa"` for imported ones.
     pub smoothing: String,
-    /// Bytes of memory the model holds (index, vocabulary, serialized body).
+    /// Bytes of memory the model holds (index, vocabulary, model file).
     pub memory_bytes: u64,
     /// Bytes of the model file ([`Model::to_bytes`]).
     pub file_bytes: u64,
@@ -97,8 +97,8 @@ pub struct Model {
     pub(crate) ngrams: Vec<u64>,
     pub(crate) smoothing: &'static str,
     pub(crate) training: Option<TrainingStats>,
-    /// The serialized body (the model file without its header), kept so saving is a copy.
-    pub(crate) body: Vec<u8>,
+    /// The model file (header and body), kept so saving is a copy.
+    pub(crate) file: Vec<u8>,
     pub(crate) cache: Mutex<ActivationCache>,
     /// Cache figures as of the last finished request, readable without the lock.
     pub(crate) cache_figures: CacheFigures,
@@ -112,12 +112,12 @@ impl std::fmt::Debug for Model {
 }
 
 impl Model {
-    /// Indexes `parts`. `suffix` saves the suffix-link search when the caller has them; `body`
+    /// Indexes `parts`. `suffix` saves the suffix-link search when the caller has them; `file`
     /// saves re-encoding when the parts were just decoded from it.
     pub(crate) fn from_parts(
         parts: Parts,
         suffix: Option<Vec<u32>>,
-        body: Option<Vec<u8>>,
+        file: Option<Vec<u8>>,
     ) -> Result<Model> {
         let suffix = match suffix {
             Some(s) => s,
@@ -126,9 +126,9 @@ impl Model {
         let weights = weights(&parts.trie, &suffix, &parts.values)?;
         let index = Index::build(&parts.trie, &suffix, &weights)?;
         drop(weights);
-        let body = match body {
-            Some(b) => b,
-            None => format::encode_body(&parts, &suffix),
+        let file = match file {
+            Some(f) => f,
+            None => format::with_header(&format::encode_body(&parts, &suffix)),
         };
         let order = parts.trie.order();
         let ngrams = (1..=order)
@@ -144,7 +144,7 @@ impl Model {
             ngrams,
             smoothing,
             training: parts.training,
-            body,
+            file,
             cache: Mutex::new(ActivationCache::default()),
             cache_figures: CacheFigures::default(),
             calls: AtomicU64::new(crate::clock::entropy()),
@@ -153,7 +153,7 @@ impl Model {
 
     /// Serializes the model: header (magic, version, length, checksum) and postcard body.
     pub fn to_bytes(&self) -> Vec<u8> {
-        format::with_header(&self.body)
+        self.file.clone()
     }
 
     /// Loads a model from bytes made by [`Model::to_bytes`].
@@ -162,11 +162,18 @@ impl Model {
     /// [`Error::NotAModel`], [`Error::UnsupportedVersion`], [`Error::Truncated`] or
     /// [`Error::Corrupted`]; no input makes it panic or allocate more than the input justifies.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
-        let body = format::check_header(bytes)?;
+        Model::from_vec(bytes.to_vec())
+    }
+
+    /// Like [`Model::from_bytes`], taking ownership of the bytes, which the model keeps as its
+    /// file: no second copy of the file is made (loading is memory-bound, in WebAssembly most).
+    ///
+    /// # Errors
+    /// As [`Model::from_bytes`].
+    pub fn from_vec(bytes: Vec<u8>) -> Result<Model> {
+        let body = format::check_header(&bytes)?;
         let (parts, suffix) = format::decode_body(body)?;
-        let mut owned = crate::mem::with_capacity(body.len());
-        owned.extend_from_slice(body);
-        Model::from_parts(parts, Some(suffix), Some(owned))
+        Model::from_parts(parts, Some(suffix), Some(bytes))
     }
 
     /// The vocabulary.
@@ -176,7 +183,7 @@ impl Model {
 
     /// Summary figures.
     pub fn info(&self) -> ModelInfo {
-        let file_bytes = (format::HEADER_LEN + self.body.len()) as u64;
+        let file_bytes = self.file.len() as u64;
         ModelInfo {
             order: self.index.order,
             vocab_size: self.vocab.len(),
@@ -184,7 +191,7 @@ impl Model {
             patterns: self.index.patterns,
             contexts: self.index.contexts,
             smoothing: self.smoothing.to_owned(),
-            memory_bytes: (self.index.heap_bytes() + self.vocab.heap_bytes() + self.body.len())
+            memory_bytes: (self.index.heap_bytes() + self.vocab.heap_bytes() + self.file.len())
                 as u64,
             file_bytes,
             training: self.training.clone(),

@@ -42,8 +42,9 @@ impl WasmModel {
     /// # Errors
     /// `NotAModelError`, `UnsupportedVersionError`, `TruncatedError` or `CorruptedError`.
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(bytes: &[u8]) -> Result<WasmModel, JsValue> {
-        Model::from_bytes(bytes)
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<WasmModel, JsValue> {
+        // Owned: the one copy into wasm memory becomes the model's file (no second copy).
+        Model::from_vec(bytes)
             .map(WasmModel::from)
             .map_err(js_error)
     }

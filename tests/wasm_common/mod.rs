@@ -165,30 +165,30 @@ fn model_bytes_round_trip_and_load_errors_are_typed() {
     let model = WasmModel::train(TINY, order3()).unwrap();
     let bytes = model.to_bytes();
     assert_eq!(bytes, tiny_o3().to_bytes());
-    let again = WasmModel::from_bytes(&bytes).unwrap();
+    let again = WasmModel::from_bytes(bytes.clone()).unwrap();
     assert_eq!(again.to_bytes(), bytes);
     assert_eq!(again.model().info(), model.model().info());
 
-    let err = WasmModel::from_bytes(b"junk").unwrap_err();
+    let err = WasmModel::from_bytes(b"junk".to_vec()).unwrap_err();
     assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
-    let err = WasmModel::from_bytes(&[]).unwrap_err();
+    let err = WasmModel::from_bytes(Vec::new()).unwrap_err();
     assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
-    let err = WasmModel::from_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
+    let err = WasmModel::from_bytes(bytes[..bytes.len() / 2].to_vec()).unwrap_err();
     assert_js_error(&err, "TruncatedError", "TRUNCATED");
-    let err = WasmModel::from_bytes(&bytes[..10]).unwrap_err();
+    let err = WasmModel::from_bytes(bytes[..10].to_vec()).unwrap_err();
     assert_js_error(&err, "TruncatedError", "TRUNCATED");
 
     // A file of a future format version: bytes 8..10 hold the version, little-endian.
     let mut future = bytes.clone();
     future[8..10].copy_from_slice(&(format::FORMAT_VERSION + 1).to_le_bytes());
-    let err = WasmModel::from_bytes(&future).unwrap_err();
+    let err = WasmModel::from_bytes(future).unwrap_err();
     let message = assert_js_error(&err, "UnsupportedVersionError", "UNSUPPORTED_VERSION");
     assert!(message.contains("upgrade"), "{message}");
 
     let mut flipped = bytes.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 0xff;
-    let err = WasmModel::from_bytes(&flipped).unwrap_err();
+    let err = WasmModel::from_bytes(flipped).unwrap_err();
     assert_js_error(&err, "CorruptedError", "CORRUPTED");
 }
 
@@ -616,7 +616,7 @@ fn arpa_files_load_and_export() {
         "{}",
         log10(&again)
     );
-    let loaded = WasmModel::from_bytes(&model.to_bytes()).unwrap();
+    let loaded = WasmModel::from_bytes(model.to_bytes()).unwrap();
     assert_eq!(loaded.to_bytes(), model.to_bytes());
     assert_eq!(get_str(&loaded.info().unwrap(), "smoothing"), "arpa");
     // A trained model exports ARPA too.
@@ -626,7 +626,7 @@ fn arpa_files_load_and_export() {
     let err = WasmModel::from_arpa("not an arpa file").unwrap_err();
     assert_js_error(&err, "ArpaError", "INVALID_ARPA");
     // Model bytes are not ARPA, and ARPA is not model bytes.
-    let err = WasmModel::from_bytes(TINY_O3_ARPA.as_bytes()).unwrap_err();
+    let err = WasmModel::from_bytes(TINY_O3_ARPA.as_bytes().to_vec()).unwrap_err();
     let message = assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
     assert!(message.contains("ARPA"), "{message}");
 }

@@ -1,11 +1,13 @@
 // The app shell: starts the worker pool, owns the shared state (pool + current model), switches
-// sections by URL hash and wires up the four panels.
+// sections by URL hash and wires up the six panels.
 import { create } from './pkg/index.js';
 import { $, describeError, formatBytes, formatInt } from './ui.js';
 import { initTrain } from './train.js';
 import { initGenerate } from './generate.js';
 import { initLibrary } from './library.js';
 import { initEvaluate } from './evaluate.js';
+import { initDashboard } from './dashboard.js';
+import { initBenchmark } from './benchmark.js';
 
 /** Shared state. `model` describes the model currently loaded in the pool (null when none). */
 export const app = {
@@ -14,6 +16,7 @@ export const app = {
   model: null, // { info, origin: string, savedAs: string | null }
   events: new EventTarget(),
   ready: null,
+  tab: 'train',
 
   /** (Re)starts the pool when the preset changes; resolves to the pool. */
   async pool(preset = this.preset) {
@@ -52,13 +55,15 @@ function renderModelStatus() {
 
 function showTab() {
   const id = (location.hash || '#train').slice(1);
-  const known = ['train', 'generate', 'library', 'evaluate'];
+  const known = ['train', 'generate', 'library', 'evaluate', 'dashboard', 'benchmark'];
   const tab = known.includes(id) ? id : 'train';
+  app.tab = tab;
   for (const k of known) $(k).hidden = k !== tab;
   for (const a of document.querySelectorAll('.tabs a')) {
     if (a.dataset.tab === tab) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
+  app.events.dispatchEvent(new Event('tab'));
 }
 
 async function main() {
@@ -75,6 +80,8 @@ async function main() {
   initGenerate(app);
   initLibrary(app);
   initEvaluate(app);
+  initDashboard(app);
+  initBenchmark(app);
   try {
     await app.pool();
     renderModelStatus();

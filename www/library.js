@@ -158,4 +158,5 @@ export function initLibrary(app) {
   });
 
   app.events.addEventListener('ready', refresh);
+  app.events.addEventListener('library-changed', refresh);
 }

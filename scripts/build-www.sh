@@ -4,7 +4,9 @@
 # www/dist/pkg/, the bundled public-domain samples as www/dist/samples/, and the chart library
 # (npm `uplot`, pinned in www/package-lock.json; `npm ci` when www/node_modules is missing) as
 # www/dist/vendor/. No bundler: the app imports './pkg/index.js' as an outside app would. The
-# folder works on any static host.
+# folder works on any static host. Last, the list of every file of www/dist and a hash of their
+# contents are written into www/dist/sw.js (the service worker that precaches them for offline
+# use), so each build with other contents is a new service worker with a new cache.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -27,4 +29,24 @@ for (const f of [...pj.files, "package.json"]) copyFileSync(`pkg/${f}`, `www/dis
 '
 cp www/node_modules/uplot/dist/uPlot.esm.js www/node_modules/uplot/dist/uPlot.min.css www/node_modules/uplot/LICENSE "$out/vendor/"
 cp tests/fixtures/corpus/tiny.txt tests/fixtures/corpus/es-tiny.txt tests/fixtures/corpus/SOURCES.md "$out/samples/"
+# Precache list + version for the service worker (sw.js itself is not listed: the browser fetches
+# and update-checks it on its own).
+node --input-type=module -e '
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+const root = "www/dist";
+const files = readdirSync(root, { recursive: true, withFileTypes: true })
+  .filter((d) => d.isFile())
+  .map((d) => `${d.parentPath ?? d.path}/${d.name}`.slice(root.length + 1))
+  .filter((f) => f !== "sw.js")
+  .sort();
+const h = createHash("sha256");
+for (const f of files) h.update(`${f}\0`).update(createHash("sha256").update(readFileSync(`${root}/${f}`)).digest());
+const manifest = { version: h.digest("hex").slice(0, 16), files: files.map((f) => `./${f}`) };
+const sw = readFileSync(`${root}/sw.js`, "utf8");
+const re = /\/\*PRECACHE\*\/[^]*?\/\*END PRECACHE\*\//;
+if (!re.test(sw)) throw new Error("sw.js: the PRECACHE placeholder is missing");
+writeFileSync(`${root}/sw.js`, sw.replace(re, () => JSON.stringify(manifest)));
+console.log(`build-www: precache ${manifest.files.length} files, version ${manifest.version}`);
+'
 echo "build-www: $out: $(find "$out" -type f | wc -l) files, $(du -sh "$out" | cut -f1)"

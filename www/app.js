@@ -93,4 +93,25 @@ async function main() {
   }
 }
 
+/**
+ * Registers the service worker (sw.js) that precaches the whole site, so that once loaded it also
+ * works offline. Not available on plain-http hosts other than localhost (no secure context): the
+ * site then simply needs the network. `data-offline="ready"` on <body> once it controls the page.
+ */
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register('./sw.js').catch((err) => {
+    // Not fatal: the site works online without it (and offline, an update check of an installed
+    // worker fails while that worker keeps serving).
+    if (!navigator.serviceWorker.controller) document.body.dataset.offline = `unavailable: ${describeError(err)}`;
+  });
+  navigator.serviceWorker.ready.then(() => {
+    if (navigator.serviceWorker.controller) document.body.dataset.offline = 'ready';
+  });
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    document.body.dataset.offline = 'ready';
+  });
+}
+
+registerServiceWorker();
 main();

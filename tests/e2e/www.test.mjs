@@ -3,12 +3,15 @@
 // save → reload → load → same text → export → delete → import → same text; cancelling a
 // training; broken imports; perplexity; the dashboard (live pool counts, uPlot latency chart);
 // the benchmark (small counts); training on ../shared/corpus/en-train.txt (when present) keeps
-// animation frames flowing; no console errors or CSP violations; no request to another origin.
+// animation frames flowing; offline once loaded (service worker precache: with the browser offline
+// and the server down, reload → train → the same seeded text); no console errors or CSP
+// violations; no request to another origin. The browser profile (and with it the service worker
+// and its cache) is a fresh temporary folder per run.
 // Screenshots of every section at desktop and phone width go to target/screenshots/www/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -40,9 +43,19 @@ const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '
   '.wasm': 'application/wasm', '.json': 'application/json', '.txt': 'text/plain; charset=utf-8',
   '.md': 'text/plain; charset=utf-8' };
 
-/** A static server for a folder on 127.0.0.1 ("/" → index.html), like any static host. */
+/**
+ * A static server for a folder on 127.0.0.1 ("/" → index.html), like any static host. With
+ * `state.down` it answers every request with 503 and records it in `state.hits`.
+ */
 async function serveStatic(root) {
+  const state = { down: false, hits: [] };
   const srv = createServer(async (req, res) => {
+    if (state.down) { // "unplugged": record the request and answer nothing useful
+      state.hits.push(req.url);
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('offline');
+      return;
+    }
     try {
       let path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
       if (path.endsWith('/')) path += 'index.html';
@@ -57,7 +70,7 @@ async function serveStatic(root) {
     }
   });
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((r) => { srv.closeAllConnections(); srv.close(r); }) };
+  return { state, url: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((r) => { srv.closeAllConnections(); srv.close(r); }) };
 }
 
 async function openPage() {
@@ -430,6 +443,91 @@ describe('the website', { concurrency: false }, () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('#generate:not([hidden])');
     await tab('train');
+  });
+
+  test('works offline once loaded: the service worker serves the page, the pool workers and the wasm', async () => {
+    // The page registered sw.js on its first load; wait until it is active and controls the page.
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    if (!await page.evaluate(() => Boolean(navigator.serviceWorker.controller))) {
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]');
+    }
+    await page.waitForSelector('body[data-offline="ready"]');
+    // The precache holds every file of the build (listed with its content hash in dist/sw.js).
+    const sw = readFileSync(join(ROOT, 'www/dist/sw.js'), 'utf8');
+    const manifest = JSON.parse(sw.match(/const PRECACHE = (\{.*\});/)[1]);
+    assert.match(manifest.version, /^[0-9a-f]{16}$/);
+    assert.ok(manifest.files.includes('./pkg/worker.js') && manifest.files.includes('./pkg/ultra_efficient_llm_bg.wasm')
+      && manifest.files.includes('./index.html') && manifest.files.includes('./samples/tiny.txt'), manifest.files.join());
+    const cached = await page.evaluate(async () => {
+      const names = await caches.keys();
+      const keys = await (await caches.open(names[0])).keys();
+      return { names, urls: keys.map((r) => new URL(r.url).pathname) };
+    });
+    assert.deepEqual(cached.names, [`uellm-site-${manifest.version}`]);
+    assert.deepEqual(cached.urls.sort(), manifest.files.map((f) => f.slice(1)).sort());
+
+    // Unplug: the browser is offline and the server would answer nothing useful anyway.
+    server.state.hits = [];
+    server.state.down = true;
+    await context.setOffline(true);
+    try {
+      const t0 = Date.now();
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+      timings.offlineReady = Date.now() - t0;
+      assert.match(await page.textContent('#model-status'), /No model yet/);
+      await tab('train');
+      await page.check('input[name="source"][value="sample-en"]');
+      await page.fill('#opt-order', '3');
+      await page.click('#train-start');
+      assert.match(await message('train-msg', 'ok'), /order 3/);
+      assert.equal((await generateSeeded()).text, GOLDEN);
+      // The pool's dedicated workers got their wasm through the page's service worker
+      // (resource timing: workerStart > 0 only for responses from a service worker).
+      const workers = page.workers().filter((w) => /\/pkg\/worker\.js$/.test(w.url()));
+      assert.ok(workers.length > 0, 'the pool has workers');
+      for (const w of workers) {
+        const wasm = await w.evaluate(() => performance.getEntriesByType('resource')
+          .filter((e) => e.name.endsWith('.wasm')).map((e) => ({ name: e.name, sw: e.workerStart > 0 })));
+        assert.equal(wasm.length, 1, JSON.stringify(wasm));
+        assert.equal(wasm[0].sw, true, `the wasm of ${w.url()} should come from the service worker`);
+      }
+      assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation')[0].workerStart > 0), true);
+      // Only the browser's own update check of sw.js may try the network (it fails, and the
+      // installed worker stays); everything the page and its workers load comes from the cache.
+      assert.deepEqual(server.state.hits.filter((u) => u !== '/sw.js'), [], 'nothing else may reach the server while offline');
+      assert.equal(await page.getAttribute('body', 'data-offline'), 'ready');
+      assert.deepEqual(await page.evaluate(() => caches.keys()), [`uellm-site-${manifest.version}`]);
+    } finally {
+      await context.setOffline(false);
+      server.state.down = false;
+    }
+    // Back online, requests outside the precache go to the network (sw.js is not precached).
+    assert.match(await page.evaluate(async () => (await fetch('./sw.js', { cache: 'no-store' })).text()),
+      new RegExp(`"version":"${manifest.version}"`));
+
+    // A new build (another content hash in sw.js) installs a new worker whose cache replaces the old.
+    const swPath = join(ROOT, 'www/dist/sw.js');
+    writeFileSync(swPath, sw.replace(`"version":"${manifest.version}"`, '"version":"0000000000000000"'));
+    try {
+      const names = await page.evaluate(async () => {
+        const reg = await navigator.serviceWorker.getRegistration();
+        const old = reg.active;
+        await reg.update();
+        const sw = reg.installing ?? reg.waiting ?? reg.active;
+        if (sw === old) return ['no new worker'];
+        // "activated" comes after the activate handler (old caches deleted, clients claimed).
+        await new Promise((r) => {
+          if (sw.state === 'activated') r();
+          else sw.addEventListener('statechange', () => { if (sw.state === 'activated') r(); });
+        });
+        return caches.keys();
+      });
+      assert.deepEqual(names, ['uellm-site-0000000000000000']);
+    } finally {
+      writeFileSync(swPath, sw);
+    }
   });
 
   test('no console errors and no request to another origin', () => {

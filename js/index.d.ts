@@ -165,7 +165,13 @@ export interface Health {
   timestamp: string;
   modelLoaded: boolean;
   poolActive: boolean;
-  workers: { total: number; busy: number; idle: number; starting: number };
+  /**
+   * `ready`: workers serving the current model (requests go only to these); `idle`: ready ones
+   * without a request; `busy`: workers serving a request; `installing`: initialised workers still
+   * loading the current model in the background (they join as they finish); `starting`: workers
+   * not initialised yet (new or replacements). `status` is 'ok' while workers are installing.
+   */
+  workers: { total: number; ready: number; busy: number; idle: number; installing: number; starting: number };
   training: { busy: boolean; queued: number };
   queued: number;
 }
@@ -194,8 +200,9 @@ export interface WorkerTimings {
   writeMs?: number;
   generateMs?: number;
   perplexityMs?: number;
-  /** train/load/loadBytes: installing the model in the other generation workers (they parse in
-   *  parallel): wall time on the main thread, how many, and the slowest one's phases. */
+  /** train: installing the model in the first generation worker (the call resolves then; the
+   *  others load it in the background): wall time on the main thread, how many (1), and that
+   *  worker's phases. */
   installMs?: number;
   installWorkers?: number;
   installReadMs?: number;
@@ -236,15 +243,22 @@ export interface Metrics {
   /** Activation-cache lookups over all workers' generations. */
   cache: { hits: number; misses: number; hitRate: number | null };
   throughput: { tokens: number; tokensPerSecond: number; requestsPerSecond: number };
-  workers: { restarts: number; timeouts: number; aborts: number; crashes: number };
+  /** Worker replacements by cause, and `ready`: generation workers serving the current model. */
+  workers: { restarts: number; timeouts: number; aborts: number; crashes: number; ready: number };
 }
 
 export interface Uellm {
   readonly config: ResolvedConfig;
-  /** Trains in the training worker, then installs the model in every generation worker. */
+  /**
+   * Trains in the training worker, then installs the model in one generation worker and resolves:
+   * the model is current from then on (requests go only to workers that have it), and the other
+   * workers load it in the background, at most `navigator.hardwareConcurrency - 1` at once
+   * (see `health().workers.ready`). A request made while no worker has it waits in the queue.
+   */
   train(sources: TrainSource | TrainSource[], options?: TrainOptions,
     call?: CallOptions & { onProgress?: (p: TrainProgress) => void }): Promise<ModelInfo>;
-  /** Loads a model file (e.g. fetched or picked by the user) into every worker. */
+  /** Loads a model file (e.g. fetched or picked by the user): resolves as soon as one worker has
+   *  it (the others follow in the background, as for `train`). A bad file changes no worker's model. */
   loadBytes(bytes: ArrayBuffer | ArrayBufferView | Blob, call?: CallOptions): Promise<ModelInfo>;
   generate(prompt: string, options?: GenerateOptions,
     /** `onToken` runs on the main thread per streamed token; its return value is ignored (stop with `signal`). */
@@ -254,7 +268,8 @@ export interface Uellm {
   info(): Promise<ModelInfo | null>;
   /** Saves the current model in IndexedDB (default name `<modelName>_YYYYMMDD_HHMMSS`). */
   save(name?: string): Promise<SavedModel>;
-  /** Loads a saved model into every worker; NotFoundError when absent. */
+  /** Loads a saved model (one IndexedDB read): resolves as soon as one worker has it, the others
+   *  follow in the background (as for `train`); NotFoundError when absent. */
   load(name: string): Promise<ModelInfo>;
   list(): Promise<SavedModel[]>;
   remove(name: string): Promise<true>;

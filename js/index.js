@@ -125,11 +125,7 @@ class Uellm {
   constructor(config) {
     this.config = config;
     this.logger = config.logger ?? console;
-    // The current model file as a Blob (handed to every worker and kept for worker restarts).
-    // Never an ArrayBuffer on this thread: see `installBlob`.
-    this.modelBytes = null;
     this.modelInfo = null;
-    this.modelVersion = 0;
     this.startedAt = now();
     this.ops = new Map();
     this.gen = { tokens: 0, elapsedMs: 0, cacheHits: 0, cacheMisses: 0 };
@@ -152,20 +148,17 @@ class Uellm {
     };
     this.pool = new Pool({ name: 'generation', size: config.workers, maxQueue: config.maxQueue,
       makeWorker, initArgs, initTimeoutMs: config.initTimeoutMs, onEvent,
-      onReady: (h) => this.loadCurrentModel(h) });
+      installTimeoutMs: config.storageTimeoutMs });
     this.trainer = new Pool({ name: 'training', size: 1, maxQueue: config.maxQueue, makeWorker,
-      initArgs, initTimeoutMs: config.initTimeoutMs, onEvent, onReady: async () => {} });
+      initArgs, initTimeoutMs: config.initTimeoutMs, onEvent });
     this.ready = Promise.all([this.pool.start(), this.trainer.start()]).then(() => this);
   }
 
-  // A (re)started generation worker gets the current model; reloads if it changed meanwhile.
-  async loadCurrentModel(handle) {
-    let version = -1;
-    while (this.modelBytes && version !== this.modelVersion && !handle.dead) {
-      version = this.modelVersion;
-      await handle.call('load', { blob: this.modelBytes }, { timeoutMs: this.config.storageTimeoutMs });
-    }
-  }
+  /**
+   * The current model file as a Blob (kept by the pool for background installs and worker
+   * restarts). Never an ArrayBuffer on this thread: see `installFirst`.
+   */
+  get modelBytes() { return this.pool.modelBlob; }
 
   /** Runs `fn(trace)` and records its wall time and `trace.worker` (the worker's timings). */
   async timed(op, fn) {
@@ -220,46 +213,17 @@ class Uellm {
   // restarts or load(). The Blob serves every path (train, load, loadBytes, worker restarts).
 
   /**
-   * Makes `blob` the current model file (replacements started from now on load it) and sends it
-   * to every ready generation worker except `except`; resolves with their answers.
+   * Loads a model file into ONE generation worker (`op`: `load` with a Blob, or `loadStored`,
+   * which reads IndexedDB and answers with the file as a Blob) and makes it current as soon as
+   * that worker has it: the call resolves then, and the pool installs the file in the other
+   * workers in the background (see Pool#commit). A bad file fails in that one worker and changes
+   * nothing (the previous model stays current everywhere).
    */
-  installBlob(blob, except) {
-    this.modelBytes = blob;
-    this.modelVersion++;
-    return this.pool.broadcast('load', { blob }, { timeoutMs: this.config.storageTimeoutMs, except });
-  }
-
-  /**
-   * Loads a model file into every generation worker: `op` (`load` / `loadStored`, with
-   * `share: true`) runs on one worker, which posts the file as a Blob before parsing it; the
-   * other workers then load that Blob in parallel with it, and it keeps its own parse. A bad
-   * file fails in every worker alike and changes nothing (the previous model stays current).
-   */
-  async loadEverywhere(op, args, trace, { signal, timeoutMs } = {}) {
-    let others = null;
-    let previous = null;
-    let tInstall = 0;
-    const onEvent = (m, handle) => {
-      if (m.type !== 'bytes' || others) return;
-      previous = this.modelBytes;
-      tInstall = now();
-      others = this.installBlob(m.blob, handle);
-      others.catch(() => {}); // awaited below
-    };
-    let info;
-    try {
-      ({ info } = await this.pool.run(op, { ...args, share: true }, { signal, trace, onEvent,
-        timeoutMs: timeoutMs ?? this.config.storageTimeoutMs }));
-    } catch (e) {
-      if (others) {
-        await others.catch(() => {});
-        if (this.modelBytes !== previous) { this.modelBytes = previous; this.modelVersion++; }
-      }
-      throw e;
-    }
-    if (others) noteInstall(trace, await others, now() - tInstall);
-    this.modelInfo = info;
-    return info;
+  async installFirst(op, args, trace, { signal, timeoutMs, priority } = {}) {
+    const blob = args.blob;
+    await this.pool.run(op, args, { signal, trace, priority, timeoutMs: timeoutMs ?? this.config.storageTimeoutMs,
+      commit: (result) => { this.modelInfo = result.info; return result.blob ?? blob; } });
+    return this.modelInfo;
   }
 
   train(sources, options, { onProgress, signal, timeoutMs } = {}) {
@@ -270,9 +234,12 @@ class Uellm {
         : undefined;
       const { blob, info } = await this.trainer.run('train', { sources: list, options },
         { timeoutMs: timeoutMs ?? this.config.trainTimeoutMs, signal, onEvent, trace });
+      // The first generation worker to load it makes it current (a priority request: a trained
+      // model is not refused by a full queue); the others load it in the background.
       const t0 = now();
-      this.modelInfo = info;
-      noteInstall(trace, await this.installBlob(blob), now() - t0);
+      const first = { worker: null };
+      await this.installFirst('load', { blob }, first, { signal });
+      noteInstall(trace, first.worker, now() - t0);
       return info;
     });
   }
@@ -283,7 +250,7 @@ class Uellm {
       // A Blob is used as is (no copy here); other bytes are copied once into a Blob, which
       // also keeps the caller's buffer untouched.
       const blob = source instanceof Blob ? source : new Blob([source]);
-      return this.loadEverywhere('load', { blob }, trace, { signal, timeoutMs });
+      return this.installFirst('load', { blob }, trace, { signal, timeoutMs });
     });
   }
 
@@ -341,9 +308,9 @@ class Uellm {
   }
 
   load(name) {
-    // One worker reads the file from IndexedDB, shares it, and parses it; the others parse the
-    // shared file at the same time (see loadEverywhere). Nobody parses it twice.
-    return this.timed('load', (trace) => this.loadEverywhere('loadStored', { name }, trace));
+    // One worker reads the file from IndexedDB and parses it; the call resolves then, and the
+    // others load the shared file in the background (see installFirst). Nobody reads it twice.
+    return this.timed('load', (trace) => this.installFirst('loadStored', { name, share: true }, trace));
   }
 
   list() { return this.timed('list', (trace) => this.storage('list', {}, trace)); }
@@ -365,15 +332,17 @@ class Uellm {
     const p = this.pool.stats();
     const t = this.trainer.stats();
     let status = 'ok';
+    // Workers still loading the current model in the background count as up (not degraded).
     if (this.terminated) status = 'terminated';
-    else if (p.ready === 0) status = 'down';
-    else if (p.ready < p.total || t.ready < t.total) status = 'degraded';
+    else if (p.live === 0) status = 'down';
+    else if (p.live < p.total || t.live < t.total) status = 'degraded';
     return {
       status,
       timestamp: new Date().toISOString(),
       modelLoaded: !!this.modelBytes,
-      poolActive: !this.terminated && p.ready > 0,
-      workers: { total: p.total, busy: p.busy, idle: p.idle, starting: p.starting },
+      poolActive: !this.terminated && p.live > 0,
+      workers: { total: p.total, ready: p.ready, busy: p.busy, idle: p.idle, installing: p.installing,
+        starting: p.starting },
       training: { busy: t.busy > 0, queued: t.queued },
       queued: p.queued + t.queued,
     };
@@ -398,7 +367,7 @@ class Uellm {
         tokensPerSecond: this.gen.elapsedMs > 0 ? this.gen.tokens / (this.gen.elapsedMs / 1000) : 0,
         requestsPerSecond: uptimeMs > 0 ? requests / (uptimeMs / 1000) : 0,
       },
-      workers: { ...this.events },
+      workers: { ...this.events, ready: this.pool.stats().ready },
     };
   }
 
@@ -424,25 +393,19 @@ class Uellm {
 }
 
 /**
- * Adds the installation in the other generation workers to `trace.worker` (the timings of the
- * op's own worker): `installMs` (wall, on the main thread, from sending the file to the last
- * worker's answer), `installWorkers`, and the slowest worker's `installReadMs`,
- * `installParseMs`, `installTotalMs`.
+ * train(): adds the install in the first generation worker to `trace.worker` (the training
+ * worker's timings): `installMs` (wall, on the main thread, from sending the file to that
+ * worker's answer), `installWorkers` (1), and that worker's `installReadMs`, `installParseMs`,
+ * `installTotalMs`. The other workers load the file afterwards, in the background.
  */
-function noteInstall(trace, answers, wallMs) {
+function noteInstall(trace, timings, wallMs) {
   if (!trace.worker) return;
   const t = trace.worker;
   t.installMs = wallMs;
-  t.installWorkers = answers.length;
-  t.installReadMs = 0;
-  t.installParseMs = 0;
-  t.installTotalMs = 0;
-  for (const { timings } of answers) {
-    if (!timings) continue;
-    t.installReadMs = Math.max(t.installReadMs, timings.readMs ?? 0);
-    t.installParseMs = Math.max(t.installParseMs, timings.parseMs ?? 0);
-    t.installTotalMs = Math.max(t.installTotalMs, timings.totalMs ?? 0);
-  }
+  t.installWorkers = timings ? 1 : 0;
+  t.installReadMs = timings?.readMs ?? 0;
+  t.installParseMs = timings?.parseMs ?? 0;
+  t.installTotalMs = timings?.totalMs ?? 0;
 }
 
 function now() {

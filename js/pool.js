@@ -1,6 +1,14 @@
 // A pool of module workers: requests go to an idle worker or wait in a bounded queue; a request
-// that times out or is aborted terminates its worker, and a worker that crashes is replaced
-// (the replacement is initialised and handed the current model by `onReady`).
+// that times out or is aborted terminates its worker, and a worker that crashes is replaced.
+//
+// The current model (generation pool): `version` counts installed models and `modelBlob` is the
+// current model file. A request that installs a model (`run(..., { commit })`) makes it current
+// as soon as that ONE worker has it; requests then go only to workers holding the current
+// version ("serving" workers), while the others load the file in the background, at most
+// `maxInstalls` at once (navigator.hardwareConcurrency - 1, at least 1: the parses must leave a
+// core to the serving worker), and join as they finish. A background install that fails replaces
+// its worker and changes no other worker's model; replacements load the current model the same
+// way (through the same limit) before they take requests.
 import {
   AbortError, QueueFullError, TerminatedError, TimeoutError, WorkerCrashedError, fromWire,
 } from './errors.js';
@@ -16,6 +24,8 @@ class Handle {
     this.job = null;          // the pool request this worker is serving
     this.ready = false;
     this.dead = false;
+    this.version = 0;         // the model version this worker holds (0: none)
+    this.installing = false;  // a background install is running or waiting for its turn
     this.worker = pool.makeWorker();
     this.worker.onmessage = (ev) => this.onMessage(ev.data);
     this.worker.onerror = (ev) => {
@@ -91,8 +101,9 @@ export class Pool {
    * @param {number} o.size
    * @param {number} o.maxQueue
    * @param {() => Worker} o.makeWorker
-   * @param {(handle: Handle) => Promise<void>} o.onReady  runs after `init` (e.g. loads the model)
    * @param {object} o.initArgs
+   * @param {number} [o.installTimeoutMs] timeout of loading the model into one worker
+   * @param {number} [o.maxInstalls]      background installs at once (default: cores - 1, ≥ 1)
    * @param {(event: string, data: object) => void} [o.onEvent]
    */
   constructor(o) {
@@ -104,6 +115,17 @@ export class Pool {
     this.startFailures = 0;
     this.lastStartError = null;
     this.pumpLater = () => this.pump();
+    this.version = 0;
+    this.modelBlob = null;
+    const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 2;
+    this.maxInstalls = o.maxInstalls ?? Math.max(1, cores - 1);
+    this.installSlots = 0;   // installs running
+    this.installGate = [];   // resolvers of installs waiting for a slot
+  }
+
+  /** A worker that may take requests: initialised, alive, holding the current model. */
+  serving(h) {
+    return h !== null && h.ready && !h.dead && h.version === this.version;
   }
 
   /** Starts every worker; rejects with the first initialisation error. */
@@ -117,10 +139,11 @@ export class Pool {
     this.handles[slot] = handle;
     try {
       await handle.call('init', this.initArgs, { timeoutMs: this.initTimeoutMs });
-      await this.onReady(handle);
+      if (this.version > 0) await this.installInto(handle);
       if (handle.dead) throw new WorkerCrashedError('the worker died while starting');
       handle.ready = true;
       this.pump();
+      this.scheduleInstalls();
     } catch (err) {
       this.lastStartError = err;
       if (!handle.dead) handle.kill(err);
@@ -133,6 +156,49 @@ export class Pool {
       } else if (this.handles.every((h) => !h || h.dead)) {
         for (const job of this.queue.splice(0)) this.finishJob(job, err);
       }
+    }
+  }
+
+  /** Makes `blob` the current model: `handle` (which has just loaded it) serves it at once. */
+  commit(handle, blob) {
+    this.version++;
+    this.modelBlob = blob;
+    handle.version = this.version;
+    this.scheduleInstalls();
+  }
+
+  /** Loads the current model into `handle` (waiting for an install slot); reloads if it changed. */
+  async installInto(handle) {
+    if (this.installSlots < this.maxInstalls) this.installSlots++;
+    else await new Promise((resolve) => this.installGate.push(resolve));
+    try {
+      while (!handle.dead && !this.terminated && handle.version !== this.version) {
+        const version = this.version;
+        await handle.call('load', { blob: this.modelBlob, install: true }, { timeoutMs: this.installTimeoutMs });
+        if (handle.dead) break;
+        handle.version = version;
+      }
+    } finally {
+      const next = this.installGate.shift();
+      if (next) next(); else this.installSlots--;
+    }
+  }
+
+  /** Starts background installs in the idle initialised workers that hold an older model. */
+  scheduleInstalls() {
+    if (this.terminated || this.version === 0) return;
+    for (const h of this.handles) {
+      if (!h || !h.ready || h.dead || h.installing || h.job || h.version === this.version) continue;
+      h.installing = true;
+      this.installInto(h).then(() => {
+        h.installing = false;
+        this.pump();
+        this.scheduleInstalls();
+      }, (err) => {
+        h.installing = false;
+        // Replaced (its replacement loads the current model); the other workers are untouched.
+        if (!h.dead) this.replace(h, err);
+      });
     }
   }
 
@@ -156,16 +222,20 @@ export class Pool {
     if (!this.terminated) this.startSlot(handle.slot, 1);
   }
 
-  /** Runs `op` on an idle worker (queued when all are busy). */
-  run(op, args, { timeoutMs, signal, onEvent, transfer, trace } = {}) {
+  /**
+   * Runs `op` on an idle serving worker (queued when none is). `commit(result)`: the op loaded a
+   * model into its worker; on success the returned Blob becomes the current model (see commit).
+   * `priority`: queued first, and not refused by a full queue (a trained model's install).
+   */
+  run(op, args, { timeoutMs, signal, onEvent, transfer, trace, commit, priority } = {}) {
     if (this.terminated) return Promise.reject(new TerminatedError());
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
       const job = { op, args, timeoutMs, signal, onEvent, transfer, trace, resolve, reject, handle: null,
-        entry: null, done: false, onAbort: null };
+        entry: null, done: false, onAbort: null, commit: commit ?? null };
       const idle = this.idleHandle();
       if (!idle) {
-        if (this.queue.length >= this.maxQueue) {
+        if (!priority && this.queue.length >= this.maxQueue) {
           reject(new QueueFullError(`the ${this.name} queue is full (${this.queue.length} waiting, ` +
             `maxQueue ${this.maxQueue}); retry later or raise config.maxQueue`));
           return;
@@ -190,12 +260,13 @@ export class Pool {
         signal.addEventListener('abort', job.onAbort, { once: true });
       }
       if (idle) this.dispatch(idle, job);
+      else if (priority) this.queue.unshift(job);
       else this.queue.push(job);
     });
   }
 
   idleHandle() {
-    for (const h of this.handles) if (h !== null && h.ready && !h.dead && h.job === null) return h;
+    for (const h of this.handles) if (this.serving(h) && h.job === null) return h;
     return null;
   }
 
@@ -217,9 +288,16 @@ export class Pool {
     const handle = job.handle;
     if (handle && handle.job === job) handle.job = null;
     job.handle = null;
-    // The freed worker takes the next queued request at once (no extra microtask hop).
-    if (this.queue.length && handle && handle.job === null && handle.ready && !handle.dead) {
-      this.dispatch(handle, this.queue.shift());
+    if (!err && job.commit && handle && !handle.dead) {
+      let blob = null;
+      try { blob = job.commit(value); } catch { /* a throwing callback must not break the pool */ }
+      if (blob) this.commit(handle, blob);
+    }
+    // The freed worker takes the next queued request at once (no extra microtask hop); one that
+    // holds an older model installs the current one first.
+    if (handle && handle.job === null && !handle.dead) {
+      if (this.queue.length && this.serving(handle)) this.dispatch(handle, this.queue.shift());
+      else if (handle.ready && handle.version !== this.version) this.scheduleInstalls();
     }
     if (err) job.reject(err);
     else job.resolve(value);
@@ -235,28 +313,17 @@ export class Pool {
   }
 
   /**
-   * Sends `op` with the same `args` to every ready worker (outside the queue), except `except`;
-   * resolves with `[{result, timings}]`. Nothing is transferred: `args` must be cheap to clone
-   * (e.g. a Blob, which crosses by reference).
+   * `ready`: workers serving the current model; `idle`: those without a request; `busy`: workers
+   * serving a request; `installing`: initialised workers loading the current model (or waiting
+   * to); `starting`: workers not initialised yet (new or replacements); `live`: initialised.
    */
-  broadcast(op, args, { timeoutMs, except } = {}) {
-    const calls = [];
-    for (const h of this.handles) {
-      if (!h || !h.ready || h.dead || h === except) continue;
-      const trace = { worker: null };
-      const p = h.call(op, args, { timeoutMs, trace });
-      h.lastEntry.quietOnReplace = true; // a replacement loads the current model itself
-      calls.push(p.then((result) => ({ result, timings: trace.worker })));
-    }
-    return Promise.all(calls);
-  }
-
   stats() {
-    const live = this.handles.filter((h) => h && !h.dead);
-    const ready = live.filter((h) => h.ready);
-    const busy = ready.filter((h) => h.job).length;
-    return { total: this.size, ready: ready.length, busy, idle: ready.length - busy,
-      starting: this.size - ready.length, queued: this.queue.length, restarts: this.restarts };
+    const live = this.handles.filter((h) => h && !h.dead && h.ready);
+    const ready = live.filter((h) => h.version === this.version);
+    const idle = ready.filter((h) => !h.job).length;
+    return { total: this.size, live: live.length, ready: ready.length, idle,
+      busy: live.filter((h) => h.job).length, installing: live.length - ready.length,
+      starting: this.size - live.length, queued: this.queue.length, restarts: this.restarts };
   }
 
   terminate() {
@@ -265,6 +332,7 @@ export class Pool {
     const err = new TerminatedError();
     for (const job of this.queue.splice(0)) this.finishJob(job, err);
     for (const h of this.handles) if (h && !h.dead) h.kill(err);
+    for (const next of this.installGate.splice(0)) next(); // they see `terminated` and stop
   }
 }
 

@@ -1,7 +1,7 @@
 // Module worker: one wasm instance, one Model. Requests `{id, op, args}` are answered with
 // `{id, ok: true, result, timings}` or `{id, ok: false, error: {name, code, message}, timings}`;
-// progress, streamed tokens and shared model bytes are posted as
-// `{id, type: 'progress' | 'token' | 'bytes', ...}` before the answer.
+// progress and streamed tokens are posted as `{id, type: 'progress' | 'token', ...}` before the
+// answer.
 // Messages that arrive before the wasm module is initialised are queued and answered in order.
 //
 // `timings` is the time spent inside this worker, in ms (performance.now()): `waitMs` (queued in
@@ -18,6 +18,7 @@ const CHUNK = 1 << 20; // bytes per Blob slice fed to the trainer
 let model = null;
 let modelInfo = null;
 let testHooks = false;
+let failInstalls = 0; // test hook: background installs (`args.install`) left to fail
 let wasmUrl;
 let initError = null;
 let initialised = false;
@@ -129,11 +130,12 @@ async function dispatch(id, op, args, timings) {
     case 'train': return train(id, args, timings);
     case 'load': {
       // `args.blob`: a model file shared by reference (see fileBlob); `args.bytes`: an
-      // ArrayBuffer; `args.share`: also post the file as a Blob (event 'bytes'), so the main
-      // thread can keep it and hand it to the other workers.
+      // ArrayBuffer. A failed parse leaves this worker's model as it was.
       const bytes = await modelBytesFrom(args, timings);
-      // Before parsing, like loadStored: the other workers parse in parallel with this one.
-      if (args.share) self.postMessage({ id, type: 'bytes', blob: args.blob ?? fileBlob(bytes, timings) });
+      if (args.install && failInstalls > 0) {
+        failInstalls--;
+        throw new UellmError('test hook: a background install failed', { code: 'TEST_HOOK' });
+      }
       const parsed = phase(timings, 'parseMs', () => core.modelFromBytes(bytes));
       return { result: { info: setModel(parsed) } };
     }
@@ -162,13 +164,12 @@ async function dispatch(id, op, args, timings) {
     }
     case 'loadStored': {
       const bytes = await phase(timings, 'readMs', () => storage.loadModelBytes(args.name));
-      // `args.share`: post the file as a Blob (event 'bytes') BEFORE parsing it, so the other
-      // workers parse in parallel with this one. This worker keeps its parse (no reload). A bad
-      // file fails here and in the others alike, and a failed parse changes no worker's model.
-      if (args.share) self.postMessage({ id, type: 'bytes', blob: fileBlob(bytes, timings) });
+      // `args.share`: answer with the file as a Blob, which the main thread keeps and hands to
+      // the other workers once this one has the model (they load it in the background). A bad
+      // file fails here, before any other worker sees it, and changes no worker's model.
       const parsed = phase(timings, 'parseMs', () => core.modelFromBytes(bytes));
       const info = setModel(parsed);
-      if (args.share) return { result: { info } };
+      if (args.share) return { result: { info, blob: fileBlob(bytes, timings) } };
       const buf = exactBuffer(bytes);
       return { result: { bytes: buf, info }, transfer: [buf] };
     }
@@ -193,6 +194,7 @@ async function dispatch(id, op, args, timings) {
       if (args.mode === 'trap') throw new WebAssembly.RuntimeError('unreachable (test hook)');
       if (args.mode === 'hang') { const end = Date.now() + (args.ms ?? 60000); while (Date.now() < end); return { result: null }; }
       if (args.mode === 'close') { self.close(); return { result: null }; }
+      if (args.mode === 'failNextInstall') { failInstalls++; return { result: null }; }
       // Uncaught error outside any request -> `error` event.
       setTimeout(() => { throw new Error('test hook: uncaught error in the worker'); });
       return new Promise(() => {});

@@ -16,7 +16,7 @@ const SCENARIOS = [
   { id: 'single', label: (p) => `Single generation latency (${p.tokens} tokens, median of ${p.reps})`, claim: '150 ms' },
   { id: 'concurrent', label: (p) => `3 concurrent generations (${p.tokens} tokens each, median of ${p.reps} batches)`, claim: '150 ms per generation' },
   { id: 'throughput', label: (p) => `Throughput (${p.requests} requests × ${p.tokens} tokens, ${p.inflight} in flight)`, claim: '15 req/s' },
-  { id: 'load', label: (p) => `Model load from IndexedDB into every worker (median of ${p.reps})`, claim: '50–100 ms' },
+  { id: 'load', label: (p) => `Model load from IndexedDB (until a worker can generate) (median of ${p.reps})`, claim: '50–100 ms' },
   { id: 'save', label: (p) => `Model save to IndexedDB (median of ${p.reps})`, claim: '100–200 ms' },
 ];
 

@@ -129,14 +129,19 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
   });
 
   test('train through the pool, then seeded generation equals the native golden text', async () => {
-    const progress = await page.evaluate(async () => {
+    const progress = await page.evaluate(async (p) => {
       const llm = await window.uellm.create({ testHooks: true });
       window.llm = llm;
       const text = await (await fetch('/fixtures/corpus/tiny.txt')).text();
       const events = [];
       const info = await llm.train([text], { maxPatternLength: 3 }, { onProgress: (p) => events.push(p) });
-      return { info, events };
-    });
+      // Usable at once: one worker has the model when train() resolves, the others follow.
+      const readyAtResolve = llm.health().workers.ready;
+      const first = await llm.generate(p, { seed: 42, maxTokens: 40 });
+      return { info, events, readyAtResolve, first: first.text };
+    }, PROMPT);
+    assert.ok(progress.readyAtResolve >= 1 && progress.readyAtResolve <= 4, String(progress.readyAtResolve));
+    assert.equal(progress.first, GOLDEN);
     assert.equal(progress.info.order, 3);
     assert.deepEqual(progress.info.ngrams, [1697, 6806, 9801]);
     assert.ok(progress.events.length >= 2);
@@ -148,8 +153,13 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     for (const k of ['waitMs', 'totalMs', 'readMs', 'trainMs', 'toBytesMs', 'blobMs', 'installMs', 'installParseMs']) {
       assert.ok(typeof t[k] === 'number' && t[k] >= 0, `${k}: ${JSON.stringify(t)}`);
     }
-    assert.equal(t.installWorkers, 4);
-    // Every one of the 4 generation workers got the model: 4 concurrent requests, same text.
+    assert.equal(t.installWorkers, 1);
+    // The 3 others load it in the background and join: then 4 concurrent requests go to the 4
+    // workers (all idle), and give the same text.
+    await page.waitForFunction(() => window.llm.health().workers.ready === 4, null, { timeout: 10_000 });
+    const h = await page.evaluate(() => window.llm.health());
+    assert.deepEqual([h.status, h.workers.idle, h.workers.installing], ['ok', 4, 0]);
+    assert.equal(await page.evaluate(() => window.llm.metrics().workers.ready), 4);
     const outs = await page.evaluate((p) => Promise.all([0, 1, 2, 3].map(() =>
       window.llm.generate(p, { seed: 42, maxTokens: 40 }))), PROMPT);
     for (const out of outs) {
@@ -323,6 +333,42 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.ok(off);
   });
 
+  test('a failed background install replaces that worker and changes no other worker\'s model', async () => {
+    await trainedPool('duo', { workers: 2, testHooks: true });
+    const r = await page.evaluate(async (p) => {
+      const { duo } = window;
+      const allReady = async () => {
+        const t0 = performance.now();
+        while (duo.health().workers.ready !== 2) {
+          if (performance.now() - t0 > 10_000) throw new Error(`not all ready: ${JSON.stringify(duo.health())}`);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      };
+      await allReady();
+      const before = duo.metrics().workers;
+      // Both workers (both idle: the two hook requests go to different workers) fail their next
+      // background install; loadBytes' own load is not one, so the model becomes current in one
+      // worker and the other one's background install fails.
+      await Promise.all([duo.__test.crash('failNextInstall'), duo.__test.crash('failNextInstall')]);
+      const file = new Blob([await (await fetch('/fixtures/tiny-o3.uelm')).arrayBuffer()]);
+      const info = await duo.loadBytes(file);
+      const first = await duo.generate(p, { seed: 42, maxTokens: 40 });
+      await allReady();
+      const outs = await Promise.all([0, 1].map(() => duo.generate(p, { seed: 42, maxTokens: 40 })));
+      const out = { info, first: first.text, texts: outs.map((o) => o.text), before, after: duo.metrics().workers,
+        health: duo.health() };
+      duo.terminate();
+      return out;
+    }, PROMPT);
+    assert.equal(r.info.order, 3);
+    assert.equal(r.first, GOLDEN);
+    assert.deepEqual(r.texts, [GOLDEN, GOLDEN]);
+    assert.equal(r.after.restarts - r.before.restarts, 1, JSON.stringify(r));
+    assert.equal(r.after.crashes - r.before.crashes, 1);
+    assert.equal(r.after.ready, 2);
+    assert.equal(r.health.status, 'ok');
+  });
+
   test('a full queue rejects at once with QueueFullError (maxQueue 1 and 0)', async () => {
     const r = await page.evaluate(async ({ p, long }) => {
       const { solo } = window;
@@ -420,41 +466,60 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     }
   });
 
-  test('load() into 4 workers: one IndexedDB read, one parse per worker, every worker serves the model', async () => {
+  test('load() into 4 workers: resolves when one worker has the model, the others join; a bad file changes none', async () => {
     const r = await page.evaluate(async (p) => {
       const llm = await window.uellm.create({ workers: 4 });
+      const allReady = async () => {
+        const t0 = performance.now();
+        while (llm.health().workers.ready !== 4) {
+          if (performance.now() - t0 > 10_000) throw new Error(`not all ready: ${JSON.stringify(llm.health())}`);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      };
+      const gen = () => Promise.all([0, 1, 2, 3].map(() => llm.generate(p, { seed: 42, maxTokens: 40 })));
       try {
         const info = await llm.load('tiny-o3');
+        // One worker read IndexedDB and parsed the file: it serves at once.
+        const atResolve = llm.health().workers;
+        const first = await llm.generate(p, { seed: 42, maxTokens: 40 });
         const m = llm.metrics();
+        await allReady();
         // 4 concurrent requests go to the 4 workers (all idle): the same seeded text from each.
-        const outs = await Promise.all([0, 1, 2, 3].map(() => llm.generate(p, { seed: 42, maxTokens: 40 })));
-        // A bad file (loadBytes validates it the same way) changes no worker's model.
+        const outs = await gen();
+        // A bad file fails in the one worker that parses it: every worker keeps its model (all 4
+        // stay ready with the current one, none reinstalls).
         const bad = await window.settle(llm.loadBytes(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9])));
-        const after = await Promise.all([0, 1, 2, 3].map(() => llm.generate(p, { seed: 42, maxTokens: 40 })));
-        // loadBytes of a good file (a Blob, handed on without a copy) reaches every worker too.
+        const afterBad = llm.health().workers;
+        const after = await gen();
+        // loadBytes of a good file (a Blob, handed on without a copy): resolves with one worker
+        // ready, then reaches every worker.
         const file = await llm.exportModel('tiny-o3');
         const again = await llm.loadBytes(file);
-        const third = await Promise.all([0, 1, 2, 3].map(() => llm.generate(p, { seed: 42, maxTokens: 40 })));
-        return { info, load: m.ops.load, texts: outs.map((o) => o.text), bad, after: after.map((o) => o.text),
-          again, loadBytes: llm.metrics().ops.loadBytes, third: third.map((o) => o.text),
+        const againReady = llm.health().workers.ready;
+        await allReady();
+        const third = await gen();
+        return { info, atResolve, first: first.text, load: m.ops.load, texts: outs.map((o) => o.text), bad,
+          afterBad, after: after.map((o) => o.text), again, againReady, third: third.map((o) => o.text),
           fileBytes: llm.metrics().modelFileBytes, size: file.size, health: llm.health() };
       } finally {
         llm.terminate();
       }
     }, PROMPT);
     assert.equal(r.info.order, 3);
+    assert.ok(r.atResolve.ready >= 1, JSON.stringify(r.atResolve));
+    assert.equal(r.first, GOLDEN);
     assert.deepEqual(r.texts, [GOLDEN, GOLDEN, GOLDEN, GOLDEN]);
     const t = r.load.worker.last;
-    // The worker that read IndexedDB parsed it once and shared the file; the 3 others loaded it.
-    for (const k of ['waitMs', 'totalMs', 'readMs', 'parseMs', 'blobMs', 'installMs', 'installParseMs']) {
+    // The worker that read IndexedDB parsed it once and shared the file (blobMs).
+    for (const k of ['waitMs', 'totalMs', 'readMs', 'parseMs', 'blobMs']) {
       assert.ok(typeof t[k] === 'number' && t[k] >= 0, `${k}: ${JSON.stringify(t)}`);
     }
-    assert.equal(t.installWorkers, 3);
     assert.ok(t.totalMs <= r.load.maxMs + 1, JSON.stringify(r.load));
     assert.equal(r.bad.code, 'NOT_A_MODEL');
+    assert.deepEqual([r.afterBad.ready, r.afterBad.installing], [4, 0]);
     assert.deepEqual(r.after, [GOLDEN, GOLDEN, GOLDEN, GOLDEN]);
     assert.equal(r.again.order, 3);
-    assert.equal(r.loadBytes.worker.last.installWorkers, 3);
+    assert.ok(r.againReady >= 1);
     assert.deepEqual(r.third, [GOLDEN, GOLDEN, GOLDEN, GOLDEN]);
     assert.equal(r.fileBytes, r.size);
     assert.equal(r.health.status, 'ok');

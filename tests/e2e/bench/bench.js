@@ -60,6 +60,16 @@ async function measureResponsiveness(fn) {
     longestTaskMs: longTasks.length ? Math.max(...longTasks.map((l) => l.ms)) : 0, bigGaps, longTaskList: longTasks };
 }
 
+/** Waits until every generation worker serves the current model; ms since `t0`. */
+async function allReady(t0) {
+  const total = llm.health().workers.total;
+  while (llm.health().workers.ready !== total) {
+    if (performance.now() - t0 > 60_000) throw new Error(`workers not ready: ${JSON.stringify(llm.health().workers)}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return performance.now() - t0;
+}
+
 window.bench = {
   async loadCorpus(url) {
     const res = await fetch(url);
@@ -86,10 +96,13 @@ window.bench = {
       });
       return { wallMs: performance.now() - t0, info };
     });
+    // train() resolves when one generation worker has the model; the others load it in the
+    // background. Wait for them (so the next steps measure a settled pool).
+    const allReadyMs = await allReady(t0);
     // Time inside the training worker per phase, and the install in the generation workers
     // (metrics().ops.train.worker.last: readMs, trainMs, toBytesMs, blobMs, installMs, ...).
     const timings = llm.metrics().ops.train?.worker?.last ?? null;
-    return { wallMs: r.value.wallMs, workerDoneMs: doneAt === null ? null : doneAt - t0, timings,
+    return { wallMs: r.value.wallMs, allReadyMs, workerDoneMs: doneAt === null ? null : doneAt - t0, timings,
       maxGapMs: r.maxGapMs, frames: r.frames, longTasks: r.longTasks, longestTaskMs: r.longestTaskMs,
       // Where the gaps fall: before workerDoneMs = training; after = installing in the workers.
       bigGaps: r.bigGaps, longTaskList: r.longTaskList,
@@ -103,13 +116,14 @@ window.bench = {
     return { ms: performance.now() - t0, bytes: meta.bytes, timings: llm.metrics().ops.save?.worker?.last ?? null };
   },
 
-  /** load() into the pool: wall time, and the reading worker's own timings (IndexedDB read and
-   * fromBytes inside that worker, then the other workers' parallel install). */
+  /** load() into the pool: wall time (resolves when the worker that read IndexedDB has parsed
+   * it), that worker's own timings (read + fromBytes), and the time until every worker has it. */
   async load(name) {
     const t0 = performance.now();
     await llm.load(name);
     const ms = performance.now() - t0;
-    return { ms, timings: llm.metrics().ops.load?.worker?.last ?? null };
+    const timings = llm.metrics().ops.load?.worker?.last ?? null;
+    return { ms, allReadyMs: await allReady(t0), timings };
   },
 
   async remove(name) { await llm.remove(name); return true; },

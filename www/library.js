@@ -61,6 +61,19 @@ export function initLibrary(app) {
     return tr;
   }
 
+  /**
+   * Shows why a write (save, import) of `bytes` failed. A full storage quota gets its own advice:
+   * a failed write stores nothing, so the saved models are as they were.
+   */
+  function writeFailed(what, bytes, err) {
+    if (err?.code === 'QUOTA_EXCEEDED' || err?.name === 'QuotaExceededError') {
+      show(msg, `Could not ${what}${bytes ? ` (${formatBytes(bytes)})` : ''}: the browser's storage for this site is full. `
+        + 'Delete or export some saved models, then try again. Nothing was changed: the saved models are as they were.', 'error');
+    } else {
+      show(msg, `Could not ${what}: ${describeError(err)}`, 'error');
+    }
+  }
+
   async function save(name) {
     try {
       const m = await app.llm.save(name || undefined);
@@ -68,7 +81,7 @@ export function initLibrary(app) {
       show(msg, `Saved as “${m.name}” (${formatBytes(m.bytes)}).`, 'ok');
       nameInput.value = '';
     } catch (err) {
-      show(msg, describeError(err), 'error');
+      writeFailed(name ? `save “${name}”` : 'save the model', app.model?.info?.fileBytes, err);
     }
     await refresh();
   }
@@ -152,7 +165,8 @@ export function initLibrary(app) {
       const m = await app.llm.importModel(file, name);
       show(msg, `Imported “${m.name}” (${formatBytes(m.bytes)}). Load it to use it.`, 'ok');
     } catch (err) {
-      show(msg, describeError(err), 'error');
+      if (err?.code === 'QUOTA_EXCEEDED' || err?.name === 'QuotaExceededError') writeFailed(`import “${file.name}”`, file.size, err);
+      else show(msg, describeError(err), 'error');
     }
     await refresh();
   });

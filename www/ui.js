@@ -22,7 +22,9 @@ export const formatPct = (x) => (x == null || !Number.isFinite(x) ? '–' : `${(
 
 /** A sentence a person can act on, for any error the package (or the browser) throws. */
 export function describeError(err) {
-  const code = err?.code;
+  // The package's errors carry a string `code`; a browser DOMException has a numeric one, so a
+  // quota error straight from the browser is recognised by its name.
+  const code = err?.name === 'QuotaExceededError' ? 'QUOTA_EXCEEDED' : err?.code;
   const msg = err?.message ?? String(err);
   switch (code) {
     case 'ABORTED': return 'Cancelled.';

@@ -67,9 +67,17 @@ function showTab() {
 }
 
 async function main() {
-  // Dropping a file outside a drop zone must not navigate away from the app.
-  window.addEventListener('dragover', (e) => e.preventDefault());
-  window.addEventListener('drop', (e) => e.preventDefault());
+  // Dropping a file outside a drop zone must not navigate away from the app: such drops are
+  // refused ("no drop" cursor). Other drags, such as text dropped into a text field, keep their
+  // default behaviour; drop zones accept files before these listeners run.
+  const carriesFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+  const refuse = (e) => {
+    if (!carriesFiles(e) || e.defaultPrevented) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'none';
+  };
+  window.addEventListener('dragover', refuse);
+  window.addEventListener('drop', (e) => { if (carriesFiles(e)) e.preventDefault(); });
   window.addEventListener('hashchange', showTab);
   showTab();
   app.events.addEventListener('model', renderModelStatus);

@@ -17,15 +17,42 @@ export function initTrain(app) {
   const cancelBtn = $('train-cancel');
   let files = [];
   let controller = null;
+  let picked = 0; // bumps with every choice/drop, so a slow check of an older one is ignored
 
-  function setFiles(fileList) {
+  /**
+   * The usable files of `chosen`: empty ones are left out (at least one must have text), binary
+   * ones (a NUL in the first 8 kB) are refused. Throws an Error with a message for the user.
+   */
+  async function checkFiles(chosen) {
+    if (!chosen.length) throw new Error('Choose or drop at least one .txt file first.');
+    const empty = chosen.filter((f) => f.size === 0);
+    if (empty.length === chosen.length) throw new Error(`${chosen.length > 1 ? 'All chosen files are' : `"${chosen[0].name}" is`} empty: there is no text to learn from.`);
+    const kept = chosen.filter((f) => f.size > 0);
+    for (const f of kept) {
+      const head = new Uint8Array(await f.slice(0, 8192).arrayBuffer());
+      if (head.includes(0)) throw new Error(`"${f.name}" is not a text file (binary data). Use UTF-8 .txt files.`);
+    }
+    const skipped = empty.length ? ` (${empty.map((f) => `"${f.name}"`).join(', ')} ${empty.length > 1 ? 'are' : 'is'} empty and left out)` : '';
+    return { kept, label: kept.length === 1 ? `“${kept[0].name}”` : `${kept.length} files`, skipped };
+  }
+
+  // Chosen or dropped files are checked at once, so a wrong file is reported before Train.
+  async function setFiles(fileList) {
     files = [...fileList];
+    const mine = ++picked;
     list.replaceChildren(...files.map((f) => {
       const li = document.createElement('li');
       li.textContent = `${f.name} (${formatBytes(f.size)})`;
       return li;
     }));
-    if (files.length) form.elements.source.value = 'files';
+    if (!files.length) return;
+    form.elements.source.value = 'files';
+    try {
+      const { label, skipped } = await checkFiles(files);
+      if (mine === picked && !controller) show(msg, `Ready to train on ${label}${skipped}.`, 'info');
+    } catch (err) {
+      if (mine === picked && !controller) show(msg, err.message, 'error');
+    }
   }
   fileInput.addEventListener('change', () => setFiles(fileInput.files));
   dropZone($('train-drop'), setFiles);
@@ -38,21 +65,14 @@ export function initTrain(app) {
       if (!res.ok) throw new Error(`Could not read the ${s.label} (${res.status}).`);
       return { list: [await res.blob()], label: s.label };
     }
-    if (!files.length) throw new Error('Choose or drop at least one .txt file first.');
-    const empty = files.filter((f) => f.size === 0);
-    if (empty.length === files.length) throw new Error(`${files.length > 1 ? 'All chosen files are' : `"${files[0].name}" is`} empty.`);
-    const kept = files.filter((f) => f.size > 0);
-    for (const f of kept) {
-      const head = new Uint8Array(await f.slice(0, 8192).arrayBuffer());
-      if (head.includes(0)) throw new Error(`"${f.name}" is not a text file (binary data). Use UTF-8 .txt files.`);
-    }
-    const label = kept.length === 1 ? `“${kept[0].name}”` : `${kept.length} files`;
+    const { kept, label } = await checkFiles(files);
     return { list: kept, label };
   }
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (controller) return;
+    picked += 1; // a file check still running must not overwrite this run's messages
     let options;
     let src;
     try {

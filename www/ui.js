@@ -81,13 +81,28 @@ export async function readTextFile(file) {
   return new TextDecoder('utf-8').decode(bytes);
 }
 
-/** Makes `zone` accept dropped files; calls onFiles(FileList). */
+/**
+ * Makes `zone` a drop target for files (dragenter/dragover accepted and highlighted, the
+ * highlight kept while the pointer moves over the zone's children); calls onFiles(FileList).
+ * Drags that carry no files (selected text, links) are not accepted.
+ */
 export function dropZone(zone, onFiles) {
-  zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('dragging'); });
-  zone.addEventListener('dragleave', () => zone.classList.remove('dragging'));
-  zone.addEventListener('drop', (e) => {
+  const hasFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+  const accept = (e) => {
+    if (!hasFiles(e)) return;
     e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+    zone.classList.add('dragging');
+  };
+  zone.addEventListener('dragenter', accept);
+  zone.addEventListener('dragover', accept);
+  zone.addEventListener('dragleave', (e) => {
+    if (!zone.contains(e.relatedTarget)) zone.classList.remove('dragging');
+  });
+  zone.addEventListener('drop', (e) => {
     zone.classList.remove('dragging');
-    if (e.dataTransfer?.files?.length) onFiles(e.dataTransfer.files);
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    if (e.dataTransfer.files.length) onFiles(e.dataTransfer.files);
   });
 }

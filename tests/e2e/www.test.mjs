@@ -130,6 +130,44 @@ async function clearMessage(id) {
   await page.evaluate((el) => { document.getElementById(el).textContent = ''; }, id);
 }
 
+/**
+ * Drags `files` ([{name, type, buffer}]) onto `selector` the way a browser does: dragenter,
+ * dragover (which the target must cancel to accept the drop), a dragleave towards one of its
+ * children, then drop, all carrying one DataTransfer holding the Files (built in the page).
+ * Returns whether each event was accepted (cancelled) and the highlight state after each.
+ */
+async function dropFiles(selector, files) {
+  const dataTransfer = await page.evaluateHandle((list) => {
+    const dt = new DataTransfer();
+    for (const f of list) {
+      const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bytes], f.name, { type: f.type }));
+    }
+    return dt;
+  }, files.map((f) => ({ name: f.name, type: f.type, b64: Buffer.from(f.buffer).toString('base64') })));
+  try {
+    return await page.evaluate(([sel, dt]) => {
+      const zone = document.querySelector(sel);
+      const fire = (type, target, extra = {}) => {
+        const e = new DragEvent(type, { bubbles: true, cancelable: true, composed: true, dataTransfer: dt, ...extra });
+        const notCancelled = target.dispatchEvent(e);
+        return { type, accepted: !notCancelled, highlighted: zone.classList.contains('dragging') };
+      };
+      const child = zone.querySelector('.hint');
+      return [
+        fire('dragenter', zone),
+        fire('dragover', zone),
+        fire('dragleave', zone, { relatedTarget: child }), // moving over a child: still inside
+        fire('dragenter', child),
+        fire('dragover', child),
+        fire('drop', child),
+      ];
+    }, [selector, dataTransfer]);
+  } finally {
+    await dataTransfer.dispose();
+  }
+}
+
 describe('the website', { concurrency: false }, () => {
   before(async () => {
     execFileSync('bash', [join(ROOT, 'scripts/build-www.sh')], { stdio: 'inherit' });
@@ -358,6 +396,56 @@ describe('the website', { concurrency: false }, () => {
     await page.setInputFiles('#train-files', { name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) });
     await page.click('#train-start');
     assert.match(await message('train-msg', 'error'), /empty/);
+  });
+
+  test('files dropped on the drop zone (real drag events) train; binary and empty drops are refused', async () => {
+    await tab('train');
+    await page.fill('#opt-order', '3');
+    await page.check('input[name="source"][value="sample-es"]');
+    const events = await dropFiles('#train-drop', [{ name: 'dropped.txt', type: 'text/plain', buffer: TINY }]);
+    // The zone accepts the drag (dragenter/dragover cancelled, a copy), stays highlighted while
+    // the pointer moves onto its children, and takes the drop.
+    assert.deepEqual(events.map((e) => [e.type, e.accepted, e.highlighted]), [
+      ['dragenter', true, true], ['dragover', true, true], ['dragleave', false, true],
+      ['dragenter', true, true], ['dragover', true, true], ['drop', true, false]]);
+    assert.deepEqual(await page.$$eval('#train-file-list li', (lis) => lis.map((li) => li.textContent)), [`dropped.txt (${Math.round(TINY.length / 1024)} kB)`]);
+    assert.equal(await page.isChecked('input[name="source"][value="files"]'), true);
+    assert.match(await message('train-msg', 'info'), /Ready to train on “dropped\.txt”/);
+    await clearMessage('train-msg');
+    await page.click('#train-start');
+    assert.match(await message('train-msg', 'ok'), /order 3/);
+    assert.match(await page.textContent('#model-status'), /order 3 .*trained on “dropped\.txt”, not saved/);
+    // The dropped file is the English sample: the same model, the same seeded text.
+    assert.equal((await generateSeeded()).text, GOLDEN);
+
+    // A file dragged elsewhere on the page is refused (no navigation to the file).
+    const outside = await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['x'], 'x.txt', { type: 'text/plain' }));
+      const over = new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer: dt });
+      const drop = new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt });
+      const h1 = document.querySelector('h1');
+      return { over: !h1.dispatchEvent(over), drop: !h1.dispatchEvent(drop), url: location.href };
+    });
+    assert.deepEqual(outside, { over: true, drop: true, url: `${origin}/#generate` });
+
+    // Binary and empty drops: the message says why at once, and Train refuses them too.
+    await tab('train');
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+    for (const [file, expected] of [
+      [{ name: 'photo.txt', type: 'text/plain', buffer: png }, /^"photo\.txt" is not a text file \(binary data\)\. Use UTF-8 \.txt files\.$/],
+      [{ name: 'empty.txt', type: 'text/plain', buffer: Buffer.alloc(0) }, /^"empty\.txt" is empty: there is no text to learn from\.$/],
+    ]) {
+      await clearMessage('train-msg');
+      const ev = await dropFiles('#train-drop', [file]);
+      assert.equal(ev.at(-1).accepted, true);
+      assert.match(await message('train-msg', 'error'), expected);
+      await clearMessage('train-msg');
+      await page.click('#train-start');
+      assert.match(await message('train-msg', 'error'), expected);
+      assert.match(await page.textContent('#model-status'), /trained on “dropped\.txt”/, 'the loaded model stays');
+    }
+    await shoot('8-train-drop-error');
   });
 
   test('perplexity of pasted text', async () => {

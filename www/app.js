@@ -17,18 +17,63 @@ export const app = {
   events: new EventTarget(),
   ready: null,
   tab: 'train',
+  switching: null, // the pool replacement in progress (a promise), if any
+  holds: 0, // long operations (training, benchmark) bound to the current pool
 
-  /** (Re)starts the pool when the preset changes; resolves to the pool. */
+  /**
+   * The pool for `preset`: the current one, or (when the preset differs) a new pool that takes
+   * over the loaded model; the old pool finishes what it is doing, then is terminated.
+   */
   async pool(preset = this.preset) {
+    while (this.switching) await this.switching.catch(() => {});
     if (this.llm && preset === this.preset) return this.llm;
-    if (this.llm) {
-      this.llm.terminate();
-      this.llm = null;
-      this.setModel(null);
+    this.switching = this.replacePool(preset);
+    try {
+      return await this.switching;
+    } finally {
+      this.switching = null;
     }
+  },
+
+  async replacePool(preset) {
+    const old = this.llm;
+    const next = await create(preset ? { preset } : {});
+    let info = null;
+    if (old && this.model) {
+      try {
+        for (;;) {
+          const file = await currentModelFile(old, this.model);
+          info = await next.loadBytes(file);
+          // A model loaded or trained into the old pool meanwhile: take that one instead.
+          if (!(old.modelBytes instanceof Blob) || old.modelBytes === file) break;
+        }
+      } catch (err) {
+        next.terminate(); // the old pool, and its model, stay in use
+        throw err;
+      }
+    }
+    this.llm = next;
     this.preset = preset;
-    this.llm = await create(preset ? { preset } : {});
-    return this.llm;
+    if (old) retire(old);
+    if (this.model) this.setModel({ ...this.model, info });
+    else this.events.dispatchEvent(new Event('model'));
+    return next;
+  },
+
+  /**
+   * Marks a long operation bound to the current pool (a training, a benchmark run): the preset
+   * cannot change until the returned function is called.
+   */
+  hold() {
+    this.holds += 1;
+    this.events.dispatchEvent(new Event('hold'));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds -= 1;
+      this.events.dispatchEvent(new Event('hold'));
+    };
   },
 
   setModel(model) {
@@ -36,6 +81,31 @@ export const app = {
     this.events.dispatchEvent(new Event('model'));
   },
 };
+
+/**
+ * The file of the model `llm` serves, as a Blob: the pool keeps it (`modelBytes`, the Blob its
+ * workers load from). A model saved in the library can also be read back from there.
+ */
+async function currentModelFile(llm, model) {
+  const blob = llm.modelBytes;
+  if (blob instanceof Blob && blob.size > 0) return blob;
+  if (model.savedAs) return llm.exportModel(model.savedAs);
+  throw new Error('the loaded model could not be read from the worker pool; save it before changing the preset');
+}
+
+/**
+ * Terminates a pool once it is idle (its running generations, trainings and storage calls are
+ * allowed to finish, for at most a minute).
+ */
+async function retire(llm) {
+  const t0 = performance.now();
+  for (;;) {
+    const h = llm.health();
+    if ((h.workers.busy === 0 && h.queued === 0 && !h.training.busy) || performance.now() - t0 > 60_000) break;
+    await new Promise((r) => { setTimeout(r, 100); });
+  }
+  llm.terminate();
+}
 
 function renderModelStatus() {
   const el = $('model-status');
@@ -49,8 +119,9 @@ function renderModelStatus() {
   }
   const { info } = m;
   const where = m.savedAs ? `saved as “${m.savedAs}”` : `${m.origin}, not saved`;
+  const pool = app.llm ? ` · pool: ${app.preset ? app.preset.replace('_', ' ') : 'default'}, ${app.llm.config.workers} workers` : '';
   el.textContent = `Model: order ${info.order} · ${formatInt(info.patterns)} patterns · `
-    + `vocabulary ${formatInt(info.vocabSize)} · ${formatBytes(info.fileBytes)} (${where})`;
+    + `vocabulary ${formatInt(info.vocabSize)} · ${formatBytes(info.fileBytes)} (${where})${pool}`;
 }
 
 function showTab() {

@@ -195,6 +195,7 @@ export function initBenchmark(app) {
   button.addEventListener('click', async () => {
     if (running) return;
     running = true;
+    const release = app.hold(); // the run uses one pool from start to end
     button.disabled = true;
     show(msg, '', 'info');
     const t0 = performance.now();
@@ -209,6 +210,7 @@ export function initBenchmark(app) {
       writeLog(`failed: ${describeError(err)}`);
     } finally {
       running = false;
+      release();
       button.disabled = false;
     }
   });

@@ -87,6 +87,7 @@ export function initTrain(app) {
       return;
     }
     controller = new AbortController();
+    const release = app.hold(); // the model must land in the pool it was trained for
     startBtn.disabled = true;
     cancelBtn.disabled = false;
     show(msg, '', 'info');
@@ -126,10 +127,37 @@ export function initTrain(app) {
     } finally {
       clearInterval(timer);
       controller = null;
+      release();
       startBtn.disabled = false;
       cancelBtn.disabled = true;
     }
   });
 
   cancelBtn.addEventListener('click', () => controller?.abort());
+
+  // The pool preset applies at once: a new pool takes over the loaded model (app.pool).
+  const presetSel = $('opt-preset');
+  const presetName = (value) => (value ? `“${value.replace('_', ' ')}”` : 'default');
+  const lockPreset = () => { presetSel.disabled = app.holds > 0 || Boolean(app.switching); };
+  app.events.addEventListener('hold', lockPreset);
+  presetSel.addEventListener('change', async () => {
+    const wanted = presetSel.value;
+    const had = Boolean(app.model);
+    presetSel.disabled = true;
+    startBtn.disabled = true;
+    presetSel.setAttribute('aria-busy', 'true');
+    show(msg, `Starting a worker pool with the ${presetName(wanted)} preset…${had ? ' The loaded model moves over to it.' : ''}`, 'info');
+    try {
+      const llm = await app.pool(wanted);
+      show(msg, `Pool preset ${presetName(app.preset)}: ${llm.config.workers} workers`
+        + `${had && app.model ? '; the model is still loaded.' : '.'}`, 'ok');
+    } catch (err) {
+      show(msg, `Could not change the preset: ${describeError(err)} The previous pool${had ? ' and its model' : ''} stay in use.`, 'error');
+    } finally {
+      presetSel.value = app.preset;
+      presetSel.removeAttribute('aria-busy');
+      lockPreset();
+      startBtn.disabled = Boolean(controller);
+    }
+  });
 }

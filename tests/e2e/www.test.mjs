@@ -37,6 +37,8 @@ let context;
 let page;
 let origin;
 const problems = []; // console errors, page errors, foreign requests
+const slowOps = []; // the package's slow-operation warnings (expected under some presets)
+const SLOW_OP = /^🐢 slow \w+: [\d.]+ ms \(threshold \d+ ms\)$/;
 const timings = {};
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css',
@@ -130,6 +132,21 @@ async function clearMessage(id) {
   await page.evaluate((el) => { document.getElementById(el).textContent = ''; }, id);
 }
 
+/** The pool's dedicated workers (generation workers + the training worker) alive in the page. */
+function poolWorkers() {
+  return page.workers().filter((w) => /\/pkg\/worker\.js$/.test(w.url())).length;
+}
+
+async function until(what, fn, timeout = 20_000) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > timeout) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => { setTimeout(r, 100); });
+  }
+}
+
 /**
  * Drags `files` ([{name, type, buffer}]) onto `selector` the way a browser does: dragenter,
  * dragover (which the target must cancel to accept the drop), a dragleave towards one of its
@@ -190,7 +207,12 @@ describe('the website', { concurrency: false }, () => {
     // CSP violations and failed loads are reported as console errors too.
     await context.addInitScript(() => document.addEventListener('securitypolicyviolation',
       (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)));
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`[console.${m.type()}] ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() !== 'error' && m.type() !== 'warning') return;
+      // The package's slow-operation warnings, which the "development" preset turns on (50 ms).
+      if (m.type() === 'warning' && SLOW_OP.test(m.text())) { slowOps.push(m.text()); return; }
+      problems.push(`[console.${m.type()}] ${m.text()}`);
+    });
     page.on('requestfailed', (r) => { if (!r.url().startsWith('blob:')) problems.push(`failed request: ${r.url()}`); });
     page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
     page.on('pageerror', (e) => problems.push(`[pageerror] ${e.message}`));
@@ -203,6 +225,7 @@ describe('the website', { concurrency: false }, () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
     console.log(`# screenshots: ${SHOTS}`);
     console.log(`# timings (ms): ${JSON.stringify(timings)}`);
+    if (slowOps.length) console.log(`# slow-operation warnings (development preset): ${slowOps.join(' | ')}`);
   });
 
   test('every page carries the strict CSP and empty states show before any model', async () => {
@@ -446,6 +469,29 @@ describe('the website', { concurrency: false }, () => {
       assert.match(await page.textContent('#model-status'), /trained on “dropped\.txt”/, 'the loaded model stays');
     }
     await shoot('8-train-drop-error');
+  });
+
+  test('changing the pool preset keeps the loaded model: same seeded text, new pool', async () => {
+    const before = await generateSeeded();
+    assert.equal(before.text, GOLDEN);
+    await tab('train');
+    assert.equal(poolWorkers(), 5, 'default preset: 4 generation workers + 1 training worker');
+    for (const [preset, workers, label] of [['development', 2, '“development”'], ['', 4, 'default']]) {
+      await tab('train');
+      await clearMessage('train-msg');
+      await page.selectOption('#opt-preset', preset);
+      const done = await message('train-msg', 'ok');
+      assert.equal(done, `Pool preset ${label}: ${workers} workers; the model is still loaded.`);
+      assert.equal(await page.inputValue('#opt-preset'), preset);
+      assert.equal(await page.isEnabled('#opt-preset'), true);
+      const status = await page.textContent('#model-status');
+      assert.match(status, new RegExp(`^Model: order 3 · .* \\(trained on “dropped\\.txt”, not saved\\) · pool: ${preset || 'default'}, ${workers} workers$`));
+      // The old pool is gone once idle: only the new pool's workers are left.
+      await until(`${workers + 1} pool workers`, () => poolWorkers() === workers + 1);
+      const after = await generateSeeded();
+      assert.equal(after.text, before.text);
+      assert.equal(await page.isEnabled('#gen-start'), true);
+    }
   });
 
   test('perplexity of pasted text', async () => {

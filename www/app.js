@@ -124,17 +124,46 @@ function renderModelStatus() {
     + `vocabulary ${formatInt(info.vocabSize)} · ${formatBytes(info.fileBytes)} (${where})${pool}`;
 }
 
+const TABS = ['train', 'generate', 'library', 'evaluate', 'dashboard', 'benchmark'];
+
+/** Shows the section named by the URL hash; the tabs follow the ARIA tabs pattern. */
 function showTab() {
   const id = (location.hash || '#train').slice(1);
-  const known = ['train', 'generate', 'library', 'evaluate', 'dashboard', 'benchmark'];
-  const tab = known.includes(id) ? id : 'train';
+  const tab = TABS.includes(id) ? id : 'train';
   app.tab = tab;
-  for (const k of known) $(k).hidden = k !== tab;
-  for (const a of document.querySelectorAll('.tabs a')) {
-    if (a.dataset.tab === tab) a.setAttribute('aria-current', 'page');
-    else a.removeAttribute('aria-current');
+  for (const k of TABS) $(k).hidden = k !== tab;
+  for (const a of document.querySelectorAll('.tabs [role="tab"]')) {
+    const selected = a.dataset.tab === tab;
+    a.setAttribute('aria-selected', String(selected));
+    a.tabIndex = selected ? 0 : -1; // one tab stop for the row; arrow keys move within it
+    if (selected) revealTab(a);
   }
   app.events.dispatchEvent(new Event('tab'));
+}
+
+/** Scrolls the tab row (not the page) so that `a` is fully visible. */
+function revealTab(a) {
+  const row = a.parentElement;
+  const margin = 16;
+  if (a.offsetLeft < row.scrollLeft) row.scrollLeft = Math.max(0, a.offsetLeft - margin);
+  else if (a.offsetLeft + a.offsetWidth > row.scrollLeft + row.clientWidth) {
+    row.scrollLeft = a.offsetLeft + a.offsetWidth - row.clientWidth + margin;
+  }
+}
+
+/** Arrow keys, Home and End move between tabs (and show them); Space shows the focused one. */
+function tabKeys(e) {
+  const tabs = [...document.querySelectorAll('.tabs [role="tab"]')];
+  const i = tabs.indexOf(e.target);
+  if (i < 0) return;
+  const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1, ' ': i }[e.key];
+  if (to === undefined || e.altKey || e.ctrlKey || e.metaKey) return;
+  e.preventDefault();
+  const next = tabs[(to + tabs.length) % tabs.length];
+  // Replaces the history entry: moving along the row is not a navigation worth a Back step.
+  if (location.hash !== `#${next.dataset.tab}`) history.replaceState(null, '', `#${next.dataset.tab}`);
+  showTab();
+  next.focus();
 }
 
 async function main() {
@@ -150,6 +179,13 @@ async function main() {
   window.addEventListener('dragover', refuse);
   window.addEventListener('drop', (e) => { if (carriesFiles(e)) e.preventDefault(); });
   window.addEventListener('hashchange', showTab);
+  const tabRow = document.querySelector('.tabs');
+  tabRow.addEventListener('keydown', tabKeys);
+  // A narrower window (a phone turned upright) must not hide the selected tab off the row's edge.
+  new ResizeObserver(() => {
+    const selected = tabRow.querySelector('[aria-selected="true"]');
+    if (selected) revealTab(selected);
+  }).observe(tabRow);
   showTab();
   app.events.addEventListener('model', renderModelStatus);
   renderModelStatus();

@@ -46,6 +46,8 @@ export function initDashboard(app) {
       width: chartWidth(),
       height: 240,
       cursor: { drag: { x: false, y: false } },
+      // A legend of the series names only: live values under the cursor read "--" when idle.
+      legend: { live: false },
       scales: { x: { time: true }, y: { auto: true, range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
       axes: [
         { stroke: '#5b6475', grid: { stroke: '#eceef3' } },

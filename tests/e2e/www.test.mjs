@@ -2,7 +2,11 @@
 // Chromium: train on the English sample → seeded generation equals the pinned native output →
 // save → reload → load → same text → export → delete → import → same text; cancelling a
 // training; broken imports; perplexity; the dashboard (live pool counts, uPlot latency chart);
-// the benchmark (small counts); training on ../shared/corpus/en-train.txt (when present) keeps
+// the benchmark (small counts); a full storage quota (Chromium's DevTools protocol shrinks it)
+// makes a save fail with a clear message and changes nothing; files dropped on the drop zone with
+// real drag events train (binary and empty ones are refused); changing the pool preset keeps the
+// loaded model; at phone width the tabs stay one scrolling row, work with the arrow keys and
+// nothing overflows the page; training on ../shared/corpus/en-train.txt (when present) keeps
 // animation frames flowing; offline once loaded (service worker precache: with the browser offline
 // and the server down, reload → train → the same seeded text); no console errors or CSP
 // violations; no request to another origin. The browser profile (and with it the service worker
@@ -29,7 +33,7 @@ const EN_TRAIN = resolve(ROOT, '../shared/corpus/en-train.txt');
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
 const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
+const PHONE = { width: 375, height: 812 };
 
 let tmp;
 let server;
@@ -119,9 +123,28 @@ async function libraryNames() {
   return page.$$eval('#lib-rows tr', (trs) => trs.map((tr) => tr.dataset.name));
 }
 
+/** Page wider than the window (a horizontal scrollbar): {scrollWidth, innerWidth, culprits}. */
+function overflow() {
+  return page.evaluate(() => {
+    const w = innerWidth;
+    const culprits = [...document.querySelectorAll('body *')]
+      .filter((el) => el.getClientRects().length && el.getBoundingClientRect().right > w + 0.5)
+      .slice(0, 5).map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${el.className}`);
+    return { scrollWidth: document.scrollingElement.scrollWidth, innerWidth: w, culprits };
+  });
+}
+
 async function shoot(name) {
   for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await page.setViewportSize(size);
+    const o = await overflow();
+    assert.ok(o.scrollWidth <= o.innerWidth, `${name} at ${label} width overflows: ${JSON.stringify(o)}`);
+    // The selected tab stays in view in the tab row after the resize (a ResizeObserver's work).
+    await page.waitForFunction(() => {
+      const t = document.querySelector('.tabs [aria-selected="true"]').getBoundingClientRect();
+      const r = document.querySelector('.tabs').getBoundingClientRect();
+      return t.left >= r.left - 0.5 && t.right <= r.right + 0.5;
+    }, null, { timeout: 2000 });
     await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`), fullPage: true });
   }
   await page.setViewportSize(DESKTOP);
@@ -600,6 +623,49 @@ describe('the website', { concurrency: false }, () => {
     }
   });
 
+  test('phone width (375 px): the tabs stay one row that scrolls, nothing overflows the page', async () => {
+    await page.setViewportSize(PHONE);
+    try {
+      for (const name of ['train', 'generate', 'library', 'evaluate', 'dashboard', 'benchmark', 'train']) {
+        await tab(name);
+        const l = await page.evaluate(() => {
+          const row = document.querySelector('.tabs');
+          const r = row.getBoundingClientRect();
+          const tabs = [...row.querySelectorAll('[role="tab"]')];
+          const sel = row.querySelector('[aria-selected="true"]').getBoundingClientRect();
+          return {
+            tops: [...new Set(tabs.map((t) => Math.round(t.getBoundingClientRect().top)))],
+            rowHeight: r.height, tabHeight: tabs[0].getBoundingClientRect().height,
+            scrolls: row.scrollWidth > row.clientWidth,
+            selectedVisible: sel.left >= r.left - 0.5 && sel.right <= r.right + 0.5,
+            label: row.getAttribute('aria-label'), role: row.getAttribute('role'),
+          };
+        });
+        assert.equal(l.tops.length, 1, `${name}: the tabs sit on one row (${l.tops})`);
+        assert.ok(l.rowHeight < l.tabHeight * 1.6, `${name}: the row is one tab high (${l.rowHeight} vs ${l.tabHeight})`);
+        assert.equal(l.scrolls, true, 'at 375 px the row is wider than the screen and scrolls');
+        assert.equal(l.selectedVisible, true, `${name}: the selected tab is scrolled into view`);
+        assert.deepEqual([l.role, l.label], ['tablist', 'Sections']);
+        const o = await overflow();
+        assert.ok(o.scrollWidth <= o.innerWidth, `${name}: the page overflows sideways: ${JSON.stringify(o)}`);
+      }
+      // Arrow keys along the row; the selected tab is scrolled into view as it moves.
+      await page.focus('.tabs [aria-selected="true"]');
+      await page.keyboard.press('End');
+      await page.waitForSelector('#benchmark:not([hidden])');
+      assert.equal(await page.evaluate(() => {
+        const a = document.activeElement;
+        const r = a.parentElement.getBoundingClientRect();
+        const b = a.getBoundingClientRect();
+        return `${a.id} ${b.right <= r.right + 0.5 && b.left >= r.left - 0.5}`;
+      }), 'tab-benchmark true');
+      await page.screenshot({ path: join(SHOTS, '9-phone-tabs-scrolled.png') });
+    } finally {
+      await page.setViewportSize(DESKTOP);
+    }
+    await tab('train');
+  });
+
   test('training on en-train.txt through the Train tab keeps animation frames flowing',
     { skip: existsSync(EN_TRAIN) ? false : `${EN_TRAIN} is absent` }, async () => {
       await tab('train');
@@ -634,11 +700,32 @@ describe('the website', { concurrency: false }, () => {
       assert.match(await page.textContent('#model-status'), /order 6 .*en-train\.txt/);
     });
 
-  test('keyboard: the sections are reachable with Tab + Enter', async () => {
-    await page.focus('.tabs a[data-tab="train"]');
+  test('keyboard: the tabs are one tab stop; arrow keys, Home and End move between sections', async () => {
+    await tab('train');
+    const state = () => page.evaluate(() => ({
+      focused: document.activeElement.id,
+      selected: [...document.querySelectorAll('.tabs [aria-selected="true"]')].map((a) => a.id),
+      tabbable: [...document.querySelectorAll('.tabs [role="tab"]')].filter((a) => a.tabIndex === 0).map((a) => a.id),
+      visible: [...document.querySelectorAll('main > [role="tabpanel"]')].filter((p) => !p.hidden).map((p) => p.id),
+      hash: location.hash,
+    }));
+    const expect = (id) => ({ focused: `tab-${id}`, selected: [`tab-${id}`], tabbable: [`tab-${id}`], visible: [id], hash: `#${id}` });
+    await page.focus('#tab-train');
+    for (const [key, id] of [['ArrowRight', 'generate'], ['ArrowRight', 'library'], ['ArrowLeft', 'generate'],
+      ['End', 'benchmark'], ['ArrowRight', 'train'], ['ArrowLeft', 'benchmark'], ['Home', 'train']]) {
+      await page.keyboard.press(key);
+      assert.deepEqual(await state(), expect(id), `after ${key}`);
+    }
+    // Tab leaves the row for the section's first control (not the next tab).
     await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.closest('[role="tabpanel"]')?.id), 'train');
+    // Shift+Tab comes back to the selected tab; Enter on a tab link shows its section too.
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-train');
+    await page.keyboard.press('ArrowRight');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#generate:not([hidden])');
+    assert.equal(await page.getAttribute('#tab-generate', 'aria-selected'), 'true');
     await tab('train');
   });
 

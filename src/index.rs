@@ -311,7 +311,7 @@ impl Index {
     }
 
     /// The context block at `off`.
-    #[inline]
+    #[inline(always)]
     pub fn ctx(&self, off: u32) -> Ctx<'_> {
         let o = off as usize;
         let d = &self.data;

@@ -9,7 +9,14 @@ pub(crate) fn prefetch<T>(x: &T) {
     unsafe {
         std::arch::x86_64::_mm_prefetch(x as *const T as *const i8, std::arch::x86_64::_MM_HINT_T0);
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "wasm32")]
+    // SAFETY: `x` is a valid reference; a volatile read of it is an ordinary load the compiler
+    // must keep. Nothing waits for its value, so the CPU overlaps the miss with the work that
+    // follows, as with a prefetch (WebAssembly has no prefetch instruction).
+    unsafe {
+        std::ptr::read_volatile(x as *const T as *const u8);
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "wasm32")))]
     let _ = x;
 }
 

@@ -228,8 +228,28 @@ impl Model {
         &self,
         prompt: &str,
         opts: &GenerateOptions,
-        mut on_token: impl FnMut(&str, &str) -> bool,
+        on_token: impl FnMut(&str, &str) -> bool,
     ) -> Result<Generation> {
+        let (text, ids, stats) = self.generate_text(prompt, opts, on_token)?;
+        Ok(Generation {
+            text,
+            tokens: ids
+                .iter()
+                .map(|&id| self.vocab.word(id).to_owned())
+                .collect(),
+            stats,
+        })
+    }
+
+    /// [`Model::generate_with`] with the tokens as ids (`</s>` is [`EOS`]), which spares one
+    /// allocation per token for callers that keep their own token strings, such as the
+    /// WebAssembly bindings.
+    pub(crate) fn generate_text(
+        &self,
+        prompt: &str,
+        opts: &GenerateOptions,
+        mut on_token: impl FnMut(&str, &str) -> bool,
+    ) -> Result<(String, Vec<u32>, GenerationStats)> {
         let prompt_tokens: Vec<&str> = tokenize(prompt).collect();
         let ids: Vec<u32> = prompt_tokens
             .iter()
@@ -237,26 +257,20 @@ impl Model {
             .collect();
         let mut detok = Detokenizer::continuing(prompt_tokens.iter().copied());
         let mut text = String::new();
-        let mut tokens = Vec::new();
+        let mut out = Vec::with_capacity(opts.max_tokens.min(1 << 16));
         let stats = self.run(&ids, opts, |id| {
             let start = text.len();
-            let token = if id == EOS {
+            let token = self.vocab.word(id);
+            if id == EOS {
                 detok = Detokenizer::new();
                 text.push('\n');
-                "</s>"
             } else {
-                let t = self.vocab.word(id);
-                detok.push_to(t, &mut text);
-                t
-            };
-            tokens.push(token.to_owned());
+                detok.push_to(token, &mut text);
+            }
+            out.push(id);
             on_token(&text[start..], token)
         })?;
-        Ok(Generation {
-            text,
-            tokens,
-            stats,
-        })
+        Ok((text, out, stats))
     }
 
     /// Generates token ids only (no strings): the sampler alone, for benchmarks and callers that

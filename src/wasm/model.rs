@@ -1,5 +1,7 @@
 //! The JavaScript `Model` class.
 
+use std::cell::RefCell;
+
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -13,11 +15,17 @@ use crate::{Error, Model, Trainer};
 #[wasm_bindgen(js_name = Model)]
 pub struct WasmModel {
     model: Model,
+    /// The JavaScript string of each token id generated so far (`undefined` for the others):
+    /// a token crosses into JavaScript once, not once per use.
+    tokens: RefCell<Vec<Option<JsValue>>>,
 }
 
 impl From<Model> for WasmModel {
     fn from(model: Model) -> Self {
-        WasmModel { model }
+        WasmModel {
+            model,
+            tokens: RefCell::default(),
+        }
     }
 }
 
@@ -108,10 +116,10 @@ impl WasmModel {
             opts.seed = Some(self.model.next_seed() & MAX_SAFE_INTEGER);
         }
         let out = match callback {
-            None => self.model.generate(prompt, &opts),
+            None => self.model.generate_text(prompt, &opts, |_, _| true),
             Some(f) => {
                 let mut thrown = None;
-                let out = self.model.generate_with(prompt, &opts, |piece, token| {
+                let out = self.model.generate_text(prompt, &opts, |piece, token| {
                     match f.call2(
                         &JsValue::UNDEFINED,
                         &JsValue::from_str(piece),
@@ -130,7 +138,8 @@ impl WasmModel {
                 out
             }
         };
-        generation_to_js(out.map_err(js_error)?)
+        let (text, ids, stats) = out.map_err(js_error)?;
+        generation_to_js(text, &ids, stats, |ids| self.token_strings(ids))
     }
 
     /// Perplexity of `text` (KenLM `query` semantics).
@@ -167,6 +176,23 @@ impl WasmModel {
     /// The core model.
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// The tokens `ids` as a JavaScript array of strings, each made once per model.
+    fn token_strings(&self, ids: &[u32]) -> js_sys::Array {
+        // A callback may run `generate` on this model again, but never while this runs.
+        let mut cache = self.tokens.borrow_mut();
+        let out = js_sys::Array::new();
+        for &id in ids {
+            let i = id as usize;
+            if i >= cache.len() {
+                cache.resize_with(i + 1, || None);
+            }
+            let token =
+                cache[i].get_or_insert_with(|| JsValue::from_str(self.model.vocab().word(id)));
+            out.push(token);
+        }
+        out
     }
 }
 

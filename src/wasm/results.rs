@@ -9,8 +9,8 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::{
-    CacheStats, GenerateOptions, Generation, GenerationStats, ModelInfo, Perplexity, StopReason,
-    TrainOptions, TrainingStats,
+    CacheStats, GenerateOptions, GenerationStats, ModelInfo, Perplexity, StopReason, TrainOptions,
+    TrainingStats,
 };
 
 /// `value` as a plain JavaScript object (`null` for absent values, numbers for integers).
@@ -151,30 +151,6 @@ impl From<GenerationStats> for JsGenerationStats {
     }
 }
 
-/// The JavaScript `Generation` for serde: the reference shape, and the fallback of
-/// [`generation_to_js`].
-#[derive(Debug, Serialize)]
-pub(crate) struct JsGeneration {
-    text: String,
-    tokens: Vec<String>,
-    stats: JsGenerationStats,
-}
-
-impl From<Generation> for JsGeneration {
-    fn from(g: Generation) -> Self {
-        let Generation {
-            text,
-            tokens,
-            stats,
-        } = g;
-        JsGeneration {
-            text,
-            tokens,
-            stats: stats.into(),
-        }
-    }
-}
-
 #[wasm_bindgen]
 extern "C" {
     /// A plain object, written with `object[key] = value` (no `Reflect.set`, no boxing of
@@ -190,13 +166,6 @@ extern "C" {
 
     #[wasm_bindgen(method, structural, indexing_setter)]
     fn set_bool(this: &PlainObject, key: &JsValue, value: bool);
-
-    /// A JavaScript string, to split with a separator made once.
-    #[wasm_bindgen(extends = js_sys::JsString)]
-    type Joined;
-
-    #[wasm_bindgen(method, structural, js_name = split)]
-    fn split_by(this: &Joined, separator: &JsValue) -> js_sys::Array;
 }
 
 /// JavaScript strings [`generation_to_js`] uses on every call, made once.
@@ -208,31 +177,27 @@ struct GenerationKeys {
     stat: [JsValue; 12],
     /// The `stopReason` values: `max_tokens`, `sentence_end`, `cancelled`.
     stop_reasons: [JsValue; 3],
-    /// The separator of the joined tokens.
-    space: JsValue,
 }
 
 thread_local! {
     static GENERATION_KEYS: OnceCell<GenerationKeys> = const { OnceCell::new() };
 }
 
-/// The JavaScript `Generation` of `g`: the object `to_js(&JsGeneration::from(g))` makes, built
-/// directly.
-///
-/// serde-wasm-bindgen converts every token on its own (a `TextDecoder.decode` each) and every
-/// number through a boxed `JsValue`, which made this conversion a large share of a short
-/// request. Here the tokens cross as one space-joined string split in JavaScript (tokens never
-/// hold whitespace; any that would break the split takes the slow way), and the statistics are
-/// written one call per property with their names made once.
+/// The JavaScript `Generation` `{ text, tokens, stats }`, built directly rather than through
+/// serde: serde-wasm-bindgen converts every token on its own (a `TextDecoder.decode` each) and
+/// every number through a boxed `JsValue`, which made this conversion a large share of a short
+/// request. Here `tokens` makes the token array (from strings made once per model), and the
+/// statistics are written one call per property with their names made once.
 ///
 /// # Errors
 /// Those of [`to_js`] for a count above `Number.MAX_SAFE_INTEGER` (never expected).
-pub(crate) fn generation_to_js(g: Generation) -> Result<JsValue, JsValue> {
-    let Generation {
-        text,
-        tokens,
-        stats,
-    } = g;
+pub(crate) fn generation_to_js(
+    text: String,
+    ids: &[u32],
+    stats: GenerationStats,
+    tokens: impl FnOnce(&[u32]) -> js_sys::Array,
+) -> Result<JsValue, JsValue> {
+    let stats = JsGenerationStats::from(stats);
     let JsGenerationStats {
         tokens: n,
         elapsed_ms,
@@ -244,9 +209,9 @@ pub(crate) fn generation_to_js(g: Generation) -> Result<JsValue, JsValue> {
         cache_misses,
         cache_hit_rate,
         seed,
-        stop_reason,
+        ref stop_reason,
         exact,
-    } = stats.into();
+    } = stats;
     let integers = [
         n as u64,
         patterns_activated,
@@ -257,24 +222,7 @@ pub(crate) fn generation_to_js(g: Generation) -> Result<JsValue, JsValue> {
     ];
     if integers.iter().any(|&x| x > super::MAX_SAFE_INTEGER) {
         // serde reports the value that JavaScript cannot hold.
-        return to_js(&JsGeneration {
-            text,
-            tokens,
-            stats: JsGenerationStats {
-                tokens: n,
-                elapsed_ms,
-                tokens_per_second,
-                sparsity,
-                patterns_activated,
-                patterns_total,
-                cache_hits,
-                cache_misses,
-                cache_hit_rate,
-                seed,
-                stop_reason,
-                exact,
-            },
-        });
+        return to_js(&stats);
     }
     GENERATION_KEYS.with(|cell| {
         let k = cell.get_or_init(|| GenerationKeys {
@@ -297,7 +245,6 @@ pub(crate) fn generation_to_js(g: Generation) -> Result<JsValue, JsValue> {
             ]
             .map(JsValue::from),
             stop_reasons: ["max_tokens", "sentence_end", "cancelled"].map(JsValue::from),
-            space: " ".into(),
         });
         let st: PlainObject = js_sys::Object::new().unchecked_into();
         st.set_f64(&k.stat[0], n as f64);
@@ -323,28 +270,10 @@ pub(crate) fn generation_to_js(g: Generation) -> Result<JsValue, JsValue> {
 
         let out: PlainObject = js_sys::Object::new().unchecked_into();
         out.set(&k.text, &JsValue::from_str(&text));
-        out.set(&k.tokens, &tokens_to_js(&tokens, &k.space));
+        out.set(&k.tokens, &tokens(ids));
         out.set(&k.stats, &st);
         Ok(out.into())
     })
-}
-
-/// `tokens` as a JavaScript array of strings: one string crosses and is split on `space`.
-fn tokens_to_js(tokens: &[String], space: &JsValue) -> js_sys::Array {
-    // An empty token would vanish from an empty join and a spaced one would split in two.
-    if tokens.is_empty() || tokens.iter().any(|t| t.is_empty() || t.contains(' ')) {
-        return tokens.iter().map(|t| JsValue::from_str(t)).collect();
-    }
-    let mut joined = String::with_capacity(tokens.iter().map(|t| t.len() + 1).sum());
-    for (i, t) in tokens.iter().enumerate() {
-        if i > 0 {
-            joined.push(' ');
-        }
-        joined.push_str(t);
-    }
-    JsValue::from_str(&joined)
-        .unchecked_into::<Joined>()
-        .split_by(space)
 }
 
 /// The JavaScript `Perplexity`.

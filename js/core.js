@@ -82,6 +82,16 @@ class LegacyTrainer {
   free() {}
 }
 
+/**
+ * Checks a model file's header (magic, version, length) without reading the rest (typed errors
+ * as `modelFromBytes`); false when this core has no such check.
+ */
+export function checkModelHeader(bytes) {
+  if (typeof glue.Model.checkHeader !== 'function') return false;
+  glue.Model.checkHeader(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+  return true;
+}
+
 export function modelFromBytes(bytes) {
   return glue.Model.fromBytes(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
 }

@@ -6,7 +6,8 @@
 //
 // `timings` is the time spent inside this worker, in ms (performance.now()): `waitMs` (queued in
 // this worker behind earlier requests), `totalMs` (handling it) and the op's phases, e.g.
-// `readMs` (IndexedDB / Blob / training input), `parseMs` (Model.fromBytes), `trainMs`
+// `readMs` (IndexedDB / Blob / training input), `checkMs` (Model.checkHeader), `parseMs`
+// (Model.fromBytes), `restoreMs` (rebuilding the previous model after a failed load), `trainMs`
 // (Trainer.finish), `toBytesMs`, `blobMs` (copying the model file into a Blob), `writeMs`,
 // `generateMs`, `perplexityMs`.
 import * as core from './core.js';
@@ -17,6 +18,9 @@ const CHUNK = 1 << 20; // bytes per Blob slice fed to the trainer
 
 let model = null;
 let modelInfo = null;
+// The current model's file as a Blob (null for a model trained here before its file was made):
+// what `replaceModel` rebuilds the model from if a replacement fails after the model was freed.
+let modelFile = null;
 let testHooks = false;
 let failInstalls = 0; // test hook: background installs (`args.install`) left to fail
 let wasmUrl;
@@ -71,11 +75,54 @@ function requireModel() {
   return model;
 }
 
-function setModel(next) {
-  if (model && typeof model.free === 'function') model.free();
+function setModel(next, file = null) {
+  dropModel();
   model = next;
+  modelFile = file;
   modelInfo = core.info(model);
   return modelInfo;
+}
+
+function dropModel() {
+  if (model && typeof model.free === 'function') model.free();
+  model = null;
+  modelInfo = null;
+  modelFile = null;
+}
+
+/**
+ * Makes `bytes` (a model file) this worker's model; returns its info. `file()` gives the same
+ * bytes as a Blob (kept to rebuild this model should a later replacement fail).
+ *
+ * The header is checked first, so junk, foreign, future-version and truncated files fail with
+ * the current model untouched. Only then is the current model freed, so that the new one is
+ * built in the memory the old one used: growing WebAssembly memory costs about as much as the
+ * decoding (node, en-train order 5: a second load took 237-383 ms with the old model held,
+ * 148-211 ms with it freed first). A file that fails later (checksum, content) makes the worker
+ * rebuild its previous model from that model's file, so a failed load still leaves the worker
+ * as it was; it just takes longer to fail.
+ */
+async function replaceModel(bytes, file, timings) {
+  const checked = phase(timings, 'checkMs', () => core.checkModelHeader(bytes));
+  if (!checked) return setModel(phase(timings, 'parseMs', () => core.modelFromBytes(bytes)), file());
+  const previous = modelFile;
+  dropModel();
+  let parsed;
+  try {
+    parsed = phase(timings, 'parseMs', () => core.modelFromBytes(bytes));
+  } catch (e) {
+    if (previous) {
+      try {
+        const restored = await phase(timings, 'restoreMs',
+          async () => core.modelFromBytes(new Uint8Array(await previous.arrayBuffer())));
+        setModel(restored, previous);
+      } catch {
+        // The worker stays without a model; the error below is the one to report.
+      }
+    }
+    throw e;
+  }
+  return setModel(parsed, file());
 }
 
 function exactBuffer(u8) {
@@ -136,8 +183,8 @@ async function dispatch(id, op, args, timings) {
         failInstalls--;
         throw new UellmError('test hook: a background install failed', { code: 'TEST_HOOK' });
       }
-      const parsed = phase(timings, 'parseMs', () => core.modelFromBytes(bytes));
-      return { result: { info: setModel(parsed) } };
+      const file = () => args.blob ?? fileBlob(bytes, timings);
+      return { result: { info: await replaceModel(bytes, file, timings) } };
     }
     case 'generate': {
       const m = requireModel();
@@ -167,9 +214,8 @@ async function dispatch(id, op, args, timings) {
       // `args.share`: answer with the file as a Blob, which the main thread keeps and hands to
       // the other workers once this one has the model (they load it in the background). A bad
       // file fails here, before any other worker sees it, and changes no worker's model.
-      const parsed = phase(timings, 'parseMs', () => core.modelFromBytes(bytes));
-      const info = setModel(parsed);
-      if (args.share) return { result: { info, blob: fileBlob(bytes, timings) } };
+      const info = await replaceModel(bytes, () => fileBlob(bytes, timings), timings);
+      if (args.share) return { result: { info, blob: modelFile } };
       const buf = exactBuffer(bytes);
       return { result: { bytes: buf, info }, transfer: [buf] };
     }
@@ -275,6 +321,7 @@ async function train(id, { sources = [], options }, timings) {
     const bytes = phase(timings, 'toBytesMs', () => model.toBytes());
     // The file goes out as a Blob made here: see fileBlob and Uellm#distribute (index.js).
     const blob = fileBlob(bytes, timings);
+    modelFile = blob;
     progress(id, 'done', total, total);
     return { result: { blob, info } };
   } finally {

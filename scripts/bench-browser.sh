@@ -76,7 +76,7 @@ if [ ! -d tests/e2e/node_modules/playwright-core ]; then
 fi
 
 echo "bench-browser: native figures: uellm bench ${CORPUS} --runs ${RUNS} --requests ${NATIVE_REQUESTS}" >&2
-target/release/uellm bench "${CORPUS}" --runs "${RUNS}" --requests "${NATIVE_REQUESTS}" \
+"${CARGO_TARGET_DIR:-target}/release/uellm" bench "${CORPUS}" --runs "${RUNS}" --requests "${NATIVE_REQUESTS}" \
   --json-out "${TMP}/native.json" > "${TMP}/native.txt"
 
 SMOKE_FLAG=()

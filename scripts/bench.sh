@@ -15,4 +15,4 @@ if [ -d "${HOME:-/root}/.cargo/bin" ]; then
 fi
 
 cargo build --release --bin uellm
-exec target/release/uellm bench "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/uellm" bench "$@"

@@ -23,9 +23,10 @@ mkdir -p "$out/pkg" "$out/samples" "$out/vendor"
 cp www/*.html www/*.js www/*.css "$out/"
 # Exactly the files the package publishes (package.json "files"), like an installed copy.
 node --input-type=module -e '
-import { readFileSync, copyFileSync } from "node:fs";
+import { readFileSync, cpSync } from "node:fs";
 const pj = JSON.parse(readFileSync("pkg/package.json", "utf8"));
-for (const f of [...pj.files, "package.json"]) copyFileSync(`pkg/${f}`, `www/dist/pkg/${f}`);
+// Entries may be folders (the glue'\''s snippets/).
+for (const f of [...pj.files, "package.json"]) cpSync(`pkg/${f}`, `www/dist/pkg/${f}`, { recursive: true });
 '
 cp www/node_modules/uplot/dist/uPlot.esm.js www/node_modules/uplot/dist/uPlot.min.css www/node_modules/uplot/LICENSE "$out/vendor/"
 cp tests/fixtures/corpus/tiny.txt tests/fixtures/corpus/es-tiny.txt tests/fixtures/corpus/SOURCES.md "$out/samples/"

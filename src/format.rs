@@ -79,6 +79,23 @@ pub(crate) fn with_header(body: &[u8]) -> Vec<u8> {
 
 /// Checks the header and checksum; returns the body.
 pub(crate) fn check_header(bytes: &[u8]) -> Result<&[u8]> {
+    let body = check_frame(bytes)?;
+    let crc = u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    if crc32fast::hash(body) != crc {
+        return Err(Error::corrupted("checksum mismatch"));
+    }
+    Ok(body)
+}
+
+/// Checks the header (magic, version, flags, length) but not the checksum; returns the body.
+pub(crate) fn check_frame(bytes: &[u8]) -> Result<&[u8]> {
+    check_prefix(&bytes[..bytes.len().min(HEADER_LEN)], bytes.len() as u64)?;
+    Ok(&bytes[HEADER_LEN..])
+}
+
+/// [`check_frame`] from a file's first [`HEADER_LEN`] bytes (fewer if it is shorter) and its
+/// length, for callers that hold the file outside this memory.
+pub(crate) fn check_prefix(bytes: &[u8], file_len: u64) -> Result<()> {
     let n = bytes.len().min(MAGIC.len());
     if bytes[..n] != MAGIC[..n] || bytes.is_empty() {
         let hint = if bytes.starts_with(b"\\data\\") || bytes.starts_with(b"\n\\data\\") {
@@ -90,10 +107,10 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<&[u8]> {
         };
         return Err(Error::NotAModel(hint.into()));
     }
-    if bytes.len() < HEADER_LEN {
+    if file_len < HEADER_LEN as u64 || bytes.len() < HEADER_LEN {
         return Err(Error::Truncated {
             expected: HEADER_LEN as u64,
-            found: bytes.len() as u64,
+            found: file_len,
         });
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
@@ -118,11 +135,11 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<&[u8]> {
     let mut len8 = [0u8; 8];
     len8.copy_from_slice(&bytes[12..20]);
     let len = u64::from_le_bytes(len8);
-    let have = (bytes.len() - HEADER_LEN) as u64;
+    let have = file_len - HEADER_LEN as u64;
     if len > have {
         return Err(Error::Truncated {
             expected: (HEADER_LEN as u64).saturating_add(len),
-            found: bytes.len() as u64,
+            found: file_len,
         });
     }
     if len < have {
@@ -131,12 +148,7 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<&[u8]> {
             have - len
         )));
     }
-    let body = &bytes[HEADER_LEN..];
-    let crc = u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
-    if crc32fast::hash(body) != crc {
-        return Err(Error::corrupted("checksum mismatch"));
-    }
-    Ok(body)
+    Ok(())
 }
 
 /// Serializes the parts into a body; `suffix` are the trie's suffix links.
@@ -541,5 +553,32 @@ mod tests {
         let mut v = good;
         *v.last_mut().unwrap() ^= 1;
         assert!(matches!(check_header(&v), Err(Error::Corrupted(m)) if m.contains("checksum")));
+        // The header alone does not read the body: a damaged body passes check_frame.
+        assert_eq!(check_frame(&v).unwrap(), b"bodx");
+    }
+
+    #[test]
+    fn the_header_is_checked_from_a_prefix_and_a_length() {
+        let good = with_header(b"body");
+        assert!(check_prefix(&good[..HEADER_LEN], good.len() as u64).is_ok());
+        // Every length but the right one is an error, and a prefix shorter than the header
+        // never reads past itself.
+        for len in [0, 5, HEADER_LEN as u64, good.len() as u64 - 1] {
+            assert!(check_prefix(&good[..HEADER_LEN], len).is_err(), "{len}");
+        }
+        assert!(matches!(
+            check_prefix(&good[..HEADER_LEN], good.len() as u64 + 1),
+            Err(Error::Corrupted(_))
+        ));
+        for cut in 0..HEADER_LEN {
+            assert!(
+                check_prefix(&good[..cut], good.len() as u64).is_err(),
+                "{cut}"
+            );
+        }
+        assert!(matches!(
+            check_prefix(b"\\data\\\nngram", 1000),
+            Err(Error::NotAModel(m)) if m.contains("ARPA")
+        ));
     }
 }

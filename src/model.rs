@@ -165,6 +165,19 @@ impl Model {
         Model::from_vec(bytes.to_vec())
     }
 
+    /// Checks the header of `bytes` (magic, format version, length) without reading the rest:
+    /// what tells a model file of this version from junk, a foreign or future file, or a
+    /// truncated one, at no cost. The checksum and content are checked by
+    /// [`Model::from_bytes`], which can still fail on bytes that pass this.
+    ///
+    /// # Errors
+    /// [`Error::NotAModel`], [`Error::UnsupportedVersion`], [`Error::Truncated`] or
+    /// [`Error::Corrupted`] (unknown flags, bytes after the model), as [`Model::from_bytes`]
+    /// would give for these bytes.
+    pub fn check_header(bytes: &[u8]) -> Result<()> {
+        format::check_frame(bytes).map(|_| ())
+    }
+
     /// Like [`Model::from_bytes`], taking ownership of the bytes, which the model keeps as its
     /// file: no second copy of the file is made (loading is memory-bound, in WebAssembly most).
     ///

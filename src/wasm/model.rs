@@ -8,6 +8,7 @@ use wasm_bindgen::JsCast;
 use super::options::{generate_options, js_error, options, JsTrainOptions};
 use super::results::{generation_to_js, to_js, JsCacheStats, JsModelInfo, JsPerplexity};
 use super::MAX_SAFE_INTEGER;
+use crate::format::{self, HEADER_LEN};
 use crate::{Error, Model, Trainer};
 
 /// A trained or loaded model, the JavaScript `Model` class.
@@ -17,7 +18,7 @@ pub struct WasmModel {
     model: Model,
     /// The JavaScript string of each token id generated so far (`undefined` for the others):
     /// a token crosses into JavaScript once, not once per use.
-    tokens: RefCell<Vec<Option<JsValue>>>,
+    tokens: RefCell<TokenStrings>,
 }
 
 impl From<Model> for WasmModel {
@@ -55,6 +56,20 @@ impl WasmModel {
         Model::from_vec(bytes)
             .map(WasmModel::from)
             .map_err(js_error)
+    }
+
+    /// Checks the header of `bytes` (magic, format version, length) without reading the rest,
+    /// in no time: junk, foreign, future-version and truncated files fail here. `fromBytes`
+    /// checks the checksum and content, and can still fail on bytes that pass.
+    ///
+    /// # Errors
+    /// `NotAModelError`, `UnsupportedVersionError`, `TruncatedError` or `CorruptedError`.
+    #[wasm_bindgen(js_name = checkHeader)]
+    pub fn check_header(bytes: &js_sys::Uint8Array) -> Result<(), JsValue> {
+        // Only the header crosses into wasm memory, not the file.
+        let len = bytes.length();
+        let head = bytes.subarray(0, len.min(HEADER_LEN as u32)).to_vec();
+        format::check_prefix(&head, len.into()).map_err(js_error)
     }
 
     /// Loads a model from an ARPA file's text (for example one made by KenLM's `lmplz`).
@@ -178,22 +193,53 @@ impl WasmModel {
         &self.model
     }
 
-    /// The tokens `ids` as a JavaScript array of strings, each made once per model.
+    /// The tokens `ids` as a JavaScript array of strings.
+    ///
+    /// Each token's string is made once per model and kept in a JavaScript array by id; the
+    /// result is gathered from it in JavaScript in one call. Per token, a `JsValue::from_str`
+    /// and an `Array.push` call from wasm cost about as much as the draw itself.
     fn token_strings(&self, ids: &[u32]) -> js_sys::Array {
         // A callback may run `generate` on this model again, but never while this runs.
-        let mut cache = self.tokens.borrow_mut();
-        let out = js_sys::Array::new();
+        let mut t = self.tokens.borrow_mut();
+        let TokenStrings { strings, made } = &mut *t;
         for &id in ids {
             let i = id as usize;
-            if i >= cache.len() {
-                cache.resize_with(i + 1, || None);
+            if i >= made.len() {
+                made.resize(i + 1, false);
             }
-            let token =
-                cache[i].get_or_insert_with(|| JsValue::from_str(self.model.vocab().word(id)));
-            out.push(token);
+            if !made[i] {
+                strings.set(id, JsValue::from_str(self.model.vocab().word(id)));
+                made[i] = true;
+            }
         }
-        out
+        gather(strings, ids)
     }
+}
+
+/// Token strings by id, made on first use.
+#[derive(Debug)]
+struct TokenStrings {
+    /// `strings[id]`: the token's string (a hole until made).
+    strings: js_sys::Array,
+    /// Which ids `strings` holds.
+    made: Vec<bool>,
+}
+
+impl Default for TokenStrings {
+    fn default() -> Self {
+        TokenStrings {
+            strings: js_sys::Array::new(),
+            made: Vec::new(),
+        }
+    }
+}
+
+#[wasm_bindgen(
+    inline_js = "export function gather(strings, ids) {\n  const out = new Array(ids.length);\n  for (let i = 0; i < ids.length; i++) out[i] = strings[ids[i]];\n  return out;\n}\n"
+)]
+extern "C" {
+    /// `ids.map(id => strings[id])` as a plain array, `ids` read straight from wasm memory.
+    fn gather(strings: &js_sys::Array, ids: &[u32]) -> js_sys::Array;
 }
 
 /// A value thrown by a callback, as an `Error`: an `Error` as it is, anything else wrapped (with

@@ -12,6 +12,16 @@ window.settle = async (promise) => {
   }
 };
 
+/** CRC-32 (IEEE, as the model header's checksum), to make files with a valid checksum. */
+window.crc32 = (bytes) => {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+};
+
 /** Records the longest requestAnimationFrame gap and long tasks while `fn` runs. */
 window.measureResponsiveness = async (fn) => {
   const longTasks = [];

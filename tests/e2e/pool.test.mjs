@@ -491,6 +491,17 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
         const bad = await window.settle(llm.loadBytes(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9])));
         const afterBad = llm.health().workers;
         const after = await gen();
+        // A file whose header and checksum are right but whose body is cut short passes the
+        // worker's check, so the worker frees its model before the parse fails: it must rebuild
+        // it from its file and keep serving the same text.
+        const good = new Uint8Array(await (await llm.exportModel('tiny-o3')).arrayBuffer());
+        const cut = good.slice(0, 24 + Math.floor((good.length - 24) / 2));
+        const view = new DataView(cut.buffer);
+        view.setBigUint64(12, BigInt(cut.length - 24), true);
+        view.setUint32(20, window.crc32(cut.subarray(24)), true);
+        const inner = await window.settle(llm.loadBytes(cut));
+        const afterInner = llm.health().workers;
+        const afterInnerTexts = await gen();
         // loadBytes of a good file (a Blob, handed on without a copy): resolves with one worker
         // ready, then reaches every worker.
         const file = await llm.exportModel('tiny-o3');
@@ -499,7 +510,8 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
         await allReady();
         const third = await gen();
         return { info, atResolve, first: first.text, load: m.ops.load, texts: outs.map((o) => o.text), bad,
-          afterBad, after: after.map((o) => o.text), again, againReady, third: third.map((o) => o.text),
+          afterBad, after: after.map((o) => o.text), inner, afterInner,
+          afterInnerTexts: afterInnerTexts.map((o) => o.text), again, againReady, third: third.map((o) => o.text),
           fileBytes: llm.metrics().modelFileBytes, size: file.size, health: llm.health() };
       } finally {
         llm.terminate();
@@ -518,6 +530,9 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.equal(r.bad.code, 'NOT_A_MODEL');
     assert.deepEqual([r.afterBad.ready, r.afterBad.installing], [4, 0]);
     assert.deepEqual(r.after, [GOLDEN, GOLDEN, GOLDEN, GOLDEN]);
+    assert.ok(['CORRUPTED', 'TRUNCATED'].includes(r.inner.code), JSON.stringify(r.inner));
+    assert.deepEqual([r.afterInner.ready, r.afterInner.installing], [4, 0]);
+    assert.deepEqual(r.afterInnerTexts, [GOLDEN, GOLDEN, GOLDEN, GOLDEN]);
     assert.equal(r.again.order, 3);
     assert.ok(r.againReady >= 1);
     assert.deepEqual(r.third, [GOLDEN, GOLDEN, GOLDEN, GOLDEN]);

@@ -181,15 +181,34 @@ fn model_bytes_round_trip_and_load_errors_are_typed() {
     // A file of a future format version: bytes 8..10 hold the version, little-endian.
     let mut future = bytes.clone();
     future[8..10].copy_from_slice(&(format::FORMAT_VERSION + 1).to_le_bytes());
-    let err = WasmModel::from_bytes(future).unwrap_err();
+    let err = WasmModel::from_bytes(future.clone()).unwrap_err();
     let message = assert_js_error(&err, "UnsupportedVersionError", "UNSUPPORTED_VERSION");
     assert!(message.contains("upgrade"), "{message}");
 
     let mut flipped = bytes.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 0xff;
-    let err = WasmModel::from_bytes(flipped).unwrap_err();
+    let err = WasmModel::from_bytes(flipped.clone()).unwrap_err();
     assert_js_error(&err, "CorruptedError", "CORRUPTED");
+
+    // checkHeader reads the header only: the same typed errors for junk, truncated and future
+    // files; a damaged body passes it (fromBytes finds it).
+    let check = |b: &[u8]| WasmModel::check_header(&js_sys::Uint8Array::from(b));
+    check(&bytes).unwrap();
+    check(&flipped).unwrap();
+    for (b, name, code) in [
+        (&b"junk"[..], "NotAModelError", "NOT_A_MODEL"),
+        (&[][..], "NotAModelError", "NOT_A_MODEL"),
+        (&bytes[..bytes.len() / 2], "TruncatedError", "TRUNCATED"),
+        (&bytes[..10], "TruncatedError", "TRUNCATED"),
+        (
+            &future[..],
+            "UnsupportedVersionError",
+            "UNSUPPORTED_VERSION",
+        ),
+    ] {
+        assert_js_error(&check(b).unwrap_err(), name, code);
+    }
 }
 
 #[wasm_bindgen_test]

@@ -145,7 +145,8 @@ try {
       loadPoolMs: raw.load.ms,
       // "load from IndexedDB into one worker": the pool worker that read the file, from its own
       // timings (read + fromBytes), with the dedicated core worker's figure beside it.
-      idbLoadMs: raw.load.timings ? raw.load.timings.readMs + raw.load.timings.parseMs : null,
+      // The worker's whole op (read, header check, parse, the Blob it shares), not just two phases.
+      idbLoadMs: raw.load.timings?.totalMs ?? null,
       idbReadMs: raw.load.timings?.readMs ?? null,
       idbParseMs: raw.load.timings?.parseMs ?? null,
       loadAllReadyMs: raw.load.allReadyMs ?? null,
@@ -226,8 +227,8 @@ const rows = [
     browser: m.trainInstallMs, unit: 'ms',
     text: `${fmt(m.trainFinishMs, 0)} / ${fmt(m.trainToBytesMs, 0)} / ${fmt(m.trainBlobMs, 0)}; ${fmt(m.trainInstallMs, 0)} ms`,
     native: '-', ratio: null, target: '-' },
-  { id: 'load_idb_worker', figure: 'load from IndexedDB into one worker (read + fromBytes), pool worker timings',
-    browser: m.idbLoadMs, unit: 'ms', text: `${fmt(m.idbLoadMs, 1)} ms (${fmt(m.idbReadMs, 0)} + ${fmt(m.idbParseMs, 0)})`,
+  { id: 'load_idb_worker', figure: 'load from IndexedDB into one pool worker (its whole loadStored op)',
+    browser: m.idbLoadMs, unit: 'ms', text: `${fmt(m.idbLoadMs, 1)} ms (read ${fmt(m.idbReadMs, 0)}, fromBytes ${fmt(m.idbParseMs, 0)})`,
     native: has(n.load_ms) ? `${fmt(n.load_ms, 1)} ms (from_bytes)` : '-', ratio: timeRatio(m.idbLoadMs, n.load_ms),
     target: '≤ 150 ms', check: (r) => r.browser <= 150 },
   { id: 'load_idb_core_worker', figure: 'load from IndexedDB into one worker (read + fromBytes), core worker',

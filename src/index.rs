@@ -64,14 +64,44 @@ struct Fill<'a> {
     suffix: &'a [u32],
     w: &'a Weights<'a>,
     offset: &'a [u32],
-    next: &'a [u32],
 }
 
 impl Fill<'_> {
+    /// [`Fill::range`] in chunks of [`mem::CHUNK`] nodes, one call each (see there).
+    fn chunks(&self, nodes: Range<usize>, out: &mut [u32], base: usize) -> (f64, u32) {
+        let mut best = (f64::MIN, UNK);
+        for chunk in mem::chunks(nodes) {
+            let b = self.range(chunk, out, base);
+            // The first of equal weights wins, as in one pass.
+            if b.0 > best.0 {
+                best = b;
+            }
+        }
+        best
+    }
+
     /// Writes the blocks of the contexts among `nodes` into `out`, which starts at offset
     /// `base` of the index; returns the most likely generable unigram if the root is among them.
+    /// The context to continue from after the pattern `node`: the longest suffix of it (itself
+    /// included) that has successors, or the root. Following suffix links here, rather than
+    /// from a table made beforehand, saves loading a 4-byte-per-pattern array and its pass.
+    #[inline(always)]
+    fn next(&self, mut node: usize) -> u32 {
+        loop {
+            let own = self.offset.get(node).copied().unwrap_or(NONE);
+            if own != NONE {
+                return own;
+            }
+            if node == 0 {
+                return ROOT;
+            }
+            node = self.suffix[node] as usize;
+        }
+    }
+
+    #[inline(never)]
     fn range(&self, nodes: Range<usize>, out: &mut [u32], base: usize) -> (f64, u32) {
-        let (trie, suffix, offset, next) = (self.trie, self.suffix, self.offset, self.next);
+        let (trie, suffix, offset) = (self.trie, self.suffix, self.offset);
         let mut best = (f64::MIN, UNK);
         let mut u = Vec::new();
         for depth in 0..trie.order() {
@@ -114,7 +144,11 @@ impl Fill<'_> {
                     }
                     cum[i] = (acc * 4_294_967_296.0).min(4_294_967_295.0) as u32;
                     words[i] = word;
-                    nexts[i] = next[c];
+                    if c + AHEAD < trie.nodes() {
+                        // A leaf's next context is its suffix's: ask for that early.
+                        prefetch_at(offset, suffix[c + AHEAD] as usize);
+                    }
+                    nexts[i] = self.next(c);
                     us[i] = (u as f32).to_bits();
                 }
             }
@@ -227,47 +261,12 @@ impl Index {
                 ));
             }
         }
-        let nodes = trie.nodes();
-        // next[node]: the context to continue from after the pattern `node`.
-        // A pattern's suffix is one level up, so each level depends only on the levels before
-        // it; its two halves are computed side by side.
-        let mut next = mem::zeroed_u32(nodes); // ROOT is 0
-        for k in 1..=order {
-            let level = trie.level(k);
-            let (done, rest) = next.split_at_mut(level.start);
-            let done: &[u32] = done;
-            let here = &mut rest[..level.len()];
-            let fill_next = |nodes: Range<usize>, out: &mut [u32]| {
-                for (i, node) in nodes.clone().enumerate() {
-                    if node + AHEAD < nodes.end {
-                        prefetch_at(done, suffix[node + AHEAD] as usize);
-                    }
-                    let own = offset.get(node).copied().unwrap_or(NONE);
-                    out[i] = if own != NONE {
-                        own
-                    } else {
-                        done[suffix[node] as usize]
-                    };
-                }
-            };
-            if level.len() < mem::PARALLEL_MIN {
-                fill_next(level, here);
-            } else {
-                let mid = level.start + level.len() / 2;
-                let (lo, hi) = here.split_at_mut(mid - level.start);
-                mem::join(
-                    || fill_next(level.start..mid, lo),
-                    || fill_next(mid..level.end, hi),
-                );
-            }
-        }
         let mut data = mem::zeroed_u32(total as usize);
         let fill = Fill {
             trie,
             suffix,
             w,
             offset: &offset,
-            next: &next,
         };
         // Contexts fill disjoint, consecutive blocks: split them where the data is half full
         // and fill both halves at once.
@@ -282,11 +281,11 @@ impl Index {
         let cut = offset.get(mid).map_or(total as usize, |&o| o as usize);
         let (lo, hi) = data.split_at_mut(cut);
         let (best, _) = mem::join(
-            || fill.range(0..mid, lo, 0),
-            || fill.range(mid..ctx_nodes, hi, cut),
+            || fill.chunks(0..mid, lo, 0),
+            || fill.chunks(mid..ctx_nodes, hi, cut),
         );
         let bos = if trie.vocab_len() > BOS as usize {
-            next[1 + BOS as usize]
+            fill.next(1 + BOS as usize)
         } else {
             ROOT
         };
@@ -304,7 +303,7 @@ impl Index {
                 Weights::Table { uniform_root, .. } => *uniform_root,
             },
             fallback_word,
-            patterns: (nodes - 1) as u64,
+            patterns: (trie.nodes() - 1) as u64,
             contexts,
             order,
         })

@@ -95,3 +95,21 @@ pub(crate) fn join<A: Send, B: Send>(
 
 /// Below this many elements a job is not worth a second thread.
 pub(crate) const PARALLEL_MIN: usize = 1 << 16;
+
+/// Nodes per call of a long loop split by [`chunks`].
+pub(crate) const CHUNK: usize = 1 << 16;
+
+/// `range` cut into pieces of [`CHUNK`], for long loops run as one call per piece.
+///
+/// Browsers run WebAssembly first from baseline code and swap in optimized code for a function
+/// only at its next call (V8's Liftoff and TurboFan: there is no on-stack replacement), so a
+/// loop that does a whole load in one call runs all of it unoptimized the first time, about
+/// twice as slow. Called per piece, it switches to the optimized code as soon as that is ready.
+pub(crate) fn chunks(
+    range: std::ops::Range<usize>,
+) -> impl Iterator<Item = std::ops::Range<usize>> {
+    range
+        .clone()
+        .step_by(CHUNK)
+        .map(move |start| start..(start + CHUNK).min(range.end))
+}

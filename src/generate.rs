@@ -395,9 +395,7 @@ impl Model {
                 .capacity
                 .store(lru.map_or(0, |l| l.cap().get()), Ordering::Relaxed);
         }
-        visited.sort_unstable();
-        visited.dedup();
-        let activated: u64 = visited.iter().map(|&s| index.ctx(s).n as u64).sum();
+        let activated = activated_patterns(index, &visited);
         let total = index.patterns.max(1);
         let elapsed_ms = (now_ms() - t0).max(0.0);
         Ok(GenerationStats {
@@ -423,6 +421,39 @@ impl Model {
             exact,
         })
     }
+}
+
+/// The patterns of the distinct contexts in `visited` (a context's patterns are its
+/// successors), for the sparsity figure.
+///
+/// Duplicates are dropped with a small open-addressing set rather than by sorting: sorting and
+/// deduplicating took about an eighth of a 100-token request in WebAssembly.
+fn activated_patterns(index: &Index, visited: &[u32]) -> u64 {
+    let bits = (visited.len() * 2)
+        .next_power_of_two()
+        .max(16)
+        .trailing_zeros();
+    let mask = (1usize << bits) - 1;
+    // No context starts at offset NONE (the index is smaller), so it marks a free slot.
+    let mut slots = vec![NONE; mask + 1];
+    let mut sum = 0u64;
+    for &s in visited {
+        // Fibonacci hashing: the top bits of the product spread nearby offsets apart.
+        let mut i = (s.wrapping_mul(0x9E37_79B9) as u64 >> (32 - bits.min(32))) as usize & mask;
+        loop {
+            let slot = slots[i];
+            if slot == s {
+                break;
+            }
+            if slot == NONE {
+                slots[i] = s;
+                sum += index.successors(s) as u64;
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+    sum
 }
 
 /// One draw from the model's own distribution: successors of `start` by their weights, or with

@@ -328,6 +328,12 @@ impl Index {
         }
     }
 
+    /// The number of successors of the context at `off` (its header only).
+    #[inline(always)]
+    pub fn successors(&self, off: u32) -> usize {
+        (self.data[off as usize] & ((1 << DEPTH_SHIFT) - 1)) as usize
+    }
+
     /// Starts loading the header of the context at `off` into the cache.
     #[inline(always)]
     pub fn prefetch(&self, off: u32) {

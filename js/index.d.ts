@@ -250,6 +250,11 @@ export interface Metrics {
 export interface Uellm {
   readonly config: ResolvedConfig;
   /**
+   * The current model's file as a Blob (null before any model): what the workers load from,
+   * e.g. to hand the model to another pool with `loadBytes` or to download it without saving.
+   */
+  readonly modelFile: Blob | null;
+  /**
    * Trains in the training worker, then installs the model in one generation worker and resolves:
    * the model is current from then on (requests go only to workers that have it), and the other
    * workers load it in the background, at most `navigator.hardwareConcurrency - 1` at once

@@ -158,7 +158,7 @@ class Uellm {
    * The current model file as a Blob (kept by the pool for background installs and worker
    * restarts). Never an ArrayBuffer on this thread: see `installFirst`.
    */
-  get modelBytes() { return this.pool.modelBlob; }
+  get modelFile() { return this.pool.modelBlob ?? null; }
 
   /** Runs `fn(trace)` and records its wall time and `trace.worker` (the worker's timings). */
   async timed(op, fn) {
@@ -198,7 +198,7 @@ class Uellm {
   }
 
   requireModel() {
-    if (!this.modelBytes) throw new NoModelError();
+    if (!this.modelFile) throw new NoModelError();
   }
 
   // How a model file reaches the generation workers. The main thread holds it only as a Blob and
@@ -258,7 +258,7 @@ class Uellm {
   // wrapper, no per-request closures besides the streaming callback).
   generate(prompt, options, { onToken, signal, timeoutMs } = {}) {
     const t0 = now();
-    if (!this.modelBytes) return this.failFast('generate', t0, new NoModelError());
+    if (!this.modelFile) return this.failFast('generate', t0, new NoModelError());
     // A copy: a queued request is cloned only when dispatched, after the caller may have
     // changed its options object.
     const opts = { ...this.config.generateDefaults, ...options };
@@ -270,7 +270,7 @@ class Uellm {
 
   perplexity(text, { signal, timeoutMs } = {}) {
     const t0 = now();
-    if (!this.modelBytes) return this.failFast('perplexity', t0, new NoModelError());
+    if (!this.modelFile) return this.failFast('perplexity', t0, new NoModelError());
     const trace = { worker: null };
     return this.measured('perplexity', t0, trace, this.pool.run('perplexity', { text },
       { timeoutMs: timeoutMs ?? this.config.generateTimeoutMs, signal, trace }));
@@ -290,7 +290,7 @@ class Uellm {
 
   info() {
     return this.timed('info', async (trace) => {
-      if (!this.modelBytes) return null;
+      if (!this.modelFile) return null;
       return this.pool.run('info', {}, { timeoutMs: this.config.storageTimeoutMs, trace });
     });
   }
@@ -318,8 +318,8 @@ class Uellm {
 
   exportModel(name) {
     return this.timed('export', async (trace) => {
-      const buf = await this.storage('export', { name }, trace);
-      return new Blob([buf], { type: 'application/octet-stream' });
+      const file = await this.storage('export', { name }, trace);
+      return file instanceof Blob ? file : new Blob([file], { type: 'application/octet-stream' });
     });
   }
 
@@ -339,7 +339,7 @@ class Uellm {
     return {
       status,
       timestamp: new Date().toISOString(),
-      modelLoaded: !!this.modelBytes,
+      modelLoaded: !!this.modelFile,
       poolActive: !this.terminated && p.live > 0,
       workers: { total: p.total, ready: p.ready, busy: p.busy, idle: p.idle, installing: p.installing,
         starting: p.starting },
@@ -359,7 +359,7 @@ class Uellm {
       uptimeMs,
       ops,
       modelMemoryBytes: this.modelInfo?.memoryBytes ?? this.modelInfo?.memory_bytes ?? 0,
-      modelFileBytes: this.modelBytes?.size ?? 0,
+      modelFileBytes: this.modelFile?.size ?? 0,
       cache: { hits: this.gen.cacheHits, misses: this.gen.cacheMisses,
         hitRate: lookups ? this.gen.cacheHits / lookups : null },
       throughput: {

@@ -80,19 +80,24 @@ let failNextSave = null;
 /** Test hook: makes the next save fail inside its transaction (after writing the bytes). */
 export function failNextSaveForTest(kind) { failNextSave = kind; }
 
-/** Stores `bytes` (Uint8Array) and metadata under `name`, atomically. Returns the metadata. */
+/**
+ * Stores a model file (a Uint8Array or a Blob) and its metadata under `name`, atomically.
+ * Returns the metadata.
+ */
 export function saveModel(name, bytes, info) {
   const meta = {
     name,
-    bytes: bytes.byteLength,
+    bytes: bytes instanceof Blob ? bytes.size : bytes.byteLength,
     created: new Date().toISOString(),
     order: info?.order ?? null,
     patterns: info?.patterns ?? null,
   };
+  // Stored as a Blob: reading it back gives a file-backed Blob, which a worker reads and then
+  // hands to the other workers by reference, with no copy (an ArrayBuffer record is copied out
+  // of the database on every read, and again into a Blob to share it).
+  const file = bytes instanceof Blob ? bytes : new Blob([bytes], { type: 'application/octet-stream' });
   return transact('readwrite', async ({ meta: metaStore, bytes: bytesStore }, setValue) => {
-    // Copy into an exact-size buffer: IndexedDB clones the whole underlying ArrayBuffer.
-    const buffer = bytes.slice().buffer;
-    bytesStore.put({ name, data: buffer });
+    bytesStore.put({ name, data: file });
     if (failNextSave) {
       const kind = failNextSave;
       failNextSave = null;
@@ -105,12 +110,14 @@ export function saveModel(name, bytes, info) {
   });
 }
 
-/** The stored model file of `name` (Uint8Array); NotFoundError when absent. */
-export function loadModelBytes(name) {
+/** The stored model file of `name` as a Blob; NotFoundError when absent. */
+export function loadModelFile(name) {
   return transact('readonly', async ({ bytes }, setValue) => {
     const rec = await request(bytes.get(name));
     if (!rec) throw new NotFoundError(`no saved model is named "${name}"`);
-    setValue(new Uint8Array(rec.data));
+    // Records written before files were stored as Blobs hold an ArrayBuffer.
+    setValue(rec.data instanceof Blob ? rec.data
+      : new Blob([rec.data], { type: 'application/octet-stream' }));
   });
 }
 

@@ -206,25 +206,27 @@ async function dispatch(id, op, args, timings) {
       const m = requireModel();
       const name = args.name || storage.defaultName(args.base);
       if (testHooks && args.failForTest) storage.failNextSaveForTest(args.failForTest);
-      const bytes = phase(timings, 'toBytesMs', () => m.toBytes());
-      return { result: await phase(timings, 'writeMs', () => storage.saveModel(name, bytes, modelInfo)) };
+      // The model's file as it came (a Blob), else made now.
+      const file = modelFile ?? phase(timings, 'toBytesMs', () => m.toBytes());
+      return { result: await phase(timings, 'writeMs', () => storage.saveModel(name, file, modelInfo)) };
     }
     case 'loadStored': {
-      const bytes = await phase(timings, 'readMs', () => storage.loadModelBytes(args.name));
-      // `args.share`: answer with the file as a Blob, which the main thread keeps and hands to
-      // the other workers once this one has the model (they load it in the background). A bad
-      // file fails here, before any other worker sees it, and changes no worker's model.
-      const info = await replaceModel(bytes, () => fileBlob(bytes, timings), timings);
-      if (args.share) return { result: { info, blob: modelFile } };
+      // The stored file is a Blob: read here, and (`args.share`) answered as it is, which the
+      // main thread keeps and hands to the other workers once this one has the model (they
+      // load it in the background). A bad file fails here, before any other worker sees it,
+      // and changes no worker's model.
+      const file = await phase(timings, 'readMs', () => storage.loadModelFile(args.name));
+      const bytes = new Uint8Array(await phase(timings, 'readMs', () => file.arrayBuffer()));
+      const info = await replaceModel(bytes, () => file, timings);
+      if (args.share) return { result: { info, blob: file } };
       const buf = exactBuffer(bytes);
       return { result: { bytes: buf, info }, transfer: [buf] };
     }
     case 'list': return { result: await phase(timings, 'readMs', () => storage.listModels()) };
     case 'remove': return { result: await phase(timings, 'writeMs', () => storage.removeModel(args.name)) };
     case 'export': {
-      const bytes = await phase(timings, 'readMs', () => storage.loadModelBytes(args.name));
-      const buf = exactBuffer(bytes);
-      return { result: buf, transfer: [buf] };
+      // The stored Blob itself: it crosses to the page by reference.
+      return { result: await phase(timings, 'readMs', () => storage.loadModelFile(args.name)) };
     }
     case 'import': {
       const bytes = await phase(timings, 'readMs', () => toBytes(args.source));

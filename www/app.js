@@ -45,7 +45,7 @@ export const app = {
           const file = await currentModelFile(old, this.model);
           info = await next.loadBytes(file);
           // A model loaded or trained into the old pool meanwhile: take that one instead.
-          if (!(old.modelBytes instanceof Blob) || old.modelBytes === file) break;
+          if (!(old.modelFile instanceof Blob) || old.modelFile === file) break;
         }
       } catch (err) {
         next.terminate(); // the old pool, and its model, stay in use
@@ -83,11 +83,11 @@ export const app = {
 };
 
 /**
- * The file of the model `llm` serves, as a Blob: the pool keeps it (`modelBytes`, the Blob its
+ * The file of the model `llm` serves, as a Blob: the pool keeps it (`modelFile`, the Blob its
  * workers load from). A model saved in the library can also be read back from there.
  */
 async function currentModelFile(llm, model) {
-  const blob = llm.modelBytes;
+  const blob = llm.modelFile;
   if (blob instanceof Blob && blob.size > 0) return blob;
   if (model.savedAs) return llm.exportModel(model.savedAs);
   throw new Error('the loaded model could not be read from the worker pool; save it before changing the preset');

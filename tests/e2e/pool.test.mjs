@@ -522,10 +522,12 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.equal(r.first, GOLDEN);
     assert.deepEqual(r.texts, [GOLDEN, GOLDEN, GOLDEN, GOLDEN]);
     const t = r.load.worker.last;
-    // The worker that read IndexedDB parsed it once and shared the file (blobMs).
-    for (const k of ['waitMs', 'totalMs', 'readMs', 'parseMs', 'blobMs']) {
+    // The worker that read IndexedDB checked the header, parsed it once, and shared the stored
+    // Blob as it is (no copy into a new Blob: no blobMs).
+    for (const k of ['waitMs', 'totalMs', 'readMs', 'checkMs', 'parseMs']) {
       assert.ok(typeof t[k] === 'number' && t[k] >= 0, `${k}: ${JSON.stringify(t)}`);
     }
+    assert.equal(t.blobMs, undefined, JSON.stringify(t));
     assert.ok(t.totalMs <= r.load.maxMs + 1, JSON.stringify(r.load));
     assert.equal(r.bad.code, 'NOT_A_MODEL');
     assert.deepEqual([r.afterBad.ready, r.afterBad.installing], [4, 0]);
@@ -557,12 +559,37 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
       const imported = await llm.importModel(blob, 'copy');
       await llm.load('tiny-o3');
       const out = await llm.generate(p, { seed: 42, maxTokens: 40 });
+      const modelFile = llm.modelFile instanceof Blob ? llm.modelFile.size : null;
+      // A record as the first storage version wrote it (the file as an ArrayBuffer, not a Blob)
+      // still loads and exports.
+      await new Promise((resolve, reject) => {
+        const open = indexedDB.open('ultra-efficient-llm');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const tx = db.transaction(['meta', 'bytes'], 'readwrite');
+          tx.objectStore('bytes').put({ name: 'old-record', data: fixture.slice().buffer });
+          tx.objectStore('meta').put({ name: 'old-record', bytes: fixture.length,
+            created: new Date().toISOString(), order: 3, patterns: null });
+          tx.oncomplete = () => { db.close(); resolve(); };
+          tx.onerror = () => reject(tx.error);
+        };
+      });
+      await llm.load('old-record');
+      const oldText = (await llm.generate(p, { seed: 42, maxTokens: 40 })).text;
+      const oldExport = await llm.exportModel('old-record');
+      const oldSame = (await oldExport.arrayBuffer()).byteLength === fixture.length;
+      await llm.remove('old-record');
+      await llm.load('tiny-o3');
       const list = await llm.list();
       await llm.remove('copy');
       return { size: blob.size, same, junk, truncated, corrupted, badLoad, imported, text: out.text,
-        list: list.map((m) => [m.name, m.bytes]) };
+        modelFile, oldText, oldSame, list: list.map((m) => [m.name, m.bytes]) };
     }, { p: PROMPT, golden });
     assert.ok(r.same, 'the exported file differs from tests/fixtures/tiny-o3.uelm');
+    assert.equal(r.modelFile, r.size);
+    assert.equal(r.oldText, GOLDEN);
+    assert.ok(r.oldSame);
     assert.equal(r.junk.code, 'NOT_A_MODEL');
     assert.equal(r.junk.name, 'NotAModelError');
     assert.equal(r.junk.isUellmError, true);

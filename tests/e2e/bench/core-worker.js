@@ -45,7 +45,7 @@ const ops = {
   /** Reads `name` from IndexedDB and parses it: the model is then ready in this worker. */
   async loadStored({ name }) {
     const t0 = performance.now();
-    const bytes = await storage.loadModelBytes(name);
+    const bytes = new Uint8Array(await (await storage.loadModelFile(name)).arrayBuffer());
     const readMs = performance.now() - t0;
     const t1 = performance.now();
     setModel(core.modelFromBytes(bytes));

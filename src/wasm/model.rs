@@ -1,6 +1,6 @@
 //! The JavaScript `Model` class.
 
-use std::cell::RefCell;
+use std::cell::OnceCell;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -16,16 +16,15 @@ use crate::{Error, Model, Trainer};
 #[wasm_bindgen(js_name = Model)]
 pub struct WasmModel {
     model: Model,
-    /// The JavaScript string of each token id generated so far (`undefined` for the others):
-    /// a token crosses into JavaScript once, not once per use.
-    tokens: RefCell<TokenStrings>,
+    /// Every token's string by id, made on first use (see [`WasmModel::token_strings`]).
+    tokens: OnceCell<js_sys::Array>,
 }
 
 impl From<Model> for WasmModel {
     fn from(model: Model) -> Self {
         WasmModel {
             model,
-            tokens: RefCell::default(),
+            tokens: OnceCell::new(),
         }
     }
 }
@@ -154,7 +153,7 @@ impl WasmModel {
             }
         };
         let (text, ids, stats) = out.map_err(js_error)?;
-        generation_to_js(text, &ids, stats, |ids| self.token_strings(ids))
+        generation_to_js(&text, &ids, stats, self.token_strings())
     }
 
     /// Perplexity of `text` (KenLM `query` semantics).
@@ -193,53 +192,23 @@ impl WasmModel {
         &self.model
     }
 
-    /// The tokens `ids` as a JavaScript array of strings.
-    ///
-    /// Each token's string is made once per model and kept in a JavaScript array by id; the
-    /// result is gathered from it in JavaScript in one call. Per token, a `JsValue::from_str`
-    /// and an `Array.push` call from wasm cost about as much as the draw itself.
-    fn token_strings(&self, ids: &[u32]) -> js_sys::Array {
-        // A callback may run `generate` on this model again, but never while this runs.
-        let mut t = self.tokens.borrow_mut();
-        let TokenStrings { strings, made } = &mut *t;
-        for &id in ids {
-            let i = id as usize;
-            if i >= made.len() {
-                made.resize(i + 1, false);
+    /// The model's token strings by id, as one dense JavaScript array, made on first use: the
+    /// vocabulary crosses as one string split in JavaScript (tokens hold no whitespace). A
+    /// `JsValue::from_str` and an `Array.push` call per generated token cost about as much as
+    /// drawing it, and an array filled id by id as tokens come is sparse and slow to read.
+    fn token_strings(&self) -> &js_sys::Array {
+        self.tokens.get_or_init(|| {
+            let vocab = self.model.vocab();
+            let mut joined = String::with_capacity(vocab.words().map(|w| w.len() + 1).sum());
+            for (i, w) in vocab.words().enumerate() {
+                if i > 0 {
+                    joined.push('\n');
+                }
+                joined.push_str(w);
             }
-            if !made[i] {
-                strings.set(id, JsValue::from_str(self.model.vocab().word(id)));
-                made[i] = true;
-            }
-        }
-        gather(strings, ids)
+            js_sys::JsString::from(joined).split("\n")
+        })
     }
-}
-
-/// Token strings by id, made on first use.
-#[derive(Debug)]
-struct TokenStrings {
-    /// `strings[id]`: the token's string (a hole until made).
-    strings: js_sys::Array,
-    /// Which ids `strings` holds.
-    made: Vec<bool>,
-}
-
-impl Default for TokenStrings {
-    fn default() -> Self {
-        TokenStrings {
-            strings: js_sys::Array::new(),
-            made: Vec::new(),
-        }
-    }
-}
-
-#[wasm_bindgen(
-    inline_js = "export function gather(strings, ids) {\n  const out = new Array(ids.length);\n  for (let i = 0; i < ids.length; i++) out[i] = strings[ids[i]];\n  return out;\n}\n"
-)]
-extern "C" {
-    /// `ids.map(id => strings[id])` as a plain array, `ids` read straight from wasm memory.
-    fn gather(strings: &js_sys::Array, ids: &[u32]) -> js_sys::Array;
 }
 
 /// A value thrown by a callback, as an `Error`: an `Error` as it is, anything else wrapped (with

@@ -130,6 +130,9 @@ const GENERATE_KEYS: [&str; 14] = [
     "activationCacheSize",
 ];
 
+// `plain_object_keys` marks the keys present as bits of a `u32`.
+const _: () = assert!(GENERATE_KEYS.len() <= 32);
+
 thread_local! {
     /// [`GENERATE_KEYS`] as JavaScript strings, made once: passing a Rust string to JavaScript
     /// costs an encoding and an allocation per call.
@@ -138,9 +141,9 @@ thread_local! {
 
 /// The `GenerateOptions` object of a `generate` call, as [`options`] reads it, but faster.
 ///
-/// The fast path takes an object whose own keys are all known and whose set values are plain
-/// numbers, booleans and preset names, which is what callers pass; it reads each property once
-/// with `Reflect.get` and converts it in Rust. Anything else (not an object, an unknown key, a
+/// The fast path takes a plain object whose own keys are all known and whose set values are
+/// plain numbers, booleans and preset names, which is what callers pass; it reads each property
+/// it has once with `Reflect.get` and converts it in Rust. Anything else (not an object, an unknown key, a
 /// value of the wrong type or out of range, a BigInt seed) goes to [`options`], so results and
 /// error messages stay exactly those of the reference reader (getters of such objects then run
 /// twice).
@@ -148,7 +151,7 @@ pub(crate) fn generate_options(value: JsValue) -> Result<JsGenerateOptions, JsVa
     if value.is_null_or_undefined() {
         return Ok(JsGenerateOptions::default());
     }
-    if value.is_object() && own_keys_are_known(&value, &GENERATE_KEYS) {
+    if let Some(present) = plain_object_keys(&value, &GENERATE_KEYS) {
         let fast = GENERATE_JS_KEYS.with(|cell| {
             let keys = cell.get_or_init(|| {
                 debug_assert_eq!(struct_fields::<JsGenerateOptions>(), GENERATE_KEYS);
@@ -157,7 +160,7 @@ pub(crate) fn generate_options(value: JsValue) -> Result<JsGenerateOptions, JsVa
                     .map(|&k| JsValue::from_str(k))
                     .collect()
             });
-            read_generate_options(&value, keys)
+            read_generate_options(&value, keys, present)
         })?;
         if let Some(opts) = fast {
             return Ok(opts);
@@ -166,26 +169,45 @@ pub(crate) fn generate_options(value: JsValue) -> Result<JsGenerateOptions, JsVa
     options(value)
 }
 
-/// Whether every own enumerable key of `object` is in `known`.
+thread_local! {
+    /// `Object.prototype`, to tell plain objects (literals) from others.
+    static OBJECT_PROTOTYPE: OnceCell<JsValue> = const { OnceCell::new() };
+}
+
+/// For a plain object (an object literal: its prototype is `Object.prototype`, so it inherits
+/// no option) whose own enumerable keys are all in `known` (at most 32), the set of those keys
+/// as bits by index in `known`; `None` for anything else.
 ///
 /// The keys come over as one joined string (three calls into JavaScript, whatever their number,
 /// instead of one string per key). A key containing the separator splits into more pieces than
-/// there are keys, so the check stays exact: false then, and [`options`] names the key.
-fn own_keys_are_known(object: &JsValue, known: &[&str]) -> bool {
-    let keys = js_sys::Object::keys(object.unchecked_ref::<js_sys::Object>());
+/// there are keys, so the check stays exact: `None` then, and [`options`] names the key.
+fn plain_object_keys(object: &JsValue, known: &[&str]) -> Option<u32> {
+    if !object.is_object() {
+        return None;
+    }
+    let object: &js_sys::Object = object.unchecked_ref();
+    let prototype = js_sys::Object::get_prototype_of(object);
+    let plain = OBJECT_PROTOTYPE.with(|p| {
+        p.get_or_init(|| js_sys::Object::get_prototype_of(&js_sys::Object::new()).into())
+            == &JsValue::from(prototype)
+    });
+    if !plain {
+        return None;
+    }
+    let keys = js_sys::Object::keys(object);
     let count = keys.length() as usize;
     if count == 0 {
-        return true;
+        return Some(0);
     }
     let joined = String::from(keys.join(","));
+    let mut present = 0u32;
     let mut pieces = 0;
     for piece in joined.split(',') {
-        if !known.contains(&piece) {
-            return false;
-        }
+        let i = known.iter().position(|&k| k == piece)?;
+        present |= 1 << i;
         pieces += 1;
     }
-    pieces == count
+    (pieces == count).then_some(present)
 }
 
 /// The fast path of [`generate_options`]: `Ok(None)` when a value needs the reference reader.
@@ -195,8 +217,16 @@ fn own_keys_are_known(object: &JsValue, known: &[&str]) -> bool {
 fn read_generate_options(
     object: &JsValue,
     keys: &[JsValue],
+    present: u32,
 ) -> Result<Option<JsGenerateOptions>, JsValue> {
-    let get = |i: usize| js_sys::Reflect::get(object, &keys[i]);
+    // Only the keys the object has: an absent one reads as `undefined`.
+    let get = |i: usize| {
+        if present & (1 << i) == 0 {
+            Ok(JsValue::UNDEFINED)
+        } else {
+            js_sys::Reflect::get(object, &keys[i])
+        }
+    };
     // `Some(None)`: unset (`undefined` or `null`); `None`: not a plain value of the type.
     macro_rules! read {
         ($i:expr, $convert:expr) => {{

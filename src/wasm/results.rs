@@ -3,8 +3,6 @@
 //! Each `From` destructures the core struct completely, so a field added to the core fails to
 //! compile here until the mirror (and the TypeScript in `typescript.rs`) says what to do with it.
 
-use std::cell::OnceCell;
-
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -151,55 +149,48 @@ impl From<GenerationStats> for JsGenerationStats {
     }
 }
 
-#[wasm_bindgen]
+#[wasm_bindgen(module = "/src/wasm/generation.js")]
 extern "C" {
-    /// A plain object, written with `object[key] = value` (no `Reflect.set`, no boxing of
-    /// numbers: each property is one call into JavaScript).
-    #[wasm_bindgen(extends = js_sys::Object)]
-    type PlainObject;
-
-    #[wasm_bindgen(method, structural, indexing_setter)]
-    fn set(this: &PlainObject, key: &JsValue, value: &JsValue);
-
-    #[wasm_bindgen(method, structural, indexing_setter)]
-    fn set_f64(this: &PlainObject, key: &JsValue, value: f64);
-
-    #[wasm_bindgen(method, structural, indexing_setter)]
-    fn set_bool(this: &PlainObject, key: &JsValue, value: bool);
+    /// `{ text, tokens, stats }` in one call: `tokens` is `ids.map(id => strings[id])`, `ids`
+    /// read straight from wasm memory; `stopReason` indexes `max_tokens`, `sentence_end`,
+    /// `cancelled`; a `cacheHitRate` of `None` becomes `null`.
+    #[allow(clippy::too_many_arguments)]
+    fn generation(
+        text: &str,
+        strings: &js_sys::Array,
+        ids: &[u32],
+        tokens: f64,
+        elapsed_ms: f64,
+        tokens_per_second: f64,
+        sparsity: f64,
+        patterns_activated: f64,
+        patterns_total: f64,
+        cache_hits: f64,
+        cache_misses: f64,
+        cache_hit_rate: Option<f64>,
+        seed: f64,
+        stop_reason: u32,
+        exact: bool,
+    ) -> JsValue;
 }
 
-/// JavaScript strings [`generation_to_js`] uses on every call, made once.
-struct GenerationKeys {
-    text: JsValue,
-    tokens: JsValue,
-    stats: JsValue,
-    /// The `GenerationStats` property names, in [`JsGenerationStats`] order.
-    stat: [JsValue; 12],
-    /// The `stopReason` values: `max_tokens`, `sentence_end`, `cancelled`.
-    stop_reasons: [JsValue; 3],
-}
-
-thread_local! {
-    static GENERATION_KEYS: OnceCell<GenerationKeys> = const { OnceCell::new() };
-}
-
-/// The JavaScript `Generation` `{ text, tokens, stats }`, built directly rather than through
-/// serde: serde-wasm-bindgen converts every token on its own (a `TextDecoder.decode` each) and
-/// every number through a boxed `JsValue`, which made this conversion a large share of a short
-/// request. Here `tokens` makes the token array (from strings made once per model), and the
-/// statistics are written one call per property with their names made once.
+/// The JavaScript `Generation` `{ text, tokens, stats }`, built in one call into JavaScript
+/// rather than through serde: serde-wasm-bindgen converts every token on its own (a
+/// `TextDecoder.decode` each) and every number through a boxed `JsValue`, which made this
+/// conversion a large share of a short request. `strings` holds the model's token strings by
+/// id (each made once per model).
 ///
 /// # Errors
 /// Those of [`to_js`] for a count above `Number.MAX_SAFE_INTEGER` (never expected).
 pub(crate) fn generation_to_js(
-    text: String,
+    text: &str,
     ids: &[u32],
     stats: GenerationStats,
-    tokens: impl FnOnce(&[u32]) -> js_sys::Array,
+    strings: &js_sys::Array,
 ) -> Result<JsValue, JsValue> {
     let stats = JsGenerationStats::from(stats);
     let JsGenerationStats {
-        tokens: n,
+        tokens,
         elapsed_ms,
         tokens_per_second,
         sparsity,
@@ -213,7 +204,7 @@ pub(crate) fn generation_to_js(
         exact,
     } = stats;
     let integers = [
-        n as u64,
+        tokens as u64,
         patterns_activated,
         patterns_total,
         cache_hits,
@@ -224,56 +215,28 @@ pub(crate) fn generation_to_js(
         // serde reports the value that JavaScript cannot hold.
         return to_js(&stats);
     }
-    GENERATION_KEYS.with(|cell| {
-        let k = cell.get_or_init(|| GenerationKeys {
-            text: "text".into(),
-            tokens: "tokens".into(),
-            stats: "stats".into(),
-            stat: [
-                "tokens",
-                "elapsedMs",
-                "tokensPerSecond",
-                "sparsity",
-                "patternsActivated",
-                "patternsTotal",
-                "cacheHits",
-                "cacheMisses",
-                "cacheHitRate",
-                "seed",
-                "stopReason",
-                "exact",
-            ]
-            .map(JsValue::from),
-            stop_reasons: ["max_tokens", "sentence_end", "cancelled"].map(JsValue::from),
-        });
-        let st: PlainObject = js_sys::Object::new().unchecked_into();
-        st.set_f64(&k.stat[0], n as f64);
-        st.set_f64(&k.stat[1], elapsed_ms);
-        st.set_f64(&k.stat[2], tokens_per_second);
-        st.set_f64(&k.stat[3], sparsity);
-        st.set_f64(&k.stat[4], patterns_activated as f64);
-        st.set_f64(&k.stat[5], patterns_total as f64);
-        st.set_f64(&k.stat[6], cache_hits as f64);
-        st.set_f64(&k.stat[7], cache_misses as f64);
-        match cache_hit_rate {
-            Some(rate) => st.set_f64(&k.stat[8], rate),
-            None => st.set(&k.stat[8], &JsValue::NULL),
-        }
-        st.set_f64(&k.stat[9], seed as f64);
-        let reason = match stop_reason {
-            StopReason::MaxTokens => &k.stop_reasons[0],
-            StopReason::SentenceEnd => &k.stop_reasons[1],
-            StopReason::Cancelled => &k.stop_reasons[2],
-        };
-        st.set(&k.stat[10], reason);
-        st.set_bool(&k.stat[11], exact);
-
-        let out: PlainObject = js_sys::Object::new().unchecked_into();
-        out.set(&k.text, &JsValue::from_str(&text));
-        out.set(&k.tokens, &tokens(ids));
-        out.set(&k.stats, &st);
-        Ok(out.into())
-    })
+    let stop_reason = match stop_reason {
+        StopReason::MaxTokens => 0,
+        StopReason::SentenceEnd => 1,
+        StopReason::Cancelled => 2,
+    };
+    Ok(generation(
+        text,
+        strings,
+        ids,
+        tokens as f64,
+        elapsed_ms,
+        tokens_per_second,
+        sparsity,
+        patterns_activated as f64,
+        patterns_total as f64,
+        cache_hits as f64,
+        cache_misses as f64,
+        cache_hit_rate,
+        seed as f64,
+        stop_reason,
+        exact,
+    ))
 }
 
 /// The JavaScript `Perplexity`.

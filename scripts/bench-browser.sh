@@ -4,11 +4,12 @@
 # One command, headless Chromium (/usr/bin/chromium through playwright-core; no browser download):
 #   1. builds pkg/ (scripts/build-pkg.sh) and the native CLI (cargo build --release --bin uellm),
 #      installs tests/e2e's npm dependencies when missing;
-#   2. runs `uellm bench` on the corpus (native figures of this same run, JSON in a temp file);
-#   3. runs tests/e2e/bench/run.mjs: the package API in Chromium (create({workers: 4}), train at
+#   2. runs tests/e2e/bench/run.mjs: the package API in Chromium (create({workers: 4}), train at
 #      order 5, save/load through IndexedDB, single / 3 concurrent / throughput generation, tokens/s
-#      inside a worker) and the core benchmark in a dedicated worker; N runs, medians;
-#   4. prints the table (figure | browser (wasm) | native | ratio | target | met?) and writes all
+#      inside a worker) and the core benchmark in a dedicated worker, right after a native
+#      `uellm bench --runs 1` on the same corpus; N runs, medians, and wasm/native ratios taken
+#      within each run (median of the paired ratios: the machine's speed drifts between runs);
+#   3. prints the table (figure | browser (wasm) | native | ratio | target | met?) and writes all
 #      raw runs and the medians to target/bench-browser.json.
 #
 # Corpus: DIR/en-train.txt (DIR defaults to ../shared/corpus); falls back to
@@ -75,14 +76,12 @@ if [ ! -d tests/e2e/node_modules/playwright-core ]; then
   (cd tests/e2e && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; }) >&2
 fi
 
-echo "bench-browser: native figures: uellm bench ${CORPUS} --runs ${RUNS} --requests ${NATIVE_REQUESTS}" >&2
-"${CARGO_TARGET_DIR:-target}/release/uellm" bench "${CORPUS}" --runs "${RUNS}" --requests "${NATIVE_REQUESTS}" \
-  --json-out "${TMP}/native.json" > "${TMP}/native.txt"
-
 SMOKE_FLAG=()
 [ "${SMOKE}" = 1 ] && SMOKE_FLAG=(--smoke)
 # Chromium's own temporary files (besides the profile, which run.mjs puts in its temp folder).
+# run.mjs runs `uellm bench --runs 1` before each browser run (paired native figures).
 TMPDIR="${TMP}" node tests/e2e/bench/run.mjs --corpus-file "${CORPUS}" --runs "${RUNS}" \
-  --native-json "${TMP}/native.json" --json-out "${JSON_OUT}" "${SMOKE_FLAG[@]}"
+  --native-cmd "${CARGO_TARGET_DIR:-target}/release/uellm" --native-requests "${NATIVE_REQUESTS}" \
+  --json-out "${JSON_OUT}" "${SMOKE_FLAG[@]}"
 
 echo "bench-browser: done in $(( $(date +%s) - START )) s" >&2

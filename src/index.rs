@@ -67,7 +67,7 @@ struct Fill<'a> {
 }
 
 impl Fill<'_> {
-    /// [`Fill::range`] in chunks of [`mem::CHUNK`] nodes, one call each (see there).
+    /// [`Fill::range`] in pieces of [`mem::CHUNK`] nodes, one call each (see [`mem::chunks`]).
     fn chunks(&self, nodes: Range<usize>, out: &mut [u32], base: usize) -> (f64, u32) {
         let mut best = (f64::MIN, UNK);
         for chunk in mem::chunks(nodes) {
@@ -80,8 +80,6 @@ impl Fill<'_> {
         best
     }
 
-    /// Writes the blocks of the contexts among `nodes` into `out`, which starts at offset
-    /// `base` of the index; returns the most likely generable unigram if the root is among them.
     /// The context to continue from after the pattern `node`: the longest suffix of it (itself
     /// included) that has successors, or the root. Following suffix links here, rather than
     /// from a table made beforehand, saves loading a 4-byte-per-pattern array and its pass.
@@ -99,6 +97,9 @@ impl Fill<'_> {
         }
     }
 
+    /// Writes the blocks of the contexts among `nodes` into `out`, which starts at offset
+    /// `base` of the index; returns the most likely generable unigram if the root is among them.
+    /// Not inlined: [`Fill::chunks`] calls it once per piece.
     #[inline(never)]
     fn range(&self, nodes: Range<usize>, out: &mut [u32], base: usize) -> (f64, u32) {
         let (trie, suffix, offset) = (self.trie, self.suffix, self.offset);

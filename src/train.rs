@@ -281,11 +281,26 @@ impl Trainer {
         let (discounts, fallback) = discounts(t, &a);
         let kept = self.prune(&counted);
         let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
+        // What the index does not need is dropped here, not at the end of this function: the
+        // index is built next, and peak memory is what a fresh WebAssembly instance pays for
+        // page by page.
         let (trie, a, suffix, pruned) = if pruned_patterns == 0 {
-            (counted.trie, a, counted.suffix, Vec::new())
+            let Counted {
+                trie,
+                suffix,
+                count,
+                cont,
+                parent,
+                starts_bos,
+            } = counted;
+            drop((count, cont, parent, starts_bos));
+            (trie, a, suffix, Vec::new())
         } else {
-            compact(&counted, &a, &kept)
+            let compacted = compact(&counted, &a, &kept);
+            drop(counted);
+            compacted
         };
+        drop(kept);
         let stats = TrainingStats {
             options: self.opts.clone(),
             bytes: self.bytes_seen,

@@ -4,7 +4,7 @@
 // Target contract (camelCase options and results):
 //   new Trainer(opts); trainer.setTotalBytes(n); trainer.feed(text); trainer.feedBytes(u8);
 //   trainer.bytesSeen(); trainer.finish() -> Model
-//   Model.fromBytes(u8); model.toBytes(); model.generate(prompt, opts, onToken?);
+//   Model.checkHeader(u8); Model.fromBytes(u8); model.toBytes(); model.generate(prompt, opts, onToken?);
 //   model.perplexity(text); model.info(); model.cacheStats()
 //
 // Older glue (only `Model.train(text, opts)`, snake_case options and results) is adapted here:

@@ -708,6 +708,29 @@ mod tests {
         t.finish().unwrap()
     }
 
+    /// The open-addressing set counts each visited context once, as sorting and deduplicating
+    /// would, from empty lists to ones that make the set grow and collide.
+    #[test]
+    fn activated_patterns_count_each_context_once() {
+        let model = tiny();
+        let index = &model.index;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        let mut visited = Vec::new();
+        let mut state = index.bos;
+        for len in [0usize, 1, 2, 17, 100, 5_000] {
+            while visited.len() < len {
+                let (w, next) = draw_exact(index, state, &mut rng, &mut visited);
+                state = if w == EOS { index.bos } else { next };
+            }
+            let list = &visited[..len];
+            let mut distinct = list.to_vec();
+            distinct.sort_unstable();
+            distinct.dedup();
+            let expected: u64 = distinct.iter().map(|&s| index.ctx(s).n as u64).sum();
+            assert_eq!(activated_patterns(index, list), expected, "{len} visits");
+        }
+    }
+
     /// The exact sampler must draw from the same distribution that perplexity scores.
     #[test]
     fn exact_draws_follow_the_model_distribution() {

@@ -155,9 +155,9 @@ try {
       trainLongestTaskMs: raw.train.longestTaskMs,
       saveMs: raw.save.ms,
       loadPoolMs: raw.load.ms,
-      // "load from IndexedDB into one worker": the pool worker that read the file, from its own
-      // timings (read + fromBytes), with the dedicated core worker's figure beside it.
-      // The worker's whole op (read, header check, parse, the Blob it shares), not just two phases.
+      // "load from IndexedDB into one worker": the whole loadStored op of the pool worker that
+      // read the file (read, header check, parse), from its own timings, with the dedicated core
+      // worker's figure beside it.
       idbLoadMs: raw.load.timings?.totalMs ?? null,
       idbReadMs: raw.load.timings?.readMs ?? null,
       idbParseMs: raw.load.timings?.parseMs ?? null,

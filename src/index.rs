@@ -23,7 +23,7 @@
 use std::ops::Range;
 
 use crate::error::{Error, Result};
-use crate::mem::{self, prefetch_at};
+use crate::mem::{self, prefetch_at, touch_at};
 use crate::trie::Trie;
 use crate::vocab::{BOS, EOS, RESERVED, UNK};
 
@@ -338,7 +338,7 @@ impl Index {
     /// Starts loading the header of the context at `off` into the cache.
     #[inline(always)]
     pub fn prefetch(&self, off: u32) {
-        prefetch_at(&self.data, off as usize);
+        touch_at(&self.data, off as usize);
     }
 
     /// Shortens `state` by backing off until it holds at most `window` words.

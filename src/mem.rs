@@ -1,7 +1,7 @@
 //! Memory-access helpers for the hot loops.
 
 /// Asks the CPU to start loading `x`'s cache line, so that independent look-ups overlap their
-/// misses; a no-op where no prefetch instruction is available (wasm32).
+/// misses; a no-op where no prefetch instruction is available (WebAssembly: see [`touch_at`]).
 #[inline(always)]
 pub(crate) fn prefetch<T>(x: &T) {
     #[cfg(target_arch = "x86_64")]
@@ -9,14 +9,7 @@ pub(crate) fn prefetch<T>(x: &T) {
     unsafe {
         std::arch::x86_64::_mm_prefetch(x as *const T as *const i8, std::arch::x86_64::_MM_HINT_T0);
     }
-    #[cfg(target_arch = "wasm32")]
-    // SAFETY: `x` is a valid reference; a volatile read of it is an ordinary load the compiler
-    // must keep. Nothing waits for its value, so the CPU overlaps the miss with the work that
-    // follows, as with a prefetch (WebAssembly has no prefetch instruction).
-    unsafe {
-        std::ptr::read_volatile(x as *const T as *const u8);
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "wasm32")))]
+    #[cfg(not(target_arch = "x86_64"))]
     let _ = x;
 }
 
@@ -26,6 +19,27 @@ pub(crate) fn prefetch_at<T>(v: &[T], i: usize) {
     if let Some(x) = v.get(i) {
         prefetch(x);
     }
+}
+
+/// [`prefetch_at`], and in WebAssembly, which has no prefetch instruction, an ordinary load of
+/// `v[i]` whose value nothing waits for, so the CPU overlaps its miss with the work that follows.
+///
+/// Only for a use a few dozen instructions later (the sampler's next context): unlike a
+/// prefetch, a load must complete before the instructions after it retire, so one issued far
+/// ahead (as the build loops do) stalls the CPU. Measured in Node: the sampler is 10% faster
+/// with it, the first training 13% slower when the build loops used it too.
+#[inline(always)]
+pub(crate) fn touch_at<T>(v: &[T], i: usize) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(x) = v.get(i) {
+        // SAFETY: `x` is a valid reference; a volatile read of it is an ordinary load that the
+        // compiler must keep.
+        unsafe {
+            std::ptr::read_volatile(x as *const T as *const u8);
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    prefetch_at(v, i);
 }
 
 /// Arrays at least this large are worth huge pages.

@@ -21,8 +21,11 @@ if [ "${NO_WASM_OPT:-0}" != 1 ]; then
     (cd tools && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; })
   fi
   # -O3: speed first (generation is the hot path); the features come from the module's own
-  # target-features section.
-  tools/node_modules/.bin/wasm-opt -O3 pkg/ultra_efficient_llm_bg.wasm -o pkg/ultra_efficient_llm_bg.wasm.opt
+  # target-features section. --no-inline keeps the pieces of long loops (src/mem.rs,
+  # `for_chunks`) separate functions: wasm-opt inlines any function with a single caller, and
+  # inlined they would run a whole first training or load in V8's baseline code.
+  tools/node_modules/.bin/wasm-opt --no-inline='*mem::call*' -O3 \
+    pkg/ultra_efficient_llm_bg.wasm -o pkg/ultra_efficient_llm_bg.wasm.opt
   mv pkg/ultra_efficient_llm_bg.wasm.opt pkg/ultra_efficient_llm_bg.wasm
 fi
 

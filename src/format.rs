@@ -167,35 +167,40 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Vec<u8> {
     };
     let ctx_end = t.level_start[order] as usize;
     let mut child_counts = Vec::new();
-    for node in 1..ctx_end {
-        put(&mut child_counts, t.children(node).len() as u64);
-    }
+    // In pieces, as in decoding (see `decode_trie`).
+    mem::for_chunks(1..ctx_end, |nodes| {
+        for node in nodes {
+            put(&mut child_counts, t.children(node).len() as u64);
+        }
+    });
     // Bigrams: their words. Deeper patterns: their rank among the children of their parent's
     // suffix (see the module docs). Both as deltas from the previous sibling.
     let mut words = Vec::new();
     let bigram_parents = t.level(1);
-    for parent in t.level_start[1] as usize..ctx_end {
-        let base = if bigram_parents.contains(&parent) {
-            None
-        } else {
-            Some(t.child_start[suffix[parent] as usize])
-        };
-        let mut prev: Option<u32> = None;
-        for c in t.children(parent) {
-            let x = match base {
-                None => t.word[c],
-                Some(b) => suffix[c] - b,
+    mem::for_chunks(t.level_start[1] as usize..ctx_end, |parents| {
+        for parent in parents {
+            let base = if bigram_parents.contains(&parent) {
+                None
+            } else {
+                Some(t.child_start[suffix[parent] as usize])
             };
-            put(
-                &mut words,
-                match prev {
-                    None => x as u64,
-                    Some(p) => (x - p - 1) as u64,
-                },
-            );
-            prev = Some(x);
+            let mut prev: Option<u32> = None;
+            for c in t.children(parent) {
+                let x = match base {
+                    None => t.word[c],
+                    Some(b) => suffix[c] - b,
+                };
+                put(
+                    &mut words,
+                    match prev {
+                        None => x as u64,
+                        Some(p) => (x - p - 1) as u64,
+                    },
+                );
+                prev = Some(x);
+            }
         }
-    }
+    });
     let mut values = Vec::new();
     let mut pruned_bytes = Vec::new();
     let (kind, discounts) = match &parts.values {
@@ -204,9 +209,11 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Vec<u8> {
             pruned,
             discounts,
         } => {
-            for &x in &a[1..] {
-                put(&mut values, x as u64);
-            }
+            mem::for_chunks(1..a.len(), |piece| {
+                for &x in &a[piece] {
+                    put(&mut values, x as u64);
+                }
+            });
             for &x in pruned {
                 put(&mut pruned_bytes, x as u64);
             }
@@ -316,14 +323,20 @@ fn decode_trie(
     let mut running = 1 + v;
     child_start.push(running as u32);
     let mut r = Reader::new(b.child_counts);
+    // The long loops here and below run in pieces (`mem::for_chunks`): in a browser, a loop
+    // that runs once per load would otherwise run in baseline code from start to end.
     for k in 1..order {
-        for _ in level_start[k]..level_start[k + 1] {
-            running += r.varint()? as u64;
-            if running > total as u64 {
-                return Err(Error::corrupted("child counts exceed the pattern count"));
+        let level = level_start[k] as usize..level_start[k + 1] as usize;
+        mem::try_for_chunks(level, |piece| {
+            for _ in piece {
+                running += r.varint()? as u64;
+                if running > total as u64 {
+                    return Err(Error::corrupted("child counts exceed the pattern count"));
+                }
+                child_start.push(running as u32);
             }
-            child_start.push(running as u32);
-        }
+            Ok(())
+        })?;
         if running != level_start[k + 2] as u64 {
             return Err(Error::corrupted(format!(
                 "child counts of order {k} do not add up"
@@ -340,38 +353,44 @@ fn decode_trie(
     let mut r = Reader::new(b.words);
     let bigram_parents = level_start[1] as usize..(level_start[2] as usize).min(ctx_end);
     // Deltas restart at each parent: the first value is stored as is (prev + 1 = 0).
-    for parent in bigram_parents.clone() {
-        let mut prev = u64::MAX;
-        let kids = child_start[parent] as usize..child_start[parent + 1] as usize;
-        for c in kids {
-            let w = prev.wrapping_add(1) + r.varint()? as u64;
-            if w >= v {
-                return Err(Error::corrupted("word id out of range"));
+    mem::try_for_chunks(bigram_parents.clone(), |parents| {
+        for parent in parents {
+            let mut prev = u64::MAX;
+            let kids = child_start[parent] as usize..child_start[parent + 1] as usize;
+            for c in kids {
+                let w = prev.wrapping_add(1) + r.varint()? as u64;
+                if w >= v {
+                    return Err(Error::corrupted("word id out of range"));
+                }
+                word[c] = w as u32;
+                // The suffix of a bigram `a b` is the unigram `b`.
+                suffix[c] = 1 + w as u32;
+                prev = w;
             }
-            word[c] = w as u32;
-            // The suffix of a bigram `a b` is the unigram `b`.
-            suffix[c] = 1 + w as u32;
-            prev = w;
         }
-    }
+        Ok(())
+    })?;
     // Deeper patterns `h w` are stored as the rank of `h' w` among the children of `h'`, the
     // suffix of `h`: that rank gives both the word and the suffix link at once.
-    for parent in bigram_parents.end..ctx_end {
-        let g = suffix[parent] as usize;
-        let hay = child_start[g] as u64..child_start[g + 1] as u64;
-        let mut prev = u64::MAX;
-        let kids = child_start[parent] as usize..child_start[parent + 1] as usize;
-        for c in kids {
-            let rank = prev.wrapping_add(1) + r.varint()? as u64;
-            let at = hay.start + rank;
-            if at >= hay.end {
-                return Err(Error::corrupted("a pattern's suffix is out of range"));
+    mem::try_for_chunks(bigram_parents.end..ctx_end, |parents| {
+        for parent in parents {
+            let g = suffix[parent] as usize;
+            let hay = child_start[g] as u64..child_start[g + 1] as u64;
+            let mut prev = u64::MAX;
+            let kids = child_start[parent] as usize..child_start[parent + 1] as usize;
+            for c in kids {
+                let rank = prev.wrapping_add(1) + r.varint()? as u64;
+                let at = hay.start + rank;
+                if at >= hay.end {
+                    return Err(Error::corrupted("a pattern's suffix is out of range"));
+                }
+                word[c] = word[at as usize];
+                suffix[c] = at as u32;
+                prev = rank;
             }
-            word[c] = word[at as usize];
-            suffix[c] = at as u32;
-            prev = rank;
         }
-    }
+        Ok(())
+    })?;
     r.finish("words")?;
     let trie = Trie {
         level_start,
@@ -392,9 +411,12 @@ fn decode_values(b: &Body<'_>, total: usize, ctx_end: usize, order: usize) -> Re
             let mut r = Reader::new(b.values);
             let mut a = mem::with_capacity(total);
             a.push(0u32);
-            for _ in 1..total {
-                a.push(r.varint()?);
-            }
+            mem::try_for_chunks(1..total, |piece| {
+                for _ in piece {
+                    a.push(r.varint()?);
+                }
+                Ok::<(), Error>(())
+            })?;
             r.finish("counts")?;
             let mut pruned = Vec::new();
             if !b.pruned.is_empty() {
@@ -403,9 +425,12 @@ fn decode_values(b: &Body<'_>, total: usize, ctx_end: usize, order: usize) -> Re
                     return Err(Error::corrupted("pruned masses missing"));
                 }
                 pruned.reserve(ctx_end);
-                for _ in 0..ctx_end {
-                    pruned.push(r.varint()?);
-                }
+                mem::try_for_chunks(0..ctx_end, |piece| {
+                    for _ in piece {
+                        pruned.push(r.varint()?);
+                    }
+                    Ok::<(), Error>(())
+                })?;
                 r.finish("pruned masses")?;
             }
             Values::Counts {

@@ -242,26 +242,29 @@ impl Index {
         let mut offset: Vec<u32> = mem::with_capacity(ctx_nodes);
         let mut total: u64 = 0;
         let mut contexts = 0u64;
-        for node in 0..ctx_nodes {
-            let n = trie.children(node).len();
-            if n >= 1 << DEPTH_SHIFT {
-                return Err(Error::corrupted(
-                    "a context with over 134 million successors",
-                ));
+        mem::try_for_chunks(0..ctx_nodes, |nodes| {
+            for node in nodes {
+                let n = trie.children(node).len();
+                if n >= 1 << DEPTH_SHIFT {
+                    return Err(Error::corrupted(
+                        "a context with over 134 million successors",
+                    ));
+                }
+                if n > 0 {
+                    offset.push(total as u32);
+                    total += (HEADER + 4 * n) as u64;
+                    contexts += 1;
+                } else {
+                    offset.push(NONE);
+                }
+                if total >= NONE as u64 {
+                    return Err(Error::corrupted(
+                        "model too large for this build (over 16 GiB of index)",
+                    ));
+                }
             }
-            if n > 0 {
-                offset.push(total as u32);
-                total += (HEADER + 4 * n) as u64;
-                contexts += 1;
-            } else {
-                offset.push(NONE);
-            }
-            if total >= NONE as u64 {
-                return Err(Error::corrupted(
-                    "model too large for this build (over 16 GiB of index)",
-                ));
-            }
-        }
+            Ok(())
+        })?;
         let mut data = mem::zeroed_u32(total as usize);
         let fill = Fill {
             trie,

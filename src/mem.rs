@@ -127,3 +127,29 @@ pub(crate) fn chunks(
         .step_by(CHUNK)
         .map(move |start| start..(start + CHUNK).min(range.end))
 }
+
+/// Calls `f` on `range` in pieces of [`CHUNK`] (see [`chunks`]), each through a function of its
+/// own that is never inlined, so that the browser's optimized code for `f` takes over within
+/// the loop instead of at the next one. (`scripts/build-pkg.sh` keeps wasm-opt from inlining
+/// it back: it inlines every function that has one caller.)
+pub(crate) fn for_chunks(range: std::ops::Range<usize>, mut f: impl FnMut(std::ops::Range<usize>)) {
+    for piece in chunks(range) {
+        call(&mut f, piece);
+    }
+}
+
+/// [`for_chunks`] for a loop that can fail: stops at the first error.
+pub(crate) fn try_for_chunks<E>(
+    range: std::ops::Range<usize>,
+    mut f: impl FnMut(std::ops::Range<usize>) -> Result<(), E>,
+) -> Result<(), E> {
+    for piece in chunks(range) {
+        call(&mut f, piece)?;
+    }
+    Ok(())
+}
+
+#[inline(never)]
+fn call<R, F: FnMut(std::ops::Range<usize>) -> R>(f: &mut F, piece: std::ops::Range<usize>) -> R {
+    f(piece)
+}

@@ -267,16 +267,18 @@ impl Trainer {
         let t = &counted.trie;
         let mut a = mem::zeroed_u32(t.nodes());
         for k in 1..=order {
-            for n in t.level(k) {
-                let reserved = k == 1 && (t.word[n] == BOS || t.word[n] == UNK);
-                a[n] = if reserved {
-                    0
-                } else if k == order || counted.starts_bos[n] {
-                    counted.count[n]
-                } else {
-                    counted.cont[n]
-                };
-            }
+            mem::for_chunks(t.level(k), |r| {
+                for n in r {
+                    let reserved = k == 1 && (t.word[n] == BOS || t.word[n] == UNK);
+                    a[n] = if reserved {
+                        0
+                    } else if k == order || counted.starts_bos[n] {
+                        counted.count[n]
+                    } else {
+                        counted.cont[n]
+                    };
+                }
+            });
         }
         let (discounts, fallback) = discounts(t, &a);
         let kept = self.prune(&counted);
@@ -340,9 +342,11 @@ impl Trainer {
         for (rank, &old) in by_freq.iter().enumerate() {
             new_word[old as usize] = RESERVED + rank as u32;
         }
-        for t in tokens.iter_mut() {
-            *t = new_word[*t as usize];
-        }
+        mem::for_chunks(0..tokens.len(), |r| {
+            for t in &mut tokens[r] {
+                *t = new_word[*t as usize];
+            }
+        });
         Vocab::from_words(
             (0..RESERVED)
                 .chain(by_freq.iter().copied())
@@ -357,9 +361,12 @@ impl Trainer {
         let n = t.nodes();
         let first_deep = t.level_start[2.min(t.order() + 1)] as usize;
         let min = self.opts.min_frequency;
-        let mut kept: Vec<bool> = (0..n)
-            .map(|i| i < first_deep || c.count[i] >= min)
-            .collect();
+        let mut kept = vec![true; n];
+        mem::for_chunks(first_deep..n, |r| {
+            for i in r {
+                kept[i] = c.count[i] >= min;
+            }
+        });
         let cap = self.opts.max_patterns;
         let unigrams = (first_deep - 1) as u64;
         let candidates = kept[first_deep..].iter().filter(|&&k| k).count();
@@ -383,11 +390,13 @@ impl Trainer {
         }
         // Breadth-first order puts parents and suffixes first, so one forward pass closes the
         // set even where counts saturated.
-        for i in first_deep..n {
-            if !(kept[c.parent[i] as usize] && kept[c.suffix[i] as usize]) {
-                kept[i] = false;
+        mem::for_chunks(first_deep..n, |r| {
+            for i in r {
+                if !(kept[c.parent[i] as usize] && kept[c.suffix[i] as usize]) {
+                    kept[i] = false;
+                }
             }
-        }
+        });
         kept
     }
 }
@@ -412,10 +421,14 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
     let bos_node = 1 + BOS;
     let mut word: Vec<u32> = std::iter::once(0).chain(0..vocab as u32).collect();
     let mut count = vec![0u32; 1 + vocab];
-    for &t in tokens {
-        let c = &mut count[1 + t as usize];
-        *c = c.saturating_add(1);
-    }
+    // The long loops here and below run in pieces (`mem::for_chunks`): in a browser, a loop
+    // that runs once per training would otherwise run in baseline code from start to end.
+    mem::for_chunks(0..tokens.len(), |r| {
+        for &t in &tokens[r] {
+            let c = &mut count[1 + t as usize];
+            *c = c.saturating_add(1);
+        }
+    });
     let mut parent = vec![0u32; 1 + vocab];
     let mut starts_bos = vec![false; 1 + vocab];
     starts_bos[bos_node as usize] = true;
@@ -430,12 +443,15 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
     for w in 1..vocab {
         fill[w] = fill[w - 1] + count[w] as usize;
     }
-    for (i, &t) in tokens.iter().enumerate() {
-        let at = &mut fill[t as usize];
-        occ_node[*at] = 1 + t;
-        occ_pos[*at] = i as u32;
-        *at += 1;
-    }
+    mem::for_chunks(0..tokens.len(), |r| {
+        for i in r {
+            let t = tokens[i];
+            let at = &mut fill[t as usize];
+            occ_node[*at] = 1 + t;
+            occ_pos[*at] = i as u32;
+            *at += 1;
+        }
+    });
     drop(fill);
 
     let mut items: Vec<u64> = mem::with_capacity(tokens.len());
@@ -447,47 +463,51 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
         items.clear();
         group_len.clear();
         group_len.resize(pend - pbase, 0);
-        for (&node, &pos) in occ_node.iter().zip(&occ_pos) {
-            let next = pos as usize + 1;
-            if let Some(&w) = tokens.get(next) {
-                if w != BOS {
-                    items.push((w as u64) << 32 | next as u64);
-                    group_len[node as usize - pbase] += 1;
+        mem::for_chunks(0..occ_node.len(), |r| {
+            for (&node, &pos) in occ_node[r.clone()].iter().zip(&occ_pos[r]) {
+                let next = pos as usize + 1;
+                if let Some(&w) = tokens.get(next) {
+                    if w != BOS {
+                        items.push((w as u64) << 32 | next as u64);
+                        group_len[node as usize - pbase] += 1;
+                    }
                 }
             }
-        }
+        });
         occ_node.clear();
         occ_pos.clear();
         let mut at = 0usize;
-        for p in pbase..pend {
-            child_start.push(word.len() as u32);
-            let n = group_len[p - pbase] as usize;
-            let group = &mut items[at..at + n];
-            at += n;
-            if n > 1 {
-                group.sort_unstable();
-            }
-            let mut last = u32::MAX;
-            let mut node = 0usize;
-            for &x in group.iter() {
-                let w = (x >> 32) as u32;
-                if w != last {
-                    last = w;
-                    node = word.len();
-                    word.push(w);
-                    parent.push(p as u32);
-                    count.push(0);
-                    starts_bos.push(if k == 2 {
-                        p == bos_node as usize
-                    } else {
-                        starts_bos[p]
-                    });
+        mem::for_chunks(pbase..pend, |r| {
+            for p in r {
+                child_start.push(word.len() as u32);
+                let n = group_len[p - pbase] as usize;
+                let group = &mut items[at..at + n];
+                at += n;
+                if n > 1 {
+                    group.sort_unstable();
                 }
-                count[node] = count[node].saturating_add(1);
-                occ_node.push(node as u32);
-                occ_pos.push(x as u32);
+                let mut last = u32::MAX;
+                let mut node = 0usize;
+                for &x in group.iter() {
+                    let w = (x >> 32) as u32;
+                    if w != last {
+                        last = w;
+                        node = word.len();
+                        word.push(w);
+                        parent.push(p as u32);
+                        count.push(0);
+                        starts_bos.push(if k == 2 {
+                            p == bos_node as usize
+                        } else {
+                            starts_bos[p]
+                        });
+                    }
+                    count[node] = count[node].saturating_add(1);
+                    occ_node.push(node as u32);
+                    occ_pos.push(x as u32);
+                }
             }
-        }
+        });
         if word.len() >= u32::MAX as usize {
             return Err(Error::option(
                 "max_pattern_length",
@@ -505,9 +525,11 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
     let suffix = trie.suffix_links()?;
     let mut cont = mem::zeroed_u32(trie.nodes());
     let first_deep = trie.level_start[2.min(order + 1)] as usize;
-    for &s in &suffix[first_deep..] {
-        cont[s as usize] = cont[s as usize].saturating_add(1);
-    }
+    mem::for_chunks(first_deep..suffix.len(), |r| {
+        for &s in &suffix[r] {
+            cont[s as usize] = cont[s as usize].saturating_add(1);
+        }
+    });
     Ok(Counted {
         trie,
         count,
@@ -590,11 +612,13 @@ fn discounts(t: &Trie, a: &[u32]) -> (Vec<[f64; 3]>, Vec<u8>) {
     let mut fallback = Vec::new();
     for k in 1..=t.order() {
         let mut n = [0u64; 5];
-        for &c in &a[t.level(k)] {
-            if (1..=4).contains(&c) {
-                n[c as usize] += 1;
+        mem::for_chunks(t.level(k), |r| {
+            for &c in &a[r] {
+                if (1..=4).contains(&c) {
+                    n[c as usize] += 1;
+                }
             }
-        }
+        });
         match modified_kn_discounts(&n) {
             Some(d) => out.push(d),
             None => {

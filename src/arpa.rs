@@ -30,7 +30,7 @@ impl Model {
         let index = &self.index;
         let order = index.order;
         writeln!(out, "\\data\\")?;
-        for (k, n) in self.ngrams.iter().enumerate() {
+        for (k, n) in self.info.ngrams.iter().enumerate() {
             writeln!(out, "ngram {}={}", k + 1, n)?;
         }
         // Contexts of the current level with their words, flattened with stride `k`.

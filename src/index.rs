@@ -232,6 +232,16 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Index {
+    /// The number of contexts of `trie` and the length of its index in `u32`s, without
+    /// building it: every pattern but the root is the successor of exactly one context.
+    pub fn size(trie: &Trie) -> (u64, usize) {
+        let ctx_nodes = trie.level_start[trie.order()] as usize;
+        let contexts = (0..ctx_nodes)
+            .filter(|&n| !trie.children(n).is_empty())
+            .count();
+        (contexts as u64, HEADER * contexts + 4 * (trie.nodes() - 1))
+    }
+
     /// Builds the index from the trie, its suffix links and its weights.
     ///
     /// # Errors
@@ -265,6 +275,7 @@ impl Index {
             }
             Ok(())
         })?;
+        debug_assert_eq!(Index::size(trie), (contexts, total as usize));
         let mut data = mem::zeroed_u32(total as usize);
         let fill = Fill {
             trie,

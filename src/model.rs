@@ -90,13 +90,57 @@ pub struct Perplexity {
     pub sentences: u64,
 }
 
+/// A model file made without building the model ([`Trainer::finish_file`]), with the summary
+/// of the model it holds.
+///
+/// [`Trainer::finish_file`]: crate::Trainer::finish_file
+#[derive(Debug, Clone)]
+pub struct ModelFile {
+    /// The file, as [`Model::to_bytes`] gives it.
+    pub bytes: Vec<u8>,
+    /// What [`Model::info`] says of the model once loaded.
+    pub info: ModelInfo,
+}
+
+impl ModelFile {
+    pub(crate) fn from_parts(parts: &Parts, suffix: &[u32]) -> ModelFile {
+        let bytes = format::with_header(&format::encode_body(parts, suffix));
+        let (contexts, index_words) = Index::size(&parts.trie);
+        let info = summary(
+            parts,
+            contexts,
+            index_words * 4 + parts.vocab.heap_bytes() + bytes.len(),
+            bytes.len(),
+        );
+        ModelFile { bytes, info }
+    }
+}
+
+/// The [`ModelInfo`] of a model made of `parts`.
+fn summary(parts: &Parts, contexts: u64, memory_bytes: usize, file_bytes: usize) -> ModelInfo {
+    let t = &parts.trie;
+    ModelInfo {
+        order: t.order(),
+        vocab_size: parts.vocab.len(),
+        ngrams: (1..=t.order()).map(|k| t.level(k).len() as u64).collect(),
+        patterns: (t.nodes() - 1) as u64,
+        contexts,
+        smoothing: match parts.values {
+            Values::Counts { .. } => "modified-kneser-ney",
+            Values::Probs { .. } => "arpa",
+        }
+        .to_owned(),
+        memory_bytes: memory_bytes as u64,
+        file_bytes: file_bytes as u64,
+        training: parts.training.clone(),
+    }
+}
+
 /// A trained or loaded pattern language model.
 pub struct Model {
     pub(crate) vocab: Vocab,
     pub(crate) index: Index,
-    pub(crate) ngrams: Vec<u64>,
-    pub(crate) smoothing: &'static str,
-    pub(crate) training: Option<TrainingStats>,
+    pub(crate) info: ModelInfo,
     /// The model file (header and body), kept so saving is a copy.
     pub(crate) file: Vec<u8>,
     pub(crate) cache: Mutex<ActivationCache>,
@@ -123,27 +167,25 @@ impl Model {
             Some(s) => s,
             None => parts.trie.suffix_links()?,
         };
-        let weights = weights(&parts.trie, &suffix, &parts.values)?;
-        let index = Index::build(&parts.trie, &suffix, &weights)?;
-        drop(weights);
+        // The file first: its buffers are gone before the index (the largest allocation)
+        // is made, which keeps the peak memory down.
         let file = match file {
             Some(f) => f,
             None => format::with_header(&format::encode_body(&parts, &suffix)),
         };
-        let order = parts.trie.order();
-        let ngrams = (1..=order)
-            .map(|k| parts.trie.level(k).len() as u64)
-            .collect();
-        let smoothing = match parts.values {
-            Values::Counts { .. } => "modified-kneser-ney",
-            Values::Probs { .. } => "arpa",
-        };
+        let weights = weights(&parts.trie, &suffix, &parts.values)?;
+        let index = Index::build(&parts.trie, &suffix, &weights)?;
+        drop(weights);
+        let info = summary(
+            &parts,
+            index.contexts,
+            index.heap_bytes() + parts.vocab.heap_bytes() + file.len(),
+            file.len(),
+        );
         Ok(Model {
             vocab: parts.vocab,
             index,
-            ngrams,
-            smoothing,
-            training: parts.training,
+            info,
             file,
             cache: Mutex::new(ActivationCache::default()),
             cache_figures: CacheFigures::default(),
@@ -196,19 +238,7 @@ impl Model {
 
     /// Summary figures.
     pub fn info(&self) -> ModelInfo {
-        let file_bytes = self.file.len() as u64;
-        ModelInfo {
-            order: self.index.order,
-            vocab_size: self.vocab.len(),
-            ngrams: self.ngrams.clone(),
-            patterns: self.index.patterns,
-            contexts: self.index.contexts,
-            smoothing: self.smoothing.to_owned(),
-            memory_bytes: (self.index.heap_bytes() + self.vocab.heap_bytes() + self.file.len())
-                as u64,
-            file_bytes,
-            training: self.training.clone(),
-        }
+        self.info.clone()
     }
 
     /// log10 probability of `word` after the context `words` (at most order-1 of its last words

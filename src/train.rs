@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::TrainOptions;
 use crate::error::{Error, Result};
 use crate::mem;
-use crate::model::{Model, Parts, Values};
+use crate::model::{Model, ModelFile, Parts, Values};
 use crate::tokenizer::tokenize;
 use crate::trie::Trie;
 use crate::vocab::{Vocab, BOS, EOS, RESERVED, UNK};
@@ -243,6 +243,28 @@ impl Trainer {
     /// [`Error::EmptyInput`] when no token was fed; [`Error::NotText`] when the input ends inside
     /// a UTF-8 character.
     pub fn finish(mut self) -> Result<Model> {
+        let (parts, suffix) = self.build()?;
+        let model = Model::from_parts(parts, Some(suffix), None)?;
+        self.report(Phase::Done);
+        Ok(model)
+    }
+
+    /// Counts and smooths everything fed into a model file, without the generation index that
+    /// [`Trainer::finish`] builds as well: for a model that is stored or handed on rather than
+    /// used here (the browser's training worker). [`Model::from_vec`] of its bytes is the
+    /// model [`Trainer::finish`] returns.
+    ///
+    /// # Errors
+    /// As [`Trainer::finish`].
+    pub fn finish_file(mut self) -> Result<ModelFile> {
+        let (parts, suffix) = self.build()?;
+        let file = ModelFile::from_parts(&parts, &suffix);
+        self.report(Phase::Done);
+        Ok(file)
+    }
+
+    /// Counts and smooths: the model's parts and the trie's suffix links.
+    fn build(&mut self) -> Result<(Parts, Vec<u32>)> {
         if !self.pending.is_empty() {
             let last = std::mem::take(&mut self.pending);
             self.add_line(&last);
@@ -263,39 +285,42 @@ impl Trainer {
         drop(tokens);
 
         // Adjusted counts: raw at the top order and for patterns that start with `<s>`,
-        // continuation counts elsewhere, zero for `<s>` and `<unk>` themselves.
+        // continuation counts (distinct left extensions, counted first in place) elsewhere,
+        // zero for `<s>` and `<unk>` themselves.
         let t = &counted.trie;
         let mut a = mem::zeroed_u32(t.nodes());
+        let first_deep = t.level_start[2.min(order + 1)] as usize;
+        mem::for_chunks(first_deep..t.nodes(), |r| {
+            for &s in &counted.suffix[r] {
+                a[s as usize] = a[s as usize].saturating_add(1);
+            }
+        });
+        let mut from_bos = t.level(1).start + BOS as usize..t.level(1).start + 1 + BOS as usize;
         for k in 1..=order {
             mem::for_chunks(t.level(k), |r| {
                 for n in r {
-                    let reserved = k == 1 && (t.word[n] == BOS || t.word[n] == UNK);
-                    a[n] = if reserved {
-                        0
-                    } else if k == order || counted.starts_bos[n] {
-                        counted.count[n]
-                    } else {
-                        counted.cont[n]
-                    };
+                    if k == 1 && (t.word[n] == BOS || t.word[n] == UNK) {
+                        a[n] = 0;
+                    } else if k == order || from_bos.contains(&n) {
+                        a[n] = counted.count[n];
+                    }
                 }
             });
+            from_bos = t.descendants(from_bos);
         }
         let (discounts, fallback) = discounts(t, &a);
         let kept = self.prune(&counted);
         let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
-        // What the index does not need is dropped here, not at the end of this function: the
-        // index is built next, and peak memory is what a fresh WebAssembly instance pays for
-        // page by page.
+        // What the model does not need is dropped here, not at the end of this function: the
+        // file and index are made next, and peak memory is what a fresh WebAssembly instance
+        // pays for page by page.
         let (trie, a, suffix, pruned) = if pruned_patterns == 0 {
             let Counted {
                 trie,
                 suffix,
                 count,
-                cont,
-                parent,
-                starts_bos,
             } = counted;
-            drop((count, cont, parent, starts_bos));
+            drop(count);
             (trie, a, suffix, Vec::new())
         } else {
             let compacted = compact(&counted, &a, &kept);
@@ -323,9 +348,7 @@ impl Trainer {
             },
             training: Some(stats),
         };
-        let model = Model::from_parts(parts, Some(suffix), None)?;
-        self.report(Phase::Done);
-        Ok(model)
+        Ok((parts, suffix))
     }
 
     /// Renumbers words by falling frequency (ties by spelling): frequent words get small ids,
@@ -390,10 +413,12 @@ impl Trainer {
         }
         // Breadth-first order puts parents and suffixes first, so one forward pass closes the
         // set even where counts saturated.
-        mem::for_chunks(first_deep..n, |r| {
-            for i in r {
-                if !(kept[c.parent[i] as usize] && kept[c.suffix[i] as usize]) {
-                    kept[i] = false;
+        mem::for_chunks(1..t.level_start[t.order()] as usize, |parents| {
+            for p in parents {
+                for i in t.children(p) {
+                    if !(kept[p] && kept[c.suffix[i] as usize]) {
+                        kept[i] = false;
+                    }
                 }
             }
         });
@@ -405,11 +430,7 @@ impl Trainer {
 struct Counted {
     trie: Trie,
     count: Vec<u32>,
-    /// Distinct left extensions (Kneser-Ney continuation count).
-    cont: Vec<u32>,
     suffix: Vec<u32>,
-    parent: Vec<u32>,
-    starts_bos: Vec<bool>,
 }
 
 /// Counts every pattern of 1..=`order` words of `tokens` (sentences `<s> … </s>`, words
@@ -418,7 +439,6 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
     if tokens.len() >= u32::MAX as usize {
         return Err(Error::option("input", "more than 4 billion tokens"));
     }
-    let bos_node = 1 + BOS;
     let mut word: Vec<u32> = std::iter::once(0).chain(0..vocab as u32).collect();
     let mut count = vec![0u32; 1 + vocab];
     // The long loops here and below run in pieces (`mem::for_chunks`): in a browser, a loop
@@ -429,9 +449,6 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
             *c = c.saturating_add(1);
         }
     });
-    let mut parent = vec![0u32; 1 + vocab];
-    let mut starts_bos = vec![false; 1 + vocab];
-    starts_bos[bos_node as usize] = true;
     let mut level_start = vec![0u32, 1, 1 + vocab as u32];
     let mut child_start = vec![1u32];
 
@@ -494,13 +511,7 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
                         last = w;
                         node = word.len();
                         word.push(w);
-                        parent.push(p as u32);
                         count.push(0);
-                        starts_bos.push(if k == 2 {
-                            p == bos_node as usize
-                        } else {
-                            starts_bos[p]
-                        });
                     }
                     count[node] = count[node].saturating_add(1);
                     occ_node.push(node as u32);
@@ -517,26 +528,21 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
         level_start.push(word.len() as u32);
     }
     child_start.push(word.len() as u32);
+    // The arrays grew by doubling: give back the unused tail before the next allocations.
+    drop((occ_node, occ_pos, items, group_len));
+    word.shrink_to_fit();
+    count.shrink_to_fit();
+    child_start.shrink_to_fit();
     let trie = Trie {
         level_start,
         word,
         child_start,
     };
     let suffix = trie.suffix_links()?;
-    let mut cont = mem::zeroed_u32(trie.nodes());
-    let first_deep = trie.level_start[2.min(order + 1)] as usize;
-    mem::for_chunks(first_deep..suffix.len(), |r| {
-        for &s in &suffix[r] {
-            cont[s as usize] = cont[s as usize].saturating_add(1);
-        }
-    });
     Ok(Counted {
         trie,
         count,
-        cont,
         suffix,
-        parent,
-        starts_bos,
     })
 }
 
@@ -663,9 +669,33 @@ mod tests {
         assert_eq!(c.trie.level(2).len(), 5);
         let sa = c.trie.find_child(1 + 1, 3).unwrap();
         assert_eq!(c.count[sa], 2);
-        assert!(c.starts_bos[sa]);
+        // The bigrams that start with <s> are one run: the children of the unigram <s>.
+        assert_eq!(c.trie.descendants(2..3), sa..sa + 1);
         // `a` follows <s> and a: two distinct left extensions.
-        assert_eq!(c.cont[1 + 3], 2);
+        assert_eq!(c.suffix.iter().filter(|&&s| s == 1 + 3).count(), 2);
+    }
+
+    #[test]
+    fn finish_file_is_the_file_and_summary_of_finish() {
+        let text = "the cat sat on the mat .\nthe dog sat on the cat .\na cat and a dog .\n";
+        let pruning = [(1, 0), (2, 0), (1, 12)];
+        for (min_frequency, max_patterns) in pruning {
+            let opts = TrainOptions {
+                max_pattern_length: 4,
+                min_frequency,
+                max_patterns,
+            };
+            let trained = |opts: &TrainOptions| {
+                let mut t = Trainer::new(opts.clone()).unwrap();
+                t.feed(text);
+                t
+            };
+            let model = trained(&opts).finish().unwrap();
+            let file = trained(&opts).finish_file().unwrap();
+            assert_eq!(file.bytes, model.to_bytes());
+            assert_eq!(file.info, model.info());
+            assert_eq!(Model::from_vec(file.bytes).unwrap().info(), file.info);
+        }
     }
 
     #[test]

@@ -50,6 +50,16 @@ impl Trie {
         }
     }
 
+    /// The children of the consecutive nodes `nodes`, which are consecutive too (empty below
+    /// the deepest contexts).
+    pub fn descendants(&self, nodes: Range<usize>) -> Range<usize> {
+        if nodes.end < self.child_start.len() {
+            self.child_start[nodes.start] as usize..self.child_start[nodes.end] as usize
+        } else {
+            0..0
+        }
+    }
+
     /// Vocabulary size (level 1 holds one node per word).
     pub fn vocab_len(&self) -> usize {
         (self.level_start[2] - self.level_start[1]) as usize

@@ -3,7 +3,7 @@
 //
 // Target contract (camelCase options and results):
 //   new Trainer(opts); trainer.setTotalBytes(n); trainer.feed(text); trainer.feedBytes(u8);
-//   trainer.bytesSeen(); trainer.finish() -> Model
+//   trainer.bytesSeen(); trainer.finish() -> Model; trainer.finishFile() -> {bytes, info}
 //   Model.checkHeader(u8); Model.fromBytes(u8); model.toBytes(); model.generate(prompt, opts, onToken?);
 //   model.perplexity(text); model.info(); model.cacheStats()
 //

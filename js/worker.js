@@ -8,7 +8,8 @@
 // this worker behind earlier requests), `totalMs` (handling it) and the op's phases, e.g.
 // `readMs` (IndexedDB / Blob / training input), `checkMs` (Model.checkHeader), `parseMs`
 // (Model.fromBytes), `restoreMs` (rebuilding the previous model after a failed load), `trainMs`
-// (Trainer.finish), `toBytesMs`, `blobMs` (copying the model file into a Blob), `writeMs`,
+// (Trainer.finishFile, or finish with an older core), `toBytesMs` (Model.toBytes), `blobMs`
+// (copying the model file into a Blob), `writeMs`,
 // `generateMs`, `perplexityMs`.
 import * as core from './core.js';
 import * as storage from './storage.js';
@@ -318,12 +319,21 @@ async function train(id, { sources = [], options }, timings) {
     timings.readMs = performance.now() - tRead; // reading and feeding the sources
     progress(id, 'building', trainer.bytesSeen(), total);
     finished = true;
-    const trained = phase(timings, 'trainMs', () => trainer.finish());
-    const info = setModel(trained);
-    const bytes = phase(timings, 'toBytesMs', () => model.toBytes());
+    let bytes;
+    let info;
+    if (typeof trainer.finishFile === 'function') {
+      // The model serves in the generation workers, not here: make only its file (no
+      // generation index: less time and memory), and keep no model in this worker.
+      ({ bytes, info } = phase(timings, 'trainMs', () => trainer.finishFile()));
+      dropModel();
+    } else {
+      const trained = phase(timings, 'trainMs', () => trainer.finish());
+      info = setModel(trained);
+      bytes = phase(timings, 'toBytesMs', () => model.toBytes());
+    }
     // The file goes out as a Blob made here: see fileBlob and Uellm#distribute (index.js).
     const blob = fileBlob(bytes, timings);
-    modelFile = blob;
+    if (model) modelFile = blob;
     progress(id, 'done', total, total);
     return { result: { blob, info } };
   } finally {

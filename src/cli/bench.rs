@@ -125,6 +125,9 @@ struct Settings {
 struct Run {
     train_seconds: f64,
     train_mb_per_second: f64,
+    /// The same training into the model file only (`Trainer::finish_file`, no index), as the
+    /// browser's training worker does it.
+    train_file_seconds: f64,
     load_ms: f64,
     /// Exact sampler, `generate_ids`.
     sampler_tokens_per_second: f64,
@@ -326,6 +329,17 @@ fn bench_corpus(path: &Path, args: &BenchArgs, say: &dyn Fn(String)) -> Result<C
         let bytes_in = files::read_text_chunks(path, |s| trainer.feed(s))?;
         let model = trainer.finish().map_err(|e| CliError::about(&name, e))?;
         let train_seconds = t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        let mut trainer = Trainer::new(model.info().training.unwrap_or_default().options)?;
+        if let Some(n) = size {
+            trainer.set_total_bytes(n);
+        }
+        files::read_text_chunks(path, |s| trainer.feed(s))?;
+        let file = trainer
+            .finish_file()
+            .map_err(|e| CliError::about(&name, e))?;
+        let train_file_seconds = t0.elapsed().as_secs_f64();
+        drop(file);
         let data = model.to_bytes();
         let info = model.info();
         drop(model);
@@ -346,6 +360,7 @@ fn bench_corpus(path: &Path, args: &BenchArgs, say: &dyn Fn(String)) -> Result<C
         runs.push(Run {
             train_seconds,
             train_mb_per_second: bytes_in as f64 / 1e6 / train_seconds,
+            train_file_seconds,
             load_ms,
             sampler_tokens_per_second: ids_tokens as f64 / ids_s,
             text_tokens_per_second: text.tokens as f64 / text.seconds,
@@ -460,6 +475,7 @@ fn medians(runs: &[Run]) -> Run {
     Run {
         train_seconds: m(|r| r.train_seconds),
         train_mb_per_second: m(|r| r.train_mb_per_second),
+        train_file_seconds: m(|r| r.train_file_seconds),
         load_ms: m(|r| r.load_ms),
         sampler_tokens_per_second: m(|r| r.sampler_tokens_per_second),
         text_tokens_per_second: m(|r| r.text_tokens_per_second),
@@ -687,6 +703,11 @@ fn render(doc: &Document) -> String {
             "throughput".into(),
             format!("{} MB/s", fixed(md.train_mb_per_second, 2)),
             runs_of(&c.runs, |r| r.train_mb_per_second, 2),
+        ]);
+        t.row(vec![
+            "wall time, model file only (no index)".into(),
+            format!("{} s", fixed(md.train_file_seconds, 3)),
+            runs_of(&c.runs, |r| r.train_file_seconds, 3),
         ]);
         t.row(vec![
             "model file".into(),

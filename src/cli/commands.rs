@@ -104,20 +104,20 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
         bar.finish_and_clear();
         return Err(e);
     }
-    let model = trainer.finish();
+    // Only the file is written: no generation index.
+    let file = trainer.finish_file();
     bar.finish_and_clear();
-    let model = model.map_err(|e| match e {
+    let file = file.map_err(|e| match e {
         Error::EmptyInput => CliError::about(names(&args.files), e),
         e => CliError::from(e),
     })?;
     let train_s = t0.elapsed().as_secs_f64();
 
-    let data = model.to_bytes();
     let t1 = Instant::now();
-    files::write_atomic(&args.output, |w| w.write_all(&data))?;
+    files::write_atomic(&args.output, |w| w.write_all(&file.bytes))?;
     let write_s = t1.elapsed().as_secs_f64();
 
-    let info = model.info();
+    let info = file.info;
     let bytes_in: u64 = read.iter().sum();
     let mb_s = bytes_in as f64 / 1e6 / train_s.max(1e-9);
     let per_ngram = info.file_bytes as f64 / info.patterns.max(1) as f64;

@@ -1,10 +1,11 @@
 //! The JavaScript `Trainer` class: text fed in chunks (as a worker streams a file), then
-//! `finish()` into a `Model`.
+//! `finish()` into a `Model`, or `finishFile()` into the model's file only.
 
 use wasm_bindgen::prelude::*;
 
 use super::model::WasmModel;
 use super::options::{js_error, options, JsTrainOptions};
+use super::results::{to_js, JsModelInfo};
 use super::MAX_SAFE_INTEGER;
 use crate::{Error, Trainer};
 
@@ -74,5 +75,23 @@ impl WasmTrainer {
     /// character.
     pub fn finish(self) -> Result<WasmModel, JsValue> {
         self.trainer.finish().map(WasmModel::from).map_err(js_error)
+    }
+
+    /// Counts and smooths everything fed into a model file, without building the model (no
+    /// generation index: faster, and less memory): `{bytes, info}`, where
+    /// `Model.fromBytes(bytes)` is the model `finish()` would return and `info` its `info()`.
+    /// For a model used elsewhere, as the training worker's is. The trainer is consumed.
+    ///
+    /// # Errors
+    /// As `finish()`.
+    #[wasm_bindgen(js_name = finishFile, unchecked_return_type = "ModelFile")]
+    pub fn finish_file(self) -> Result<JsValue, JsValue> {
+        let file = self.trainer.finish_file().map_err(js_error)?;
+        let out = js_sys::Object::new();
+        let bytes = js_sys::Uint8Array::from(&file.bytes[..]);
+        js_sys::Reflect::set(&out, &JsValue::from_str("bytes"), &bytes)?;
+        let info = to_js(&JsModelInfo::from(file.info))?;
+        js_sys::Reflect::set(&out, &JsValue::from_str("info"), &info)?;
+        Ok(out.into())
     }
 }

@@ -130,6 +130,12 @@ export interface ModelInfo {
   training: TrainingStats | null;
 }
 
+/** A model file made by `Trainer.finishFile()`, and the `info()` of the model it holds. */
+export interface ModelFile {
+  bytes: Uint8Array;
+  info: ModelInfo;
+}
+
 /** Cumulative activation-cache figures of a model. */
 export interface CacheStats {
   hits: number;

@@ -379,6 +379,36 @@ fn trainer_fed_in_chunks_equals_training_on_the_whole_text() {
 }
 
 #[wasm_bindgen_test]
+fn finish_file_gives_the_file_and_info_of_finish() {
+    setup();
+    let model = WasmModel::train(ES_TINY, order3()).unwrap();
+    let mut trainer = WasmTrainer::new(order3()).unwrap();
+    trainer.feed(ES_TINY);
+    let file = trainer.finish_file().unwrap();
+    assert_eq!(sorted(&["bytes", "info"]), keys(&file));
+    let bytes = js_sys::Uint8Array::from(get(&file, "bytes")).to_vec();
+    assert_eq!(bytes, model.to_bytes());
+    // The same plain object as Model.info(), field for field.
+    let info = get(&file, "info");
+    let want = model.info().unwrap();
+    assert_eq!(keys(&info), keys(&want));
+    assert_eq!(
+        js_sys::JSON::stringify(&info).unwrap(),
+        js_sys::JSON::stringify(&want).unwrap()
+    );
+    let loaded = WasmModel::from_bytes(bytes).unwrap().info().unwrap();
+    assert_eq!(
+        js_sys::JSON::stringify(&loaded).unwrap(),
+        js_sys::JSON::stringify(&info).unwrap()
+    );
+
+    let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
+    trainer.feed(" \n\n");
+    let err = trainer.finish_file().unwrap_err();
+    assert_js_error(&err, "EmptyInputError", "EMPTY_INPUT");
+}
+
+#[wasm_bindgen_test]
 fn on_token_streams_the_text_and_can_stop_it() {
     setup();
     let model = WasmModel::train(TINY, order3()).unwrap();

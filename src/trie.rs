@@ -156,14 +156,21 @@ impl Trie {
             let half = first + (self.child_start[parents.end] - first) / 2;
             let mid =
                 parents.start + self.child_start[parents.clone()].partition_point(|&c| c < half);
+            // In pieces (`mem::try_for_chunks`), so that a browser's optimized code takes over
+            // within a level.
+            let link = |parents: Range<usize>, out: &mut [u32], base: usize| {
+                crate::mem::try_for_chunks(parents, |piece| {
+                    self.link_children(k, piece, done, out, base)
+                })
+            };
             if parents.len() < crate::mem::PARALLEL_MIN {
-                self.link_children(k, parents, done, level, base)?;
+                link(parents, level, base)?;
             } else {
                 let cut = self.child_start[mid] as usize - base;
                 let (lo, hi) = level.split_at_mut(cut);
                 let (a, b) = crate::mem::join(
-                    || self.link_children(k, parents.start..mid, done, lo, base),
-                    || self.link_children(k, mid..parents.end, done, hi, base + cut),
+                    || link(parents.start..mid, lo, base),
+                    || link(mid..parents.end, hi, base + cut),
                 );
                 a?;
                 b?;

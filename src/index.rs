@@ -23,7 +23,7 @@
 use std::ops::Range;
 
 use crate::error::{Error, Result};
-use crate::mem::{self, prefetch_at, touch_at};
+use crate::mem::{self, touch_at};
 use crate::trie::Trie;
 use crate::vocab::{BOS, EOS, RESERVED, UNK};
 
@@ -31,8 +31,6 @@ use crate::vocab::{BOS, EOS, RESERVED, UNK};
 pub(crate) const HEADER: usize = 3;
 /// The header's first word holds the successor count below this bit and the depth above it.
 const DEPTH_SHIFT: u32 = 27;
-/// How far ahead the build loops prefetch what they will read at random.
-const AHEAD: usize = 32;
 
 /// `backoff` of the root.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -97,23 +95,44 @@ impl Fill<'_> {
         }
     }
 
+    /// `offset[suffix[n]]` for each `n` of `nodes` (NONE where the suffix has no successors or
+    /// lies beyond the contexts), into `out`.
+    ///
+    /// These loads land anywhere in `offset`. Gathered in a loop of their own, with nothing
+    /// depending on them, the CPU keeps dozens in flight at once; inside the fill loop each
+    /// stalled it. This is what makes up for the missing prefetch instruction in WebAssembly.
+    #[inline(always)]
+    fn gather(&self, nodes: Range<usize>, out: &mut Vec<u32>) {
+        out.clear();
+        let (offset, suffix) = (self.offset, self.suffix);
+        out.extend(
+            suffix[nodes]
+                .iter()
+                .map(|&s| offset.get(s as usize).copied().unwrap_or(NONE)),
+        );
+    }
+
     /// Writes the blocks of the contexts among `nodes` into `out`, which starts at offset
     /// `base` of the index; returns the most likely generable unigram if the root is among them.
     /// Not inlined: [`Fill::chunks`] calls it once per piece.
     #[inline(never)]
     fn range(&self, nodes: Range<usize>, out: &mut [u32], base: usize) -> (f64, u32) {
-        let (trie, suffix, offset) = (self.trie, self.suffix, self.offset);
+        let (trie, offset) = (self.trie, self.offset);
         let mut best = (f64::MIN, UNK);
         let mut u = Vec::new();
+        // Per context of the current level, its back-off context; per child, the context of
+        // its suffix (see `gather`).
+        let (mut backoff, mut hop) = (Vec::new(), Vec::new());
         for depth in 0..trie.order() {
             let level = if depth == 0 { 0..1 } else { trie.level(depth) };
             let level = level.start.max(nodes.start)..level.end.min(nodes.end);
-            let end = level.end;
-            for node in level {
-                // The back-off context's offset is a random access: ask for it early.
-                if node + AHEAD < end {
-                    prefetch_at(offset, suffix[node + AHEAD] as usize);
-                }
+            if level.is_empty() {
+                continue;
+            }
+            self.gather(level.clone(), &mut backoff);
+            let kids_of_level = trie.descendants(level.clone());
+            self.gather(kids_of_level.clone(), &mut hop);
+            for node in level.clone() {
                 let off = offset[node];
                 if off == NONE {
                     continue;
@@ -127,7 +146,7 @@ impl Fill<'_> {
                 out[o + 1] = if node == 0 {
                     NONE
                 } else {
-                    offset[suffix[node] as usize]
+                    backoff[node - level.start]
                 };
                 out[o + 2] = (gamma as f32).to_bits();
                 let (cum, rest) = out[o + HEADER..o + HEADER + 4 * n].split_at_mut(n);
@@ -145,11 +164,19 @@ impl Fill<'_> {
                     }
                     cum[i] = (acc * 4_294_967_296.0).min(4_294_967_295.0) as u32;
                     words[i] = word;
-                    if c + AHEAD < trie.nodes() {
-                        // A leaf's next context is its suffix's: ask for that early.
-                        prefetch_at(offset, suffix[c + AHEAD] as usize);
-                    }
-                    nexts[i] = self.next(c);
+                    // The pattern itself if it is a context, else its suffix's context, else
+                    // (rarely) further down the suffix chain.
+                    let own = offset.get(c).copied().unwrap_or(NONE);
+                    nexts[i] = if own != NONE {
+                        own
+                    } else {
+                        let h = hop[c - kids_of_level.start];
+                        if h != NONE {
+                            h
+                        } else {
+                            self.next(self.suffix[c] as usize)
+                        }
+                    };
                     us[i] = (u as f32).to_bits();
                 }
             }

@@ -20,6 +20,7 @@
 //! successors of `h` with weights `u`, and otherwise from `h'`, samples the model's distribution
 //! exactly. Small contexts (most of them) fit in one or two cache lines.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use crate::error::{Error, Result};
@@ -65,17 +66,25 @@ struct Fill<'a> {
 }
 
 impl Fill<'_> {
-    /// [`Fill::range`] in pieces of [`mem::CHUNK`] nodes, one call each (see [`mem::chunks`]).
-    fn chunks(&self, nodes: Range<usize>, out: &mut [u32], base: usize) -> (f64, u32) {
+    /// [`Fill::range`] in pieces of [`mem::CHUNK`] nodes, one call each (see [`mem::chunks`]);
+    /// also returns the number of words written.
+    fn chunks(
+        &self,
+        nodes: Range<usize>,
+        out: &mut [MaybeUninit<u32>],
+        base: usize,
+    ) -> ((f64, u32), usize) {
         let mut best = (f64::MIN, UNK);
+        let mut written = 0;
         for chunk in mem::chunks(nodes) {
-            let b = self.range(chunk, out, base);
+            let (b, w) = self.range(chunk, out, base);
+            written += w;
             // The first of equal weights wins, as in one pass.
             if b.0 > best.0 {
                 best = b;
             }
         }
-        best
+        (best, written)
     }
 
     /// The context to continue from after the pattern `node`: the longest suffix of it (itself
@@ -113,10 +122,17 @@ impl Fill<'_> {
     }
 
     /// Writes the blocks of the contexts among `nodes` into `out`, which starts at offset
-    /// `base` of the index; returns the most likely generable unigram if the root is among them.
+    /// `base` of the index, every word of each; returns the most likely generable unigram if
+    /// the root is among them, and the number of words written.
     /// Not inlined: [`Fill::chunks`] calls it once per piece.
     #[inline(never)]
-    fn range(&self, nodes: Range<usize>, out: &mut [u32], base: usize) -> (f64, u32) {
+    fn range(
+        &self,
+        nodes: Range<usize>,
+        out: &mut [MaybeUninit<u32>],
+        base: usize,
+    ) -> ((f64, u32), usize) {
+        let mut written = 0;
         let (trie, offset) = (self.trie, self.offset);
         let mut best = (f64::MIN, UNK);
         let mut u = Vec::new();
@@ -142,13 +158,14 @@ impl Fill<'_> {
                 let gamma = self.w.context(node, depth, kids.clone(), &mut u);
                 debug_assert_eq!(u.len(), n);
                 let o = off as usize - base;
-                out[o] = n as u32 | (depth as u32) << DEPTH_SHIFT;
-                out[o + 1] = if node == 0 {
+                out[o].write(n as u32 | (depth as u32) << DEPTH_SHIFT);
+                out[o + 1].write(if node == 0 {
                     NONE
                 } else {
                     backoff[node - level.start]
-                };
-                out[o + 2] = (gamma as f32).to_bits();
+                });
+                out[o + 2].write((gamma as f32).to_bits());
+                written += HEADER + 4 * n;
                 let (cum, rest) = out[o + HEADER..o + HEADER + 4 * n].split_at_mut(n);
                 let (words, rest) = rest.split_at_mut(n);
                 let (nexts, us) = rest.split_at_mut(n);
@@ -162,12 +179,12 @@ impl Fill<'_> {
                             best = (u, word);
                         }
                     }
-                    cum[i] = (acc * 4_294_967_296.0).min(4_294_967_295.0) as u32;
-                    words[i] = word;
+                    cum[i].write((acc * 4_294_967_296.0).min(4_294_967_295.0) as u32);
+                    words[i].write(word);
                     // The pattern itself if it is a context, else its suffix's context, else
                     // (rarely) further down the suffix chain.
                     let own = offset.get(c).copied().unwrap_or(NONE);
-                    nexts[i] = if own != NONE {
+                    nexts[i].write(if own != NONE {
                         own
                     } else {
                         let h = hop[c - kids_of_level.start];
@@ -176,12 +193,12 @@ impl Fill<'_> {
                         } else {
                             self.next(self.suffix[c] as usize)
                         }
-                    };
-                    us[i] = (u as f32).to_bits();
+                    });
+                    us[i].write((u as f32).to_bits());
                 }
             }
         }
-        best
+        (best, written)
     }
 }
 
@@ -303,7 +320,9 @@ impl Index {
             Ok(())
         })?;
         debug_assert_eq!(Index::size(trie), (contexts, total as usize));
-        let mut data = mem::zeroed_u32(total as usize);
+        // Not zeroed: every word is written below (a warm WebAssembly instance would otherwise
+        // clear the reused memory first, 5% of a load).
+        let mut data: Vec<u32> = mem::with_capacity(total as usize);
         let fill = Fill {
             trie,
             suffix,
@@ -321,11 +340,18 @@ impl Index {
                 .unwrap_or(ctx_nodes)
         };
         let cut = offset.get(mid).map_or(total as usize, |&o| o as usize);
-        let (lo, hi) = data.split_at_mut(cut);
-        let (best, _) = mem::join(
+        let (lo, hi) = data.spare_capacity_mut()[..total as usize].split_at_mut(cut);
+        let ((best, lo_written), (_, hi_written)) = mem::join(
             || fill.chunks(0..mid, lo, 0),
             || fill.chunks(mid..ctx_nodes, hi, cut),
         );
+        if lo_written + hi_written != total as usize {
+            return Err(Error::corrupted("internal: the index was not filled"));
+        }
+        // SAFETY: the capacity is `total`, and all of it is initialized: the blocks are laid
+        // out back to back (each context's offset is the sum of the sizes before it), `range`
+        // writes every word of each block it fills, and the blocks filled add up to `total`.
+        unsafe { data.set_len(total as usize) };
         let bos = if trie.vocab_len() > BOS as usize {
             fill.next(1 + BOS as usize)
         } else {

@@ -16,7 +16,9 @@
 //!   tokenization) and joins tokens back into natural text.
 //! * [`Trainer`] counts every pattern of 1..=`max_pattern_length` words and smooths the counts
 //!   with interpolated modified Kneser-Ney, as KenLM's `lmplz` does (its ARPA output is matched
-//!   to 1e-4 in the tests).
+//!   to 1e-4 in the tests). [`Trainer::finish`] gives a ready [`Model`];
+//!   [`Trainer::finish_file`] only its file ([`ModelFile`]), for a model that is stored or
+//!   handed on.
 //! * [`Model`] generates by matching the last `context_window` tokens against the patterns,
 //!   backing off to shorter contexts, with seeded sampling (temperature, top-k, top-p), an
 //!   activation cache and per-request statistics; it scores text (perplexity) and serializes to

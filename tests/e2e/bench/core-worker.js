@@ -23,6 +23,9 @@ const ops = {
   /** Trains at `order` on `bytes` (ArrayBuffer), then serialises; like bench.rs's training step. */
   train({ bytes, order }) {
     const u8 = new Uint8Array(bytes);
+    // Like bench.rs, which holds no model while it trains: the loaded one would otherwise make
+    // this instance grow by the whole training peak (new wasm pages are faulted in one by one).
+    setModel(null);
     const t0 = performance.now();
     const trainer = core.createTrainer({ maxPatternLength: order, minFrequency: 1, maxPatterns: 0 });
     trainer.setTotalBytes(u8.length);

@@ -55,7 +55,7 @@ const plan = opts.smoke
   ? { tokens: 100, warmup: 20, sequential: 20, batches: 5, concurrency: 3, throughput: 200, inFlight: 16,
     longRequests: 2, longTokens: 500, coreRequests: 200 }
   : { tokens: 100, warmup: 200, sequential: 200, batches: 50, concurrency: 3, throughput: 2000, inFlight: 16,
-    longRequests: 10, longTokens: 2000, coreRequests: 2000 };
+    longRequests: 50, longTokens: 2000, coreRequests: 2000 };
 
 const t00 = Date.now();
 const say = (m) => process.stderr.write(`bench-browser: [${((Date.now() - t00) / 1000).toFixed(1)} s] ${m}\n`);

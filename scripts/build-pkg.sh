@@ -24,6 +24,10 @@ if [ "${NO_WASM_OPT:-0}" != 1 ]; then
   # target-features section. --no-inline keeps the pieces of long loops (src/mem.rs,
   # `for_chunks`) separate functions: wasm-opt inlines any function with a single caller, and
   # inlined they would run a whole first training or load in V8's baseline code.
+  if ! grep -qa 'mem::call' pkg/ultra_efficient_llm_bg.wasm; then
+    echo "build-pkg.sh: WARNING: the wasm has no function names, so --no-inline matches nothing" \
+      "and first trainings and loads will run slower" >&2
+  fi
   tools/node_modules/.bin/wasm-opt --no-inline='*mem::call*' -O3 \
     pkg/ultra_efficient_llm_bg.wasm -o pkg/ultra_efficient_llm_bg.wasm.opt
   mv pkg/ultra_efficient_llm_bg.wasm.opt pkg/ultra_efficient_llm_bg.wasm

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::MAX_ORDER;
 use crate::error::{Error, Result};
 use crate::mem;
-use crate::model::{Parts, Values};
+use crate::model::{Counts, Parts, Values};
 use crate::train::TrainingStats;
 use crate::trie::Trie;
 use crate::vocab::Vocab;
@@ -152,7 +152,11 @@ pub(crate) fn check_prefix(bytes: &[u8], file_len: u64) -> Result<()> {
 }
 
 /// Serializes the parts into a body; `suffix` are the trie's suffix links.
-pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Vec<u8> {
+///
+/// # Errors
+/// [`Error::Corrupted`] for counts that were never decoded (parts of a model loaded from a
+/// file, which keeps that file instead).
+pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Result<Vec<u8>> {
     let t = &parts.trie;
     let order = t.order();
     let vocab: String = {
@@ -209,6 +213,9 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Vec<u8> {
             pruned,
             discounts,
         } => {
+            let Counts::Decoded(a) = a else {
+                return Err(Error::corrupted("internal: encoding counts never decoded"));
+            };
             mem::for_chunks(1..a.len(), |piece| {
                 for &x in &a[piece] {
                     put(&mut values, x as u64);
@@ -245,11 +252,13 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Vec<u8> {
         training: parts.training.clone(),
     };
     // Serializing plain data into a Vec cannot fail.
-    postcard::to_allocvec(&body).unwrap_or_default()
+    Ok(postcard::to_allocvec(&body).unwrap_or_default())
 }
 
-/// Decodes and validates a body: the parts and the trie's suffix links.
-pub(crate) fn decode_body(bytes: &[u8]) -> Result<(Parts, Vec<u32>)> {
+/// Decodes and validates a body: the parts and the trie's suffix links. The adjusted counts
+/// stay encoded ([`Counts::InFile`], at `at + ` their place in `bytes`): the index build
+/// decodes and checks them.
+pub(crate) fn decode_body(bytes: &[u8], at: usize) -> Result<(Parts, Vec<u32>)> {
     let (b, rest): (Body<'_>, _) = postcard::take_from_bytes(bytes)
         .map_err(|e| Error::corrupted(format!("undecodable body ({e})")))?;
     if !rest.is_empty() {
@@ -291,7 +300,8 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<(Parts, Vec<u32>)> {
         || decode_trie(&b, level_start, total, v, order),
         || {
             let vocab = Vocab::from_words(b.vocab.split('\n'));
-            (decode_values(&b, total, ctx_end, order), vocab)
+            let values_at = at + (b.values.as_ptr() as usize - bytes.as_ptr() as usize);
+            (decode_values(&b, values_at, total, ctx_end, order), vocab)
         },
     );
     let ((trie, suffix), values) = (trie?, values?);
@@ -401,23 +411,25 @@ fn decode_trie(
     Ok((trie, suffix))
 }
 
-/// The per-pattern values.
-fn decode_values(b: &Body<'_>, total: usize, ctx_end: usize, order: usize) -> Result<Values> {
+/// The per-pattern values; adjusted counts stay encoded (`values_at`: where they are in the file).
+fn decode_values(
+    b: &Body<'_>,
+    values_at: usize,
+    total: usize,
+    ctx_end: usize,
+    order: usize,
+) -> Result<Values> {
     Ok(match b.kind {
         KIND_COUNTS => {
             if b.discounts.len() != order {
                 return Err(Error::corrupted("discounts missing"));
             }
-            let mut r = Reader::new(b.values);
-            let mut a = mem::with_capacity(total);
-            a.push(0u32);
-            mem::try_for_chunks(1..total, |piece| {
-                for _ in piece {
-                    a.push(r.varint()?);
-                }
-                Ok::<(), Error>(())
-            })?;
-            r.finish("counts")?;
+            // One varint of at least one byte per pattern: a cheap bound now; the index build
+            // reads them all and checks the stream ends with the last.
+            if (b.values.len() as u64) < total as u64 - 1 {
+                return Err(Error::corrupted("a value stream ends early"));
+            }
+            let a = Counts::InFile(values_at..values_at + b.values.len());
             let mut pruned = Vec::new();
             if !b.pruned.is_empty() {
                 let mut r = Reader::new(b.pruned);
@@ -470,18 +482,23 @@ fn put(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// LEB128 reader over one stream; running out of bytes or overlong values are errors.
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    start: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Reader {
+            buf,
+            pos: 0,
+            start: 0,
+        }
     }
 
     #[inline(always)]
-    fn varint(&mut self) -> Result<u32> {
+    pub(crate) fn varint(&mut self) -> Result<u32> {
         // Most values are one byte; keep that path branch-light and inlined.
         if let Some(&b) = self.buf.get(self.pos) {
             if b < 0x80 {
@@ -512,12 +529,45 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn finish(&self, what: &str) -> Result<()> {
+    pub(crate) fn finish(&self, what: &str) -> Result<()> {
         if self.pos == self.buf.len() {
             Ok(())
         } else {
             Err(Error::corrupted(format!("extra bytes after the {what}")))
         }
+    }
+
+    /// Where the next value starts.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Where this reader started (see [`Reader::skipping`]).
+    pub(crate) fn start(&self) -> usize {
+        self.start
+    }
+
+    /// A reader that starts after the first `n` values of `buf` (a value ends at each byte
+    /// below 0x80).
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] when `buf` holds fewer values.
+    pub(crate) fn skipping(buf: &'a [u8], n: usize) -> Result<Self> {
+        let mut pos = 0;
+        if n > 0 {
+            pos = buf
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b < 0x80)
+                .nth(n - 1)
+                .map(|(i, _)| i + 1)
+                .ok_or_else(|| Error::corrupted("a value stream ends early"))?;
+        }
+        Ok(Reader {
+            buf,
+            pos,
+            start: pos,
+        })
     }
 }
 

@@ -24,6 +24,7 @@ use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use crate::error::{Error, Result};
+use crate::format::Reader;
 use crate::mem::{self, touch_at};
 use crate::trie::Trie;
 use crate::vocab::{BOS, EOS, RESERVED, UNK};
@@ -45,7 +46,7 @@ pub(crate) enum Weights<'a> {
     /// with `S(h)` the sum of the children's `a` plus `P`, the mass of pruned children. The
     /// root's back-off mass goes to a uniform distribution over all words but `<s>`.
     Counts {
-        a: &'a [u32],
+        a: CountsRef<'a>,
         pruned: &'a [u32],
         discounts: &'a [[f64; 3]],
     },
@@ -57,6 +58,16 @@ pub(crate) enum Weights<'a> {
     },
 }
 
+/// Adjusted counts as the index build reads them.
+#[derive(Clone, Copy)]
+pub(crate) enum CountsRef<'a> {
+    /// One per node.
+    Decoded(&'a [u32]),
+    /// Their varint stream from node 1 on, in a model file being loaded: each fill reads its
+    /// children's counts in node order, from a [`Reader`] of its own.
+    Encoded(&'a [u8]),
+}
+
 /// What filling context blocks reads; shared by the threads that fill.
 struct Fill<'a> {
     trie: &'a Trie,
@@ -66,25 +77,27 @@ struct Fill<'a> {
 }
 
 impl Fill<'_> {
-    /// [`Fill::range`] in pieces of [`mem::CHUNK`] nodes, one call each (see [`mem::chunks`]);
-    /// also returns the number of words written.
+    /// [`Fill::range`] in pieces of [`mem::CHUNK`] nodes, one call each
+    /// ([`mem::try_for_chunks`]); also returns the number of words written.
     fn chunks(
         &self,
         nodes: Range<usize>,
         out: &mut [MaybeUninit<u32>],
         base: usize,
-    ) -> ((f64, u32), usize) {
+        counts: &mut Option<Reader<'_>>,
+    ) -> Result<((f64, u32), usize)> {
         let mut best = (f64::MIN, UNK);
         let mut written = 0;
-        for chunk in mem::chunks(nodes) {
-            let (b, w) = self.range(chunk, out, base);
+        mem::try_for_chunks(nodes, |chunk| {
+            let (b, w) = self.range(chunk, out, base, counts)?;
             written += w;
             // The first of equal weights wins, as in one pass.
             if b.0 > best.0 {
                 best = b;
             }
-        }
-        (best, written)
+            Ok::<(), Error>(())
+        })?;
+        Ok((best, written))
     }
 
     /// The context to continue from after the pattern `node`: the longest suffix of it (itself
@@ -123,16 +136,20 @@ impl Fill<'_> {
 
     /// Writes the blocks of the contexts among `nodes` into `out`, which starts at offset
     /// `base` of the index, every word of each; returns the most likely generable unigram if
-    /// the root is among them, and the number of words written.
-    /// Not inlined: [`Fill::chunks`] calls it once per piece.
-    #[inline(never)]
+    /// the root is among them, and the number of words written. `counts` reads the children's
+    /// counts when they are still encoded.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] on a malformed count stream.
     fn range(
         &self,
         nodes: Range<usize>,
         out: &mut [MaybeUninit<u32>],
         base: usize,
-    ) -> ((f64, u32), usize) {
+        counts: &mut Option<Reader<'_>>,
+    ) -> Result<((f64, u32), usize)> {
         let mut written = 0;
+        let mut scratch = Vec::new();
         let (trie, offset) = (self.trie, self.offset);
         let mut best = (f64::MIN, UNK);
         let mut u = Vec::new();
@@ -155,7 +172,9 @@ impl Fill<'_> {
                 }
                 let kids = trie.children(node);
                 let n = kids.len();
-                let gamma = self.w.context(node, depth, kids.clone(), &mut u);
+                let gamma =
+                    self.w
+                        .context(node, depth, kids.clone(), &mut u, counts, &mut scratch)?;
                 debug_assert_eq!(u.len(), n);
                 let o = off as usize - base;
                 out[o].write(n as u32 | (depth as u32) << DEPTH_SHIFT);
@@ -198,13 +217,16 @@ impl Fill<'_> {
                 }
             }
         }
-        (best, written)
+        Ok((best, written))
     }
 }
 
 impl Weights<'_> {
     /// Fills `u` with the weights of `node`'s children (`kids`, of order `depth + 1`) and
-    /// returns `gamma(node)`.
+    /// returns `gamma(node)`; encoded counts come from `counts`, through `scratch`.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] on a malformed count stream.
     #[inline]
     fn context(
         &self,
@@ -212,7 +234,9 @@ impl Weights<'_> {
         depth: usize,
         kids: std::ops::Range<usize>,
         u: &mut Vec<f64>,
-    ) -> f64 {
+        counts: &mut Option<Reader<'_>>,
+        scratch: &mut Vec<u32>,
+    ) -> Result<f64> {
         u.clear();
         match self {
             Weights::Counts {
@@ -224,24 +248,37 @@ impl Weights<'_> {
                 // D(a): 0 for a = 0 (`<s>`, `<unk>`), else D1, D2 or D3+.
                 let table = [0.0, d[0], d[1], d[2]];
                 let disc = |c: u32| table[c.min(3) as usize];
+                let xs: &[u32] = match a {
+                    CountsRef::Decoded(a) => &a[kids.clone()],
+                    CountsRef::Encoded(_) => {
+                        let r = counts
+                            .as_mut()
+                            .ok_or_else(|| Error::corrupted("internal: no count reader"))?;
+                        scratch.clear();
+                        for _ in kids.clone() {
+                            scratch.push(r.varint()?);
+                        }
+                        scratch
+                    }
+                };
                 let removed = pruned.get(node).copied().unwrap_or(0) as f64;
                 let (mut s, mut dsum) = (removed, removed);
-                for &x in &a[kids.clone()] {
+                for &x in xs {
                     s += x as f64;
                     dsum += disc(x);
                 }
                 if s <= 0.0 {
                     u.resize(kids.len(), 0.0);
-                    return 1.0;
+                    return Ok(1.0);
                 }
-                u.extend(a[kids].iter().map(|&x| (x as f64 - disc(x)) / s));
-                dsum / s
+                u.extend(xs.iter().map(|&x| (x as f64 - disc(x)) / s));
+                Ok(dsum / s)
             }
             Weights::Table {
                 u: table, gamma, ..
             } => {
                 u.extend_from_slice(&table[kids]);
-                gamma[node]
+                Ok(gamma[node])
             }
         }
     }
@@ -332,7 +369,7 @@ impl Index {
         // Contexts fill disjoint, consecutive blocks: split them where the data is half full
         // and fill both halves at once.
         let half = total as u32 / 2;
-        let mid = if ctx_nodes < mem::PARALLEL_MIN {
+        let mid = if !mem::THREADS || ctx_nodes < mem::PARALLEL_MIN {
             ctx_nodes
         } else {
             (ctx_nodes / 2..ctx_nodes)
@@ -341,10 +378,36 @@ impl Index {
         };
         let cut = offset.get(mid).map_or(total as usize, |&o| o as usize);
         let (lo, hi) = data.spare_capacity_mut()[..total as usize].split_at_mut(cut);
-        let ((best, lo_written), (_, hi_written)) = mem::join(
-            || fill.chunks(0..mid, lo, 0),
-            || fill.chunks(mid..ctx_nodes, hi, cut),
+        // Encoded counts: one reader per half, the second starting at its first child's count.
+        let (mut lo_counts, mut hi_counts) = match w {
+            Weights::Counts {
+                a: CountsRef::Encoded(bytes),
+                ..
+            } => {
+                let skip = trie.child_start.get(mid).map_or(0, |&c| c as usize - 1);
+                let hi = match mid < ctx_nodes {
+                    true => Some(Reader::skipping(bytes, skip)?),
+                    false => None,
+                };
+                (Some(Reader::new(bytes)), hi)
+            }
+            _ => (None, None),
+        };
+        let (lo_filled, hi_filled) = mem::join(
+            || fill.chunks(0..mid, lo, 0, &mut lo_counts),
+            || fill.chunks(mid..ctx_nodes, hi, cut, &mut hi_counts),
         );
+        let ((best, lo_written), (_, hi_written)) = (lo_filled?, hi_filled?);
+        // Every count was read, and no more: the first half stopped where the second began,
+        // and the last reader is at the end of the stream.
+        if let (Some(l), Some(h)) = (&lo_counts, &hi_counts) {
+            if l.position() != h.start() {
+                return Err(Error::corrupted("a value stream ends early"));
+            }
+        }
+        if let Some(last) = hi_counts.as_ref().or(lo_counts.as_ref()) {
+            last.finish("counts")?;
+        }
         if lo_written + hi_written != total as usize {
             return Err(Error::corrupted("internal: the index was not filled"));
         }

@@ -107,6 +107,9 @@ pub(crate) fn join<A: Send, B: Send>(
     }
 }
 
+/// Whether [`join`] runs its two jobs at the same time (natively; WebAssembly has one thread).
+pub(crate) const THREADS: bool = cfg!(not(target_arch = "wasm32"));
+
 /// Below this many elements a job is not worth a second thread.
 pub(crate) const PARALLEL_MIN: usize = 1 << 16;
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::format;
 use crate::generate::{ActivationCache, CacheFigures};
-use crate::index::{Index, Weights};
+use crate::index::{CountsRef, Index, Weights};
 use crate::tokenizer::tokenize;
 use crate::train::TrainingStats;
 use crate::trie::Trie;
@@ -24,7 +24,7 @@ pub(crate) enum Values {
     /// Adjusted (Kneser-Ney) counts per node, the removed mass per context, and the discounts:
     /// everything else is recomputed on load. Lossless and small.
     Counts {
-        a: Vec<u32>,
+        a: Counts,
         /// Sum of the adjusted counts of pruned children, per context-capable node (empty when
         /// nothing was pruned).
         pruned: Vec<u32>,
@@ -90,6 +90,17 @@ pub struct Perplexity {
     pub sentences: u64,
 }
 
+/// Adjusted counts, one per node from node 1 (the root has none).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Counts {
+    /// Decoded, indexed by node (the root's slot is 0).
+    Decoded(Vec<u32>),
+    /// Still encoded in the model file being loaded: the byte range of their varint stream.
+    /// The index build, which reads each count once and in node order, decodes them as it
+    /// goes, so a load never holds them all as an array (4 bytes a pattern).
+    InFile(std::ops::Range<usize>),
+}
+
 /// A model file made without building the model ([`Trainer::finish_file`]), with the summary
 /// of the model it holds.
 ///
@@ -103,8 +114,8 @@ pub struct ModelFile {
 }
 
 impl ModelFile {
-    pub(crate) fn from_parts(parts: &Parts, suffix: &[u32]) -> ModelFile {
-        let bytes = format::with_header(&format::encode_body(parts, suffix));
+    pub(crate) fn from_parts(parts: &Parts, suffix: &[u32]) -> Result<ModelFile> {
+        let bytes = format::with_header(&format::encode_body(parts, suffix)?);
         let (contexts, index_words) = Index::size(&parts.trie);
         let info = summary(
             parts,
@@ -112,7 +123,7 @@ impl ModelFile {
             index_words * 4 + parts.vocab.heap_bytes() + bytes.len(),
             bytes.len(),
         );
-        ModelFile { bytes, info }
+        Ok(ModelFile { bytes, info })
     }
 }
 
@@ -171,9 +182,9 @@ impl Model {
         // is made, which keeps the peak memory down.
         let file = match file {
             Some(f) => f,
-            None => format::with_header(&format::encode_body(&parts, &suffix)),
+            None => format::with_header(&format::encode_body(&parts, &suffix)?),
         };
-        let weights = weights(&parts.trie, &suffix, &parts.values)?;
+        let weights = weights(&parts.trie, &suffix, &parts.values, &file)?;
         let index = Index::build(&parts.trie, &suffix, &weights)?;
         drop(weights);
         let info = summary(
@@ -227,7 +238,8 @@ impl Model {
     /// As [`Model::from_bytes`].
     pub fn from_vec(bytes: Vec<u8>) -> Result<Model> {
         let body = format::check_header(&bytes)?;
-        let (parts, suffix) = format::decode_body(body)?;
+        // The body runs to the end of the file (check_header refuses bytes after it).
+        let (parts, suffix) = format::decode_body(body, bytes.len() - body.len())?;
         Model::from_parts(parts, Some(suffix), Some(bytes))
     }
 
@@ -316,7 +328,13 @@ impl Model {
 }
 
 /// Interpolation weights `u` and back-off weights `gamma` from the stored values.
-fn weights<'a>(trie: &Trie, suffix: &[u32], values: &'a Values) -> Result<Weights<'a>> {
+/// `file` is the model file, where counts not decoded yet ([`Counts::InFile`]) are.
+fn weights<'a>(
+    trie: &Trie,
+    suffix: &[u32],
+    values: &'a Values,
+    file: &'a [u8],
+) -> Result<Weights<'a>> {
     let order = trie.order();
     let ctx_nodes = trie.level_start[order] as usize;
     let nodes = trie.nodes();
@@ -326,10 +344,18 @@ fn weights<'a>(trie: &Trie, suffix: &[u32], values: &'a Values) -> Result<Weight
             pruned,
             discounts,
         } => {
-            if a.len() != nodes
-                || discounts.len() != order
-                || !(pruned.is_empty() || pruned.len() == ctx_nodes)
-            {
+            let a = match a {
+                Counts::Decoded(a) if a.len() == nodes => CountsRef::Decoded(a),
+                Counts::InFile(at) if at.end <= file.len() && at.start <= at.end => {
+                    CountsRef::Encoded(&file[at.clone()])
+                }
+                _ => {
+                    return Err(Error::corrupted(
+                        "value arrays do not match the pattern tree",
+                    ))
+                }
+            };
+            if discounts.len() != order || !(pruned.is_empty() || pruned.len() == ctx_nodes) {
                 return Err(Error::corrupted(
                     "value arrays do not match the pattern tree",
                 ));

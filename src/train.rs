@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::TrainOptions;
 use crate::error::{Error, Result};
 use crate::mem;
-use crate::model::{Model, ModelFile, Parts, Values};
+use crate::model::{Counts, Model, ModelFile, Parts, Values};
 use crate::tokenizer::tokenize;
 use crate::trie::Trie;
 use crate::vocab::{Vocab, BOS, EOS, RESERVED, UNK};
@@ -258,7 +258,7 @@ impl Trainer {
     /// As [`Trainer::finish`].
     pub fn finish_file(mut self) -> Result<ModelFile> {
         let (parts, suffix) = self.build()?;
-        let file = ModelFile::from_parts(&parts, &suffix);
+        let file = ModelFile::from_parts(&parts, &suffix)?;
         self.report(Phase::Done);
         Ok(file)
     }
@@ -342,7 +342,7 @@ impl Trainer {
             vocab,
             trie,
             values: Values::Counts {
-                a,
+                a: Counts::Decoded(a),
                 pruned,
                 discounts,
             },

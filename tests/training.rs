@@ -171,3 +171,51 @@ fn detokenizer_reproduces_corpus_lines() {
     }
     assert!(ok as f64 >= 0.99 * lines as f64, "{ok} of {lines}");
 }
+
+#[test]
+fn a_large_model_loads_into_the_model_it_was_saved_from() {
+    // Over 65,536 contexts, so that the native index build fills two halves at once, each
+    // decoding its own part of the stored counts.
+    let mut x = 7u64;
+    let mut text = String::new();
+    for _ in 0..12_000 {
+        for j in 0..12 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // A skewed vocabulary of 3,000 words, as in text.
+            let r = (x >> 33) as f64 / (1u64 << 31) as f64;
+            let w = (r * r * 3000.0) as u32;
+            text.push_str(if j == 0 { "" } else { " " });
+            text.push_str(&format!("w{w}"));
+        }
+        text.push_str(" .\n");
+    }
+    let trained = train(
+        &text,
+        TrainOptions {
+            max_pattern_length: 4,
+            ..Default::default()
+        },
+    );
+    assert!(
+        trained.info().contexts > 65_536,
+        "{}",
+        trained.info().contexts
+    );
+    let loaded = Model::from_bytes(&trained.to_bytes()).unwrap();
+    assert_eq!(loaded.info(), trained.info());
+    let held_out = &text[..20_000];
+    assert_eq!(loaded.perplexity(held_out), trained.perplexity(held_out));
+    for seed in 0..20 {
+        let opts = GenerateOptions {
+            seed: Some(seed),
+            max_tokens: 40,
+            ..Default::default()
+        };
+        assert_eq!(
+            loaded.generate("w1 w2", &opts).unwrap().text,
+            trained.generate("w1 w2", &opts).unwrap().text
+        );
+    }
+}

@@ -295,6 +295,8 @@ impl Trainer {
                 a[s as usize] = a[s as usize].saturating_add(1);
             }
         });
+        // The patterns that start with `<s>`: the subtree of the unigram `<s>`, which is one run
+        // of nodes per level (children of consecutive nodes are consecutive).
         let mut from_bos = t.level(1).start + BOS as usize..t.level(1).start + 1 + BOS as usize;
         for k in 1..=order {
             mem::for_chunks(t.level(k), |r| {

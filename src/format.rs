@@ -485,16 +485,11 @@ fn put(out: &mut Vec<u8>, mut v: u64) {
 pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
-    start: usize,
 }
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Reader {
-            buf,
-            pos: 0,
-            start: 0,
-        }
+        Reader { buf, pos: 0 }
     }
 
     #[inline(always)]
@@ -542,11 +537,6 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
-    /// Where this reader started (see [`Reader::skipping`]).
-    pub(crate) fn start(&self) -> usize {
-        self.start
-    }
-
     /// A reader that starts after the first `n` values of `buf` (a value ends at each byte
     /// below 0x80).
     ///
@@ -563,11 +553,7 @@ impl<'a> Reader<'a> {
                 .map(|(i, _)| i + 1)
                 .ok_or_else(|| Error::corrupted("a value stream ends early"))?;
         }
-        Ok(Reader {
-            buf,
-            pos,
-            start: pos,
-        })
+        Ok(Reader { buf, pos })
     }
 }
 

@@ -385,14 +385,16 @@ impl Index {
                 ..
             } => {
                 let skip = trie.child_start.get(mid).map_or(0, |&c| c as usize - 1);
-                let hi = match mid < ctx_nodes {
-                    true => Some(Reader::skipping(bytes, skip)?),
-                    false => None,
+                let hi = if mid < ctx_nodes {
+                    Some(Reader::skipping(bytes, skip)?)
+                } else {
+                    None
                 };
                 (Some(Reader::new(bytes)), hi)
             }
             _ => (None, None),
         };
+        let hi_start = hi_counts.as_ref().map(Reader::position);
         let (lo_filled, hi_filled) = mem::join(
             || fill.chunks(0..mid, lo, 0, &mut lo_counts),
             || fill.chunks(mid..ctx_nodes, hi, cut, &mut hi_counts),
@@ -400,8 +402,8 @@ impl Index {
         let ((best, lo_written), (_, hi_written)) = (lo_filled?, hi_filled?);
         // Every count was read, and no more: the first half stopped where the second began,
         // and the last reader is at the end of the stream.
-        if let (Some(l), Some(h)) = (&lo_counts, &hi_counts) {
-            if l.position() != h.start() {
+        if let (Some(l), Some(start)) = (&lo_counts, hi_start) {
+            if l.position() != start {
                 return Err(Error::corrupted("a value stream ends early"));
             }
         }

@@ -238,7 +238,14 @@ class Uellm {
       // model is not refused by a full queue); the others load it in the background.
       const t0 = now();
       const first = { worker: null };
-      await this.installFirst('load', { blob }, first, { signal });
+      try {
+        await this.installFirst('load', { blob }, first, { signal });
+      } finally {
+        // The training worker's memory stays at its peak (see Pool#recycle): start a fresh one,
+        // once the install that train() waits for no longer competes for the CPU. The model
+        // file is a Blob held by this thread, so it outlives that worker.
+        this.trainer.recycle();
+      }
       noteInstall(trace, first.worker, now() - t0);
       return info;
     });
@@ -335,7 +342,7 @@ class Uellm {
     // Workers still loading the current model in the background count as up (not degraded).
     if (this.terminated) status = 'terminated';
     else if (p.live === 0) status = 'down';
-    else if (p.live < p.total || t.live < t.total) status = 'degraded';
+    else if (p.live < p.total || t.live + t.recycling < t.total) status = 'degraded';
     return {
       status,
       timestamp: new Date().toISOString(),

@@ -188,6 +188,53 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.ok(r.phases.includes('reading') && r.phases.includes('done'));
   });
 
+  test('after a training the training worker is replaced by a fresh one, without a restart', async () => {
+    // Its WebAssembly memory would otherwise stay at the training's peak for good.
+    const workerUrls = () => page.workers().map((w) => w.url()).filter((u) => /worker[^/]*\.js/.test(u));
+    const closed = [];
+    const created = [];
+    const onWorker = (w) => { created.push(w.url()); w.on('close', () => closed.push(w.url())); };
+    await page.evaluate(async () => {
+      window.recycled = await window.uellm.create({ workers: 1 });
+    });
+    const before = workerUrls().length;
+    // The pool's two workers are among these (the training worker is the one to close first).
+    const existing = page.workers();
+    for (const w of existing) w.on('close', () => closed.push(w.url()));
+    page.on('worker', onWorker);
+    try {
+      const r = await page.evaluate(async (p) => {
+        const llm = window.recycled;
+        const text = await (await fetch('/fixtures/corpus/tiny.txt')).text();
+        const first = await llm.train([text], { maxPatternLength: 3 });
+        // Right after train() resolves the new training worker is still starting: that is not
+        // a degraded pool.
+        const health = llm.health();
+        const second = await llm.train([text], { maxPatternLength: 3 });
+        const out = await llm.generate(p, { seed: 42, maxTokens: 40 });
+        return { first: first.ngrams, second: second.ngrams, status: health.status, text: out.text,
+          events: llm.metrics().workers };
+      }, PROMPT);
+      assert.deepEqual(r.first, [1697, 6806, 9801]);
+      assert.deepEqual(r.second, r.first);
+      assert.equal(r.status, 'ok');
+      assert.equal(r.text, GOLDEN);
+      assert.deepEqual([r.events.restarts, r.events.crashes, r.events.timeouts], [0, 0, 0]);
+      // One fresh training worker per training; each old one is gone.
+      await page.waitForFunction(() => window.recycled.health().status === 'ok', null, { timeout: 10_000 });
+      assert.equal(created.length, 2, JSON.stringify(created));
+      // Chromium reports a terminated worker's close a little later.
+      for (const end = Date.now() + 5000; closed.length < 2 && Date.now() < end;) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(closed.length, 2, JSON.stringify(closed));
+      assert.equal(workerUrls().length, before);
+    } finally {
+      page.off('worker', onWorker);
+      await page.evaluate(() => { window.recycled.terminate(); delete window.recycled; });
+    }
+  });
+
   test('sources are fed in 1 MB slices without splitting lines or characters', async () => {
     const r = await page.evaluate(async () => {
       // 349,525 lines "ab" are 2^20 - 1 bytes: the 2-byte "é" of "été" straddles the first

@@ -259,8 +259,9 @@ export interface Uellm {
    * the model is current from then on (requests go only to workers that have it), and the other
    * workers load it in the background, at most `navigator.hardwareConcurrency - 1` at once
    * (see `health().workers.ready`). A request made while no worker has it waits in the queue.
-   * Afterwards the training worker is replaced by a fresh one, which gives back the memory the
-   * training took (WebAssembly memory never shrinks); a `train()` made meanwhile waits for it.
+   * Once the training worker has been idle for 2 s afterwards, a fresh one replaces it, which
+   * gives back the memory the training took (WebAssembly memory never shrinks); a `train()`
+   * made while it starts waits for it.
    */
   train(sources: TrainSource | TrainSource[], options?: TrainOptions,
     call?: CallOptions & { onProgress?: (p: TrainProgress) => void }): Promise<ModelInfo>;

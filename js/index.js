@@ -57,6 +57,7 @@ export function resolveConfig(config = {}) {
 }
 
 const SAMPLES = 1024; // latest durations kept per op for the percentiles
+const TRAINER_RECYCLE_MS = 2000; // idle time after a training before its worker is replaced
 
 /** Count, mean, max and the latest SAMPLES durations (a ring: O(1) per request, no allocation). */
 class Durations {
@@ -241,14 +242,24 @@ class Uellm {
       try {
         await this.installFirst('load', { blob }, first, { signal });
       } finally {
-        // The training worker's memory stays at its peak (see Pool#recycle): start a fresh one,
-        // once the install that train() waits for no longer competes for the CPU. The model
-        // file is a Blob held by this thread, so it outlives that worker.
-        this.trainer.recycle();
+        this.recycleTrainerSoon();
       }
       noteInstall(trace, first.worker, now() - t0);
       return info;
     });
+  }
+
+  /**
+   * The training worker's memory stays at its training's peak (see Pool#recycle): once it has
+   * been idle for TRAINER_RECYCLE_MS, a fresh worker replaces it. Not at once: a training that
+   * follows soon after (a script's, say) reuses the memory already mapped, as a fresh worker
+   * pays for every new page (in Chromium, en-train trained again in the same worker took a
+   * median 425 ms, in a fresh one 536 ms). The model file is a Blob held by this thread, so it
+   * outlives that worker.
+   */
+  recycleTrainerSoon() {
+    clearTimeout(this.trainerRecycleTimer);
+    this.trainerRecycleTimer = setTimeout(() => this.trainer.recycle(), TRAINER_RECYCLE_MS);
   }
 
   /** Loads model bytes (a model file: ArrayBuffer, typed array or Blob) into every worker. */
@@ -394,6 +405,7 @@ class Uellm {
 
   terminate() {
     this.terminated = true;
+    clearTimeout(this.trainerRecycleTimer);
     this.pool.terminate();
     this.trainer.terminate();
   }

@@ -233,19 +233,20 @@ class Uellm {
       const onEvent = onProgress
         ? (m) => { if (m.type === 'progress') onProgress({ phase: m.phase, bytesSeen: m.bytesSeen, bytesTotal: m.bytesTotal }); }
         : undefined;
-      const { blob, info } = await this.trainer.run('train', { sources: list, options },
-        { timeoutMs: timeoutMs ?? this.config.trainTimeoutMs, signal, onEvent, trace });
-      // The first generation worker to load it makes it current (a priority request: a trained
-      // model is not refused by a full queue); the others load it in the background.
-      const t0 = now();
-      const first = { worker: null };
+      // Whatever the outcome (a training that fails late has grown the worker as much).
       try {
+        const { blob, info } = await this.trainer.run('train', { sources: list, options },
+          { timeoutMs: timeoutMs ?? this.config.trainTimeoutMs, signal, onEvent, trace });
+        // The first generation worker to load it makes it current (a priority request: a
+        // trained model is not refused by a full queue); the others load it in the background.
+        const t0 = now();
+        const first = { worker: null };
         await this.installFirst('load', { blob }, first, { signal });
+        noteInstall(trace, first.worker, now() - t0);
+        return info;
       } finally {
         this.recycleTrainerSoon();
       }
-      noteInstall(trace, first.worker, now() - t0);
-      return info;
     });
   }
 

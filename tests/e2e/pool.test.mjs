@@ -233,6 +233,13 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
         assert.equal(h.health.status, 'ok');
         assert.deepEqual([h.events.restarts, h.events.crashes, h.events.timeouts], [0, 0, 0]);
       }
+      // A training that fails has grown its worker as well: it is replaced too.
+      const failed = await page.evaluate(() => window.recycled.train([new Uint8Array([97, 0, 98])])
+        .then(() => null, (e) => `${e.name} ${e.code}`));
+      assert.equal(failed, 'NotTextError NOT_TEXT');
+      await settle(3);
+      assert.equal(created.length, 3, JSON.stringify(created));
+      assert.equal(closed.length, 3, JSON.stringify(closed));
     } finally {
       page.off('worker', onWorker);
       await page.evaluate(() => { window.recycled.terminate(); delete window.recycled; });

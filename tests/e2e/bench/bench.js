@@ -99,6 +99,10 @@ window.bench = {
     // train() resolves when one generation worker has the model; the others load it in the
     // background. Wait for them (so the next steps measure a settled pool).
     const allReadyMs = await allReady(t0);
+    // The training worker is replaced 2 s after a training (TRAINER_RECYCLE_MS, js/index.js):
+    // wait until its successor has started too, so that the start falls in no measured step.
+    const resolvedAt = t0 + r.value.wallMs;
+    await new Promise((res) => setTimeout(res, Math.max(0, resolvedAt + 2600 - performance.now())));
     // Time inside the training worker per phase, and the install in the generation workers
     // (metrics().ops.train.worker.last: readMs, trainMs, toBytesMs, blobMs, installMs, ...).
     const timings = llm.metrics().ops.train?.worker?.last ?? null;

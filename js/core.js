@@ -14,15 +14,24 @@
 import init, * as glue from './ultra_efficient_llm.js';
 
 let ready = null;
+let memory = null; // the instance's WebAssembly.Memory
 
 /** Initialises the wasm module once (idempotent); rejects with the real init error. */
 export function initCore(wasmUrl) {
   if (!ready) {
-    ready = (wasmUrl ? init({ module_or_path: wasmUrl }) : init()).then(() => undefined);
+    ready = (wasmUrl ? init({ module_or_path: wasmUrl }) : init()).then((exports) => {
+      memory = exports?.memory ?? null;
+    });
     ready.catch(() => { ready = null; });
   }
   return ready;
 }
+
+/**
+ * Bytes of WebAssembly memory this instance holds (null before init): what the worker costs,
+ * as the memory only grows, to the peak of its largest job.
+ */
+export const wasmMemoryBytes = () => (memory ? memory.buffer.byteLength : null);
 
 /** True when the glue implements the target contract (streaming trainer, camelCase). */
 export const nativeContract = typeof glue.Trainer === 'function';

@@ -245,6 +245,13 @@ export interface Metrics {
   throughput: { tokens: number; tokensPerSecond: number; requestsPerSecond: number };
   /** Worker replacements by cause, and `ready`: generation workers serving the current model. */
   workers: { restarts: number; timeouts: number; aborts: number; crashes: number; ready: number };
+  /**
+   * WebAssembly memory held by the live generation workers (together) and by the training
+   * worker, as of their last answers. It only grows, to each worker's largest job: a generation
+   * worker holds its load's peak (more than `modelMemoryBytes`), and the training worker its
+   * training's until it is replaced, 2 s after the training.
+   */
+  workerMemoryBytes: { generation: number; training: number };
 }
 
 export interface Uellm {

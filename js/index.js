@@ -374,6 +374,7 @@ class Uellm {
     const uptimeMs = now() - this.startedAt;
     let requests = 0;
     for (const s of this.ops.values()) requests += s.wall.count;
+    const pool = this.pool.stats();
     return {
       uptimeMs,
       ops,
@@ -386,7 +387,8 @@ class Uellm {
         tokensPerSecond: this.gen.elapsedMs > 0 ? this.gen.tokens / (this.gen.elapsedMs / 1000) : 0,
         requestsPerSecond: uptimeMs > 0 ? requests / (uptimeMs / 1000) : 0,
       },
-      workers: { ...this.events, ready: this.pool.stats().ready },
+      workers: { ...this.events, ready: pool.ready },
+      workerMemoryBytes: { generation: pool.wasmBytes, training: this.trainer.stats().wasmBytes },
     };
   }
 

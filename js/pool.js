@@ -26,6 +26,7 @@ class Handle {
     this.dead = false;
     this.version = 0;         // the model version this worker holds (0: none)
     this.installing = false;  // a background install is running or waiting for its turn
+    this.wasmBytes = 0;       // its WebAssembly memory as of its last answer
     this.worker = pool.makeWorker();
     this.worker.onmessage = (ev) => this.onMessage(ev.data);
     this.worker.onerror = (ev) => {
@@ -74,6 +75,7 @@ class Handle {
     }
     this.pending.delete(msg.id);
     if (entry.timer !== null) clearTimeout(entry.timer);
+    if (typeof msg.timings?.wasmBytes === 'number') this.wasmBytes = msg.timings.wasmBytes;
     if (entry.trace) entry.trace.worker = msg.timings ?? null;
     if (msg.ok) entry.resolve(msg.result);
     else entry.reject(fromWire(msg.error));
@@ -334,7 +336,8 @@ export class Pool {
    * `ready`: workers serving the current model; `idle`: those without a request; `busy`: workers
    * serving a request; `installing`: initialised workers loading the current model (or waiting
    * to); `starting`: workers not initialised yet (new or replacements); `live`: initialised;
-   * `recycling`: the starting workers that replace a recycled one (see recycle).
+   * `recycling`: the starting workers that replace a recycled one (see recycle); `wasmBytes`:
+   * the live workers' WebAssembly memory, as of their last answers.
    */
   stats() {
     const live = this.handles.filter((h) => h && !h.dead && h.ready);
@@ -343,7 +346,7 @@ export class Pool {
     return { total: this.size, live: live.length, ready: ready.length, idle,
       busy: live.filter((h) => h.job).length, installing: live.length - ready.length,
       starting: this.size - live.length, recycling: this.recycling.size, queued: this.queue.length,
-      restarts: this.restarts };
+      restarts: this.restarts, wasmBytes: live.reduce((sum, h) => sum + h.wasmBytes, 0) };
   }
 
   terminate() {

@@ -10,7 +10,7 @@
 // (Model.fromBytes), `restoreMs` (rebuilding the previous model after a failed load), `trainMs`
 // (Trainer.finishFile, or finish with an older core), `toBytesMs` (Model.toBytes), `blobMs`
 // (copying the model file into a Blob), `writeMs`,
-// `generateMs`, `perplexityMs`.
+// `generateMs`, `perplexityMs`; and `wasmBytes`, the worker's WebAssembly memory afterwards.
 import * as core from './core.js';
 import * as storage from './storage.js';
 import { NoModelError, UellmError, toWire } from './errors.js';
@@ -56,9 +56,11 @@ async function handle({ id, op, args = {}, arrivedAt }) {
   try {
     const { result, transfer = [] } = await dispatch(id, op, args, timings);
     timings.totalMs = performance.now() - t0;
+    timings.wasmBytes = core.wasmMemoryBytes();
     self.postMessage({ id, ok: true, result, timings }, transfer);
   } catch (err) {
     timings.totalMs = performance.now() - t0;
+    timings.wasmBytes = core.wasmMemoryBytes();
     const wire = toWire(err);
     // A wasm trap leaves the instance unusable: tell the pool to replace this worker.
     const fatal = err instanceof WebAssembly.RuntimeError;

@@ -120,8 +120,10 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     // Every answer carries the time spent in the worker (`waitMs` includes the wait for init).
     const { timings, ...rest } = r[1];
     assert.deepEqual(rest, { id: 1, ok: true, result: null });
-    assert.deepEqual(Object.keys(timings).sort(), ['totalMs', 'waitMs']);
+    assert.deepEqual(Object.keys(timings).sort(), ['totalMs', 'waitMs', 'wasmBytes']);
     assert.ok(timings.totalMs >= 0 && timings.waitMs >= 0, JSON.stringify(timings));
+    // ... and the worker's WebAssembly memory (a whole number of 64 KiB pages).
+    assert.ok(timings.wasmBytes > 0 && timings.wasmBytes % 65536 === 0, JSON.stringify(timings));
     for (const m of r) assert.ok(m.timings && m.timings.totalMs >= 0, JSON.stringify(m));
     assert.equal(r[2].ok, false);
     assert.deepEqual(r[2].error.code, 'NO_MODEL');
@@ -240,6 +242,18 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
       await settle(3);
       assert.equal(created.length, 3, JSON.stringify(created));
       assert.equal(closed.length, 3, JSON.stringify(closed));
+      // What it is for: a training of 2 MB grows the worker's memory, and the fresh worker that
+      // replaces it holds less (as metrics() reports, from the workers' answers).
+      const trainedBytes = await page.evaluate(async () => {
+        const text = await (await fetch('/fixtures/corpus/tiny.txt')).text();
+        await window.recycled.train([text.repeat(40)], { maxPatternLength: 3 });
+        return window.recycled.metrics().workerMemoryBytes.training;
+      });
+      await settle(4);
+      await page.waitForFunction((before) => {
+        const now = window.recycled.metrics().workerMemoryBytes.training;
+        return now > 0 && now < before;
+      }, trainedBytes, { timeout: 10_000 });
     } finally {
       page.off('worker', onWorker);
       await page.evaluate(() => { window.recycled.terminate(); delete window.recycled; });
@@ -725,6 +739,10 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     }
     assert.ok(m.ops.generate.worker.last.generateMs <= m.ops.generate.worker.last.totalMs);
     assert.ok(m.modelFileBytes > 1000);
+    // Each of the 2 generation workers holds the model in its WebAssembly memory; the training
+    // worker holds at least its module's own memory.
+    assert.ok(m.workerMemoryBytes.generation >= 2 * m.modelMemoryBytes, JSON.stringify(m.workerMemoryBytes));
+    assert.ok(m.workerMemoryBytes.training >= 1 << 16, JSON.stringify(m.workerMemoryBytes));
   });
 
   test('presets, overrides, perf log lines and slow-op warnings', async () => {

@@ -208,6 +208,8 @@ export interface WorkerTimings {
   installReadMs?: number;
   installParseMs?: number;
   installTotalMs?: number;
+  /** The worker's WebAssembly memory in bytes after the request (not a duration). */
+  wasmBytes?: number;
   [phase: string]: number | undefined;
 }
 
@@ -228,7 +230,8 @@ export interface OpMetrics {
   p95Ms: number;
   maxMs: number;
   /** Time inside the worker that served the call (`WorkerTimings.totalMs`), its mean per phase
-   *  and the latest call's timings. Absent until a call of this op got an answer from a worker. */
+   *  (the `…Ms` fields) and the latest call's timings. Absent until a call of this op got an
+   *  answer from a worker. */
   worker?: DurationStats & { phases: Partial<WorkerTimings>; last: WorkerTimings };
   /** Mean wall time minus worker time over those calls: queueing, messaging and main-thread work. */
   overheadMeanMs?: number;

@@ -91,7 +91,8 @@ class OpStats {
     if (timings) {
       this.worker.add(timings.totalMs);
       this.wallWithWorker += ms;
-      for (const k in timings) this.phases[k] = (this.phases[k] ?? 0) + timings[k];
+      // Durations only (`…Ms`): timings also carry a count (installWorkers) and wasmBytes.
+      for (const k in timings) if (k.endsWith('Ms')) this.phases[k] = (this.phases[k] ?? 0) + timings[k];
       this.last = timings;
     }
   }

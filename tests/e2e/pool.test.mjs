@@ -735,6 +735,7 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
       assert.ok(w.count >= 1 && w.meanMs >= 0 && w.p50Ms <= w.p95Ms && w.p95Ms <= w.maxMs, `${op}: ${JSON.stringify(w)}`);
       assert.ok(w.last.totalMs >= 0 && w.last.waitMs >= 0 && w.last[phase] >= 0, `${op}: ${JSON.stringify(w.last)}`);
       assert.ok(w.phases[phase] >= 0, `${op}: ${JSON.stringify(w.phases)}`);
+      assert.ok(Object.keys(w.phases).every((k) => k.endsWith('Ms')), `${op}: ${JSON.stringify(w.phases)}`);
       assert.ok(m.ops[op].overheadMeanMs >= 0, `${op}: ${JSON.stringify(m.ops[op])}`);
     }
     assert.ok(m.ops.generate.worker.last.generateMs <= m.ops.generate.worker.last.totalMs);

@@ -369,7 +369,7 @@ impl Index {
         // Contexts fill disjoint, consecutive blocks: split them where the data is half full
         // and fill both halves at once.
         let half = total as u32 / 2;
-        let mid = if !mem::THREADS || ctx_nodes < mem::PARALLEL_MIN {
+        let mid = if !mem::native_extras() || ctx_nodes < mem::PARALLEL_MIN {
             ctx_nodes
         } else {
             (ctx_nodes / 2..ctx_nodes)

@@ -65,6 +65,7 @@ pub mod wasm;
 pub use config::{GenerateOptions, Preset, TrainOptions, MAX_ORDER};
 pub use error::{Error, Result};
 pub use generate::{CacheStats, Generation, GenerationStats, StopReason};
+pub use mem::{native_extras, set_native_extras};
 pub use model::{Model, ModelFile, ModelInfo, Perplexity};
 pub use train::{Phase, Progress, Trainer, TrainingStats};
 pub use vocab::{Vocab, BOS, EOS, UNK};

@@ -1,4 +1,6 @@
-//! Memory-access helpers for the hot loops.
+//! Memory-access helpers for the hot loops, and how the native build uses the machine.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Asks the CPU to start loading `x`'s cache line, so that independent look-ups overlap their
 /// misses; a no-op where no prefetch instruction is available (WebAssembly: see [`touch_at`]).
@@ -55,7 +57,7 @@ const HUGE_MIN: usize = 4 << 20;
 pub(crate) fn advise_huge<T>(v: &Vec<T>) {
     let bytes = v.capacity() * std::mem::size_of::<T>();
     #[cfg(target_os = "linux")]
-    if bytes >= HUGE_MIN {
+    if bytes >= HUGE_MIN && native_extras() {
         const HUGE: usize = 2 << 20;
         let start = (v.as_ptr() as usize).next_multiple_of(HUGE);
         let end = (v.as_ptr() as usize + bytes) & !(HUGE - 1);
@@ -85,30 +87,46 @@ pub(crate) fn with_capacity<T>(n: usize) -> Vec<T> {
     v
 }
 
-/// Runs `a` and `b` at the same time where threads exist (natively), one after the other in
-/// WebAssembly, where a module has one thread.
+/// Natively: whether [`join`] uses a second thread and large arrays ask for huge pages
+/// (see [`set_native_extras`]).
+static NATIVE_EXTRAS: AtomicBool = AtomicBool::new(true);
+
+/// Turns the two things the native build does and WebAssembly in a browser cannot (a second
+/// thread for independent passes of training and loading, 2 MiB pages for large arrays) on or
+/// off, for the whole process; on by default. Off, native code runs under WebAssembly's
+/// conditions, which is what `uellm bench --like-wasm` measures: the comparison that isolates
+/// what WebAssembly itself costs. Results are identical either way; only speed changes.
+///
+/// Changing it while a training or a load runs on another thread is safe; that call may use
+/// either setting.
+pub fn set_native_extras(enabled: bool) {
+    NATIVE_EXTRAS.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether the native extras (see [`set_native_extras`]) are on; always false in WebAssembly.
+pub fn native_extras() -> bool {
+    cfg!(not(target_arch = "wasm32")) && NATIVE_EXTRAS.load(Ordering::Relaxed)
+}
+
+/// Runs `a` and `b` at the same time where threads exist (natively, unless
+/// [`set_native_extras`] turned that off), one after the other in WebAssembly, where a module
+/// has one thread.
 pub(crate) fn join<A: Send, B: Send>(
     a: impl FnOnce() -> A + Send,
     b: impl FnOnce() -> B + Send,
 ) -> (A, B) {
     #[cfg(not(target_arch = "wasm32"))]
-    {
-        std::thread::scope(|s| {
+    if native_extras() {
+        return std::thread::scope(|s| {
             let hb = s.spawn(b);
             let ra = a();
             // A panic in `b` is a bug; re-raise it here rather than hide it.
             let rb = hb.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
             (ra, rb)
-        })
+        });
     }
-    #[cfg(target_arch = "wasm32")]
-    {
-        (a(), b())
-    }
+    (a(), b())
 }
-
-/// Whether [`join`] runs its two jobs at the same time (natively; WebAssembly has one thread).
-pub(crate) const THREADS: bool = cfg!(not(target_arch = "wasm32"));
 
 /// Below this many elements a job is not worth a second thread.
 pub(crate) const PARALLEL_MIN: usize = 1 << 16;

@@ -582,6 +582,30 @@ fn bench_runs_on_a_small_file_and_writes_json() {
     assert_eq!(c["ngrams"].as_array().unwrap().len(), 5);
     assert_eq!(c["dev_split"].as_array().unwrap().len(), 2);
     assert!(doc["machine"]["nproc"].as_u64().unwrap() >= 1);
+    assert_eq!(doc["settings"]["like_wasm"], false);
+
+    // WebAssembly's conditions: the same model, said in the output and the JSON.
+    let like = tmp.path("like.json");
+    let r = uellm([
+        OsStr::new("bench"),
+        p(&tiny()),
+        OsStr::new("--runs"),
+        OsStr::new("1"),
+        OsStr::new("--requests"),
+        OsStr::new("20"),
+        OsStr::new("--like-wasm"),
+        OsStr::new("--json-out"),
+        p(&like),
+    ])
+    .ok();
+    assert!(r.stdout.contains("--like-wasm: one thread"), "{}", r.stdout);
+    let like: Value = serde_json::from_slice(&std::fs::read(&like).unwrap()).unwrap();
+    assert_eq!(like["settings"]["like_wasm"], true);
+    assert_eq!(like["corpora"][0]["ngrams"], c["ngrams"]);
+    assert_eq!(
+        like["corpora"][0]["model_file_bytes"],
+        c["model_file_bytes"]
+    );
 
     uellm([
         OsStr::new("bench"),

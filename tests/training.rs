@@ -172,10 +172,9 @@ fn detokenizer_reproduces_corpus_lines() {
     assert!(ok as f64 >= 0.99 * lines as f64, "{ok} of {lines}");
 }
 
-#[test]
-fn a_large_model_loads_into_the_model_it_was_saved_from() {
-    // Over 65,536 contexts, so that the native index build fills two halves at once, each
-    // decoding its own part of the stored counts.
+/// 12,000 made-up sentences over a skewed vocabulary of 3,000 words, as in text: at order 4,
+/// over 65,536 contexts, so that the native passes that can run on two threads do.
+fn large_text() -> String {
     let mut x = 7u64;
     let mut text = String::new();
     for _ in 0..12_000 {
@@ -183,7 +182,6 @@ fn a_large_model_loads_into_the_model_it_was_saved_from() {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            // A skewed vocabulary of 3,000 words, as in text.
             let r = (x >> 33) as f64 / (1u64 << 31) as f64;
             let w = (r * r * 3000.0) as u32;
             text.push_str(if j == 0 { "" } else { " " });
@@ -191,6 +189,14 @@ fn a_large_model_loads_into_the_model_it_was_saved_from() {
         }
         text.push_str(" .\n");
     }
+    text
+}
+
+#[test]
+fn a_large_model_loads_into_the_model_it_was_saved_from() {
+    // Over 65,536 contexts, so that the native index build fills two halves at once, each
+    // decoding its own part of the stored counts.
+    let text = large_text();
     let trained = train(
         &text,
         TrainOptions {
@@ -218,4 +224,38 @@ fn a_large_model_loads_into_the_model_it_was_saved_from() {
             trained.generate("w1 w2", &opts).unwrap().text
         );
     }
+}
+
+#[test]
+fn the_native_extras_change_only_the_speed() {
+    // One thread and 4 KiB pages (`uellm bench --like-wasm`, WebAssembly's conditions) make the
+    // same file, and load into the same model, as two threads and huge pages.
+    let text = large_text();
+    let opts = TrainOptions {
+        max_pattern_length: 4,
+        ..Default::default()
+    };
+    let run = |extras: bool| {
+        ultra_efficient_llm::set_native_extras(extras);
+        assert_eq!(ultra_efficient_llm::native_extras(), extras);
+        let trained = train(&text, opts.clone());
+        let bytes = trained.to_bytes();
+        let loaded = Model::from_bytes(&bytes).unwrap();
+        let gen = GenerateOptions {
+            seed: Some(3),
+            max_tokens: 200,
+            ..Default::default()
+        };
+        (
+            bytes,
+            loaded.perplexity(&text[..20_000]),
+            loaded.generate("w1", &gen).unwrap().text,
+        )
+    };
+    let on = run(true);
+    let off = run(false);
+    ultra_efficient_llm::set_native_extras(true);
+    assert!(on.0 == off.0, "the model files differ");
+    assert_eq!(on.1, off.1);
+    assert_eq!(on.2, off.2);
 }

@@ -84,6 +84,10 @@ pub struct BenchArgs {
     /// Print the JSON document on stdout instead of the tables
     #[arg(long)]
     pub json: bool,
+    /// Run as the WebAssembly build runs in a browser: one thread, no huge pages (the
+    /// reference that isolates what WebAssembly itself costs; results are the same)
+    #[arg(long)]
+    pub like_wasm: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,6 +122,8 @@ struct Settings {
     shaped_top_k: usize,
     dev_every: u64,
     dev_orders: [usize; 2],
+    /// `--like-wasm`: one thread, no huge pages.
+    like_wasm: bool,
 }
 
 /// The raw values of one run.
@@ -229,6 +235,7 @@ pub fn bench(args: BenchArgs) -> Result<(), CliError> {
         );
     }
 
+    ultra_efficient_llm::set_native_extras(!args.like_wasm);
     let mut corpora = Vec::with_capacity(paths.len());
     for p in &paths {
         corpora.push(bench_corpus(p, &args, &say)?);
@@ -255,6 +262,7 @@ pub fn bench(args: BenchArgs) -> Result<(), CliError> {
             shaped_top_k: SHAPED_TOP_K,
             dev_every: DEV_EVERY,
             dev_orders: DEV_ORDERS,
+            like_wasm: args.like_wasm,
         },
         corpora,
         targets,
@@ -678,6 +686,9 @@ fn render(doc: &Document) -> String {
         m.os,
         m.arch
     ));
+    if s.like_wasm {
+        o.push_str("--like-wasm: one thread, no huge pages (as WebAssembly runs in a browser)\n");
+    }
     for c in &doc.corpora {
         let md = &c.median;
         o.push_str(&format!(

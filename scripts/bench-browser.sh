@@ -7,8 +7,9 @@
 #   2. runs tests/e2e/bench/run.mjs: the package API in Chromium (create({workers: 4}), train at
 #      order 5, save/load through IndexedDB, single / 3 concurrent / throughput generation, tokens/s
 #      inside a worker) and the core benchmark in a dedicated worker, right after a native
-#      `uellm bench --runs 1` on the same corpus; N runs, medians, and wasm/native ratios taken
-#      within each run (median of the paired ratios: the machine's speed drifts between runs);
+#      `uellm bench --runs 1` on the same corpus (and the same with --like-wasm: one thread, 4 KiB
+#      pages); N runs, medians, and wasm/native ratios taken within each run (median of the
+#      paired ratios: the machine's speed drifts between runs);
 #   3. prints the table (figure | browser (wasm) | native | ratio | target | met?) and writes all
 #      raw runs and the medians to target/bench-browser.json.
 #
@@ -27,7 +28,7 @@ RUNS=3
 CORPUS_DIR=../shared/corpus
 SMOKE=0
 JSON_OUT=
-usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="${2:?--runs needs a value}"; shift 2 ;;

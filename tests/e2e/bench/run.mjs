@@ -1,8 +1,10 @@
 // The browser benchmark's driver (run by scripts/bench-browser.sh): serves pkg/ and this folder on
 // 127.0.0.1, opens bench.html in headless Chromium (a fresh profile in a temporary folder), runs
-// the steps of bench.js `--runs` times, and before each browser run the native benchmark
-// (`uellm bench --runs 1` on the same corpus, --native-cmd), prints the table and writes every raw
-// run and the medians as JSON.
+// the steps of bench.js `--runs` times, and before each browser run's core benchmark the native
+// benchmark (`uellm bench --runs 1` on the same corpus, --native-cmd) twice: as built, and with
+// `--like-wasm` (one thread, 4 KiB pages: what a browser gives WebAssembly, so that ratio shows
+// what WebAssembly itself costs); prints the table and writes every raw run and the medians as
+// JSON.
 //
 // The machines this runs on are noisy (their speed drifts over tens of seconds), so each
 // wasm/native ratio is taken within a run, from a native and a browser measurement made one
@@ -68,12 +70,16 @@ function median(xs) {
 }
 
 // ---- native figures: `uellm bench --runs 1` before each browser run ----
-/** One native run on the corpus: the `median` figures of `uellm bench` (of its one run). */
-function nativeRun(tag) {
+/**
+ * One native run on the corpus: the `median` figures of `uellm bench` (of its one run).
+ * `likeWasm`: with `--like-wasm` (one thread, no huge pages, as WebAssembly runs in a browser).
+ */
+function nativeRun(tag, likeWasm = false) {
   if (!opts.nativeCmd) return null;
-  const out = join(tmp, `native-${tag}.json`);
+  const out = join(tmp, `native-${tag}${likeWasm ? '-like-wasm' : ''}.json`);
   execFileSync(opts.nativeCmd, ['bench', opts.corpusFile, '--runs', '1', '--requests', String(opts.nativeRequests),
-    '--shaped-requests', '1', '--json-out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+    '--shaped-requests', '1', '--json-out', out, ...(likeWasm ? ['--like-wasm'] : [])],
+  { stdio: ['ignore', 'ignore', 'inherit'] });
   const doc = JSON.parse(readFileSync(out, 'utf8'));
   const c = doc.corpora[0];
   return { doc, figures: { ...c.median, modelFileBytes: c.model_file_bytes, patterns: c.patterns,
@@ -127,8 +133,9 @@ try {
     raw.load = await ev((n) => window.bench.load(n), name);
     say(`${tag}: core benchmark in a dedicated worker (IndexedDB load, training, ${plan.coreRequests} requests)`);
     // The native run right before the core benchmark, whose figures it is paired with.
-    if (opts.nativeCmd) say(`${tag}: native: uellm bench --runs 1 --requests ${opts.nativeRequests}`);
+    if (opts.nativeCmd) say(`${tag}: native: uellm bench --runs 1 --requests ${opts.nativeRequests} (and again with --like-wasm)`);
     const nat = nativeRun(r);
+    const natLike = nativeRun(r, true);
     raw.coreInit = await ev(() => window.bench.core.start());
     raw.coreLoadStored = await ev((n) => window.bench.core.loadStored(n), name);
     raw.coreTrain = await ev((o) => window.bench.core.train(o), opts.order);
@@ -184,7 +191,8 @@ try {
       requestsPerSecond: raw.throughput.requestsPerSecond,
       workerTokensPerSecond: raw.long.tokensPerSecond,
     };
-    runs.push({ figures: fig, raw, native: nat?.figures ?? null, nativeDocument: nat?.doc ?? null });
+    runs.push({ figures: fig, raw, native: nat?.figures ?? null, nativeDocument: nat?.doc ?? null,
+      nativeLikeWasm: natLike?.figures ?? null });
     say(`${tag}: train ${fmt(fig.trainWorkerMs, 0)} ms (worker) · gap ${fmt(fig.trainMaxGapMs, 1)} ms · ` +
       `IDB→worker ${fmt(fig.idbLoadMs, 1)} ms · load() ${fmt(fig.loadPoolMs, 0)} ms · p50 ${fmt(fig.singleP50Ms, 3)} ms · ${fmt(fig.requestsPerSecond, 0)} req/s`);
   }
@@ -207,6 +215,10 @@ const nativeRuns = runs.map((r) => r.native).filter(Boolean);
 const native = nativeRuns.length
   ? Object.fromEntries(Object.keys(nativeRuns[0]).map((k) => [k, median(nativeRuns.map((x) => x[k]))]))
   : null;
+const likeRuns = runs.map((r) => r.nativeLikeWasm).filter(Boolean);
+const nativeLike = likeRuns.length
+  ? Object.fromEntries(Object.keys(likeRuns[0]).map((k) => [k, median(likeRuns.map((x) => x[k]))]))
+  : null;
 
 // ---- the table ----
 function fmt(x, d = 1) {
@@ -222,6 +234,10 @@ const reqPerSec = (x) => (has(x?.text_tokens_per_second) ? x.text_tokens_per_sec
 const nativeReqPerSec = reqPerSec(n);
 /** The median over runs of `ratio(wasm figures, native figures)` of the same run. */
 const paired = (ratio) => median(runs.map((r) => (r.native ? ratio(r.figures, r.native) : null)));
+/** `paired` against the native run with `--like-wasm`. */
+const pairedLike = (ratio) => median(runs.map((r) => (r.nativeLikeWasm ? ratio(r.figures, r.nativeLikeWasm) : null)));
+const nl = nativeLike ?? {};
+const LIKE = 'native --like-wasm';
 const KB = 1000;
 const rows = [
   // id, figure, browser value, browser text, native text, ratio (wasm/native time), target text, met
@@ -229,6 +245,12 @@ const rows = [
     browser: m.coreTrainMs, unit: 'ms', text: `${fmt(m.coreTrainMs / 1000, 3)} s`,
     native: has(n.train_seconds) ? `${fmt(n.train_seconds, 3)} s` : '-', ratio: paired((f, x) => timeRatio(f.coreTrainMs, x.train_seconds * 1000)),
     target: '≤ 1.5× native', check: (r) => r.ratio !== null && r.ratio <= 1.5 },
+  // The same wasm figure against native code run as WebAssembly runs (one thread, 4 KiB pages):
+  // what WebAssembly itself costs, apart from what a browser withholds. No target: explanation.
+  { id: 'train_core_like_wasm', figure: `  the same, against ${LIKE} (1 thread, 4 KiB pages)`,
+    browser: m.coreTrainMs, unit: 'ms', text: `${fmt(m.coreTrainMs / 1000, 3)} s`,
+    native: has(nl.train_seconds) ? `${fmt(nl.train_seconds, 3)} s` : '-',
+    ratio: pairedLike((f, x) => timeRatio(f.coreTrainMs, x.train_seconds * 1000)), target: '-' },
   // The training worker makes the model file only (Trainer.finishFile: no index): compared with
   // the same native call (train_file_seconds; train_seconds from an older CLI).
   { id: 'train_worker', figure: 'training via train(): until the training worker is done (file only, fresh worker)',
@@ -262,6 +284,10 @@ const rows = [
   { id: 'from_bytes', figure: 'Model.fromBytes in a worker', browser: m.coreFromBytesMs, unit: 'ms',
     text: `${fmt(m.coreFromBytesMs, 1)} ms`, native: has(n.load_ms) ? `${fmt(n.load_ms, 1)} ms` : '-',
     ratio: paired((f, x) => timeRatio(f.coreFromBytesMs, x.load_ms)), target: '-' },
+  { id: 'from_bytes_like_wasm', figure: `Model.fromBytes in a pool worker (IndexedDB load), against ${LIKE}`,
+    browser: m.idbParseMs, unit: 'ms', text: `${fmt(m.idbParseMs, 1)} ms`,
+    native: has(nl.load_ms) ? `${fmt(nl.load_ms, 1)} ms (1 thread, 4 KiB pages)` : '-',
+    ratio: pairedLike((f, x) => timeRatio(f.idbParseMs, x.load_ms)), target: '-' },
   { id: 'load_pool', figure: `load() into the pool (${opts.workers} workers), wall (resolves with 1 worker ready)`, browser: m.loadPoolMs, unit: 'ms',
     text: `${fmt(m.loadPoolMs, 1)} ms`, native: '-', ratio: null, target: '-' },
   { id: 'load_pool_all', figure: `load() until all ${opts.workers} workers have the model (background installs)`,
@@ -313,7 +339,8 @@ out.push(`uellm browser benchmark: ${chromiumVersion ?? 'chromium'} headless, ${
   `${opts.runs} run(s) (medians), corpus ${basename(opts.corpusFile)} (${statSync(opts.corpusFile).size.toLocaleString('en-US')} bytes), ` +
   `order ${opts.order}${opts.smoke ? ', SMOKE' : ''}`);
 out.push('ratio = wasm time / native time (> 1: wasm slower; for rates native/wasm). ' +
-  'native = `uellm bench --runs 1` right before each browser run; ratios are medians of the per-run ratios' +
+  'native = `uellm bench --runs 1` right before each browser run (' + LIKE + ': the same with one thread and ' +
+  '4 KiB pages, as WebAssembly runs in a browser); ratios are medians of the per-run ratios' +
   (native ? `, ${native.requests} requests per configuration` : ' (missing)'));
 out.push('');
 out.push(line(header));
@@ -332,6 +359,7 @@ const doc = {
   table: rows,
   browser: { medians, runs },
   native: native ? { medians: native, runs: nativeRuns } : null,
+  nativeLikeWasm: nativeLike ? { medians: nativeLike, runs: likeRuns } : null,
   elapsedSeconds: (Date.now() - t00) / 1000,
 };
 mkdirSync(dirname(opts.jsonOut), { recursive: true });

@@ -550,30 +550,38 @@ fn option_and_usage_errors() {
     }
 }
 
-#[test]
-fn bench_runs_on_a_small_file_and_writes_json() {
-    let tmp = Tmp::new("bench");
-    let out = tmp.path("sub/bench.json");
-    let r = uellm([
+/// `uellm bench tiny.txt --runs 1 --requests 20 --json-out OUT [extra]`: its stdout and JSON.
+fn bench_tiny(out: &Path, extra: &[&str]) -> (String, Value) {
+    let corpus = tiny();
+    let mut args = vec![
         OsStr::new("bench"),
-        p(&tiny()),
+        p(&corpus),
         OsStr::new("--runs"),
         OsStr::new("1"),
         OsStr::new("--requests"),
         OsStr::new("20"),
         OsStr::new("--json-out"),
-        p(&out),
-    ])
-    .ok();
+        p(out),
+    ];
+    args.extend(extra.iter().map(OsStr::new));
+    let r = uellm(args).ok();
+    let doc = serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap();
+    (r.stdout, doc)
+}
+
+#[test]
+fn bench_runs_on_a_small_file_and_writes_json() {
+    let tmp = Tmp::new("bench");
+    let out = tmp.path("sub/bench.json");
+    let (stdout, doc) = bench_tiny(&out, &[]);
     for needle in [
         "tiny.txt",
         "training at order 5",
         "dev-split perplexity",
         "targets",
     ] {
-        assert!(r.stdout.contains(needle), "{needle}:\n{}", r.stdout);
+        assert!(stdout.contains(needle), "{needle}:\n{stdout}");
     }
-    let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let c = &doc["corpora"][0];
     assert_eq!(c["file"], "tiny.txt");
     assert_eq!(c["runs"].as_array().unwrap().len(), 1);
@@ -585,21 +593,8 @@ fn bench_runs_on_a_small_file_and_writes_json() {
     assert_eq!(doc["settings"]["like_wasm"], false);
 
     // WebAssembly's conditions: the same model, said in the output and the JSON.
-    let like = tmp.path("like.json");
-    let r = uellm([
-        OsStr::new("bench"),
-        p(&tiny()),
-        OsStr::new("--runs"),
-        OsStr::new("1"),
-        OsStr::new("--requests"),
-        OsStr::new("20"),
-        OsStr::new("--like-wasm"),
-        OsStr::new("--json-out"),
-        p(&like),
-    ])
-    .ok();
-    assert!(r.stdout.contains("--like-wasm: one thread"), "{}", r.stdout);
-    let like: Value = serde_json::from_slice(&std::fs::read(&like).unwrap()).unwrap();
+    let (stdout, like) = bench_tiny(&tmp.path("like.json"), &["--like-wasm"]);
+    assert!(stdout.contains("--like-wasm: one thread"), "{stdout}");
     assert_eq!(like["settings"]["like_wasm"], true);
     assert_eq!(like["corpora"][0]["ngrams"], c["ngrams"]);
     assert_eq!(

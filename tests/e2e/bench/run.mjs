@@ -211,14 +211,14 @@ if (failure) {
 const medians = {};
 for (const k of Object.keys(runs[0].figures)) medians[k] = median(runs.map((r) => r.figures[k]));
 // Native: the median of the per-run figures; a ratio: the median of the per-run (paired) ratios.
+/** Per key, the median over `list` (objects with the same keys); null for an empty list. */
+const medianFigures = (list) => (list.length
+  ? Object.fromEntries(Object.keys(list[0]).map((k) => [k, median(list.map((x) => x[k]))]))
+  : null);
 const nativeRuns = runs.map((r) => r.native).filter(Boolean);
-const native = nativeRuns.length
-  ? Object.fromEntries(Object.keys(nativeRuns[0]).map((k) => [k, median(nativeRuns.map((x) => x[k]))]))
-  : null;
+const native = medianFigures(nativeRuns);
 const likeRuns = runs.map((r) => r.nativeLikeWasm).filter(Boolean);
-const nativeLike = likeRuns.length
-  ? Object.fromEntries(Object.keys(likeRuns[0]).map((k) => [k, median(likeRuns.map((x) => x[k]))]))
-  : null;
+const nativeLike = medianFigures(likeRuns);
 
 // ---- the table ----
 function fmt(x, d = 1) {

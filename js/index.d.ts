@@ -14,6 +14,8 @@ export class QuotaExceededError extends UellmError { name: 'QuotaExceededError';
 export class NotFoundError extends UellmError { name: 'NotFoundError'; code: 'NOT_FOUND'; }
 export class NoModelError extends UellmError { name: 'NoModelError'; code: 'NO_MODEL'; }
 export class TerminatedError extends UellmError { name: 'TerminatedError'; code: 'TERMINATED'; }
+/** From `create()` where there is no `Worker` (Node.js, server-side rendering). */
+export class UnsupportedEnvironmentError extends UellmError { name: 'UnsupportedEnvironmentError'; code: 'UNSUPPORTED_ENVIRONMENT'; }
 
 /** Codes of the core (wasm) errors, rethrown as `UellmError` with these names. */
 export type CoreErrorCode =
@@ -300,7 +302,11 @@ export interface Uellm {
   terminate(): void;
 }
 
-/** Starts the pool; resolves when every worker has initialised (rejects with the init error). */
+/**
+ * Starts the pool; resolves when every worker has initialised (rejects with the init error, or
+ * with UnsupportedEnvironmentError where there is no `Worker`, as in Node.js: there, use
+ * `ultra-efficient-llm/core` directly).
+ */
 export function create(config?: Config): Promise<Uellm>;
 /** The configuration `create(config)` would use. */
 export function resolveConfig(config?: Config): ResolvedConfig;

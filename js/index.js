@@ -6,7 +6,7 @@
 //   await llm.train([file], { maxPatternLength: 5 }, { onProgress: (p) => console.log(p) });
 //   const { text, stats } = await llm.generate('It is a truth', { seed: 42, maxTokens: 40 });
 import { Pool } from './pool.js';
-import { NoModelError } from './errors.js';
+import { NoModelError, UnsupportedEnvironmentError } from './errors.js';
 
 export * from './errors.js';
 
@@ -111,8 +111,19 @@ class OpStats {
   }
 }
 
-/** Starts the worker pool; resolves once every worker has initialised its wasm module. */
+/**
+ * Starts the worker pool; resolves once every worker has initialised its wasm module. Rejects
+ * with `UnsupportedEnvironmentError` where there is no `Worker` (Node.js, a server-side render).
+ */
 export async function create(config = {}) {
+  if (typeof Worker !== 'function') {
+    // Node.js has worker_threads, not Web Workers: point at what does run there.
+    throw new UnsupportedEnvironmentError('create() runs the model in module Web Workers, and ' +
+      'this environment has none (Node.js, or a server-side render). Outside a browser, use the ' +
+      "WebAssembly module directly: import { initSync, Trainer, Model } from " +
+      "'ultra-efficient-llm/core', then initSync({ module: <the bytes of " +
+      "ultra_efficient_llm_bg.wasm> }), or the native crate.");
+  }
   const llm = new Uellm(resolveConfig(config));
   try {
     await llm.ready;

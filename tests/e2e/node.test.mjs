@@ -1,0 +1,76 @@
+// The npm package outside a browser (Node.js, as in a server-side render or a script): the pool
+// API refuses at once with a typed error that says what to use instead, and what it points to
+// (the WebAssembly module, `ultra-efficient-llm/core`) trains and generates in Node with the
+// same seeded text as the native build (tests/fixtures/tiny-o3.seed42.txt, pinned by
+// tests/golden.rs), also through the README's example run as an outside app's script.
+//
+// Nothing is built here: pkg/ must exist (scripts/test-e2e.sh builds it; UELLM_PKG_DIR=/path tests
+// another unpacked package folder).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../..');
+const PKG = process.env.UELLM_PKG_DIR ? resolve(process.env.UELLM_PKG_DIR) : join(ROOT, 'pkg');
+const pkgFile = (f) => pathToFileURL(join(PKG, f)).href;
+const fixture = (f) => readFileSync(join(ROOT, 'tests/fixtures', f), 'utf8');
+
+test('create() in Node rejects with UnsupportedEnvironmentError, naming the core module', async () => {
+  assert.equal(typeof globalThis.Worker, 'undefined', 'this test is about an environment without Web Workers');
+  const uellm = await import(pkgFile('index.js'));
+  await assert.rejects(uellm.create({ workers: 1 }), (e) => {
+    assert.ok(e instanceof Error);
+    assert.ok(e instanceof uellm.UnsupportedEnvironmentError);
+    assert.equal(e.name, 'UnsupportedEnvironmentError');
+    assert.equal(e.code, 'UNSUPPORTED_ENVIRONMENT');
+    assert.match(e.message, /ultra-efficient-llm\/core/);
+    return true;
+  });
+  // The wire form keeps the class, as for every other error.
+  const back = uellm.fromWire(uellm.toWire(new uellm.UnsupportedEnvironmentError('x')));
+  assert.ok(back instanceof uellm.UnsupportedEnvironmentError);
+  assert.equal(back.code, 'UNSUPPORTED_ENVIRONMENT');
+});
+
+test('the core module trains and generates in Node, with the native seeded text', async () => {
+  const core = await import(pkgFile('ultra_efficient_llm.js'));
+  core.initSync({ module: readFileSync(join(PKG, 'ultra_efficient_llm_bg.wasm')) });
+  const trainer = new core.Trainer({ maxPatternLength: 3 });
+  trainer.feed(fixture('corpus/tiny.txt'));
+  const model = trainer.finish();
+  const out = model.generate('It is a truth', { seed: 42, maxTokens: 40 });
+  assert.equal(out.text, fixture('tiny-o3.seed42.txt'));
+  assert.equal(out.stats.seed, 42);
+  // The model file round-trips to the same text.
+  const again = core.Model.fromBytes(model.toBytes());
+  assert.equal(again.generate('It is a truth', { seed: 42, maxTokens: 40 }).text, out.text);
+  model.free();
+  again.free();
+});
+
+test("the README's Node.js example runs as an outside app's script, with the native seeded text", async () => {
+  // The README's code block right after the paragraph on Node.js, run as it is from a folder
+  // whose node_modules/ultra-efficient-llm is the package, with book.txt = the tiny corpus.
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const at = readme.indexOf('also the way in Node.js');
+  assert.ok(at > 0, 'the README has the Node.js paragraph');
+  const block = /```js\n([\s\S]*?)```/.exec(readme.slice(at));
+  assert.ok(block, 'a js code block follows it');
+  const dir = mkdtempSync(join(process.env.UELLM_E2E_TMP ?? tmpdir(), 'uellm-node-'));
+  try {
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(PKG, join(dir, 'node_modules', 'ultra-efficient-llm'), 'dir');
+    writeFileSync(join(dir, 'book.txt'), fixture('corpus/tiny.txt'));
+    writeFileSync(join(dir, 'app.mjs'), block[1]);
+    const { stdout } = await promisify(execFile)(process.execPath, ['app.mjs'], { cwd: dir });
+    assert.equal(stdout, fixture('tiny-o3.seed42.txt') + '\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

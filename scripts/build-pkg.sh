@@ -39,6 +39,14 @@ cp js/*.js js/*.d.ts pkg/
 # already ignores /pkg.
 rm -f pkg/.gitignore
 
+# The glue's classes declare `[Symbol.dispose]()`, which TypeScript knows only with the
+# `esnext.disposable` library: say so in the declaration file itself, so that an app compiling
+# with its own `lib` (and without skipLibCheck) needs no change (tests/e2e/types.test.mjs).
+if ! grep -q 'reference lib="esnext.disposable"' pkg/ultra_efficient_llm.d.ts; then
+  { echo '/// <reference lib="esnext.disposable" />'; cat pkg/ultra_efficient_llm.d.ts; } > pkg/ultra_efficient_llm.d.ts.tmp
+  mv pkg/ultra_efficient_llm.d.ts.tmp pkg/ultra_efficient_llm.d.ts
+fi
+
 node --input-type=module - <<'NODE'
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 const generated = JSON.parse(readFileSync('pkg/package.json', 'utf8'));

@@ -2,8 +2,10 @@
 # End-to-end tests of the npm package in headless Chromium (playwright-core, /usr/bin/chromium):
 # builds pkg/ (scripts/build-pkg.sh), installs the test's npm deps in tests/e2e (no browser
 # download), packs pkg/ with `npm pack`, serves the tarball's files and a test page on
-# 127.0.0.1 and runs `node --test tests/e2e/`. Exits non-zero on failure; ends with node's
-# test runner summary. CHROMIUM=/path overrides the browser.
+# 127.0.0.1 and runs `node --test tests/e2e/` (with, besides the browser tests, the package in
+# Node.js: node.test.mjs, and its TypeScript declarations under tsc --strict: types.test.mjs).
+# Exits non-zero on failure; ends with node's test runner summary. CHROMIUM=/path overrides the
+# browser.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -1,0 +1,69 @@
+// Compiled (never run) by tests/e2e/types.test.mjs with `tsc --strict` against the package's
+// declarations, as an outside TypeScript app would import them. Each `@ts-expect-error` line
+// must be an error: if a declaration loosened to `any`, tsc would report the directive unused.
+import {
+  create, presets, resolveConfig, fromWire, toWire,
+  UellmError, QueueFullError, TimeoutError, UnsupportedEnvironmentError,
+  type Config, type Generation, type Health, type Metrics, type ModelInfo, type SavedModel,
+  type TrainProgress, type Uellm,
+} from 'ultra-efficient-llm';
+import { initSync, Model, Trainer, type Generation as CoreGeneration } from 'ultra-efficient-llm/core';
+
+export async function app(file: File): Promise<string> {
+  const config: Config = { preset: 'production', workers: 2, slowOpMs: null, log: 'quiet' };
+  const llm: Uellm = await create(config);
+  const info: ModelInfo = await llm.train([file, 'more text\n', new ArrayBuffer(8)], { maxPatternLength: 5 }, {
+    onProgress: (p: TrainProgress) => { const share: number = p.bytesSeen / p.bytesTotal; void share; },
+    signal: new AbortController().signal,
+  });
+  const order: number = info.order;
+  const out: Generation = await llm.generate('It is a truth', { seed: 42, maxTokens: 40, topK: 40 }, {
+    onToken: (piece: string) => { void piece; },
+    timeoutMs: 1000,
+  });
+  const tokensPerSecond: number = out.stats.tokensPerSecond;
+  const saved: SavedModel = await llm.save();
+  const all: SavedModel[] = await llm.list();
+  await llm.load(saved.name);
+  const blob: Blob = await llm.exportModel(saved.name);
+  await llm.importModel(blob, 'copy');
+  const ppl: number = (await llm.perplexity('Some held-out text.')).perplexity;
+  const health: Health = llm.health();
+  const metrics: Metrics = llm.metrics();
+  const p95: number | undefined = metrics.ops.generate?.p95Ms;
+  const memory: number = metrics.workerMemoryBytes.generation;
+  const current: Blob | null = llm.modelFile;
+  llm.terminate();
+
+  // @ts-expect-error: the prompt is a string
+  await llm.generate(42);
+  // @ts-expect-error: an unknown option name
+  await llm.generate('x', { maxToken: 10 });
+  // @ts-expect-error: an unknown preset
+  await create({ preset: 'fastest' });
+  // @ts-expect-error: health() is synchronous
+  const h: Promise<Health> = llm.health();
+
+  return [order, tokensPerSecond, all.length, ppl, health.workers.ready, p95, memory, current?.size,
+    resolveConfig({ workers: 3 }).workers, presets.development.workers, h].join(' ');
+}
+
+export function errors(e: unknown): string {
+  if (e instanceof QueueFullError) { const code: 'QUEUE_FULL' = e.code; return code; }
+  if (e instanceof TimeoutError) return e.code;
+  if (e instanceof UnsupportedEnvironmentError) { const code: 'UNSUPPORTED_ENVIRONMENT' = e.code; return code; }
+  if (e instanceof UellmError) return `${e.name} ${e.code}`;
+  return fromWire(toWire(e)).message;
+}
+
+export function core(wasm: Uint8Array, text: string): string {
+  initSync({ module: wasm });
+  const trainer = new Trainer({ maxPatternLength: 3 });
+  trainer.feed(text);
+  const model: Model = trainer.finish();
+  const g: CoreGeneration = model.generate('It is', { seed: 42, maxTokens: 40 }, (piece) => { void piece; });
+  const again: Model = Model.fromBytes(model.toBytes());
+  // @ts-expect-error: fromBytes takes bytes, not text
+  Model.fromBytes(text);
+  return g.text + again.info().order;
+}

@@ -1,9 +1,9 @@
 // The package's TypeScript declarations (index.d.ts and the wasm module's own .d.ts) as an
 // outside TypeScript app sees them: types/usage.ts, which uses the whole API, must compile with
 // `tsc --strict` against the package in node_modules, with a bundler's module resolution and
-// with Node.js's, and each of its `@ts-expect-error` lines
-// must be an error (so no declaration has decayed to `any`). A copy with one such directive on a
-// valid line must fail: the check itself works.
+// with Node.js's, and each of its `@ts-expect-error` lines must be an error (so no declaration
+// has decayed to `any`). A copy with one such directive on a valid line must fail: the check
+// itself works.
 //
 // Nothing is built here: pkg/ must exist (scripts/test-e2e.sh builds it; UELLM_PKG_DIR=/path tests
 // another unpacked package folder).

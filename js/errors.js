@@ -34,11 +34,14 @@ export const NoModelError = define('NoModelError', 'NO_MODEL',
   'no model is loaded; train or load one first');
 export const TerminatedError = define('TerminatedError', 'TERMINATED',
   'the pool has been terminated');
+export const InvalidOptionError = define('InvalidOptionError', 'INVALID_OPTION',
+  'an option or argument is invalid');
 export const UnsupportedEnvironmentError = define('UnsupportedEnvironmentError',
   'UNSUPPORTED_ENVIRONMENT', 'this environment has no module Web Workers');
 
 const classes = new Map([TimeoutError, AbortError, QueueFullError, WorkerCrashedError,
-  QuotaExceededError, NotFoundError, NoModelError, TerminatedError, UnsupportedEnvironmentError]
+  QuotaExceededError, NotFoundError, NoModelError, TerminatedError, InvalidOptionError,
+  UnsupportedEnvironmentError]
   .map((c) => [c.name, c]));
 
 /** The wire form of any thrown value: `{name, code, message}`. */

@@ -14,6 +14,8 @@ export class QuotaExceededError extends UellmError { name: 'QuotaExceededError';
 export class NotFoundError extends UellmError { name: 'NotFoundError'; code: 'NOT_FOUND'; }
 export class NoModelError extends UellmError { name: 'NoModelError'; code: 'NO_MODEL'; }
 export class TerminatedError extends UellmError { name: 'TerminatedError'; code: 'TERMINATED'; }
+/** A bad option or argument: from `create`/`resolveConfig` (config), or a worker (request options, sources). */
+export class InvalidOptionError extends UellmError { name: 'InvalidOptionError'; code: 'INVALID_OPTION'; }
 /** From `create()` where there is no `Worker` (Node.js, server-side rendering). */
 export class UnsupportedEnvironmentError extends UellmError { name: 'UnsupportedEnvironmentError'; code: 'UNSUPPORTED_ENVIRONMENT'; }
 

@@ -6,7 +6,7 @@
 //   await llm.train([file], { maxPatternLength: 5 }, { onProgress: (p) => console.log(p) });
 //   const { text, stats } = await llm.generate('It is a truth', { seed: 42, maxTokens: 40 });
 import { Pool } from './pool.js';
-import { NoModelError, UnsupportedEnvironmentError } from './errors.js';
+import { InvalidOptionError, NoModelError, UnsupportedEnvironmentError } from './errors.js';
 
 export * from './errors.js';
 
@@ -36,21 +36,16 @@ export const defaults = Object.freeze({
 
 /** The configuration `create(config)` would use (preset, then overrides). */
 export function resolveConfig(config = {}) {
-  const preset = config.preset ? presets[config.preset] : {};
-  if (!preset) {
-    const err = new Error(`unknown preset "${config.preset}"; expected one of: ${Object.keys(presets).join(', ')}`);
-    err.name = 'InvalidOptionError';
-    err.code = 'INVALID_OPTION';
-    throw err;
+  // Own keys only: "toString" or "__proto__" is no preset.
+  if (config.preset && !Object.hasOwn(presets, config.preset)) {
+    throw new InvalidOptionError(`unknown preset "${config.preset}"; expected one of: ${Object.keys(presets).join(', ')}`);
   }
+  const preset = config.preset ? presets[config.preset] : {};
   const out = { ...defaults, ...preset, ...config };
   out.generateDefaults = { ...(preset.generateDefaults ?? {}), ...(config.generateDefaults ?? {}) };
   for (const key of ['workers', 'maxQueue']) {
     if (!Number.isInteger(out[key]) || out[key] < (key === 'workers' ? 1 : 0)) {
-      const err = new Error(`config.${key} must be an integer ≥ ${key === 'workers' ? 1 : 0}, got ${out[key]}`);
-      err.name = 'InvalidOptionError';
-      err.code = 'INVALID_OPTION';
-      throw err;
+      throw new InvalidOptionError(`config.${key} must be an integer ≥ ${key === 'workers' ? 1 : 0}, got ${out[key]}`);
     }
   }
   return out;

@@ -13,7 +13,7 @@
 // `generateMs`, `perplexityMs`; and `wasmBytes`, the worker's WebAssembly memory afterwards.
 import * as core from './core.js';
 import * as storage from './storage.js';
-import { NoModelError, UellmError, toWire } from './errors.js';
+import { InvalidOptionError, NoModelError, UellmError, toWire } from './errors.js';
 
 const CHUNK = 1 << 20; // bytes per Blob slice fed to the trainer
 
@@ -260,16 +260,14 @@ async function toBytes(source) {
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   if (typeof Blob !== 'undefined' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
-  throw new UellmError('expected a Blob, File, ArrayBuffer or Uint8Array',
-    { name: 'InvalidOptionError', code: 'INVALID_OPTION' });
+  throw new InvalidOptionError('expected a Blob, File, ArrayBuffer or Uint8Array');
 }
 
 function sizeOf(src) {
   if (typeof src === 'string') return null; // counted as fed (UTF-8 length is not known yet)
   if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return src.byteLength;
   if (typeof Blob !== 'undefined' && src instanceof Blob) return src.size;
-  throw new UellmError('a training source must be a string, ArrayBuffer, typed array, Blob or File',
-    { name: 'InvalidOptionError', code: 'INVALID_OPTION' });
+  throw new InvalidOptionError('a training source must be a string, ArrayBuffer, typed array, Blob or File');
 }
 
 async function train(id, { sources = [], options }, timings) {

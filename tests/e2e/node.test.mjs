@@ -74,3 +74,22 @@ test("the README's Node.js example runs as an outside app's script, with the nat
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a bad pool configuration is an InvalidOptionError, checked before any worker starts', async () => {
+  const uellm = await import(pkgFile('index.js'));
+  for (const config of [{ preset: 'fastest' }, { preset: 'toString' }, { preset: '__proto__' },
+    { workers: 0 }, { workers: 1.5 }, { maxQueue: -1 }]) {
+    assert.throws(() => uellm.resolveConfig(config), (e) => {
+      assert.ok(e instanceof uellm.InvalidOptionError, JSON.stringify(config));
+      assert.ok(e instanceof uellm.UellmError);
+      assert.equal(e.name, 'InvalidOptionError');
+      assert.equal(e.code, 'INVALID_OPTION');
+      return true;
+    });
+  }
+  assert.equal(uellm.resolveConfig({ preset: 'development', workers: 3 }).workers, 3);
+  // As the worker's own option errors come back over the wire.
+  const back = uellm.fromWire({ name: 'InvalidOptionError', code: 'INVALID_OPTION', message: 'm' });
+  assert.ok(back instanceof uellm.InvalidOptionError);
+  assert.equal(back.message, 'm');
+});

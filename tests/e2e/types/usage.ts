@@ -3,7 +3,7 @@
 // must be an error: if a declaration loosened to `any`, tsc would report the directive unused.
 import {
   create, presets, resolveConfig, fromWire, toWire,
-  UellmError, QueueFullError, TimeoutError, UnsupportedEnvironmentError,
+  UellmError, QueueFullError, TimeoutError, UnsupportedEnvironmentError, InvalidOptionError,
   type Config, type Generation, type Health, type Metrics, type ModelInfo, type SavedModel,
   type TrainProgress, type Uellm,
 } from 'ultra-efficient-llm';
@@ -51,6 +51,7 @@ export async function app(file: File): Promise<string> {
 export function errors(e: unknown): string {
   if (e instanceof QueueFullError) { const code: 'QUEUE_FULL' = e.code; return code; }
   if (e instanceof TimeoutError) return e.code;
+  if (e instanceof InvalidOptionError) { const code: 'INVALID_OPTION' = e.code; return code; }
   if (e instanceof UnsupportedEnvironmentError) { const code: 'UNSUPPORTED_ENVIRONMENT' = e.code; return code; }
   if (e instanceof UellmError) return `${e.name} ${e.code}`;
   return fromWire(toWire(e)).message;

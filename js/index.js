@@ -51,6 +51,19 @@ export function resolveConfig(config = {}) {
   return out;
 }
 
+/**
+ * A model name argument: a non-empty string (IndexedDB would take a number as another key, and
+ * fail on `undefined` with a storage error); with `optional`, also nothing (a default name).
+ */
+function nameArg(name, optional = false) {
+  if (optional && (name === undefined || name === null || name === '')) return undefined;
+  if (typeof name !== 'string' || name === '') {
+    const got = name === null ? 'null' : typeof name === 'string' ? 'an empty string' : typeof name;
+    throw new InvalidOptionError(`a model name must be a non-empty string, got ${got}`);
+  }
+  return name;
+}
+
 const SAMPLES = 1024; // latest durations kept per op for the percentiles
 const TRAINER_RECYCLE_MS = 2000; // idle time after a training before its worker is replaced
 
@@ -328,29 +341,31 @@ class Uellm {
 
   save(name) {
     return this.timed('save', async (trace) => {
+      const n = nameArg(name, true);
       this.requireModel();
-      return this.storage('save', { name, base: this.config.modelName }, trace);
+      return this.storage('save', { name: n, base: this.config.modelName }, trace);
     });
   }
 
   load(name) {
     // One worker reads the file from IndexedDB and parses it; the call resolves then, and the
     // others load the shared file in the background (see installFirst). Nobody reads it twice.
-    return this.timed('load', (trace) => this.installFirst('loadStored', { name, share: true }, trace));
+    return this.timed('load', (trace) => this.installFirst('loadStored', { name: nameArg(name), share: true }, trace));
   }
 
   list() { return this.timed('list', (trace) => this.storage('list', {}, trace)); }
-  remove(name) { return this.timed('remove', (trace) => this.storage('remove', { name }, trace)); }
+  remove(name) { return this.timed('remove', (trace) => this.storage('remove', { name: nameArg(name) }, trace)); }
 
   exportModel(name) {
     return this.timed('export', async (trace) => {
-      const file = await this.storage('export', { name }, trace);
+      const file = await this.storage('export', { name: nameArg(name) }, trace);
       return file instanceof Blob ? file : new Blob([file], { type: 'application/octet-stream' });
     });
   }
 
   importModel(source, name) {
-    return this.timed('import', (trace) => this.storage('import', { source, name, base: this.config.modelName }, trace));
+    return this.timed('import', (trace) => this.storage('import',
+      { source, name: nameArg(name, true), base: this.config.modelName }, trace));
   }
 
   // ---- observability ----

@@ -5,7 +5,7 @@ use std::cell::OnceCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::options::{generate_options, js_error, options, JsTrainOptions};
+use super::options::{generate_options, js_error, options, string_arg, JsTrainOptions};
 use super::results::{generation_to_js, to_js, JsCacheStats, JsModelInfo, JsPerplexity};
 use super::MAX_SAFE_INTEGER;
 use crate::format::{self, HEADER_LEN};
@@ -36,12 +36,13 @@ impl WasmModel {
     /// # Errors
     /// `InvalidOptionError` for bad options, `EmptyInputError` when the text has no word.
     pub fn train(
-        text: &str,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "TrainOptions")] options: JsValue,
     ) -> Result<WasmModel, JsValue> {
+        let text = string_arg(&text, "text")?;
         let opts = self::options::<JsTrainOptions>(options)?.into_core();
         let mut trainer = Trainer::new(opts).map_err(js_error)?;
-        trainer.feed(text);
+        trainer.feed(&text);
         trainer.finish().map(WasmModel::from).map_err(js_error)
     }
 
@@ -76,8 +77,10 @@ impl WasmModel {
     /// # Errors
     /// `ArpaError` (code `INVALID_ARPA`) naming the line at fault.
     #[wasm_bindgen(js_name = fromArpa)]
-    pub fn from_arpa(text: &str) -> Result<WasmModel, JsValue> {
-        Model::from_arpa(text)
+    pub fn from_arpa(
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<WasmModel, JsValue> {
+        Model::from_arpa(&string_arg(&text, "text")?)
             .map(WasmModel::from)
             .map_err(js_error)
     }
@@ -110,11 +113,13 @@ impl WasmModel {
     #[wasm_bindgen(unchecked_return_type = "Generation")]
     pub fn generate(
         &self,
-        prompt: &str,
+        #[wasm_bindgen(unchecked_param_type = "string")] prompt: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "GenerateOptions")] options: JsValue,
         #[wasm_bindgen(js_name = onToken, unchecked_optional_param_type = "OnToken")]
         on_token: JsValue,
     ) -> Result<JsValue, JsValue> {
+        let prompt = string_arg(&prompt, "prompt")?;
+        let prompt = prompt.as_str();
         let mut opts = generate_options(options)?.into_core().map_err(js_error)?;
         let callback = if on_token.is_undefined() || on_token.is_null() {
             None
@@ -161,8 +166,12 @@ impl WasmModel {
     /// # Errors
     /// Only if the result cannot be converted (never expected).
     #[wasm_bindgen(unchecked_return_type = "Perplexity")]
-    pub fn perplexity(&self, text: &str) -> Result<JsValue, JsValue> {
-        to_js(&JsPerplexity::from(self.model.perplexity(text)))
+    pub fn perplexity(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let text = string_arg(&text, "text")?;
+        to_js(&JsPerplexity::from(self.model.perplexity(&text)))
     }
 
     /// Summary figures: order, vocabulary size, patterns per order, sizes, how it was trained.

@@ -303,6 +303,25 @@ pub(crate) fn js_option_name(name: &'static str) -> &'static str {
 }
 
 /// A core error as a JavaScript `Error`, with option names in their JavaScript spelling.
+/// `value` as a Rust string, or an `InvalidOptionError` naming the argument `name`.
+///
+/// String parameters of the bindings are taken as `JsValue` and checked here: wasm-bindgen's glue
+/// for a `&str` parameter checks nothing in release builds, and a number or an object passed
+/// there is written into the module's memory with a bogus length, which traps its allocator and
+/// leaves the instance unusable.
+pub(crate) fn string_arg(value: &JsValue, name: &'static str) -> Result<String, JsValue> {
+    value.as_string().ok_or_else(|| {
+        let kind = if value.is_null() {
+            "null".to_owned()
+        } else if js_sys::Array::is_array(value) {
+            "an array".to_owned()
+        } else {
+            value.js_typeof().as_string().unwrap_or_default()
+        };
+        js_error(Error::option(name, format!("must be a string, got {kind}")))
+    })
+}
+
 pub(crate) fn js_error(err: Error) -> JsValue {
     match err {
         Error::InvalidOption { name, reason } => to_js_error(&Error::InvalidOption {

@@ -4,7 +4,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::model::WasmModel;
-use super::options::{js_error, options, JsTrainOptions};
+use super::options::{js_error, options, string_arg, JsTrainOptions};
 use super::results::{to_js, JsModelInfo};
 use super::MAX_SAFE_INTEGER;
 use crate::{Error, Trainer};
@@ -47,8 +47,15 @@ impl WasmTrainer {
     }
 
     /// Feeds text; lines may be split across calls.
-    pub fn feed(&mut self, text: &str) {
-        self.trainer.feed(text);
+    ///
+    /// # Errors
+    /// `InvalidOptionError` when `text` is not a string.
+    pub fn feed(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<(), JsValue> {
+        self.trainer.feed(&string_arg(&text, "text")?);
+        Ok(())
     }
 
     /// Feeds raw UTF-8 bytes; a character may be split across calls.

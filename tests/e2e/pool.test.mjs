@@ -789,8 +789,33 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
       const core = uellm.fromWire({ name: 'CorruptedError', code: 'CORRUPTED', message: 'bad' });
       const invalid = await window.settle(llm.generate(p, { noSuchOption: 1 }));
       const badTemp = await window.settle(llm.generate(p, { temperature: -1 }));
-      return { rebuilt, core: [core.name, core.code, core instanceof uellm.UellmError, core.message], invalid, badTemp };
+      // Arguments of the wrong type: typed errors, and no worker crashes. (A number as the
+      // prompt used to trap the worker's wasm instance, through wasm-bindgen's unchecked glue.)
+      const crashes0 = llm.metrics().workers.restarts;
+      const badArgs = {};
+      for (const [k, call] of Object.entries({
+        prompt: () => llm.generate(42, { maxTokens: 5 }), promptObj: () => llm.generate({ a: 1 }),
+        text: () => llm.perplexity(5), saveName: () => llm.save(12), loadNone: () => llm.load(),
+        loadNumber: () => llm.load(7), removeObj: () => llm.remove({}), exportNull: () => llm.exportModel(null),
+        importName: () => llm.importModel(new Blob([]), 3), trainSource: () => llm.train(42),
+      })) {
+        try {
+          await call();
+          badArgs[k] = ['resolved'];
+        } catch (e) {
+          badArgs[k] = [e.name, e.code, e instanceof uellm.InvalidOptionError];
+        }
+      }
+      const restarts = llm.metrics().workers.restarts - crashes0;
+      const after = await llm.generate(p, { seed: 42, maxTokens: 40 });
+      return { rebuilt, core: [core.name, core.code, core instanceof uellm.UellmError, core.message], invalid, badTemp,
+        badArgs, restarts, after: after.text };
     }, PROMPT);
+    for (const [k, v] of Object.entries(r.badArgs)) {
+      assert.deepEqual(v, ['InvalidOptionError', 'INVALID_OPTION', true], k);
+    }
+    assert.equal(r.restarts, 0);
+    assert.equal(r.after, GOLDEN);
     assert.deepEqual(r.rebuilt, [
       ['TimeoutError', 'TIMEOUT', true, true], ['AbortError', 'ABORTED', true, true],
       ['QueueFullError', 'QUEUE_FULL', true, true], ['WorkerCrashedError', 'WORKER_CRASHED', true, true],

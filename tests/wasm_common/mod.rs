@@ -49,6 +49,11 @@ fn obj(props: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
+/// A JavaScript string, as the bindings' string parameters take.
+fn s(text: &str) -> JsValue {
+    JsValue::from_str(text)
+}
+
 fn num(n: f64) -> JsValue {
     JsValue::from_f64(n)
 }
@@ -162,7 +167,7 @@ fn clock_is_monotonic_and_advances() {
 #[wasm_bindgen_test]
 fn model_bytes_round_trip_and_load_errors_are_typed() {
     setup();
-    let model = WasmModel::train(TINY, order3()).unwrap();
+    let model = WasmModel::train(s(TINY), order3()).unwrap();
     let bytes = model.to_bytes();
     assert_eq!(bytes, tiny_o3().to_bytes());
     let again = WasmModel::from_bytes(bytes.clone()).unwrap();
@@ -215,7 +220,7 @@ fn model_bytes_round_trip_and_load_errors_are_typed() {
 fn camel_case_options_are_accepted_and_unknown_keys_rejected() {
     setup();
     // Training options.
-    let model = WasmModel::train(TINY, order3()).unwrap();
+    let model = WasmModel::train(s(TINY), order3()).unwrap();
     assert_eq!(get_f64(&model.info().unwrap(), "order"), 3.0);
     let trainer = WasmTrainer::new(obj(&[
         ("maxPatternLength", num(2.0)),
@@ -246,7 +251,7 @@ fn camel_case_options_are_accepted_and_unknown_keys_rejected() {
     ] {
         let err = WasmTrainer::new(bad.clone()).map(|_| ()).unwrap_err();
         assert_invalid_option(&err, mentions);
-        let err = WasmModel::train(TINY, bad).unwrap_err();
+        let err = WasmModel::train(s(TINY), bad).unwrap_err();
         assert_invalid_option(&err, mentions);
     }
 
@@ -266,7 +271,7 @@ fn camel_case_options_are_accepted_and_unknown_keys_rejected() {
         ("frequencyNormalization", JsValue::TRUE),
         ("activationCacheSize", num(1000.0)),
     ]);
-    let out = model.generate(PROMPT, all, JsValue::UNDEFINED).unwrap();
+    let out = model.generate(s(PROMPT), all, JsValue::UNDEFINED).unwrap();
     assert_eq!(get_str(&out, "text"), TINY_O3_SEED42);
     // A preset is applied first, then the fields set override it.
     let preset = obj(&[
@@ -274,10 +279,10 @@ fn camel_case_options_are_accepted_and_unknown_keys_rejected() {
         ("seed", num(42.0)),
         ("maxTokens", num(40.0)),
     ]);
-    let out = model.generate(PROMPT, preset, JsValue::NULL).unwrap();
+    let out = model.generate(s(PROMPT), preset, JsValue::NULL).unwrap();
     assert_eq!(get_str(&out, "text"), TINY_O3_SEED42);
     let shaped = obj(&[("preset", "development".into()), ("topK", num(5.0))]);
-    let out = model.generate(PROMPT, shaped, JsValue::NULL).unwrap();
+    let out = model.generate(s(PROMPT), shaped, JsValue::NULL).unwrap();
     assert_eq!(get(&get(&out, "stats"), "exact"), JsValue::FALSE);
 
     for (bad, mentions) in [
@@ -301,11 +306,13 @@ fn camel_case_options_are_accepted_and_unknown_keys_rejected() {
             "`stopAtSentenceEnd`",
         ),
     ] {
-        let err = model.generate(PROMPT, bad, JsValue::UNDEFINED).unwrap_err();
+        let err = model
+            .generate(s(PROMPT), bad, JsValue::UNDEFINED)
+            .unwrap_err();
         assert_invalid_option(&err, mentions);
     }
     let err = model
-        .generate(PROMPT, JsValue::UNDEFINED, num(1.0))
+        .generate(s(PROMPT), JsValue::UNDEFINED, num(1.0))
         .unwrap_err();
     assert_invalid_option(&err, "onToken");
 
@@ -318,9 +325,57 @@ fn camel_case_options_are_accepted_and_unknown_keys_rejected() {
 }
 
 #[wasm_bindgen_test]
+fn a_text_argument_that_is_no_string_is_an_invalid_option_not_a_trap() {
+    // wasm-bindgen's glue checks no `&str` argument in release builds: a number passed as the
+    // prompt used to trap the module's allocator and leave the instance unusable.
+    setup();
+    let model = WasmModel::train(s(TINY), order3()).unwrap();
+    let not_strings = || {
+        [
+            num(42.0),
+            JsValue::NULL,
+            JsValue::UNDEFINED,
+            obj(&[("a", num(1.0))]),
+            js_sys::Array::new().into(),
+            JsValue::TRUE,
+        ]
+    };
+    for bad in not_strings() {
+        let err = model
+            .generate(bad.clone(), JsValue::UNDEFINED, JsValue::UNDEFINED)
+            .unwrap_err();
+        assert_invalid_option(&err, "`prompt`: must be a string");
+        let err = model.perplexity(bad.clone()).unwrap_err();
+        assert_invalid_option(&err, "`text`: must be a string");
+        let err = WasmModel::train(bad.clone(), order3()).unwrap_err();
+        assert_invalid_option(&err, "`text`");
+        let err = WasmModel::from_arpa(bad.clone()).unwrap_err();
+        assert_invalid_option(&err, "`text`");
+        let mut trainer = WasmTrainer::new(order3()).unwrap();
+        let err = trainer.feed(bad).unwrap_err();
+        assert_invalid_option(&err, "`text`");
+    }
+    let err = model
+        .generate(num(42.0), JsValue::UNDEFINED, JsValue::UNDEFINED)
+        .unwrap_err();
+    assert_invalid_option(&err, "got number");
+    let err = model.perplexity(JsValue::NULL).unwrap_err();
+    assert_invalid_option(&err, "got null");
+    // The instance is still sound: the golden text, as before.
+    let out = model
+        .generate(
+            s(PROMPT),
+            obj(&[("seed", num(42.0)), ("maxTokens", num(40.0))]),
+            JsValue::UNDEFINED,
+        )
+        .unwrap();
+    assert_eq!(get_str(&out, "text"), TINY_O3_SEED42);
+}
+
+#[wasm_bindgen_test]
 fn trainer_fed_in_chunks_equals_training_on_the_whole_text() {
     setup();
-    let whole = WasmModel::train(ES_TINY, order3()).unwrap().to_bytes();
+    let whole = WasmModel::train(s(ES_TINY), order3()).unwrap().to_bytes();
 
     // Raw bytes, the first chunk ending inside a two-byte character.
     let bytes = ES_TINY.as_bytes();
@@ -351,7 +406,7 @@ fn trainer_fed_in_chunks_equals_training_on_the_whole_text() {
         while !rest.is_char_boundary(cut) {
             cut += 1;
         }
-        trainer.feed(&rest[..cut]);
+        trainer.feed(s(&rest[..cut])).unwrap();
         rest = &rest[cut..];
     }
     assert_eq!(trainer.bytes_seen(), ES_TINY.len() as f64);
@@ -371,19 +426,19 @@ fn trainer_fed_in_chunks_equals_training_on_the_whole_text() {
     let err = trainer.finish().unwrap_err();
     assert_js_error(&err, "NotTextError", "NOT_TEXT");
     let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
-    trainer.feed(" \n\n");
+    trainer.feed(s(" \n\n")).unwrap();
     let err = trainer.finish().unwrap_err();
     assert_js_error(&err, "EmptyInputError", "EMPTY_INPUT");
-    let err = WasmModel::train("", JsValue::UNDEFINED).unwrap_err();
+    let err = WasmModel::train(s(""), JsValue::UNDEFINED).unwrap_err();
     assert_js_error(&err, "EmptyInputError", "EMPTY_INPUT");
 }
 
 #[wasm_bindgen_test]
 fn finish_file_gives_the_file_and_info_of_finish() {
     setup();
-    let model = WasmModel::train(ES_TINY, order3()).unwrap();
+    let model = WasmModel::train(s(ES_TINY), order3()).unwrap();
     let mut trainer = WasmTrainer::new(order3()).unwrap();
-    trainer.feed(ES_TINY);
+    trainer.feed(s(ES_TINY)).unwrap();
     let file = trainer.finish_file().unwrap();
     assert_eq!(sorted(&["bytes", "info"]), keys(&file));
     let bytes = js_sys::Uint8Array::from(get(&file, "bytes")).to_vec();
@@ -403,7 +458,7 @@ fn finish_file_gives_the_file_and_info_of_finish() {
     );
 
     let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
-    trainer.feed(" \n\n");
+    trainer.feed(s(" \n\n")).unwrap();
     let err = trainer.finish_file().unwrap_err();
     assert_js_error(&err, "EmptyInputError", "EMPTY_INPUT");
 }
@@ -411,13 +466,13 @@ fn finish_file_gives_the_file_and_info_of_finish() {
 #[wasm_bindgen_test]
 fn on_token_streams_the_text_and_can_stop_it() {
     setup();
-    let model = WasmModel::train(TINY, order3()).unwrap();
+    let model = WasmModel::train(s(TINY), order3()).unwrap();
     let seeded = || obj(&[("seed", num(42.0)), ("maxTokens", num(40.0))]);
 
     // Streamed pieces add up to the text, token by token, and change nothing.
     let (callback, calls) = recorder(|_| Ok(JsValue::UNDEFINED));
     let out = model
-        .generate(PROMPT, seeded(), callback.as_ref().clone())
+        .generate(s(PROMPT), seeded(), callback.as_ref().clone())
         .unwrap();
     let text = get_str(&out, "text");
     assert_eq!(text, TINY_O3_SEED42);
@@ -441,7 +496,7 @@ fn on_token_streams_the_text_and_can_stop_it() {
         ("stopAtSentenceEnd", JsValue::FALSE),
     ]);
     let out = model
-        .generate(PROMPT, long, callback.as_ref().clone())
+        .generate(s(PROMPT), long, callback.as_ref().clone())
         .unwrap();
     let stats = get(&out, "stats");
     assert_eq!(get_str(&stats, "stopReason"), "cancelled");
@@ -461,14 +516,14 @@ fn on_token_streams_the_text_and_can_stop_it() {
         }
     });
     let err = model
-        .generate(PROMPT, seeded(), callback.as_ref().clone())
+        .generate(s(PROMPT), seeded(), callback.as_ref().clone())
         .unwrap_err();
     assert!(js_sys::Object::is(&err, &thrown));
     assert_eq!(calls.borrow().len(), 3);
     // A thrown non-Error becomes an Error whose cause it is.
     let (callback, _) = recorder(|_| Err(JsValue::from_str("plain string")));
     let err = model
-        .generate(PROMPT, seeded(), callback.as_ref().clone())
+        .generate(s(PROMPT), seeded(), callback.as_ref().clone())
         .unwrap_err();
     assert!(err.is_instance_of::<js_sys::Error>());
     assert_eq!(
@@ -487,26 +542,26 @@ fn on_token_streams_the_text_and_can_stop_it() {
     ]);
     let alone = get_str(
         &model
-            .generate(PROMPT, shaped.clone(), JsValue::UNDEFINED)
+            .generate(s(PROMPT), shaped.clone(), JsValue::UNDEFINED)
             .unwrap(),
         "text",
     );
     let inner = Rc::clone(&model);
     let inner_opts = shaped.clone();
     let (callback, calls) =
-        recorder(move |_| inner.generate("She", inner_opts.clone(), JsValue::NULL));
+        recorder(move |_| inner.generate(s("She"), inner_opts.clone(), JsValue::NULL));
     let out = model
-        .generate(PROMPT, shaped.clone(), callback.as_ref().clone())
+        .generate(s(PROMPT), shaped.clone(), callback.as_ref().clone())
         .unwrap();
     assert_eq!(get_str(&out, "text"), alone);
     assert!(!calls.borrow().is_empty());
     let inner = Rc::clone(&model);
     let (callback, seen) = recorder(move |_| inner.cache_stats());
     model
-        .generate(PROMPT, shaped.clone(), callback.as_ref().clone())
+        .generate(s(PROMPT), shaped.clone(), callback.as_ref().clone())
         .unwrap();
     assert!(!seen.borrow().is_empty());
-    model.generate(PROMPT, shaped, JsValue::NULL).unwrap();
+    model.generate(s(PROMPT), shaped, JsValue::NULL).unwrap();
     let stats = model.cache_stats().unwrap();
     assert!(get(&stats, "misses").as_f64().unwrap_or(0.0) > 0.0);
 }
@@ -514,9 +569,9 @@ fn on_token_streams_the_text_and_can_stop_it() {
 #[wasm_bindgen_test]
 fn results_are_camel_case_objects() {
     setup();
-    let model = WasmModel::train(TINY, order3()).unwrap();
+    let model = WasmModel::train(s(TINY), order3()).unwrap();
     let out = model
-        .generate(PROMPT, obj(&[("seed", num(42.0))]), JsValue::UNDEFINED)
+        .generate(s(PROMPT), obj(&[("seed", num(42.0))]), JsValue::UNDEFINED)
         .unwrap();
     assert_eq!(keys(&out), sorted(&["text", "tokens", "stats"]));
     assert!(Array::is_array(&get(&out, "tokens")));
@@ -546,12 +601,12 @@ fn results_are_camel_case_objects() {
 
     // Without a seed, the drawn seed is a plain number that reproduces the text.
     let drawn = model
-        .generate(PROMPT, JsValue::NULL, JsValue::UNDEFINED)
+        .generate(s(PROMPT), JsValue::NULL, JsValue::UNDEFINED)
         .unwrap();
     let seed = get_f64(&get(&drawn, "stats"), "seed");
     assert!(seed.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&seed));
     let replay = model
-        .generate(PROMPT, obj(&[("seed", num(seed))]), JsValue::UNDEFINED)
+        .generate(s(PROMPT), obj(&[("seed", num(seed))]), JsValue::UNDEFINED)
         .unwrap();
     assert_eq!(get_str(&replay, "text"), get_str(&drawn, "text"));
 
@@ -561,7 +616,9 @@ fn results_are_camel_case_objects() {
         ("temperature", num(0.8)),
         ("topK", num(40.0)),
     ]);
-    let out = model.generate(PROMPT, shaped, JsValue::UNDEFINED).unwrap();
+    let out = model
+        .generate(s(PROMPT), shaped, JsValue::UNDEFINED)
+        .unwrap();
     let stats = get(&out, "stats");
     assert_eq!(get(&stats, "exact"), JsValue::FALSE);
     assert!(get_f64(&stats, "cacheHitRate") >= 0.0);
@@ -574,7 +631,7 @@ fn results_are_camel_case_objects() {
     assert_eq!(get_f64(&cache, "capacity"), 1000.0);
 
     let ppl = model
-        .perplexity("It is a truth universally acknowledged.")
+        .perplexity(s("It is a truth universally acknowledged."))
         .unwrap();
     assert_eq!(
         keys(&ppl),
@@ -643,23 +700,23 @@ fn results_are_camel_case_objects() {
 #[wasm_bindgen_test]
 fn arpa_files_load_and_export() {
     setup();
-    let model = WasmModel::from_arpa(TINY_O3_ARPA).unwrap();
+    let model = WasmModel::from_arpa(s(TINY_O3_ARPA)).unwrap();
     let info = model.info().unwrap();
     assert_eq!(get_f64(&info, "order"), 3.0);
     assert_eq!(get_str(&info, "smoothing"), "arpa");
     assert!(get(&info, "training").is_null());
     let out = model
-        .generate(PROMPT, obj(&[("seed", num(42.0))]), JsValue::UNDEFINED)
+        .generate(s(PROMPT), obj(&[("seed", num(42.0))]), JsValue::UNDEFINED)
         .unwrap();
     assert!(get_f64(&get(&out, "stats"), "tokens") > 0.0);
-    let ppl = model.perplexity(TINY).unwrap();
+    let ppl = model.perplexity(s(TINY)).unwrap();
     assert!(get_f64(&ppl, "perplexity") > 1.0);
     assert_eq!(get_f64(&ppl, "oov"), 0.0);
 
     // Exported ARPA loads back with the same scores (to ARPA's printed precision), and the
     // model file round-trips.
-    let log10 = |m: &WasmModel| get_f64(&m.perplexity(TINY).unwrap(), "log10Prob");
-    let again = WasmModel::from_arpa(&model.to_arpa()).unwrap();
+    let log10 = |m: &WasmModel| get_f64(&m.perplexity(s(TINY)).unwrap(), "log10Prob");
+    let again = WasmModel::from_arpa(s(&model.to_arpa())).unwrap();
     assert!(
         (log10(&again) - log10(&model)).abs() < 1e-2,
         "{}",
@@ -669,10 +726,10 @@ fn arpa_files_load_and_export() {
     assert_eq!(loaded.to_bytes(), model.to_bytes());
     assert_eq!(get_str(&loaded.info().unwrap(), "smoothing"), "arpa");
     // A trained model exports ARPA too.
-    let trained = WasmModel::train(TINY, order3()).unwrap();
+    let trained = WasmModel::train(s(TINY), order3()).unwrap();
     assert!(trained.to_arpa().starts_with("\\data\\\n"));
 
-    let err = WasmModel::from_arpa("not an arpa file").unwrap_err();
+    let err = WasmModel::from_arpa(s("not an arpa file")).unwrap_err();
     assert_js_error(&err, "ArpaError", "INVALID_ARPA");
     // Model bytes are not ARPA, and ARPA is not model bytes.
     let err = WasmModel::from_bytes(TINY_O3_ARPA.as_bytes().to_vec()).unwrap_err();
@@ -701,8 +758,8 @@ fn free_functions_report_versions_and_presets() {
         assert!(get(&p, "seed").is_undefined());
         assert_eq!(keys(&p).len(), 12, "{name}: {:?}", keys(&p));
         // A preset's options are valid generate options as they are.
-        let model = WasmModel::train(TINY, order3()).unwrap();
-        model.generate(PROMPT, p, JsValue::UNDEFINED).unwrap();
+        let model = WasmModel::train(s(TINY), order3()).unwrap();
+        model.generate(s(PROMPT), p, JsValue::UNDEFINED).unwrap();
     }
 }
 
@@ -711,10 +768,10 @@ fn free_functions_report_versions_and_presets() {
 #[wasm_bindgen_test]
 fn generate_options_fast_and_fallback_paths_agree() {
     setup();
-    let model = WasmModel::train(TINY, order3()).unwrap();
+    let model = WasmModel::train(s(TINY), order3()).unwrap();
     let text = |opts: JsValue| {
         get_str(
-            &model.generate(PROMPT, opts, JsValue::NULL).unwrap(),
+            &model.generate(s(PROMPT), opts, JsValue::NULL).unwrap(),
             "text",
         )
     };
@@ -741,15 +798,19 @@ fn generate_options_fast_and_fallback_paths_agree() {
     assert_eq!(text(with_nulls), plain);
     // A key that joins like two known ones is still unknown, and named.
     let err = model
-        .generate(PROMPT, obj(&[("maxTokens,seed", num(5.0))]), JsValue::NULL)
+        .generate(
+            s(PROMPT),
+            obj(&[("maxTokens,seed", num(5.0))]),
+            JsValue::NULL,
+        )
         .unwrap_err();
     assert_invalid_option(&err, "maxTokens,seed");
     let err = model
-        .generate(PROMPT, obj(&[("", num(5.0))]), JsValue::NULL)
+        .generate(s(PROMPT), obj(&[("", num(5.0))]), JsValue::NULL)
         .unwrap_err();
     assert_invalid_option(&err, "unknown option");
     let err = model
-        .generate(PROMPT, obj(&[("maxTokens", num(1e10))]), JsValue::NULL)
+        .generate(s(PROMPT), obj(&[("maxTokens", num(1e10))]), JsValue::NULL)
         .unwrap_err();
     assert_invalid_option(&err, "`maxTokens`");
 
@@ -760,7 +821,7 @@ fn generate_options_fast_and_fallback_paths_agree() {
             ("maxTokens", num(tokens)),
             ("stopAtSentenceEnd", JsValue::from_bool(stop)),
         ]);
-        let out = model.generate(PROMPT, opts, JsValue::NULL).unwrap();
+        let out = model.generate(s(PROMPT), opts, JsValue::NULL).unwrap();
         let core = model
             .model()
             .generate(
@@ -837,7 +898,7 @@ async fn blob_bytes(blob: &JsValue) -> Vec<u8> {
 #[wasm_bindgen_test]
 async fn storage_round_trip_in_indexeddb() {
     setup();
-    let model = WasmModel::train(TINY, order3()).unwrap();
+    let model = WasmModel::train(s(TINY), order3()).unwrap();
     let bytes = model.to_bytes();
     let name = "wasm-bindgen-test round trip";
     let info = obj(&[("order", num(3.0)), ("patterns", num(18_304.0))]);
@@ -858,7 +919,9 @@ async fn storage_round_trip_in_indexeddb() {
     assert_eq!(stored, bytes);
     let loaded = WasmModel::from_bytes(stored).unwrap();
     let opts = obj(&[("seed", num(42.0)), ("maxTokens", num(40.0))]);
-    let out = loaded.generate(PROMPT, opts, JsValue::UNDEFINED).unwrap();
+    let out = loaded
+        .generate(s(PROMPT), opts, JsValue::UNDEFINED)
+        .unwrap();
     assert_eq!(get_str(&out, "text"), TINY_O3_SEED42);
 
     let list = settle(list_models()).await.unwrap();

@@ -5,7 +5,7 @@ use std::cell::OnceCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::options::{generate_options, js_error, options, string_arg, JsTrainOptions};
+use super::options::{bytes_arg, generate_options, js_error, options, string_arg, JsTrainOptions};
 use super::results::{generation_to_js, to_js, JsCacheStats, JsModelInfo, JsPerplexity};
 use super::MAX_SAFE_INTEGER;
 use crate::format::{self, HEADER_LEN};
@@ -51,9 +51,12 @@ impl WasmModel {
     /// # Errors
     /// `NotAModelError`, `UnsupportedVersionError`, `TruncatedError` or `CorruptedError`.
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<WasmModel, JsValue> {
+    pub fn from_bytes(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
+        bytes: JsValue,
+    ) -> Result<WasmModel, JsValue> {
         // Owned: the one copy into wasm memory becomes the model's file (no second copy).
-        Model::from_vec(bytes)
+        Model::from_vec(bytes_arg(&bytes, "bytes")?.to_vec())
             .map(WasmModel::from)
             .map_err(js_error)
     }
@@ -65,7 +68,11 @@ impl WasmModel {
     /// # Errors
     /// `NotAModelError`, `UnsupportedVersionError`, `TruncatedError` or `CorruptedError`.
     #[wasm_bindgen(js_name = checkHeader)]
-    pub fn check_header(bytes: &js_sys::Uint8Array) -> Result<(), JsValue> {
+    pub fn check_header(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
+        bytes: JsValue,
+    ) -> Result<(), JsValue> {
+        let bytes = bytes_arg(&bytes, "bytes")?;
         // Only the header crosses into wasm memory, not the file.
         let len = bytes.length();
         let head = bytes.subarray(0, len.min(HEADER_LEN as u32)).to_vec();

@@ -311,15 +311,46 @@ pub(crate) fn js_option_name(name: &'static str) -> &'static str {
 /// leaves the instance unusable.
 pub(crate) fn string_arg(value: &JsValue, name: &'static str) -> Result<String, JsValue> {
     value.as_string().ok_or_else(|| {
-        let kind = if value.is_null() {
-            "null".to_owned()
-        } else if js_sys::Array::is_array(value) {
-            "an array".to_owned()
-        } else {
-            value.js_typeof().as_string().unwrap_or_default()
-        };
-        js_error(Error::option(name, format!("must be a string, got {kind}")))
+        js_error(Error::option(
+            name,
+            format!("must be a string, got {}", type_name(value)),
+        ))
     })
+}
+
+/// `value` as bytes: a `Uint8Array` as it is, an `ArrayBuffer` or an array of numbers (each
+/// taken modulo 256, as `new Uint8Array(array)` does) viewed as one; anything else is an
+/// `InvalidOptionError` naming the argument `name`. (For the reason, see [`string_arg`]: the
+/// glue's unchecked `&[u8]` conversion would take any object's `length` as the size to
+/// allocate.)
+pub(crate) fn bytes_arg(
+    value: &JsValue,
+    name: &'static str,
+) -> Result<js_sys::Uint8Array, JsValue> {
+    if let Some(bytes) = value.dyn_ref::<js_sys::Uint8Array>() {
+        return Ok(bytes.clone());
+    }
+    if value.is_instance_of::<js_sys::ArrayBuffer>() || js_sys::Array::is_array(value) {
+        return Ok(js_sys::Uint8Array::new(value));
+    }
+    Err(js_error(Error::option(
+        name,
+        format!(
+            "must be a Uint8Array, an ArrayBuffer or an array of bytes, got {}",
+            type_name(value)
+        ),
+    )))
+}
+
+/// What a wrong argument is, for error messages: `typeof`, with `null` and arrays told apart.
+fn type_name(value: &JsValue) -> String {
+    if value.is_null() {
+        "null".to_owned()
+    } else if js_sys::Array::is_array(value) {
+        "an array".to_owned()
+    } else {
+        value.js_typeof().as_string().unwrap_or_default()
+    }
 }
 
 pub(crate) fn js_error(err: Error) -> JsValue {

@@ -4,7 +4,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::model::WasmModel;
-use super::options::{js_error, options, string_arg, JsTrainOptions};
+use super::options::{bytes_arg, js_error, options, string_arg, JsTrainOptions};
 use super::results::{to_js, JsModelInfo};
 use super::MAX_SAFE_INTEGER;
 use crate::{Error, Trainer};
@@ -61,10 +61,16 @@ impl WasmTrainer {
     /// Feeds raw UTF-8 bytes; a character may be split across calls.
     ///
     /// # Errors
-    /// `NotTextError` on a NUL byte or invalid UTF-8 (with the byte offset).
+    /// `NotTextError` on a NUL byte or invalid UTF-8 (with the byte offset);
+    /// `InvalidOptionError` when `bytes` are no bytes.
     #[wasm_bindgen(js_name = feedBytes)]
-    pub fn feed_bytes(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
-        self.trainer.feed_bytes(bytes).map_err(js_error)
+    pub fn feed_bytes(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
+        bytes: JsValue,
+    ) -> Result<(), JsValue> {
+        let bytes = bytes_arg(&bytes, "bytes")?.to_vec();
+        self.trainer.feed_bytes(&bytes).map_err(js_error)
     }
 
     /// Bytes of text fed so far (bytes of a character split across `feedBytes` calls count once

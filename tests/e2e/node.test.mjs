@@ -44,10 +44,14 @@ test('the core module trains and generates in Node, with the native seeded text'
   const trainer = new core.Trainer({ maxPatternLength: 3 });
   trainer.feed(fixture('corpus/tiny.txt'));
   const model = trainer.finish();
-  // Not a string: a typed error from the release build's glue, and the instance stays sound.
+  // Not a string, or no bytes: a typed error from the release build's glue, and the instance
+  // stays sound.
   for (const bad of [42, null, {}]) {
     assert.throws(() => model.generate(bad), { name: 'InvalidOptionError', code: 'INVALID_OPTION' });
     assert.throws(() => model.perplexity(bad), { name: 'InvalidOptionError', code: 'INVALID_OPTION' });
+  }
+  for (const bad of [42, 'text', { length: 1e10 }]) {
+    assert.throws(() => core.Model.fromBytes(bad), { name: 'InvalidOptionError', code: 'INVALID_OPTION' });
   }
   const out = model.generate('It is a truth', { seed: 42, maxTokens: 40 });
   assert.equal(out.text, fixture('tiny-o3.seed42.txt'));

@@ -49,6 +49,11 @@ fn obj(props: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
+/// A `Uint8Array` of `bytes`, as the bindings' byte parameters take.
+fn b(bytes: &[u8]) -> JsValue {
+    js_sys::Uint8Array::from(bytes).into()
+}
+
 /// A JavaScript string, as the bindings' string parameters take.
 fn s(text: &str) -> JsValue {
     JsValue::from_str(text)
@@ -170,35 +175,35 @@ fn model_bytes_round_trip_and_load_errors_are_typed() {
     let model = WasmModel::train(s(TINY), order3()).unwrap();
     let bytes = model.to_bytes();
     assert_eq!(bytes, tiny_o3().to_bytes());
-    let again = WasmModel::from_bytes(bytes.clone()).unwrap();
+    let again = WasmModel::from_bytes(b(&bytes)).unwrap();
     assert_eq!(again.to_bytes(), bytes);
     assert_eq!(again.model().info(), model.model().info());
 
-    let err = WasmModel::from_bytes(b"junk".to_vec()).unwrap_err();
+    let err = WasmModel::from_bytes(b(b"junk")).unwrap_err();
     assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
-    let err = WasmModel::from_bytes(Vec::new()).unwrap_err();
+    let err = WasmModel::from_bytes(b(&[])).unwrap_err();
     assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
-    let err = WasmModel::from_bytes(bytes[..bytes.len() / 2].to_vec()).unwrap_err();
+    let err = WasmModel::from_bytes(b(&bytes[..bytes.len() / 2])).unwrap_err();
     assert_js_error(&err, "TruncatedError", "TRUNCATED");
-    let err = WasmModel::from_bytes(bytes[..10].to_vec()).unwrap_err();
+    let err = WasmModel::from_bytes(b(&bytes[..10])).unwrap_err();
     assert_js_error(&err, "TruncatedError", "TRUNCATED");
 
     // A file of a future format version: bytes 8..10 hold the version, little-endian.
     let mut future = bytes.clone();
     future[8..10].copy_from_slice(&(format::FORMAT_VERSION + 1).to_le_bytes());
-    let err = WasmModel::from_bytes(future.clone()).unwrap_err();
+    let err = WasmModel::from_bytes(b(&future)).unwrap_err();
     let message = assert_js_error(&err, "UnsupportedVersionError", "UNSUPPORTED_VERSION");
     assert!(message.contains("upgrade"), "{message}");
 
     let mut flipped = bytes.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 0xff;
-    let err = WasmModel::from_bytes(flipped.clone()).unwrap_err();
+    let err = WasmModel::from_bytes(b(&flipped)).unwrap_err();
     assert_js_error(&err, "CorruptedError", "CORRUPTED");
 
     // checkHeader reads the header only: the same typed errors for junk, truncated and future
     // files; a damaged body passes it (fromBytes finds it).
-    let check = |b: &[u8]| WasmModel::check_header(&js_sys::Uint8Array::from(b));
+    let check = |b: &[u8]| WasmModel::check_header(js_sys::Uint8Array::from(b).into());
     check(&bytes).unwrap();
     check(&flipped).unwrap();
     for (b, name, code) in [
@@ -325,7 +330,7 @@ fn camel_case_options_are_accepted_and_unknown_keys_rejected() {
 }
 
 #[wasm_bindgen_test]
-fn a_text_argument_that_is_no_string_is_an_invalid_option_not_a_trap() {
+fn arguments_of_the_wrong_type_are_invalid_options_not_traps() {
     // wasm-bindgen's glue checks no `&str` argument in release builds: a number passed as the
     // prompt used to trap the module's allocator and leave the instance unusable.
     setup();
@@ -361,6 +366,34 @@ fn a_text_argument_that_is_no_string_is_an_invalid_option_not_a_trap() {
     assert_invalid_option(&err, "got number");
     let err = model.perplexity(JsValue::NULL).unwrap_err();
     assert_invalid_option(&err, "got null");
+
+    // Bytes: a Uint8Array, an ArrayBuffer or an array of numbers; nothing else, not even an
+    // object whose `length` would have been taken as the size to allocate.
+    let file = model.to_bytes();
+    for bad in [
+        num(42.0),
+        s("UELMODEL"),
+        JsValue::NULL,
+        JsValue::UNDEFINED,
+        obj(&[("length", num(1e10))]),
+    ] {
+        let err = WasmModel::from_bytes(bad.clone()).unwrap_err();
+        assert_invalid_option(&err, "`bytes`: must be a Uint8Array");
+        let err = WasmModel::check_header(bad.clone()).unwrap_err();
+        assert_invalid_option(&err, "`bytes`");
+        let mut trainer = WasmTrainer::new(order3()).unwrap();
+        let err = trainer.feed_bytes(bad).unwrap_err();
+        assert_invalid_option(&err, "`bytes`");
+    }
+    let buffer = js_sys::Uint8Array::from(&file[..]).buffer();
+    WasmModel::check_header(buffer.clone().into()).unwrap();
+    let from_buffer = WasmModel::from_bytes(buffer.into()).unwrap();
+    assert_eq!(from_buffer.to_bytes(), file);
+    let numbers: js_sys::Array = file.iter().map(|&x| num(x.into())).collect();
+    assert_eq!(
+        WasmModel::from_bytes(numbers.into()).unwrap().to_bytes(),
+        file
+    );
     // The instance is still sound: the golden text, as before.
     let out = model
         .generate(
@@ -382,14 +415,14 @@ fn trainer_fed_in_chunks_equals_training_on_the_whole_text() {
     let split = bytes.iter().position(|&b| b >= 0xC0).unwrap() + 1;
     let mut trainer = WasmTrainer::new(order3()).unwrap();
     trainer.set_total_bytes(bytes.len() as f64).unwrap();
-    trainer.feed_bytes(&bytes[..split]).unwrap();
+    trainer.feed_bytes(b(&bytes[..split])).unwrap();
     // The held-back lead byte is not counted until its character is complete.
     assert_eq!(trainer.bytes_seen(), (split - 1) as f64);
-    trainer.feed_bytes(&bytes[split..split + 1]).unwrap();
+    trainer.feed_bytes(b(&bytes[split..split + 1])).unwrap();
     assert_eq!(trainer.bytes_seen(), (split + 1) as f64);
     let mut at = split + 1;
     for (i, chunk) in bytes[at..].chunks(997).enumerate() {
-        trainer.feed_bytes(chunk).unwrap();
+        trainer.feed_bytes(b(chunk)).unwrap();
         at += chunk.len();
         // Chunk ends may fall inside characters: bytes seen lag by at most 3 bytes.
         let seen = trainer.bytes_seen();
@@ -414,14 +447,14 @@ fn trainer_fed_in_chunks_equals_training_on_the_whole_text() {
 
     // Typed errors.
     let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
-    let err = trainer.feed_bytes(b"text\0more").unwrap_err();
+    let err = trainer.feed_bytes(b(b"text\0more")).unwrap_err();
     assert_js_error(&err, "NotTextError", "NOT_TEXT");
     let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
-    let err = trainer.feed_bytes(b"caf\xff").unwrap_err();
+    let err = trainer.feed_bytes(b(b"caf\xff")).unwrap_err();
     assert_js_error(&err, "NotTextError", "NOT_TEXT");
     let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
     trainer
-        .feed_bytes("caf\u{e9}".as_bytes().split_last().unwrap().1)
+        .feed_bytes(b("caf\u{e9}".as_bytes().split_last().unwrap().1))
         .unwrap();
     let err = trainer.finish().unwrap_err();
     assert_js_error(&err, "NotTextError", "NOT_TEXT");
@@ -451,7 +484,7 @@ fn finish_file_gives_the_file_and_info_of_finish() {
         js_sys::JSON::stringify(&info).unwrap(),
         js_sys::JSON::stringify(&want).unwrap()
     );
-    let loaded = WasmModel::from_bytes(bytes).unwrap().info().unwrap();
+    let loaded = WasmModel::from_bytes(b(&bytes)).unwrap().info().unwrap();
     assert_eq!(
         js_sys::JSON::stringify(&loaded).unwrap(),
         js_sys::JSON::stringify(&info).unwrap()
@@ -722,7 +755,7 @@ fn arpa_files_load_and_export() {
         "{}",
         log10(&again)
     );
-    let loaded = WasmModel::from_bytes(model.to_bytes()).unwrap();
+    let loaded = WasmModel::from_bytes(b(&model.to_bytes())).unwrap();
     assert_eq!(loaded.to_bytes(), model.to_bytes());
     assert_eq!(get_str(&loaded.info().unwrap(), "smoothing"), "arpa");
     // A trained model exports ARPA too.
@@ -732,7 +765,7 @@ fn arpa_files_load_and_export() {
     let err = WasmModel::from_arpa(s("not an arpa file")).unwrap_err();
     assert_js_error(&err, "ArpaError", "INVALID_ARPA");
     // Model bytes are not ARPA, and ARPA is not model bytes.
-    let err = WasmModel::from_bytes(TINY_O3_ARPA.as_bytes().to_vec()).unwrap_err();
+    let err = WasmModel::from_bytes(b(TINY_O3_ARPA.as_bytes())).unwrap_err();
     let message = assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
     assert!(message.contains("ARPA"), "{message}");
 }
@@ -917,7 +950,7 @@ async fn storage_round_trip_in_indexeddb() {
     assert!(file.is_instance_of::<js_sys::Object>());
     let stored = blob_bytes(&file).await;
     assert_eq!(stored, bytes);
-    let loaded = WasmModel::from_bytes(stored).unwrap();
+    let loaded = WasmModel::from_bytes(b(&stored)).unwrap();
     let opts = obj(&[("seed", num(42.0)), ("maxTokens", num(40.0))]);
     let out = loaded
         .generate(s(PROMPT), opts, JsValue::UNDEFINED)

@@ -287,7 +287,10 @@ class Uellm {
   loadBytes(source, { signal, timeoutMs } = {}) {
     return this.timed('loadBytes', (trace) => {
       // A Blob is used as is (no copy here); other bytes are copied once into a Blob, which
-      // also keeps the caller's buffer untouched.
+      // also keeps the caller's buffer untouched. (A Blob of anything else would be its text.)
+      if (!(source instanceof Blob || source instanceof ArrayBuffer || ArrayBuffer.isView(source))) {
+        throw new InvalidOptionError('loadBytes takes a model file: a Blob, an ArrayBuffer or a typed array');
+      }
       const blob = source instanceof Blob ? source : new Blob([source]);
       return this.installFirst('load', { blob }, trace, { signal, timeoutMs });
     });

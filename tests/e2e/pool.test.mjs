@@ -798,6 +798,7 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
         text: () => llm.perplexity(5), saveName: () => llm.save(12), loadNone: () => llm.load(),
         loadNumber: () => llm.load(7), removeObj: () => llm.remove({}), exportNull: () => llm.exportModel(null),
         importName: () => llm.importModel(new Blob([]), 3), trainSource: () => llm.train(42),
+        loadBytesNull: () => llm.loadBytes(null), loadBytesText: () => llm.loadBytes('UELMODEL'),
       })) {
         try {
           await call();

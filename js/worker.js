@@ -64,8 +64,11 @@ async function handle({ id, op, args = {}, arrivedAt }) {
     const wire = toWire(err);
     // A wasm trap leaves the instance unusable: tell the pool to replace this worker.
     const fatal = err instanceof WebAssembly.RuntimeError;
+    // Its memory size says whether it ran out (an instance has at most 4 GiB; a training takes
+    // about 16 bytes per byte of text), which the trap's own message ("unreachable") does not.
     if (fatal) Object.assign(wire, { name: 'WorkerCrashedError', code: 'WORKER_CRASHED',
-      message: `the worker's WebAssembly instance trapped: ${err.message}` });
+      message: `the worker's WebAssembly instance trapped: ${err.message} (its memory: ` +
+        `${Math.round((core.wasmMemoryBytes() ?? 0) / 2 ** 20)} MiB of at most 4096 MiB)` });
     self.postMessage({ id, ok: false, error: wire, fatal, timings });
   }
 }

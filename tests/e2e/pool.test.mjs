@@ -395,6 +395,8 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
       assert.equal(crash.code, 'WORKER_CRASHED');
       assert.equal(text, GOLDEN, mode);
     }
+    // A trap says how much memory the instance had (was it out of memory?).
+    assert.match(r.results.trap.crash.message, /trapped: .*\(its memory: \d+ MiB of at most 4096 MiB\)$/);
     assert.equal(r.health.status, 'ok');
     assert.ok(r.metrics.workers.restarts >= 3);
     assert.equal(r.metrics.workers.crashes, 3);

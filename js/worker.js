@@ -65,8 +65,8 @@ async function handle({ id, op, args = {}, arrivedAt }) {
     // A wasm trap leaves the instance unusable: tell the pool to replace this worker.
     const fatal = err instanceof WebAssembly.RuntimeError;
     // Its memory size hints at whether it ran out, which the trap's own message does not: a
-    // failed allocation ends in "unreachable". (Measured in Node, order 6: 376 MB of text trained
-    // in 2 GiB; 800 MB trapped at 2.7 GiB, when doubling an array would have passed 4 GiB.)
+    // failed allocation ends in "unreachable". (Measured in Node, order 6: 381 MB of text trained
+    // in 2 GiB; 811 MB trapped at 2.7 GiB, when doubling an array would have passed 4 GiB.)
     if (fatal) Object.assign(wire, { name: 'WorkerCrashedError', code: 'WORKER_CRASHED',
       message: `the worker's WebAssembly instance trapped: ${err.message} (its memory had grown ` +
         `to ${Math.round((core.wasmMemoryBytes() ?? 0) / 2 ** 20)} MiB; an instance can have ` +

@@ -41,8 +41,7 @@ export const UnsupportedEnvironmentError = define('UnsupportedEnvironmentError',
 
 const classes = new Map([TimeoutError, AbortError, QueueFullError, WorkerCrashedError,
   QuotaExceededError, NotFoundError, NoModelError, TerminatedError, InvalidOptionError,
-  UnsupportedEnvironmentError]
-  .map((c) => [c.name, c]));
+  UnsupportedEnvironmentError].map((c) => [c.name, c]));
 
 /** The wire form of any thrown value: `{name, code, message}`. */
 export function toWire(err) {

@@ -335,17 +335,14 @@ fn arguments_of_the_wrong_type_are_invalid_options_not_traps() {
     // prompt used to trap the module's allocator and leave the instance unusable.
     setup();
     let model = WasmModel::train(s(TINY), order3()).unwrap();
-    let not_strings = || {
-        [
-            num(42.0),
-            JsValue::NULL,
-            JsValue::UNDEFINED,
-            obj(&[("a", num(1.0))]),
-            js_sys::Array::new().into(),
-            JsValue::TRUE,
-        ]
-    };
-    for bad in not_strings() {
+    for bad in [
+        num(42.0),
+        JsValue::NULL,
+        JsValue::UNDEFINED,
+        obj(&[("a", num(1.0))]),
+        js_sys::Array::new().into(),
+        JsValue::TRUE,
+    ] {
         let err = model
             .generate(bad.clone(), JsValue::UNDEFINED, JsValue::UNDEFINED)
             .unwrap_err();

@@ -110,6 +110,16 @@ export interface SavedModel {
   patterns: number | null;
 }
 
+/** The browser's storage for this site, as `storageInfo()` reports it (null: not known). */
+export interface StorageInfo {
+  /** Bytes used by this site (all of its storage, not only the saved models). */
+  usage: number | null;
+  /** Bytes this site may use. */
+  quota: number | null;
+  /** Whether the browser keeps this storage when space runs short (see `persistStorage`). */
+  persisted: boolean | null;
+}
+
 export interface TrainProgress {
   phase: 'reading' | 'building' | 'done';
   bytesSeen: number;
@@ -298,6 +308,11 @@ export interface Uellm {
   exportModel(name: string): Promise<Blob>;
   /** Validates (typed core error on a bad file; nothing stored) and saves a model file. */
   importModel(source: Blob | ArrayBuffer | ArrayBufferView, name?: string): Promise<SavedModel>;
+  /** This site's storage: used and available bytes, and whether it is persistent. */
+  storageInfo(): Promise<StorageInfo>;
+  /** Asks the browser to keep the saved models when space runs short; resolves to whether it
+   *  will (browsers decide by their own rules, so it may be false). */
+  persistStorage(): Promise<boolean>;
   health(): Health;
   metrics(): Metrics;
   /** Terminates every worker; pending and later calls reject with TerminatedError. */

@@ -371,6 +371,37 @@ class Uellm {
       { source, name: nameArg(name, true), base: this.config.modelName }, trace));
   }
 
+  /**
+   * The browser's storage for this site (what saved models live in): bytes used and available
+   * (`navigator.storage.estimate()`), and whether it is persistent, i.e. kept when the device
+   * runs short of space; by default a browser may clear it then. `null` where the browser does
+   * not say (no StorageManager, as outside a secure context).
+   */
+  async storageInfo() {
+    const sm = globalThis.navigator?.storage;
+    const [estimate, persisted] = await Promise.all([
+      sm?.estimate ? sm.estimate().catch(() => null) : null,
+      sm?.persisted ? sm.persisted().catch(() => null) : null,
+    ]);
+    return { usage: estimate?.usage ?? null, quota: estimate?.quota ?? null, persisted };
+  }
+
+  /**
+   * Asks the browser to keep this site's storage (the saved models) when space runs short
+   * (`navigator.storage.persist()`); resolves to whether it is persistent now. Browsers decide
+   * by their own rules (a permission prompt, or how the site is used), so the answer may be
+   * false; asking again later is harmless.
+   */
+  async persistStorage() {
+    const sm = globalThis.navigator?.storage;
+    if (!sm?.persist) return false;
+    try {
+      return await sm.persist();
+    } catch {
+      return false;
+    }
+  }
+
   // ---- observability ----
   health() {
     const p = this.pool.stats();

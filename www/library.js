@@ -22,7 +22,35 @@ export function initLibrary(app) {
     table.hidden = saved.length === 0;
     empty.hidden = saved.length > 0;
     rows.replaceChildren(...saved.map(row));
+    await showStorage();
   }
+
+  // How much of the site's storage is used, and whether the browser keeps it when the device
+  // runs short of space (by default it may clear it then, saved models included).
+  const storageText = $('lib-storage-text');
+  const persistButton = $('lib-persist');
+  async function showStorage() {
+    const s = await app.llm.storageInfo();
+    const used = s.usage == null ? '' : `Storage for this site: ${formatBytes(s.usage)} used`
+      + (s.quota == null ? '. ' : ` of ${formatBytes(s.quota)}. `);
+    if (s.persisted === true) {
+      storageText.textContent = `${used}The browser keeps it even when space runs short.`;
+      persistButton.hidden = true;
+    } else if (s.persisted === false) {
+      storageText.textContent = `${used}The browser may clear it when space runs short: export models you need, or ask it to keep them.`;
+      persistButton.hidden = false;
+    } else {
+      storageText.textContent = used;
+      persistButton.hidden = true;
+    }
+  }
+  persistButton.addEventListener('click', async () => {
+    const kept = await app.llm.persistStorage();
+    show(msg, kept ? 'The browser will keep the saved models when space runs short.'
+      : 'The browser did not agree to keep the saved models (it decides by its own rules); export the ones you need.',
+    kept ? 'ok' : 'info');
+    await showStorage();
+  });
 
   function cell(text, cls) {
     const td = document.createElement('td');

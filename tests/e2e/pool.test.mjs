@@ -699,6 +699,26 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.equal(r.text, GOLDEN);
   });
 
+  test('storageInfo and persistStorage report the site\'s storage as the browser sees it', async () => {
+    const r = await page.evaluate(async () => {
+      const { llm } = window;
+      const before = await llm.storageInfo();
+      const kept = await llm.persistStorage();
+      const after = await llm.storageInfo();
+      const direct = { usage: (await navigator.storage.estimate()).usage, persisted: await navigator.storage.persisted() };
+      return { before, kept, after, direct };
+    });
+    for (const s of [r.before, r.after]) {
+      assert.ok(Number.isInteger(s.usage) && s.usage >= 0, JSON.stringify(s));
+      assert.ok(Number.isInteger(s.quota) && s.quota > 0, JSON.stringify(s));
+      assert.equal(typeof s.persisted, 'boolean');
+    }
+    // Whatever the browser decided, the two calls agree with it and with each other.
+    assert.equal(typeof r.kept, 'boolean');
+    assert.equal(r.after.persisted, r.kept);
+    assert.equal(r.after.persisted, r.direct.persisted);
+  });
+
   test('health and metrics', async () => {
     const r = await page.evaluate(async (p) => {
       const { llm } = window;

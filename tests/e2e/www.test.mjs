@@ -300,6 +300,19 @@ describe('the website', { concurrency: false }, () => {
     await page.click('#save-btn');
     await message('lib-msg', 'ok');
     assert.deepEqual(await libraryNames(), ['tiny-o3']);
+    // The site's storage, and whether the browser keeps it; asking to keep it gives an answer
+    // either way, and the line then says what the browser decided.
+    await page.waitForFunction(() => /Storage for this site: .* used/.test(document.getElementById('lib-storage-text').textContent));
+    if (await page.isVisible('#lib-persist')) {
+      assert.match(await page.textContent('#lib-storage-text'), /may clear it/);
+      await page.evaluate(() => { document.getElementById('lib-msg').textContent = ''; });
+      await page.click('#lib-persist');
+      const answer = await page.waitForFunction(() => document.getElementById('lib-msg').textContent, null, { timeout: 5000 });
+      const kept = /will keep/.test(await answer.jsonValue());
+      await page.waitForFunction((k) => (k ? /keeps it/ : /may clear it/).test(document.getElementById('lib-storage-text').textContent), kept);
+    } else {
+      assert.match(await page.textContent('#lib-storage-text'), /keeps it/);
+    }
 
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');

@@ -5,7 +5,7 @@ import {
   create, presets, resolveConfig, fromWire, toWire,
   UellmError, QueueFullError, TimeoutError, UnsupportedEnvironmentError, InvalidOptionError,
   type Config, type Generation, type Health, type Metrics, type ModelInfo, type SavedModel,
-  type TrainProgress, type Uellm,
+  type StorageInfo, type TrainProgress, type Uellm,
 } from 'ultra-efficient-llm';
 import { initSync, Model, Trainer, type Generation as CoreGeneration } from 'ultra-efficient-llm/core';
 
@@ -33,6 +33,8 @@ export async function app(file: File): Promise<string> {
   const p95: number | undefined = metrics.ops.generate?.p95Ms;
   const memory: number = metrics.workerMemoryBytes.generation;
   const current: Blob | null = llm.modelFile;
+  const storage: StorageInfo = await llm.storageInfo();
+  const kept: boolean = storage.persisted ?? await llm.persistStorage();
   llm.terminate();
 
   // @ts-expect-error: the prompt is a string
@@ -45,7 +47,7 @@ export async function app(file: File): Promise<string> {
   const h: Promise<Health> = llm.health();
 
   return [order, tokensPerSecond, all.length, ppl, health.workers.ready, p95, memory, current?.size,
-    resolveConfig({ workers: 3 }).workers, presets.development.workers, h].join(' ');
+    resolveConfig({ workers: 3 }).workers, presets.development.workers, h, storage.usage, kept].join(' ');
 }
 
 export function errors(e: unknown): string {

@@ -34,7 +34,8 @@ impl WasmModel {
     /// Trains a model on all of `text` (for streamed input use `Trainer`).
     ///
     /// # Errors
-    /// `InvalidOptionError` for bad options, `EmptyInputError` when the text has no word.
+    /// `InvalidOptionError` for bad options or a `text` that is not a string, `EmptyInputError`
+    /// when the text has no word.
     pub fn train(
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "TrainOptions")] options: JsValue,
@@ -49,7 +50,8 @@ impl WasmModel {
     /// Loads a model from bytes made by `toBytes` (or the CLI).
     ///
     /// # Errors
-    /// `NotAModelError`, `UnsupportedVersionError`, `TruncatedError` or `CorruptedError`.
+    /// `NotAModelError`, `UnsupportedVersionError`, `TruncatedError` or `CorruptedError`;
+    /// `InvalidOptionError` when `bytes` is not a `Uint8Array`, an `ArrayBuffer` or an array.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
@@ -66,7 +68,8 @@ impl WasmModel {
     /// checks the checksum and content, and can still fail on bytes that pass.
     ///
     /// # Errors
-    /// `NotAModelError`, `UnsupportedVersionError`, `TruncatedError` or `CorruptedError`.
+    /// `NotAModelError`, `UnsupportedVersionError`, `TruncatedError` or `CorruptedError`;
+    /// `InvalidOptionError` when `bytes` is not a `Uint8Array`, an `ArrayBuffer` or an array.
     #[wasm_bindgen(js_name = checkHeader)]
     pub fn check_header(
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
@@ -82,7 +85,8 @@ impl WasmModel {
     /// Loads a model from an ARPA file's text (for example one made by KenLM's `lmplz`).
     ///
     /// # Errors
-    /// `ArpaError` (code `INVALID_ARPA`) naming the line at fault.
+    /// `ArpaError` (code `INVALID_ARPA`) naming the line at fault; `InvalidOptionError` when
+    /// `text` is not a string.
     #[wasm_bindgen(js_name = fromArpa)]
     pub fn from_arpa(
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
@@ -115,8 +119,8 @@ impl WasmModel {
     /// `cause` it is). `onToken` may call `generate` again, on this model or another.
     ///
     /// # Errors
-    /// `InvalidOptionError` for bad options or an `onToken` that is not a function; whatever
-    /// `onToken` throws.
+    /// `InvalidOptionError` for bad options, a `prompt` that is not a string or an `onToken`
+    /// that is not a function; whatever `onToken` throws.
     #[wasm_bindgen(unchecked_return_type = "Generation")]
     pub fn generate(
         &self,
@@ -171,7 +175,7 @@ impl WasmModel {
     /// Perplexity of `text` (KenLM `query` semantics).
     ///
     /// # Errors
-    /// Only if the result cannot be converted (never expected).
+    /// `InvalidOptionError` when `text` is not a string.
     #[wasm_bindgen(unchecked_return_type = "Perplexity")]
     pub fn perplexity(
         &self,

@@ -302,7 +302,6 @@ pub(crate) fn js_option_name(name: &'static str) -> &'static str {
     }
 }
 
-/// A core error as a JavaScript `Error`, with option names in their JavaScript spelling.
 /// `value` as a Rust string, or an `InvalidOptionError` naming the argument `name`.
 ///
 /// String parameters of the bindings are taken as `JsValue` and checked here: wasm-bindgen's glue
@@ -353,6 +352,7 @@ fn type_name(value: &JsValue) -> String {
     }
 }
 
+/// A core error as a JavaScript `Error`, with option names in their JavaScript spelling.
 pub(crate) fn js_error(err: Error) -> JsValue {
     match err {
         Error::InvalidOption { name, reason } => to_js_error(&Error::InvalidOption {

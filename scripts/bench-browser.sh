@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The browser benchmark: `bash scripts/bench-browser.sh [--runs N] [--corpus DIR] [--smoke] [--json-out PATH]`.
+# The browser benchmark: `bash scripts/bench-browser.sh [--runs N] [--corpus DIR] [--cpu N] [--smoke] [--json-out PATH]`.
 #
 # One command, headless Chromium (/usr/bin/chromium through playwright-core; no browser download):
 #   1. builds pkg/ (scripts/build-pkg.sh) and the native CLI (cargo build --release --bin uellm),
@@ -12,6 +12,12 @@
 #      paired ratios: the machine's speed drifts between runs);
 #   3. prints the table (figure | browser (wasm) | native | ratio | target | met?) and writes all
 #      raw runs and the medians to target/bench-browser.json.
+#
+# --cpu N: run everything (Chromium and its workers, the native runs) on CPU N only (taskset), so
+# that a wasm/native ratio compares the same core. On the 2-vCPU machines this was written on,
+# memory-bound work (loading, generation) ran up to 1.7x slower on one vCPU than on the other
+# while plain arithmetic ran the same, and an unpinned run lands on either. The pool figures
+# (throughput, concurrency, frame gaps) then share one core: compare them with unpinned runs only.
 #
 # Corpus: DIR/en-train.txt (DIR defaults to ../shared/corpus); falls back to
 # tests/fixtures/corpus/tiny.txt with a warning. --smoke: tiny.txt, 1 run, few requests, JSON in
@@ -28,7 +34,8 @@ RUNS=3
 CORPUS_DIR=../shared/corpus
 SMOKE=0
 JSON_OUT=
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+CPU=
+usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="${2:?--runs needs a value}"; shift 2 ;;
@@ -37,12 +44,24 @@ while [ $# -gt 0 ]; do
     --corpus=*) CORPUS_DIR="${1#*=}"; shift ;;
     --json-out) JSON_OUT="${2:?--json-out needs a path}"; shift 2 ;;
     --json-out=*) JSON_OUT="${1#*=}"; shift ;;
+    --cpu) CPU="${2:?--cpu needs a CPU number}"; shift 2 ;;
+    --cpu=*) CPU="${1#*=}"; shift ;;
     --smoke) SMOKE=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-browser.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
 case "${RUNS}" in ''|*[!0-9]*|0) echo "bench-browser.sh: --runs must be a positive integer" >&2; exit 2 ;; esac
+PIN=()
+if [ -n "${CPU}" ]; then
+  case "${CPU}" in *[!0-9]*) echo "bench-browser.sh: --cpu must be a CPU number" >&2; exit 2 ;; esac
+  if ! command -v taskset >/dev/null 2>&1; then
+    echo "bench-browser.sh: --cpu needs taskset (util-linux)" >&2
+    exit 2
+  fi
+  # Children inherit the affinity: Chromium, its workers and the native runs all stay there.
+  PIN=(taskset -c "${CPU}")
+fi
 
 START=$(date +%s)
 CHROME="${CHROMIUM:-/usr/bin/chromium}"
@@ -81,8 +100,10 @@ SMOKE_FLAG=()
 [ "${SMOKE}" = 1 ] && SMOKE_FLAG=(--smoke)
 # Chromium's own temporary files (besides the profile, which run.mjs puts in its temp folder).
 # run.mjs runs `uellm bench --runs 1` before each browser run (paired native figures).
-TMPDIR="${TMP}" node tests/e2e/bench/run.mjs --corpus-file "${CORPUS}" --runs "${RUNS}" \
+CPU_FLAG=()
+[ -n "${CPU}" ] && CPU_FLAG=(--pinned-cpu "${CPU}")
+TMPDIR="${TMP}" "${PIN[@]}" node tests/e2e/bench/run.mjs --corpus-file "${CORPUS}" --runs "${RUNS}" \
   --native-cmd "${CARGO_TARGET_DIR:-target}/release/uellm" --native-requests "${NATIVE_REQUESTS}" \
-  --json-out "${JSON_OUT}" "${SMOKE_FLAG[@]}"
+  --json-out "${JSON_OUT}" "${SMOKE_FLAG[@]}" "${CPU_FLAG[@]}"
 
 echo "bench-browser: done in $(( $(date +%s) - START )) s" >&2

@@ -44,6 +44,8 @@ function parseArgs(argv) {
     else if (a === '--native-cmd') o.nativeCmd = resolve(val());
     else if (a === '--native-requests') o.nativeRequests = Number(val());
     else if (a === '--json-out') o.jsonOut = resolve(val());
+    // Recorded only: bench-browser.sh pins this process (and so Chromium and uellm) with taskset.
+    else if (a === '--pinned-cpu') o.pinnedCpu = Number(val());
     else throw new Error(`unknown argument ${a}`);
   }
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be an integer ≥ 1');
@@ -337,7 +339,8 @@ const line = (c) => `| ${c.map((x, i) => x.padEnd(widths[i])).join(' | ')} |`;
 const out = [];
 out.push(`uellm browser benchmark: ${chromiumVersion ?? 'chromium'} headless, ${cpus().length} CPUs, ` +
   `${opts.runs} run(s) (medians), corpus ${basename(opts.corpusFile)} (${statSync(opts.corpusFile).size.toLocaleString('en-US')} bytes), ` +
-  `order ${opts.order}${opts.smoke ? ', SMOKE' : ''}`);
+  `order ${opts.order}${opts.pinnedCpu !== undefined ? `, everything pinned to CPU ${opts.pinnedCpu}` : ''}` +
+  `${opts.smoke ? ', SMOKE' : ''}`);
 out.push('ratio = wasm time / native time (> 1: wasm slower; for rates native/wasm). ' +
   'native = `uellm bench --runs 1` right before each browser run (' + LIKE + ': the same with one thread and ' +
   '4 KiB pages, as WebAssembly runs in a browser); ratios are medians of the per-run ratios' +

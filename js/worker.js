@@ -69,7 +69,7 @@ async function handle({ id, op, args = {}, arrivedAt }) {
     // in 2 GiB; 811 MB trapped at 2.7 GiB, when doubling an array would have passed 4 GiB.)
     if (fatal) Object.assign(wire, { name: 'WorkerCrashedError', code: 'WORKER_CRASHED',
       message: `the worker's WebAssembly instance trapped: ${err.message} (its memory had grown ` +
-        `to ${Math.round((core.wasmMemoryBytes() ?? 0) / 2 ** 20)} MiB; an instance can have ` +
+        `to ${Math.round((timings.wasmBytes ?? 0) / 2 ** 20)} MiB; an instance can have ` +
         '4096 MiB at most)' });
     self.postMessage({ id, ok: false, error: wire, fatal, timings });
   }

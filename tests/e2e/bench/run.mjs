@@ -234,10 +234,11 @@ const timeRatio = (wasmTime, nativeTime) => (has(wasmTime) && has(nativeTime) &&
 const rateRatio = (wasmRate, nativeRate) => (has(wasmRate) && has(nativeRate) && wasmRate > 0 ? nativeRate / wasmRate : null);
 const reqPerSec = (x) => (has(x?.text_tokens_per_second) ? x.text_tokens_per_second / (x.tokensPerRequest ?? 100) : null);
 const nativeReqPerSec = reqPerSec(n);
-/** The median over runs of `ratio(wasm figures, native figures)` of the same run. */
-const paired = (ratio) => median(runs.map((r) => (r.native ? ratio(r.figures, r.native) : null)));
-/** `paired` against the native run with `--like-wasm`. */
-const pairedLike = (ratio) => median(runs.map((r) => (r.nativeLikeWasm ? ratio(r.figures, r.nativeLikeWasm) : null)));
+/** The median over runs of `ratio(wasm figures, native figures)` of the same run, the native
+ *  figures being the run's `key` (`native`, or `nativeLikeWasm`: the run with `--like-wasm`). */
+const pairedWith = (key) => (ratio) => median(runs.map((r) => (r[key] ? ratio(r.figures, r[key]) : null)));
+const paired = pairedWith('native');
+const pairedLike = pairedWith('nativeLikeWasm');
 const nl = nativeLike ?? {};
 const LIKE = 'native --like-wasm';
 const KB = 1000;

@@ -9,7 +9,9 @@
 #      inside a worker) and the core benchmark in a dedicated worker, right after a native
 #      `uellm bench --runs 1` on the same corpus (and the same with --like-wasm: one thread, 4 KiB
 #      pages); N runs, medians, and wasm/native ratios taken within each run (median of the
-#      paired ratios: the machine's speed drifts between runs);
+#      paired ratios: the machine's speed drifts between runs); generation is paired per slice
+#      with a native `uellm bench --generation-slices` process timing the same requests right
+#      before and after each browser slice;
 #   3. prints the table (figure | browser (wasm) | native | ratio | target | met?) and writes all
 #      raw runs and the medians to target/bench-browser.json.
 #
@@ -35,7 +37,7 @@ CORPUS_DIR=../shared/corpus
 SMOKE=0
 JSON_OUT=
 CPU=
-usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="${2:?--runs needs a value}"; shift 2 ;;

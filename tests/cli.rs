@@ -611,3 +611,60 @@ fn bench_runs_on_a_small_file_and_writes_json() {
     ])
     .fails_with(&["no benchmark corpus"]);
 }
+
+#[test]
+fn bench_generation_slices_answer_each_line_with_json() {
+    let tmp = Tmp::new("slices");
+    let model = train_tiny(&tmp);
+    let args = [
+        OsStr::new("bench"),
+        OsStr::new("--generation-slices"),
+        p(&model),
+    ];
+    let r = uellm_stdin(args, b"3 20 0\n\n10 5 100 4\n").ok();
+    let lines: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    let (a, b) = (&lines[0], &lines[1]);
+    assert_eq!(
+        (
+            &a["requests"],
+            &a["tokens_per_request"],
+            &a["seed0"],
+            &a["group"]
+        ),
+        (&3.into(), &20.into(), &0.into(), &1.into())
+    );
+    // No stop at a sentence end: every request makes all its tokens.
+    assert_eq!(a["tokens"], 60);
+    assert_eq!((&b["tokens"], &b["group"]), (&50.into(), &4.into()));
+    for x in [a, b] {
+        assert!(x["seconds"].as_f64().unwrap() > 0.0, "{x}");
+        assert!(x["us_per_request"].as_f64().unwrap() > 0.0, "{x}");
+    }
+
+    // A malformed line ends the process with one error line, after the slices before it.
+    for bad in [
+        "2 20\n",
+        "0 20 0\n",
+        "2 20 0 0\n",
+        "2 twenty 0\n",
+        "2 0 0\n",
+    ] {
+        let r = uellm_stdin(args, format!("1 5 0\n{bad}").as_bytes());
+        assert_eq!(r.stdout.lines().count(), 1, "{bad:?}: {}", r.stdout);
+        r.fails_with(&["--generation-slices", "REQUESTS TOKENS SEED0"]);
+    }
+    uellm_stdin(
+        [
+            OsStr::new("bench"),
+            OsStr::new("--generation-slices"),
+            p(&tmp.path("missing.uelm")),
+        ],
+        b"1 5 0\n",
+    )
+    .fails_with(&["missing.uelm"]);
+}

@@ -88,6 +88,14 @@ pub struct BenchArgs {
     /// reference that isolates what WebAssembly itself costs; results are the same)
     #[arg(long)]
     pub like_wasm: bool,
+    /// Instead of the benchmark: load MODEL, then time generation in slices asked for on stdin,
+    /// one line `REQUESTS TOKENS SEED0 [GROUP]` each (exact sampler, `generate`, seeds
+    /// SEED0..; the median request time over groups of GROUP requests, default 1), and answer
+    /// each with one JSON line; for a harness that alternates these with measurements of
+    /// another runtime, so that both see the machine in the same state
+    /// (scripts/bench-browser.sh)
+    #[arg(long, value_name = "MODEL", conflicts_with_all = ["files", "json"])]
+    pub generation_slices: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -236,6 +244,9 @@ pub fn bench(args: BenchArgs) -> Result<(), CliError> {
     }
 
     ultra_efficient_llm::set_native_extras(!args.like_wasm);
+    if let Some(model) = &args.generation_slices {
+        return generation_slices(model, io::stdin().lock(), &mut io::stdout().lock());
+    }
     let mut corpora = Vec::with_capacity(paths.len());
     for p in &paths {
         corpora.push(bench_corpus(p, &args, &say)?);
@@ -358,10 +369,10 @@ fn bench_corpus(path: &Path, args: &BenchArgs, say: &dyn Fn(String)) -> Result<C
 
         say(format!("{run}: generation, exact sampler"));
         let (ids_tokens, ids_s) = generate_ids(&model, &exact, args.requests)?;
-        let text = generate_text(&model, &exact, args.requests)?;
+        let text = generate_text(&model, &exact, 0..args.requests)?;
         say(format!("{run}: generation, shaped sampler"));
         let c0 = model.cache_stats();
-        let sh = generate_text(&model, &shaped, shaped_requests(args))?;
+        let sh = generate_text(&model, &shaped, 0..shaped_requests(args))?;
         let c1 = model.cache_stats();
         let (hits, misses) = (c1.hits - c0.hits, c1.misses - c0.misses);
         generated = ids_tokens;
@@ -372,9 +383,9 @@ fn bench_corpus(path: &Path, args: &BenchArgs, say: &dyn Fn(String)) -> Result<C
             load_ms,
             sampler_tokens_per_second: ids_tokens as f64 / ids_s,
             text_tokens_per_second: text.tokens as f64 / text.seconds,
-            text_us_per_request: text.median_us,
+            text_us_per_request: text.median_us(1),
             shaped_tokens_per_second: sh.tokens as f64 / sh.seconds,
-            shaped_us_per_request: sh.median_us,
+            shaped_us_per_request: sh.median_us(1),
             shaped_cache_hit_rate: if hits + misses > 0 {
                 hits as f64 / (hits + misses) as f64
             } else {
@@ -434,20 +445,34 @@ fn generate_ids(
 struct TextRun {
     tokens: u64,
     seconds: f64,
-    median_us: f64,
+    /// Each request's time in µs.
+    per_request: Vec<f64>,
 }
 
-/// `requests` full `generate` requests (strings, detokenizer) with seeds `0..requests`.
+impl TextRun {
+    /// The median time of one request, in µs, over the means of consecutive groups of `group`
+    /// requests (1: of the requests themselves).
+    fn median_us(&self, group: usize) -> f64 {
+        median(
+            self.per_request
+                .chunks(group.max(1))
+                .map(|g| g.iter().sum::<f64>() / g.len() as f64)
+                .collect(),
+        )
+    }
+}
+
+/// Full `generate` requests (strings, detokenizer), one per seed.
 fn generate_text(
     model: &Model,
     base: &GenerateOptions,
-    requests: u64,
+    seeds: std::ops::Range<u64>,
 ) -> Result<TextRun, CliError> {
     let mut opts = base.clone();
-    let mut per_request = Vec::with_capacity(requests as usize);
+    let mut per_request = Vec::with_capacity(seeds.clone().count());
     let mut tokens = 0u64;
     let t0 = Instant::now();
-    for seed in 0..requests {
+    for seed in seeds {
         opts.seed = Some(seed);
         let r0 = Instant::now();
         let g = model.generate("", &opts)?;
@@ -459,7 +484,86 @@ fn generate_text(
     Ok(TextRun {
         tokens,
         seconds,
-        median_us: median(per_request),
+        per_request,
+    })
+}
+
+/// One slice of `--generation-slices`, as answered on stdout.
+#[derive(Debug, Serialize)]
+struct Slice {
+    requests: u64,
+    tokens_per_request: u64,
+    seed0: u64,
+    /// Requests per group: `us_per_request` is the median of the groups' mean times.
+    group: u64,
+    /// Tokens generated (all requests).
+    tokens: u64,
+    seconds: f64,
+    /// Median time of one request: of the requests, or of the means of groups of `group`
+    /// requests (as a harness with a coarse clock measures).
+    us_per_request: f64,
+}
+
+/// `--generation-slices`: loads `model`, then answers each `REQUESTS TOKENS SEED0 [GROUP]` line
+/// of `input` with one JSON [`Slice`] line on `output`, until the input ends.
+///
+/// # Errors
+/// The model's load error; `INVALID_OPTION` for a malformed line (nothing is answered to it).
+fn generation_slices(
+    model: &Path,
+    input: impl io::BufRead,
+    output: &mut impl Write,
+) -> Result<(), CliError> {
+    let model = files::load_model(model)?;
+    for line in input.lines() {
+        let line = line.map_err(|e| CliError::io("stdin", &e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let nums: Vec<u64> = line
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|_| slice_error(&line))?;
+        let (requests, tokens, seed0, group) = match nums[..] {
+            [r, t, s] => (r, t, s, 1),
+            [r, t, s, g] => (r, t, s, g),
+            _ => return Err(slice_error(&line)),
+        };
+        if requests == 0 || !(1..=1_000_000).contains(&tokens) || group == 0 {
+            return Err(slice_error(&line));
+        }
+        let opts = GenerateOptions {
+            max_tokens: tokens as usize,
+            stop_at_sentence_end: false,
+            ..GenerateOptions::default()
+        };
+        let run = generate_text(&model, &opts, seed0..seed0.saturating_add(requests))?;
+        let slice = Slice {
+            requests,
+            tokens_per_request: tokens,
+            seed0,
+            tokens: run.tokens,
+            seconds: run.seconds,
+            group,
+            us_per_request: run.median_us(group as usize),
+        };
+        serde_json::to_writer(&mut *output, &slice)
+            .map_err(|e| CliError::io_msg(format!("stdout: {e}")))?;
+        writeln!(output)?;
+        output.flush()?;
+    }
+    Ok(())
+}
+
+/// A stdin line of `--generation-slices` that is not `REQUESTS TOKENS SEED0`.
+fn slice_error(line: &str) -> CliError {
+    CliError::from(ultra_efficient_llm::Error::InvalidOption {
+        name: "generation_slices",
+        reason: format!(
+            "expected lines `REQUESTS TOKENS SEED0 [GROUP]` on stdin (REQUESTS ≥ 1, \
+             1 ≤ TOKENS ≤ 1000000, GROUP ≥ 1), got {line:?}"
+        ),
     })
 }
 

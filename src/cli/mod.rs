@@ -211,6 +211,7 @@ fn flag_of(option: &str) -> Option<&'static str> {
         "activation_threshold" => "--activation-threshold",
         "activation_cache_size" => "--cache-size",
         "preset" => "--preset",
+        "generation_slices" => "--generation-slices",
         _ => return None,
     })
 }

@@ -62,9 +62,9 @@ const opts = parseArgs(process.argv.slice(2));
 /** Request counts per run. */
 const plan = opts.smoke
   ? { tokens: 100, warmup: 20, sequential: 20, batches: 5, concurrency: 3, throughput: 200, inFlight: 16,
-    longRequests: 2, longTokens: 500, coreRequests: 200 }
+    longRequests: 2, longTokens: 500, coreRequests: 200, coreWarmup: 20 }
   : { tokens: 100, warmup: 200, sequential: 200, batches: 50, concurrency: 3, throughput: 2000, inFlight: 16,
-    longRequests: 50, longTokens: 2000, coreRequests: 2000 };
+    longRequests: 50, longTokens: 2000, coreRequests: 2000, coreWarmup: 1000 };
 
 const t00 = Date.now();
 const say = (m) => process.stderr.write(`bench-browser: [${((Date.now() - t00) / 1000).toFixed(1)} s] ${m}\n`);
@@ -78,7 +78,8 @@ function median(xs) {
 
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
-/** Browser generation slices per run, each between two native ones. */
+/** Browser generation slices per run and kind (100-token requests in the core worker, long
+ *  requests through the pool), each between two native ones. */
 const SLICES = 5;
 /** Requests per group in the browser's timing (its clock ticks in 100 µs steps); native groups alike. */
 const CORE_GROUP = 100;
@@ -92,11 +93,12 @@ function slicePairs(raw) {
   return {
     coreRatio: median(core.map((x) => x.wasm.ms / (1000 * bracket(x.before, x.after, 'seconds')))),
     coreUsRatio: median(core.map((x) => x.wasm.usPerRequest / bracket(x.before, x.after, 'us_per_request'))),
-    longRatio: raw.long.workerMs / (1000 * bracket(raw.longBefore, raw.longAfter, 'seconds')),
+    longRatio: median(raw.longSlices.map((x) => x.wasm.workerMs / (1000 * bracket(x.before, x.after, 'seconds')))),
     nativeCoreTokensPerSecond: sum(core.map((x) => x.before.tokens + x.after.tokens)) /
       sum(core.map((x) => x.before.seconds + x.after.seconds)),
     nativeCoreUsPerRequest: median(core.map((x) => bracket(x.before, x.after, 'us_per_request'))),
-    nativeLongTokensPerSecond: (raw.longBefore.tokens + raw.longAfter.tokens) / (raw.longBefore.seconds + raw.longAfter.seconds),
+    nativeLongTokensPerSecond: sum(raw.longSlices.map((x) => x.before.tokens + x.after.tokens)) /
+      sum(raw.longSlices.map((x) => x.before.seconds + x.after.seconds)),
   };
 }
 
@@ -185,7 +187,7 @@ try {
     execFileSync(opts.nativeCmd, ['train', opts.corpusFile, '-o', model, '--order', String(opts.order)],
       { stdio: ['ignore', 'ignore', 'inherit'] });
     slicer = nativeSlicer(model);
-    await slicer.slice(plan.warmup, plan.tokens, 1_000_000);
+    await slicer.slice(plan.coreWarmup, plan.tokens, 1_000_000);
   }
   const corpusInfo = await ev((u) => window.bench.loadCorpus(u), `/corpus/${encodeURIComponent(corpusName)}`);
   say(`corpus ${opts.corpusFile} (${corpusInfo.bytes} bytes); ${opts.runs} run(s), ${opts.workers} workers, order ${opts.order}`);
@@ -210,8 +212,10 @@ try {
     raw.coreLoadStored = await ev((n) => window.bench.core.loadStored(n), name);
     raw.coreTrain = await ev((o) => window.bench.core.train(o), opts.order);
     // Warm-up first (seeds 1,000,000..): wasm code starts in the baseline tier and is optimised
-    // once hot; the figure is the steady state, like the native one.
-    raw.coreWarmup = await ev(({ n, t }) => window.bench.core.generate(n, t, 1_000_000), { n: plan.warmup, t: plan.tokens });
+    // once hot; the figure is the steady state, like the native one. In 4 fresh core workers
+    // (2026-11-27, 40 slices of 400 requests each), the first slice took 2.5-4x as long as
+    // later ones and the second about 1.2x; from the third on the times stayed level.
+    raw.coreWarmup = await ev(({ n, t }) => window.bench.core.generate(n, t, 1_000_000), { n: plan.coreWarmup, t: plan.tokens });
     // The figure: ${plan.coreRequests} requests (seeds 0..) in ${SLICES} slices, each between
     // two native slices of the same requests.
     raw.coreSlices = [];
@@ -229,9 +233,16 @@ try {
     raw.sequential = await ev(({ n, t }) => window.bench.sequential(n, t, 0), { n: plan.sequential, t: plan.tokens });
     raw.concurrent = await ev(({ b, c, t }) => window.bench.concurrent(b, c, t, 10_000), { b: plan.batches, c: plan.concurrency, t: plan.tokens });
     raw.throughput = await ev(({ n, k, t }) => window.bench.throughput(n, k, t, 20_000), { n: plan.throughput, k: plan.inFlight, t: plan.tokens });
-    raw.longBefore = await slicer?.slice(plan.longRequests, plan.longTokens, 50_000);
-    raw.long = await ev(({ n, t }) => window.bench.longGeneration(n, t, 50_000), { n: plan.longRequests, t: plan.longTokens });
-    raw.longAfter = await slicer?.slice(plan.longRequests, plan.longTokens, 50_000);
+    // Long requests in slices too, each between two native slices of the same requests.
+    raw.longSlices = [];
+    const perLong = Math.ceil(plan.longRequests / SLICES);
+    for (let i = 0; i < plan.longRequests; i += perLong) {
+      const k = Math.min(perLong, plan.longRequests - i);
+      const before = await slicer?.slice(k, plan.longTokens, 50_000 + i);
+      const wasm = await ev(({ n, t, s }) => window.bench.longGeneration(n, t, s), { n: k, t: plan.longTokens, s: 50_000 + i });
+      const after = await slicer?.slice(k, plan.longTokens, 50_000 + i);
+      raw.longSlices.push({ wasm, before, after });
+    }
     await ev((n) => window.bench.remove(n), name);
     await ev(() => window.bench.terminate());
 
@@ -271,7 +282,7 @@ try {
       concurrentBatchP50Ms: raw.concurrent.batch.p50,
       concurrentRequestP50Ms: raw.concurrent.request.p50,
       requestsPerSecond: raw.throughput.requestsPerSecond,
-      workerTokensPerSecond: raw.long.tokensPerSecond,
+      workerTokensPerSecond: sum(raw.longSlices.map((x) => x.wasm.tokens)) / (sum(raw.longSlices.map((x) => x.wasm.workerMs)) / 1000),
     };
     runs.push({ figures: fig, raw, native: nat?.figures ?? null, nativeDocument: nat?.doc ?? null,
       nativeLikeWasm: natLike?.figures ?? null, slices: slicer ? slicePairs(raw) : null });

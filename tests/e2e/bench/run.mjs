@@ -146,6 +146,23 @@ function nativeSlicer(model) {
     close() { child.stdin.end(); },
   };
 }
+/**
+ * `total` requests of `tokens` tokens (seeds seed0..) in SLICES slices: each timed in the browser
+ * by `browserSlice(requests, seed0)`, between two native slices of the same requests (native
+ * request times over groups of `group`, as the browser side takes them).
+ */
+async function pairedSlices(total, tokens, seed0, group, browserSlice) {
+  const out = [];
+  const per = Math.ceil(total / SLICES);
+  for (let i = 0; i < total; i += per) {
+    const k = Math.min(per, total - i);
+    const before = await slicer?.slice(k, tokens, seed0 + i, group);
+    const wasm = await browserSlice(k, seed0 + i);
+    const after = await slicer?.slice(k, tokens, seed0 + i, group);
+    out.push({ wasm, before, after });
+  }
+  return out;
+}
 /** The mean of the native slices right before and after a browser slice. */
 const bracket = (a, b, key) => (a[key] + b[key]) / 2;
 
@@ -216,33 +233,16 @@ try {
     // (2026-11-27, 40 slices of 400 requests each), the first slice took 2.5-4x as long as
     // later ones and the second about 1.2x; from the third on the times stayed level.
     raw.coreWarmup = await ev(({ n, t }) => window.bench.core.generate(n, t, 1_000_000), { n: plan.coreWarmup, t: plan.tokens });
-    // The figure: ${plan.coreRequests} requests (seeds 0..) in ${SLICES} slices, each between
-    // two native slices of the same requests.
-    raw.coreSlices = [];
-    const per = Math.ceil(plan.coreRequests / SLICES);
-    for (let seed0 = 0; seed0 < plan.coreRequests; seed0 += per) {
-      const k = Math.min(per, plan.coreRequests - seed0);
-      const before = await slicer?.slice(k, plan.tokens, seed0, CORE_GROUP);
-      const wasm = await ev(({ n, t, s }) => window.bench.core.generate(n, t, s), { n: k, t: plan.tokens, s: seed0 });
-      const after = await slicer?.slice(k, plan.tokens, seed0, CORE_GROUP);
-      raw.coreSlices.push({ wasm, before, after });
-    }
+    raw.coreSlices = await pairedSlices(plan.coreRequests, plan.tokens, 0, CORE_GROUP,
+      (n, s) => ev(({ n, t, s }) => window.bench.core.generate(n, t, s), { n, t: plan.tokens, s }));
     await ev(() => window.bench.core.stop());
     say(`${tag}: pool generation (warm-up ${plan.warmup}, ${plan.sequential} sequential, ${plan.batches}×${plan.concurrency} concurrent, ${plan.throughput} for throughput, ${plan.longRequests}×${plan.longTokens} tokens)`);
     raw.warmup = await ev(({ n, k, t }) => window.bench.throughput(n, k, t, 1_000_000), { n: plan.warmup, k: 8, t: plan.tokens });
     raw.sequential = await ev(({ n, t }) => window.bench.sequential(n, t, 0), { n: plan.sequential, t: plan.tokens });
     raw.concurrent = await ev(({ b, c, t }) => window.bench.concurrent(b, c, t, 10_000), { b: plan.batches, c: plan.concurrency, t: plan.tokens });
     raw.throughput = await ev(({ n, k, t }) => window.bench.throughput(n, k, t, 20_000), { n: plan.throughput, k: plan.inFlight, t: plan.tokens });
-    // Long requests in slices too, each between two native slices of the same requests.
-    raw.longSlices = [];
-    const perLong = Math.ceil(plan.longRequests / SLICES);
-    for (let i = 0; i < plan.longRequests; i += perLong) {
-      const k = Math.min(perLong, plan.longRequests - i);
-      const before = await slicer?.slice(k, plan.longTokens, 50_000 + i);
-      const wasm = await ev(({ n, t, s }) => window.bench.longGeneration(n, t, s), { n: k, t: plan.longTokens, s: 50_000 + i });
-      const after = await slicer?.slice(k, plan.longTokens, 50_000 + i);
-      raw.longSlices.push({ wasm, before, after });
-    }
+    raw.longSlices = await pairedSlices(plan.longRequests, plan.longTokens, 50_000, 1,
+      (n, s) => ev(({ n, t, s }) => window.bench.longGeneration(n, t, s), { n, t: plan.longTokens, s }));
     await ev((n) => window.bench.remove(n), name);
     await ev(() => window.bench.terminate());
 

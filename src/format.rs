@@ -383,7 +383,7 @@ fn decode_trie(
     // Deeper patterns `h w` are stored as the rank of `h' w` among the children of `h'`, the
     // suffix of `h`: that rank gives both the word and the suffix link at once.
     mem::try_for_chunks(bigram_parents.end..ctx_end, |parents| {
-        for parent in parents {
+        for parent in parents.clone() {
             let g = suffix[parent] as usize;
             let hay = child_start[g] as u64..child_start[g + 1] as u64;
             let mut prev = u64::MAX;
@@ -394,10 +394,16 @@ fn decode_trie(
                 if at >= hay.end {
                     return Err(Error::corrupted("a pattern's suffix is out of range"));
                 }
-                word[c] = word[at as usize];
                 suffix[c] = at as u32;
                 prev = rank;
             }
+        }
+        // The words, in a loop of their own: these loads land anywhere in `word`, and with
+        // nothing depending on them the CPU keeps many in flight (see `index::Fill::gather`).
+        // Each suffix is of a lower order than its pattern, so its word is already known.
+        let kids = child_start[parents.start] as usize..child_start[parents.end] as usize;
+        for c in kids {
+            word[c] = word[suffix[c] as usize];
         }
         Ok(())
     })?;

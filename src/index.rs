@@ -117,6 +117,21 @@ impl Fill<'_> {
         }
     }
 
+    /// The context to continue from after the successor `c`, whose suffix's context (or NONE)
+    /// is `hop`: the pattern itself if it is a context, else its suffix's context, else (rarely)
+    /// further down the suffix chain.
+    #[inline(always)]
+    fn successor_next(&self, c: usize, hop: u32) -> u32 {
+        let own = self.offset.get(c).copied().unwrap_or(NONE);
+        if own != NONE {
+            own
+        } else if hop != NONE {
+            hop
+        } else {
+            self.next(self.suffix[c] as usize)
+        }
+    }
+
     /// `offset[suffix[n]]` for each `n` of `nodes` (NONE where the suffix has no successors or
     /// lies beyond the contexts), into `out`.
     ///
@@ -172,55 +187,63 @@ impl Fill<'_> {
                 }
                 let kids = trie.children(node);
                 let n = kids.len();
-                let gamma = if n == 1 {
-                    // Contexts with one successor are common (en-train at order 5: 1.8 M
-                    // contexts for 2.8 M successors), and need no buffers.
-                    let (u1, gamma) = self.w.single(node, depth, kids.start, counts)?;
-                    u.clear();
-                    u.push(u1);
-                    gamma
-                } else {
-                    self.w
-                        .context(node, depth, kids.clone(), &mut u, counts, &mut scratch)?
-                };
-                debug_assert_eq!(u.len(), n);
                 let o = off as usize - base;
-                out[o].write(n as u32 | (depth as u32) << DEPTH_SHIFT);
-                out[o + 1].write(if node == 0 {
+                let backoff = if node == 0 {
                     NONE
                 } else {
                     backoff[node - level.start]
-                });
-                out[o + 2].write((gamma as f32).to_bits());
+                };
                 written += HEADER + 4 * n;
-                let (cum, rest) = out[o + HEADER..o + HEADER + 4 * n].split_at_mut(n);
-                let (words, rest) = rest.split_at_mut(n);
-                let (nexts, us) = rest.split_at_mut(n);
                 let mut acc = 0.0f64;
-                for (i, c) in kids.enumerate() {
+                // The cumulative weight after successor `c` of weight `u`, for the draw.
+                let mut step = |c: usize, u: f64| {
                     let word = trie.word[c];
-                    let u = u[i].max(0.0);
                     if word != BOS && word != UNK {
                         acc += u;
                         if node == 0 && word != EOS && u > best.0 {
                             best = (u, word);
                         }
                     }
-                    cum[i].write((acc * 4_294_967_296.0).min(4_294_967_295.0) as u32);
+                    ((acc * 4_294_967_296.0).min(4_294_967_295.0) as u32, word)
+                };
+                if n == 1 {
+                    // Contexts with one successor are common (en-train at order 5: 1.8 M
+                    // contexts for 2.8 M successors): no buffers, one block of 7 words.
+                    let c = kids.start;
+                    let (u, gamma) = self.w.single(node, depth, c, counts)?;
+                    let u = u.max(0.0);
+                    let (cum, word) = step(c, u);
+                    let next = self.successor_next(c, hop[c - kids_of_level.start]);
+                    let block = [
+                        1 | (depth as u32) << DEPTH_SHIFT,
+                        backoff,
+                        (gamma as f32).to_bits(),
+                        cum,
+                        word,
+                        next,
+                        (u as f32).to_bits(),
+                    ];
+                    for (slot, x) in out[o..o + HEADER + 4].iter_mut().zip(block) {
+                        slot.write(x);
+                    }
+                    continue;
+                }
+                let gamma =
+                    self.w
+                        .context(node, depth, kids.clone(), &mut u, counts, &mut scratch)?;
+                debug_assert_eq!(u.len(), n);
+                out[o].write(n as u32 | (depth as u32) << DEPTH_SHIFT);
+                out[o + 1].write(backoff);
+                out[o + 2].write((gamma as f32).to_bits());
+                let (cums, rest) = out[o + HEADER..o + HEADER + 4 * n].split_at_mut(n);
+                let (words, rest) = rest.split_at_mut(n);
+                let (nexts, us) = rest.split_at_mut(n);
+                for (i, c) in kids.enumerate() {
+                    let u = u[i].max(0.0);
+                    let (cum, word) = step(c, u);
+                    cums[i].write(cum);
                     words[i].write(word);
-                    // The pattern itself if it is a context, else its suffix's context, else
-                    // (rarely) further down the suffix chain.
-                    let own = offset.get(c).copied().unwrap_or(NONE);
-                    nexts[i].write(if own != NONE {
-                        own
-                    } else {
-                        let h = hop[c - kids_of_level.start];
-                        if h != NONE {
-                            h
-                        } else {
-                            self.next(self.suffix[c] as usize)
-                        }
-                    });
+                    nexts[i].write(self.successor_next(c, hop[c - kids_of_level.start]));
                     us[i].write((u as f32).to_bits());
                 }
             }

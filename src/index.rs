@@ -260,6 +260,14 @@ fn discount_table(discounts: &[[f64; 3]], depth: usize) -> [f64; 4] {
     [0.0, d[0], d[1], d[2]]
 }
 
+/// The reader of the encoded counts, which a fill from encoded counts always has.
+#[inline(always)]
+fn count_reader<'r, 'b>(counts: &'r mut Option<Reader<'b>>) -> Result<&'r mut Reader<'b>> {
+    counts
+        .as_mut()
+        .ok_or_else(|| Error::corrupted("internal: no count reader"))
+}
+
 impl Weights<'_> {
     /// [`Weights::context`] for a context with the one child `kid`: its weight and the
     /// context's `gamma`, computed with the same operations in the same order.
@@ -283,10 +291,7 @@ impl Weights<'_> {
                 let table = discount_table(discounts, depth);
                 let x = match a {
                     CountsRef::Decoded(a) => a[kid],
-                    CountsRef::Encoded(_) => counts
-                        .as_mut()
-                        .ok_or_else(|| Error::corrupted("internal: no count reader"))?
-                        .varint()?,
+                    CountsRef::Encoded(_) => count_reader(counts)?.varint()?,
                 };
                 let disc = table[x.min(3) as usize];
                 let removed = pruned.get(node).copied().unwrap_or(0) as f64;
@@ -328,9 +333,7 @@ impl Weights<'_> {
                 let xs: &[u32] = match a {
                     CountsRef::Decoded(a) => &a[kids.clone()],
                     CountsRef::Encoded(_) => {
-                        let r = counts
-                            .as_mut()
-                            .ok_or_else(|| Error::corrupted("internal: no count reader"))?;
+                        let r = count_reader(counts)?;
                         scratch.clear();
                         for _ in kids.clone() {
                             scratch.push(r.varint()?);

@@ -222,8 +222,8 @@ struct Target {
 
 /// `uellm bench`.
 pub fn bench(args: BenchArgs) -> Result<(), CliError> {
+    ultra_efficient_llm::set_native_extras(!args.like_wasm);
     if let Some(model) = &args.generation_slices {
-        ultra_efficient_llm::set_native_extras(!args.like_wasm);
         return generation_slices(model, io::stdin().lock(), &mut io::stdout().lock());
     }
     let paths = corpus_files(&args)?;
@@ -247,7 +247,6 @@ pub fn bench(args: BenchArgs) -> Result<(), CliError> {
         );
     }
 
-    ultra_efficient_llm::set_native_extras(!args.like_wasm);
     let mut corpora = Vec::with_capacity(paths.len());
     for p in &paths {
         corpora.push(bench_corpus(p, &args, &say)?);

@@ -67,5 +67,5 @@ pub use error::{Error, Result};
 pub use generate::{CacheStats, Generation, GenerationStats, StopReason};
 pub use mem::{native_extras, set_native_extras};
 pub use model::{Model, ModelFile, ModelInfo, Perplexity};
-pub use train::{Phase, Progress, Trainer, TrainingStats};
+pub use train::{Phase, Progress, Trainer, TrainingStats, MAX_LINE_BYTES};
 pub use vocab::{Vocab, BOS, EOS, UNK};

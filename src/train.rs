@@ -24,9 +24,10 @@ use crate::tokenizer::tokenize;
 use crate::trie::Trie;
 use crate::vocab::{Vocab, BOS, EOS, RESERVED, UNK};
 
-/// Lines longer than this without a newline are split at a space, so one huge line cannot hold
-/// the whole input in memory.
-const MAX_LINE_BYTES: usize = 1 << 20;
+/// The longest sentence, in bytes: a longer line is split into several (see [`Trainer::feed`]),
+/// so one huge line can neither hold the whole input in memory nor make the counts depend on how
+/// the text was chunked.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// What the trainer is doing, for progress reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +153,13 @@ impl Trainer {
 
     /// Feeds text. Lines may be split across calls: a line is counted when its newline (or the
     /// end of input in [`Trainer::finish`]) arrives.
+    ///
+    /// A line longer than [`MAX_LINE_BYTES`] is counted as several sentences. While more than
+    /// `MAX_LINE_BYTES` of it remain, a sentence is cut off its front: up to the last whitespace
+    /// character that starts within its first `MAX_LINE_BYTES` bytes (that character is dropped),
+    /// or, when there is none after its first byte, at the last character boundary within
+    /// them. The cuts depend on the line alone, never on how it was split across calls, and
+    /// cost linear time; the trainer holds at most `MAX_LINE_BYTES` plus one call's text.
     pub fn feed(&mut self, text: &str) {
         self.bytes_seen += text.len() as u64;
         let mut rest = text;
@@ -159,26 +167,37 @@ impl Trainer {
             let (line, tail) = rest.split_at(nl);
             rest = &tail[1..];
             if self.pending.is_empty() {
-                self.add_line(line);
+                let used = self.add_long_line_front(line);
+                self.add_line(&line[used..]);
             } else {
                 let mut whole = std::mem::take(&mut self.pending);
                 whole.push_str(line);
-                self.add_line(&whole);
+                let used = self.add_long_line_front(&whole);
+                self.add_line(&whole[used..]);
                 whole.clear();
                 self.pending = whole;
             }
         }
         self.pending.push_str(rest);
         if self.pending.len() > MAX_LINE_BYTES {
-            let cut = self
-                .pending
-                .rfind(char::is_whitespace)
-                .unwrap_or(self.pending.len());
-            let head: String = self.pending[..cut].to_owned();
-            self.pending.drain(..cut);
-            self.add_line(&head);
+            let pending = std::mem::take(&mut self.pending);
+            let used = self.add_long_line_front(&pending);
+            self.pending = pending;
+            self.pending.drain(..used);
         }
         self.report(Phase::Counting);
+    }
+
+    /// Counts the sentences cut off the front of an unfinished `line` while more than
+    /// [`MAX_LINE_BYTES`] of it remain (the rule in [`Trainer::feed`]); returns the bytes used.
+    fn add_long_line_front(&mut self, line: &str) -> usize {
+        let mut start = 0;
+        while line.len() - start > MAX_LINE_BYTES {
+            let (end, next) = long_line_cut(&line[start..]);
+            self.add_line(&line[start..start + end]);
+            start += next;
+        }
+        start
     }
 
     /// Feeds raw bytes that must be UTF-8 text; a multi-byte character may be split across calls.
@@ -656,6 +675,32 @@ pub(crate) fn modified_kn_discounts(n: &[u64; 5]) -> Option<[f64; 3]> {
     Some(d)
 }
 
+/// Where the front sentence of a line longer than [`MAX_LINE_BYTES`] ends (`end`) and the rest
+/// begins (`next`): at the last whitespace character starting within the first
+/// `MAX_LINE_BYTES` bytes, after the first byte (the whitespace is dropped); without one, at the
+/// last character boundary within them. `next` is always past 0, so every cut makes progress,
+/// and the bytes scanned between two cuts add up to linear time: after a cut at whitespace, the
+/// scanned stretch beyond it holds none, so the next cut lies past the current window.
+fn long_line_cut(line: &str) -> (usize, usize) {
+    let mut limit = MAX_LINE_BYTES;
+    while !line.is_char_boundary(limit) {
+        limit -= 1;
+    }
+    // A whitespace character starting at `limit` itself still ends the window's sentence.
+    let window_end = line[limit..]
+        .chars()
+        .next()
+        .map_or(limit, |c| limit + c.len_utf8());
+    match line[..window_end]
+        .char_indices()
+        .rev()
+        .find(|&(i, c)| i > 0 && c.is_whitespace())
+    {
+        Some((i, c)) => (i, i + c.len_utf8()),
+        None => (limit, limit),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -737,6 +782,62 @@ mod tests {
         assert!(matches!(t.feed_bytes(b"ab\0c"), Err(Error::NotText(_))));
         let mut t = Trainer::new(TrainOptions::default()).unwrap();
         assert!(matches!(t.feed_bytes(b"ab\xffc"), Err(Error::NotText(_))));
+    }
+
+    /// A text with lines over [`MAX_LINE_BYTES`]: words and two-byte characters around the
+    /// cut points, a word longer than the limit (a cut without whitespace), short lines between.
+    fn over_long_lines() -> String {
+        let mut text = String::from("a short line\n");
+        let mut i = 0u32;
+        while text.len() < 2 * MAX_LINE_BYTES + 12_345 {
+            text.push_str(&format!("w{} é{} ", i % 997, i % 13));
+            i += 1;
+        }
+        text.push_str(&"x".repeat(MAX_LINE_BYTES + 3));
+        text.push_str(" tail words\nanother line\n");
+        text.push_str(&"ñ".repeat(MAX_LINE_BYTES / 2 + 5));
+        text
+    }
+
+    #[test]
+    fn over_long_lines_count_the_same_however_chunked() {
+        let text = over_long_lines();
+        let train = |chunk: usize| {
+            let mut t = Trainer::new(TrainOptions {
+                max_pattern_length: 3,
+                ..Default::default()
+            })
+            .unwrap();
+            for piece in text.as_bytes().chunks(chunk) {
+                t.feed_bytes(piece).unwrap();
+            }
+            t.finish().unwrap()
+        };
+        let whole = train(text.len());
+        // Sentences of at most MAX_LINE_BYTES: the long line of words gives three cut at
+        // whitespace, a hard cut in the long word and its tail; the line of ñ a hard cut and its
+        // rest; and two short lines.
+        let sentences = whole.info().training.as_ref().map(|t| t.sentences);
+        assert_eq!(sentences, Some(5 + 2 + 2));
+        let bytes = whole.to_bytes();
+        for chunk in [4093, 65_536, MAX_LINE_BYTES - 1, MAX_LINE_BYTES + 7] {
+            assert_eq!(train(chunk).to_bytes(), bytes, "chunks of {chunk} bytes");
+        }
+    }
+
+    #[test]
+    fn an_over_long_line_is_held_in_bounded_memory() {
+        // The line's only whitespace is its first byte: every cut must still make progress.
+        let mut t = Trainer::new(TrainOptions::default()).unwrap();
+        let chunk = "a".repeat(65_536);
+        t.feed(" ");
+        for _ in 0..64 {
+            t.feed(&chunk);
+            assert!(t.pending.len() <= MAX_LINE_BYTES + chunk.len());
+        }
+        t.feed("\n");
+        // 64 KiB × 64 plus the space: four sentences of MAX_LINE_BYTES and one byte.
+        assert_eq!(t.sentences, 5);
     }
 
     #[test]

@@ -677,3 +677,194 @@ fn bench_generation_slices_answer_each_line_with_json() {
     )
     .fails_with(&["missing.uelm"]);
 }
+
+/// The file names in a directory, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn several_files_each_end_a_line() {
+    let tmp = Tmp::new("manyfiles");
+    let a = tmp.write("a.txt", b"the cat sat");
+    let b = tmp.write("b.txt", b"on the mat\n");
+    let model = tmp.path("m.uelm");
+    uellm([
+        OsStr::new("train"),
+        p(&a),
+        p(&b),
+        OsStr::new("-o"),
+        p(&model),
+        OsStr::new("--order"),
+        OsStr::new("2"),
+    ])
+    .ok();
+    let m = ultra_efficient_llm::Model::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
+    let vocab = m.vocab();
+    assert!(vocab.get("sat").is_some() && vocab.get("on").is_some());
+    assert_eq!(vocab.get("saton"), None);
+    assert_eq!(m.info().training.as_ref().unwrap().sentences, 2);
+}
+
+#[test]
+#[cfg(unix)]
+fn outputs_are_replaced_safely() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = Tmp::new("outputs");
+    let model = train_tiny(&tmp);
+    let train_to = |out: &Path| {
+        uellm([
+            OsStr::new("train"),
+            p(&tiny()),
+            OsStr::new("-o"),
+            p(out),
+            OsStr::new("--order"),
+            OsStr::new("2"),
+        ])
+        .ok()
+    };
+    // A file of the user's named like the old temporary file survives.
+    let mine = tmp.write("tiny.uelm.tmp", b"my notes");
+    // An existing model keeps its mode.
+    std::fs::set_permissions(&model, std::fs::Permissions::from_mode(0o640)).unwrap();
+    // A killed run's temporary file (no such process) goes; a live process's stays.
+    let stale = tmp.write(".tiny.uelm.4194399-0.uellm-tmp", b"partial");
+    let live = tmp.write(".tiny.uelm.1-0.uellm-tmp", b"being written");
+    train_to(&model);
+    assert_eq!(std::fs::read(&mine).unwrap(), b"my notes");
+    let mode = std::fs::metadata(&model).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    assert!(!stale.exists(), "a stale temporary file was left");
+    assert!(
+        live.exists(),
+        "another process's temporary file was removed"
+    );
+    std::fs::remove_file(&live).unwrap();
+    assert_eq!(listing(&tmp.0), ["tiny.uelm", "tiny.uelm.tmp"]);
+    let order2 = std::fs::read(&model).unwrap();
+
+    // A symlink is followed: the link stays, the file it names is replaced.
+    let real = tmp.path("real.uelm");
+    std::fs::write(&real, b"old").unwrap();
+    let link = tmp.path("link.uelm");
+    std::os::unix::fs::symlink("real.uelm", &link).unwrap();
+    train_to(&link);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(&real).unwrap(), order2);
+    // A symlink that leads nowhere is refused, naming the link.
+    let dangling = tmp.path("dangling.uelm");
+    std::os::unix::fs::symlink("no-such-dir/x.uelm", &dangling).unwrap();
+    uellm([
+        OsStr::new("train"),
+        p(&tiny()),
+        OsStr::new("-o"),
+        p(&dangling),
+    ])
+    .fails_with(&["dangling.uelm", "symlink"]);
+}
+
+#[test]
+#[cfg(unix)]
+fn non_regular_outputs_are_written_through_or_refused() {
+    let tmp = Tmp::new("nonregular");
+    let model = train_tiny(&tmp);
+    let want = std::fs::read(&model).unwrap();
+    // A FIFO is written through (as root, it used to be replaced by a regular file).
+    let fifo = tmp.path("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let (sent, read) = std::sync::mpsc::channel();
+    {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || sent.send(std::fs::read(fifo).unwrap()));
+    }
+    uellm([
+        OsStr::new("train"),
+        p(&tiny()),
+        OsStr::new("-o"),
+        p(&fifo),
+        OsStr::new("--order"),
+        OsStr::new("3"),
+    ])
+    .ok();
+    // A run that replaced the FIFO never writes to it: the reader would wait forever.
+    let got = read.recv_timeout(std::time::Duration::from_secs(30));
+    assert_eq!(got.expect("nothing was written to the FIFO"), want);
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    // A socket is refused before any work, and stays.
+    let sock = tmp.path("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    uellm([OsStr::new("train"), p(&tiny()), OsStr::new("-o"), p(&sock)]).fails_with(&[
+        "sock",
+        "a socket",
+        "/dev/null",
+    ]);
+    assert!(std::fs::metadata(&sock).unwrap().file_type().is_socket());
+    uellm([OsStr::new("train"), p(&tiny()), OsStr::new("-o"), p(&tmp.0)])
+        .fails_with(&["is a directory"]);
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn an_unwritable_output_fails_before_training() {
+    // /proc takes no new file, even from root. Standard input stays open and silent: a run that
+    // checked the output only after training would wait for it forever.
+    let mut child = command(["train", "-", "-o", "/proc/uellm-test.uelm"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
+    let t0 = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("uellm train waited for its input before checking its output");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(stdin);
+    finish(child.wait_with_output().unwrap()).fails_with(&["/proc/uellm-test.uelm"]);
+}
+
+#[test]
+fn concurrent_runs_to_one_output_leave_a_whole_model() {
+    let tmp = Tmp::new("concurrent");
+    let model = tmp.path("same.uelm");
+    for _round in 0..3 {
+        let children: Vec<_> = (0..4)
+            .map(|i| {
+                let order = (2 + i % 2).to_string();
+                command([
+                    OsStr::new("train"),
+                    p(&tiny()),
+                    OsStr::new("-o"),
+                    p(&model),
+                    OsStr::new("--order"),
+                    OsStr::new(&order),
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for c in children {
+            finish(c.wait_with_output().unwrap()).ok();
+        }
+        let m = ultra_efficient_llm::Model::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
+        assert!(matches!(m.info().order, 2 | 3));
+        assert_eq!(listing(&tmp.0), ["same.uelm"]);
+    }
+}

@@ -23,8 +23,12 @@ use super::CliError;
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Files are read in 1 MiB chunks and must be UTF-8 text: a NUL byte, invalid UTF-8, an empty or a \
-missing file stops training with a message naming the file. The model is written to MODEL.tmp \
-and renamed to MODEL at the end, so a failed run never damages an existing MODEL.")]
+missing file stops training with a message naming the file. The output is checked before \
+training. The model goes to a temporary file of this run beside MODEL (.MODEL.PID-N.uellm-tmp), \
+which takes an existing MODEL's mode, is synced and renamed over MODEL at the end, so a failed or \
+concurrent run never damages an existing MODEL. A symlink is followed (the file it names is \
+replaced); a FIFO or character device (/dev/null) is written through; a directory, block device \
+or socket is refused.")]
 pub struct TrainArgs {
     /// UTF-8 text files, one sentence a line (`-` reads standard input)
     #[arg(required = true, value_name = "FILES")]
@@ -564,7 +568,7 @@ pub fn perplexity(args: PerplexityArgs) -> Result<(), CliError> {
 pub struct ExportArpaArgs {
     /// Model file
     pub model: PathBuf,
-    /// ARPA file to write (`-`: standard output); written to OUT.tmp, then renamed
+    /// ARPA file to write (`-`: standard output); written atomically, as `train` writes MODEL
     #[arg(short, long, value_name = "OUT.arpa")]
     pub output: PathBuf,
     /// Print a JSON summary on stdout
@@ -619,7 +623,7 @@ pub struct ImportArpaArgs {
     /// ARPA file (`-` reads standard input)
     #[arg(value_name = "IN.arpa")]
     pub input: PathBuf,
-    /// Model file to write (written to MODEL.tmp, then renamed)
+    /// Model file to write; written atomically, as `train` writes MODEL
     #[arg(short, long, value_name = "MODEL")]
     pub output: PathBuf,
     /// Print a JSON summary on stdout

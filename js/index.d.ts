@@ -98,7 +98,7 @@ export interface ModelInfo {
   [key: string]: unknown;
 }
 
-export interface CacheStats { hits: number; misses: number; entries: number; capacity: number; }
+export interface CacheStats { hits: number; misses: number; entries: number; capacity: number; bytes: number; }
 
 export interface SavedModel {
   name: string;

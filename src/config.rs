@@ -11,6 +11,10 @@ use crate::error::{Error, Result};
 /// The highest n-gram order the trainer accepts.
 pub const MAX_ORDER: usize = 16;
 
+/// The largest `activation_cache_size`: a million prepared distributions, far more than any
+/// request visits, and a bound that keeps a mistyped size an error rather than a huge number.
+pub const MAX_ACTIVATION_CACHE_SIZE: usize = 1_000_000;
+
 /// Options of [`crate::Trainer`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -103,7 +107,9 @@ pub struct GenerateOptions {
     /// longest matching context alone, with no smoothing and no mixing.
     pub frequency_normalization: bool,
     /// Entries in the activation cache: prepared next-token distributions by context (default
-    /// 1000; 0 disables the cache).
+    /// 1000; 0 disables the cache; at most [`MAX_ACTIVATION_CACHE_SIZE`]). Nothing is allocated
+    /// for it up front, and its entries never hold more than
+    /// [`crate::ACTIVATION_CACHE_MAX_BYTES`] together.
     pub activation_cache_size: usize,
 }
 
@@ -186,6 +192,15 @@ impl GenerateOptions {
         if self.context_window == 0 {
             return Err(Error::option("context_window", "must be at least 1"));
         }
+        if self.activation_cache_size > MAX_ACTIVATION_CACHE_SIZE {
+            return Err(Error::option(
+                "activation_cache_size",
+                format!(
+                    "must be at most {MAX_ACTIVATION_CACHE_SIZE}, got {}",
+                    self.activation_cache_size
+                ),
+            ));
+        }
         if self.max_patterns_per_query == 0 {
             return Err(Error::option(
                 "max_patterns_per_query",
@@ -267,6 +282,29 @@ mod tests {
             ..Default::default()
         };
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn absurd_cache_sizes_are_refused() {
+        for size in [usize::MAX, 1_000_000_000, MAX_ACTIVATION_CACHE_SIZE + 1] {
+            let bad = GenerateOptions {
+                activation_cache_size: size,
+                ..Default::default()
+            };
+            assert!(matches!(
+                bad.validate(),
+                Err(Error::InvalidOption {
+                    name: "activation_cache_size",
+                    ..
+                })
+            ));
+        }
+        GenerateOptions {
+            activation_cache_size: MAX_ACTIVATION_CACHE_SIZE,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
     }
 
     #[test]

@@ -12,7 +12,6 @@
 //! Both draw with xoshiro256++ seeded from `seed` and integer arithmetic, and `f64` math goes
 //! through `libm`, so the same seed gives the same tokens natively and in WebAssembly.
 
-use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use lru::LruCache;
@@ -99,8 +98,11 @@ pub struct CacheStats {
     pub misses: u64,
     /// Entries held now.
     pub entries: usize,
-    /// Capacity.
+    /// Capacity, in entries.
     pub capacity: usize,
+    /// Memory the entries hold now, in bytes (approximately; at most
+    /// [`ACTIVATION_CACHE_MAX_BYTES`] plus one entry).
+    pub bytes: usize,
 }
 
 /// [`CacheStats`] kept in atomics, updated as each request finishes.
@@ -110,6 +112,7 @@ pub(crate) struct CacheFigures {
     misses: AtomicU64,
     entries: AtomicUsize,
     capacity: AtomicUsize,
+    bytes: AtomicUsize,
 }
 
 /// A prepared next-token distribution: `n` cumulative weights, words and next states, then
@@ -147,10 +150,32 @@ struct Scratch {
     visited: Vec<u32>,
 }
 
-/// LRU of context -> prepared distribution, valid for one set of shaping options.
+/// The most memory the activation cache's distributions may hold, whatever its entry count:
+/// beyond it the least recently used are dropped. 64 MiB keeps a browser tab's cache small
+/// next to its model, and holds thousands of distributions of the largest presets.
+pub const ACTIVATION_CACHE_MAX_BYTES: usize = 64 << 20;
+
+/// Bookkeeping bytes of one cache entry besides its data: the LRU node (key, value, two links)
+/// and its hash-table slot.
+const ENTRY_OVERHEAD: usize = 48;
+
+impl Prepared {
+    /// The memory this entry holds in the cache, approximately.
+    fn bytes(&self) -> usize {
+        ENTRY_OVERHEAD + std::mem::size_of::<Prepared>() + 4 * self.data.len()
+    }
+}
+
+/// LRU of context -> prepared distribution, valid for one set of shaping options. It grows as
+/// it fills (nothing is allocated for its capacity up front) and is bounded both by its entry
+/// count and by [`ACTIVATION_CACHE_MAX_BYTES`].
 #[derive(Default)]
 pub(crate) struct ActivationCache {
     lru: Option<LruCache<u32, Prepared, FxBuildHasher>>,
+    /// Entries allowed (`activation_cache_size`).
+    cap: usize,
+    /// Bytes held by the entries ([`Prepared::bytes`]).
+    bytes: usize,
     /// Successor indices of big contexts by falling weight (independent of the options).
     ranked: FxHashMap<u32, Vec<u32>>,
     scratch: Scratch,
@@ -160,24 +185,45 @@ pub(crate) struct ActivationCache {
 }
 
 impl ActivationCache {
-    /// Makes the cache fit `opts`: a different capacity resizes it, different shaping options
-    /// empty it (its distributions were made for the old ones).
+    /// Makes the cache fit `opts`: a smaller capacity drops the least recently used entries,
+    /// different shaping options empty it (its distributions were made for the old ones).
     fn configure(&mut self, opts: &GenerateOptions) {
         let fp = fingerprint(opts);
-        let cap = opts.activation_cache_size;
-        match (&mut self.lru, NonZeroUsize::new(cap)) {
-            (_, None) => self.lru = None,
-            (Some(l), Some(c)) => {
-                if l.cap() != c {
-                    l.resize(c);
-                }
-                if self.fingerprint != fp {
-                    l.clear();
-                }
-            }
-            (None, Some(c)) => self.lru = Some(LruCache::with_hasher(c, FxBuildHasher)),
+        self.cap = opts.activation_cache_size;
+        if self.cap == 0 {
+            self.lru = None;
+            self.bytes = 0;
+        } else if self.lru.is_none() || self.fingerprint != fp {
+            self.lru = Some(LruCache::unbounded_with_hasher(FxBuildHasher));
+            self.bytes = 0;
+        } else {
+            self.evict();
         }
         self.fingerprint = fp;
+    }
+
+    /// Keeps `p` for `start`, dropping the least recently used entries beyond the bounds.
+    fn put(&mut self, start: u32, p: Prepared) {
+        if let Some(lru) = self.lru.as_mut() {
+            self.bytes += p.bytes();
+            if let Some(old) = lru.put(start, p) {
+                self.bytes -= old.bytes();
+            }
+            self.evict();
+        }
+    }
+
+    /// Drops the least recently used entries while over a bound (the newest always stays).
+    fn evict(&mut self) {
+        if let Some(lru) = self.lru.as_mut() {
+            while lru.len() > self.cap || (self.bytes > ACTIVATION_CACHE_MAX_BYTES && lru.len() > 1)
+            {
+                match lru.pop_lru() {
+                    Some((_, old)) => self.bytes -= old.bytes(),
+                    None => break,
+                }
+            }
+        }
     }
 }
 
@@ -300,6 +346,7 @@ impl Model {
             misses: f.misses.load(Ordering::Relaxed),
             entries: f.entries.load(Ordering::Relaxed),
             capacity: f.capacity.load(Ordering::Relaxed),
+            bytes: f.bytes.load(Ordering::Relaxed),
         }
     }
 
@@ -391,9 +438,8 @@ impl Model {
             figures
                 .entries
                 .store(lru.map_or(0, |l| l.len()), Ordering::Relaxed);
-            figures
-                .capacity
-                .store(lru.map_or(0, |l| l.cap().get()), Ordering::Relaxed);
+            figures.capacity.store(c.cap, Ordering::Relaxed);
+            figures.bytes.store(c.bytes, Ordering::Relaxed);
         }
         let activated = activated_patterns(index, &visited);
         let total = index.patterns.max(1);
@@ -523,7 +569,7 @@ fn draw_shaped(
         cache.misses += 1;
         let p = prepare(index, start, opts, &mut cache.ranked, &mut cache.scratch);
         let out = pick(&p, visited);
-        lru.put(start, p);
+        cache.put(start, p);
         out
     } else {
         cache.misses += 1;
@@ -696,7 +742,7 @@ fn shape(cand: &mut Vec<(f64, u32, u32)>, visited: &[u32], opts: &GenerateOption
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{TrainOptions, Trainer};
+    use crate::{TrainOptions, Trainer, MAX_ACTIVATION_CACHE_SIZE};
 
     fn tiny() -> Model {
         let mut t = Trainer::new(TrainOptions {
@@ -863,6 +909,70 @@ mod tests {
             })
             .unwrap();
         assert!(inner > 0);
+    }
+
+    #[test]
+    fn the_activation_cache_is_bounded_by_entries_and_bytes() {
+        let entry = |words: usize| Prepared {
+            n: 1,
+            data: vec![0; words].into_boxed_slice(),
+        };
+        let shaped = GenerateOptions {
+            top_k: 5,
+            activation_cache_size: MAX_ACTIVATION_CACHE_SIZE,
+            ..Default::default()
+        };
+        let mut cache = ActivationCache::default();
+        cache.configure(&shaped);
+        // Entries of 1 MiB each: the byte bound holds long before the entry bound.
+        for start in 0..200 {
+            cache.put(start, entry(1 << 18));
+            assert!(cache.bytes <= ACTIVATION_CACHE_MAX_BYTES + entry(1 << 18).bytes());
+        }
+        let held = cache.lru.as_ref().unwrap().len();
+        assert!((60..=64).contains(&held), "{held}");
+        let sum: usize = cache
+            .lru
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|(_, p)| p.bytes())
+            .sum();
+        assert_eq!(cache.bytes, sum);
+        // The most recent entries stay.
+        assert!(cache.lru.as_ref().unwrap().contains(&199));
+        assert!(!cache.lru.as_ref().unwrap().contains(&0));
+        // A smaller entry count drops the least recently used at once.
+        cache.configure(&GenerateOptions {
+            activation_cache_size: 10,
+            ..shaped.clone()
+        });
+        assert_eq!(cache.lru.as_ref().unwrap().len(), 10);
+        assert_eq!(cache.bytes, 10 * entry(1 << 18).bytes());
+        // Other shaping options empty it.
+        cache.configure(&GenerateOptions {
+            top_k: 6,
+            activation_cache_size: 10,
+            ..shaped
+        });
+        assert_eq!((cache.lru.as_ref().unwrap().len(), cache.bytes), (0, 0));
+    }
+
+    #[test]
+    fn a_large_cache_size_allocates_nothing_up_front() {
+        let model = tiny();
+        let opts = GenerateOptions {
+            seed: Some(1),
+            top_k: 5,
+            activation_cache_size: MAX_ACTIVATION_CACHE_SIZE,
+            ..Default::default()
+        };
+        let out = model.generate("It is", &opts).unwrap();
+        let stats = model.cache_stats();
+        assert_eq!(stats.capacity, MAX_ACTIVATION_CACHE_SIZE);
+        assert!(out.stats.tokens > 0);
+        assert_eq!(stats.entries as u64, stats.misses);
+        assert!(stats.bytes > 0 && stats.bytes < 1 << 20, "{}", stats.bytes);
     }
 
     #[test]

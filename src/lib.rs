@@ -62,9 +62,11 @@ mod vocab;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
-pub use config::{GenerateOptions, Preset, TrainOptions, MAX_ORDER};
+pub use config::{GenerateOptions, Preset, TrainOptions, MAX_ACTIVATION_CACHE_SIZE, MAX_ORDER};
 pub use error::{Error, Result};
-pub use generate::{CacheStats, Generation, GenerationStats, StopReason};
+pub use generate::{
+    CacheStats, Generation, GenerationStats, StopReason, ACTIVATION_CACHE_MAX_BYTES,
+};
 pub use mem::{native_extras, set_native_extras};
 pub use model::{Model, ModelFile, ModelInfo, Perplexity};
 pub use train::{Phase, Progress, Trainer, TrainingStats, MAX_LINE_BYTES};

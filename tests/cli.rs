@@ -529,6 +529,17 @@ fn option_and_usage_errors() {
         OsStr::new("1.5"),
     ])
     .fails_with(&["--top-p"]);
+    for size in ["18446744073709551615", "1000000000"] {
+        uellm([
+            OsStr::new("generate"),
+            p(&model),
+            OsStr::new("--top-k"),
+            OsStr::new("5"),
+            OsStr::new("--cache-size"),
+            OsStr::new(size),
+        ])
+        .fails_with(&["--cache-size", "at most 1000000"]);
+    }
 
     // Malformed command lines are clap's: exit status 2, no panic.
     for args in [

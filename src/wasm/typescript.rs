@@ -142,6 +142,8 @@ export interface CacheStats {
   misses: number;
   entries: number;
   capacity: number;
+  /** Memory the entries hold now, in bytes (approximately; at most 64 MiB plus one entry). */
+  bytes: number;
 }
 
 /** The `code` of every error the bindings throw. */

@@ -301,6 +301,15 @@ fn camel_case_options_are_accepted_and_unknown_keys_rejected() {
             "activationThreshold",
         ),
         (obj(&[("preset", "fast".into())]), "fast"),
+        // The cache grows lazily, but an absurd size is a mistake, not a request.
+        (
+            obj(&[("activationCacheSize", num(1e9)), ("topK", num(5.0))]),
+            "activationCacheSize",
+        ),
+        (
+            obj(&[("activationCacheSize", num(1.8446744073709552e19))]),
+            "activationCacheSize",
+        ),
         (obj(&[("seed", num(-1.0))]), "`seed`"),
         (obj(&[("seed", num(1.5))]), "`seed`"),
         (obj(&[("seed", num(9_007_199_254_740_992.0))]), "`seed`"),

@@ -348,8 +348,13 @@ export class Pool {
       return;
     }
     const entry = job.entry;
+    if (handle.dead) {
+      // Its worker is gone already; its rejection, on the way, finds the job settled.
+      this.finishJob(job, err);
+      return;
+    }
     // A load may have replaced the worker's model by the time it answers: no grace for those.
-    if (!this.stopGraceMs || job.commit || !entry || handle.dead) {
+    if (!this.stopGraceMs || job.commit || !entry) {
       this.replace(handle, err, entry, reason);
       return;
     }

@@ -38,10 +38,14 @@ export const InvalidOptionError = define('InvalidOptionError', 'INVALID_OPTION',
   'an option or argument is invalid');
 export const UnsupportedEnvironmentError = define('UnsupportedEnvironmentError',
   'UNSUPPORTED_ENVIRONMENT', 'this environment has no module Web Workers');
+export const ModelExistsError = define('ModelExistsError', 'MODEL_EXISTS',
+  'a saved model already has that name; pass { overwrite: true } to replace it');
+export const FetchError = define('FetchError', 'FETCH_FAILED',
+  'a training source could not be fetched');
 
 const classes = new Map([TimeoutError, AbortError, QueueFullError, WorkerCrashedError,
   QuotaExceededError, NotFoundError, NoModelError, TerminatedError, InvalidOptionError,
-  UnsupportedEnvironmentError].map((c) => [c.name, c]));
+  UnsupportedEnvironmentError, ModelExistsError, FetchError].map((c) => [c.name, c]));
 
 /** The wire form of any thrown value: `{name, code, message}`. */
 export function toWire(err) {

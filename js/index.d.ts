@@ -18,6 +18,10 @@ export class TerminatedError extends UellmError { name: 'TerminatedError'; code:
 export class InvalidOptionError extends UellmError { name: 'InvalidOptionError'; code: 'INVALID_OPTION'; }
 /** From `create()` where there is no `Worker` (Node.js, server-side rendering). */
 export class UnsupportedEnvironmentError extends UellmError { name: 'UnsupportedEnvironmentError'; code: 'UNSUPPORTED_ENVIRONMENT'; }
+/** From `save`/`importModel` with the name of a saved model, without `{ overwrite: true }`. */
+export class ModelExistsError extends UellmError { name: 'ModelExistsError'; code: 'MODEL_EXISTS'; }
+/** From `train` when a `URL` source cannot be fetched, or a `Response` source is not ok (HTTP status ≥ 400). */
+export class FetchError extends UellmError { name: 'FetchError'; code: 'FETCH_FAILED'; }
 
 /** Codes of the core (wasm) errors, rethrown as `UellmError` with these names. */
 export type CoreErrorCode =
@@ -39,20 +43,46 @@ export interface TrainOptions {
   maxPatterns?: number;
 }
 
+/** A named set of core generation options (see the core's `presets()`). */
+export type GenerationPreset = 'development' | 'production' | 'high_performance';
+
+/**
+ * Options of `generate` and `stream`; every field optional. They are merged over the pool's
+ * `config.generateDefaults`, unless the call names a `preset`: then the preset is applied first
+ * and the call's own fields override it (the pool's defaults are not used).
+ */
 export interface GenerateOptions {
+  /** A core preset, applied first; fields set here override it. */
+  preset?: GenerationPreset;
+  /** Most tokens to generate (default 50). */
   maxTokens?: number;
+  /** How many of the last tokens are matched against the patterns (default 6). */
   contextWindow?: number;
-  /** Same seed + options → same text (also natively). */
-  seed?: number | bigint;
+  /**
+   * An integer from 0 to 2^53 - 1 (`Number.MAX_SAFE_INTEGER`); the same seed and options give
+   * the same text, also natively. Drawn when absent (`stats.seed` says which). A bigint, or a
+   * number out of that range, is an InvalidOptionError.
+   */
+  seed?: number;
+  /** Softmax temperature, > 0 (default 1). */
   temperature?: number;
+  /** Keep only the k likeliest next tokens (0 = off, the default). */
   topK?: number;
+  /** Nucleus sampling mass in (0, 1] (default 1 = off). */
   topP?: number;
+  /** Stop at the end of a sentence (default true). */
   stopAtSentenceEnd?: boolean;
+  /** Do not end before this share of maxTokens (default 0, in [0, 1]). */
   minGeneratedTokensRatio?: number;
+  /** Candidate cap of the longest matching context, shaped sampling (default 1000). */
   maxPatternsPerQuery?: number;
+  /** Candidate cap of the backed-off contexts, shaped sampling (default 200). */
   maxBackupPatterns?: number;
+  /** Drop candidates below this probability, in [0, 1) (default 0). */
   activationThreshold?: number;
+  /** Smoothed probabilities (true, default) or raw frequencies of the longest context. */
   frequencyNormalization?: boolean;
+  /** Entries of the activation cache (default 1000; 0 disables it). */
   activationCacheSize?: number;
 }
 
@@ -67,7 +97,10 @@ export interface GenerationStats {
   cacheHits: number;
   cacheMisses: number;
   cacheHitRate: number | null;
-  seed: number | bigint;
+  /** The seed used: pass it back to reproduce the text. */
+  seed: number;
+  /** "max_tokens", "sentence_end", or "cancelled" (stopped by `onToken` returning false, or a
+   *  loop over `stream()` left early). */
   stopReason: string;
   /** True when the model's own distribution was sampled exactly (no shaping options). */
   exact: boolean;
@@ -120,13 +153,52 @@ export interface StorageInfo {
   persisted: boolean | null;
 }
 
+/**
+ * A progress report of `train`, `load` or `loadBytes`. The phases come in order, each reported
+ * from its start (`fraction` 0) to its end (1): `reading` (train: the sources fed to the
+ * trainer, `fraction` = bytesSeen / bytesTotal; load: the model file read), `building` (train
+ * only: counting and smoothing in the training worker), `installing` (the model loaded into the
+ * first generation worker), then one `done`, just before the call resolves. `building` and
+ * `installing` are one call each into the core, which reports nothing until it returns: their
+ * fraction goes from 0 to 1 with nothing between.
+ */
 export interface TrainProgress {
-  phase: 'reading' | 'building' | 'done';
+  phase: 'reading' | 'building' | 'installing' | 'done';
+  /** How much of the current phase is done, 0..1. */
+  fraction: number;
+  /** train: bytes of the sources fed so far (a newline added between two sources counts);
+   *  load: bytes of the model file read. */
   bytesSeen: number;
   bytesTotal: number;
+  /** Milliseconds since the call. */
+  elapsedMs: number;
+}
+export type Progress = TrainProgress;
+
+/**
+ * A training source. A string is the text itself (not a path or URL: pass a `URL` object to
+ * fetch one); a `URL` is fetched and a `Response`'s body read (a status ≥ 400 is a FetchError).
+ * Bytes must be UTF-8 text. Each source ends a line: one that does not end with a newline gets
+ * one before the next source.
+ */
+export type TrainSource = string | ArrayBuffer | ArrayBufferView | Blob | File | URL | Response;
+
+/** Options of `save` and `importModel`. */
+export interface SaveOptions {
+  /** Replace a saved model of that name (default false: ModelExistsError). */
+  overwrite?: boolean;
 }
 
-export type TrainSource = string | ArrayBuffer | ArrayBufferView | Blob | File;
+/**
+ * What `stream()` returns: the generated text in pieces as they come, each the text of one batch
+ * of tokens (the first token alone, then about one batch per 16 ms).
+ */
+export interface GenerationStream extends AsyncIterableIterator<string> {
+  /** The whole generation, as `generate` resolves it (rejects as it would). When the loop is
+   *  left early (break, return, throw), the generation stops and this ends with the last piece
+   *  taken (stopReason "cancelled"). */
+  readonly result: Promise<Generation>;
+}
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -155,7 +227,7 @@ export interface Config {
   log?: LogLevel;
   /** Warn when an op takes longer than this (ms); null = never. */
   slowOpMs?: number | null;
-  /** Options merged under every generate() call's options. */
+  /** Options merged under every generate() call's options (not under a call that names a core `preset`). */
   generateDefaults?: GenerateOptions;
   /** Base of default save names: `<modelName>_YYYYMMDD_HHMMSS` (default "model"). */
   modelName?: string;
@@ -260,8 +332,12 @@ export interface Metrics {
   /** Activation-cache lookups over all workers' generations. */
   cache: { hits: number; misses: number; hitRate: number | null };
   throughput: { tokens: number; tokensPerSecond: number; requestsPerSecond: number };
-  /** Worker replacements by cause, and `ready`: generation workers serving the current model. */
-  workers: { restarts: number; timeouts: number; aborts: number; crashes: number; ready: number };
+  /**
+   * Worker replacements by cause (`restarts` in all; `aborts` includes requests failed by a
+   * throwing callback); `stopped`: aborted or timed-out requests whose worker stopped when asked
+   * and stayed in service; `ready`: generation workers serving the current model.
+   */
+  workers: { restarts: number; timeouts: number; aborts: number; crashes: number; stopped: number; ready: number };
   /**
    * WebAssembly memory held by the live generation workers (together) and by the training
    * worker, as of their last answers. It only grows, to each worker's largest job: a generation
@@ -288,26 +364,47 @@ export interface Uellm {
    * made while it starts waits for it.
    */
   train(sources: TrainSource | TrainSource[], options?: TrainOptions,
+    /** What `onProgress` throws rejects the call, and stops the training. */
     call?: CallOptions & { onProgress?: (p: TrainProgress) => void }): Promise<ModelInfo>;
   /** Loads a model file (e.g. fetched or picked by the user): resolves as soon as one worker has
    *  it (the others follow in the background, as for `train`). A bad file changes no worker's model. */
-  loadBytes(bytes: ArrayBuffer | ArrayBufferView | Blob, call?: CallOptions): Promise<ModelInfo>;
+  loadBytes(bytes: ArrayBuffer | ArrayBufferView | Blob,
+    call?: CallOptions & { onProgress?: (p: Progress) => void }): Promise<ModelInfo>;
+  /**
+   * Generates a continuation of `prompt` in a generation worker. `onToken(piece, token)` runs on
+   * the main thread for every token, from batches the worker sends (the first token at once,
+   * then one batch per ~16 ms); returning `false` stops the generation after that token, as in
+   * the core (the result ends with it; stopReason "cancelled"); what it throws rejects the call.
+   * An abort or timeout rejects at once and stops the worker between two tokens (it stays in
+   * service); only a worker that does not stop within 500 ms is replaced.
+   */
   generate(prompt: string, options?: GenerateOptions,
-    /** `onToken` runs on the main thread per streamed token; its return value is ignored (stop with `signal`). */
-    call?: CallOptions & { onToken?: (piece: string, token: string) => void }): Promise<Generation>;
+    call?: CallOptions & { onToken?: (piece: string, token: string) => boolean | void }): Promise<Generation>;
+  /**
+   * The same generation as an async iterator of text pieces:
+   * `for await (const piece of llm.stream(prompt, options)) show(piece)`. Leaving the loop early
+   * stops the generation; `result` has the whole Generation.
+   */
+  stream(prompt: string, options?: GenerateOptions, call?: CallOptions): GenerationStream;
   perplexity(text: string, call?: CallOptions): Promise<Perplexity>;
   /** Info of the current model (null when none), with one worker's cache statistics. */
   info(): Promise<ModelInfo | null>;
-  /** Saves the current model in IndexedDB (default name `<modelName>_YYYYMMDD_HHMMSS`). */
-  save(name?: string): Promise<SavedModel>;
+  /**
+   * Saves the current model in IndexedDB. Without a name (undefined or null): a new default name,
+   * `<modelName>_YYYYMMDD_HHMMSS`, with `_2`, `_3`, ... when taken (never an existing model). A
+   * name that is taken is ModelExistsError unless `{ overwrite: true }`; an empty name is
+   * InvalidOptionError.
+   */
+  save(name?: string | null, options?: SaveOptions): Promise<SavedModel>;
   /** Loads a saved model (one IndexedDB read): resolves as soon as one worker has it, the others
    *  follow in the background (as for `train`); NotFoundError when absent. */
-  load(name: string): Promise<ModelInfo>;
+  load(name: string, call?: CallOptions & { onProgress?: (p: Progress) => void }): Promise<ModelInfo>;
   list(): Promise<SavedModel[]>;
   remove(name: string): Promise<true>;
   exportModel(name: string): Promise<Blob>;
-  /** Validates (typed core error on a bad file; nothing stored) and saves a model file. */
-  importModel(source: Blob | ArrayBuffer | ArrayBufferView, name?: string): Promise<SavedModel>;
+  /** Validates (typed core error on a bad file; nothing stored) and saves a model file; names
+   *  as for `save` (a taken one needs `{ overwrite: true }`). */
+  importModel(source: Blob | ArrayBuffer | ArrayBufferView, name?: string | null, options?: SaveOptions): Promise<SavedModel>;
   /** This site's storage: used and available bytes, and whether it is persistent. */
   storageInfo(): Promise<StorageInfo>;
   /** Asks the browser to keep the saved models when space runs short; resolves to whether it

@@ -6,7 +6,7 @@
 //   await llm.train([file], { maxPatternLength: 5 }, { onProgress: (p) => console.log(p) });
 //   const { text, stats } = await llm.generate('It is a truth', { seed: 42, maxTokens: 40 });
 import { Pool } from './pool.js';
-import { InvalidOptionError, NoModelError, UnsupportedEnvironmentError } from './errors.js';
+import { AbortError, FetchError, InvalidOptionError, NoModelError, UnsupportedEnvironmentError } from './errors.js';
 
 export * from './errors.js';
 
@@ -56,7 +56,8 @@ export function resolveConfig(config = {}) {
  * fail on `undefined` with a storage error); with `optional`, also nothing (a default name).
  */
 function nameArg(name, optional = false) {
-  if (optional && (name === undefined || name === null || name === '')) return undefined;
+  // An empty string is no name: it would be stored under a default name the caller never sees.
+  if (optional && (name === undefined || name === null)) return undefined;
   if (typeof name !== 'string' || name === '') {
     const got = name === null ? 'null' : typeof name === 'string' ? 'an empty string' : typeof name;
     throw new InvalidOptionError(`a model name must be a non-empty string, got ${got}`);
@@ -64,7 +65,19 @@ function nameArg(name, optional = false) {
   return name;
 }
 
+/** `{ overwrite }` of save/importModel: only a boolean (a truthy string is no consent to replace). */
+function overwriteArg(options) {
+  const overwrite = options?.overwrite ?? false;
+  if (typeof overwrite !== 'boolean') {
+    throw new InvalidOptionError(`options.overwrite must be a boolean, got ${typeof overwrite}`);
+  }
+  return overwrite;
+}
+
 const SAMPLES = 1024; // latest durations kept per op for the percentiles
+// How long a generation worker asked to stop may take to answer before it is replaced: several
+// of its stop polls (every 50 ms, see worker.js), with room for a busy machine.
+const STOP_GRACE_MS = 500;
 const TRAINER_RECYCLE_MS = 2000; // idle time after a training before its worker is replaced
 
 /** Count, mean, max and the latest SAMPLES durations (a ring: O(1) per request, no allocation). */
@@ -150,7 +163,7 @@ class Uellm {
     this.startedAt = now();
     this.ops = new Map();
     this.gen = { tokens: 0, elapsedMs: 0, cacheHits: 0, cacheMisses: 0 };
-    this.events = { restarts: 0, timeouts: 0, aborts: 0, crashes: 0 };
+    this.events = { restarts: 0, timeouts: 0, aborts: 0, crashes: 0, stopped: 0 };
     this.terminated = false;
     // The default is spelled out as `new Worker(new URL('./worker.js', import.meta.url), {...})`:
     // bundlers (Vite, webpack 5, Parcel) recognise only that literal form and then bundle the
@@ -161,15 +174,19 @@ class Uellm {
     const initArgs = { testHooks: !!config.testHooks, wasmUrl: config.wasmUrl ? String(config.wasmUrl) : undefined };
     // Worker replacements, by cause (pool-level: covers every request, test hooks included).
     const onEvent = (event, data) => {
+      if (event === 'stopped') this.events.stopped++;
       if (event !== 'restart') return;
       this.events.restarts++;
       if (data.reason === 'TIMEOUT') this.events.timeouts++;
       else if (data.reason === 'ABORTED') this.events.aborts++;
       else this.events.crashes++;
     };
+    // Generation workers hold a model, which a replacement must load again: one that is asked to
+    // stop (abort, timeout) gets STOP_GRACE_MS to answer first (see pool.js). The training
+    // worker holds none and is replaced at once.
     this.pool = new Pool({ name: 'generation', size: config.workers, maxQueue: config.maxQueue,
       makeWorker, initArgs, initTimeoutMs: config.initTimeoutMs, onEvent,
-      installTimeoutMs: config.storageTimeoutMs });
+      installTimeoutMs: config.storageTimeoutMs, stopGraceMs: STOP_GRACE_MS });
     this.trainer = new Pool({ name: 'training', size: 1, maxQueue: config.maxQueue, makeWorker,
       initArgs, initTimeoutMs: config.initTimeoutMs, onEvent });
     this.ready = Promise.all([this.pool.start(), this.trainer.start()]).then(() => this);
@@ -240,29 +257,47 @@ class Uellm {
    * workers in the background (see Pool#commit). A bad file fails in that one worker and changes
    * nothing (the previous model stays current everywhere).
    */
-  async installFirst(op, args, trace, { signal, timeoutMs, priority } = {}) {
+  async installFirst(op, args, trace, { signal, timeoutMs, priority, progress } = {}) {
     const blob = args.blob;
-    await this.pool.run(op, args, { signal, trace, priority, timeoutMs: timeoutMs ?? this.config.storageTimeoutMs,
+    // The worker reports `reading` (the file, from the Blob or IndexedDB) and `installing` (the
+    // parse) as it starts them; `installing` ends when it answers.
+    const onEvent = progress ? (m) => {
+      if (m.type !== 'progress') return;
+      const reading = m.phase === 'reading';
+      progress(m.phase, reading && m.bytesTotal ? m.bytesSeen / m.bytesTotal : 0, m.bytesSeen, m.bytesTotal);
+    } : undefined;
+    await this.pool.run(op, progress ? { ...args, progress: true } : args, { signal, trace, priority, onEvent,
+      timeoutMs: timeoutMs ?? this.config.storageTimeoutMs,
       commit: (result) => { this.modelInfo = result.info; return result.blob ?? blob; } });
     return this.modelInfo;
   }
 
   train(sources, options, { onProgress, signal, timeoutMs } = {}) {
     return this.timed('train', async (trace) => {
-      const list = Array.isArray(sources) ? sources : [sources];
-      const onEvent = onProgress
-        ? (m) => { if (m.type === 'progress') onProgress({ phase: m.phase, bytesSeen: m.bytesSeen, bytesTotal: m.bytesTotal }); }
+      const progress = progressReporter(onProgress);
+      const list = await trainSources(sources, signal);
+      let size = 0;
+      // Worker events: `reading` (bytes fed so far) and `building` (the core's build starts).
+      const onEvent = progress
+        ? (m) => { if (m.type === 'progress') {
+          size = m.bytesTotal;
+          progress(m.phase, m.phase === 'reading' ? (m.bytesTotal ? m.bytesSeen / m.bytesTotal : 1) : 0, m.bytesSeen, m.bytesTotal);
+        } }
         : undefined;
       // Whatever the outcome (a training that fails late has grown the worker as much).
       try {
         const { blob, info } = await this.trainer.run('train', { sources: list, options },
           { timeoutMs: timeoutMs ?? this.config.trainTimeoutMs, signal, onEvent, trace });
+        progress?.('building', 1, size, size);
         // The first generation worker to load it makes it current (a priority request: a
         // trained model is not refused by a full queue); the others load it in the background.
+        progress?.('installing', 0, size, size);
         const t0 = now();
         const first = { worker: null };
         await this.installFirst('load', { blob }, first, { signal });
         noteInstall(trace, first.worker, now() - t0);
+        progress?.('installing', 1, size, size);
+        progress?.('done', 1, size, size);
         return info;
       } finally {
         this.recycleTrainerSoon();
@@ -284,30 +319,134 @@ class Uellm {
   }
 
   /** Loads model bytes (a model file: ArrayBuffer, typed array or Blob) into every worker. */
-  loadBytes(source, { signal, timeoutMs } = {}) {
-    return this.timed('loadBytes', (trace) => {
+  loadBytes(source, { signal, timeoutMs, onProgress } = {}) {
+    return this.timed('loadBytes', async (trace) => {
       // A Blob is used as is (no copy here); other bytes are copied once into a Blob, which
       // also keeps the caller's buffer untouched. (A Blob of anything else would be its text.)
       if (!(source instanceof Blob || source instanceof ArrayBuffer || ArrayBuffer.isView(source))) {
         throw new InvalidOptionError('loadBytes takes a model file: a Blob, an ArrayBuffer or a typed array');
       }
       const blob = source instanceof Blob ? source : new Blob([source]);
-      return this.installFirst('load', { blob }, trace, { signal, timeoutMs });
+      return this.installReporting('load', { blob }, trace, { signal, timeoutMs }, onProgress);
     });
   }
 
+  /** installFirst with `onProgress`: reading, installing (from the worker), then done here. */
+  async installReporting(op, args, trace, call, onProgress) {
+    const progress = progressReporter(onProgress);
+    if (!progress) return this.installFirst(op, args, trace, call);
+    let size = 0;
+    const info = await this.installFirst(op, args, trace, { ...call,
+      progress: (phase, fraction, seen, total) => { size = total; progress(phase, fraction, seen, total); } });
+    progress('installing', 1, size, size);
+    progress('done', 1, size, size);
+    return info;
+  }
+
   // generate/perplexity: the per-request path, kept flat (one promise from the pool, no async
-  // wrapper, no per-request closures besides the streaming callback).
+  // wrapper; closures only for streaming).
   generate(prompt, options, { onToken, signal, timeoutMs } = {}) {
+    if (onToken == null) return this.generation(prompt, options, { signal, timeoutMs }).promise;
+    if (typeof onToken !== 'function') {
+      return this.failFast('generate', now(), new InvalidOptionError('onToken must be a function (piece, token) => boolean | void'));
+    }
+    // Called per token, from the batches the worker sends. `false` stops the generation after
+    // that token, as in the core: the result then ends with it. What it throws rejects the call.
+    let count = 0;
+    let chars = 0;
+    return this.generation(prompt, options, { signal, timeoutMs }, (pieces, tokens, control) => {
+      for (let i = 0; i < pieces.length; i++) {
+        count++;
+        chars += pieces[i].length;
+        if (onToken(pieces[i], tokens[i]) === false) {
+          control.stop(count, chars);
+          return;
+        }
+      }
+    }).promise;
+  }
+
+  /**
+   * The text of a generation as it comes, as an async iterator of pieces (each the text of one
+   * batch of tokens, see worker.js). Breaking out of the loop stops the generation; `result`
+   * settles as `generate()` would, ending with the last piece taken when stopped so.
+   */
+  stream(prompt, options, { signal, timeoutMs } = {}) {
+    const queue = [];
+    let wake = null;
+    let ended = false;
+    let failure = null;
+    let stopped = false;
+    let takenTokens = 0;
+    let takenChars = 0;
+    const { promise: result, control } = this.generation(prompt, options, { signal, timeoutMs }, (pieces) => {
+      queue.push({ text: pieces.join(''), tokens: pieces.length });
+      wake?.();
+    });
+    const finish = (err) => { ended = true; failure = err; wake?.(); };
+    // Also marks `result` as handled: a failure reaches the loop through next().
+    result.then(() => finish(null), finish);
+    return {
+      result,
+      async next() {
+        for (;;) {
+          if (stopped) return { value: undefined, done: true };
+          if (queue.length) {
+            const piece = queue.shift();
+            takenTokens += piece.tokens;
+            takenChars += piece.text.length;
+            return { value: piece.text, done: false };
+          }
+          if (ended) {
+            if (failure) throw failure;
+            return { value: undefined, done: true };
+          }
+          await new Promise((resolve) => { wake = resolve; });
+          wake = null;
+        }
+      },
+      async return() {
+        if (!stopped && !ended) control.stop(takenTokens, takenChars);
+        stopped = true;
+        queue.length = 0;
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() { return this; },
+    };
+  }
+
+  /**
+   * A generate request: `{promise, control}`. `onBatch(pieces, tokens, control)`, when given,
+   * gets the streamed batches; `control.stop(tokens, chars)` ends the generation early, its
+   * result cut after that many tokens (and characters of text): the worker is asked to stop (see
+   * Pool#requestStop), and later batches are dropped. A request still queued then is cancelled
+   * (AbortError) instead.
+   */
+  generation(prompt, options, { signal, timeoutMs }, onBatch) {
     const t0 = now();
-    if (!this.modelFile) return this.failFast('generate', t0, new NoModelError());
-    // A copy: a queued request is cloned only when dispatched, after the caller may have
-    // changed its options object.
-    const opts = { ...this.config.generateDefaults, ...options };
-    const onEvent = onToken ? (m) => { if (m.type === 'token') onToken(m.piece, m.token); } : undefined;
+    let cut = null;
+    const ref = {};
+    const control = {
+      stop: (tokens, chars) => {
+        if (cut !== null || !ref.job || ref.job.done) return;
+        cut = { tokens, chars };
+        if (!ref.job.handle) this.pool.cancel(ref.job, new AbortError('the generation was stopped before it started'));
+        else this.pool.requestStop(ref.job);
+      },
+    };
+    if (!this.modelFile) return { promise: this.failFast('generate', t0, new NoModelError()), control };
+    let opts;
+    try {
+      opts = generateOptions(this.config.generateDefaults, options);
+    } catch (e) {
+      return { promise: this.failFast('generate', t0, e), control };
+    }
     const trace = { worker: null };
-    return this.measured('generate', t0, trace, this.pool.run('generate', { prompt, options: opts, stream: !!onToken },
-      { timeoutMs: timeoutMs ?? this.config.generateTimeoutMs, signal, onEvent, trace }));
+    const onEvent = onBatch ? (m) => { if (m.type === 'tokens' && cut === null) onBatch(m.pieces, m.tokens, control); } : undefined;
+    let request = this.pool.run('generate', { prompt, options: opts, stream: !!onBatch },
+      { timeoutMs: timeoutMs ?? this.config.generateTimeoutMs, signal, onEvent, trace, ref });
+    if (onBatch) request = request.then((out) => (cut === null ? out : truncated(out, cut)));
+    return { promise: this.measured('generate', t0, trace, request), control };
   }
 
   perplexity(text, { signal, timeoutMs } = {}) {
@@ -342,18 +481,20 @@ class Uellm {
     return this.pool.run(op, args, { timeoutMs: this.config.storageTimeoutMs, trace, ...extra });
   }
 
-  save(name) {
+  save(name, options) {
     return this.timed('save', async (trace) => {
       const n = nameArg(name, true);
+      const overwrite = overwriteArg(options);
       this.requireModel();
-      return this.storage('save', { name: n, base: this.config.modelName }, trace);
+      return this.storage('save', { name: n, base: this.config.modelName, overwrite }, trace);
     });
   }
 
-  load(name) {
+  load(name, { onProgress, signal, timeoutMs } = {}) {
     // One worker reads the file from IndexedDB and parses it; the call resolves then, and the
     // others load the shared file in the background (see installFirst). Nobody reads it twice.
-    return this.timed('load', (trace) => this.installFirst('loadStored', { name: nameArg(name), share: true }, trace));
+    return this.timed('load', async (trace) => this.installReporting('loadStored', { name: nameArg(name), share: true },
+      trace, { signal, timeoutMs }, onProgress));
   }
 
   list() { return this.timed('list', (trace) => this.storage('list', {}, trace)); }
@@ -366,9 +507,9 @@ class Uellm {
     });
   }
 
-  importModel(source, name) {
+  importModel(source, name, options) {
     return this.timed('import', (trace) => this.storage('import',
-      { source, name: nameArg(name, true), base: this.config.modelName }, trace));
+      { source, name: nameArg(name, true), base: this.config.modelName, overwrite: overwriteArg(options) }, trace));
   }
 
   /**
@@ -457,7 +598,7 @@ class Uellm {
       // A save that fails inside its transaction after writing the bytes (kind 'quota').
       saveFailing: (name, kind = 'quota') => this.timed('save', async (trace) => {
         this.requireModel();
-        return this.storage('save', { name, base: this.config.modelName, failForTest: kind }, trace);
+        return this.storage('save', { name, base: this.config.modelName, overwrite: true, failForTest: kind }, trace);
       }),
     };
   }
@@ -484,6 +625,86 @@ function noteInstall(trace, timings, wallMs) {
   t.installReadMs = timings?.readMs ?? 0;
   t.installParseMs = timings?.parseMs ?? 0;
   t.installTotalMs = timings?.totalMs ?? 0;
+}
+
+/** A generation cut after `tokens` tokens (`chars` characters of text): stopped early. */
+function truncated(out, { tokens, chars }) {
+  return { ...out, text: out.text.slice(0, chars), tokens: out.tokens.slice(0, tokens),
+    stats: { ...out.stats, tokens, stopReason: 'cancelled' } };
+}
+
+/**
+ * The options a generate request sends: the call's over the pool's `generateDefaults`, except
+ * that a call naming a core `preset` gets that preset's values, not the pool's defaults (the
+ * core applies the preset first, and any field set would override it). A copy: a queued request
+ * is cloned only when dispatched, after the caller may have changed its options object.
+ */
+function generateOptions(defaults, options) {
+  if (options != null && (typeof options !== 'object' || Array.isArray(options))) {
+    throw new InvalidOptionError(`generate options must be an object, got ${Array.isArray(options) ? 'an array' : typeof options}`);
+  }
+  const seed = options?.seed;
+  // The core takes seeds from 0 to 2^53 - 1 (what `stats.seed` can give back exactly as a
+  // number); a bigint, even a small one, is refused here so that the type (`number`) and the
+  // run time agree.
+  if (seed != null && !(Number.isSafeInteger(seed) && seed >= 0)) {
+    const got = typeof seed === 'bigint' ? `the bigint ${seed}n` : typeof seed === 'number' ? String(seed) : typeof seed;
+    throw new InvalidOptionError(`options.seed must be an integer number from 0 to 2^53 - 1 (Number.MAX_SAFE_INTEGER), got ${got}`);
+  }
+  return options?.preset != null ? { ...options } : { ...defaults, ...options };
+}
+
+/**
+ * `onProgress` as `(phase, fraction, bytesSeen, bytesTotal) => void`, adding `elapsedMs` since
+ * the call; null without one. What the callback throws propagates: it fails the call.
+ */
+function progressReporter(onProgress) {
+  if (onProgress == null) return null;
+  if (typeof onProgress !== 'function') throw new InvalidOptionError('onProgress must be a function');
+  const t0 = now();
+  return (phase, fraction, bytesSeen, bytesTotal) =>
+    onProgress({ phase, fraction, bytesSeen, bytesTotal, elapsedMs: now() - t0 });
+}
+
+/**
+ * train(): the sources as the training worker takes them. A URL is fetched and a Response read
+ * here, into Blobs (neither crosses postMessage; a Blob does, by reference, and the worker reads
+ * it in slices); anything else that is not text or bytes is refused before it reaches a worker.
+ */
+async function trainSources(sources, signal) {
+  const list = Array.isArray(sources) ? sources : [sources];
+  const out = [];
+  for (const src of list) {
+    if (typeof src === 'string' || src instanceof Blob || src instanceof ArrayBuffer || ArrayBuffer.isView(src)) {
+      out.push(src);
+    } else if (src instanceof URL) {
+      let response;
+      try {
+        response = await fetch(src, { signal });
+      } catch (e) {
+        if (signal?.aborted) throw new AbortError();
+        throw new FetchError(`could not fetch the training source ${src.href}: ${e?.message ?? e}`);
+      }
+      out.push(await responseBlob(response, src.href));
+    } else if (typeof Response === 'function' && src instanceof Response) {
+      out.push(await responseBlob(src, src.url || 'a Response'));
+    } else {
+      const got = src === null ? 'null' : typeof src === 'object' ? (src.constructor?.name ?? 'an object') : typeof src;
+      throw new InvalidOptionError('a training source must be text (a string is the text itself, not a path: ' +
+        `pass a URL object to fetch one), a File, Blob, ArrayBuffer, typed array, URL or Response; got ${got}`);
+    }
+  }
+  return out;
+}
+
+async function responseBlob(response, what) {
+  if (!response.ok) throw new FetchError(`the training source ${what} answered HTTP ${response.status}`);
+  if (response.bodyUsed) throw new InvalidOptionError(`the body of the training source ${what} has been read already`);
+  try {
+    return await response.blob();
+  } catch (e) {
+    throw new FetchError(`could not read the training source ${what}: ${e?.message ?? e}`);
+  }
 }
 
 function now() {

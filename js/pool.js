@@ -1,5 +1,12 @@
-// A pool of module workers: requests go to an idle worker or wait in a bounded queue; a request
-// that times out or is aborted terminates its worker, and a worker that crashes is replaced.
+// A pool of module workers: requests go to an idle worker or wait in a bounded queue; a worker
+// that crashes is replaced.
+//
+// A request that times out or is aborted (or whose event callback throws) rejects at once. Its
+// worker is then asked to stop (see Handle#requestStop) and stays assigned to it, out of the
+// queue's reach, until it answers; only if it does not answer within `stopGraceMs` is it
+// terminated and replaced (a replacement reloads the current model: a few hundred ms of a
+// worker out of service, for a big model). Pools with `stopGraceMs` 0 (the training worker,
+// which holds no model), and requests that load a model, terminate at once, as before.
 //
 // The current model (generation pool): `version` counts installed models and `modelBlob` is the
 // current model file. A request that installs a model (`run(..., { commit })`) makes it current
@@ -16,17 +23,33 @@ import {
 let nextId = 1;
 const MAX_START_ATTEMPTS = 3;
 
+/**
+ * A fresh stop URL (see Handle#requestStop): an object URL of an empty Blob, null where there are
+ * none (no URL.createObjectURL).
+ */
+function stopUrl() {
+  try {
+    return URL.createObjectURL(new Blob([]));
+  } catch {
+    return null;
+  }
+}
+
 class Handle {
   constructor(pool, slot) {
     this.pool = pool;
     this.slot = slot;
     this.pending = new Map(); // id -> entry
-    this.job = null;          // the pool request this worker is serving
+    this.job = null;          // the pool request this worker is serving (or stopping)
     this.ready = false;
     this.dead = false;
     this.version = 0;         // the model version this worker holds (0: none)
     this.installing = false;  // a background install is running or waiting for its turn
     this.wasmBytes = 0;       // its WebAssembly memory as of its last answer
+    // The URL this worker's long generations poll to learn that they should stop; `canStop`:
+    // the worker can read it (it said so at init).
+    this.stopUrl = pool.stopGraceMs > 0 ? stopUrl() : null;
+    this.canStop = false;
     this.worker = pool.makeWorker();
     this.worker.onmessage = (ev) => this.onMessage(ev.data);
     this.worker.onerror = (ev) => {
@@ -51,7 +74,10 @@ class Handle {
       this.lastEntry = entry;
       if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
         entry.timer = setTimeout(() => {
-          this.pool.replace(this, new TimeoutError(`${op} timed out after ${timeoutMs} ms; the worker has been replaced`), entry);
+          // A pool request is cancelled (its worker is asked to stop first); init and install
+          // calls, which belong to no request, replace the worker.
+          if (job) this.pool.cancel(job, new TimeoutError(`${op} timed out after ${timeoutMs} ms`));
+          else this.pool.replace(this, new TimeoutError(`${op} timed out after ${timeoutMs} ms; the worker has been replaced`), entry);
         }, timeoutMs);
       }
       this.pending.set(id, entry);
@@ -70,7 +96,15 @@ class Handle {
     const entry = this.pending.get(msg.id);
     if (!entry) return;
     if (msg.type) {
-      try { entry.onEvent?.(msg, this); } catch (e) { /* a throwing callback must not break the pool */ }
+      // Events of a request already settled (aborted, timed out) reach no callback.
+      if (entry.job?.done) return;
+      try {
+        entry.onEvent?.(msg, this);
+      } catch (e) {
+        // A callback that throws fails its own request (with what it threw), not the pool; its
+        // worker is stopped as for an abort.
+        if (entry.job) this.pool.cancel(entry.job, e, 'ABORTED');
+      }
       return;
     }
     this.pending.delete(msg.id);
@@ -82,9 +116,25 @@ class Handle {
     if (msg.fatal) this.pool.replace(this, null);
   }
 
+  /**
+   * Asks the worker to stop its current request, cooperatively: it revokes the URL the request
+   * was given, which a long generation polls (a synchronous XMLHttpRequest every 50 ms, ~1 ms:
+   * without SharedArrayBuffer, which needs cross-origin isolation, a worker busy in a
+   * synchronous call reads no message, but a fetch of a revoked object URL fails at once). The
+   * generation then ends after its current token, with stopReason "cancelled". Later requests get
+   * a fresh URL. False when this worker cannot be stopped so.
+   */
+  requestStop() {
+    if (!this.canStop || !this.stopUrl) return false;
+    URL.revokeObjectURL(this.stopUrl);
+    this.stopUrl = stopUrl();
+    return true;
+  }
+
   kill(error, culprit) {
     this.dead = true;
     this.ready = false;
+    if (this.stopUrl) URL.revokeObjectURL(this.stopUrl);
     try { this.worker.terminate(); } catch { /* already gone */ }
     for (const entry of this.pending.values()) {
       clearTimeout(entry.timer);
@@ -106,14 +156,18 @@ export class Pool {
    * @param {object} o.initArgs
    * @param {number} [o.installTimeoutMs] timeout of loading the model into one worker
    * @param {number} [o.maxInstalls]      background installs at once (default: cores - 1, ≥ 1)
+   * @param {number} [o.stopGraceMs]      how long a worker asked to stop may take to answer
+   *                                      before it is replaced (0: replace at once)
    * @param {(event: string, data: object) => void} [o.onEvent]
    */
   constructor(o) {
+    this.stopGraceMs = 0;
     Object.assign(this, o);
     this.handles = new Array(o.size).fill(null);
     this.queue = [];
     this.terminated = false;
     this.restarts = 0;
+    this.stopped = 0;        // requests stopped without replacing their worker
     this.startFailures = 0;
     this.lastStartError = null;
     this.pumpLater = () => this.pump();
@@ -141,7 +195,9 @@ export class Pool {
     const handle = new Handle(this, slot);
     this.handles[slot] = handle;
     try {
-      await handle.call('init', this.initArgs, { timeoutMs: this.initTimeoutMs });
+      const init = await handle.call('init', { ...this.initArgs, stopUrl: handle.stopUrl ?? undefined },
+        { timeoutMs: this.initTimeoutMs });
+      handle.canStop = init?.canStop === true;
       if (this.version > 0) await this.installInto(handle);
       if (handle.dead) throw new WorkerCrashedError('the worker died while starting');
       handle.ready = true;
@@ -206,7 +262,7 @@ export class Pool {
   }
 
   /** Terminates `handle`, rejects its requests (`culprit` with `error`), starts a replacement. */
-  replace(handle, error, culprit) {
+  replace(handle, error, culprit, reason = error?.code ?? 'FATAL') {
     if (handle.dead || this.handles[handle.slot] !== handle) return;
     if (!handle.ready) {
       // Still starting: failing its init/load call lets startSlot retry (or report) it.
@@ -216,7 +272,7 @@ export class Pool {
     if (!culprit && handle.job) culprit = handle.job.entry;
     handle.kill(error, culprit);
     this.restarts++;
-    this.onEvent?.('restart', { pool: this.name, slot: handle.slot, reason: error?.code ?? 'FATAL' });
+    this.onEvent?.('restart', { pool: this.name, slot: handle.slot, reason });
     if (handle.job) {
       const job = handle.job;
       handle.job = null;
@@ -246,8 +302,9 @@ export class Pool {
    * Runs `op` on an idle serving worker (queued when none is). `commit(result)`: the op loaded a
    * model into its worker; on success the returned Blob becomes the current model (see commit).
    * `priority`: queued first, and not refused by a full queue (a trained model's install).
+   * `ref`: an object whose `job` is set to the request (for `cancel` and `requestStop`).
    */
-  run(op, args, { timeoutMs, signal, onEvent, transfer, trace, commit, priority } = {}) {
+  run(op, args, { timeoutMs, signal, onEvent, transfer, trace, commit, priority, ref } = {}) {
     if (this.terminated) return Promise.reject(new TerminatedError());
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
@@ -265,24 +322,59 @@ export class Pool {
           return;
         }
       }
+      if (ref) ref.job = job;
       if (signal) {
-        job.onAbort = () => {
-          if (job.done) return;
-          const err = abortError(signal);
-          if (job.handle) {
-            this.replace(job.handle, err, job.entry);
-          } else {
-            const i = this.queue.indexOf(job);
-            if (i >= 0) this.queue.splice(i, 1);
-            this.finishJob(job, err);
-          }
-        };
+        job.onAbort = () => this.cancel(job, abortError(signal));
         signal.addEventListener('abort', job.onAbort, { once: true });
       }
       if (idle) this.dispatch(idle, job);
       else if (priority) this.queue.unshift(job);
       else this.queue.push(job);
     });
+  }
+
+  /**
+   * Fails `job` with `err` at once (aborted, timed out, or its callback threw). A queued job
+   * just leaves the queue. A running one: see the top of this file (its worker is asked to stop,
+   * and replaced if it does not answer within stopGraceMs).
+   */
+  cancel(job, err, reason = err?.code) {
+    if (job.done) return;
+    const handle = job.handle;
+    if (!handle) {
+      const i = this.queue.indexOf(job);
+      if (i >= 0) this.queue.splice(i, 1);
+      this.finishJob(job, err);
+      return;
+    }
+    const entry = job.entry;
+    if (handle.dead) {
+      // Its worker is gone already; its rejection, on the way, finds the job settled.
+      this.finishJob(job, err);
+      return;
+    }
+    // A load may have replaced the worker's model by the time it answers: no grace for those.
+    if (!this.stopGraceMs || job.commit || !entry) {
+      this.replace(handle, err, entry, reason);
+      return;
+    }
+    // Settled now; the worker stays assigned to the job (so it takes no other request) until
+    // it answers (finishJob then frees it) or the grace period ends.
+    job.done = true;
+    if (job.signal) job.signal.removeEventListener('abort', job.onAbort);
+    job.reject(err);
+    handle.requestStop();
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => this.replace(handle, err, entry, reason), this.stopGraceMs);
+  }
+
+  /**
+   * Asks the worker running `job` to stop it early without failing it (a streamed generation
+   * whose consumer stopped): the job settles with the worker's answer as usual. False when the
+   * job is not running or its worker cannot be stopped (it then runs to its end).
+   */
+  requestStop(job) {
+    return !job.done && !!job.handle && job.handle.requestStop();
   }
 
   idleHandle() {
@@ -293,6 +385,8 @@ export class Pool {
   dispatch(handle, job) {
     handle.job = job;
     job.handle = handle;
+    // A generation polls its worker's current stop URL (see Handle#requestStop).
+    if (job.op === 'generate' && handle.canStop) job.args.stopUrl = handle.stopUrl;
     const p = handle.call(job.op, job.args, {
       transfer: job.transfer, onEvent: job.onEvent, timeoutMs: job.timeoutMs, job, trace: job.trace,
     });
@@ -302,7 +396,22 @@ export class Pool {
   }
 
   finishJob(job, err, value) {
-    if (job.done) return;
+    if (job.done) {
+      // Settled early (see cancel), and now answered: its worker is back in service.
+      const handle = job.handle;
+      if (handle && handle.job === job) {
+        handle.job = null;
+        job.handle = null;
+        clearTimeout(job.entry?.timer);
+        this.stopped++;
+        this.onEvent?.('stopped', { pool: this.name, slot: handle.slot });
+        if (!handle.dead) {
+          if (this.queue.length && this.serving(handle)) this.dispatch(handle, this.queue.shift());
+          else if (handle.ready && handle.version !== this.version) this.scheduleInstalls();
+        }
+      }
+      return;
+    }
     job.done = true;
     if (job.signal) job.signal.removeEventListener('abort', job.onAbort);
     const handle = job.handle;

@@ -2,7 +2,7 @@
 // `meta` (small records, what `list()` reads) and `bytes` (the model file). A save is ONE
 // readwrite transaction over both, so a failed save (quota, abort, crash) leaves the previous
 // record with that name intact.
-import { NotFoundError, QuotaExceededError, UellmError } from './errors.js';
+import { ModelExistsError, NotFoundError, QuotaExceededError, UellmError } from './errors.js';
 
 const DB_NAME = 'ultra-efficient-llm';
 const DB_VERSION = 1;
@@ -81,10 +81,14 @@ let failNextSave = null;
 export function failNextSaveForTest(kind) { failNextSave = kind; }
 
 /**
- * Stores a model file (a Uint8Array or a Blob) and its metadata under `name`, atomically.
- * Returns the metadata.
+ * Stores a model file (a Uint8Array or a Blob) and its metadata, atomically; returns the
+ * metadata. `name`: the name to store it under; an existing model of that name is replaced only
+ * with `overwrite` (else ModelExistsError). Without a name, a default one made from `base`
+ * (`<base>_YYYYMMDD_HHMMSS`, then `_2`, `_3`, ... when taken): chosen inside the write
+ * transaction, so two saves in the same second, even from two workers or tabs, never collide
+ * (IndexedDB runs overlapping readwrite transactions one after the other).
  */
-export function saveModel(name, bytes, info) {
+export function saveModel({ name, base = 'model', overwrite = false }, bytes, info) {
   const meta = {
     name,
     bytes: bytes instanceof Blob ? bytes.size : bytes.byteLength,
@@ -97,7 +101,16 @@ export function saveModel(name, bytes, info) {
   // of the database on every read, and again into a Blob to share it).
   const file = bytes instanceof Blob ? bytes : new Blob([bytes], { type: 'application/octet-stream' });
   return transact('readwrite', async ({ meta: metaStore, bytes: bytesStore }, setValue) => {
-    bytesStore.put({ name, data: file });
+    const taken = async (key) => (await request(metaStore.getKey(key))) !== undefined;
+    if (name === undefined) {
+      const stem = defaultName(base);
+      meta.name = stem;
+      for (let i = 2; await taken(meta.name); i++) meta.name = `${stem}_${i}`;
+    } else if (!overwrite && await taken(name)) {
+      throw new ModelExistsError(`a saved model is already named "${name}"; ` +
+        'save with { overwrite: true } to replace it, or choose another name');
+    }
+    bytesStore.put({ name: meta.name, data: file });
     if (failNextSave) {
       const kind = failNextSave;
       failNextSave = null;

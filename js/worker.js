@@ -16,6 +16,16 @@ import * as storage from './storage.js';
 import { InvalidOptionError, NoModelError, UellmError, toWire } from './errors.js';
 
 const CHUNK = 1 << 20; // bytes per Blob slice fed to the trainer
+// Generation with a token callback (streaming, or a long generation that may be asked to stop).
+const CLOCK_EVERY = 32;   // tokens between clock reads: performance.now() costs ~0.3 µs in a worker
+const FLUSH_MS = 16;      // a streamed batch: about one animation frame's worth of tokens
+const POLL_MS = 50;       // how often a long generation checks its stop URL (~1 ms per check)
+// Generations of at most this many tokens run without a callback: the core's callback makes two
+// strings per token, which costs about 0.75 µs a token (20k tokens of exact sampling: 25 ms with
+// it, 8-12 ms without). They take at most a few hundred ms (shaped sampling of a big model: 6 µs
+// a token), so one that is stopped ends within the pool's grace period anyway.
+const QUIET_MAX_TOKENS = 20_000;
+const DEFAULT_MAX_TOKENS = 50; // the core's default (no preset changes it)
 
 let model = null;
 let modelInfo = null;
@@ -27,6 +37,7 @@ let failInstalls = 0; // test hook: background installs (`args.install`) left to
 let wasmUrl;
 let initError = null;
 let initialised = false;
+let canStop = false; // a synchronous XMLHttpRequest of an object URL works here (see stopRequested)
 const pending = [];
 let running = Promise.resolve();
 
@@ -179,14 +190,24 @@ async function dispatch(id, op, args, timings) {
         throw e;
       }
       for (const m of pending.splice(0)) enqueue(m);
+      // The URL is live now, so a failure means no such requests here (a Content-Security-Policy
+      // whose connect-src lacks blob:, say): then the pool replaces workers instead.
+      canStop = !!args.stopUrl && !stopRequested(args.stopUrl);
       return { result: { streamsTokens: core.streamsTokens, nativeContract: core.nativeContract,
-        version: core.coreVersion() } };
+        version: core.coreVersion(), canStop } };
     }
     case 'train': return train(id, args, timings);
     case 'load': {
       // `args.blob`: a model file shared by reference (see fileBlob); `args.bytes`: an
       // ArrayBuffer. A failed parse leaves this worker's model as it was.
+      const size = args.blob?.size ?? args.bytes?.byteLength ?? 0;
+      if (args.progress) progress(id, 'reading', 0, size);
       const bytes = await modelBytesFrom(args, timings);
+      // The parse is one call into the core, which reports nothing until it returns.
+      if (args.progress) {
+        progress(id, 'reading', size, size);
+        progress(id, 'installing', size, size);
+      }
       if (args.install && failInstalls > 0) {
         failInstalls--;
         throw new UellmError('test hook: a background install failed', { code: 'TEST_HOOK' });
@@ -196,11 +217,14 @@ async function dispatch(id, op, args, timings) {
     }
     case 'generate': {
       const m = requireModel();
-      const onToken = args.stream
-        ? (piece, token) => { self.postMessage({ id, type: 'token', piece, token }); }
-        : undefined;
+      const sink = tokenSink(id, args);
       const t0 = performance.now();
-      const result = core.generate(m, args.prompt ?? '', args.options, onToken);
+      let result;
+      try {
+        result = core.generate(m, args.prompt ?? '', args.options, sink?.onToken);
+      } finally {
+        sink?.flush();
+      }
       timings.generateMs = performance.now() - t0;
       return { result };
     }
@@ -212,19 +236,24 @@ async function dispatch(id, op, args, timings) {
     case 'cacheStats': return { result: model ? core.cacheStats(model) : null };
     case 'save': {
       const m = requireModel();
-      const name = args.name || storage.defaultName(args.base);
       if (testHooks && args.failForTest) storage.failNextSaveForTest(args.failForTest);
       // The model's file as it came (a Blob), else made now.
       const file = modelFile ?? phase(timings, 'toBytesMs', () => m.toBytes());
-      return { result: await phase(timings, 'writeMs', () => storage.saveModel(name, file, modelInfo)) };
+      return { result: await phase(timings, 'writeMs', () => storage.saveModel(storeArgs(args), file, modelInfo)) };
     }
     case 'loadStored': {
       // The stored file is a Blob: read here, and (`args.share`) answered as it is, which the
       // main thread keeps and hands to the other workers once this one has the model (they
       // load it in the background). A bad file fails here, before any other worker sees it,
       // and changes no worker's model.
+      if (args.progress) progress(id, 'reading', 0, 0);
       const file = await phase(timings, 'readMs', () => storage.loadModelFile(args.name));
+      if (args.progress) progress(id, 'reading', 0, file.size);
       const bytes = new Uint8Array(await phase(timings, 'readMs', () => file.arrayBuffer()));
+      if (args.progress) {
+        progress(id, 'reading', file.size, file.size);
+        progress(id, 'installing', file.size, file.size);
+      }
       const info = await replaceModel(bytes, () => file, timings);
       if (args.share) return { result: { info, blob: file } };
       const buf = exactBuffer(bytes);
@@ -242,8 +271,7 @@ async function dispatch(id, op, args, timings) {
       const probe = phase(timings, 'parseMs', () => core.modelFromBytes(bytes));
       const info = core.info(probe);
       probe.free?.();
-      const name = args.name || storage.defaultName(args.base);
-      return { result: await phase(timings, 'writeMs', () => storage.saveModel(name, bytes, info)) };
+      return { result: await phase(timings, 'writeMs', () => storage.saveModel(storeArgs(args), bytes, info)) };
     }
     case '__crash': {
       if (!testHooks) throw new UellmError(`unknown op "${op}"`, { name: 'InvalidOpError', code: 'INVALID_OP' });
@@ -260,6 +288,68 @@ async function dispatch(id, op, args, timings) {
   }
 }
 
+/**
+ * Whether the pool asked for the request polling `url` to stop: it revokes the URL (see
+ * Handle#requestStop in pool.js), and a request for a revoked object URL fails at once.
+ */
+function stopRequested(url) {
+  try {
+    const xhr = new XMLHttpRequest();
+    xhr.open('GET', url, false);
+    xhr.send();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The token callback of a generation, or null when it needs none. Streamed tokens go out in
+ * batches, `{type: 'tokens', pieces, tokens}`: the first token at once (the page shows something
+ * as soon as it can), then at most one message per FLUSH_MS; a message per token cost more than
+ * the generation itself (20k tokens: 270-400 ms streamed against 8-30 ms unstreamed). A
+ * generation that may run long also polls its stop URL every POLL_MS and stops when it is
+ * revoked (returning false ends the core's generation after this token).
+ */
+function tokenSink(id, { stream, stopUrl, options }) {
+  const maxTokens = typeof options?.maxTokens === 'number' ? options.maxTokens : DEFAULT_MAX_TOKENS;
+  const poll = canStop && typeof stopUrl === 'string' && maxTokens > QUIET_MAX_TOKENS;
+  if (!stream && !poll) return null;
+  let pieces = [];
+  let tokens = [];
+  let count = 0;
+  let lastFlush = performance.now();
+  let lastPoll = lastFlush;
+  const flush = () => {
+    if (pieces.length === 0) return;
+    self.postMessage({ id, type: 'tokens', pieces, tokens });
+    pieces = [];
+    tokens = [];
+  };
+  const onToken = (piece, token) => {
+    if (stream) {
+      pieces.push(piece);
+      tokens.push(token);
+      if (count === 0) flush();
+    }
+    if (++count % CLOCK_EVERY !== 0) return true;
+    const t = performance.now();
+    if (stream && t - lastFlush >= FLUSH_MS) {
+      flush();
+      lastFlush = t;
+    }
+    if (poll && t - lastPoll >= POLL_MS) {
+      if (stopRequested(stopUrl)) return false;
+      lastPoll = performance.now();
+    }
+    return true;
+  };
+  return { onToken, flush };
+}
+
+/** save/import: the name (absent: a default one made from `base`) and whether it may replace. */
+const storeArgs = (args) => ({ name: args.name || undefined, base: args.base, overwrite: args.overwrite === true });
+
 async function toBytes(source) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
@@ -275,11 +365,35 @@ function sizeOf(src) {
   throw new InvalidOptionError('a training source must be a string, ArrayBuffer, typed array, Blob or File');
 }
 
+const asBytes = (src) => (src instanceof ArrayBuffer ? new Uint8Array(src)
+  : new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+
+/**
+ * Whether a source leaves the trainer at the start of a line: it ends with a newline, or is
+ * empty. The trainer sees the sources as one text, so one that does not gets a newline before
+ * the next: `['the cat sat', 'on the mat']` is two lines, not "the cat saton the mat".
+ */
+async function endsLine(src) {
+  if (typeof src === 'string') return src.length === 0 || src.endsWith('\n');
+  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) {
+    const u8 = asBytes(src);
+    return u8.length === 0 || u8[u8.length - 1] === 0x0a;
+  }
+  if (src.size === 0) return true;
+  return new Uint8Array(await src.slice(src.size - 1).arrayBuffer())[0] === 0x0a;
+}
+
 async function train(id, { sources = [], options }, timings) {
   const list = Array.isArray(sources) ? sources : [sources];
   const encoder = new TextEncoder();
   let total = 0;
   for (const src of list) total += sizeOf(src) ?? encoder.encode(src).length;
+  // Sources that need a newline before the next one (the last needs none: finishing ends it).
+  const separate = [];
+  for (let i = 0; i < list.length; i++) {
+    separate.push(i < list.length - 1 && !(await endsLine(list[i])));
+    if (separate[i]) total += 1;
+  }
   const trainer = core.createTrainer(options);
   let finished = false;
   const tRead = performance.now();
@@ -294,7 +408,7 @@ async function train(id, { sources = [], options }, timings) {
         progress(id, 'reading', trainer.bytesSeen(), total);
       }
     };
-    for (const src of list) {
+    for (const [n, src] of list.entries()) {
       if (typeof src === 'string') {
         // Strings are fed in slices too, so progress moves on big inputs.
         for (let i = 0; i < src.length; i += CHUNK) {
@@ -306,8 +420,7 @@ async function train(id, { sources = [], options }, timings) {
           report(false);
         }
       } else if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) {
-        const u8 = src instanceof ArrayBuffer ? new Uint8Array(src)
-          : new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+        const u8 = asBytes(src);
         for (let i = 0; i < u8.length; i += CHUNK) {
           trainer.feedBytes(u8.subarray(i, Math.min(u8.length, i + CHUNK)));
           report(false);
@@ -319,6 +432,7 @@ async function train(id, { sources = [], options }, timings) {
           report(false);
         }
       }
+      if (separate[n]) trainer.feed('\n');
     }
     report(true);
     timings.readMs = performance.now() - tRead; // reading and feeding the sources
@@ -337,9 +451,9 @@ async function train(id, { sources = [], options }, timings) {
       bytes = phase(timings, 'toBytesMs', () => model.toBytes());
     }
     // The file goes out as a Blob made here: see fileBlob and Uellm#distribute (index.js).
+    // The main thread reports the end of `building` and `done` (after the install).
     const blob = fileBlob(bytes, timings);
     if (model) modelFile = blob;
-    progress(id, 'done', total, total);
     return { result: { blob, info } };
   } finally {
     // finish() consumes a wasm-bindgen trainer; free only an unfinished one.

@@ -102,9 +102,9 @@ export function initLibrary(app) {
     }
   }
 
-  async function save(name) {
+  async function save(name, overwrite = false) {
     try {
-      const m = await app.llm.save(name || undefined);
+      const m = await app.llm.save(name || undefined, { overwrite });
       app.setModel({ ...app.model, savedAs: m.name });
       show(msg, `Saved as “${m.name}” (${formatBytes(m.bytes)}).`, 'ok');
       nameInput.value = '';
@@ -115,7 +115,8 @@ export function initLibrary(app) {
   }
 
   // "Save": keep the current name when the model already has one, else a default name.
-  $('save-btn').addEventListener('click', () => { if (app.model) save(app.model.savedAs ?? undefined); });
+  // Over its own saved copy: the one place a save replaces a model (Save as refuses a taken name).
+  $('save-btn').addEventListener('click', () => { if (app.model) save(app.model.savedAs ?? undefined, true); });
   // "Save as": the typed name (required).
   $('save-form').addEventListener('submit', (e) => {
     e.preventDefault();

@@ -345,7 +345,10 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.ok(r.after < 2000, `the timeout fired late: ${r.after} ms`);
     assert.equal(r.hang.code, 'TIMEOUT');
     assert.equal(r.text, GOLDEN);
-    assert.ok(r.metrics.workers.timeouts >= 2);
+    // The generation stopped when asked (its worker kept serving); the hanging worker, which
+    // cannot answer, is replaced once the grace period is over.
+    assert.ok(r.metrics.workers.stopped >= 1, JSON.stringify(r.metrics.workers));
+    await page.waitForFunction(() => window.llm.metrics().workers.timeouts >= 1, null, { timeout: 10_000 });
     // The replaced workers come back with the model.
     await page.waitForFunction(() => window.llm.health().workers.idle === 4, null, { timeout: 10_000 });
     const outs = await page.evaluate((p) => Promise.all([0, 1, 2, 3].map(() =>

@@ -4,29 +4,35 @@
 import {
   create, presets, resolveConfig, fromWire, toWire,
   UellmError, QueueFullError, TimeoutError, UnsupportedEnvironmentError, InvalidOptionError,
-  type Config, type Generation, type Health, type Metrics, type ModelInfo, type SavedModel,
-  type StorageInfo, type TrainProgress, type Uellm,
+  ModelExistsError, FetchError,
+  type Config, type Generation, type GenerationStream, type Health, type Metrics, type ModelInfo,
+  type SavedModel, type StorageInfo, type TrainProgress, type Uellm,
 } from 'ultra-efficient-llm';
 import { initSync, Model, Trainer, type Generation as CoreGeneration } from 'ultra-efficient-llm/core';
 
 export async function app(file: File): Promise<string> {
   const config: Config = { preset: 'production', workers: 2, slowOpMs: null, log: 'quiet' };
   const llm: Uellm = await create(config);
-  const info: ModelInfo = await llm.train([file, 'more text\n', new ArrayBuffer(8)], { maxPatternLength: 5 }, {
-    onProgress: (p: TrainProgress) => { const share: number = p.bytesSeen / p.bytesTotal; void share; },
+  const info: ModelInfo = await llm.train([file, 'more text\n', new ArrayBuffer(8), new URL('https://example.org/a.txt'),
+    await fetch('/b.txt')], { maxPatternLength: 5 }, {
+    onProgress: (p: TrainProgress) => { const share: number = p.fraction; void [share, p.elapsedMs, p.phase === 'installing']; },
     signal: new AbortController().signal,
   });
   const order: number = info.order;
-  const out: Generation = await llm.generate('It is a truth', { seed: 42, maxTokens: 40, topK: 40 }, {
-    onToken: (piece: string) => { void piece; },
+  const out: Generation = await llm.generate('It is a truth', { seed: 42, maxTokens: 40, topK: 40, preset: 'production' }, {
+    onToken: (piece: string) => piece.length < 100,
     timeoutMs: 1000,
   });
+  const stream: GenerationStream = llm.stream('It is', { maxTokens: 10 }, { signal: new AbortController().signal });
+  for await (const piece of stream) { const text: string = piece; void text; }
+  const streamed: Generation = await stream.result;
   const tokensPerSecond: number = out.stats.tokensPerSecond;
   const saved: SavedModel = await llm.save();
+  await llm.save(saved.name, { overwrite: true });
   const all: SavedModel[] = await llm.list();
-  await llm.load(saved.name);
+  await llm.load(saved.name, { onProgress: (p) => { void p.fraction; } });
   const blob: Blob = await llm.exportModel(saved.name);
-  await llm.importModel(blob, 'copy');
+  await llm.importModel(blob, 'copy', { overwrite: false });
   const ppl: number = (await llm.perplexity('Some held-out text.')).perplexity;
   const health: Health = llm.health();
   const metrics: Metrics = llm.metrics();
@@ -41,12 +47,18 @@ export async function app(file: File): Promise<string> {
   await llm.generate(42);
   // @ts-expect-error: an unknown option name
   await llm.generate('x', { maxToken: 10 });
+  // @ts-expect-error: seeds are numbers (0 to 2^53 - 1), not bigints
+  await llm.generate('x', { seed: 42n });
+  // @ts-expect-error: an unknown core preset
+  await llm.generate('x', { preset: 'fastest' });
+  // @ts-expect-error: overwrite is a boolean
+  await llm.save('x', { overwrite: 'yes' });
   // @ts-expect-error: an unknown preset
   await create({ preset: 'fastest' });
   // @ts-expect-error: health() is synchronous
   const h: Promise<Health> = llm.health();
 
-  return [order, tokensPerSecond, all.length, ppl, health.workers.ready, p95, memory, current?.size,
+  return [order, tokensPerSecond, streamed.stats.seed, all.length, ppl, health.workers.ready, p95, memory, current?.size,
     resolveConfig({ workers: 3 }).workers, presets.development.workers, h, storage.usage, kept].join(' ');
 }
 
@@ -55,6 +67,8 @@ export function errors(e: unknown): string {
   if (e instanceof TimeoutError) return e.code;
   if (e instanceof InvalidOptionError) { const code: 'INVALID_OPTION' = e.code; return code; }
   if (e instanceof UnsupportedEnvironmentError) { const code: 'UNSUPPORTED_ENVIRONMENT' = e.code; return code; }
+  if (e instanceof ModelExistsError) { const code: 'MODEL_EXISTS' = e.code; return code; }
+  if (e instanceof FetchError) { const code: 'FETCH_FAILED' = e.code; return code; }
   if (e instanceof UellmError) return `${e.name} ${e.code}`;
   return fromWire(toWire(e)).message;
 }

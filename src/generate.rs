@@ -319,6 +319,54 @@ impl Model {
         Ok((text, out, stats))
     }
 
+    /// Like [`Model::generate_with`], but keeps nothing per token: `on_token(piece, token)` gets
+    /// each piece of text as it is made, and only the statistics are returned. Memory stays
+    /// constant however many tokens are asked for (the CLI's streamed output uses it).
+    ///
+    /// ```
+    /// use ultra_efficient_llm::{GenerateOptions, TrainOptions, Trainer};
+    /// let mut t = Trainer::new(TrainOptions::default())?;
+    /// t.feed("the cat sat on the mat.\nthe dog sat on the log.\n");
+    /// let model = t.finish()?;
+    /// let opts = GenerateOptions { seed: Some(7), max_tokens: 10, ..Default::default() };
+    /// let mut text = String::new();
+    /// let stats = model.generate_stream("the", &opts, |piece, _| {
+    ///     text.push_str(piece);
+    ///     true
+    /// })?;
+    /// assert_eq!(text, model.generate("the", &opts)?.text);
+    /// assert_eq!(stats.tokens, model.generate("the", &opts)?.stats.tokens);
+    /// # Ok::<(), ultra_efficient_llm::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidOption`] when an option is out of range.
+    pub fn generate_stream(
+        &self,
+        prompt: &str,
+        opts: &GenerateOptions,
+        mut on_token: impl FnMut(&str, &str) -> bool,
+    ) -> Result<GenerationStats> {
+        let prompt_tokens: Vec<&str> = tokenize(prompt).collect();
+        let ids: Vec<u32> = prompt_tokens
+            .iter()
+            .map(|t| self.vocab.id_or_unk(t))
+            .collect();
+        let mut detok = Detokenizer::continuing(prompt_tokens.iter().copied());
+        let mut piece = String::new();
+        self.run(&ids, opts, |id| {
+            piece.clear();
+            let token = self.vocab.word(id);
+            if id == EOS {
+                detok = Detokenizer::new();
+                piece.push('\n');
+            } else {
+                detok.push_to(token, &mut piece);
+            }
+            on_token(&piece, token)
+        })
+    }
+
     /// Generates token ids only (no strings): the sampler alone, for benchmarks and callers that
     /// keep their own vocabulary. `prompt` ids come from [`crate::Vocab::id_or_unk`].
     ///
@@ -397,6 +445,9 @@ impl Model {
         }
         let min_tokens = (opts.min_generated_tokens_ratio * opts.max_tokens as f64).ceil() as usize;
         let mut visited = Vec::with_capacity(opts.max_tokens.min(1 << 16) * 2);
+        // Only the distinct contexts visited matter (for sparsity): a long request compacts the
+        // list now and then, so its memory is bounded by the model, not by the tokens asked for.
+        let mut compact_at = VISITED_COMPACT_MIN;
         let mut generated = 0usize;
         let mut stop = StopReason::MaxTokens;
         while generated < opts.max_tokens {
@@ -422,6 +473,11 @@ impl Model {
             }
             generated += 1;
             state = if w == EOS { index.bos } else { next };
+            if visited.len() >= compact_at {
+                visited.sort_unstable();
+                visited.dedup();
+                compact_at = (2 * visited.len()).max(VISITED_COMPACT_MIN);
+            }
             if !emit(w) {
                 stop = StopReason::Cancelled;
                 break;
@@ -474,6 +530,10 @@ impl Model {
 ///
 /// Duplicates are dropped with a small open-addressing set rather than by sorting: sorting and
 /// deduplicating took about an eighth of a 100-token request in WebAssembly.
+/// Contexts a request lists before it first drops repeats (4 MiB): more than any ordinary
+/// request visits, so only very long ones ever pay for a sort.
+const VISITED_COMPACT_MIN: usize = 1 << 20;
+
 fn activated_patterns(index: &Index, visited: &[u32]) -> u64 {
     let bits = (visited.len() * 2)
         .next_power_of_two()

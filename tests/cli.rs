@@ -673,6 +673,9 @@ fn bench_generation_slices_answer_each_line_with_json() {
         "2 20 0 0\n",
         "2 twenty 0\n",
         "2 0 0\n",
+        // REQUESTS sizes a vector: a huge number is refused, not an abort.
+        "18446744073709551615 5 0\n",
+        "1000001 5 0\n",
     ] {
         let r = uellm_stdin(args, format!("1 5 0\n{bad}").as_bytes());
         assert_eq!(r.stdout.lines().count(), 1, "{bad:?}: {}", r.stdout);
@@ -878,4 +881,78 @@ fn concurrent_runs_to_one_output_leave_a_whole_model() {
         assert!(matches!(m.info().order, 2 | 3));
         assert_eq!(listing(&tmp.0), ["same.uelm"]);
     }
+}
+
+/// Runs `uellm generate MODEL -n TOKENS --no-stop`, its output drained; returns its peak
+/// resident memory in KiB (from wait4, so other tests' children do not count).
+#[cfg(target_os = "linux")]
+#[allow(clippy::zombie_processes)] // reaped by wait4, which std's Child cannot see
+fn generate_peak_kib(model: &Path, tokens: usize) -> i64 {
+    let mut child = command([
+        OsStr::new("generate"),
+        p(model),
+        OsStr::new("-n"),
+        OsStr::new(&tokens.to_string()),
+        OsStr::new("--no-stop"),
+        OsStr::new("-s"),
+        OsStr::new("1"),
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let drained = std::io::copy(&mut stdout, &mut std::io::sink()).unwrap();
+    assert!(
+        drained > tokens as u64,
+        "{drained} bytes for {tokens} tokens"
+    );
+    let mut status = 0;
+    // SAFETY: a plain struct of integers, filled in by wait4 for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: waits for our child, which std has not reaped (we never called wait on it).
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    usage.ru_maxrss
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn streamed_generation_runs_in_constant_memory() {
+    let tmp = Tmp::new("stream-memory");
+    let model = train_tiny(&tmp);
+    // Keeping each token cost about 60 bytes: 2 M tokens held over 100 MB more than 200 k.
+    let small = generate_peak_kib(&model, 200_000);
+    let large = generate_peak_kib(&model, 2_000_000);
+    assert!(
+        large - small < 32 * 1024,
+        "peak {small} KiB for 200k tokens, {large} KiB for 2M"
+    );
+}
+
+#[test]
+fn json_to_a_reader_that_goes_away_exits_0() {
+    let tmp = Tmp::new("json-pipe");
+    let model = train_tiny(&tmp);
+    // Megabytes of JSON: far more than a pipe holds, so writing meets the closed pipe.
+    let mut child = command([
+        OsStr::new("generate"),
+        p(&model),
+        OsStr::new("--json"),
+        OsStr::new("-n"),
+        OsStr::new("300000"),
+        OsStr::new("--no-stop"),
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    drop(child.stdout.take());
+    let r = finish(child.wait_with_output().unwrap());
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    assert_eq!(r.stderr, "");
 }

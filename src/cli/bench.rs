@@ -530,7 +530,11 @@ fn generation_slices(
             [r, t, s, g] => (r, t, s, g),
             _ => return Err(slice_error(&line)),
         };
-        if requests == 0 || !(1..=1_000_000).contains(&tokens) || group == 0 {
+        // REQUESTS sizes the per-request timings: bounded, so a typo cannot abort allocating.
+        if !(1..=MAX_SLICE_REQUESTS).contains(&requests)
+            || !(1..=1_000_000).contains(&tokens)
+            || group == 0
+        {
             return Err(slice_error(&line));
         }
         let opts = GenerateOptions {
@@ -548,21 +552,24 @@ fn generation_slices(
             group,
             us_per_request: run.median_us(group as usize),
         };
-        serde_json::to_writer(&mut *output, &slice)
-            .map_err(|e| CliError::io_msg(format!("stdout: {e}")))?;
+        // io::Error::from keeps a broken pipe's kind (the reader went away: exit 0).
+        serde_json::to_writer(&mut *output, &slice).map_err(io::Error::from)?;
         writeln!(output)?;
         output.flush()?;
     }
     Ok(())
 }
 
+/// The most requests one `--generation-slices` line may ask for.
+const MAX_SLICE_REQUESTS: u64 = 1_000_000;
+
 /// A stdin line of `--generation-slices` that is not `REQUESTS TOKENS SEED0`.
 fn slice_error(line: &str) -> CliError {
     CliError::from(ultra_efficient_llm::Error::InvalidOption {
         name: "generation_slices",
         reason: format!(
-            "expected lines `REQUESTS TOKENS SEED0 [GROUP]` on stdin (REQUESTS ≥ 1, \
-             1 ≤ TOKENS ≤ 1000000, GROUP ≥ 1), got {line:?}"
+            "expected lines `REQUESTS TOKENS SEED0 [GROUP]` on stdin (1 ≤ REQUESTS ≤ \
+             {MAX_SLICE_REQUESTS}, 1 ≤ TOKENS ≤ 1000000, GROUP ≥ 1), got {line:?}"
         ),
     })
 }

@@ -438,7 +438,15 @@ pub fn generate(args: GenerateArgs) -> Result<(), CliError> {
     let mut out = BufWriter::new(stdout.lock());
     out.write_all(prompt.as_bytes())?;
     let mut failed: Option<io::Error> = None;
-    let g = model.generate_with(&prompt, &opts, |piece, _| {
+    // Whether the output so far ends with a newline (the prompt's, then each piece's).
+    let mut at_line_start = prompt.is_empty() || prompt.ends_with('\n');
+    let mut wrote = !prompt.is_empty();
+    // Streamed: nothing is kept per token, so any -n runs in constant memory.
+    let s = model.generate_stream(&prompt, &opts, |piece, _| {
+        if !piece.is_empty() {
+            at_line_start = piece.ends_with('\n');
+            wrote = true;
+        }
         let r = out
             .write_all(piece.as_bytes())
             .and_then(|()| if live { out.flush() } else { Ok(()) });
@@ -454,14 +462,13 @@ pub fn generate(args: GenerateArgs) -> Result<(), CliError> {
         return Err(e.into());
     }
     // End the output with a newline (the text may end with a sentence break already).
-    let tail = if g.text.is_empty() { &prompt } else { &g.text };
-    if !tail.is_empty() && !tail.ends_with('\n') {
+    if wrote && !at_line_start {
         out.write_all(b"\n")?;
     }
     out.flush()?;
     drop(out);
 
-    let s = &g.stats;
+    let s = &s;
     let stop = serde_json::to_value(s.stop_reason)
         .ok()
         .and_then(|v| v.as_str().map(|x| x.replace('_', " ")))

@@ -69,7 +69,9 @@ pub fn write_json<W: Write + ?Sized, T: Serialize + ?Sized>(
     out: &mut W,
     value: &T,
 ) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
+    // io::Error::from keeps the kind of a write error (a broken pipe must stay one: the reader
+    // went away, which `uellm` answers with status 0), where io::Error::other would hide it.
+    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::from)?;
     writeln!(out)
 }
 

@@ -64,7 +64,7 @@ export interface GenerateOptions {
    * number out of that range, is an InvalidOptionError.
    */
   seed?: number;
-  /** Softmax temperature, > 0 (default 1). */
+  /** Softmax temperature, ≥ 0 (default 1); 0 is greedy: always the likeliest token, whatever the seed. */
   temperature?: number;
   /** Keep only the k likeliest next tokens (0 = off, the default). */
   topK?: number;

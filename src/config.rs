@@ -81,7 +81,8 @@ pub struct GenerateOptions {
     /// used is reported in [`crate::GenerationStats::seed`].
     pub seed: Option<u64>,
     /// Softmax temperature (default 1.0 = the model's own distribution; lower is more
-    /// conservative). Must be positive.
+    /// conservative). Must be finite and not negative; 0 is greedy decoding: always the likeliest
+    /// next token (ties to the lower word id), the same text whatever the seed.
     pub temperature: f64,
     /// Keep only the `top_k` most likely next tokens (0 = off, the default).
     pub top_k: usize,
@@ -165,10 +166,10 @@ impl GenerateOptions {
     /// # Errors
     /// [`Error::InvalidOption`] naming the first field out of range.
     pub fn validate(&self) -> Result<()> {
-        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
             return Err(Error::option(
                 "temperature",
-                format!("must be a positive number, got {}", self.temperature),
+                format!("must be a number ≥ 0 (0: greedy), got {}", self.temperature),
             ));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
@@ -267,7 +268,7 @@ mod tests {
             })
         ));
         let bad = GenerateOptions {
-            temperature: 0.0,
+            temperature: -0.5,
             ..Default::default()
         };
         assert!(matches!(

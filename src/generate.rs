@@ -746,9 +746,15 @@ fn shape(cand: &mut Vec<(f64, u32, u32)>, visited: &[u32], opts: &GenerateOption
     // keep a prefix of this order, and temperature does not change it, so select the top k
     // first and only sort (and temper) those.
     let order = |a: &(f64, u32, u32), b: &(f64, u32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-    if opts.top_k > 0 && cand.len() > opts.top_k {
-        cand.select_nth_unstable_by(opts.top_k - 1, order);
-        cand.truncate(opts.top_k);
+    // Temperature 0 is greedy: only the likeliest candidate stays.
+    let top_k = if opts.temperature == 0.0 {
+        1
+    } else {
+        opts.top_k
+    };
+    if top_k > 0 && cand.len() > top_k {
+        cand.select_nth_unstable_by(top_k - 1, order);
+        cand.truncate(top_k);
     }
     cand.sort_unstable_by(order);
     if opts.activation_threshold > 0.0 {
@@ -760,7 +766,7 @@ fn shape(cand: &mut Vec<(f64, u32, u32)>, visited: &[u32], opts: &GenerateOption
             + 1;
         cand.truncate(keep);
     }
-    if opts.temperature != 1.0 {
+    if opts.temperature != 1.0 && opts.temperature != 0.0 {
         let inv = 1.0 / opts.temperature;
         let top = cand[0].0;
         // Relative to the top candidate, so a low temperature cannot underflow every weight.
@@ -905,6 +911,29 @@ mod tests {
             again.stats.cache_hits > 0,
             "repeated contexts hit the activation cache"
         );
+    }
+
+    #[test]
+    fn temperature_zero_is_greedy_whatever_the_seed() {
+        let model = tiny();
+        let opts = |seed, temperature, top_k| GenerateOptions {
+            seed: Some(seed),
+            temperature,
+            top_k,
+            max_tokens: 30,
+            ..Default::default()
+        };
+        let greedy = model.generate("It is", &opts(1, 1.0, 1)).unwrap().text;
+        for seed in [1, 2, 99, u64::from(u32::MAX)] {
+            for top_k in [0, 1, 40] {
+                let g = model.generate("It is", &opts(seed, 0.0, top_k)).unwrap();
+                assert_eq!(g.text, greedy, "seed {seed}, top_k {top_k}");
+                assert!(!g.stats.exact);
+            }
+        }
+        // A tiny positive temperature is nearly greedy, but still a sampler.
+        assert!(opts(1, 1e-9, 0).validate().is_ok());
+        assert!(opts(1, -0.0001, 0).validate().is_err());
     }
 
     #[test]

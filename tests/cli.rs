@@ -518,10 +518,24 @@ fn option_and_usage_errors() {
     let r = uellm([
         OsStr::new("generate"),
         p(&model),
-        OsStr::new("--temperature"),
-        OsStr::new("0"),
+        OsStr::new("--temperature=-1"),
     ]);
-    r.fails_with(&["--temperature", "positive"]);
+    r.fails_with(&["--temperature", "≥ 0"]);
+    // Temperature 0 is greedy: the same text whatever the seed.
+    let greedy = |seed: &str| {
+        uellm([
+            OsStr::new("generate"),
+            p(&model),
+            OsStr::new(PROMPT),
+            OsStr::new("--temperature"),
+            OsStr::new("0"),
+            OsStr::new("-s"),
+            OsStr::new(seed),
+        ])
+        .ok()
+        .stdout
+    };
+    assert_eq!(greedy("1"), greedy("2"));
     uellm([
         OsStr::new("generate"),
         p(&model),

@@ -279,7 +279,7 @@ pub struct GenerateArgs {
     pub max_tokens: Option<usize>,
     #[arg(short, long, value_name = "T",
           help = dflt(
-              "Softmax temperature, > 0 (1 = the model's distribution)",
+              "Softmax temperature, ≥ 0 (1 = the model's distribution, 0 = greedy)",
               defaults().temperature))]
     pub temperature: Option<f64>,
     #[arg(short = 'k', long, value_name = "K",

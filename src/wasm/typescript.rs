@@ -30,7 +30,7 @@ export interface GenerateOptions {
   contextWindow?: number;
   /** 0 to 2^53 - 1; the same seed and options give the same text. Drawn when absent. */
   seed?: number;
-  /** Softmax temperature, > 0 (default 1). */
+  /** Softmax temperature, ≥ 0 (default 1); 0 is greedy: always the likeliest token, whatever the seed. */
   temperature?: number;
   /** Keep only the k likeliest next tokens (0 = off, the default). */
   topK?: number;

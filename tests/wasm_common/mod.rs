@@ -289,6 +289,15 @@ fn camel_case_options_are_accepted_and_unknown_keys_rejected() {
     let shaped = obj(&[("preset", "development".into()), ("topK", num(5.0))]);
     let out = model.generate(s(PROMPT), shaped, JsValue::NULL).unwrap();
     assert_eq!(get(&get(&out, "stats"), "exact"), JsValue::FALSE);
+    // Temperature 0 is greedy, as WebLLM's is: the same text whatever the seed.
+    let greedy = |seed: f64| {
+        let opts = obj(&[("temperature", num(0.0)), ("seed", num(seed))]);
+        get_str(
+            &model.generate(s(PROMPT), opts, JsValue::NULL).unwrap(),
+            "text",
+        )
+    };
+    assert_eq!(greedy(1.0), greedy(2.0));
 
     for (bad, mentions) in [
         (obj(&[("max_tokens", num(5.0))]), "max_tokens"),

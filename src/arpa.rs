@@ -49,7 +49,7 @@ impl Model {
                     let lp = if k == 1 && w == BOS {
                         0.0
                     } else {
-                        libm::log10(index.prob(ctx, w).0) as f32
+                        arpa_log_prob(libm::log10(index.prob(ctx, w).0))
                     };
                     line.clear();
                     line.push_str(&fmt_f32(lp));
@@ -65,7 +65,7 @@ impl Model {
                             next_frontier.push(nx);
                             next_paths.extend_from_slice(path);
                             next_paths.push(w);
-                            libm::log10(index.ctx(nx).gamma as f64) as f32
+                            arpa_log_backoff(libm::log10(index.ctx(nx).gamma as f64))
                         } else {
                             0.0
                         };
@@ -104,6 +104,32 @@ impl Model {
         })
     }
 }
+
+/// A log10 probability as an ARPA file may hold it: never above 0 (recomputing a probability of
+/// 1 can round to +1e-8, which KenLM refuses: "Positive log probability"), and finite (a
+/// probability of 0, such as a missing `<unk>`'s, is written as -99, SRILM's and this module's
+/// "never"; a damaged model's NaN too), so that every exported file imports again.
+fn arpa_log_prob(lp: f64) -> f32 {
+    if lp.is_nan() || lp < f64::from(ABSENT) {
+        ABSENT
+    } else {
+        (lp as f32).min(0.0)
+    }
+}
+
+/// A log10 back-off weight as an ARPA file may hold it: finite, within ±99 (a weight of 0 is
+/// written -99); NaN, which only a damaged model can give, as 0.
+fn arpa_log_backoff(lb: f64) -> f32 {
+    if lb.is_nan() {
+        0.0
+    } else {
+        lb.clamp(-99.0, 99.0) as f32
+    }
+}
+
+/// Log10 probabilities above 0 and up to this are taken as 0 on import: earlier exports could
+/// round a probability of 1 to +1e-8. Anything higher is a probability above 1: an error.
+const POSITIVE_SLACK: f32 = 1e-6;
 
 fn fmt_f32(x: f32) -> String {
     if x == 0.0 {
@@ -236,6 +262,13 @@ fn parse(text: &str) -> Result<Parts> {
         if f.next().is_some() || !prob.is_finite() || !backoff.is_finite() {
             return Err(err(no, "malformed n-gram line"));
         }
+        if prob > POSITIVE_SLACK {
+            return Err(err(
+                no,
+                format!("log10 probability {prob} is above 0 (a probability above 1)"),
+            ));
+        }
+        let prob = prob.min(0.0);
         seen += 1;
         if k == 1 {
             let id = ids[0] as usize;
@@ -356,4 +389,24 @@ fn build(
         },
         training: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exported_values_are_finite_and_probabilities_at_most_0() {
+        // log10 of a probability recomputed as 1 + 3e-8.
+        assert_eq!(arpa_log_prob(1.3e-8), 0.0);
+        assert_eq!(arpa_log_prob(f64::NEG_INFINITY), ABSENT);
+        assert_eq!(arpa_log_prob(f64::NAN), ABSENT);
+        assert_eq!(arpa_log_prob(-150.0), ABSENT);
+        assert_eq!(arpa_log_prob(-2.5), -2.5);
+        assert_eq!(fmt_f32(arpa_log_prob(-0.0)), "0");
+        assert_eq!(arpa_log_backoff(f64::NEG_INFINITY), -99.0);
+        assert_eq!(arpa_log_backoff(f64::INFINITY), 99.0);
+        assert_eq!(arpa_log_backoff(f64::NAN), 0.0);
+        assert_eq!(arpa_log_backoff(0.25), 0.25);
+    }
 }

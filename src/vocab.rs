@@ -37,7 +37,9 @@ impl Vocab {
 
     /// Builds a vocabulary from words in id order (the reserved tokens first).
     ///
-    /// Returns `None` when the reserved tokens are not first or a word appears twice.
+    /// Returns `None` when the reserved tokens are not first, a word appears twice, or a word is
+    /// empty or holds whitespace (no token can: such a word could not be written to an ARPA
+    /// file, whose fields whitespace separates).
     pub fn from_words<I, S>(words: I) -> Option<Self>
     where
         I: IntoIterator<Item = S>,
@@ -53,6 +55,9 @@ impl Vocab {
             let w = w.as_ref();
             let id = v.words.len() as u32;
             if id < RESERVED && w != RESERVED_TOKENS[id as usize] {
+                return None;
+            }
+            if w.is_empty() || w.contains(char::is_whitespace) {
                 return None;
             }
             if v.ids.insert(w.into(), id).is_some() {
@@ -147,5 +152,11 @@ mod tests {
         assert!(Vocab::from_words(["a", "<s>", "</s>"]).is_none());
         assert!(Vocab::from_words(["<unk>", "<s>", "</s>", "a", "a"]).is_none());
         assert!(Vocab::from_words(["<unk>"]).is_none());
+        for bad in ["", "a b", "a\u{a0}b", "tab\t", "\r"] {
+            assert!(
+                Vocab::from_words(["<unk>", "<s>", "</s>", bad]).is_none(),
+                "{bad:?}"
+            );
+        }
     }
 }

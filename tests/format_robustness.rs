@@ -103,3 +103,195 @@ fn foreign_and_future_bytes_are_typed_errors() {
         assert!(Model::from_bytes(&junk).is_err());
     }
 }
+
+/// Checks what `model` exports as ARPA: every log10 probability finite and ≤ 0, every back-off
+/// finite, and the file imports again; returns the file.
+fn export_imports_again(model: &Model, what: &str) -> String {
+    let arpa = model.to_arpa();
+    let mut order = 0;
+    for line in arpa.lines() {
+        if let Some(k) = line
+            .strip_prefix('\\')
+            .and_then(|l| l.strip_suffix("-grams:"))
+        {
+            order = k.parse().unwrap();
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        if order == 0 || fields.len() < 2 {
+            continue;
+        }
+        let p: f32 = fields[0].parse().unwrap();
+        assert!(p.is_finite() && p <= 0.0, "{what}: probability in {line:?}");
+        assert!(
+            fields[1].split(' ').all(|w| !w.is_empty()),
+            "{what}: {line:?}"
+        );
+        if let Some(b) = fields.get(2) {
+            assert!(b.parse::<f32>().unwrap().is_finite(), "{what}: {line:?}");
+        }
+    }
+    if let Err(e) = Model::from_arpa(&arpa) {
+        panic!("{what}: the export does not import again: {e}");
+    }
+    arpa
+}
+
+/// A small ARPA file: the export of a model trained on the first lines of tiny.txt.
+fn small_arpa() -> String {
+    let text: String = include_str!("fixtures/corpus/tiny.txt")
+        .lines()
+        .take(12)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut t = ultra_efficient_llm::Trainer::new(ultra_efficient_llm::TrainOptions {
+        max_pattern_length: 3,
+        ..Default::default()
+    })
+    .unwrap();
+    t.feed(&text);
+    t.finish().unwrap().to_arpa()
+}
+
+/// One random edit of an ARPA file's text: a number made infinite, huge or positive, a field
+/// dropped, doubled or split, a word made a number, a line dropped or doubled.
+fn mutate_arpa(text: &str, rng: &mut Lcg) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let at = rng.next() as usize % lines.len();
+    let mut fields: Vec<String> = lines[at].split('\t').map(str::to_owned).collect();
+    let f = rng.next() as usize % fields.len();
+    const NUMBERS: [&str; 10] = [
+        "inf", "-inf", "NaN", "1e30", "0.5", "1e-7", "-1e-40", "-99", "-1e38", "0",
+    ];
+    match rng.next() % 8 {
+        0 => fields[f] = NUMBERS[rng.next() as usize % NUMBERS.len()].to_owned(),
+        1 => {
+            fields.remove(f);
+        }
+        2 => fields.insert(f, fields[f].clone()),
+        3 => fields[f] = fields[f].replacen(' ', "  ", 1).replace('e', " e"),
+        4 => fields[f] = format!("{} -1.5", fields[f]),
+        5 => {
+            lines.remove(at);
+            return lines.join("\n");
+        }
+        6 => {
+            let l = lines[at].clone();
+            lines.insert(at, l);
+            return lines.join("\n");
+        }
+        _ => {
+            let w = NUMBERS[rng.next() as usize % NUMBERS.len()];
+            fields[f] = fields[f]
+                .split(' ')
+                .map(|x| if rng.next() % 2 == 0 { w } else { x })
+                .collect::<Vec<_>>()
+                .join(" ");
+        }
+    }
+    lines[at] = fields.join("\t");
+    lines.join("\n")
+}
+
+#[test]
+fn every_export_is_a_file_that_imports_again() {
+    // The golden model, and KenLM's own file imported.
+    let golden = Model::from_bytes(GOLDEN).unwrap();
+    export_imports_again(&golden, "golden");
+    let kenlm = Model::from_arpa(include_str!("fixtures/kenlm/tiny.o3.arpa")).unwrap();
+    let kenlm_arpa = export_imports_again(&kenlm, "kenlm");
+    // An ARPA file without <unk> (its probability 0) exports -99, not -inf.
+    let no_unk: String = kenlm_arpa
+        .lines()
+        .filter(|l| !l.contains("<unk>"))
+        .map(|l| l.replace("ngram 1=1697", "ngram 1=1696") + "\n")
+        .collect();
+    let m = Model::from_arpa(&no_unk).unwrap();
+    let again = export_imports_again(&m, "no <unk>");
+    assert!(again.contains("-99\t<unk>"), "{}", &again[..200]);
+}
+
+#[test]
+fn mutated_arpa_files_either_fail_or_export_a_file_that_imports() {
+    let base = small_arpa();
+    let mut rng = Lcg(11);
+    let mut loaded = 0;
+    for round in 0..600 {
+        let mut text = base.clone();
+        for _ in 0..1 + round % 3 {
+            text = mutate_arpa(&text, &mut rng);
+        }
+        if let Ok(m) = Model::from_arpa(&text) {
+            loaded += 1;
+            export_imports_again(&m, &format!("round {round}"));
+        }
+    }
+    assert!(loaded > 30 && loaded < 600, "{loaded} of 600 loaded");
+}
+
+#[test]
+fn damaged_models_either_fail_or_export_a_file_that_imports() {
+    let mut rng = Lcg(5);
+    let body_len = GOLDEN.len() - HEADER_LEN;
+    let mut loaded = 0;
+    for round in 0..300 {
+        let mut b = GOLDEN.to_vec();
+        for _ in 0..1 + round % 3 {
+            let at = HEADER_LEN + (rng.next() as usize % body_len);
+            b[at] = rng.next() as u8;
+        }
+        reseal(&mut b);
+        if let Ok(m) = Model::from_bytes(&b) {
+            loaded += 1;
+            export_imports_again(&m, &format!("round {round}"));
+        }
+    }
+    assert!(loaded > 10, "{loaded} of 300 loaded");
+}
+
+#[test]
+fn imported_probabilities_above_one_are_refused() {
+    let base = small_arpa();
+    let line = base.lines().position(|l| l.contains("\tis\t")).unwrap();
+    let with = |p: &str| {
+        base.lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == line {
+                    format!("{p}\t{}\n", l.split_once('\t').unwrap().1)
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect::<String>()
+    };
+    match Model::from_arpa(&with("0.5")) {
+        Err(e @ Error::Arpa { .. }) => {
+            assert_eq!(e.code(), "INVALID_ARPA");
+            let msg = e.to_string();
+            assert!(msg.contains(&format!("line {}", line + 1)), "{msg}");
+            assert!(msg.contains("above 0"), "{msg}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // What an earlier export could write from rounding is read as 0.
+    let m = Model::from_arpa(&with("1.3e-8")).unwrap();
+    assert!(!m.to_arpa().contains("1.3e-8"));
+}
+
+#[test]
+fn vocabulary_words_with_whitespace_are_refused() {
+    let at = GOLDEN
+        .windows(5)
+        .position(|w| w == b"\nthe\n")
+        .expect("the golden vocabulary holds `the`");
+    for blank in [b' ', b'\t', b'\r'] {
+        let mut b = GOLDEN.to_vec();
+        b[at + 2] = blank;
+        reseal(&mut b);
+        match Model::from_bytes(&b) {
+            Err(e) => assert_eq!(e.code(), "CORRUPTED", "{e}"),
+            Ok(_) => panic!("a word with {blank:?} in it loaded"),
+        }
+    }
+}

@@ -54,6 +54,7 @@ mod generate;
 mod index;
 mod mem;
 mod model;
+mod perplexity;
 pub mod tokenizer;
 mod train;
 mod trie;
@@ -68,6 +69,7 @@ pub use generate::{
     CacheStats, Generation, GenerationStats, StopReason, ACTIVATION_CACHE_MAX_BYTES,
 };
 pub use mem::{native_extras, set_native_extras};
-pub use model::{Model, ModelFile, ModelInfo, Perplexity};
+pub use model::{Model, ModelFile, ModelInfo};
+pub use perplexity::{Perplexity, PerplexityScorer};
 pub use train::{Phase, Progress, Trainer, TrainingStats, MAX_LINE_BYTES};
 pub use vocab::{Vocab, BOS, EOS, UNK};

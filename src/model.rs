@@ -13,10 +13,9 @@ use crate::error::{Error, Result};
 use crate::format;
 use crate::generate::{ActivationCache, CacheFigures};
 use crate::index::{CountsRef, Index, Weights};
-use crate::tokenizer::tokenize;
 use crate::train::TrainingStats;
 use crate::trie::Trie;
-use crate::vocab::{Vocab, BOS, EOS, UNK};
+use crate::vocab::{Vocab, BOS, EOS};
 
 /// The values a trie carries, by source.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,26 +67,6 @@ pub struct ModelInfo {
     pub file_bytes: u64,
     /// How the model was trained, when it was.
     pub training: Option<TrainingStats>,
-}
-
-/// Perplexity of a text under the model, with KenLM `query`'s definitions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Perplexity {
-    /// 10^(-log10 P / tokens), every token counted.
-    pub perplexity: f64,
-    /// The same without out-of-vocabulary tokens in sum or count.
-    pub perplexity_excluding_oov: f64,
-    /// Sum of log10 probabilities.
-    pub log10_prob: f64,
-    /// Sum of log10 probabilities of the in-vocabulary tokens (so results of several texts can
-    /// be combined: `10^(-sum / (tokens - oov))`).
-    pub log10_prob_excluding_oov: f64,
-    /// Tokens scored, one `</s>` per sentence included.
-    pub tokens: u64,
-    /// Tokens not in the vocabulary (scored as `<unk>`).
-    pub oov: u64,
-    /// Sentences (non-empty lines).
-    pub sentences: u64,
 }
 
 /// Adjusted counts, one per node from node 1 (the root has none).
@@ -267,53 +246,6 @@ impl Model {
         match word {
             "</s>" => EOS,
             w => self.vocab.id_or_unk(w),
-        }
-    }
-
-    /// Perplexity of `text`: each non-empty line is a sentence scored from `<s>` to `</s>`.
-    pub fn perplexity(&self, text: &str) -> Perplexity {
-        let (mut sum, mut sum_known) = (0.0f64, 0.0f64);
-        let (mut tokens, mut oov, mut sentences) = (0u64, 0u64, 0u64);
-        for line in text.lines() {
-            let mut state = self.index.bos;
-            let mut any = false;
-            for tok in tokenize(line) {
-                any = true;
-                let id = self.vocab.id_or_unk(tok);
-                let (p, next) = self.index.prob(state, id);
-                let lp = libm::log10(p);
-                sum += lp;
-                if id == UNK {
-                    oov += 1;
-                } else {
-                    sum_known += lp;
-                }
-                tokens += 1;
-                state = next;
-            }
-            if any {
-                let lp = libm::log10(self.index.prob(state, EOS).0);
-                sum += lp;
-                sum_known += lp;
-                tokens += 1;
-                sentences += 1;
-            }
-        }
-        let ppl = |s: f64, n: u64| {
-            if n == 0 {
-                f64::NAN
-            } else {
-                libm::pow(10.0, -s / n as f64)
-            }
-        };
-        Perplexity {
-            perplexity: ppl(sum, tokens),
-            perplexity_excluding_oov: ppl(sum_known, tokens - oov),
-            log10_prob: sum,
-            log10_prob_excluding_oov: sum_known,
-            tokens,
-            oov,
-            sentences,
         }
     }
 

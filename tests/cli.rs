@@ -897,31 +897,19 @@ fn concurrent_runs_to_one_output_leave_a_whole_model() {
     }
 }
 
-/// Runs `uellm generate MODEL -n TOKENS --no-stop`, its output drained; returns its peak
-/// resident memory in KiB (from wait4, so other tests' children do not count).
+/// Runs `uellm ARGS`, its output drained; returns its peak resident memory in KiB (from wait4,
+/// so other tests' children do not count) and the bytes it wrote.
 #[cfg(target_os = "linux")]
 #[allow(clippy::zombie_processes)] // reaped by wait4, which std's Child cannot see
-fn generate_peak_kib(model: &Path, tokens: usize) -> i64 {
-    let mut child = command([
-        OsStr::new("generate"),
-        p(model),
-        OsStr::new("-n"),
-        OsStr::new(&tokens.to_string()),
-        OsStr::new("--no-stop"),
-        OsStr::new("-s"),
-        OsStr::new("1"),
-    ])
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
+fn peak_kib(args: &[&OsStr]) -> (i64, u64) {
+    let mut child = command(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let drained = std::io::copy(&mut stdout, &mut std::io::sink()).unwrap();
-    assert!(
-        drained > tokens as u64,
-        "{drained} bytes for {tokens} tokens"
-    );
     let mut status = 0;
     // SAFETY: a plain struct of integers, filled in by wait4 for our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -930,7 +918,28 @@ fn generate_peak_kib(model: &Path, tokens: usize) -> i64 {
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid);
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
-    usage.ru_maxrss
+    (usage.ru_maxrss, drained)
+}
+
+/// [`peak_kib`] of `uellm generate MODEL -n TOKENS --no-stop -s 1`.
+#[cfg(target_os = "linux")]
+fn generate_peak_kib(model: &Path, tokens: usize) -> i64 {
+    let n = tokens.to_string();
+    let args = [
+        OsStr::new("generate"),
+        p(model),
+        OsStr::new("-n"),
+        OsStr::new(&n),
+        OsStr::new("--no-stop"),
+        OsStr::new("-s"),
+        OsStr::new("1"),
+    ];
+    let (peak, drained) = peak_kib(&args);
+    assert!(
+        drained > tokens as u64,
+        "{drained} bytes for {tokens} tokens"
+    );
+    peak
 }
 
 #[test]
@@ -969,4 +978,24 @@ fn json_to_a_reader_that_goes_away_exits_0() {
     let r = finish(child.wait_with_output().unwrap());
     assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
     assert_eq!(r.stderr, "");
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn perplexity_streams_its_files() {
+    let tmp = Tmp::new("ppl-memory");
+    let model = train_tiny(&tmp);
+    let big = TINY.repeat((8 << 20) / TINY.len() + 1);
+    let a = tmp.write("a.txt", big.as_bytes());
+    let b = tmp.write("b.txt", big.as_bytes());
+    let small = tmp.write("small.txt", TINY.as_bytes());
+    let ppl = OsStr::new("perplexity");
+    let (base, _) = peak_kib(&[ppl, p(&model), p(&small), p(&small)]);
+    // Holding both files and their concatenation for the total took 4 × 8 MB more.
+    let (peak, _) = peak_kib(&[ppl, p(&model), p(&a), p(&b)]);
+    assert!(
+        peak - base < 12 * 1024,
+        "peak {base} KiB for two small files, {peak} KiB for two of {} MB",
+        big.len() >> 20
+    );
 }

@@ -512,16 +512,28 @@ pub struct PerplexityArgs {
 /// `uellm perplexity`.
 pub fn perplexity(args: PerplexityArgs) -> Result<(), CliError> {
     let model = files::load_model(&args.model)?;
-    let mut results = Vec::with_capacity(args.files.len());
-    let mut all = String::new();
     for path in &args.files {
-        let text = files::read_text(path)?;
-        results.push((display(path), model.perplexity(&text)));
-        if args.files.len() > 1 {
-            all.push_str(&text);
-        }
+        files::input_size(path)?;
     }
-    let total = (args.files.len() > 1).then(|| model.perplexity(&all));
+    // Streamed: each file is scored as it is read, by its own scorer and the total's, so no
+    // file is held in memory whatever its size.
+    let mut results = Vec::with_capacity(args.files.len());
+    let mut all = model.perplexity_scorer();
+    for path in &args.files {
+        let mut one = model.perplexity_scorer();
+        let bytes = files::read_text_chunks(path, |text| {
+            one.feed(text);
+            all.feed(text);
+        })?;
+        if bytes == 0 {
+            return Err(CliError::about(
+                display(path),
+                Error::NotText("the input is empty".into()),
+            ));
+        }
+        results.push((display(path), one.finish()));
+    }
+    let total = (args.files.len() > 1).then(|| all.finish());
     let mut out = io::stdout().lock();
     if args.json {
         let files: Vec<_> = results

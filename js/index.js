@@ -128,9 +128,9 @@ export async function create(config = {}) {
     // Node.js has worker_threads, not Web Workers: point at what does run there.
     throw new UnsupportedEnvironmentError('create() runs the model in module Web Workers, and ' +
       'this environment has none (Node.js, or a server-side render). Outside a browser, use the ' +
-      "WebAssembly module directly: import { initSync, Trainer, Model } from " +
-      "'ultra-efficient-llm/core', then initSync({ module: <the bytes of " +
-      "ultra_efficient_llm_bg.wasm> }), or the native crate.");
+      "WebAssembly module directly: import init, { Trainer, Model } from " +
+      "'ultra-efficient-llm/core', then await init() (in Node it reads the .wasm from the " +
+      'package folder), or the native crate.');
   }
   const llm = new Uellm(resolveConfig(config));
   try {

@@ -62,7 +62,8 @@ const pkg = {
   types: './index.d.ts',
   exports: {
     '.': { types: './index.d.ts', import: './index.js', default: './index.js' },
-    './core': { types: './ultra_efficient_llm.d.ts', default: './ultra_efficient_llm.js' },
+    // Under Node, core-node.js: the same module, whose init() reads the .wasm from disk.
+    './core': { types: './ultra_efficient_llm.d.ts', node: './core-node.js', default: './ultra_efficient_llm.js' },
     './worker.js': './worker.js',
     './ultra_efficient_llm_bg.wasm': './ultra_efficient_llm_bg.wasm',
     './package.json': './package.json',

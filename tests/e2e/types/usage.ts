@@ -7,7 +7,7 @@ import {
   type Config, type Generation, type Health, type Metrics, type ModelInfo, type SavedModel,
   type StorageInfo, type TrainProgress, type Uellm,
 } from 'ultra-efficient-llm';
-import { initSync, Model, Trainer, type Generation as CoreGeneration } from 'ultra-efficient-llm/core';
+import init, { initSync, Model, Trainer, type Generation as CoreGeneration } from 'ultra-efficient-llm/core';
 
 export async function app(file: File): Promise<string> {
   const config: Config = { preset: 'production', workers: 2, slowOpMs: null, log: 'quiet' };
@@ -43,6 +43,8 @@ export async function app(file: File): Promise<string> {
   await llm.generate('x', { maxToken: 10 });
   // @ts-expect-error: an unknown preset
   await create({ preset: 'fastest' });
+  // Node: the default init() reads the .wasm from disk.
+  await init();
   // @ts-expect-error: health() is synchronous
   const h: Promise<Health> = llm.health();
 

@@ -59,7 +59,10 @@ const generated = JSON.parse(readFileSync('pkg/package.json', 'utf8'));
 const glue = ['ultra_efficient_llm.js', 'ultra_efficient_llm.d.ts', 'ultra_efficient_llm_bg.wasm',
   'ultra_efficient_llm_bg.wasm.d.ts'];
 const runtime = readdirSync('js').filter((f) => f.endsWith('.js') || f.endsWith('.d.ts'));
-const files = [...glue, ...runtime, 'README.md', 'LICENSE', 'LICENSE-MIT', 'LICENSE-APACHE'].sort();
+// snippets/: JavaScript that Rust code inlines with #[wasm_bindgen(module = ...)], imported by the
+// glue (`./snippets/<crate>-<hash>/...`).
+const snippets = readdirSync('pkg').includes('snippets') ? ['snippets'] : [];
+const files = [...glue, ...snippets, ...runtime, 'README.md', 'LICENSE', 'LICENSE-MIT', 'LICENSE-APACHE'].sort();
 const present = new Set(readdirSync('pkg'));
 const missing = files.filter((f) => !present.has(f));
 if (missing.length) throw new Error(`build-pkg: pkg/ lacks ${missing.join(', ')}`);

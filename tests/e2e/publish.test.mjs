@@ -1,9 +1,10 @@
 // What `npm publish` would upload: `npm publish --dry-run --json` in pkg/ (nothing is uploaded; it
-// needs no login) lists the tarball's files. Checks: exactly the runtime, the glue, the .wasm, the
-// declarations, the package README and both license texts, with nothing else (no tests, build
-// leftovers, sources or source maps); the license texts are the real ones; the README is the npm
-// one (install, quick start, bundlers), not the repository's; package.json carries the license and
-// keywords, and a repository field only if the crate names one.
+// needs no login) lists the tarball's files. Checks: exactly the runtime, the glue (with the JS
+// snippets it imports), the .wasm, the declarations, the package README and both license texts,
+// with nothing else (no tests, build leftovers, sources or source maps); the license texts are the
+// real ones; the README is the npm one (install, quick start, bundlers), not the repository's;
+// package.json carries the license and keywords, and a repository field only if the crate names
+// one.
 //
 // Nothing is built here: pkg/ must exist (scripts/test-e2e.sh builds it; UELLM_PKG_DIR=/path tests
 // another unpacked package folder).
@@ -39,12 +40,16 @@ test('npm publish --dry-run: the tarball holds the package files, the README and
 
   // Every module of the runtime (js/) with its declarations, and the wasm-pack glue.
   const runtime = readdirSync(join(ROOT, 'js')).filter((f) => f.endsWith('.js') || f.endsWith('.d.ts'));
-  const expected = [...runtime, 'ultra_efficient_llm.js', 'ultra_efficient_llm.d.ts',
+  // The glue's own imports: wasm-bindgen's inline JS snippets (./snippets/<crate>-<hash>/...).
+  const glue = readFileSync(join(PKG, 'ultra_efficient_llm.js'), 'utf8');
+  const snippets = [...glue.matchAll(/from ['"]\.\/(snippets\/[^'"]+)['"]/g)].map((m) => m[1]);
+  const expected = [...runtime, ...snippets, 'ultra_efficient_llm.js', 'ultra_efficient_llm.d.ts',
     'ultra_efficient_llm_bg.wasm', 'ultra_efficient_llm_bg.wasm.d.ts',
     'package.json', 'README.md', 'LICENSE', 'LICENSE-MIT', 'LICENSE-APACHE'].sort();
   assert.deepEqual(files, expected);
   for (const f of ['index.js', 'worker.js', 'index.d.ts', 'ultra_efficient_llm_bg.wasm']) assert.ok(files.includes(f), f);
-  for (const f of files) {
+  // (The snippets' paths mirror the crate's src/ tree; they are checked above, one by one.)
+  for (const f of files.filter((path) => !snippets.includes(path))) {
     assert.doesNotMatch(f, /(^|\/)(tests?|src|target|node_modules|\.tmp)\/|\.(map|orig|rej|log|tgz|rs)$|(^|\/)\./,
       `${f} does not belong in the tarball`);
   }

@@ -18,13 +18,25 @@ export class TerminatedError extends UellmError { name: 'TerminatedError'; code:
 export class InvalidOptionError extends UellmError { name: 'InvalidOptionError'; code: 'INVALID_OPTION'; }
 /** From `create()` where there is no `Worker` (Node.js, server-side rendering). */
 export class UnsupportedEnvironmentError extends UellmError { name: 'UnsupportedEnvironmentError'; code: 'UNSUPPORTED_ENVIRONMENT'; }
+/**
+ * From `create()`: the worker script or its .wasm could not be loaded (a bundler that did not emit
+ * the worker, a wrong URL or MIME type, a cross-origin script the page may not run). The message
+ * names the URL, what the server answered and what to do (e.g. `create({ workerUrl })`).
+ */
+export class WorkerLoadError extends UellmError {
+  constructor(message?: string, options?: { url?: string; cause?: unknown });
+  name: 'WorkerLoadError';
+  code: 'WORKER_LOAD_FAILED';
+  /** The URL that failed (null when not known, e.g. rebuilt from its wire form). */
+  url: string | null;
+}
 
 /** Codes of the core (wasm) errors, rethrown as `UellmError` with these names. */
 export type CoreErrorCode =
   | 'NOT_A_MODEL' | 'UNSUPPORTED_VERSION' | 'TRUNCATED' | 'CORRUPTED' | 'INVALID_OPTION'
   | 'EMPTY_INPUT' | 'NOT_TEXT' | 'INVALID_ARPA';
 
-export interface WireError { name: string; code: string; message: string; }
+export interface WireError { name: string; code: string; message: string; url?: string; }
 /** Rebuilds a real Error (of the matching class when known) from its `{name, code, message}` form. */
 export function fromWire(wire: WireError): UellmError;
 /** The `{name, code, message}` form of any thrown value. */
@@ -160,8 +172,14 @@ export interface Config {
   /** Base of default save names: `<modelName>_YYYYMMDD_HHMMSS` (default "model"). */
   modelName?: string;
   logger?: Logger;
-  /** Where worker.js / the .wasm live (defaults: next to index.js). */
+  /**
+   * Where worker.js lives (default: next to index.js, which bundlers that understand
+   * `new Worker(new URL('./worker.js', import.meta.url))` rewrite). Set it when a bundler does not
+   * emit the worker (esbuild: bundle `ultra-efficient-llm/worker.js` as an entry of its own). A
+   * cross-origin URL (a CDN) is started through a same-origin `blob:` module that imports it.
+   */
   workerUrl?: string | URL;
+  /** Where the .wasm lives (default: next to the worker script). */
   wasmUrl?: string | URL;
   /** Enables test-only operations (`llm.__test`). Never in production. */
   testHooks?: boolean;

@@ -7,6 +7,7 @@
 //   const { text, stats } = await llm.generate('It is a truth', { seed: 42, maxTokens: 40 });
 import { Pool } from './pool.js';
 import { InvalidOptionError, NoModelError, UnsupportedEnvironmentError } from './errors.js';
+import { beside, explainStartFailure, spawnWorker } from './spawn.js';
 
 export * from './errors.js';
 
@@ -137,7 +138,8 @@ export async function create(config = {}) {
     await llm.ready;
   } catch (e) {
     llm.terminate();
-    throw e;
+    // A worker that crashed while starting: name its URL and what to do.
+    throw await explainStartFailure(e, llm.workerUrl);
   }
   return llm;
 }
@@ -155,9 +157,14 @@ class Uellm {
     // The default is spelled out as `new Worker(new URL('./worker.js', import.meta.url), {...})`:
     // bundlers (Vite, webpack 5, Parcel) recognise only that literal form and then bundle the
     // worker with its imports and the .wasm; a URL held in a variable is copied as a bare asset.
+    // spawnWorker falls back to a same-origin blob: bootstrap when the script is cross-origin (a
+    // CDN); `this.workerUrl` is where create() looks when the start fails (see spawn.js).
+    const options = { type: 'module', name: 'ultra-efficient-llm' };
+    this.workerUrl = config.workerUrl ? new URL(config.workerUrl, globalThis.location?.href) : beside('./worker.js');
     const makeWorker = config.workerUrl
-      ? () => new Worker(config.workerUrl, { type: 'module', name: 'ultra-efficient-llm' })
-      : () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'ultra-efficient-llm' });
+      ? () => spawnWorker(this.workerUrl, options, () => new Worker(config.workerUrl, options))
+      : () => spawnWorker(this.workerUrl, options,
+        () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'ultra-efficient-llm' }));
     const initArgs = { testHooks: !!config.testHooks, wasmUrl: config.wasmUrl ? String(config.wasmUrl) : undefined };
     // Worker replacements, by cause (pool-level: covers every request, test hooks included).
     const onEvent = (event, data) => {

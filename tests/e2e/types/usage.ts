@@ -4,6 +4,7 @@
 import {
   create, presets, resolveConfig, fromWire, toWire,
   UellmError, QueueFullError, TimeoutError, UnsupportedEnvironmentError, InvalidOptionError,
+  WorkerLoadError,
   type Config, type Generation, type Health, type Metrics, type ModelInfo, type SavedModel,
   type StorageInfo, type TrainProgress, type Uellm,
 } from 'ultra-efficient-llm';
@@ -43,6 +44,8 @@ export async function app(file: File): Promise<string> {
   await llm.generate('x', { maxToken: 10 });
   // @ts-expect-error: an unknown preset
   await create({ preset: 'fastest' });
+  // A bundler that does not emit the worker: its URL, given as a URL or a string.
+  await create({ workerUrl: new URL('./uellm-worker.js', 'https://app.example/'), wasmUrl: '/ultra_efficient_llm_bg.wasm' });
   // Node: the default init() reads the .wasm from disk.
   await init();
   // @ts-expect-error: health() is synchronous
@@ -57,6 +60,7 @@ export function errors(e: unknown): string {
   if (e instanceof TimeoutError) return e.code;
   if (e instanceof InvalidOptionError) { const code: 'INVALID_OPTION' = e.code; return code; }
   if (e instanceof UnsupportedEnvironmentError) { const code: 'UNSUPPORTED_ENVIRONMENT' = e.code; return code; }
+  if (e instanceof WorkerLoadError) { const url: string | null = e.url; return `${e.code} ${url}`; }
   if (e instanceof UellmError) return `${e.name} ${e.code}`;
   return fromWire(toWire(e)).message;
 }

@@ -338,9 +338,11 @@ export interface Uellm {
 }
 
 /**
- * Starts the pool; resolves when every worker has initialised (rejects with the init error, or
- * with UnsupportedEnvironmentError where there is no `Worker`, as in Node.js: there, use
- * `ultra-efficient-llm/core` directly).
+ * Starts the pool; resolves when every worker has initialised. Rejects with WorkerLoadError when
+ * the worker script or its .wasm cannot be loaded (the message names the URL and what to do),
+ * with another init error, or with UnsupportedEnvironmentError where there is no `Worker`, as in
+ * Node.js: there, use `ultra-efficient-llm/core` directly (`await init()` reads the .wasm from
+ * disk).
  */
 export function create(config?: Config): Promise<Uellm>;
 /** The configuration `create(config)` would use. */

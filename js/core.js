@@ -12,19 +12,44 @@
 // collected, and streaming emits the whole text as one piece. When the glue exposes `Trainer`
 // everything passes straight through.
 import init, * as glue from './ultra_efficient_llm.js';
+import { WorkerLoadError } from './errors.js';
 
 let ready = null;
 let memory = null; // the instance's WebAssembly.Memory
 
-/** Initialises the wasm module once (idempotent); rejects with the real init error. */
+/**
+ * Initialises the wasm module once (idempotent). A failure rejects with a WorkerLoadError that
+ * names the .wasm URL and keeps the browser's own message (which names none, e.g. "HTTP status
+ * code is not ok").
+ */
 export function initCore(wasmUrl) {
   if (!ready) {
     ready = (wasmUrl ? init({ module_or_path: wasmUrl }) : init()).then((exports) => {
       memory = exports?.memory ?? null;
-    });
+    }, (err) => { throw wasmLoadError(err, wasmUrl); });
     ready.catch(() => { ready = null; });
   }
   return ready;
+}
+
+/**
+ * The error of a failed wasm init, naming the URL: the one given, else the .wasm this worker
+ * requested (the glue's default URL may have been rewritten by a bundler, so it is read from
+ * resource timing, or from the glue's own message, "failed to fetch Wasm: 404 … fetching '<url>'",
+ * as a response that is not read to its end makes no resource timing entry).
+ */
+function wasmLoadError(err, wasmUrl) {
+  const given = wasmUrl ? new URL(wasmUrl, globalThis.location?.href).href : null;
+  const entries = globalThis.performance?.getEntriesByType?.('resource') ?? [];
+  const entry = entries.filter((e) => (given ? e.name === given : /\.wasm([?#]|$)/.test(e.name))).at(-1);
+  const quoted = /fetching '([^']+)'/.exec(String(err?.message ?? ''))?.[1];
+  const url = given ?? entry?.name ?? quoted;
+  if (!url) return err;
+  const status = entry?.responseStatus ? entry.responseStatus
+    : /failed to fetch Wasm: (\d{3})/.exec(String(err?.message ?? ''))?.[1];
+  return new WorkerLoadError(`the WebAssembly module ${url}${status ? ` (HTTP ${status})` : ''} could not be `
+    + `loaded: ${err?.name ?? 'Error'}: ${err?.message ?? err}. It must be served next to the worker script `
+    + '(or at config.wasmUrl) as application/wasm.', { url, cause: err });
 }
 
 /**

@@ -43,17 +43,32 @@ export const ModelExistsError = define('ModelExistsError', 'MODEL_EXISTS',
 export const FetchError = define('FetchError', 'FETCH_FAILED',
   'a training source could not be fetched');
 
+/**
+ * The worker script could not be started (a bundler did not emit it, a wrong URL or MIME type, a
+ * cross-origin script the page may not run): `url` is the script's URL; the message says what the
+ * server answered and what to do (e.g. `create({ workerUrl })`). Thrown on the page only.
+ */
+export class WorkerLoadError extends UellmError {
+  constructor(message = 'the worker script could not be loaded', { url, cause } = {}) {
+    super(message, { name: 'WorkerLoadError', code: 'WORKER_LOAD_FAILED', cause });
+    this.url = url ?? null;
+  }
+}
+WorkerLoadError.code = 'WORKER_LOAD_FAILED';
+
 const classes = new Map([TimeoutError, AbortError, QueueFullError, WorkerCrashedError,
   QuotaExceededError, NotFoundError, NoModelError, TerminatedError, InvalidOptionError,
-  UnsupportedEnvironmentError, ModelExistsError, FetchError].map((c) => [c.name, c]));
+  UnsupportedEnvironmentError, ModelExistsError, FetchError, WorkerLoadError].map((c) => [c.name, c]));
 
-/** The wire form of any thrown value: `{name, code, message}`. */
+/** The wire form of any thrown value: `{name, code, message}` (and `url`, when it has one). */
 export function toWire(err) {
   if (err && typeof err === 'object') {
     const name = typeof err.name === 'string' ? err.name : 'Error';
     let code = typeof err.code === 'string' ? err.code : undefined;
     if (!code) code = name === 'QuotaExceededError' ? 'QUOTA_EXCEEDED' : 'INTERNAL';
-    return { name, code, message: String(err.message ?? err) };
+    const wire = { name, code, message: String(err.message ?? err) };
+    if (typeof err.url === 'string') wire.url = err.url; // WorkerLoadError: the URL that failed
+    return wire;
   }
   return { name: 'Error', code: 'INTERNAL', message: String(err) };
 }
@@ -62,6 +77,7 @@ export function toWire(err) {
 export function fromWire(wire) {
   const { name = 'UellmError', code = 'UELLM_ERROR', message = '' } = wire ?? {};
   const cls = classes.get(name);
+  if (cls === WorkerLoadError) return new WorkerLoadError(message, { url: wire.url });
   if (cls) return new cls(message);
   return new UellmError(message, { name, code });
 }

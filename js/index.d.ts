@@ -22,13 +22,25 @@ export class UnsupportedEnvironmentError extends UellmError { name: 'Unsupported
 export class ModelExistsError extends UellmError { name: 'ModelExistsError'; code: 'MODEL_EXISTS'; }
 /** From `train` when a `URL` source cannot be fetched, or a `Response` source is not ok (HTTP status ≥ 400). */
 export class FetchError extends UellmError { name: 'FetchError'; code: 'FETCH_FAILED'; }
+/**
+ * From `create()`: the worker script or its .wasm could not be loaded (a bundler that did not emit
+ * the worker, a wrong URL or MIME type, a cross-origin script the page may not run). The message
+ * names the URL, what the server answered and what to do (e.g. `create({ workerUrl })`).
+ */
+export class WorkerLoadError extends UellmError {
+  constructor(message?: string, options?: { url?: string; cause?: unknown });
+  name: 'WorkerLoadError';
+  code: 'WORKER_LOAD_FAILED';
+  /** The URL that failed (null when not known, e.g. rebuilt from its wire form). */
+  url: string | null;
+}
 
 /** Codes of the core (wasm) errors, rethrown as `UellmError` with these names. */
 export type CoreErrorCode =
   | 'NOT_A_MODEL' | 'UNSUPPORTED_VERSION' | 'TRUNCATED' | 'CORRUPTED' | 'INVALID_OPTION'
   | 'EMPTY_INPUT' | 'NOT_TEXT' | 'INVALID_ARPA';
 
-export interface WireError { name: string; code: string; message: string; }
+export interface WireError { name: string; code: string; message: string; url?: string; }
 /** Rebuilds a real Error (of the matching class when known) from its `{name, code, message}` form. */
 export function fromWire(wire: WireError): UellmError;
 /** The `{name, code, message}` form of any thrown value. */
@@ -232,8 +244,14 @@ export interface Config {
   /** Base of default save names: `<modelName>_YYYYMMDD_HHMMSS` (default "model"). */
   modelName?: string;
   logger?: Logger;
-  /** Where worker.js / the .wasm live (defaults: next to index.js). */
+  /**
+   * Where worker.js lives (default: next to index.js, which bundlers that understand
+   * `new Worker(new URL('./worker.js', import.meta.url))` rewrite). Set it when a bundler does not
+   * emit the worker (esbuild: bundle `ultra-efficient-llm/worker.js` as an entry of its own). A
+   * cross-origin URL (a CDN) is started through a same-origin `blob:` module that imports it.
+   */
   workerUrl?: string | URL;
+  /** Where the .wasm lives (default: next to the worker script). */
   wasmUrl?: string | URL;
   /** Enables test-only operations (`llm.__test`). Never in production. */
   testHooks?: boolean;
@@ -417,9 +435,11 @@ export interface Uellm {
 }
 
 /**
- * Starts the pool; resolves when every worker has initialised (rejects with the init error, or
- * with UnsupportedEnvironmentError where there is no `Worker`, as in Node.js: there, use
- * `ultra-efficient-llm/core` directly).
+ * Starts the pool; resolves when every worker has initialised. Rejects with WorkerLoadError when
+ * the worker script or its .wasm cannot be loaded (the message names the URL and what to do),
+ * with another init error, or with UnsupportedEnvironmentError where there is no `Worker`, as in
+ * Node.js: there, use `ultra-efficient-llm/core` directly (`await init()` reads the .wasm from
+ * disk).
  */
 export function create(config?: Config): Promise<Uellm>;
 /** The configuration `create(config)` would use. */

@@ -7,6 +7,7 @@
 //   const { text, stats } = await llm.generate('It is a truth', { seed: 42, maxTokens: 40 });
 import { Pool } from './pool.js';
 import { AbortError, FetchError, InvalidOptionError, NoModelError, UnsupportedEnvironmentError } from './errors.js';
+import { beside, explainStartFailure, spawnWorker } from './spawn.js';
 
 export * from './errors.js';
 
@@ -141,16 +142,17 @@ export async function create(config = {}) {
     // Node.js has worker_threads, not Web Workers: point at what does run there.
     throw new UnsupportedEnvironmentError('create() runs the model in module Web Workers, and ' +
       'this environment has none (Node.js, or a server-side render). Outside a browser, use the ' +
-      "WebAssembly module directly: import { initSync, Trainer, Model } from " +
-      "'ultra-efficient-llm/core', then initSync({ module: <the bytes of " +
-      "ultra_efficient_llm_bg.wasm> }), or the native crate.");
+      "WebAssembly module directly: import init, { Trainer, Model } from " +
+      "'ultra-efficient-llm/core', then await init() (in Node it reads the .wasm from the " +
+      'package folder), or the native crate.');
   }
   const llm = new Uellm(resolveConfig(config));
   try {
     await llm.ready;
   } catch (e) {
     llm.terminate();
-    throw e;
+    // A worker that crashed while starting: name its URL and what to do.
+    throw await explainStartFailure(e, llm.workerUrl);
   }
   return llm;
 }
@@ -168,9 +170,14 @@ class Uellm {
     // The default is spelled out as `new Worker(new URL('./worker.js', import.meta.url), {...})`:
     // bundlers (Vite, webpack 5, Parcel) recognise only that literal form and then bundle the
     // worker with its imports and the .wasm; a URL held in a variable is copied as a bare asset.
+    // spawnWorker falls back to a same-origin blob: bootstrap when the script is cross-origin (a
+    // CDN); `this.workerUrl` is where create() looks when the start fails (see spawn.js).
+    const options = { type: 'module', name: 'ultra-efficient-llm' };
+    this.workerUrl = config.workerUrl ? new URL(config.workerUrl, globalThis.location?.href) : beside('./worker.js');
     const makeWorker = config.workerUrl
-      ? () => new Worker(config.workerUrl, { type: 'module', name: 'ultra-efficient-llm' })
-      : () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'ultra-efficient-llm' });
+      ? () => spawnWorker(this.workerUrl, options, () => new Worker(config.workerUrl, options))
+      : () => spawnWorker(this.workerUrl, options,
+        () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'ultra-efficient-llm' }));
     const initArgs = { testHooks: !!config.testHooks, wasmUrl: config.wasmUrl ? String(config.wasmUrl) : undefined };
     // Worker replacements, by cause (pool-level: covers every request, test hooks included).
     const onEvent = (event, data) => {

@@ -35,6 +35,10 @@ fi
 
 # The JS runtime sits next to the glue it imports (./ultra_efficient_llm.js).
 cp js/*.js js/*.d.ts pkg/
+# The npm README (install, quick start, API in brief, bundlers) replaces the repository README that
+# wasm-pack copied; both license texts (the crate is MIT OR Apache-2.0) and the notice that says so.
+cp js/README.md pkg/README.md
+cp LICENSE LICENSE-MIT LICENSE-APACHE pkg/
 # wasm-pack's pkg/.gitignore ('*') would hide files from some packers; the root .gitignore
 # already ignores /pkg.
 rm -f pkg/.gitignore
@@ -50,7 +54,18 @@ fi
 node --input-type=module - <<'NODE'
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 const generated = JSON.parse(readFileSync('pkg/package.json', 'utf8'));
-const files = readdirSync('pkg').filter((f) => f !== 'package.json' && !f.startsWith('.')).sort();
+// What the tarball holds, listed rather than "whatever is in pkg/", so that nothing else wasm-pack
+// or a test leaves there is published: the glue, the runtime from js/, the README, the licenses.
+const glue = ['ultra_efficient_llm.js', 'ultra_efficient_llm.d.ts', 'ultra_efficient_llm_bg.wasm',
+  'ultra_efficient_llm_bg.wasm.d.ts'];
+const runtime = readdirSync('js').filter((f) => f.endsWith('.js') || f.endsWith('.d.ts'));
+// snippets/: JavaScript that Rust code inlines with #[wasm_bindgen(module = ...)], imported by the
+// glue (`./snippets/<crate>-<hash>/...`).
+const snippets = readdirSync('pkg').includes('snippets') ? ['snippets'] : [];
+const files = [...glue, ...snippets, ...runtime, 'README.md', 'LICENSE', 'LICENSE-MIT', 'LICENSE-APACHE'].sort();
+const present = new Set(readdirSync('pkg'));
+const missing = files.filter((f) => !present.has(f));
+if (missing.length) throw new Error(`build-pkg: pkg/ lacks ${missing.join(', ')}`);
 const pkg = {
   name: 'ultra-efficient-llm',
   version: generated.version,
@@ -62,14 +77,18 @@ const pkg = {
   types: './index.d.ts',
   exports: {
     '.': { types: './index.d.ts', import: './index.js', default: './index.js' },
-    './core': { types: './ultra_efficient_llm.d.ts', default: './ultra_efficient_llm.js' },
+    // Under Node, core-node.js: the same module, whose init() reads the .wasm from disk.
+    './core': { types: './ultra_efficient_llm.d.ts', node: './core-node.js', default: './ultra_efficient_llm.js' },
     './worker.js': './worker.js',
     './ultra_efficient_llm_bg.wasm': './ultra_efficient_llm_bg.wasm',
     './package.json': './package.json',
   },
   files,
   sideEffects: false,
-  keywords: generated.keywords,
+  // No repository or homepage: the project has no public URL (Cargo.toml and README name none),
+  // and a made-up one would send users to the wrong place.
+  keywords: [...new Set([...(generated.keywords ?? []), 'webassembly', 'web-worker', 'browser',
+    'language-model', 'ngram', 'text-generation'])],
 };
 writeFileSync('pkg/package.json', JSON.stringify(pkg, null, 2) + '\n');
 NODE

@@ -3,7 +3,8 @@
 # builds pkg/ (scripts/build-pkg.sh), installs the test's npm deps in tests/e2e (no browser
 # download), packs pkg/ with `npm pack`, serves the tarball's files and a test page on
 # 127.0.0.1 and runs `node --test tests/e2e/` (with, besides the browser tests, the package in
-# Node.js: node.test.mjs, and its TypeScript declarations under tsc --strict: types.test.mjs).
+# Node.js: node.test.mjs, its TypeScript declarations under tsc --strict: types.test.mjs, and
+# what `npm publish --dry-run` would upload: publish.test.mjs).
 # Exits non-zero on failure; ends with node's test runner summary. CHROMIUM=/path overrides the
 # browser.
 set -euo pipefail

@@ -8,12 +8,17 @@ import { initLibrary } from './library.js';
 import { initEvaluate } from './evaluate.js';
 import { initDashboard } from './dashboard.js';
 import { initBenchmark } from './benchmark.js';
+import { remember, restore } from './session.js';
 
 /** Shared state. `model` describes the model currently loaded in the pool (null when none). */
 export const app = {
   llm: null,
   preset: '',
-  model: null, // { info, origin: string, savedAs: string | null }
+  model: null, // { info, origin: string, savedAs: string | null, restored?: boolean }
+  // Whether the current model will come back after a reload ({ kept, reason }: see session.js),
+  // and what became of the model remembered from the last visit, when it did not come back.
+  kept: null,
+  restoreNote: '',
   events: new EventTarget(),
   ready: null,
   tab: 'train',
@@ -78,7 +83,15 @@ export const app = {
 
   setModel(model) {
     this.model = model;
+    this.kept = null;
+    if (model) this.restoreNote = '';
     this.events.dispatchEvent(new Event('model'));
+    // Remembered for the next start (session.js); the status line says if it could not be.
+    remember(model, this.llm).then((kept) => {
+      if (this.model !== model) return;
+      this.kept = kept;
+      this.events.dispatchEvent(new Event('model'));
+    });
   },
 };
 
@@ -114,14 +127,16 @@ function renderModelStatus() {
   for (const b of document.querySelectorAll('[data-model-button]')) b.disabled = !has;
   for (const p of document.querySelectorAll('[data-needs-model]')) p.hidden = has;
   if (!m) {
-    el.textContent = 'No model yet: train one or load one from the library.';
+    el.textContent = `No model yet: train one or load one from the library.${app.restoreNote ? ` ${app.restoreNote}` : ''}`;
     return;
   }
   const { info } = m;
-  const where = m.savedAs ? `saved as “${m.savedAs}”` : `${m.origin}, not saved`;
+  const restored = m.restored ? ', restored from the last visit' : '';
+  const where = m.savedAs ? `saved as “${m.savedAs}”${restored}` : `${m.origin}${restored}, not saved`;
   const pool = app.llm ? ` · pool: ${app.preset ? app.preset.replace('_', ' ') : 'default'}, ${app.llm.config.workers} workers` : '';
+  const lost = app.kept?.kept === false ? ` · it will not come back after a reload: ${app.kept.reason}` : '';
   el.textContent = `Model: order ${info.order} · ${formatInt(info.patterns)} patterns · `
-    + `vocabulary ${formatInt(info.vocabSize)} · ${formatBytes(info.fileBytes)} (${where})${pool}`;
+    + `vocabulary ${formatInt(info.vocabSize)} · ${formatBytes(info.fileBytes)} (${where})${pool}${lost}`;
 }
 
 const TABS = ['train', 'generate', 'library', 'evaluate', 'dashboard', 'benchmark'];
@@ -199,12 +214,25 @@ async function main() {
   initBenchmark(app);
   try {
     await app.pool();
+    await restoreLastModel();
     renderModelStatus();
     document.body.dataset.ready = 'true';
     app.events.dispatchEvent(new Event('ready'));
   } catch (err) {
     $('model-status').textContent = `Could not start the model workers: ${describeError(err)}`;
     $('model-status').dataset.kind = 'error';
+  }
+}
+
+/** Loads the model of the last visit (session.js) before the page says it is ready. */
+async function restoreLastModel() {
+  $('model-status').textContent = 'Restoring the model of your last visit…';
+  try {
+    const r = await restore(app.llm);
+    if (r?.missing) app.restoreNote = `(The model of your last visit, “${r.missing}”, is no longer in the library.)`;
+    else if (r) app.setModel({ ...r, restored: true });
+  } catch (err) {
+    app.restoreNote = `(The model of your last visit could not be restored: ${describeError(err)})`;
   }
 }
 

@@ -16,14 +16,22 @@ export function initGenerate(app) {
     if (controller || !app.model) return;
     let options;
     try {
-      // Always sent; the field defaults equal the core defaults (temperature 1, top-k 0, top-p 1,
-      // stop at sentence end), so untouched fields give the same text as the CLI.
+      // Always sent. The field defaults are not the core's: sampling the model as it is
+      // (temperature 1, top-k 0, no minimum) often ends at the first sentence end, e.g. "It is"
+      // + "." on a small model, and strays into unlikely words. Temperature 0.7 with top-k 20
+      // keeps to likelier words, and a 20-token minimum gives a few sentences' worth of text.
+      // Setting temperature 1, top-k 0, top-p 1 and minimum 0 gives the CLI's text for a seed.
+      const maxTokens = intField($('gen-max'), { min: 1, max: 10000 });
+      const minTokens = intField($('gen-min'), { min: 0, max: 10000 });
       options = {
-        maxTokens: intField($('gen-max'), { min: 1, max: 10000 }),
+        maxTokens,
         temperature: numField($('gen-temp'), { min: 0 }),
         topK: intField($('gen-topk'), { min: 0 }),
         topP: numField($('gen-topp'), { min: 0, max: 1 }),
         stopAtSentenceEnd: $('gen-stop').checked,
+        // The core takes a share of maxTokens and rounds it up; a hair under minTokens/maxTokens
+        // keeps floating-point error from making that one token more.
+        minGeneratedTokensRatio: minTokens === 0 ? 0 : Math.min(1, (minTokens - 1e-6) / maxTokens),
       };
       const seed = intField($('gen-seed'), { min: 0, max: Number.MAX_SAFE_INTEGER, optional: true });
       if (seed !== undefined) options.seed = seed;

@@ -105,7 +105,7 @@ export function initLibrary(app) {
   async function save(name, overwrite = false) {
     try {
       const m = await app.llm.save(name || undefined, { overwrite });
-      app.setModel({ ...app.model, savedAs: m.name });
+      app.setModel({ ...app.model, savedAs: m.name, restored: false });
       show(msg, `Saved as “${m.name}” (${formatBytes(m.bytes)}).`, 'ok');
       nameInput.value = '';
     } catch (err) {

@@ -84,6 +84,37 @@ test("the README's Node.js example runs as an outside app's script, with the nat
   }
 });
 
+test("await init() of 'ultra-efficient-llm/core' works in Node: it reads the .wasm from the package folder", async () => {
+  // As an app would write it: the package by name (the exports map's "node" condition), the
+  // default init() with no argument (the glue alone would fetch() a file: URL: "fetch failed"),
+  // or a path / file: URL of the .wasm. One process per form: the module initialises once.
+  const dir = mkdtempSync(join(process.env.UELLM_E2E_TMP ?? tmpdir(), 'uellm-node-init-'));
+  try {
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(PKG, join(dir, 'node_modules', 'ultra-efficient-llm'), 'dir');
+    writeFileSync(join(dir, 'book.txt'), fixture('corpus/tiny.txt'));
+    const wasm = join(PKG, 'ultra_efficient_llm_bg.wasm');
+    for (const [label, call] of [['no argument', 'init()'],
+      ['a path', `init({ module_or_path: ${JSON.stringify(wasm)} })`],
+      ['a file: URL', `init(new URL(${JSON.stringify(pathToFileURL(wasm).href)}))`]]) {
+      writeFileSync(join(dir, 'app.mjs'), `import init, { Trainer } from 'ultra-efficient-llm/core';
+import { readFileSync } from 'node:fs';
+const exports = await ${call};
+if (!(exports.memory instanceof WebAssembly.Memory)) throw new Error('init() did not resolve to the exports');
+const trainer = new Trainer({ maxPatternLength: 3 });
+trainer.feed(readFileSync('book.txt', 'utf8'));
+process.stdout.write(trainer.finish().generate('It is a truth', { seed: 42, maxTokens: 40 }).text);
+`);
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['app.mjs'], { cwd: dir })
+        .catch((e) => assert.fail(`${label}: ${e.stderr || e.message}`));
+      assert.equal(stdout, fixture('tiny-o3.seed42.txt'), label);
+      assert.equal(stderr, '', `${label}: no warnings`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a bad pool configuration is an InvalidOptionError, checked before any worker starts', async () => {
   const uellm = await import(pkgFile('index.js'));
   for (const config of [{ preset: 'fastest' }, { preset: 'toString' }, { preset: '__proto__' },

@@ -10,7 +10,8 @@ const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 't
   '.wasm': 'application/wasm', '.json': 'application/json', '.txt': 'text/plain; charset=utf-8',
   '.ts': 'text/plain', '.uelm': 'application/octet-stream' };
 
-export async function startServer(mounts) {
+/** `headers`: added to every answer (e.g. CORS headers, to play a CDN). */
+export async function startServer(mounts, { headers = {} } = {}) {
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url, 'http://127.0.0.1');
@@ -22,10 +23,10 @@ export async function startServer(mounts) {
       if (!file.startsWith(normalize(root) + sep)) throw Object.assign(new Error('outside'), { code: 'ENOENT' });
       const body = await readFile(file);
       res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-        'cache-control': 'no-store' });
+        'cache-control': 'no-store', ...headers });
       res.end(body);
     } catch (e) {
-      res.writeHead(e.code === 'ENOENT' || e.code === 'EISDIR' ? 404 : 500, { 'content-type': 'text/plain' });
+      res.writeHead(e.code === 'ENOENT' || e.code === 'EISDIR' ? 404 : 500, { 'content-type': 'text/plain', ...headers });
       res.end(String(e.message));
     }
   });

@@ -1,6 +1,7 @@
 // End-to-end test of the website (www/, built into www/dist by scripts/build-www.sh) in headless
 // Chromium: train on the English sample → seeded generation equals the pinned native output →
-// save → reload → load → same text → export → delete → import → same text; cancelling a
+// the default settings give readable text → reload: the unsaved model comes back → save → reload:
+// it comes back by name → load → same text → export → delete → import → same text; cancelling a
 // training; broken imports; perplexity; the dashboard (live pool counts, uPlot latency chart);
 // the benchmark (small counts); a full storage quota (Chromium's DevTools protocol shrinks it)
 // makes a save fail with a clear message and changes nothing; files dropped on the drop zone with
@@ -100,11 +101,18 @@ async function message(id, kind, timeout = 20_000) {
   return page.textContent(`#${id}`);
 }
 
+/**
+ * Generates 'It is a truth' with seed 42 and the core's default options (temperature 1, top-k 0,
+ * top-p 1, no minimum length: not the page's defaults), which give the native golden text.
+ */
 async function generateSeeded() {
   await tab('generate');
   await page.fill('#gen-prompt', 'It is a truth');
   await page.fill('#gen-max', '40');
   await page.fill('#gen-seed', '42');
+  for (const [id, value] of [['#gen-min', '0'], ['#gen-temp', '1'], ['#gen-topk', '0'], ['#gen-topp', '1']]) {
+    await page.fill(id, value);
+  }
   // Count streamed updates of the output to check that tokens arrive one by one.
   await page.evaluate(() => {
     window.streamed = 0;
@@ -287,6 +295,46 @@ describe('the website', { concurrency: false }, () => {
     await shoot('2-generate');
   });
 
+  test('the default generation settings give readable text, and the page says what the settings do', async () => {
+    // With the core's own defaults (temperature 1, top-k 0, no minimum length), 'It is' with seed 5
+    // on this order-3 model is just "." (the model ends the sentence at once). The page's defaults
+    // must give a few sentences' worth of words. (The form back to its defaults, as on a first
+    // visit: generateSeeded() changed them.)
+    await tab('generate');
+    await page.evaluate(() => document.getElementById('gen-form').reset());
+    const defaults = await page.evaluate(() => Object.fromEntries(['gen-max', 'gen-min', 'gen-temp', 'gen-topk', 'gen-topp']
+      .map((id) => [id, Number(document.getElementById(id).value)])));
+    assert.ok(defaults['gen-min'] > 0 && defaults['gen-min'] <= defaults['gen-max'], JSON.stringify(defaults));
+    await page.fill('#gen-prompt', 'It is');
+    await page.fill('#gen-seed', '5');
+    await clearMessage('gen-stats');
+    await page.click('#gen-start');
+    await page.waitForSelector('#gen-stats:not(:empty)', { timeout: 20_000 });
+    const text = await page.textContent('#gen-text');
+    const stats = await page.textContent('#gen-stats');
+    const tokens = Number(/^(\d+) tokens/.exec(stats)[1]);
+    const words = text.match(/\p{L}+/gu) ?? [];
+    timings.defaultText = text;
+    assert.ok(tokens >= defaults['gen-min'], `${tokens} tokens, fewer than the minimum length: ${JSON.stringify(text)}`);
+    assert.ok(words.length >= 12, `not readable text: ${JSON.stringify(text)}`);
+    assert.notEqual(text.trim(), '.');
+    // The page says how the settings change the text.
+    const hint = await page.textContent('#gen-hint');
+    for (const phrase of [/temperature below 1 and a top-k/i, /minimum length/i, /sentence end/i]) assert.match(hint, phrase);
+    assert.equal(await page.getAttribute('#gen-form fieldset', 'aria-describedby'), 'gen-hint');
+  });
+
+  test('a trained model that was never saved comes back after a reload', async () => {
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.match(await page.textContent('#model-status'),
+      /^Model: order 3 .*\(trained on the English sample, restored from the last visit, not saved\)/);
+    assert.equal((await generateSeeded()).text, GOLDEN);
+    // It is not put in the library: that stays the user's choice.
+    await tab('library');
+    assert.equal(await page.isVisible('#lib-empty'), true);
+  });
+
   test('save as → reload → load gives the same text', async () => {
     await tab('library');
     await page.fill('#save-name', 'tiny-o3');
@@ -314,9 +362,11 @@ describe('the website', { concurrency: false }, () => {
       assert.match(await page.textContent('#lib-storage-text'), /keeps it/);
     }
 
+    // The saved model comes back by its name after a reload, without a click.
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');
-    assert.match(await page.textContent('#model-status'), /No model yet/);
+    assert.match(await page.textContent('#model-status'), /\(saved as “tiny-o3”, restored from the last visit\)/);
+    assert.equal((await generateSeeded()).text, GOLDEN);
     await tab('library');
     await page.waitForSelector('#lib-rows tr[data-name="tiny-o3"]');
     await page.click('button[aria-label="Load tiny-o3"]');
@@ -620,6 +670,9 @@ describe('the website', { concurrency: false }, () => {
     fresh.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`[fresh console.${m.type()}] ${m.text()}`); });
     fresh.on('pageerror', (e) => problems.push(`[fresh pageerror] ${e.message}`));
     try {
+      // A first visit: nothing remembered from an earlier one (the other page's model would
+      // otherwise be restored at start-up).
+      await page.evaluate(() => localStorage.removeItem('uellm-site:last-model'));
       await fresh.goto(`${origin}/?bench-requests=16&bench-inflight=4&bench-reps=2#benchmark`);
       await fresh.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
       assert.match(await fresh.textContent('#model-status'), /No model yet/);
@@ -773,7 +826,8 @@ describe('the website', { concurrency: false }, () => {
       await page.reload();
       await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
       timings.offlineReady = Date.now() - t0;
-      assert.match(await page.textContent('#model-status'), /No model yet/);
+      // The model of the last visit comes back offline too (its file is in IndexedDB).
+      assert.match(await page.textContent('#model-status'), /^Model: .*restored from the last visit/);
       await tab('train');
       await page.check('input[name="source"][value="sample-en"]');
       await page.fill('#opt-order', '3');

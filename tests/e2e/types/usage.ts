@@ -4,11 +4,11 @@
 import {
   create, presets, resolveConfig, fromWire, toWire,
   UellmError, QueueFullError, TimeoutError, UnsupportedEnvironmentError, InvalidOptionError,
-  ModelExistsError, FetchError,
+  ModelExistsError, FetchError, WorkerLoadError,
   type Config, type Generation, type GenerationStream, type Health, type Metrics, type ModelInfo,
   type SavedModel, type StorageInfo, type TrainProgress, type Uellm,
 } from 'ultra-efficient-llm';
-import { initSync, Model, Trainer, type Generation as CoreGeneration } from 'ultra-efficient-llm/core';
+import init, { initSync, Model, Trainer, type Generation as CoreGeneration } from 'ultra-efficient-llm/core';
 
 export async function app(file: File): Promise<string> {
   const config: Config = { preset: 'production', workers: 2, slowOpMs: null, log: 'quiet' };
@@ -55,6 +55,10 @@ export async function app(file: File): Promise<string> {
   await llm.save('x', { overwrite: 'yes' });
   // @ts-expect-error: an unknown preset
   await create({ preset: 'fastest' });
+  // A bundler that does not emit the worker: its URL, given as a URL or a string.
+  await create({ workerUrl: new URL('./uellm-worker.js', 'https://app.example/'), wasmUrl: '/ultra_efficient_llm_bg.wasm' });
+  // Node: the default init() reads the .wasm from disk.
+  await init();
   // @ts-expect-error: health() is synchronous
   const h: Promise<Health> = llm.health();
 
@@ -69,6 +73,7 @@ export function errors(e: unknown): string {
   if (e instanceof UnsupportedEnvironmentError) { const code: 'UNSUPPORTED_ENVIRONMENT' = e.code; return code; }
   if (e instanceof ModelExistsError) { const code: 'MODEL_EXISTS' = e.code; return code; }
   if (e instanceof FetchError) { const code: 'FETCH_FAILED' = e.code; return code; }
+  if (e instanceof WorkerLoadError) { const url: string | null = e.url; return `${e.code} ${url}`; }
   if (e instanceof UellmError) return `${e.name} ${e.code}`;
   return fromWire(toWire(e)).message;
 }

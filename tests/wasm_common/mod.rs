@@ -673,9 +673,10 @@ fn results_are_camel_case_objects() {
     let cache = model.cache_stats().unwrap();
     assert_eq!(
         keys(&cache),
-        sorted(&["hits", "misses", "entries", "capacity"])
+        sorted(&["hits", "misses", "entries", "capacity", "bytes"])
     );
     assert!(get_f64(&cache, "misses") > 0.0);
+    assert!(get_f64(&cache, "bytes") > 0.0);
     assert_eq!(get_f64(&cache, "capacity"), 1000.0);
 
     let ppl = model
@@ -914,7 +915,8 @@ fn generate_options_fast_and_fallback_paths_agree() {
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/js/storage.js")]
 extern "C" {
     #[wasm_bindgen(js_name = saveModel)]
-    fn save_model(name: &str, bytes: &js_sys::Uint8Array, info: &JsValue) -> js_sys::Promise;
+    /// `target`: `{ name, overwrite }`.
+    fn save_model(target: &JsValue, bytes: &js_sys::Uint8Array, info: &JsValue) -> js_sys::Promise;
     #[wasm_bindgen(js_name = loadModelFile)]
     fn load_model_file(name: &str) -> js_sys::Promise;
     #[wasm_bindgen(js_name = listModels)]
@@ -950,8 +952,9 @@ async fn storage_round_trip_in_indexeddb() {
     let bytes = model.to_bytes();
     let name = "wasm-bindgen-test round trip";
     let info = obj(&[("order", num(3.0)), ("patterns", num(18_304.0))]);
+    let target = obj(&[("name", name.into()), ("overwrite", JsValue::TRUE)]);
     let meta = settle(save_model(
-        name,
+        &target,
         &js_sys::Uint8Array::from(&bytes[..]),
         &info,
     ))

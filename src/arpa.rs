@@ -98,7 +98,7 @@ impl Model {
     /// suffix is missing (the index needs both).
     pub fn from_arpa(text: &str) -> Result<Model> {
         let parts = parse(text)?;
-        Model::from_parts(parts, None, None).map_err(|e| match e {
+        Model::from_parts(parts, None, None, &crate::progress::Meter::none()).map_err(|e| match e {
             Error::Corrupted(m) => Error::Arpa { line: 0, reason: m },
             other => other,
         })

@@ -31,6 +31,7 @@ use crate::config::MAX_ORDER;
 use crate::error::{Error, Result};
 use crate::mem;
 use crate::model::{Counts, Parts, Values};
+use crate::progress::{cost, Meter, Tick};
 use crate::train::TrainingStats;
 use crate::trie::Trie;
 use crate::vocab::Vocab;
@@ -151,12 +152,13 @@ pub(crate) fn check_prefix(bytes: &[u8], file_len: u64) -> Result<()> {
     Ok(())
 }
 
-/// Serializes the parts into a body; `suffix` are the trie's suffix links.
+/// Serializes the parts into a body; `suffix` are the trie's suffix links. Adds the `ENCODE_*`
+/// [`cost`]s to `meter` as it goes.
 ///
 /// # Errors
 /// [`Error::Corrupted`] for counts that were never decoded (parts of a model loaded from a
 /// file, which keeps that file instead).
-pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Result<Vec<u8>> {
+pub(crate) fn encode_body(parts: &Parts, suffix: &[u32], meter: &Meter) -> Result<Vec<u8>> {
     let t = &parts.trie;
     let order = t.order();
     let vocab: String = {
@@ -173,6 +175,7 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Result<Vec<u8>> {
     let mut child_counts = Vec::new();
     // In pieces, as in decoding (see `decode_trie`).
     mem::for_chunks(1..ctx_end, |nodes| {
+        meter.add(cost::ENCODE_CHILD * nodes.len() as u64);
         for node in nodes {
             put(&mut child_counts, t.children(node).len() as u64);
         }
@@ -182,6 +185,7 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Result<Vec<u8>> {
     let mut words = Vec::new();
     let bigram_parents = t.level(1);
     mem::for_chunks(t.level_start[1] as usize..ctx_end, |parents| {
+        meter.add(cost::ENCODE_WORD * t.descendants(parents.clone()).len() as u64);
         for parent in parents {
             let base = if bigram_parents.contains(&parent) {
                 None
@@ -217,6 +221,7 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Result<Vec<u8>> {
                 return Err(Error::corrupted("internal: encoding counts never decoded"));
             };
             mem::for_chunks(1..a.len(), |piece| {
+                meter.add(cost::ENCODE_VALUE * piece.len() as u64);
                 for &x in &a[piece] {
                     put(&mut values, x as u64);
                 }
@@ -230,6 +235,7 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Result<Vec<u8>> {
             log_prob,
             log_backoff,
         } => {
+            meter.add(cost::ENCODE_VALUE * (log_prob.len() as u64).saturating_sub(1));
             for x in &log_prob[1..] {
                 values.extend_from_slice(&x.to_le_bytes());
             }
@@ -258,7 +264,16 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32]) -> Result<Vec<u8>> {
 /// Decodes and validates a body: the parts and the trie's suffix links. The adjusted counts
 /// stay encoded ([`Counts::InFile`], at `at + ` their place in `bytes`): the index build
 /// decodes and checks them.
-pub(crate) fn decode_body(bytes: &[u8], at: usize) -> Result<(Parts, Vec<u32>)> {
+///
+/// Once the body's figures are known, sets `meter`'s total to the whole load's work (this
+/// decoding, then the index: see [`load_work`]), then adds the `DECODE_*` [`cost`]s, and
+/// `crc_units` for the checksum already checked.
+pub(crate) fn decode_body(
+    bytes: &[u8],
+    at: usize,
+    crc_units: u64,
+    meter: &Meter,
+) -> Result<(Parts, Vec<u32>)> {
     let (b, rest): (Body<'_>, _) = postcard::take_from_bytes(bytes)
         .map_err(|e| Error::corrupted(format!("undecodable body ({e})")))?;
     if !rest.is_empty() {
@@ -294,16 +309,33 @@ pub(crate) fn decode_body(bytes: &[u8], at: usize) -> Result<(Parts, Vec<u32>)> 
         level_start.push(acc as u32);
     }
     let ctx_end = level_start[order] as usize;
+    meter.set_total(
+        crc_units
+            + load_work(
+                total as u64,
+                ctx_end as u64,
+                v,
+                !b.pruned.is_empty(),
+                b.kind == KIND_PROBS,
+            ),
+    );
+    meter.add(crc_units);
 
     // The structure and the values are separate streams: decode them side by side.
+    let tally = meter.tally();
     let (trie, (values, vocab)) = mem::join(
-        || decode_trie(&b, level_start, total, v, order),
+        || decode_trie(&b, level_start, total, v, order, meter),
         || {
             let vocab = Vocab::from_words(b.vocab.split('\n'));
+            tally.add(cost::VOCAB * v);
             let values_at = at + (b.values.as_ptr() as usize - bytes.as_ptr() as usize);
-            (decode_values(&b, values_at, total, ctx_end, order), vocab)
+            (
+                decode_values(&b, values_at, total, ctx_end, order, &tally),
+                vocab,
+            )
         },
     );
+    meter.poll();
     let ((trie, suffix), values) = (trie?, values?);
     let vocab = vocab.filter(|x| x.len() as u64 == v).ok_or_else(|| {
         Error::corrupted("bad vocabulary, or one that does not match the unigrams")
@@ -319,6 +351,20 @@ pub(crate) fn decode_body(bytes: &[u8], at: usize) -> Result<(Parts, Vec<u32>)> 
     ))
 }
 
+/// The work of loading a model of `nodes` nodes (the root included), `contexts` of them below
+/// the deepest level, and `vocab` words, in [`cost`] units, but for its checksum: decoding it
+/// ([`decode_body`]) and indexing it (`Index::build`). `pruned`: whether the file has pruned
+/// masses; `probs`: whether it holds probabilities (a model imported from ARPA), not counts.
+pub(crate) fn load_work(nodes: u64, contexts: u64, vocab: u64, pruned: bool, probs: bool) -> u64 {
+    let deep = nodes.saturating_sub(1 + vocab);
+    cost::DECODE_CHILD * contexts.saturating_sub(1)
+        + cost::DECODE_WORD * deep
+        + cost::VOCAB * vocab
+        + if pruned { cost::PRUNED * contexts } else { 0 }
+        + if probs { cost::PROBS * nodes } else { 0 }
+        + crate::index::index_work(nodes, contexts)
+}
+
 /// The pattern tree from the child-count and word streams.
 fn decode_trie(
     b: &Body<'_>,
@@ -326,6 +372,7 @@ fn decode_trie(
     total: usize,
     v: u64,
     order: usize,
+    meter: &Meter,
 ) -> Result<(Trie, Vec<u32>)> {
     let ctx_end = level_start[order] as usize;
     let mut child_start = mem::with_capacity(ctx_end + 1);
@@ -338,6 +385,7 @@ fn decode_trie(
     for k in 1..order {
         let level = level_start[k] as usize..level_start[k + 1] as usize;
         mem::try_for_chunks(level, |piece| {
+            meter.add(cost::DECODE_CHILD * piece.len() as u64);
             for _ in piece {
                 running += r.varint()? as u64;
                 if running > total as u64 {
@@ -364,6 +412,8 @@ fn decode_trie(
     let bigram_parents = level_start[1] as usize..(level_start[2] as usize).min(ctx_end);
     // Deltas restart at each parent: the first value is stored as is (prev + 1 = 0).
     mem::try_for_chunks(bigram_parents.clone(), |parents| {
+        let kids = child_start[parents.start] as usize..child_start[parents.end] as usize;
+        meter.add(cost::DECODE_WORD * kids.len() as u64);
         for parent in parents {
             let mut prev = u64::MAX;
             let kids = child_start[parent] as usize..child_start[parent + 1] as usize;
@@ -383,7 +433,9 @@ fn decode_trie(
     // Deeper patterns `h w` are stored as the rank of `h' w` among the children of `h'`, the
     // suffix of `h`: that rank gives both the word and the suffix link at once.
     mem::try_for_chunks(bigram_parents.end..ctx_end, |parents| {
-        for parent in parents.clone() {
+        let children = child_start[parents.start] as usize..child_start[parents.end] as usize;
+        meter.add(cost::DECODE_WORD * children.len() as u64);
+        for parent in parents {
             let g = suffix[parent] as usize;
             let hay = child_start[g] as u64..child_start[g + 1] as u64;
             let mut prev = u64::MAX;
@@ -401,8 +453,7 @@ fn decode_trie(
         // The words, in a loop of their own: these loads land anywhere in `word`, and with
         // nothing depending on them the CPU keeps many in flight (see `index::Fill::gather`).
         // Each suffix is of a lower order than its pattern, so its word is already known.
-        let kids = child_start[parents.start] as usize..child_start[parents.end] as usize;
-        for c in kids {
+        for c in children {
             word[c] = word[suffix[c] as usize];
         }
         Ok(())
@@ -424,6 +475,7 @@ fn decode_values(
     total: usize,
     ctx_end: usize,
     order: usize,
+    tick: &impl Tick,
 ) -> Result<Values> {
     Ok(match b.kind {
         KIND_COUNTS => {
@@ -444,6 +496,7 @@ fn decode_values(
                 }
                 pruned.reserve(ctx_end);
                 mem::try_for_chunks(0..ctx_end, |piece| {
+                    tick.add(cost::PRUNED * piece.len() as u64);
                     for _ in piece {
                         pruned.push(r.varint()?);
                     }
@@ -470,6 +523,8 @@ fn decode_values(
             let log_backoff = std::iter::once(0.0)
                 .chain((total - 1..total - 1 + ctx_end - 1).map(f))
                 .collect();
+            // The other half: the weights made from them (`model::weights`).
+            tick.add(cost::PROBS / 2 * total as u64);
             Values::Probs {
                 log_prob,
                 log_backoff,

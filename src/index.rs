@@ -26,6 +26,7 @@ use std::ops::Range;
 use crate::error::{Error, Result};
 use crate::format::Reader;
 use crate::mem::{self, touch_at};
+use crate::progress::{cost, Meter, Tick};
 use crate::trie::Trie;
 use crate::vocab::{BOS, EOS, RESERVED, UNK};
 
@@ -78,17 +79,20 @@ struct Fill<'a> {
 
 impl Fill<'_> {
     /// [`Fill::range`] in pieces of [`mem::CHUNK`] nodes, one call each
-    /// ([`mem::try_for_chunks`]); also returns the number of words written.
+    /// ([`mem::try_for_chunks`]), adding [`cost::FILL`] per child to `tick`; also returns the
+    /// number of words written.
     fn chunks(
         &self,
         nodes: Range<usize>,
         out: &mut [MaybeUninit<u32>],
         base: usize,
         counts: &mut Option<Reader<'_>>,
+        tick: &impl Tick,
     ) -> Result<((f64, u32), usize)> {
         let mut best = (f64::MIN, UNK);
         let mut written = 0;
         mem::try_for_chunks(nodes, |chunk| {
+            tick.add(cost::FILL * self.trie.descendants(chunk.clone()).len() as u64);
             let (b, w) = self.range(chunk, out, base, counts)?;
             written += w;
             // The first of equal weights wins, as in one pass.
@@ -364,6 +368,12 @@ impl Weights<'_> {
     }
 }
 
+/// The work of [`Index::build`] for a trie of `nodes` nodes (the root included), `contexts` of
+/// them below the deepest level, in [`cost`] units.
+pub(crate) fn index_work(nodes: u64, contexts: u64) -> u64 {
+    cost::OFFSET * contexts + cost::FILL * nodes.saturating_sub(1)
+}
+
 /// The index (see the module docs).
 #[derive(Debug, Clone)]
 pub(crate) struct Index {
@@ -403,17 +413,19 @@ impl Index {
         (contexts as u64, HEADER * contexts + 4 * (trie.nodes() - 1))
     }
 
-    /// Builds the index from the trie, its suffix links and its weights.
+    /// Builds the index from the trie, its suffix links and its weights, adding its work
+    /// ([`index_work`]) to `meter` as it goes.
     ///
     /// # Errors
     /// [`Error::Corrupted`] when the model is too large for 32-bit offsets.
-    pub fn build(trie: &Trie, suffix: &[u32], w: &Weights) -> Result<Index> {
+    pub fn build(trie: &Trie, suffix: &[u32], w: &Weights, meter: &Meter) -> Result<Index> {
         let order = trie.order();
         let ctx_nodes = trie.level_start[order] as usize;
         let mut offset: Vec<u32> = mem::with_capacity(ctx_nodes);
         let mut total: u64 = 0;
         let mut contexts = 0u64;
         mem::try_for_chunks(0..ctx_nodes, |nodes| {
+            meter.add(cost::OFFSET * nodes.len() as u64);
             for node in nodes {
                 let n = trie.children(node).len();
                 if n >= 1 << DEPTH_SHIFT {
@@ -475,10 +487,12 @@ impl Index {
             _ => (None, None),
         };
         let hi_start = hi_counts.as_ref().map(Reader::position);
+        let tally = meter.tally();
         let (lo_filled, hi_filled) = mem::join(
-            || fill.chunks(0..mid, lo, 0, &mut lo_counts),
-            || fill.chunks(mid..ctx_nodes, hi, cut, &mut hi_counts),
+            || fill.chunks(0..mid, lo, 0, &mut lo_counts, meter),
+            || fill.chunks(mid..ctx_nodes, hi, cut, &mut hi_counts, &tally),
         );
+        meter.poll();
         let ((best, lo_written), (_, hi_written)) = (lo_filled?, hi_filled?);
         // Every count was read, and no more: the first half stopped where the second began,
         // and the last reader is at the end of the stream.
@@ -661,7 +675,7 @@ mod tests {
             gamma,
             uniform_root: true,
         };
-        let idx = Index::build(&t, &s, &w).unwrap();
+        let idx = Index::build(&t, &s, &w, &Meter::none()).unwrap();
         for state in [ROOT, idx.bos] {
             let total: f64 = (0..5)
                 .filter(|&w| w != BOS)

@@ -55,6 +55,7 @@ mod index;
 mod mem;
 mod model;
 mod perplexity;
+mod progress;
 pub mod tokenizer;
 mod train;
 mod trie;

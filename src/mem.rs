@@ -110,11 +110,9 @@ pub fn native_extras() -> bool {
 
 /// Runs `a` and `b` at the same time where threads exist (natively, unless
 /// [`set_native_extras`] turned that off), one after the other in WebAssembly, where a module
-/// has one thread.
-pub(crate) fn join<A: Send, B: Send>(
-    a: impl FnOnce() -> A + Send,
-    b: impl FnOnce() -> B + Send,
-) -> (A, B) {
+/// has one thread. `a` always runs on the calling thread (so it may report progress to a
+/// callback that must stay there, see [`crate::progress::Meter`]).
+pub(crate) fn join<A, B: Send>(a: impl FnOnce() -> A, b: impl FnOnce() -> B + Send) -> (A, B) {
     #[cfg(not(target_arch = "wasm32"))]
     if native_extras() {
         return std::thread::scope(|s| {

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::format;
 use crate::generate::{ActivationCache, CacheFigures};
 use crate::index::{CountsRef, Index, Weights};
+use crate::progress::{cost, Meter, Tick};
 use crate::train::TrainingStats;
 use crate::trie::Trie;
 use crate::vocab::{Vocab, BOS, EOS};
@@ -93,8 +94,9 @@ pub struct ModelFile {
 }
 
 impl ModelFile {
-    pub(crate) fn from_parts(parts: &Parts, suffix: &[u32]) -> Result<ModelFile> {
-        let bytes = format::with_header(&format::encode_body(parts, suffix)?);
+    /// The file of `parts`, adding its work ([`encode_work`]) to `meter`.
+    pub(crate) fn from_parts(parts: &Parts, suffix: &[u32], meter: &Meter) -> Result<ModelFile> {
+        let bytes = encode(parts, suffix, meter)?;
         let (contexts, index_words) = Index::size(&parts.trie);
         let info = summary(
             parts,
@@ -104,6 +106,22 @@ impl ModelFile {
         );
         Ok(ModelFile { bytes, info })
     }
+}
+
+/// The model file of `parts` (header and body), adding its work ([`encode_work`]) to `meter`.
+fn encode(parts: &Parts, suffix: &[u32], meter: &Meter) -> Result<Vec<u8>> {
+    let bytes = format::with_header(&format::encode_body(parts, suffix, meter)?);
+    meter.add(cost::FRAME * parts.trie.nodes() as u64);
+    Ok(bytes)
+}
+
+/// The work of writing the model file of a trie of `nodes` nodes (the root included),
+/// `contexts` of them below the deepest level, and `vocab` words, in [`cost`] units.
+pub(crate) fn encode_work(nodes: u64, contexts: u64, vocab: u64) -> u64 {
+    cost::ENCODE_CHILD * contexts.saturating_sub(1)
+        + cost::ENCODE_WORD * nodes.saturating_sub(1 + vocab)
+        + cost::ENCODE_VALUE * nodes.saturating_sub(1)
+        + cost::FRAME * nodes
 }
 
 /// The [`ModelInfo`] of a model made of `parts`.
@@ -147,11 +165,13 @@ impl std::fmt::Debug for Model {
 
 impl Model {
     /// Indexes `parts`. `suffix` saves the suffix-link search when the caller has them; `file`
-    /// saves re-encoding when the parts were just decoded from it.
+    /// saves re-encoding when the parts were just decoded from it. Adds the work of encoding
+    /// (without `file`: [`encode_work`]) and indexing ([`crate::index::index_work`]) to `meter`.
     pub(crate) fn from_parts(
         parts: Parts,
         suffix: Option<Vec<u32>>,
         file: Option<Vec<u8>>,
+        meter: &Meter,
     ) -> Result<Model> {
         let suffix = match suffix {
             Some(s) => s,
@@ -161,10 +181,14 @@ impl Model {
         // is made, which keeps the peak memory down.
         let file = match file {
             Some(f) => f,
-            None => format::with_header(&format::encode_body(&parts, &suffix)?),
+            None => encode(&parts, &suffix, meter)?,
         };
         let weights = weights(&parts.trie, &suffix, &parts.values, &file)?;
-        let index = Index::build(&parts.trie, &suffix, &weights)?;
+        if let Weights::Table { .. } = weights {
+            // The other half of decoding probabilities (`format::decode_values`).
+            meter.add(cost::PROBS / 2 * parts.trie.nodes() as u64);
+        }
+        let index = Index::build(&parts.trie, &suffix, &weights, meter)?;
         drop(weights);
         let info = summary(
             &parts,
@@ -216,10 +240,61 @@ impl Model {
     /// # Errors
     /// As [`Model::from_bytes`].
     pub fn from_vec(bytes: Vec<u8>) -> Result<Model> {
+        Model::load(bytes, &Meter::none())
+    }
+
+    /// [`Model::from_vec`], calling `on_progress` with the fraction of the load done: 0 first,
+    /// then as the checksum, the decoding and the index build advance (at most about 200 times,
+    /// each fraction at least the one before, in proportion to the work done: see
+    /// [`Trainer::on_progress`] for how it is measured), and 1 once the model is loaded. A load
+    /// that fails reports no 1. The model is the one [`Model::from_vec`] gives.
+    ///
+    /// ```
+    /// # use ultra_efficient_llm::{Model, Trainer, TrainOptions};
+    /// # let mut t = Trainer::new(TrainOptions::default())?;
+    /// # t.feed("the cat sat on the mat.\n");
+    /// # let bytes = t.finish()?.to_bytes();
+    /// let mut seen = Vec::new();
+    /// let model = Model::from_vec_with_progress(bytes, |f| seen.push(f))?;
+    /// assert_eq!((seen[0], *seen.last().unwrap()), (0.0, 1.0));
+    /// # Ok::<(), ultra_efficient_llm::Error>(())
+    /// ```
+    ///
+    /// [`Trainer::on_progress`]: crate::Trainer::on_progress
+    ///
+    /// # Errors
+    /// As [`Model::from_bytes`].
+    pub fn from_vec_with_progress(
+        bytes: Vec<u8>,
+        mut on_progress: impl FnMut(f64),
+    ) -> Result<Model> {
+        let meter = Meter::new(&mut on_progress);
+        let model = Model::load(bytes, &meter)?;
+        meter.finish();
+        Ok(model)
+    }
+
+    /// [`Model::from_bytes`] with progress reports: see [`Model::from_vec_with_progress`].
+    ///
+    /// # Errors
+    /// As [`Model::from_bytes`].
+    pub fn from_bytes_with_progress(bytes: &[u8], on_progress: impl FnMut(f64)) -> Result<Model> {
+        Model::from_vec_with_progress(bytes.to_vec(), on_progress)
+    }
+
+    /// Loads `bytes`, reporting to `meter` (see [`format::load_work`] for the work counted).
+    fn load(bytes: Vec<u8>, meter: &Meter) -> Result<Model> {
+        meter.report();
         let body = format::check_header(&bytes)?;
+        // The checksum's work is counted once the body says how much the rest is.
+        let crc_units = cost::CRC * body.len() as u64;
         // The body runs to the end of the file (check_header refuses bytes after it).
-        let (parts, suffix) = format::decode_body(body, bytes.len() - body.len())?;
-        Model::from_parts(parts, Some(suffix), Some(bytes))
+        let (parts, suffix) =
+            format::decode_body(body, bytes.len() - body.len(), crc_units, meter)?;
+        let model = Model::from_parts(parts, Some(suffix), Some(bytes), meter)?;
+        // Every pass added exactly the work `format::load_work` counts for it.
+        debug_assert_eq!(meter.done(), meter.total());
+        Ok(model)
     }
 
     /// The vocabulary.

@@ -14,12 +14,16 @@
 //! level. All passes are sequential over flat arrays, with no hash table and no per-pattern
 //! allocation; suffix links and Kneser-Ney continuation counts follow from the finished trie.
 
+use std::cell::Cell;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainOptions;
 use crate::error::{Error, Result};
+use crate::index::index_work;
 use crate::mem;
-use crate::model::{Counts, Model, ModelFile, Parts, Values};
+use crate::model::{encode_work, Counts, Model, ModelFile, Parts, Values};
+use crate::progress::{cost, Meter, Tick};
 use crate::tokenizer::tokenize;
 use crate::trie::Trie;
 use crate::vocab::{Vocab, BOS, EOS, RESERVED, UNK};
@@ -33,17 +37,20 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
-    /// Reading text and counting patterns.
+    /// Reading text: [`Trainer::feed`] turns it into token ids as it comes.
     Counting,
-    /// Computing discounts, pruning, ordering the index.
+    /// The first part of [`Trainer::finish`] (or [`Trainer::finish_file`]): counting the
+    /// patterns of the text, computing their discounts, pruning.
     Smoothing,
-    /// Building the generation index and the model file body.
+    /// The rest of it: writing the model file and, for [`Trainer::finish`], building the
+    /// generation index.
     Indexing,
     /// Finished.
     Done,
 }
 
-/// A progress report: `bytes_seen` of `bytes_total` (when the total was announced).
+/// A progress report: `bytes_seen` of `bytes_total` (when the total was announced), and how much
+/// of the build is done.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     /// Current phase.
@@ -52,6 +59,11 @@ pub struct Progress {
     pub bytes_seen: u64,
     /// Bytes announced with [`Trainer::set_total_bytes`], if any.
     pub bytes_total: Option<u64>,
+    /// How much of the build ([`Trainer::finish`] or [`Trainer::finish_file`]) is done, from 0
+    /// to 1: 0 while text is fed ([`Phase::Counting`]), then rising through
+    /// [`Phase::Smoothing`] and [`Phase::Indexing`] with the work done, never going back, and
+    /// 1 at [`Phase::Done`] (and only there). See [`Trainer::on_progress`].
+    pub fraction: f64,
 }
 
 /// Facts about how a model was trained, stored in the model file.
@@ -135,7 +147,19 @@ impl Trainer {
         self.bytes_seen
     }
 
-    /// Calls `f` after every fed chunk and at each phase of [`Trainer::finish`].
+    /// Calls `f` after every fed chunk ([`Phase::Counting`], `fraction` 0) and during
+    /// [`Trainer::finish`] or [`Trainer::finish_file`]: at the start of each of its phases
+    /// ([`Phase::Smoothing`] with `fraction` 0, [`Phase::Indexing`], [`Phase::Done`] with 1),
+    /// and in between each time the build's `fraction` has grown by 1/200 (so at most about 200
+    /// times, however large the text).
+    ///
+    /// The fraction is the share of the build's work done: each pass (counting the patterns of
+    /// each length, their suffix links, the discounts, pruning, writing the file, the index)
+    /// adds its items as it goes, weighted by what an item of that pass costs (measured), so the
+    /// fraction follows the time. The number of patterns is known only once they are counted:
+    /// until then the work still to come is taken at its upper bound (a text of `n` tokens has
+    /// at most `n` patterns of each length), so the fraction may jump ahead when the counting
+    /// ends, never back. Reporting costs nothing measurable: a few hundred calls per build.
     pub fn on_progress(&mut self, f: impl FnMut(Progress) + 'static) {
         self.progress = Some(Box::new(f));
     }
@@ -145,6 +169,7 @@ impl Trainer {
             phase,
             bytes_seen: self.bytes_seen,
             bytes_total: self.bytes_total,
+            fraction: 0.0,
         };
         if let Some(f) = self.progress.as_mut() {
             f(p);
@@ -262,10 +287,9 @@ impl Trainer {
     /// [`Error::EmptyInput`] when no token was fed; [`Error::NotText`] when the input ends inside
     /// a UTF-8 character.
     pub fn finish(mut self) -> Result<Model> {
-        let (parts, suffix) = self.build()?;
-        let model = Model::from_parts(parts, Some(suffix), None)?;
-        self.report(Phase::Done);
-        Ok(model)
+        self.finishing(true, |parts, suffix, meter| {
+            Model::from_parts(parts, Some(suffix), None, meter)
+        })
     }
 
     /// Counts and smooths everything fed into a model file, without the generation index that
@@ -276,14 +300,56 @@ impl Trainer {
     /// # Errors
     /// As [`Trainer::finish`].
     pub fn finish_file(mut self) -> Result<ModelFile> {
-        let (parts, suffix) = self.build()?;
-        let file = ModelFile::from_parts(&parts, &suffix)?;
-        self.report(Phase::Done);
-        Ok(file)
+        self.finishing(false, |parts, suffix, meter| {
+            ModelFile::from_parts(&parts, &suffix, meter)
+        })
     }
 
-    /// Counts and smooths: the model's parts and the trie's suffix links.
-    fn build(&mut self) -> Result<(Parts, Vec<u32>)> {
+    /// [`Trainer::build`], then `make` of its parts (the phase [`Phase::Indexing`]), with
+    /// progress reports (see [`Trainer::on_progress`]); `with_index`: whether `make` builds the
+    /// generation index.
+    fn finishing<R>(
+        &mut self,
+        with_index: bool,
+        make: impl FnOnce(Parts, Vec<u32>, &Meter) -> Result<R>,
+    ) -> Result<R> {
+        let mut sink = self.progress.take();
+        let listening = sink.is_some();
+        let phase = Cell::new(Phase::Smoothing);
+        let (bytes_seen, bytes_total) = (self.bytes_seen, self.bytes_total);
+        let mut report = |fraction: f64| {
+            if let Some(f) = sink.as_mut() {
+                f(Progress {
+                    phase: phase.get(),
+                    bytes_seen,
+                    bytes_total,
+                    fraction,
+                });
+            }
+        };
+        let meter = if listening {
+            Meter::new(&mut report)
+        } else {
+            Meter::none()
+        };
+        let out = self.build(&meter, with_index).and_then(|(parts, suffix)| {
+            phase.set(Phase::Indexing);
+            meter.report();
+            make(parts, suffix, &meter)
+        });
+        if out.is_ok() {
+            // Every pass added exactly the work the total counts for it.
+            debug_assert_eq!(meter.done(), meter.total());
+            phase.set(Phase::Done);
+            meter.finish();
+        }
+        out
+    }
+
+    /// Counts and smooths: the model's parts and the trie's suffix links. Reports the start
+    /// of [`Phase::Smoothing`] to `meter` and sets its total to the work of the whole build
+    /// (with the index when `with_index`), as far as it is known (see [`Plan`]).
+    fn build(&mut self, meter: &Meter, with_index: bool) -> Result<(Parts, Vec<u32>)> {
         if !self.pending.is_empty() {
             let last = std::mem::take(&mut self.pending);
             self.add_line(&last);
@@ -296,11 +362,22 @@ impl Trainer {
         if self.sentences == 0 {
             return Err(Error::EmptyInput);
         }
-        self.report(Phase::Smoothing);
+        meter.report();
         let order = self.opts.max_pattern_length;
         let mut tokens = std::mem::take(&mut self.tokens);
-        let vocab = self.renumber_by_frequency(&mut tokens)?;
-        let counted = count(&tokens, vocab.len(), order)?;
+        let mut plan = Plan {
+            tokens: tokens.len() as u64,
+            vocab: self.vocab.len() as u64,
+            order,
+            with_index,
+            ranks: self.opts.max_patterns > 0,
+            may_prune: self.opts.max_patterns > 0 || self.opts.min_frequency > 1,
+            occurrences: vec![tokens.len() as u64],
+            nodes: vec![self.vocab.len() as u64],
+        };
+        meter.set_total(plan.units());
+        let vocab = self.renumber_by_frequency(&mut tokens, meter)?;
+        let counted = count(&tokens, vocab.len(), order, meter, &mut plan)?;
         drop(tokens);
 
         // Adjusted counts: raw at the top order and for patterns that start with `<s>`,
@@ -310,6 +387,7 @@ impl Trainer {
         let mut a = mem::zeroed_u32(t.nodes());
         let first_deep = t.level_start[2.min(order + 1)] as usize;
         mem::for_chunks(first_deep..t.nodes(), |r| {
+            meter.add(cost::ADJUST * r.len() as u64);
             for &s in &counted.suffix[r] {
                 a[s as usize] = a[s as usize].saturating_add(1);
             }
@@ -319,6 +397,7 @@ impl Trainer {
         let mut from_bos = t.level(1).start + BOS as usize..t.level(1).start + 1 + BOS as usize;
         for k in 1..=order {
             mem::for_chunks(t.level(k), |r| {
+                meter.add(cost::ADJUST * r.len() as u64);
                 for n in r {
                     if k == 1 && (t.word[n] == BOS || t.word[n] == UNK) {
                         a[n] = 0;
@@ -329,8 +408,8 @@ impl Trainer {
             });
             from_bos = t.descendants(from_bos);
         }
-        let (discounts, fallback) = discounts(t, &a);
-        let kept = self.prune(&counted);
+        let (discounts, fallback) = discounts(t, &a, meter);
+        let kept = self.prune(&counted, meter);
         let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
         // What the model does not need is dropped here, not at the end of this function: the
         // file and index are made next, and peak memory is what a fresh WebAssembly instance
@@ -345,10 +424,18 @@ impl Trainer {
             (trie, a, suffix, Vec::new())
         } else {
             let compacted = compact(&counted, &a, &kept);
+            meter.add(cost::COMPACT * counted.trie.nodes() as u64);
             drop(counted);
             compacted
         };
         drop(kept);
+        // The file and index are made of the patterns kept: the rest of the work is known now.
+        let (nodes, contexts) = (trie.nodes() as u64, trie.level_start[order] as u64);
+        let total = meter.done() + plan.finishing_work(nodes, contexts);
+        // Once every level is counted, the plan is the exact work (pruning aside, which it
+        // bounds): the figures of each pass match what the pass adds.
+        debug_assert!(plan.may_prune || plan.ranks || plan.units() == total);
+        meter.set_total(total);
         let stats = TrainingStats {
             options: self.opts.clone(),
             bytes: self.bytes_seen,
@@ -358,7 +445,6 @@ impl Trainer {
             discount_fallback: fallback,
             pruned_patterns,
         };
-        self.report(Phase::Indexing);
         let parts = Parts {
             vocab,
             trie,
@@ -374,7 +460,7 @@ impl Trainer {
 
     /// Renumbers words by falling frequency (ties by spelling): frequent words get small ids,
     /// hence small varints in the model file and index entries that sit together.
-    fn renumber_by_frequency(&self, tokens: &mut [u32]) -> Result<Vocab> {
+    fn renumber_by_frequency(&self, tokens: &mut [u32], meter: &Meter) -> Result<Vocab> {
         let v = self.vocab.len();
         let mut by_freq: Vec<u32> = (RESERVED..v as u32).collect();
         by_freq.sort_unstable_by(|&a, &b| {
@@ -387,6 +473,7 @@ impl Trainer {
             new_word[old as usize] = RESERVED + rank as u32;
         }
         mem::for_chunks(0..tokens.len(), |r| {
+            meter.add(cost::RENUMBER * r.len() as u64);
             for t in &mut tokens[r] {
                 *t = new_word[*t as usize];
             }
@@ -400,13 +487,14 @@ impl Trainer {
     }
 
     /// Which nodes survive `min_frequency` and `max_patterns`.
-    fn prune(&self, c: &Counted) -> Vec<bool> {
+    fn prune(&self, c: &Counted, meter: &Meter) -> Vec<bool> {
         let t = &c.trie;
         let n = t.nodes();
         let first_deep = t.level_start[2.min(t.order() + 1)] as usize;
         let min = self.opts.min_frequency;
         let mut kept = vec![true; n];
         mem::for_chunks(first_deep..n, |r| {
+            meter.add(cost::PRUNE * r.len() as u64);
             for i in r {
                 kept[i] = c.count[i] >= min;
             }
@@ -431,10 +519,12 @@ impl Trainer {
                     kept[i as usize] = false;
                 }
             }
+            meter.add(cost::RANK * rank.len() as u64);
         }
         // Breadth-first order puts parents and suffixes first, so one forward pass closes the
         // set even where counts saturated.
         mem::for_chunks(1..t.level_start[t.order()] as usize, |parents| {
+            meter.add(cost::PRUNE * t.descendants(parents.clone()).len() as u64);
             for p in parents {
                 for i in t.children(p) {
                     if !(kept[p] && kept[c.suffix[i] as usize]) {
@@ -447,6 +537,66 @@ impl Trainer {
     }
 }
 
+/// The work of a build as far as it is known, in [`cost`] units, for its progress fraction:
+/// exact for the levels counted so far, an upper bound for the others (each occurrence of a
+/// pattern extends to at most one occurrence of a pattern one word longer, and each pattern has
+/// an occurrence, so the last level counted bounds the occurrences and the patterns of every
+/// level to come). The bound only tightens as levels are counted, so the fraction never goes
+/// back; it may jump ahead.
+struct Plan {
+    tokens: u64,
+    vocab: u64,
+    order: usize,
+    /// Whether the build makes the generation index (as [`Trainer::finish`] does).
+    with_index: bool,
+    /// Whether `max_patterns` may rank the patterns.
+    ranks: bool,
+    /// Whether pruning may drop patterns (and the trie be compacted).
+    may_prune: bool,
+    /// Per level counted so far, 1 first: the occurrences of its patterns (the tokens, at 1).
+    occurrences: Vec<u64>,
+    /// Per level counted so far: its patterns (the vocabulary, at 1).
+    nodes: Vec<u64>,
+}
+
+impl Plan {
+    /// The whole build's work.
+    fn units(&self) -> u64 {
+        let k = self.order;
+        let bound = self.occurrences.last().copied().unwrap_or(self.tokens);
+        let occ = |j: usize| self.occurrences.get(j - 1).copied().unwrap_or(bound);
+        let nodes = |j: usize| self.nodes.get(j - 1).copied().unwrap_or(bound);
+        let mut units = (cost::RENUMBER + cost::TALLY + cost::SPREAD) * self.tokens;
+        for j in 2..=k {
+            units += cost::EXTEND * occ(j - 1) + cost::GROUP * occ(j);
+        }
+        units += cost::SUFFIX * (3..=k).map(nodes).sum::<u64>();
+        let deep: u64 = (2..=k).map(nodes).sum();
+        let all = 1 + self.vocab + deep;
+        units += cost::ADJUST * (deep + all - 1) + cost::DISCOUNT * (all - 1);
+        units += 2 * cost::PRUNE * deep;
+        if self.ranks {
+            units += cost::RANK * deep;
+        }
+        if self.may_prune {
+            units += cost::COMPACT * all;
+        }
+        let contexts = 1 + (1..k).map(nodes).sum::<u64>();
+        units + self.finishing_work(all, contexts)
+    }
+
+    /// The work after pruning, for a trie of `nodes` nodes, `contexts` of them below the
+    /// deepest level: the model file, and the index if the build makes one.
+    fn finishing_work(&self, nodes: u64, contexts: u64) -> u64 {
+        let index = if self.with_index {
+            index_work(nodes, contexts)
+        } else {
+            0
+        };
+        encode_work(nodes, contexts, self.vocab) + index
+    }
+}
+
 /// The counted, unpruned pattern trie with its per-node figures.
 struct Counted {
     trie: Trie,
@@ -455,8 +605,15 @@ struct Counted {
 }
 
 /// Counts every pattern of 1..=`order` words of `tokens` (sentences `<s> … </s>`, words
-/// numbered 0..`vocab`), laid out breadth-first (see the module docs).
-fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
+/// numbered 0..`vocab`), laid out breadth-first (see the module docs). Adds its work to `meter`,
+/// and after each level, tightens the meter's total with what `plan` learns from it.
+fn count(
+    tokens: &[u32],
+    vocab: usize,
+    order: usize,
+    meter: &Meter,
+    plan: &mut Plan,
+) -> Result<Counted> {
     if tokens.len() >= u32::MAX as usize {
         return Err(Error::option("input", "more than 4 billion tokens"));
     }
@@ -465,6 +622,7 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
     // The long loops here and below run in pieces (`mem::for_chunks`): in a browser, a loop
     // that runs once per training would otherwise run in baseline code from start to end.
     mem::for_chunks(0..tokens.len(), |r| {
+        meter.add(cost::TALLY * r.len() as u64);
         for &t in &tokens[r] {
             let c = &mut count[1 + t as usize];
             *c = c.saturating_add(1);
@@ -482,6 +640,7 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
         fill[w] = fill[w - 1] + count[w] as usize;
     }
     mem::for_chunks(0..tokens.len(), |r| {
+        meter.add(cost::SPREAD * r.len() as u64);
         for i in r {
             let t = tokens[i];
             let at = &mut fill[t as usize];
@@ -502,6 +661,7 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
         group_len.clear();
         group_len.resize(pend - pbase, 0);
         mem::for_chunks(0..occ_node.len(), |r| {
+            meter.add(cost::EXTEND * r.len() as u64);
             for (&node, &pos) in occ_node[r.clone()].iter().zip(&occ_pos[r]) {
                 let next = pos as usize + 1;
                 if let Some(&w) = tokens.get(next) {
@@ -516,6 +676,7 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
         occ_pos.clear();
         let mut at = 0usize;
         mem::for_chunks(pbase..pend, |r| {
+            let first = at;
             for p in r {
                 child_start.push(word.len() as u32);
                 let n = group_len[p - pbase] as usize;
@@ -539,6 +700,7 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
                     occ_pos.push(x as u32);
                 }
             }
+            meter.add(cost::GROUP * (at - first) as u64);
         });
         if word.len() >= u32::MAX as usize {
             return Err(Error::option(
@@ -547,6 +709,11 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
             ));
         }
         level_start.push(word.len() as u32);
+        let bound = plan.units();
+        plan.occurrences.push(occ_node.len() as u64);
+        plan.nodes.push((word.len() - pend) as u64);
+        debug_assert!(plan.units() <= bound, "the bound of the work grew");
+        meter.set_total(plan.units());
     }
     child_start.push(word.len() as u32);
     // The arrays grew by doubling: give back the unused tail before the next allocations.
@@ -559,7 +726,7 @@ fn count(tokens: &[u32], vocab: usize, order: usize) -> Result<Counted> {
         word,
         child_start,
     };
-    let suffix = trie.suffix_links()?;
+    let suffix = trie.suffix_links_metered(meter)?;
     Ok(Counted {
         trie,
         count,
@@ -634,12 +801,13 @@ fn compact(c: &Counted, a: &[u32], kept: &[bool]) -> (Trie, Vec<u32>, Vec<u32>, 
 
 /// Modified Kneser-Ney discounts per order from the counts of adjusted counts 1..=4, with
 /// lmplz's fallback (0.5, 1, 1.5) where they are undefined or out of range.
-fn discounts(t: &Trie, a: &[u32]) -> (Vec<[f64; 3]>, Vec<u8>) {
+fn discounts(t: &Trie, a: &[u32], meter: &Meter) -> (Vec<[f64; 3]>, Vec<u8>) {
     let mut out = Vec::with_capacity(t.order());
     let mut fallback = Vec::new();
     for k in 1..=t.order() {
         let mut n = [0u64; 5];
         mem::for_chunks(t.level(k), |r| {
+            meter.add(cost::DISCOUNT * r.len() as u64);
             for &c in &a[r] {
                 if (1..=4).contains(&c) {
                     n[c as usize] += 1;
@@ -709,7 +877,17 @@ mod tests {
     fn counting_numbers_patterns_breadth_first() {
         // <s> a b </s> <s> a a </s> with words <unk>=0 <s>=1 </s>=2 a=3 b=4
         let tokens = [1, 3, 4, 2, 1, 3, 3, 2];
-        let c = count(&tokens, 5, 3).unwrap();
+        let mut plan = Plan {
+            tokens: tokens.len() as u64,
+            vocab: 5,
+            order: 3,
+            with_index: false,
+            ranks: false,
+            may_prune: false,
+            occurrences: vec![tokens.len() as u64],
+            nodes: vec![5],
+        };
+        let c = count(&tokens, 5, 3, &Meter::none(), &mut plan).unwrap();
         c.trie.validate().unwrap();
         assert_eq!(c.trie.suffix_links().unwrap(), c.suffix);
         // Bigrams: (<s> a) (a a) (a b) (a </s>) (b </s>).

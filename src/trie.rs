@@ -12,6 +12,7 @@ use std::ops::Range;
 
 use crate::error::{Error, Result};
 use crate::mem::prefetch_at;
+use crate::progress::{cost, Meter, Tick};
 
 /// Breadth-first pattern trie (structure only; values live beside it, indexed by node).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +136,12 @@ impl Trie {
     /// # Errors
     /// [`Error::Corrupted`] when a suffix is missing.
     pub fn suffix_links(&self) -> Result<Vec<u32>> {
+        self.suffix_links_metered(&Meter::none())
+    }
+
+    /// [`Trie::suffix_links`], adding [`cost::SUFFIX`] per pattern of three or more words to
+    /// `meter` as it goes.
+    pub(crate) fn suffix_links_metered(&self, meter: &Meter) -> Result<Vec<u32>> {
         let n = self.nodes();
         let mut suffix = crate::mem::zeroed_u32(n);
         if self.order() >= 2 {
@@ -158,22 +165,33 @@ impl Trie {
                 parents.start + self.child_start[parents.clone()].partition_point(|&c| c < half);
             // In pieces (`mem::try_for_chunks`), so that a browser's optimized code takes over
             // within a level.
-            let link = |parents: Range<usize>, out: &mut [u32], base: usize| {
+            fn link<T: Tick>(
+                trie: &Trie,
+                k: usize,
+                parents: Range<usize>,
+                (done, out, base): (&[u32], &mut [u32], usize),
+                tick: &T,
+            ) -> Result<()> {
                 crate::mem::try_for_chunks(parents, |piece| {
-                    self.link_children(k, piece, done, out, base)
+                    tick.add(cost::SUFFIX * trie.descendants(piece.clone()).len() as u64);
+                    trie.link_children(k, piece, done, out, base)
                 })
-            };
-            if parents.len() < crate::mem::PARALLEL_MIN {
-                link(parents, level, base)?;
+            }
+            // Split only where the halves run at once: in one thread the second half would
+            // report its progress only at its end.
+            if parents.len() < crate::mem::PARALLEL_MIN || !crate::mem::native_extras() {
+                link(self, k, parents, (done, level, base), meter)?;
             } else {
                 let cut = self.child_start[mid] as usize - base;
                 let (lo, hi) = level.split_at_mut(cut);
+                let tally = meter.tally();
                 let (a, b) = crate::mem::join(
-                    || link(parents.start..mid, lo, base),
-                    || link(mid..parents.end, hi, base + cut),
+                    || link(self, k, parents.start..mid, (done, lo, base), meter),
+                    || link(self, k, mid..parents.end, (done, hi, base + cut), &tally),
                 );
                 a?;
                 b?;
+                meter.poll();
             }
         }
         Ok(suffix)

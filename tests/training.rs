@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use ultra_efficient_llm::tokenizer::{detokenize, tokenize};
-use ultra_efficient_llm::{GenerateOptions, Model, TrainOptions, Trainer};
+use ultra_efficient_llm::{GenerateOptions, Model, Phase, Progress, TrainOptions, Trainer};
 
 const TINY: &str = include_str!("fixtures/corpus/tiny.txt");
 const ES_TINY: &str = include_str!("fixtures/corpus/es-tiny.txt");
@@ -258,4 +258,157 @@ fn the_native_extras_change_only_the_speed() {
     assert!(on.0 == off.0, "the model files differ");
     assert_eq!(on.1, off.1);
     assert_eq!(on.2, off.2);
+}
+
+/// Fractions that start at 0, end at 1 (only there), never go back, move in bounded steps
+/// rather than per item, and do move in between: at least `moves` of them strictly between 0
+/// and 1, and the one before the 1 close to it (the work counted matches the work done).
+fn assert_fractions_rise(f: &[f64], moves: usize, what: &str) {
+    assert_eq!(f.first(), Some(&0.0), "{what}: {f:?}");
+    assert_eq!(f.last(), Some(&1.0), "{what}: {f:?}");
+    assert!(f.windows(2).all(|w| w[0] <= w[1]), "{what}: {f:?}");
+    assert!(f[..f.len() - 1].iter().all(|&x| x < 1.0), "{what}: {f:?}");
+    let between = f.iter().filter(|&&x| x > 0.0 && x < 1.0).count();
+    assert!(
+        between >= moves,
+        "{what}: {between} fractions in (0, 1): {f:?}"
+    );
+    // At most one report per 1/200 of the work, and one per phase change.
+    assert!(f.len() <= 205, "{what}: {} reports", f.len());
+    assert!(f[f.len() - 2] > 0.95, "{what}: {f:?}");
+}
+
+#[test]
+fn the_build_reports_rising_fractions_through_its_phases_and_makes_the_same_model() {
+    let text = large_text();
+    let order4 = TrainOptions {
+        max_pattern_length: 4,
+        ..Default::default()
+    };
+    let cases = [
+        (order4.clone(), false),
+        (order4.clone(), true),
+        (
+            TrainOptions {
+                min_frequency: 2,
+                ..order4.clone()
+            },
+            true,
+        ),
+        (
+            TrainOptions {
+                max_patterns: 50_000,
+                ..order4
+            },
+            false,
+        ),
+    ];
+    for (opts, file_only) in cases {
+        let what = format!("{opts:?}, file only: {file_only}");
+        let build = |listen: bool| {
+            let mut t = Trainer::new(opts.clone()).unwrap();
+            t.set_total_bytes(text.len() as u64);
+            let reports = std::rc::Rc::new(std::cell::RefCell::new(Vec::<Progress>::new()));
+            if listen {
+                let r = reports.clone();
+                t.on_progress(move |p| r.borrow_mut().push(p));
+            }
+            for chunk in text.as_bytes().chunks(1 << 16) {
+                t.feed_bytes(chunk).unwrap();
+            }
+            let bytes = if file_only {
+                t.finish_file().unwrap().bytes
+            } else {
+                t.finish().unwrap().to_bytes()
+            };
+            let reports = reports.borrow().clone();
+            (bytes, reports)
+        };
+        let (bytes, reports) = build(true);
+        assert!(
+            bytes == build(false).0,
+            "{what}: the callback changed the model"
+        );
+        let (fed, built): (Vec<&Progress>, Vec<&Progress>) =
+            reports.iter().partition(|p| p.phase == Phase::Counting);
+        assert!(fed.iter().all(|p| p.fraction == 0.0), "{what}");
+        assert_eq!(fed.last().map(|p| p.bytes_seen), Some(text.len() as u64));
+        // Smoothing from 0, then Indexing, then one Done, each reported as it starts.
+        let phases: Vec<Phase> = built.iter().map(|p| p.phase).collect();
+        let first = |ph| phases.iter().position(|&x| x == ph).unwrap();
+        assert_eq!(first(Phase::Smoothing), 0, "{what}");
+        assert!(
+            phases.windows(2).all(|w| w[0] as u8 <= w[1] as u8),
+            "{what}: {phases:?}"
+        );
+        assert_eq!(phases.last(), Some(&Phase::Done));
+        assert_eq!(phases.iter().filter(|&&x| x == Phase::Done).count(), 1);
+        let fractions: Vec<f64> = built.iter().map(|p| p.fraction).collect();
+        assert_fractions_rise(&fractions, 20, &what);
+        // Both phases move: the counting and smoothing, and the writing (and indexing), which
+        // is a small share of the work when pruning dropped most patterns.
+        for (phase, moves) in [(Phase::Smoothing, 10), (Phase::Indexing, 2)] {
+            let moving = built
+                .iter()
+                .filter(|p| p.phase == phase && p.fraction > 0.0 && p.fraction < 1.0)
+                .count();
+            assert!(moving >= moves, "{what}: {moving} reports in {phase:?}");
+        }
+        assert!(built.iter().all(|p| p.bytes_seen == text.len() as u64));
+    }
+}
+
+#[test]
+fn loading_reports_rising_fractions_and_loads_the_same_model() {
+    let text = large_text();
+    let trained = train(
+        &text,
+        TrainOptions {
+            max_pattern_length: 4,
+            ..Default::default()
+        },
+    );
+    let pruned = train(
+        &text,
+        TrainOptions {
+            max_pattern_length: 4,
+            min_frequency: 2,
+            ..Default::default()
+        },
+    );
+    // A model imported from ARPA stores probabilities, which loading turns into weights.
+    let imported = Model::from_arpa(&pruned.to_arpa()).unwrap();
+    for (what, model) in [
+        ("counts", &trained),
+        ("pruned", &pruned),
+        ("arpa", &imported),
+    ] {
+        let bytes = model.to_bytes();
+        let mut seen = Vec::new();
+        let loaded = Model::from_vec_with_progress(bytes.clone(), |f| seen.push(f)).unwrap();
+        // The index is filled in pieces of 65,536 contexts: few for this model.
+        assert_fractions_rise(&seen, 8, what);
+        assert!(loaded.to_bytes() == bytes, "{what}");
+        assert_eq!(
+            loaded.info(),
+            Model::from_bytes(&bytes).unwrap().info(),
+            "{what}"
+        );
+        let held_out = &text[..20_000];
+        assert_eq!(
+            loaded.perplexity(held_out),
+            model.perplexity(held_out),
+            "{what}"
+        );
+        let mut again = Vec::new();
+        Model::from_bytes_with_progress(&bytes, |f| again.push(f)).unwrap();
+        assert_fractions_rise(&again, 8, what);
+    }
+    // A load that fails reports its start, and no end.
+    let mut damaged = trained.to_bytes();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    let mut seen = Vec::new();
+    assert!(Model::from_vec_with_progress(damaged, |f| seen.push(f)).is_err());
+    assert_eq!(seen, [0.0]);
 }

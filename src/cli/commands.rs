@@ -85,12 +85,15 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
     }
     let bar = progress_bar(total, args.json);
     let b = bar.clone();
+    // The bar counts bytes read; the build after the last byte shows its share done in the
+    // message (at most about 200 updates, see `Trainer::on_progress`).
     trainer.on_progress(move |p| {
         b.set_position(p.bytes_seen);
+        let percent = (p.fraction * 100.0).floor();
         match p.phase {
             Phase::Counting => {}
-            Phase::Smoothing => b.set_message("smoothing"),
-            Phase::Indexing => b.set_message("indexing"),
+            Phase::Smoothing => b.set_message(format!("counting {percent}%")),
+            Phase::Indexing => b.set_message(format!("writing {percent}%")),
             _ => b.set_message("done"),
         }
     });

@@ -3,8 +3,10 @@
 //
 // Target contract (camelCase options and results):
 //   new Trainer(opts); trainer.setTotalBytes(n); trainer.feed(text); trainer.feedBytes(u8);
-//   trainer.bytesSeen(); trainer.finish() -> Model; trainer.finishFile() -> {bytes, info}
-//   Model.checkHeader(u8); Model.fromBytes(u8); model.toBytes(); model.generate(prompt, opts, onToken?);
+//   trainer.bytesSeen(); trainer.finish(onProgress?) -> Model;
+//   trainer.finishFile(onProgress?) -> {bytes, info}
+//   Model.checkHeader(u8); Model.fromBytes(u8, onProgress?); model.toBytes();
+//   model.generate(prompt, opts, onToken?);
 //   model.perplexity(text); model.info(); model.cacheStats()
 //
 // Older glue (only `Model.train(text, opts)`, snake_case options and results) is adapted here:
@@ -126,8 +128,9 @@ export function checkModelHeader(bytes) {
   return true;
 }
 
-export function modelFromBytes(bytes) {
-  return glue.Model.fromBytes(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+/** `onProgress(fraction)`, when given, follows the parse (a core without it ignores it). */
+export function modelFromBytes(bytes, onProgress) {
+  return glue.Model.fromBytes(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), onProgress);
 }
 
 /** `{text, tokens, stats}`; `onToken(piece, token)` is called per generated token. */

@@ -167,11 +167,14 @@ export interface StorageInfo {
 
 /**
  * A progress report of `train`, `load` or `loadBytes`. The phases come in order, each reported
- * from its start (`fraction` 0) to its end (1): `reading` (train: the sources fed to the
- * trainer, `fraction` = bytesSeen / bytesTotal; load: the model file read), `building` (train
- * only: counting and smoothing in the training worker), `installing` (the model loaded into the
- * first generation worker), then one `done`, just before the call resolves. `building` and
- * `installing` are one call each into the core, which reports nothing until it returns: their
+ * from its start (`fraction` 0) to its end (1), its fraction never going back: `reading` (train:
+ * the sources fed to the trainer, `fraction` = bytesSeen / bytesTotal; load: the model file
+ * read), `building` (train only: counting, smoothing and writing the model file in the training
+ * worker), `installing` (the model decoded and indexed in the first generation worker), then
+ * one `done`, just before the call resolves. In `building` and `installing` the fraction is the
+ * share of the core's work done, weighted by what each pass costs, reported at most every
+ * 50 ms; `building` may jump ahead when the patterns have been counted (the work that remains
+ * is known only then). A small model may be built or installed within one report: then its
  * fraction goes from 0 to 1 with nothing between.
  */
 export interface TrainProgress {

@@ -267,11 +267,12 @@ class Uellm {
   async installFirst(op, args, trace, { signal, timeoutMs, priority, progress } = {}) {
     const blob = args.blob;
     // The worker reports `reading` (the file, from the Blob or IndexedDB) and `installing` (the
-    // parse) as it starts them; `installing` ends when it answers.
+    // parse: its start, then the core's fraction as it goes); `installing` ends when it answers.
     const onEvent = progress ? (m) => {
       if (m.type !== 'progress') return;
       const reading = m.phase === 'reading';
-      progress(m.phase, reading && m.bytesTotal ? m.bytesSeen / m.bytesTotal : 0, m.bytesSeen, m.bytesTotal);
+      const fraction = reading ? (m.bytesTotal ? m.bytesSeen / m.bytesTotal : 0) : (m.fraction ?? 0);
+      progress(m.phase, fraction, m.bytesSeen, m.bytesTotal);
     } : undefined;
     await this.pool.run(op, progress ? { ...args, progress: true } : args, { signal, trace, priority, onEvent,
       timeoutMs: timeoutMs ?? this.config.storageTimeoutMs,
@@ -284,11 +285,13 @@ class Uellm {
       const progress = progressReporter(onProgress);
       const list = await trainSources(sources, signal);
       let size = 0;
-      // Worker events: `reading` (bytes fed so far) and `building` (the core's build starts).
+      // Worker events: `reading` (bytes fed so far) and `building` (its start, then the core's
+      // fraction of the build as it goes).
       const onEvent = progress
         ? (m) => { if (m.type === 'progress') {
           size = m.bytesTotal;
-          progress(m.phase, m.phase === 'reading' ? (m.bytesTotal ? m.bytesSeen / m.bytesTotal : 1) : 0, m.bytesSeen, m.bytesTotal);
+          progress(m.phase, m.phase === 'reading' ? (m.bytesTotal ? m.bytesSeen / m.bytesTotal : 1) : (m.fraction ?? 0),
+            m.bytesSeen, m.bytesTotal);
         } }
         : undefined;
       // Whatever the outcome (a training that fails late has grown the worker as much).
@@ -301,7 +304,11 @@ class Uellm {
         progress?.('installing', 0, size, size);
         const t0 = now();
         const first = { worker: null };
-        await this.installFirst('load', { blob }, first, { signal });
+        // Of the install's events, the parse's fractions (its reading of the Blob is quick).
+        const installing = progress && ((phase, fraction) => {
+          if (phase === 'installing' && fraction > 0) progress('installing', fraction, size, size);
+        });
+        await this.installFirst('load', { blob }, first, { signal, progress: installing });
         noteInstall(trace, first.worker, now() - t0);
         progress?.('installing', 1, size, size);
         progress?.('done', 1, size, size);

@@ -26,6 +26,10 @@ const POLL_MS = 50;       // how often a long generation checks its stop URL (~1
 // a token), so one that is stopped ends within the pool's grace period anyway.
 const QUIET_MAX_TOKENS = 20_000;
 const DEFAULT_MAX_TOKENS = 50; // the core's default (no preset changes it)
+// During a call into the core that reports progress (a training's build, a model's parse): at
+// most one progress message per this many ms. The core reports up to ~200 fractions per call;
+// a message for each would cost the page more than it shows.
+const PROGRESS_MS = 50;
 
 let model = null;
 let modelInfo = null;
@@ -86,8 +90,27 @@ async function handle({ id, op, args = {}, arrivedAt }) {
   }
 }
 
-const progress = (id, phase, bytesSeen, bytesTotal) =>
-  self.postMessage({ id, type: 'progress', phase, bytesSeen, bytesTotal });
+// `fraction`: how much of `building` or `installing` is done, from the core (see coreProgress);
+// absent for `reading` (the page computes it from the bytes) and at a phase's start.
+const progress = (id, phase, bytesSeen, bytesTotal, fraction) =>
+  self.postMessage({ id, type: 'progress', phase, bytesSeen, bytesTotal, fraction });
+
+/**
+ * The `onProgress` of a core call (`Trainer.finishFile`, `Model.fromBytes`) that posts `phase`
+ * with the core's fraction, at most once per PROGRESS_MS; null when nobody listens. The core's
+ * 0 and 1 are not posted: the phase's start is posted before the call and its end follows
+ * from the answer (the page reports it).
+ */
+function coreProgress(id, phase, bytesSeen, bytesTotal) {
+  let last = performance.now();
+  return (fraction) => {
+    if (!(fraction > 0 && fraction < 1)) return;
+    const now = performance.now();
+    if (now - last < PROGRESS_MS) return;
+    last = now;
+    progress(id, phase, bytesSeen, bytesTotal, fraction);
+  };
+}
 
 function requireModel() {
   if (!model) throw new NoModelError();
@@ -119,16 +142,17 @@ function dropModel() {
  * decoding (node, en-train order 5: a second load took 237-383 ms with the old model held,
  * 148-211 ms with it freed first). A file that fails later (checksum, content) makes the worker
  * rebuild its previous model from that model's file, so a failed load still leaves the worker
- * as it was; it just takes longer to fail.
+ * as it was; it just takes longer to fail. `onProgress(fraction)` follows the parse (not the
+ * rebuild).
  */
-async function replaceModel(bytes, file, timings) {
+async function replaceModel(bytes, file, timings, onProgress) {
   const checked = phase(timings, 'checkMs', () => core.checkModelHeader(bytes));
-  if (!checked) return setModel(phase(timings, 'parseMs', () => core.modelFromBytes(bytes)), file());
+  if (!checked) return setModel(phase(timings, 'parseMs', () => core.modelFromBytes(bytes, onProgress)), file());
   const previous = modelFile;
   dropModel();
   let parsed;
   try {
-    parsed = phase(timings, 'parseMs', () => core.modelFromBytes(bytes));
+    parsed = phase(timings, 'parseMs', () => core.modelFromBytes(bytes, onProgress));
   } catch (e) {
     if (previous) {
       try {
@@ -203,7 +227,7 @@ async function dispatch(id, op, args, timings) {
       const size = args.blob?.size ?? args.bytes?.byteLength ?? 0;
       if (args.progress) progress(id, 'reading', 0, size);
       const bytes = await modelBytesFrom(args, timings);
-      // The parse is one call into the core, which reports nothing until it returns.
+      // The parse reports its fraction as it goes (coreProgress).
       if (args.progress) {
         progress(id, 'reading', size, size);
         progress(id, 'installing', size, size);
@@ -213,7 +237,8 @@ async function dispatch(id, op, args, timings) {
         throw new UellmError('test hook: a background install failed', { code: 'TEST_HOOK' });
       }
       const file = () => args.blob ?? fileBlob(bytes, timings);
-      return { result: { info: await replaceModel(bytes, file, timings) } };
+      const onParse = args.progress ? coreProgress(id, 'installing', size, size) : undefined;
+      return { result: { info: await replaceModel(bytes, file, timings, onParse) } };
     }
     case 'generate': {
       const m = requireModel();
@@ -254,7 +279,8 @@ async function dispatch(id, op, args, timings) {
         progress(id, 'reading', file.size, file.size);
         progress(id, 'installing', file.size, file.size);
       }
-      const info = await replaceModel(bytes, () => file, timings);
+      const onParse = args.progress ? coreProgress(id, 'installing', file.size, file.size) : undefined;
+      const info = await replaceModel(bytes, () => file, timings, onParse);
       if (args.share) return { result: { info, blob: file } };
       const buf = exactBuffer(bytes);
       return { result: { bytes: buf, info }, transfer: [buf] };
@@ -436,17 +462,20 @@ async function train(id, { sources = [], options }, timings) {
     }
     report(true);
     timings.readMs = performance.now() - tRead; // reading and feeding the sources
-    progress(id, 'building', trainer.bytesSeen(), total);
+    const seen = trainer.bytesSeen();
+    progress(id, 'building', seen, total);
+    // The build reports its fraction as it goes (an older core ignores the callback).
+    const onBuild = coreProgress(id, 'building', seen, total);
     finished = true;
     let bytes;
     let info;
     if (typeof trainer.finishFile === 'function') {
       // The model serves in the generation workers, not here: make only its file (no
       // generation index: less time and memory), and keep no model in this worker.
-      ({ bytes, info } = phase(timings, 'trainMs', () => trainer.finishFile()));
+      ({ bytes, info } = phase(timings, 'trainMs', () => trainer.finishFile(onBuild)));
       dropModel();
     } else {
-      const trained = phase(timings, 'trainMs', () => trainer.finish());
+      const trained = phase(timings, 'trainMs', () => trainer.finish(onBuild));
       info = setModel(trained);
       bytes = phase(timings, 'toBytesMs', () => model.toBytes());
     }

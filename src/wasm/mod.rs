@@ -6,6 +6,7 @@
 //! trainer.setTotalBytes(file.size);                          // optional
 //! trainer.feedBytes(chunk); trainer.bytesSeen();             // or feed(text), as often as needed
 //! const model = trainer.finish();                            // consumes the trainer
+//! trainer.finishFile((fraction) => bar.value = fraction);    // or only the file, with progress
 //!
 //! const model = Model.train(text, { maxPatternLength: 3 }); // all at once
 //! const out = model.generate("It is", { seed: 42, maxTokens: 40, preset: "production" },
@@ -13,6 +14,7 @@
 //! out.text; out.tokens; out.stats.elapsedMs; out.stats.seed; out.stats.stopReason;
 //! model.perplexity(text).perplexity; model.info().order; model.cacheStats().hits;
 //! const bytes = model.toBytes(); Model.fromBytes(bytes);     // Uint8Array
+//! Model.fromBytes(bytes, (fraction) => bar.value = fraction); // with progress
 //! model.toArpa(); Model.fromArpa(arpaText);
 //! formatVersion(); version(); presets().production;
 //! ```
@@ -30,7 +32,8 @@
 //! Loading the module installs `performance.now()` as the statistics clock
 //! ([`crate::clock::set_clock`]); this works on a page and in a dedicated worker.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -103,6 +106,79 @@ pub fn to_js_error(err: &Error) -> JsValue {
         &JsValue::from_str(err.code()),
     );
     js.into()
+}
+
+/// An `onProgress` argument: `undefined` or `null` (none), or a function of the fraction done.
+///
+/// # Errors
+/// `InvalidOptionError` for anything else.
+fn progress_callback(value: &JsValue) -> Result<Option<js_sys::Function>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value
+        .clone()
+        .dyn_into::<js_sys::Function>()
+        .map(Some)
+        .map_err(|_| {
+            to_js_error(&Error::InvalidOption {
+                name: "onProgress",
+                reason: "must be a function (fraction) => void".into(),
+            })
+        })
+}
+
+/// Calls a JavaScript progress callback from the core's reports. The core's long calls cannot
+/// stop midway, so the first exception the callback throws is kept (and the callback not called
+/// again) for the binding to throw once the call returns ([`Progress::rethrow`]).
+#[derive(Clone)]
+struct Progress {
+    f: js_sys::Function,
+    thrown: Rc<RefCell<Option<JsValue>>>,
+}
+
+impl Progress {
+    fn new(f: js_sys::Function) -> Self {
+        Progress {
+            f,
+            thrown: Rc::new(RefCell::new(None)),
+        }
+    }
+
+    fn report(&self, fraction: f64) {
+        if self.thrown.borrow().is_some() {
+            return;
+        }
+        if let Err(e) = self
+            .f
+            .call1(&JsValue::UNDEFINED, &JsValue::from_f64(fraction))
+        {
+            *self.thrown.borrow_mut() = Some(e);
+        }
+    }
+
+    /// `result`, unless the callback threw: then what it threw (see [`thrown_error`]).
+    fn rethrow<T>(&self, result: Result<T, JsValue>) -> Result<T, JsValue> {
+        match self.thrown.borrow_mut().take() {
+            Some(e) => Err(thrown_error(e, "onProgress")),
+            None => result,
+        }
+    }
+}
+
+/// A value thrown by the callback `name`, as an `Error`: an `Error` as it is, anything else
+/// wrapped (with the value as `cause`).
+fn thrown_error(thrown: JsValue, name: &str) -> JsValue {
+    if thrown.is_instance_of::<js_sys::Error>() {
+        return thrown;
+    }
+    let text = js_sys::JSON::stringify(&thrown)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| format!("{thrown:?}"));
+    let err = js_sys::Error::new(&format!("{name} threw a non-Error value: {text}"));
+    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("cause"), &thrown);
+    err.into()
 }
 
 /// The model file format version this build reads and writes.

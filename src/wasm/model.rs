@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 
 use super::options::{bytes_arg, generate_options, js_error, options, string_arg, JsTrainOptions};
 use super::results::{generation_to_js, to_js, JsCacheStats, JsModelInfo, JsPerplexity};
-use super::MAX_SAFE_INTEGER;
+use super::{progress_callback, thrown_error, Progress, MAX_SAFE_INTEGER};
 use crate::format::{self, HEADER_LEN};
 use crate::{Error, Model, Trainer};
 
@@ -49,18 +49,35 @@ impl WasmModel {
 
     /// Loads a model from bytes made by `toBytes` (or the CLI).
     ///
+    /// `onProgress(fraction)`, when given, is called with the share of the load done: 0 first,
+    /// then as the checksum, the decoding and the index advance (at most about 200 times, never
+    /// going back), and 1 once the model is loaded. What it throws is thrown once the load
+    /// ends (the load cannot stop midway; the model is dropped), and it is not called again.
+    ///
     /// # Errors
     /// `NotAModelError`, `UnsupportedVersionError`, `TruncatedError` or `CorruptedError`;
-    /// `InvalidOptionError` when `bytes` is not a `Uint8Array`, an `ArrayBuffer` or an array.
+    /// `InvalidOptionError` when `bytes` is not a `Uint8Array`, an `ArrayBuffer` or an array,
+    /// or `onProgress` not a function; what `onProgress` throws.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
         bytes: JsValue,
+        #[wasm_bindgen(js_name = onProgress, unchecked_optional_param_type = "OnProgress")]
+        on_progress: JsValue,
     ) -> Result<WasmModel, JsValue> {
+        let progress = progress_callback(&on_progress)?.map(Progress::new);
         // Owned: the one copy into wasm memory becomes the model's file (no second copy).
-        Model::from_vec(bytes_arg(&bytes, "bytes")?.to_vec())
-            .map(WasmModel::from)
-            .map_err(js_error)
+        let bytes = bytes_arg(&bytes, "bytes")?.to_vec();
+        match progress {
+            None => Model::from_vec(bytes)
+                .map(WasmModel::from)
+                .map_err(js_error),
+            Some(p) => p.rethrow(
+                Model::from_vec_with_progress(bytes, |f| p.report(f))
+                    .map(WasmModel::from)
+                    .map_err(js_error),
+            ),
+        }
     }
 
     /// Checks the header of `bytes` (magic, format version, length) without reading the rest,
@@ -163,7 +180,7 @@ impl WasmModel {
                     }
                 });
                 if let Some(e) = thrown {
-                    return Err(as_error(e));
+                    return Err(thrown_error(e, "onToken"));
                 }
                 out
             }
@@ -229,19 +246,4 @@ impl WasmModel {
             js_sys::JsString::from(joined).split("\n")
         })
     }
-}
-
-/// A value thrown by a callback, as an `Error`: an `Error` as it is, anything else wrapped (with
-/// the value as `cause`).
-fn as_error(thrown: JsValue) -> JsValue {
-    if thrown.is_instance_of::<js_sys::Error>() {
-        return thrown;
-    }
-    let text = js_sys::JSON::stringify(&thrown)
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_else(|| format!("{thrown:?}"));
-    let err = js_sys::Error::new(&format!("onToken threw a non-Error value: {text}"));
-    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("cause"), &thrown);
-    err.into()
 }

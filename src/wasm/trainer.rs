@@ -6,8 +6,8 @@ use wasm_bindgen::prelude::*;
 use super::model::WasmModel;
 use super::options::{bytes_arg, js_error, options, string_arg, JsTrainOptions};
 use super::results::{to_js, JsModelInfo};
-use super::MAX_SAFE_INTEGER;
-use crate::{Error, Trainer};
+use super::{progress_callback, Progress, MAX_SAFE_INTEGER};
+use crate::{Error, Phase, Trainer};
 
 /// An incremental trainer, the JavaScript `Trainer` class.
 #[wasm_bindgen(js_name = Trainer)]
@@ -83,28 +83,70 @@ impl WasmTrainer {
     /// Counts, smooths and indexes everything fed into a `Model`. The trainer is consumed
     /// (freed), whether this succeeds or not.
     ///
+    /// `onProgress(fraction)`, when given, is called with the share of the work done: 0 first,
+    /// then as the patterns are counted, smoothed and indexed (at most about 200 times, never
+    /// going back; it may jump ahead when the counting ends, as the work that remains is known
+    /// only then), and 1 at the end. What it throws is thrown once the call ends (it cannot stop
+    /// midway; the model is dropped), and it is not called again.
+    ///
     /// # Errors
     /// `EmptyInputError` when no word was fed; `NotTextError` when the input ends inside a UTF-8
-    /// character.
-    pub fn finish(self) -> Result<WasmModel, JsValue> {
-        self.trainer.finish().map(WasmModel::from).map_err(js_error)
+    /// character; `InvalidOptionError` when `onProgress` is not a function; what it throws.
+    pub fn finish(
+        mut self,
+        #[wasm_bindgen(js_name = onProgress, unchecked_optional_param_type = "OnProgress")]
+        on_progress: JsValue,
+    ) -> Result<WasmModel, JsValue> {
+        let progress = self.listen(&on_progress)?;
+        let out = self.trainer.finish().map(WasmModel::from).map_err(js_error);
+        match progress {
+            Some(p) => p.rethrow(out),
+            None => out,
+        }
     }
 
     /// Counts and smooths everything fed into a model file, without building the model (no
     /// generation index: faster, and less memory): `{bytes, info}`, where
     /// `Model.fromBytes(bytes)` is the model `finish()` would return and `info` its `info()`.
     /// For a model used elsewhere, as the training worker's is. The trainer is consumed.
+    /// `onProgress` as for `finish()`.
     ///
     /// # Errors
     /// As `finish()`.
     #[wasm_bindgen(js_name = finishFile, unchecked_return_type = "ModelFile")]
-    pub fn finish_file(self) -> Result<JsValue, JsValue> {
-        let file = self.trainer.finish_file().map_err(js_error)?;
+    pub fn finish_file(
+        mut self,
+        #[wasm_bindgen(js_name = onProgress, unchecked_optional_param_type = "OnProgress")]
+        on_progress: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let progress = self.listen(&on_progress)?;
+        let file = self.trainer.finish_file().map_err(js_error);
+        let file = match progress {
+            Some(p) => p.rethrow(file)?,
+            None => file?,
+        };
         let out = js_sys::Object::new();
         let bytes = js_sys::Uint8Array::from(&file.bytes[..]);
         js_sys::Reflect::set(&out, &JsValue::from_str("bytes"), &bytes)?;
         let info = to_js(&JsModelInfo::from(file.info))?;
         js_sys::Reflect::set(&out, &JsValue::from_str("info"), &info)?;
         Ok(out.into())
+    }
+}
+
+impl WasmTrainer {
+    /// Has the core report the build's fraction to `on_progress` (when it is a function).
+    fn listen(&mut self, on_progress: &JsValue) -> Result<Option<Progress>, JsValue> {
+        let Some(progress) = progress_callback(on_progress)?.map(Progress::new) else {
+            return Ok(None);
+        };
+        let p = progress.clone();
+        // Reports while text is fed carry no fraction of the build.
+        self.trainer.on_progress(move |r| {
+            if r.phase != Phase::Counting {
+                p.report(r.fraction);
+            }
+        });
+        Ok(Some(progress))
     }
 }

@@ -59,6 +59,13 @@ export interface GenerateOptions {
  */
 export type OnToken = (piece: string, token: string) => boolean | void;
 
+/**
+ * Called during `Trainer.finish`, `Trainer.finishFile` and `Model.fromBytes` with the share of
+ * the call's work done: 0 first, then rising with the work (at most about 200 calls, each at
+ * least the one before), and 1 when it is done. What it throws is thrown once the call ends.
+ */
+export type OnProgress = (fraction: number) => void;
+
 /** Why generation stopped. */
 export type StopReason = "max_tokens" | "sentence_end" | "cancelled";
 

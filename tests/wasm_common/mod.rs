@@ -175,30 +175,30 @@ fn model_bytes_round_trip_and_load_errors_are_typed() {
     let model = WasmModel::train(s(TINY), order3()).unwrap();
     let bytes = model.to_bytes();
     assert_eq!(bytes, tiny_o3().to_bytes());
-    let again = WasmModel::from_bytes(b(&bytes)).unwrap();
+    let again = WasmModel::from_bytes(b(&bytes), JsValue::UNDEFINED).unwrap();
     assert_eq!(again.to_bytes(), bytes);
     assert_eq!(again.model().info(), model.model().info());
 
-    let err = WasmModel::from_bytes(b(b"junk")).unwrap_err();
+    let err = WasmModel::from_bytes(b(b"junk"), JsValue::UNDEFINED).unwrap_err();
     assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
-    let err = WasmModel::from_bytes(b(&[])).unwrap_err();
+    let err = WasmModel::from_bytes(b(&[]), JsValue::UNDEFINED).unwrap_err();
     assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
-    let err = WasmModel::from_bytes(b(&bytes[..bytes.len() / 2])).unwrap_err();
+    let err = WasmModel::from_bytes(b(&bytes[..bytes.len() / 2]), JsValue::UNDEFINED).unwrap_err();
     assert_js_error(&err, "TruncatedError", "TRUNCATED");
-    let err = WasmModel::from_bytes(b(&bytes[..10])).unwrap_err();
+    let err = WasmModel::from_bytes(b(&bytes[..10]), JsValue::UNDEFINED).unwrap_err();
     assert_js_error(&err, "TruncatedError", "TRUNCATED");
 
     // A file of a future format version: bytes 8..10 hold the version, little-endian.
     let mut future = bytes.clone();
     future[8..10].copy_from_slice(&(format::FORMAT_VERSION + 1).to_le_bytes());
-    let err = WasmModel::from_bytes(b(&future)).unwrap_err();
+    let err = WasmModel::from_bytes(b(&future), JsValue::UNDEFINED).unwrap_err();
     let message = assert_js_error(&err, "UnsupportedVersionError", "UNSUPPORTED_VERSION");
     assert!(message.contains("upgrade"), "{message}");
 
     let mut flipped = bytes.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 0xff;
-    let err = WasmModel::from_bytes(b(&flipped)).unwrap_err();
+    let err = WasmModel::from_bytes(b(&flipped), JsValue::UNDEFINED).unwrap_err();
     assert_js_error(&err, "CorruptedError", "CORRUPTED");
 
     // checkHeader reads the header only: the same typed errors for junk, truncated and future
@@ -392,7 +392,7 @@ fn arguments_of_the_wrong_type_are_invalid_options_not_traps() {
         JsValue::UNDEFINED,
         obj(&[("length", num(1e10))]),
     ] {
-        let err = WasmModel::from_bytes(bad.clone()).unwrap_err();
+        let err = WasmModel::from_bytes(bad.clone(), JsValue::UNDEFINED).unwrap_err();
         assert_invalid_option(&err, "`bytes`: must be a Uint8Array");
         let err = WasmModel::check_header(bad.clone()).unwrap_err();
         assert_invalid_option(&err, "`bytes`");
@@ -402,11 +402,13 @@ fn arguments_of_the_wrong_type_are_invalid_options_not_traps() {
     }
     let buffer = js_sys::Uint8Array::from(&file[..]).buffer();
     WasmModel::check_header(buffer.clone().into()).unwrap();
-    let from_buffer = WasmModel::from_bytes(buffer.into()).unwrap();
+    let from_buffer = WasmModel::from_bytes(buffer.into(), JsValue::UNDEFINED).unwrap();
     assert_eq!(from_buffer.to_bytes(), file);
     let numbers: js_sys::Array = file.iter().map(|&x| num(x.into())).collect();
     assert_eq!(
-        WasmModel::from_bytes(numbers.into()).unwrap().to_bytes(),
+        WasmModel::from_bytes(numbers.into(), JsValue::UNDEFINED)
+            .unwrap()
+            .to_bytes(),
         file
     );
     // The instance is still sound: the golden text, as before.
@@ -444,7 +446,10 @@ fn trainer_fed_in_chunks_equals_training_on_the_whole_text() {
         assert!(seen <= at as f64 && seen + 3.0 >= at as f64, "chunk {i}");
     }
     assert_eq!(trainer.bytes_seen(), bytes.len() as f64);
-    assert_eq!(trainer.finish().unwrap().to_bytes(), whole);
+    assert_eq!(
+        trainer.finish(JsValue::UNDEFINED).unwrap().to_bytes(),
+        whole
+    );
 
     // Text, in chunks that split lines.
     let mut trainer = WasmTrainer::new(order3()).unwrap();
@@ -458,7 +463,10 @@ fn trainer_fed_in_chunks_equals_training_on_the_whole_text() {
         rest = &rest[cut..];
     }
     assert_eq!(trainer.bytes_seen(), ES_TINY.len() as f64);
-    assert_eq!(trainer.finish().unwrap().to_bytes(), whole);
+    assert_eq!(
+        trainer.finish(JsValue::UNDEFINED).unwrap().to_bytes(),
+        whole
+    );
 
     // Typed errors.
     let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
@@ -471,11 +479,11 @@ fn trainer_fed_in_chunks_equals_training_on_the_whole_text() {
     trainer
         .feed_bytes(b("caf\u{e9}".as_bytes().split_last().unwrap().1))
         .unwrap();
-    let err = trainer.finish().unwrap_err();
+    let err = trainer.finish(JsValue::UNDEFINED).unwrap_err();
     assert_js_error(&err, "NotTextError", "NOT_TEXT");
     let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
     trainer.feed(s(" \n\n")).unwrap();
-    let err = trainer.finish().unwrap_err();
+    let err = trainer.finish(JsValue::UNDEFINED).unwrap_err();
     assert_js_error(&err, "EmptyInputError", "EMPTY_INPUT");
     let err = WasmModel::train(s(""), JsValue::UNDEFINED).unwrap_err();
     assert_js_error(&err, "EmptyInputError", "EMPTY_INPUT");
@@ -487,7 +495,7 @@ fn finish_file_gives_the_file_and_info_of_finish() {
     let model = WasmModel::train(s(ES_TINY), order3()).unwrap();
     let mut trainer = WasmTrainer::new(order3()).unwrap();
     trainer.feed(s(ES_TINY)).unwrap();
-    let file = trainer.finish_file().unwrap();
+    let file = trainer.finish_file(JsValue::UNDEFINED).unwrap();
     assert_eq!(sorted(&["bytes", "info"]), keys(&file));
     let bytes = js_sys::Uint8Array::from(get(&file, "bytes")).to_vec();
     assert_eq!(bytes, model.to_bytes());
@@ -499,7 +507,10 @@ fn finish_file_gives_the_file_and_info_of_finish() {
         js_sys::JSON::stringify(&info).unwrap(),
         js_sys::JSON::stringify(&want).unwrap()
     );
-    let loaded = WasmModel::from_bytes(b(&bytes)).unwrap().info().unwrap();
+    let loaded = WasmModel::from_bytes(b(&bytes), JsValue::UNDEFINED)
+        .unwrap()
+        .info()
+        .unwrap();
     assert_eq!(
         js_sys::JSON::stringify(&loaded).unwrap(),
         js_sys::JSON::stringify(&info).unwrap()
@@ -507,8 +518,85 @@ fn finish_file_gives_the_file_and_info_of_finish() {
 
     let mut trainer = WasmTrainer::new(JsValue::UNDEFINED).unwrap();
     trainer.feed(s(" \n\n")).unwrap();
-    let err = trainer.finish_file().unwrap_err();
+    let err = trainer.finish_file(JsValue::UNDEFINED).unwrap_err();
     assert_js_error(&err, "EmptyInputError", "EMPTY_INPUT");
+}
+
+/// A Rust closure callable from JavaScript as `onProgress`; `Err` throws.
+type OnProgress = Closure<dyn FnMut(f64) -> Result<JsValue, JsValue>>;
+
+/// An `onProgress` callback that records the fractions and returns `answer(count so far)`.
+fn fractions(
+    answer: impl Fn(usize) -> Result<JsValue, JsValue> + 'static,
+) -> (OnProgress, Rc<RefCell<Vec<f64>>>) {
+    let seen: Rc<RefCell<Vec<f64>>> = Rc::default();
+    let to = Rc::clone(&seen);
+    let closure = OnProgress::new(move |f: f64| {
+        to.borrow_mut().push(f);
+        let n = to.borrow().len();
+        answer(n)
+    });
+    (closure, seen)
+}
+
+/// From 0 to 1, never back, with fractions in between.
+fn assert_rising(f: &[f64], what: &str) {
+    assert_eq!(f.first(), Some(&0.0), "{what}: {f:?}");
+    assert_eq!(f.last(), Some(&1.0), "{what}: {f:?}");
+    assert!(f.windows(2).all(|w| w[0] <= w[1]), "{what}: {f:?}");
+    let between = f.iter().filter(|&&x| x > 0.0 && x < 1.0).count();
+    assert!(between >= 3, "{what}: {f:?}");
+}
+
+#[wasm_bindgen_test]
+fn finish_and_from_bytes_report_rising_fractions_to_on_progress() {
+    setup();
+    let text = format!("{TINY}\n{ES_TINY}");
+    let trained = |on_progress: JsValue, file: bool| {
+        let mut trainer = WasmTrainer::new(order3()).unwrap();
+        trainer.feed(s(&text)).unwrap();
+        if file {
+            let out = trainer.finish_file(on_progress)?;
+            Ok::<_, JsValue>(js_sys::Uint8Array::from(get(&out, "bytes")).to_vec())
+        } else {
+            Ok(trainer.finish(on_progress)?.to_bytes())
+        }
+    };
+    let bytes = trained(JsValue::UNDEFINED, true).unwrap();
+    for file in [true, false] {
+        let (callback, seen) = fractions(|_| Ok(JsValue::UNDEFINED));
+        assert_eq!(trained(callback.as_ref().clone(), file).unwrap(), bytes);
+        assert_rising(&seen.borrow(), if file { "finishFile" } else { "finish" });
+    }
+    let (callback, seen) = fractions(|_| Ok(JsValue::UNDEFINED));
+    let loaded = WasmModel::from_bytes(b(&bytes), callback.as_ref().clone()).unwrap();
+    assert_eq!(loaded.to_bytes(), bytes);
+    assert_rising(&seen.borrow(), "fromBytes");
+
+    // Not a function: refused before any work.
+    let err = WasmModel::from_bytes(b(&bytes), num(1.0)).unwrap_err();
+    assert_invalid_option(&err, "onProgress");
+    let err = trained(s("50%"), true).unwrap_err();
+    assert_invalid_option(&err, "onProgress");
+
+    // What it throws is thrown once the call ends, and it is not called again.
+    for file in [Some(true), Some(false), None] {
+        let thrown: JsValue = js_sys::RangeError::new("progress failed").into();
+        let to_throw = thrown.clone();
+        let (callback, seen) = fractions(move |n| {
+            if n == 2 {
+                Err(to_throw.clone())
+            } else {
+                Ok(JsValue::UNDEFINED)
+            }
+        });
+        let err = match file {
+            Some(file) => trained(callback.as_ref().clone(), file).unwrap_err(),
+            None => WasmModel::from_bytes(b(&bytes), callback.as_ref().clone()).unwrap_err(),
+        };
+        assert!(js_sys::Object::is(&err, &thrown), "{file:?}");
+        assert_eq!(seen.borrow().len(), 2, "{file:?}");
+    }
 }
 
 #[wasm_bindgen_test]
@@ -771,7 +859,7 @@ fn arpa_files_load_and_export() {
         "{}",
         log10(&again)
     );
-    let loaded = WasmModel::from_bytes(b(&model.to_bytes())).unwrap();
+    let loaded = WasmModel::from_bytes(b(&model.to_bytes()), JsValue::UNDEFINED).unwrap();
     assert_eq!(loaded.to_bytes(), model.to_bytes());
     assert_eq!(get_str(&loaded.info().unwrap(), "smoothing"), "arpa");
     // A trained model exports ARPA too.
@@ -781,7 +869,7 @@ fn arpa_files_load_and_export() {
     let err = WasmModel::from_arpa(s("not an arpa file")).unwrap_err();
     assert_js_error(&err, "ArpaError", "INVALID_ARPA");
     // Model bytes are not ARPA, and ARPA is not model bytes.
-    let err = WasmModel::from_bytes(b(TINY_O3_ARPA.as_bytes())).unwrap_err();
+    let err = WasmModel::from_bytes(b(TINY_O3_ARPA.as_bytes()), JsValue::UNDEFINED).unwrap_err();
     let message = assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
     assert!(message.contains("ARPA"), "{message}");
 }
@@ -968,7 +1056,7 @@ async fn storage_round_trip_in_indexeddb() {
     assert!(file.is_instance_of::<js_sys::Object>());
     let stored = blob_bytes(&file).await;
     assert_eq!(stored, bytes);
-    let loaded = WasmModel::from_bytes(b(&stored)).unwrap();
+    let loaded = WasmModel::from_bytes(b(&stored), JsValue::UNDEFINED).unwrap();
     let opts = obj(&[("seed", num(42.0)), ("maxTokens", num(40.0))]);
     let out = loaded
         .generate(s(PROMPT), opts, JsValue::UNDEFINED)

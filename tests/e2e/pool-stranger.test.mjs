@@ -105,9 +105,24 @@ describe('the worker pool for outside users', { concurrency: false }, () => {
       const { llm } = window;
       const events = [];
       const t0 = performance.now();
-      // 2.5 MB: three 1 MB slices, so the reading fraction moves between 0 and 1.
-      const big = new Blob([window.tiny.repeat(50)]);
-      await llm.train([big], { maxPatternLength: 3 }, { onProgress: (p) => events.push({ ...p, at: performance.now() }) });
+      // 4 MB of made-up sentences over the words of tiny.txt (a seeded xorshift): four 1 MB
+      // slices, so the reading fraction moves; at order 5, about 2.4 M patterns (most of them
+      // seen once), whose build and install take long enough (hundreds of ms in a worker) for
+      // fractions between 0 and 1, posted at most every 50 ms, to show.
+      const words = [...new Set(window.tiny.split(/\s+/).filter(Boolean))];
+      let x = 2463534242;
+      const lines = [];
+      for (let bytes = 0; bytes < 4e6;) {
+        const line = [];
+        for (let j = 0; j < 12; j++) {
+          x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+          line.push(words[(x >>> 0) % words.length]);
+        }
+        lines.push(line.join(' '));
+        bytes += lines.at(-1).length + 1;
+      }
+      const big = new Blob([lines.join('\n') + '\n']);
+      await llm.train([big], { maxPatternLength: 5 }, { onProgress: (p) => events.push({ ...p, at: performance.now() }) });
       const resolvedAt = performance.now();
       const file = llm.modelFile;
       const load = [];
@@ -117,8 +132,11 @@ describe('the worker pool for outside users', { concurrency: false }, () => {
       const stored = [];
       await llm.load('progress-test', { onProgress: (p) => stored.push(p) });
       await llm.remove('progress-test');
-      // The tests below expect the model trained on tiny.txt once (its counts, its golden text).
+      // The tests below expect the model trained on tiny.txt once (its counts, its golden text),
+      // in both workers: the second one installs it in the background, after the big model's
+      // background installs, which take a while.
       await llm.train([window.tiny], { maxPatternLength: 3 });
+      while (llm.health().workers.ready < 2) await new Promise((resolve) => setTimeout(resolve, 5));
       return { events, resolvedAt, t0, load, loadResolvedAt, stored, size: big.size, fileSize: file.size };
     });
     const phases = (list) => [...new Set(list.map((e) => e.phase))];
@@ -140,8 +158,16 @@ describe('the worker pool for outside users', { concurrency: false }, () => {
       assert.equal(list.at(-1).phase, 'done');
       assert.equal(list.filter((e) => e.phase === 'done').length, 1);
     }
+    // Every phase that does work moves between its 0 and its 1: the reading, the build in the
+    // training worker and the install in a generation worker, for train, loadBytes and load.
+    const moving = (list, phase) => list.filter((e) => e.phase === phase && e.fraction > 0 && e.fraction < 1);
+    for (const [what, list, phase] of [['train', r.events, 'reading'], ['train', r.events, 'building'],
+      ['train', r.events, 'installing'], ['loadBytes', r.load, 'installing'], ['load', r.stored, 'installing']]) {
+      assert.ok(moving(list, phase).length > 0,
+        `${what}, ${phase}: ${JSON.stringify(list.filter((e) => e.phase === phase).map((e) => e.fraction))}`);
+    }
+    measured.progressMoves = Object.fromEntries(['building', 'installing'].map((p) => [p, moving(r.events, p).length]));
     const reading = r.events.filter((e) => e.phase === 'reading');
-    assert.ok(reading.some((e) => e.fraction > 0 && e.fraction < 1), JSON.stringify(reading));
     assert.equal(reading.at(-1).bytesSeen, r.size);
     // `done` is the last thing before the promise resolves: after the install, not before it.
     const done = r.events.at(-1);

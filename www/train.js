@@ -96,9 +96,11 @@ export function initTrain(app) {
     const render = () => {
       const elapsed = formatMs(performance.now() - t0);
       const bytes = last.bytesTotal ? `${formatBytes(last.bytesSeen)} / ${formatBytes(last.bytesTotal)}` : '';
-      phase.textContent = [last.phase, bytes, elapsed].filter(Boolean).join(' · ');
-      if (last.phase === 'building') bar.removeAttribute('value'); // indeterminate: no byte counts
-      else bar.value = last.bytesTotal ? last.bytesSeen / last.bytesTotal : 0;
+      // Building and installing count no bytes: their fraction is the share of the work done.
+      const working = last.phase === 'building' || last.phase === 'installing';
+      const label = working ? `${last.phase} ${Math.floor((last.fraction ?? 0) * 100)}%` : last.phase;
+      phase.textContent = [label, bytes, elapsed].filter(Boolean).join(' · ');
+      bar.value = working ? (last.fraction ?? 0) : last.bytesTotal ? last.bytesSeen / last.bytesTotal : 0;
     };
     render();
     const timer = setInterval(render, 100);

@@ -97,8 +97,7 @@ const progress = (id, phase, bytesSeen, bytesTotal, fraction) =>
 
 /**
  * The `onProgress` of a core call (`Trainer.finishFile`, `Model.fromBytes`) that posts `phase`
- * with the core's fraction, at most once per PROGRESS_MS; null when nobody listens. The core's
- * 0 and 1 are not posted: the phase's start is posted before the call and its end follows
+ * with the core's fraction, at most once per PROGRESS_MS. The core's 0 and 1 are not posted: the phase's start is posted before the call and its end follows
  * from the answer (the page reports it).
  */
 function coreProgress(id, phase, bytesSeen, bytesTotal) {

@@ -13,7 +13,8 @@ use rustc_hash::FxHashMap;
 use crate::config::MAX_ORDER;
 use crate::error::{Error, Result};
 use crate::index::ROOT;
-use crate::model::{Model, Parts, Values};
+use crate::model::Model;
+use crate::parts::{Parts, Values};
 use crate::trie::Trie;
 use crate::vocab::{Vocab, BOS, RESERVED};
 

@@ -12,14 +12,12 @@
 //! Both draw with xoshiro256++ seeded from `seed` and integer arithmetic, and `f64` math goes
 //! through `libm`, so the same seed gives the same tokens natively and in WebAssembly.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-
-use lru::LruCache;
 use rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::{ActivationCache, CacheStats, Prepared, Scratch};
 use crate::clock::now_ms;
 use crate::config::GenerateOptions;
 use crate::error::Result;
@@ -87,157 +85,6 @@ pub struct Generation {
     pub tokens: Vec<String>,
     /// Statistics.
     pub stats: GenerationStats,
-}
-
-/// Cumulative activation-cache figures of a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct CacheStats {
-    /// Look-ups answered from the cache.
-    pub hits: u64,
-    /// Look-ups that prepared a distribution.
-    pub misses: u64,
-    /// Entries held now.
-    pub entries: usize,
-    /// Capacity, in entries.
-    pub capacity: usize,
-    /// Memory the entries hold now, in bytes (approximately; at most
-    /// [`ACTIVATION_CACHE_MAX_BYTES`] plus one entry).
-    pub bytes: usize,
-}
-
-/// [`CacheStats`] kept in atomics, updated as each request finishes.
-#[derive(Default)]
-pub(crate) struct CacheFigures {
-    hits: AtomicU64,
-    misses: AtomicU64,
-    entries: AtomicUsize,
-    capacity: AtomicUsize,
-    bytes: AtomicUsize,
-}
-
-/// A prepared next-token distribution: `n` cumulative weights, words and next states, then
-/// the contexts consulted to build it (for sparsity), in one allocation.
-struct Prepared {
-    n: usize,
-    data: Box<[u32]>,
-}
-
-impl Prepared {
-    fn cum(&self) -> &[u32] {
-        &self.data[..self.n]
-    }
-    fn words(&self) -> &[u32] {
-        &self.data[self.n..2 * self.n]
-    }
-    fn next(&self) -> &[u32] {
-        &self.data[2 * self.n..3 * self.n]
-    }
-    fn visited(&self) -> &[u32] {
-        &self.data[3 * self.n..]
-    }
-}
-
-/// Buffers reused by every preparation, so a cache miss allocates only its result.
-#[derive(Default)]
-struct Scratch {
-    /// Per word: the preparation that last saw it (`round`) and its candidate index there, so
-    /// merging candidates across contexts needs no hashing.
-    seen: Vec<(u32, u32)>,
-    round: u32,
-    /// (weight, word, next state)
-    cand: Vec<(f64, u32, u32)>,
-    picks: Vec<usize>,
-    visited: Vec<u32>,
-}
-
-/// The most memory the activation cache's distributions may hold, whatever its entry count:
-/// beyond it the least recently used are dropped. 64 MiB keeps a browser tab's cache small
-/// next to its model, and holds thousands of distributions of the largest presets.
-pub const ACTIVATION_CACHE_MAX_BYTES: usize = 64 << 20;
-
-/// Bookkeeping bytes of one cache entry besides its data: the LRU node (key, value, two links)
-/// and its hash-table slot.
-const ENTRY_OVERHEAD: usize = 48;
-
-impl Prepared {
-    /// The memory this entry holds in the cache, approximately.
-    fn bytes(&self) -> usize {
-        ENTRY_OVERHEAD + std::mem::size_of::<Prepared>() + 4 * self.data.len()
-    }
-}
-
-/// LRU of context -> prepared distribution, valid for one set of shaping options. It grows as
-/// it fills (nothing is allocated for its capacity up front) and is bounded both by its entry
-/// count and by [`ACTIVATION_CACHE_MAX_BYTES`].
-#[derive(Default)]
-pub(crate) struct ActivationCache {
-    lru: Option<LruCache<u32, Prepared, FxBuildHasher>>,
-    /// Entries allowed (`activation_cache_size`).
-    cap: usize,
-    /// Bytes held by the entries ([`Prepared::bytes`]).
-    bytes: usize,
-    /// Successor indices of big contexts by falling weight (independent of the options).
-    ranked: FxHashMap<u32, Vec<u32>>,
-    scratch: Scratch,
-    fingerprint: u64,
-    hits: u64,
-    misses: u64,
-}
-
-impl ActivationCache {
-    /// Makes the cache fit `opts`: a smaller capacity drops the least recently used entries,
-    /// different shaping options empty it (its distributions were made for the old ones).
-    fn configure(&mut self, opts: &GenerateOptions) {
-        let fp = fingerprint(opts);
-        self.cap = opts.activation_cache_size;
-        if self.cap == 0 {
-            self.lru = None;
-            self.bytes = 0;
-        } else if self.lru.is_none() || self.fingerprint != fp {
-            self.lru = Some(LruCache::unbounded_with_hasher(FxBuildHasher));
-            self.bytes = 0;
-        } else {
-            self.evict();
-        }
-        self.fingerprint = fp;
-    }
-
-    /// Keeps `p` for `start`, dropping the least recently used entries beyond the bounds.
-    fn put(&mut self, start: u32, p: Prepared) {
-        if let Some(lru) = self.lru.as_mut() {
-            self.bytes += p.bytes();
-            if let Some(old) = lru.put(start, p) {
-                self.bytes -= old.bytes();
-            }
-            self.evict();
-        }
-    }
-
-    /// Drops the least recently used entries while over a bound (the newest always stays).
-    fn evict(&mut self) {
-        if let Some(lru) = self.lru.as_mut() {
-            while lru.len() > self.cap || (self.bytes > ACTIVATION_CACHE_MAX_BYTES && lru.len() > 1)
-            {
-                match lru.pop_lru() {
-                    Some((_, old)) => self.bytes -= old.bytes(),
-                    None => break,
-                }
-            }
-        }
-    }
-}
-
-fn fingerprint(o: &GenerateOptions) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = rustc_hash::FxHasher::default();
-    o.temperature.to_bits().hash(&mut h);
-    o.top_k.hash(&mut h);
-    o.top_p.to_bits().hash(&mut h);
-    o.activation_threshold.to_bits().hash(&mut h);
-    o.frequency_normalization.hash(&mut h);
-    o.max_patterns_per_query.hash(&mut h);
-    o.max_backup_patterns.hash(&mut h);
-    h.finish()
 }
 
 impl Model {
@@ -388,14 +235,7 @@ impl Model {
     /// Cumulative activation-cache figures over all finished requests. Never waits, so it may
     /// be called at any time, also from inside an `on_token` callback.
     pub fn cache_stats(&self) -> CacheStats {
-        let f = &self.cache_figures;
-        CacheStats {
-            hits: f.hits.load(Ordering::Relaxed),
-            misses: f.misses.load(Ordering::Relaxed),
-            entries: f.entries.load(Ordering::Relaxed),
-            capacity: f.capacity.load(Ordering::Relaxed),
-            bytes: f.bytes.load(Ordering::Relaxed),
-        }
+        self.cache_figures.stats()
     }
 
     fn run(
@@ -486,17 +326,8 @@ impl Model {
         let (hits, misses) = cache
             .as_ref()
             .map_or((0, 0), |c| (c.hits - hits0, c.misses - misses0));
-        let figures = &self.cache_figures;
-        figures.hits.fetch_add(hits, Ordering::Relaxed);
-        figures.misses.fetch_add(misses, Ordering::Relaxed);
-        if let (Some(c), true) = (cache.as_ref(), uses_shared) {
-            let lru = c.lru.as_ref();
-            figures
-                .entries
-                .store(lru.map_or(0, |l| l.len()), Ordering::Relaxed);
-            figures.capacity.store(c.cap, Ordering::Relaxed);
-            figures.bytes.store(c.bytes, Ordering::Relaxed);
-        }
+        let shared = cache.as_deref().filter(|_| uses_shared);
+        self.cache_figures.record(hits, misses, shared);
         let activated = activated_patterns(index, &visited);
         let total = index.patterns.max(1);
         let elapsed_ms = (now_ms() - t0).max(0.0);
@@ -525,15 +356,15 @@ impl Model {
     }
 }
 
+/// Contexts a request lists before it first drops repeats (4 MiB): more than any ordinary
+/// request visits, so only very long ones ever pay for a sort.
+const VISITED_COMPACT_MIN: usize = 1 << 20;
+
 /// The patterns of the distinct contexts in `visited` (a context's patterns are its
 /// successors), for the sparsity figure.
 ///
 /// Duplicates are dropped with a small open-addressing set rather than by sorting: sorting and
 /// deduplicating took about an eighth of a 100-token request in WebAssembly.
-/// Contexts a request lists before it first drops repeats (4 MiB): more than any ordinary
-/// request visits, so only very long ones ever pay for a sort.
-const VISITED_COMPACT_MIN: usize = 1 << 20;
-
 fn activated_patterns(index: &Index, visited: &[u32]) -> u64 {
     let bits = (visited.len() * 2)
         .next_power_of_two()
@@ -998,53 +829,6 @@ mod tests {
             })
             .unwrap();
         assert!(inner > 0);
-    }
-
-    #[test]
-    fn the_activation_cache_is_bounded_by_entries_and_bytes() {
-        let entry = |words: usize| Prepared {
-            n: 1,
-            data: vec![0; words].into_boxed_slice(),
-        };
-        let shaped = GenerateOptions {
-            top_k: 5,
-            activation_cache_size: MAX_ACTIVATION_CACHE_SIZE,
-            ..Default::default()
-        };
-        let mut cache = ActivationCache::default();
-        cache.configure(&shaped);
-        // Entries of 1 MiB each: the byte bound holds long before the entry bound.
-        for start in 0..200 {
-            cache.put(start, entry(1 << 18));
-            assert!(cache.bytes <= ACTIVATION_CACHE_MAX_BYTES + entry(1 << 18).bytes());
-        }
-        let held = cache.lru.as_ref().unwrap().len();
-        assert!((60..=64).contains(&held), "{held}");
-        let sum: usize = cache
-            .lru
-            .as_ref()
-            .unwrap()
-            .iter()
-            .map(|(_, p)| p.bytes())
-            .sum();
-        assert_eq!(cache.bytes, sum);
-        // The most recent entries stay.
-        assert!(cache.lru.as_ref().unwrap().contains(&199));
-        assert!(!cache.lru.as_ref().unwrap().contains(&0));
-        // A smaller entry count drops the least recently used at once.
-        cache.configure(&GenerateOptions {
-            activation_cache_size: 10,
-            ..shaped.clone()
-        });
-        assert_eq!(cache.lru.as_ref().unwrap().len(), 10);
-        assert_eq!(cache.bytes, 10 * entry(1 << 18).bytes());
-        // Other shaping options empty it.
-        cache.configure(&GenerateOptions {
-            top_k: 6,
-            activation_cache_size: 10,
-            ..shaped
-        });
-        assert_eq!((cache.lru.as_ref().unwrap().len(), cache.bytes), (0, 0));
     }
 
     #[test]

@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 mod arpa;
+mod cache;
 pub mod clock;
 mod config;
 mod error;
@@ -54,23 +55,26 @@ mod generate;
 mod index;
 mod mem;
 mod model;
+mod parts;
 mod perplexity;
 mod progress;
 pub mod tokenizer;
 mod train;
 mod trie;
+mod varint;
 mod vocab;
+mod weights;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
+pub use cache::{CacheStats, ACTIVATION_CACHE_MAX_BYTES};
 pub use config::{GenerateOptions, Preset, TrainOptions, MAX_ACTIVATION_CACHE_SIZE, MAX_ORDER};
 pub use error::{Error, Result};
-pub use generate::{
-    CacheStats, Generation, GenerationStats, StopReason, ACTIVATION_CACHE_MAX_BYTES,
-};
+pub use generate::{Generation, GenerationStats, StopReason};
 pub use mem::{native_extras, set_native_extras};
 pub use model::{Model, ModelFile, ModelInfo};
+pub use parts::TrainingStats;
 pub use perplexity::{Perplexity, PerplexityScorer};
-pub use train::{Phase, Progress, Trainer, TrainingStats, MAX_LINE_BYTES};
+pub use train::{Phase, Progress, Trainer, MAX_LINE_BYTES};
 pub use vocab::{Vocab, BOS, EOS, UNK};

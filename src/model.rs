@@ -9,43 +9,14 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::cache::{ActivationCache, CacheFigures};
+use crate::error::Result;
 use crate::format;
-use crate::generate::{ActivationCache, CacheFigures};
-use crate::index::{CountsRef, Index, Weights};
+use crate::index::Index;
+use crate::parts::{Parts, TrainingStats, Values};
 use crate::progress::{cost, Meter, Tick};
-use crate::train::TrainingStats;
-use crate::trie::Trie;
-use crate::vocab::{Vocab, BOS, EOS};
-
-/// The values a trie carries, by source.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Values {
-    /// Adjusted (Kneser-Ney) counts per node, the removed mass per context, and the discounts:
-    /// everything else is recomputed on load. Lossless and small.
-    Counts {
-        a: Counts,
-        /// Sum of the adjusted counts of pruned children, per context-capable node (empty when
-        /// nothing was pruned).
-        pruned: Vec<u32>,
-        discounts: Vec<[f64; 3]>,
-    },
-    /// log10 probabilities and back-offs per node, as read from an ARPA file.
-    Probs {
-        log_prob: Vec<f32>,
-        /// Per context-capable node (levels below the order).
-        log_backoff: Vec<f32>,
-    },
-}
-
-/// Everything a model is made of, before indexing.
-#[derive(Debug, Clone)]
-pub(crate) struct Parts {
-    pub vocab: Vocab,
-    pub trie: Trie,
-    pub values: Values,
-    pub training: Option<TrainingStats>,
-}
+use crate::vocab::{Vocab, EOS};
+use crate::weights::Weights;
 
 /// Summary of a model, for display and metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,17 +41,6 @@ pub struct ModelInfo {
     pub training: Option<TrainingStats>,
 }
 
-/// Adjusted counts, one per node from node 1 (the root has none).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Counts {
-    /// Decoded, indexed by node (the root's slot is 0).
-    Decoded(Vec<u32>),
-    /// Still encoded in the model file being loaded: the byte range of their varint stream.
-    /// The index build, which reads each count once and in node order, decodes them as it
-    /// goes, so a load never holds them all as an array (4 bytes a pattern).
-    InFile(std::ops::Range<usize>),
-}
-
 /// A model file made without building the model ([`Trainer::finish_file`]), with the summary
 /// of the model it holds.
 ///
@@ -94,7 +54,7 @@ pub struct ModelFile {
 }
 
 impl ModelFile {
-    /// The file of `parts`, adding its work ([`encode_work`]) to `meter`.
+    /// The file of `parts`, adding its work ([`cost::encode`]) to `meter`.
     pub(crate) fn from_parts(parts: &Parts, suffix: &[u32], meter: &Meter) -> Result<ModelFile> {
         let bytes = encode(parts, suffix, meter)?;
         let (contexts, index_words) = Index::size(&parts.trie);
@@ -108,20 +68,11 @@ impl ModelFile {
     }
 }
 
-/// The model file of `parts` (header and body), adding its work ([`encode_work`]) to `meter`.
+/// The model file of `parts` (header and body), adding its work ([`cost::encode`]) to `meter`.
 fn encode(parts: &Parts, suffix: &[u32], meter: &Meter) -> Result<Vec<u8>> {
     let bytes = format::with_header(&format::encode_body(parts, suffix, meter)?);
     meter.add(cost::FRAME * parts.trie.nodes() as u64);
     Ok(bytes)
-}
-
-/// The work of writing the model file of a trie of `nodes` nodes (the root included),
-/// `contexts` of them below the deepest level, and `vocab` words, in [`cost`] units.
-pub(crate) fn encode_work(nodes: u64, contexts: u64, vocab: u64) -> u64 {
-    cost::ENCODE_CHILD * contexts.saturating_sub(1)
-        + cost::ENCODE_WORD * nodes.saturating_sub(1 + vocab)
-        + cost::ENCODE_VALUE * nodes.saturating_sub(1)
-        + cost::FRAME * nodes
 }
 
 /// The [`ModelInfo`] of a model made of `parts`.
@@ -166,7 +117,7 @@ impl std::fmt::Debug for Model {
 impl Model {
     /// Indexes `parts`. `suffix` saves the suffix-link search when the caller has them; `file`
     /// saves re-encoding when the parts were just decoded from it. Adds the work of encoding
-    /// (without `file`: [`encode_work`]) and indexing ([`crate::index::index_work`]) to `meter`.
+    /// (without `file`: [`encode_work`]) and indexing ([`cost::index`]) to `meter`.
     pub(crate) fn from_parts(
         parts: Parts,
         suffix: Option<Vec<u32>>,
@@ -183,7 +134,7 @@ impl Model {
             Some(f) => f,
             None => encode(&parts, &suffix, meter)?,
         };
-        let weights = weights(&parts.trie, &suffix, &parts.values, &file)?;
+        let weights = Weights::of(&parts.trie, &suffix, &parts.values, &file)?;
         if let Weights::Table { .. } = weights {
             // The other half of decoding probabilities (`format::decode_values`).
             meter.add(cost::PROBS / 2 * parts.trie.nodes() as u64);
@@ -282,7 +233,7 @@ impl Model {
         Model::from_vec_with_progress(bytes.to_vec(), on_progress)
     }
 
-    /// Loads `bytes`, reporting to `meter` (see [`format::load_work`] for the work counted).
+    /// Loads `bytes`, reporting to `meter` (see [`cost::load`] for the work counted).
     fn load(bytes: Vec<u8>, meter: &Meter) -> Result<Model> {
         meter.report();
         let body = format::check_header(&bytes)?;
@@ -292,7 +243,7 @@ impl Model {
         let (parts, suffix) =
             format::decode_body(body, bytes.len() - body.len(), crc_units, meter)?;
         let model = Model::from_parts(parts, Some(suffix), Some(bytes), meter)?;
-        // Every pass added exactly the work `format::load_work` counts for it.
+        // Every pass added exactly the work `cost::load` counts for it.
         debug_assert_eq!(meter.done(), meter.total());
         Ok(model)
     }
@@ -331,90 +282,5 @@ impl Model {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
-    }
-}
-
-/// Interpolation weights `u` and back-off weights `gamma` from the stored values.
-/// `file` is the model file, where counts not decoded yet ([`Counts::InFile`]) are.
-fn weights<'a>(
-    trie: &Trie,
-    suffix: &[u32],
-    values: &'a Values,
-    file: &'a [u8],
-) -> Result<Weights<'a>> {
-    let order = trie.order();
-    let ctx_nodes = trie.level_start[order] as usize;
-    let nodes = trie.nodes();
-    match values {
-        Values::Counts {
-            a,
-            pruned,
-            discounts,
-        } => {
-            let a = match a {
-                Counts::Decoded(a) if a.len() == nodes => CountsRef::Decoded(a),
-                Counts::InFile(at) if at.end <= file.len() && at.start <= at.end => {
-                    CountsRef::Encoded(&file[at.clone()])
-                }
-                _ => {
-                    return Err(Error::corrupted(
-                        "value arrays do not match the pattern tree",
-                    ))
-                }
-            };
-            if discounts.len() != order || !(pruned.is_empty() || pruned.len() == ctx_nodes) {
-                return Err(Error::corrupted(
-                    "value arrays do not match the pattern tree",
-                ));
-            }
-            for (k, d) in discounts.iter().enumerate() {
-                if d.iter()
-                    .enumerate()
-                    .any(|(j, &x)| !(0.0..=(j + 1) as f64).contains(&x))
-                {
-                    return Err(Error::corrupted(format!(
-                        "discounts of order {} out of range",
-                        k + 1
-                    )));
-                }
-            }
-            Ok(Weights::Counts {
-                a,
-                pruned,
-                discounts,
-            })
-        }
-        Values::Probs {
-            log_prob,
-            log_backoff,
-        } => {
-            if log_prob.len() != nodes || log_backoff.len() != ctx_nodes {
-                return Err(Error::corrupted(
-                    "value arrays do not match the pattern tree",
-                ));
-            }
-            let p = |node: usize| libm::pow(10.0, log_prob[node] as f64);
-            let mut u = vec![0.0f64; nodes];
-            // `<s>` has no probability of its own (ARPA writes 0 by convention).
-            for c in trie.level(1) {
-                u[c] = if trie.word[c] == BOS { 0.0 } else { p(c) };
-            }
-            let mut gamma: Vec<f64> = log_backoff
-                .iter()
-                .map(|&b| libm::pow(10.0, b as f64))
-                .collect();
-            gamma[0] = 0.0;
-            for (h, &g) in gamma.iter().enumerate().skip(trie.level_start[1] as usize) {
-                for c in trie.children(h) {
-                    // p(h·w) = u(h·w) + gamma(h) p(h'·w): recover u from the stored full p.
-                    u[c] = (p(c) - g * p(suffix[c] as usize)).max(0.0);
-                }
-            }
-            Ok(Weights::Table {
-                u,
-                gamma,
-                uniform_root: false,
-            })
-        }
     }
 }

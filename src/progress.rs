@@ -71,6 +71,35 @@ pub(crate) mod cost {
     pub const OFFSET: u64 = 5;
     /// Per pattern: its entry in its context's block (weights, word, next context).
     pub const FILL: u64 = 30;
+
+    /// The work of `Index::build` for a trie of `nodes` nodes (the root included), `contexts` of
+    /// them below the deepest level, in these units.
+    pub fn index(nodes: u64, contexts: u64) -> u64 {
+        OFFSET * contexts + FILL * nodes.saturating_sub(1)
+    }
+
+    /// The work of writing the model file of a trie of `nodes` nodes (the root included),
+    /// `contexts` of them below the deepest level, and `vocab` words, in these units.
+    pub fn encode(nodes: u64, contexts: u64, vocab: u64) -> u64 {
+        ENCODE_CHILD * contexts.saturating_sub(1)
+            + ENCODE_WORD * nodes.saturating_sub(1 + vocab)
+            + ENCODE_VALUE * nodes.saturating_sub(1)
+            + FRAME * nodes
+    }
+
+    /// The work of loading a model of `nodes` nodes (the root included), `contexts` of them below
+    /// the deepest level, and `vocab` words, in these units, but for its checksum: decoding it
+    /// (`format::decode_body`) and indexing it (`Index::build`). `pruned`: whether the file has pruned
+    /// masses; `probs`: whether it holds probabilities (a model imported from ARPA), not counts.
+    pub fn load(nodes: u64, contexts: u64, vocab: u64, pruned: bool, probs: bool) -> u64 {
+        let deep = nodes.saturating_sub(1 + vocab);
+        DECODE_CHILD * contexts.saturating_sub(1)
+            + DECODE_WORD * deep
+            + VOCAB * vocab
+            + if pruned { PRUNED * contexts } else { 0 }
+            + if probs { PROBS * nodes } else { 0 }
+            + index(nodes, contexts)
+    }
 }
 
 /// Something that work done can be added to: a [`Meter`] on the thread that reports, or its

@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::TrainOptions;
 use crate::error::{Error, Result};
-use crate::index::index_work;
 use crate::mem;
-use crate::model::{encode_work, Counts, Model, ModelFile, Parts, Values};
+use crate::model::{Model, ModelFile};
+use crate::parts::{Counts, Parts, TrainingStats, Values};
 use crate::progress::{cost, Meter, Tick};
 use crate::tokenizer::tokenize;
 use crate::trie::Trie;
@@ -64,26 +64,6 @@ pub struct Progress {
     /// [`Phase::Smoothing`] and [`Phase::Indexing`] with the work done, never going back, and
     /// 1 at [`Phase::Done`] (and only there). See [`Trainer::on_progress`].
     pub fraction: f64,
-}
-
-/// Facts about how a model was trained, stored in the model file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct TrainingStats {
-    /// Options used.
-    pub options: TrainOptions,
-    /// Bytes of text fed.
-    pub bytes: u64,
-    /// Sentences (non-empty lines) counted.
-    pub sentences: u64,
-    /// Tokens counted, one `</s>` per sentence included.
-    pub tokens: u64,
-    /// Per order 1..=n, the three discounts D1, D2, D3+.
-    pub discounts: Vec<[f64; 3]>,
-    /// Orders (1-based) whose counts could not give modified Kneser-Ney discounts (too little
-    /// text), so the fallback 0.5 / 1.0 / 1.5 was used, as `lmplz --discount_fallback` does.
-    pub discount_fallback: Vec<u8>,
-    /// Patterns removed by `min_frequency` and `max_patterns`.
-    pub pruned_patterns: u64,
 }
 
 /// Incremental trainer: feed text, then [`Trainer::finish`] into a [`Model`].
@@ -589,11 +569,11 @@ impl Plan {
     /// deepest level: the model file, and the index if the build makes one.
     fn finishing_work(&self, nodes: u64, contexts: u64) -> u64 {
         let index = if self.with_index {
-            index_work(nodes, contexts)
+            cost::index(nodes, contexts)
         } else {
             0
         };
-        encode_work(nodes, contexts, self.vocab) + index
+        cost::encode(nodes, contexts, self.vocab) + index
     }
 }
 

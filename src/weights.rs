@@ -1,0 +1,235 @@
+//! The interpolation weights `u` and back-off weights `gamma` the index is built from: computed
+//! per context from a trained model's adjusted counts (modified Kneser-Ney), or from an ARPA
+//! file's probabilities, which are turned back into weights once.
+
+use crate::error::{Error, Result};
+use crate::parts::{Counts, Values};
+use crate::trie::Trie;
+use crate::varint::Reader;
+use crate::vocab::BOS;
+
+/// Where the interpolation weights `u` and back-off weights `gamma` come from.
+pub(crate) enum Weights<'a> {
+    /// Modified Kneser-Ney from adjusted counts, computed per context while indexing (no
+    /// per-node temporary): `u(h·w) = (a - D(a)) / S(h)`, `gamma(h) = (sum of D(a) + P) / S(h)`
+    /// with `S(h)` the sum of the children's `a` plus `P`, the mass of pruned children. The
+    /// root's back-off mass goes to a uniform distribution over all words but `<s>`.
+    Counts {
+        a: CountsRef<'a>,
+        pruned: &'a [u32],
+        discounts: &'a [[f64; 3]],
+    },
+    /// Precomputed per node (`u`) and per context-capable node (`gamma`), e.g. from ARPA.
+    Table {
+        u: Vec<f64>,
+        gamma: Vec<f64>,
+        uniform_root: bool,
+    },
+}
+
+/// Adjusted counts as the index build reads them.
+#[derive(Clone, Copy)]
+pub(crate) enum CountsRef<'a> {
+    /// One per node.
+    Decoded(&'a [u32]),
+    /// Their varint stream from node 1 on, in a model file being loaded: each fill reads its
+    /// children's counts in node order, from a [`Reader`] of its own.
+    Encoded(&'a [u8]),
+}
+
+/// `D(a)` by `a.min(3)` for the children of contexts at `depth`: 0 for a = 0 (`<s>`, `<unk>`),
+/// else D1, D2 or D3+.
+#[inline(always)]
+fn discount_table(discounts: &[[f64; 3]], depth: usize) -> [f64; 4] {
+    let d = &discounts[depth];
+    [0.0, d[0], d[1], d[2]]
+}
+
+/// The reader of the encoded counts, which a fill from encoded counts always has.
+#[inline(always)]
+fn count_reader<'r, 'b>(counts: &'r mut Option<Reader<'b>>) -> Result<&'r mut Reader<'b>> {
+    counts
+        .as_mut()
+        .ok_or_else(|| Error::corrupted("internal: no count reader"))
+}
+
+impl<'a> Weights<'a> {
+    /// Interpolation weights `u` and back-off weights `gamma` from the stored values.
+    /// `file` is the model file, where counts not decoded yet ([`Counts::InFile`]) are.
+    pub(crate) fn of(
+        trie: &Trie,
+        suffix: &[u32],
+        values: &'a Values,
+        file: &'a [u8],
+    ) -> Result<Weights<'a>> {
+        let order = trie.order();
+        let ctx_nodes = trie.level_start[order] as usize;
+        let nodes = trie.nodes();
+        match values {
+            Values::Counts {
+                a,
+                pruned,
+                discounts,
+            } => {
+                let a = match a {
+                    Counts::Decoded(a) if a.len() == nodes => CountsRef::Decoded(a),
+                    Counts::InFile(at) if at.end <= file.len() && at.start <= at.end => {
+                        CountsRef::Encoded(&file[at.clone()])
+                    }
+                    _ => {
+                        return Err(Error::corrupted(
+                            "value arrays do not match the pattern tree",
+                        ))
+                    }
+                };
+                if discounts.len() != order || !(pruned.is_empty() || pruned.len() == ctx_nodes) {
+                    return Err(Error::corrupted(
+                        "value arrays do not match the pattern tree",
+                    ));
+                }
+                for (k, d) in discounts.iter().enumerate() {
+                    if d.iter()
+                        .enumerate()
+                        .any(|(j, &x)| !(0.0..=(j + 1) as f64).contains(&x))
+                    {
+                        return Err(Error::corrupted(format!(
+                            "discounts of order {} out of range",
+                            k + 1
+                        )));
+                    }
+                }
+                Ok(Weights::Counts {
+                    a,
+                    pruned,
+                    discounts,
+                })
+            }
+            Values::Probs {
+                log_prob,
+                log_backoff,
+            } => {
+                if log_prob.len() != nodes || log_backoff.len() != ctx_nodes {
+                    return Err(Error::corrupted(
+                        "value arrays do not match the pattern tree",
+                    ));
+                }
+                let p = |node: usize| libm::pow(10.0, log_prob[node] as f64);
+                let mut u = vec![0.0f64; nodes];
+                // `<s>` has no probability of its own (ARPA writes 0 by convention).
+                for c in trie.level(1) {
+                    u[c] = if trie.word[c] == BOS { 0.0 } else { p(c) };
+                }
+                let mut gamma: Vec<f64> = log_backoff
+                    .iter()
+                    .map(|&b| libm::pow(10.0, b as f64))
+                    .collect();
+                gamma[0] = 0.0;
+                for (h, &g) in gamma.iter().enumerate().skip(trie.level_start[1] as usize) {
+                    for c in trie.children(h) {
+                        // p(h·w) = u(h·w) + gamma(h) p(h'·w): recover u from the stored full p.
+                        u[c] = (p(c) - g * p(suffix[c] as usize)).max(0.0);
+                    }
+                }
+                Ok(Weights::Table {
+                    u,
+                    gamma,
+                    uniform_root: false,
+                })
+            }
+        }
+    }
+
+    /// [`Weights::context`] for a context with the one child `kid`: its weight and the
+    /// context's `gamma`, computed with the same operations in the same order.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] on a malformed count stream.
+    #[inline]
+    pub(crate) fn single(
+        &self,
+        node: usize,
+        depth: usize,
+        kid: usize,
+        counts: &mut Option<Reader<'_>>,
+    ) -> Result<(f64, f64)> {
+        match self {
+            Weights::Counts {
+                a,
+                pruned,
+                discounts,
+            } => {
+                let table = discount_table(discounts, depth);
+                let x = match a {
+                    CountsRef::Decoded(a) => a[kid],
+                    CountsRef::Encoded(_) => count_reader(counts)?.varint()?,
+                };
+                let disc = table[x.min(3) as usize];
+                let removed = pruned.get(node).copied().unwrap_or(0) as f64;
+                let s = removed + x as f64;
+                let dsum = removed + disc;
+                if s <= 0.0 {
+                    return Ok((0.0, 1.0));
+                }
+                Ok(((x as f64 - disc) / s, dsum / s))
+            }
+            Weights::Table { u, gamma, .. } => Ok((u[kid], gamma[node])),
+        }
+    }
+
+    /// Fills `u` with the weights of `node`'s children (`kids`, of order `depth + 1`) and
+    /// returns `gamma(node)`; encoded counts come from `counts`, through `scratch`.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] on a malformed count stream.
+    #[inline]
+    pub(crate) fn context(
+        &self,
+        node: usize,
+        depth: usize,
+        kids: std::ops::Range<usize>,
+        u: &mut Vec<f64>,
+        counts: &mut Option<Reader<'_>>,
+        scratch: &mut Vec<u32>,
+    ) -> Result<f64> {
+        u.clear();
+        match self {
+            Weights::Counts {
+                a,
+                pruned,
+                discounts,
+            } => {
+                let table = discount_table(discounts, depth);
+                let disc = |c: u32| table[c.min(3) as usize];
+                let xs: &[u32] = match a {
+                    CountsRef::Decoded(a) => &a[kids.clone()],
+                    CountsRef::Encoded(_) => {
+                        let r = count_reader(counts)?;
+                        scratch.clear();
+                        for _ in kids.clone() {
+                            scratch.push(r.varint()?);
+                        }
+                        scratch
+                    }
+                };
+                let removed = pruned.get(node).copied().unwrap_or(0) as f64;
+                let (mut s, mut dsum) = (removed, removed);
+                for &x in xs {
+                    s += x as f64;
+                    dsum += disc(x);
+                }
+                if s <= 0.0 {
+                    u.resize(kids.len(), 0.0);
+                    return Ok(1.0);
+                }
+                u.extend(xs.iter().map(|&x| (x as f64 - disc(x)) / s));
+                Ok(dsum / s)
+            }
+            Weights::Table {
+                u: table, gamma, ..
+            } => {
+                u.extend_from_slice(&table[kids]);
+                Ok(gamma[node])
+            }
+        }
+    }
+}

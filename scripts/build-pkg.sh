@@ -3,7 +3,7 @@
 # JS runtime from js/ next to the glue, and pkg/package.json. Prints the gzipped .wasm size.
 #
 # --mode no-install: use the wasm-bindgen on PATH (scripts/setup.sh installs the pinned one);
-# never download one. Cargo.toml sets wasm-opt = false so that wasm-pack never looks for (or
+# never download one. bindings/wasm/Cargo.toml sets wasm-opt = false so that wasm-pack never looks for (or
 # downloads) one; this script then runs wasm-opt from npm's binaryen 132 (tools/package.json),
 # the version tested here (Debian's binaryen 108 produces wasm that breaks at run time).
 # NO_WASM_OPT=1 skips it.
@@ -14,7 +14,14 @@ if [ -d "${HOME:-/root}/.cargo/bin" ]; then
   export PATH="${HOME:-/root}/.cargo/bin:${PATH}"
 fi
 
-wasm-pack build --mode no-install --target web --release --out-dir pkg
+# The bindings are the crate bindings/wasm (package ultra-efficient-llm-wasm); --out-name keeps the
+# file names the runtime imports (./ultra_efficient_llm.js, ultra_efficient_llm_bg.wasm), and
+# --out-dir is relative to that crate.
+# wasm-pack leaves what an earlier build put in pkg/snippets (a crate since renamed, a removed
+# snippet): start that folder anew, as package.json publishes the whole of it.
+rm -rf pkg/snippets
+wasm-pack build --mode no-install --target web --release --out-dir ../../pkg \
+  --out-name ultra_efficient_llm bindings/wasm
 
 if [ "${NO_WASM_OPT:-0}" != 1 ]; then
   if [ ! -x tools/node_modules/.bin/wasm-opt ]; then

@@ -3,7 +3,7 @@
 # machine pays nothing. Only package registries are used (rustup, crates.io, Debian, npm).
 set -euo pipefail
 
-WASM_BINDGEN_VERSION=0.2.130 # must equal the `wasm-bindgen = "=..."` pin in Cargo.toml
+WASM_BINDGEN_VERSION=0.2.130 # must equal the `wasm-bindgen = "=..."` pin in bindings/wasm/Cargo.toml
 WASM_PACK_VERSION=0.15.1
 GECKODRIVER_VERSION=0.37.1 # Firefox's WebDriver, for the browser tests in Firefox
 

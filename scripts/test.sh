@@ -3,8 +3,8 @@
 #
 # 1. scripts/setup.sh installs what is missing (a warm machine skips everything);
 # 2. format, clippy (native and wasm32), native tests (unit, integration, doc);
-# 3. browser tests in headless Chromium: tests/wasm.rs on a page and tests/wasm_worker.rs in a
-#    dedicated worker;
+# 3. browser tests of the bindings crate in headless Chromium: bindings/wasm/tests/wasm.rs on a
+#    page and bindings/wasm/tests/wasm_worker.rs in a dedicated worker;
 # 4. end-to-end tests of the npm package (worker pool, IndexedDB) in Chromium (scripts/test-e2e.sh);
 # 5. the same browser tests in headless Firefox (ESR, through geckodriver).
 #
@@ -106,16 +106,17 @@ section "format"
 cargo fmt --all -- --check
 
 section "clippy (native)"
-cargo clippy --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
-# The library (with the browser bindings) and the integration tests as compiled for the browser.
-# Not --all-targets: the CLI binary and the examples are native-only.
+# Both libraries (the core and the browser bindings, bindings/wasm) and the integration tests as
+# compiled for the browser. Not --all-targets: the CLI binary and the examples are native-only.
 section "clippy (wasm32)"
-cargo clippy --target wasm32-unknown-unknown --lib --test '*' -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --workspace --lib --test '*' -- -D warnings
 
 section "tests (native)"
-# Plain `cargo test`: unit, integration and doc tests (`--all-targets` would skip the doc tests).
-run_logged cargo test
+# Unit, integration and doc tests of every crate of the workspace (`--all-targets` would skip the
+# doc tests; natively the bindings crate is empty).
+run_logged cargo test --workspace
 
 if [ "${SKIP_BROWSER}" = 1 ]; then
   end_section
@@ -126,9 +127,10 @@ fi
 section "tests (browser: page + worker)"
 # chromedriver leaves a browser profile per run in $TMPDIR: keep them in a folder removed at exit.
 BROWSER_TMP="$(mktemp -d)"
-# --mode no-install: use the wasm-bindgen setup.sh installed, never download one.
+# --mode no-install: use the wasm-bindgen setup.sh installed, never download one. What follows the
+# crate's path goes to `cargo test` as it is (no `--` between them).
 TMPDIR="${BROWSER_TMP}" run_logged wasm-pack test --mode no-install --headless \
-  --chrome --chromedriver "$(command -v chromedriver)" -- --test wasm --test wasm_worker
+  --chrome --chromedriver "$(command -v chromedriver)" bindings/wasm --test wasm --test wasm_worker
 
 section "tests (end to end: npm package, worker pool, IndexedDB)"
 # Builds pkg/, packs it, and drives a test page that imports it (playwright-core + Debian's
@@ -148,4 +150,4 @@ section "tests (browser: Firefox)"
 # run: the runner prefers it over CHROMEDRIVER, and wasm-pack sets it from --geckodriver.
 TMPDIR="${BROWSER_TMP}" GECKODRIVER_BIN="$(command -v geckodriver)" run_logged env -u CHROMEDRIVER \
   wasm-pack test --mode no-install --headless --firefox \
-  --geckodriver "${PWD}/scripts/geckodriver-wrapper.sh" -- --test wasm --test wasm_worker
+  --geckodriver "${PWD}/scripts/geckodriver-wrapper.sh" bindings/wasm --test wasm --test wasm_worker

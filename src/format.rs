@@ -94,9 +94,26 @@ pub(crate) fn check_frame(bytes: &[u8]) -> Result<&[u8]> {
     Ok(&bytes[HEADER_LEN..])
 }
 
-/// [`check_frame`] from a file's first [`HEADER_LEN`] bytes (fewer if it is shorter) and its
-/// length, for callers that hold the file outside this memory.
-pub(crate) fn check_prefix(bytes: &[u8], file_len: u64) -> Result<()> {
+/// Checks a model file's header (magic, format version, flags, body length) from its first
+/// [`HEADER_LEN`] bytes (fewer if the file is shorter) and the file's length, without the body:
+/// for callers that hold the file elsewhere (the WebAssembly bindings' `Model.checkHeader`, which
+/// copies only the header into wasm memory). The checksum and the body are checked on load.
+///
+/// ```
+/// use ultra_efficient_llm::format::{check_prefix, HEADER_LEN};
+/// use ultra_efficient_llm::{Error, TrainOptions, Trainer};
+/// let mut t = Trainer::new(TrainOptions::default())?;
+/// t.feed("the cat sat.\n");
+/// let bytes = t.finish()?.to_bytes();
+/// check_prefix(&bytes[..HEADER_LEN], bytes.len() as u64)?;
+/// assert!(matches!(check_prefix(b"hello", 5), Err(Error::NotAModel(_))));
+/// # Ok::<(), ultra_efficient_llm::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::NotAModel`], [`Error::UnsupportedVersion`], [`Error::Truncated`] (the file is shorter
+/// than its header says) or [`Error::Corrupted`].
+pub fn check_prefix(bytes: &[u8], file_len: u64) -> Result<()> {
     let n = bytes.len().min(MAGIC.len());
     if bytes[..n] != MAGIC[..n] || bytes.is_empty() {
         let hint = if bytes.starts_with(b"\\data\\") || bytes.starts_with(b"\n\\data\\") {

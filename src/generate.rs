@@ -134,10 +134,13 @@ impl Model {
         })
     }
 
-    /// [`Model::generate_with`] with the tokens as ids (`</s>` is [`EOS`]), which spares one
-    /// allocation per token for callers that keep their own token strings, such as the
-    /// WebAssembly bindings.
-    pub(crate) fn generate_text(
+    /// [`Model::generate_with`] with the tokens as ids of [`Model::vocab`] (`</s>` is
+    /// [`EOS`]): `(text, ids, stats)`. Spares one allocation per token for callers that keep
+    /// their own token strings, such as the WebAssembly bindings.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidOption`] when an option is out of range.
+    pub fn generate_text(
         &self,
         prompt: &str,
         opts: &GenerateOptions,

@@ -24,8 +24,9 @@
 //!   activation cache and per-request statistics; it scores text (perplexity) and serializes to
 //!   a compact, versioned, checksummed format ([`mod@format`]) or ARPA.
 //!
-//! The core has no WebAssembly or web dependency: the browser bindings live in `wasm`, compiled
-//! only for `wasm32`.
+//! The core has no WebAssembly or web dependency, and compiles to `wasm32` as plain Rust: the
+//! browser bindings are a crate of their own (`bindings/wasm` in the repository), built on this
+//! public API.
 //!
 //! ```
 //! use ultra_efficient_llm::{GenerateOptions, Model, TrainOptions, Trainer};
@@ -64,9 +65,6 @@ mod trie;
 mod varint;
 mod vocab;
 mod weights;
-
-#[cfg(target_arch = "wasm32")]
-pub mod wasm;
 
 pub use cache::{CacheStats, ACTIVATION_CACHE_MAX_BYTES};
 pub use config::{GenerateOptions, Preset, TrainOptions, MAX_ACTIVATION_CACHE_SIZE, MAX_ORDER};

@@ -2,7 +2,8 @@
 //!
 //! Train a model from text files, generate from it, score text, convert to and from ARPA,
 //! inspect model files and run the project benchmark. See `uellm --help`; the code lives in
-//! `src/cli/`. On `wasm32` this binary is an empty stub: the crate's browser API is the library.
+//! `src/cli/`. On `wasm32` this binary is an empty stub: the browser API is the bindings crate,
+//! `bindings/wasm`.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;

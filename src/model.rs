@@ -275,7 +275,13 @@ impl Model {
         }
     }
 
-    pub(crate) fn next_seed(&self) -> u64 {
+    /// The seed [`Model::generate`] draws for a call without [`GenerateOptions::seed`]: a
+    /// counter per model, mixed (splitmix64), so successive calls get distinct seeds. Callers
+    /// that must report or bound the seed before generating (the WebAssembly bindings keep it
+    /// below 2^53) draw it here and pass it in the options.
+    ///
+    /// [`GenerateOptions::seed`]: crate::GenerateOptions::seed
+    pub fn next_seed(&self) -> u64 {
         let n = self.calls.fetch_add(1, Ordering::Relaxed);
         // splitmix64 of the call counter: distinct, well-mixed seeds without an OS entropy source.
         let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -11,7 +11,8 @@
 // after a warm-up with other seeds). The first results of every build are compared (text, tokens,
 // stats without the timings, key order): a build that changes what JavaScript sees fails the run
 // (--no-check skips this, for experiments that change the results on purpose).
-// Build a package with `wasm-pack build --mode no-install --target web --release --out-dir DIR`.
+// Build a package with `wasm-pack build --mode no-install --target web --release --out-dir DIR
+// --out-name ultra_efficient_llm bindings/wasm` (DIR relative to bindings/wasm), or scripts/build-pkg.sh.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';

@@ -1,5 +1,7 @@
-//! Browser bindings (compiled only for `wasm32`): a thin JavaScript API over the core, camelCase
-//! throughout.
+//! The WebAssembly bindings of [`ultra_efficient_llm`] (compiled only for `wasm32`; natively this
+//! crate is empty): a thin JavaScript API over the core's public API, camelCase throughout.
+//! `scripts/build-pkg.sh` builds them with wasm-pack into the npm package (`ultra_efficient_llm.js`
+//! and `ultra_efficient_llm_bg.wasm` beside the JavaScript runtime of `js/`).
 //!
 //! ```text
 //! const trainer = new Trainer({ maxPatternLength: 3 });      // options optional
@@ -19,9 +21,9 @@
 //! formatVersion(); version(); presets().production;
 //! ```
 //!
-//! Options are plain objects with the camelCase names of [`TrainOptions`](crate::TrainOptions)
-//! and [`GenerateOptions`] (plus `preset` for generation); `undefined` or
-//! `null` (for the whole object or one field) means the default, and an unknown field or a value
+//! Options are plain objects with the camelCase names of
+//! [`TrainOptions`](ultra_efficient_llm::TrainOptions) and [`GenerateOptions`] (plus `preset` for
+//! generation); `undefined` or `null` (for the whole object or one field) means the default, and an unknown field or a value
 //! of the wrong type is an `InvalidOptionError`. Results are plain camelCase objects with `null`
 //! for absent values; the generated `.d.ts` declares them (`typescript.rs`).
 //!
@@ -30,7 +32,8 @@
 //! `"NOT_A_MODEL"`), so callers can branch on `err.code` without parsing messages.
 //!
 //! Loading the module installs `performance.now()` as the statistics clock
-//! ([`crate::clock::set_clock`]); this works on a page and in a dedicated worker.
+//! ([`ultra_efficient_llm::clock::set_clock`]); this works on a page and in a dedicated worker.
+#![cfg(target_arch = "wasm32")]
 
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
@@ -38,7 +41,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::{Error, GenerateOptions, Preset};
+use ultra_efficient_llm::{Error, GenerateOptions, Preset};
 
 mod model;
 mod options;
@@ -91,7 +94,7 @@ pub fn start() {
 /// statistics. The module's start function does this; calling it again does nothing. Tests run
 /// by `wasm-bindgen-test` call it themselves.
 pub fn install_clock() {
-    crate::clock::set_clock(performance_now);
+    ultra_efficient_llm::clock::set_clock(performance_now);
 }
 
 /// Turns a core error into a JavaScript `Error` with `name` = [`Error::name`] and a `code`
@@ -184,7 +187,7 @@ fn thrown_error(thrown: JsValue, name: &str) -> JsValue {
 /// The model file format version this build reads and writes.
 #[wasm_bindgen(js_name = formatVersion)]
 pub fn format_version() -> u16 {
-    crate::format::FORMAT_VERSION
+    ultra_efficient_llm::format::FORMAT_VERSION
 }
 
 /// The version of this package (the crate's version).

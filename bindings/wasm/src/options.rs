@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{to_js_error, MAX_SAFE_INTEGER};
-use crate::{Error, GenerateOptions, Preset, TrainOptions};
+use crate::{to_js_error, MAX_SAFE_INTEGER};
+use ultra_efficient_llm::{Error, GenerateOptions, Preset, TrainOptions};
 
 /// The JavaScript `TrainOptions` object. Every property is optional; `undefined` or `null` means
 /// the core default.
@@ -25,7 +25,7 @@ pub(crate) struct JsTrainOptions {
 }
 
 impl JsTrainOptions {
-    /// The core options (not validated yet: [`crate::Trainer::new`] does that).
+    /// The core options (not validated yet: [`ultra_efficient_llm::Trainer::new`] does that).
     pub(crate) fn into_core(self) -> TrainOptions {
         let d = TrainOptions::default();
         TrainOptions {
@@ -310,10 +310,10 @@ pub(crate) fn js_option_name(name: &'static str) -> &'static str {
 /// leaves the instance unusable.
 pub(crate) fn string_arg(value: &JsValue, name: &'static str) -> Result<String, JsValue> {
     value.as_string().ok_or_else(|| {
-        js_error(Error::option(
+        js_error(Error::InvalidOption {
             name,
-            format!("must be a string, got {}", type_name(value)),
-        ))
+            reason: format!("must be a string, got {}", type_name(value)),
+        })
     })
 }
 
@@ -332,13 +332,13 @@ pub(crate) fn bytes_arg(
     if value.is_instance_of::<js_sys::ArrayBuffer>() || js_sys::Array::is_array(value) {
         return Ok(js_sys::Uint8Array::new(value));
     }
-    Err(js_error(Error::option(
+    Err(js_error(Error::InvalidOption {
         name,
-        format!(
+        reason: format!(
             "must be a Uint8Array, an ArrayBuffer or an array of bytes, got {}",
             type_name(value)
         ),
-    )))
+    }))
 }
 
 /// What a wrong argument is, for error messages: `typeof`, with `null` and arrays told apart.

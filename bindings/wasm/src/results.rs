@@ -6,7 +6,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{
+use ultra_efficient_llm::{
     CacheStats, GenerateOptions, GenerationStats, ModelInfo, Perplexity, StopReason, TrainOptions,
     TrainingStats,
 };
@@ -149,7 +149,7 @@ impl From<GenerationStats> for JsGenerationStats {
     }
 }
 
-#[wasm_bindgen(module = "/src/wasm/generation.js")]
+#[wasm_bindgen(module = "/src/generation.js")]
 extern "C" {
     /// `{ text, tokens, stats }` in one call: `tokens` is `ids.map(id => strings[id])`, `ids`
     /// read straight from wasm memory; `stopReason` indexes `max_tokens`, `sentence_end`,
@@ -211,7 +211,7 @@ pub(crate) fn generation_to_js(
         cache_misses,
         seed,
     ];
-    if integers.iter().any(|&x| x > super::MAX_SAFE_INTEGER) {
+    if integers.iter().any(|&x| x > crate::MAX_SAFE_INTEGER) {
         // serde reports the value that JavaScript cannot hold.
         return to_js(&stats);
     }

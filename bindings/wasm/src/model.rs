@@ -5,11 +5,11 @@ use std::cell::OnceCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::options::{bytes_arg, generate_options, js_error, options, string_arg, JsTrainOptions};
-use super::results::{generation_to_js, to_js, JsCacheStats, JsModelInfo, JsPerplexity};
-use super::{progress_callback, thrown_error, Progress, MAX_SAFE_INTEGER};
-use crate::format::{self, HEADER_LEN};
-use crate::{Error, Model, Trainer};
+use crate::options::{bytes_arg, generate_options, js_error, options, string_arg, JsTrainOptions};
+use crate::results::{generation_to_js, to_js, JsCacheStats, JsModelInfo, JsPerplexity};
+use crate::{progress_callback, thrown_error, Progress, MAX_SAFE_INTEGER};
+use ultra_efficient_llm::format::{self, HEADER_LEN};
+use ultra_efficient_llm::{Error, Model, Trainer};
 
 /// A trained or loaded model, the JavaScript `Model` class.
 #[derive(Debug)]

@@ -13,15 +13,15 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use ultra_efficient_llm::wasm::{self as js, WasmModel, WasmTrainer};
 use ultra_efficient_llm::{clock, format, GenerateOptions, Model, TrainOptions, Trainer};
+use ultra_efficient_llm_wasm::{self as js, WasmModel, WasmTrainer};
 
-const TINY: &str = include_str!("../fixtures/corpus/tiny.txt");
-const ES_TINY: &str = include_str!("../fixtures/corpus/es-tiny.txt");
+const TINY: &str = include_str!("../../../../tests/fixtures/corpus/tiny.txt");
+const ES_TINY: &str = include_str!("../../../../tests/fixtures/corpus/es-tiny.txt");
 /// Made by KenLM's `lmplz -o 3` from `tiny.txt`.
-const TINY_O3_ARPA: &str = include_str!("../fixtures/kenlm/tiny.o3.arpa");
+const TINY_O3_ARPA: &str = include_str!("../../../../tests/fixtures/kenlm/tiny.o3.arpa");
 /// Written by the native golden test (`tests/golden.rs`): the browser must generate the same.
-const TINY_O3_SEED42: &str = include_str!("../fixtures/tiny-o3.seed42.txt");
+const TINY_O3_SEED42: &str = include_str!("../../../../tests/fixtures/tiny-o3.seed42.txt");
 const PROMPT: &str = "It is a truth";
 
 /// `wasm-bindgen-test` does not run the module's `#[wasm_bindgen(start)]` function, so each test
@@ -999,7 +999,7 @@ fn generate_options_fast_and_fallback_paths_agree() {
 // The JavaScript runtime's IndexedDB storage (js/storage.js, which the workers use), imported
 // here so that its round trip runs in every browser and context these tests run in. errors.js is
 // imported too: wasm-bindgen copies each imported module next to the test, and storage.js
-// imports './errors.js'.
+// imports './errors.js'. (`/js/` is bindings/wasm/js, a link to the repository's js/.)
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/js/storage.js")]
 extern "C" {
     #[wasm_bindgen(js_name = saveModel)]

@@ -3,11 +3,11 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::model::WasmModel;
-use super::options::{bytes_arg, js_error, options, string_arg, JsTrainOptions};
-use super::results::{to_js, JsModelInfo};
-use super::{progress_callback, Progress, MAX_SAFE_INTEGER};
-use crate::{Error, Phase, Trainer};
+use crate::model::WasmModel;
+use crate::options::{bytes_arg, js_error, options, string_arg, JsTrainOptions};
+use crate::results::{to_js, JsModelInfo};
+use crate::{progress_callback, Progress, MAX_SAFE_INTEGER};
+use ultra_efficient_llm::{Error, Phase, Trainer};
 
 /// An incremental trainer, the JavaScript `Trainer` class.
 #[wasm_bindgen(js_name = Trainer)]

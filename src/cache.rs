@@ -8,7 +8,7 @@ use lru::LruCache;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::{Deserialize, Serialize};
 
-use crate::config::GenerateOptions;
+use crate::config::{GenerateOptions, ShapingOptions};
 
 /// Cumulative activation-cache figures of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -126,7 +126,8 @@ pub(crate) struct ActivationCache {
     /// Successor indices of big contexts by falling weight (independent of the options).
     pub(crate) ranked: FxHashMap<u32, Vec<u32>>,
     pub(crate) scratch: Scratch,
-    fingerprint: u64,
+    /// The shaping options the entries were prepared for.
+    shaping: Option<ShapingOptions>,
     pub(crate) hits: u64,
     pub(crate) misses: u64,
 }
@@ -135,18 +136,18 @@ impl ActivationCache {
     /// Makes the cache fit `opts`: a smaller capacity drops the least recently used entries,
     /// different shaping options empty it (its distributions were made for the old ones).
     pub(crate) fn configure(&mut self, opts: &GenerateOptions) {
-        let fp = fingerprint(opts);
+        let shaping = Some(opts.shaping());
         self.cap = opts.activation_cache_size;
         if self.cap == 0 {
             self.lru = None;
             self.bytes = 0;
-        } else if self.lru.is_none() || self.fingerprint != fp {
+        } else if self.lru.is_none() || self.shaping != shaping {
             self.lru = Some(LruCache::unbounded_with_hasher(FxBuildHasher));
             self.bytes = 0;
         } else {
             self.evict();
         }
-        self.fingerprint = fp;
+        self.shaping = shaping;
     }
 
     /// Keeps `p` for `start`, dropping the least recently used entries beyond the bounds.
@@ -172,20 +173,6 @@ impl ActivationCache {
             }
         }
     }
-}
-
-/// A hash of the options that shape a prepared distribution: a change empties the cache.
-fn fingerprint(o: &GenerateOptions) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = rustc_hash::FxHasher::default();
-    o.temperature.to_bits().hash(&mut h);
-    o.top_k.hash(&mut h);
-    o.top_p.to_bits().hash(&mut h);
-    o.activation_threshold.to_bits().hash(&mut h);
-    o.frequency_normalization.hash(&mut h);
-    o.max_patterns_per_query.hash(&mut h);
-    o.max_backup_patterns.hash(&mut h);
-    h.finish()
 }
 
 #[cfg(test)]

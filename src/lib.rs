@@ -67,7 +67,9 @@ mod vocab;
 mod weights;
 
 pub use cache::{CacheStats, ACTIVATION_CACHE_MAX_BYTES};
-pub use config::{GenerateOptions, Preset, TrainOptions, MAX_ACTIVATION_CACHE_SIZE, MAX_ORDER};
+pub use config::{
+    GenerateOptions, GenerateOverrides, Preset, TrainOptions, MAX_ACTIVATION_CACHE_SIZE, MAX_ORDER,
+};
 pub use error::{Error, Result};
 pub use generate::{Generation, GenerationStats, StopReason};
 pub use mem::{native_extras, set_native_extras};

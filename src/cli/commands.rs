@@ -9,7 +9,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use ultra_efficient_llm::format::FORMAT_VERSION;
 use ultra_efficient_llm::{
-    Error, GenerateOptions, Model, ModelInfo, Phase, Preset, TrainOptions, Trainer, MAX_ORDER,
+    Error, GenerateOptions, GenerateOverrides, Model, ModelInfo, Phase, Preset, TrainOptions,
+    Trainer, MAX_ORDER,
 };
 
 use super::files::{self, display};
@@ -352,49 +353,27 @@ fn dflt(text: &str, value: impl std::fmt::Display) -> String {
 }
 
 impl GenerateArgs {
+    /// The preset, then the flags given ([`GenerateOptions::resolve`]). Every option is named
+    /// here, so a new one does not compile until it has a flag (or `None`).
     fn options(&self) -> GenerateOptions {
-        let mut o = match self.preset {
-            Some(p) => GenerateOptions::preset(p.into()),
-            None => GenerateOptions::default(),
-        };
-        if let Some(v) = self.max_tokens {
-            o.max_tokens = v;
-        }
-        if let Some(v) = self.temperature {
-            o.temperature = v;
-        }
-        if let Some(v) = self.top_k {
-            o.top_k = v;
-        }
-        if let Some(v) = self.top_p {
-            o.top_p = v;
-        }
-        if let Some(v) = self.context_window {
-            o.context_window = v;
-        }
-        if self.no_stop {
-            o.stop_at_sentence_end = false;
-        }
-        if let Some(v) = self.min_ratio {
-            o.min_generated_tokens_ratio = v;
-        }
-        if let Some(v) = self.max_patterns_per_query {
-            o.max_patterns_per_query = v;
-        }
-        if let Some(v) = self.max_backup_patterns {
-            o.max_backup_patterns = v;
-        }
-        if let Some(v) = self.activation_threshold {
-            o.activation_threshold = v;
-        }
-        if self.raw_frequencies {
-            o.frequency_normalization = false;
-        }
-        if let Some(v) = self.cache_size {
-            o.activation_cache_size = v;
-        }
-        o.seed = Some(self.seed.unwrap_or_else(clock_seed));
-        o
+        GenerateOptions::resolve(
+            self.preset.map(Into::into),
+            GenerateOverrides {
+                max_tokens: self.max_tokens,
+                context_window: self.context_window,
+                seed: Some(Some(self.seed.unwrap_or_else(clock_seed))),
+                temperature: self.temperature,
+                top_k: self.top_k,
+                top_p: self.top_p,
+                stop_at_sentence_end: self.no_stop.then_some(false),
+                min_generated_tokens_ratio: self.min_ratio,
+                max_patterns_per_query: self.max_patterns_per_query,
+                max_backup_patterns: self.max_backup_patterns,
+                activation_threshold: self.activation_threshold,
+                frequency_normalization: self.raw_frequencies.then_some(false),
+                activation_cache_size: self.cache_size,
+            },
+        )
     }
 }
 

@@ -43,6 +43,8 @@ use wasm_bindgen::JsCast;
 
 use ultra_efficient_llm::{Error, GenerateOptions, Preset};
 
+#[macro_use]
+mod const_str;
 mod model;
 mod options;
 mod results;
@@ -209,8 +211,27 @@ pub fn presets() -> Result<JsValue, JsValue> {
         ("production", Preset::Production),
         ("high_performance", Preset::HighPerformance),
     ] {
-        let opts = results::JsGenerateOptionsOut::from(GenerateOptions::preset(preset));
+        let opts = options::JsGenerateOptionsOut::from(GenerateOptions::preset(preset));
         js_sys::Reflect::set(&out, &JsValue::from_str(name), &results::to_js(&opts)?)?;
     }
     Ok(out.into())
+}
+
+/// The generation options of the preset `name` (`development`, `production` or
+/// `high_performance`), every field present but `seed`: what `generate` starts from when its
+/// options name that preset. The core holds the presets' numbers; the JavaScript runtime takes
+/// them from here.
+///
+/// # Errors
+/// `InvalidOptionError` for another name.
+#[wasm_bindgen(js_name = presetOptions, unchecked_return_type = "GenerateOptions")]
+pub fn preset_options(
+    #[wasm_bindgen(unchecked_param_type = "Preset")] name: JsValue,
+) -> Result<JsValue, JsValue> {
+    let preset: Preset = options::string_arg(&name, "preset")?
+        .parse()
+        .map_err(options::js_error)?;
+    results::to_js(&options::JsGenerateOptionsOut::from(
+        GenerateOptions::preset(preset),
+    ))
 }

@@ -1,6 +1,12 @@
 //! JavaScript options objects: camelCase mirrors of the core's [`TrainOptions`] and
 //! [`GenerateOptions`], read with a strict check for unknown properties.
 //!
+//! Both are made from the core's one declaration of the options
+//! ([`ultra_efficient_llm::train_option_fields`], [`ultra_efficient_llm::generate_option_fields`]):
+//! the structs read and written here, their camelCase names and key table, the fast reader's
+//! positional reads and the TypeScript interfaces all follow from it, so a new core option needs
+//! no edit here.
+//!
 //! [`options`] (serde-wasm-bindgen plus a key check) is the reference reader. `generate` runs
 //! once per request, where that reader cost several microseconds, so [`generate_options`] reads
 //! the usual objects directly and hands everything unusual to [`options`].
@@ -8,127 +14,253 @@
 use std::cell::OnceCell;
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::{to_js_error, MAX_SAFE_INTEGER};
-use ultra_efficient_llm::{Error, GenerateOptions, Preset, TrainOptions};
+use ultra_efficient_llm::{
+    generate_option_fields, train_option_fields, Error, GenerateOptions, GenerateOverrides, Preset,
+    TrainOptions,
+};
 
-/// The JavaScript `TrainOptions` object. Every property is optional; `undefined` or `null` means
-/// the core default.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct JsTrainOptions {
-    max_pattern_length: Option<usize>,
-    min_frequency: Option<u32>,
-    max_patterns: Option<u64>,
-}
-
-impl JsTrainOptions {
-    /// The core options (not validated yet: [`ultra_efficient_llm::Trainer::new`] does that).
-    pub(crate) fn into_core(self) -> TrainOptions {
-        let d = TrainOptions::default();
-        TrainOptions {
-            max_pattern_length: self.max_pattern_length.unwrap_or(d.max_pattern_length),
-            min_frequency: self.min_frequency.unwrap_or(d.min_frequency),
-            max_patterns: self.max_patterns.unwrap_or(d.max_patterns),
-        }
+/// The type of an option's value as JavaScript passes and gets it.
+pub(crate) trait JsField: Sized {
+    /// Its TypeScript type.
+    #[allow(dead_code)] // used by the TypeScript section only, which the lint does not see
+    const TS: &'static str;
+    /// A plain JavaScript value of the type, as the reference reader ([`options`]) would read
+    /// it; `None` for anything else (left to that reader).
+    fn read(v: &JsValue) -> Option<Self>;
+    /// True when the value is absent (an unset seed): then it is left out of the object.
+    fn is_unset(&self) -> bool {
+        false
     }
 }
 
-/// The JavaScript `GenerateOptions` object: `preset` is applied first, then every property that
-/// is set (not `undefined`/`null`) overrides it.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct JsGenerateOptions {
-    preset: Option<Preset>,
-    max_tokens: Option<usize>,
-    context_window: Option<usize>,
-    seed: Option<u64>,
-    temperature: Option<f64>,
-    top_k: Option<usize>,
-    top_p: Option<f64>,
-    stop_at_sentence_end: Option<bool>,
-    min_generated_tokens_ratio: Option<f64>,
-    max_patterns_per_query: Option<usize>,
-    max_backup_patterns: Option<usize>,
-    activation_threshold: Option<f64>,
-    frequency_normalization: Option<bool>,
-    activation_cache_size: Option<usize>,
+macro_rules! unsigned_fields {
+    ($($t:ty),*) => {$(
+        impl JsField for $t {
+            const TS: &'static str = "number";
+            fn read(v: &JsValue) -> Option<Self> {
+                unsigned(v)
+            }
+        }
+    )*};
+}
+unsigned_fields!(usize, u32, u64);
+
+impl JsField for f64 {
+    const TS: &'static str = "number";
+    fn read(v: &JsValue) -> Option<Self> {
+        v.as_f64()
+    }
 }
 
+impl JsField for bool {
+    const TS: &'static str = "boolean";
+    fn read(v: &JsValue) -> Option<Self> {
+        v.as_bool()
+    }
+}
+
+/// An optional number (the seed): set when the property is.
+impl JsField for Option<u64> {
+    const TS: &'static str = "number";
+    fn read(v: &JsValue) -> Option<Self> {
+        unsigned(v).map(Some)
+    }
+    fn is_unset(&self) -> bool {
+        self.is_none()
+    }
+}
+
+/// Makes, from the core's declaration of [`TrainOptions`]: [`JsTrainOptions`] (read),
+/// [`JsTrainOptionsOut`] (written), [`TRAIN_NAMES`] and [`TRAIN_TS`].
+macro_rules! js_train_options {
+    (;
+        $(
+            $(#[doc = $doc:literal])*
+            #[js_doc = $js_doc:literal]
+            $kind:ident $name:ident : $ty:ty = $default:expr,
+        )*
+    ) => {
+        /// The JavaScript `TrainOptions` object. Every property is optional; `undefined` or
+        /// `null` means the core default.
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(rename_all = "camelCase", default)]
+        pub(crate) struct JsTrainOptions {
+            $($name: Option<$ty>,)*
+        }
+
+        impl JsTrainOptions {
+            /// The core options (not validated yet: [`ultra_efficient_llm::Trainer::new`] does
+            /// that).
+            pub(crate) fn into_core(self) -> TrainOptions {
+                let d = TrainOptions::default();
+                let JsTrainOptions { $($name,)* } = self;
+                TrainOptions {
+                    $($name: $name.unwrap_or(d.$name),)*
+                }
+            }
+        }
+
+        /// The JavaScript `TrainOptions` (every field present).
+        #[derive(Debug, Serialize)]
+        #[serde(rename_all = "camelCase")]
+        pub(crate) struct JsTrainOptionsOut {
+            $($name: $ty,)*
+        }
+
+        impl From<TrainOptions> for JsTrainOptionsOut {
+            fn from(o: TrainOptions) -> Self {
+                let TrainOptions { $($name,)* } = o;
+                JsTrainOptionsOut { $($name,)* }
+            }
+        }
+
+        /// `(core name, JavaScript name)` of every train option.
+        const TRAIN_NAMES: &[(&str, &str)] = &[$((stringify!($name), camel!(stringify!($name))),)*];
+
+        /// The TypeScript fields of `TrainOptions`.
+        #[allow(dead_code)] // used by the TypeScript section only, which the lint does not see
+        pub(crate) const TRAIN_TS: &str = const_str!(&[
+            $("  /** ", $js_doc, " */\n  ", camel!(stringify!($name)), "?: ", <$ty as JsField>::TS, ";\n",)*
+        ]);
+    };
+}
+
+train_option_fields!(js_train_options);
+
+/// Makes, from the core's declaration of [`GenerateOptions`]: [`JsGenerateOptions`] (read, with
+/// `preset` first), its fast reader [`read_generate_options`], [`JsGenerateOptionsOut`]
+/// (written), [`GENERATE_KEYS`], [`GENERATE_NAMES`] and [`GENERATE_TS`].
+macro_rules! js_generate_options {
+    (;
+        $(
+            $(#[doc = $doc:literal])*
+            #[js_doc = $js_doc:literal]
+            $kind:ident $name:ident : $ty:ty = $default:expr,
+        )*
+    ) => {
+        /// The JavaScript `GenerateOptions` object: `preset` is applied first, then every
+        /// property that is set (not `undefined`/`null`) overrides it.
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(rename_all = "camelCase", default)]
+        pub(crate) struct JsGenerateOptions {
+            preset: Option<Preset>,
+            $($name: Option<$ty>,)*
+        }
+
+        impl JsGenerateOptions {
+            /// The preset and the overrides as the core takes them.
+            fn into_parts(self) -> (Option<Preset>, GenerateOverrides) {
+                let JsGenerateOptions { preset, $($name,)* } = self;
+                (preset, GenerateOverrides { $($name,)* })
+            }
+        }
+
+        /// The property names of [`JsGenerateOptions`], in the order of its fields (serde reads
+        /// them in that order, and getters may observe it).
+        const GENERATE_KEYS: &[&str] = &["preset", $(camel!(stringify!($name)),)*];
+
+        /// `(core name, JavaScript name)` of every generation option.
+        const GENERATE_NAMES: &[(&str, &str)] =
+            &[$((stringify!($name), camel!(stringify!($name))),)*];
+
+        /// The fast path of [`generate_options`]: `Ok(None)` when a value needs the reference
+        /// reader. `keys` are [`GENERATE_KEYS`] as JavaScript strings, `present` the bits of
+        /// those the object has.
+        ///
+        /// # Errors
+        /// What a getter throws.
+        fn read_generate_options(
+            object: &JsValue,
+            keys: &[JsValue],
+            present: u32,
+        ) -> Result<Option<JsGenerateOptions>, JsValue> {
+            // Only the keys the object has: an absent one reads as `undefined`.
+            let get = |i: usize| {
+                if present & (1 << i) == 0 {
+                    Ok(JsValue::UNDEFINED)
+                } else {
+                    js_sys::Reflect::get(object, &keys[i])
+                }
+            };
+            // `Some(None)`: unset (`undefined` or `null`); `None`: not a plain value of the
+            // type.
+            macro_rules! read {
+                ($i:expr, $convert:expr) => {{
+                    let v = get($i)?;
+                    if v.is_null_or_undefined() {
+                        None
+                    } else {
+                        match $convert(&v) {
+                            Some(x) => Some(x),
+                            None => return Ok(None),
+                        }
+                    }
+                }};
+            }
+            // Field by field in the order of GENERATE_KEYS (a struct expression evaluates its
+            // fields in the order written).
+            let mut i = 0;
+            Ok(Some(JsGenerateOptions {
+                preset: read!(0, preset_name),
+                $($name: {
+                    i += 1;
+                    read!(i, <$ty as JsField>::read)
+                },)*
+            }))
+        }
+
+        /// The JavaScript `GenerateOptions` (every field present; `seed` only when set).
+        #[derive(Debug, Serialize)]
+        #[serde(rename_all = "camelCase")]
+        pub(crate) struct JsGenerateOptionsOut {
+            $(
+                #[serde(skip_serializing_if = "JsField::is_unset")]
+                $name: $ty,
+            )*
+        }
+
+        impl From<GenerateOptions> for JsGenerateOptionsOut {
+            fn from(o: GenerateOptions) -> Self {
+                let GenerateOptions { $($name,)* } = o;
+                JsGenerateOptionsOut { $($name,)* }
+            }
+        }
+
+        /// The TypeScript fields of `GenerateOptions` (after `preset`).
+        #[allow(dead_code)] // as TRAIN_TS
+        pub(crate) const GENERATE_TS: &str = const_str!(&[
+            $("  /** ", $js_doc, " */\n  ", camel!(stringify!($name)), "?: ", <$ty as JsField>::TS, ";\n",)*
+        ]);
+    };
+}
+
+generate_option_fields!(js_generate_options);
+
 impl JsGenerateOptions {
-    /// The core options (range checks are left to the core, except the seed's JavaScript bound).
+    /// The core options: the preset, then the fields set ([`GenerateOptions::resolve`]). Range
+    /// checks are left to the core, except the seed's JavaScript bound.
     ///
     /// # Errors
     /// [`Error::InvalidOption`] for a seed above `Number.MAX_SAFE_INTEGER`.
     pub(crate) fn into_core(self) -> Result<GenerateOptions, Error> {
-        let JsGenerateOptions {
-            preset,
-            max_tokens,
-            context_window,
-            seed,
-            temperature,
-            top_k,
-            top_p,
-            stop_at_sentence_end,
-            min_generated_tokens_ratio,
-            max_patterns_per_query,
-            max_backup_patterns,
-            activation_threshold,
-            frequency_normalization,
-            activation_cache_size,
-        } = self;
-        if seed.is_some_and(|s| s > MAX_SAFE_INTEGER) {
+        let (preset, overrides) = self.into_parts();
+        if overrides
+            .seed
+            .flatten()
+            .is_some_and(|s| s > MAX_SAFE_INTEGER)
+        {
             return Err(Error::InvalidOption {
                 name: "seed",
                 reason: "must be an integer from 0 to 2^53 - 1 (Number.MAX_SAFE_INTEGER)".into(),
             });
         }
-        let mut o = preset.map_or_else(GenerateOptions::default, GenerateOptions::preset);
-        fn set<T>(field: &mut T, value: Option<T>) {
-            if let Some(v) = value {
-                *field = v;
-            }
-        }
-        set(&mut o.max_tokens, max_tokens);
-        set(&mut o.context_window, context_window);
-        o.seed = seed.or(o.seed);
-        set(&mut o.temperature, temperature);
-        set(&mut o.top_k, top_k);
-        set(&mut o.top_p, top_p);
-        set(&mut o.stop_at_sentence_end, stop_at_sentence_end);
-        set(
-            &mut o.min_generated_tokens_ratio,
-            min_generated_tokens_ratio,
-        );
-        set(&mut o.max_patterns_per_query, max_patterns_per_query);
-        set(&mut o.max_backup_patterns, max_backup_patterns);
-        set(&mut o.activation_threshold, activation_threshold);
-        set(&mut o.frequency_normalization, frequency_normalization);
-        set(&mut o.activation_cache_size, activation_cache_size);
-        Ok(o)
+        Ok(GenerateOptions::resolve(preset, overrides))
     }
 }
-
-/// The property names of [`JsGenerateOptions`], in the order of its fields (serde reads them in
-/// that order, and getters may observe it).
-const GENERATE_KEYS: [&str; 14] = [
-    "preset",
-    "maxTokens",
-    "contextWindow",
-    "seed",
-    "temperature",
-    "topK",
-    "topP",
-    "stopAtSentenceEnd",
-    "minGeneratedTokensRatio",
-    "maxPatternsPerQuery",
-    "maxBackupPatterns",
-    "activationThreshold",
-    "frequencyNormalization",
-    "activationCacheSize",
-];
 
 // `plain_object_keys` marks the keys present as bits of a `u32`.
 const _: () = assert!(GENERATE_KEYS.len() <= 32);
@@ -143,17 +275,18 @@ thread_local! {
 ///
 /// The fast path takes a plain object whose own keys are all known and whose set values are
 /// plain numbers, booleans and preset names, which is what callers pass; it reads each property
-/// it has once with `Reflect.get` and converts it in Rust. Anything else (not an object, an unknown key, a
-/// value of the wrong type or out of range, a BigInt seed) goes to [`options`], so results and
-/// error messages stay exactly those of the reference reader (getters of such objects then run
-/// twice).
+/// it has once with `Reflect.get` and converts it in Rust. Anything else (not an object, an
+/// unknown key, a value of the wrong type or out of range, a BigInt seed) goes to [`options`], so
+/// results and error messages stay exactly those of the reference reader (getters of such
+/// objects then run twice).
 pub(crate) fn generate_options(value: JsValue) -> Result<JsGenerateOptions, JsValue> {
     if value.is_null_or_undefined() {
         return Ok(JsGenerateOptions::default());
     }
-    if let Some(present) = plain_object_keys(&value, &GENERATE_KEYS) {
+    if let Some(present) = plain_object_keys(&value, GENERATE_KEYS) {
         let fast = GENERATE_JS_KEYS.with(|cell| {
             let keys = cell.get_or_init(|| {
+                // serde's camelCase names are the table's.
                 debug_assert_eq!(struct_fields::<JsGenerateOptions>(), GENERATE_KEYS);
                 GENERATE_KEYS
                     .iter()
@@ -210,55 +343,6 @@ fn plain_object_keys(object: &JsValue, known: &[&str]) -> Option<u32> {
     (pieces == count).then_some(present)
 }
 
-/// The fast path of [`generate_options`]: `Ok(None)` when a value needs the reference reader.
-///
-/// # Errors
-/// What a getter throws.
-fn read_generate_options(
-    object: &JsValue,
-    keys: &[JsValue],
-    present: u32,
-) -> Result<Option<JsGenerateOptions>, JsValue> {
-    // Only the keys the object has: an absent one reads as `undefined`.
-    let get = |i: usize| {
-        if present & (1 << i) == 0 {
-            Ok(JsValue::UNDEFINED)
-        } else {
-            js_sys::Reflect::get(object, &keys[i])
-        }
-    };
-    // `Some(None)`: unset (`undefined` or `null`); `None`: not a plain value of the type.
-    macro_rules! read {
-        ($i:expr, $convert:expr) => {{
-            let v = get($i)?;
-            if v.is_null_or_undefined() {
-                None
-            } else {
-                match $convert(&v) {
-                    Some(x) => Some(x),
-                    None => return Ok(None),
-                }
-            }
-        }};
-    }
-    Ok(Some(JsGenerateOptions {
-        preset: read!(0, preset_name),
-        max_tokens: read!(1, unsigned),
-        context_window: read!(2, unsigned),
-        seed: read!(3, unsigned),
-        temperature: read!(4, JsValue::as_f64),
-        top_k: read!(5, unsigned),
-        top_p: read!(6, JsValue::as_f64),
-        stop_at_sentence_end: read!(7, JsValue::as_bool),
-        min_generated_tokens_ratio: read!(8, JsValue::as_f64),
-        max_patterns_per_query: read!(9, unsigned),
-        max_backup_patterns: read!(10, unsigned),
-        activation_threshold: read!(11, JsValue::as_f64),
-        frequency_normalization: read!(12, JsValue::as_bool),
-        activation_cache_size: read!(13, unsigned),
-    }))
-}
-
 /// A number serde-wasm-bindgen reads as this unsigned type: a safe integer (`Number.isSafeInteger`)
 /// from 0 that fits. BigInts and everything else are left to it.
 fn unsigned<T: TryFrom<u64>>(v: &JsValue) -> Option<T> {
@@ -273,33 +357,16 @@ fn unsigned<T: TryFrom<u64>>(v: &JsValue) -> Option<T> {
 
 /// A preset name; an unknown one is left to serde for its error message.
 fn preset_name(v: &JsValue) -> Option<Preset> {
-    match v.as_string()?.as_str() {
-        "development" => Some(Preset::Development),
-        "production" => Some(Preset::Production),
-        "high_performance" => Some(Preset::HighPerformance),
-        _ => None,
-    }
+    v.as_string()?.parse().ok()
 }
 
 /// The JavaScript (camelCase) name of a core option, for error messages.
 pub(crate) fn js_option_name(name: &'static str) -> &'static str {
-    match name {
-        "max_pattern_length" => "maxPatternLength",
-        "min_frequency" => "minFrequency",
-        "max_patterns" => "maxPatterns",
-        "max_tokens" => "maxTokens",
-        "context_window" => "contextWindow",
-        "top_k" => "topK",
-        "top_p" => "topP",
-        "stop_at_sentence_end" => "stopAtSentenceEnd",
-        "min_generated_tokens_ratio" => "minGeneratedTokensRatio",
-        "max_patterns_per_query" => "maxPatternsPerQuery",
-        "max_backup_patterns" => "maxBackupPatterns",
-        "activation_threshold" => "activationThreshold",
-        "frequency_normalization" => "frequencyNormalization",
-        "activation_cache_size" => "activationCacheSize",
-        other => other,
-    }
+    TRAIN_NAMES
+        .iter()
+        .chain(GENERATE_NAMES)
+        .find(|(core, _)| *core == name)
+        .map_or(name, |&(_, js)| js)
 }
 
 /// `value` as a Rust string, or an `InvalidOptionError` naming the argument `name`.

@@ -6,9 +6,9 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::options::JsTrainOptionsOut;
 use ultra_efficient_llm::{
-    CacheStats, GenerateOptions, GenerationStats, ModelInfo, Perplexity, StopReason, TrainOptions,
-    TrainingStats,
+    CacheStats, GenerationStats, ModelInfo, Perplexity, StopReason, TrainingStats,
 };
 
 /// `value` as a plain JavaScript object (`null` for absent values, numbers for integers).
@@ -16,85 +16,6 @@ pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| js_sys::Error::new(&format!("cannot convert the result: {e}")).into())
-}
-
-/// The JavaScript `TrainOptions` (every field present).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct JsTrainOptionsOut {
-    max_pattern_length: usize,
-    min_frequency: u32,
-    max_patterns: u64,
-}
-
-impl From<TrainOptions> for JsTrainOptionsOut {
-    fn from(o: TrainOptions) -> Self {
-        let TrainOptions {
-            max_pattern_length,
-            min_frequency,
-            max_patterns,
-        } = o;
-        JsTrainOptionsOut {
-            max_pattern_length,
-            min_frequency,
-            max_patterns,
-        }
-    }
-}
-
-/// The JavaScript `GenerateOptions` (every field present; `seed` only when set).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct JsGenerateOptionsOut {
-    max_tokens: usize,
-    context_window: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seed: Option<u64>,
-    temperature: f64,
-    top_k: usize,
-    top_p: f64,
-    stop_at_sentence_end: bool,
-    min_generated_tokens_ratio: f64,
-    max_patterns_per_query: usize,
-    max_backup_patterns: usize,
-    activation_threshold: f64,
-    frequency_normalization: bool,
-    activation_cache_size: usize,
-}
-
-impl From<GenerateOptions> for JsGenerateOptionsOut {
-    fn from(o: GenerateOptions) -> Self {
-        let GenerateOptions {
-            max_tokens,
-            context_window,
-            seed,
-            temperature,
-            top_k,
-            top_p,
-            stop_at_sentence_end,
-            min_generated_tokens_ratio,
-            max_patterns_per_query,
-            max_backup_patterns,
-            activation_threshold,
-            frequency_normalization,
-            activation_cache_size,
-        } = o;
-        JsGenerateOptionsOut {
-            max_tokens,
-            context_window,
-            seed,
-            temperature,
-            top_k,
-            top_p,
-            stop_at_sentence_end,
-            min_generated_tokens_ratio,
-            max_patterns_per_query,
-            max_backup_patterns,
-            activation_threshold,
-            frequency_normalization,
-            activation_cache_size,
-        }
-    }
 }
 
 /// The JavaScript `GenerationStats`.

@@ -1,19 +1,20 @@
 //! The TypeScript declarations of the plain objects the bindings take and return, added to the
-//! generated `.d.ts`. Keep them in step with `options.rs` and `results.rs`.
+//! generated `.d.ts`. The options' fields come from the core's declaration of the options
+//! (`options.rs`: [`TRAIN_TS`], [`GENERATE_TS`]); the results' are written here: keep them in
+//! step with `results.rs`.
 
 use wasm_bindgen::prelude::*;
 
+use crate::options::{GENERATE_TS, TRAIN_TS};
+
 #[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = r#"
+const TS_TYPES: &'static str = const_str!(&[
+    "
 /** Options of `new Trainer(options)` and `Model.train(text, options)`; every field optional. */
 export interface TrainOptions {
-  /** n-gram order: patterns of 1 to this many words are learned (default 6, 1..=16). */
-  maxPatternLength?: number;
-  /** Patterns of two or more words seen fewer times are pruned (default 1: keep all). */
-  minFrequency?: number;
-  /** Upper bound on stored patterns (0 = no bound, the default). */
-  maxPatterns?: number;
-}
+",
+    TRAIN_TS,
+    r#"}
 
 /** A named set of generation options; its values are `presets()[name]`. */
 export type Preset = "development" | "production" | "high_performance";
@@ -24,33 +25,9 @@ export type Preset = "development" | "production" | "high_performance";
  */
 export interface GenerateOptions {
   preset?: Preset;
-  /** Most tokens to generate (default 50). */
-  maxTokens?: number;
-  /** How many of the last tokens are matched against the patterns (default 6). */
-  contextWindow?: number;
-  /** 0 to 2^53 - 1; the same seed and options give the same text. Drawn when absent. */
-  seed?: number;
-  /** Softmax temperature, ≥ 0 (default 1); 0 is greedy: always the likeliest token, whatever the seed. */
-  temperature?: number;
-  /** Keep only the k likeliest next tokens (0 = off, the default). */
-  topK?: number;
-  /** Nucleus sampling mass in (0, 1] (default 1 = off). */
-  topP?: number;
-  /** Stop at the end of a sentence (default true). */
-  stopAtSentenceEnd?: boolean;
-  /** Do not end before this share of maxTokens (default 0, in [0, 1]). */
-  minGeneratedTokensRatio?: number;
-  /** Candidate cap of the longest matching context, shaped sampling (default 1000). */
-  maxPatternsPerQuery?: number;
-  /** Candidate cap of the backed-off contexts, shaped sampling (default 200). */
-  maxBackupPatterns?: number;
-  /** Drop candidates below this probability, in [0, 1) (default 0). */
-  activationThreshold?: number;
-  /** Smoothed probabilities (true, default) or raw frequencies of the longest context. */
-  frequencyNormalization?: boolean;
-  /** Entries of the activation cache (default 1000; 0 disables it). */
-  activationCacheSize?: number;
-}
+"#,
+    GENERATE_TS,
+    r#"}
 
 /**
  * Called after every generated token with the text appended for it (`piece`, with its leading
@@ -177,4 +154,5 @@ export interface UellmError extends Error {
     | "ArpaError";
   code: UellmErrorCode;
 }
-"#;
+"#
+]);

@@ -894,9 +894,17 @@ fn free_functions_report_versions_and_presets() {
         assert_eq!(get_f64(&p, "maxTokens"), 50.0);
         assert!(get(&p, "seed").is_undefined());
         assert_eq!(keys(&p).len(), 12, "{name}: {:?}", keys(&p));
+        // presetOptions(name) is presets()[name], key for key.
+        let one = js::preset_options(s(name)).unwrap();
+        let json = |v: &JsValue| String::from(js_sys::JSON::stringify(v).unwrap());
+        assert_eq!(json(&one), json(&p));
         // A preset's options are valid generate options as they are.
         let model = WasmModel::train(s(TINY), order3()).unwrap();
         model.generate(s(PROMPT), p, JsValue::UNDEFINED).unwrap();
+    }
+    for bad in [s("fast"), num(1.0), JsValue::UNDEFINED] {
+        let err = js::preset_options(bad).unwrap_err();
+        assert_js_error(&err, "InvalidOptionError", "INVALID_OPTION");
     }
 }
 

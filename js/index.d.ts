@@ -38,7 +38,7 @@ export class WorkerLoadError extends UellmError {
 /** Codes of the core (wasm) errors, rethrown as `UellmError` with these names. */
 export type CoreErrorCode =
   | 'NOT_A_MODEL' | 'UNSUPPORTED_VERSION' | 'TRUNCATED' | 'CORRUPTED' | 'INVALID_OPTION'
-  | 'EMPTY_INPUT' | 'NOT_TEXT' | 'INVALID_ARPA';
+  | 'EMPTY_INPUT' | 'NOT_TEXT' | 'INVALID_ARPA' | 'TOO_LARGE' | 'INTERNAL';
 
 export interface WireError { name: string; code: string; message: string; url?: string; }
 /** Rebuilds a real Error (of the matching class when known) from its `{name, code, message}` form. */

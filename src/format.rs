@@ -218,7 +218,7 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32], meter: &Meter) -> Resul
             discounts,
         } => {
             let Counts::Decoded(a) = a else {
-                return Err(Error::corrupted("internal: encoding counts never decoded"));
+                return Err(Error::internal("encoding counts never decoded"));
             };
             mem::for_chunks(1..a.len(), |piece| {
                 meter.add(cost::ENCODE_VALUE * piece.len() as u64);
@@ -299,7 +299,10 @@ pub(crate) fn decode_body(
     }
     let total = 1 + v + deeper;
     if total >= u32::MAX as u64 {
-        return Err(Error::corrupted("too many patterns"));
+        return Err(Error::TooLarge {
+            what: "a model file of over 4 billion patterns",
+            limit: "2^32 - 2 patterns",
+        });
     }
     let total = total as usize;
     let mut level_start = vec![0u32, 1];

@@ -271,7 +271,7 @@ impl Index {
     /// ([`cost::index`]) to `meter` as it goes.
     ///
     /// # Errors
-    /// [`Error::Corrupted`] when the model is too large for 32-bit offsets.
+    /// [`Error::TooLarge`] when the model is too large for 32-bit offsets.
     pub fn build(trie: &Trie, suffix: &[u32], w: &Weights, meter: &Meter) -> Result<Index> {
         let order = trie.order();
         let ctx_nodes = trie.level_start[order] as usize;
@@ -283,9 +283,10 @@ impl Index {
             for node in nodes {
                 let n = trie.children(node).len();
                 if n >= 1 << DEPTH_SHIFT {
-                    return Err(Error::corrupted(
-                        "a context with over 134 million successors",
-                    ));
+                    return Err(Error::TooLarge {
+                        what: "a context with over 134 million successors",
+                        limit: "134,217,727 successors a context",
+                    });
                 }
                 if n > 0 {
                     offset.push(total as u32);
@@ -295,9 +296,10 @@ impl Index {
                     offset.push(NONE);
                 }
                 if total >= NONE as u64 {
-                    return Err(Error::corrupted(
-                        "model too large for this build (over 16 GiB of index)",
-                    ));
+                    return Err(Error::TooLarge {
+                        what: "a model whose index exceeds 16 GiB",
+                        limit: "2^32 - 1 index words",
+                    });
                 }
             }
             Ok(())
@@ -359,7 +361,7 @@ impl Index {
             last.finish("counts")?;
         }
         if lo_written + hi_written != total as usize {
-            return Err(Error::corrupted("internal: the index was not filled"));
+            return Err(Error::internal("the index was not filled"));
         }
         // SAFETY: the capacity is `total`, and all of it is initialized: the blocks are laid
         // out back to back (each context's offset is the sum of the sizes before it), `range`

@@ -463,7 +463,7 @@ impl Trainer {
                 .chain(by_freq.iter().copied())
                 .map(|id| self.vocab.word(id)),
         )
-        .ok_or_else(|| Error::corrupted("internal: vocabulary rebuild failed"))
+        .ok_or_else(|| Error::internal("vocabulary rebuild failed"))
     }
 
     /// Which nodes survive `min_frequency` and `max_patterns`.
@@ -595,7 +595,10 @@ fn count(
     plan: &mut Plan,
 ) -> Result<Counted> {
     if tokens.len() >= u32::MAX as usize {
-        return Err(Error::option("input", "more than 4 billion tokens"));
+        return Err(Error::TooLarge {
+            what: "training text of over 4 billion tokens",
+            limit: "2^32 - 1 tokens",
+        });
     }
     let mut word: Vec<u32> = std::iter::once(0).chain(0..vocab as u32).collect();
     let mut count = vec![0u32; 1 + vocab];
@@ -683,10 +686,10 @@ fn count(
             meter.add(cost::GROUP * (at - first) as u64);
         });
         if word.len() >= u32::MAX as usize {
-            return Err(Error::option(
-                "max_pattern_length",
-                "more patterns than this build can index (over 4 billion)",
-            ));
+            return Err(Error::TooLarge {
+                what: "over 4 billion patterns",
+                limit: "2^32 - 1 patterns",
+            });
         }
         level_start.push(word.len() as u32);
         let bound = plan.units();

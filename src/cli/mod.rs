@@ -33,8 +33,8 @@ Exit status:
 
 Errors are one line on stderr: `error: FILE: what is wrong`. With --json, stdout also gets
 {\"error\": {\"code\": ..., \"name\": ..., \"message\": ...}}, where code is stable: NOT_A_MODEL,
-UNSUPPORTED_VERSION, TRUNCATED, CORRUPTED, INVALID_OPTION, EMPTY_INPUT, NOT_TEXT, INVALID_ARPA
-(the library's Error::code) or IO_ERROR (file system).";
+UNSUPPORTED_VERSION, TRUNCATED, CORRUPTED, INVALID_OPTION, EMPTY_INPUT, NOT_TEXT, INVALID_ARPA,
+TOO_LARGE, INTERNAL (the library's Error::code) or IO_ERROR (file system).";
 
 /// `uellm`: train, generate, score, convert, inspect, benchmark.
 #[derive(Debug, Parser)]

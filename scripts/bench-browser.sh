@@ -3,8 +3,9 @@
 #
 # One command, headless Chromium (/usr/bin/chromium through playwright-core; no browser download):
 #   1. builds pkg/ (scripts/build-pkg.sh), the native benchmark and CLI (cargo build --release
-#      --bin uellm-bench --bin uellm), installs tests/e2e's npm dependencies when missing;
-#   2. runs tests/e2e/bench/run.mjs: the package API in Chromium (create({workers: 4}), train at
+#      --bin uellm-bench --bin uellm), installs tests/e2e's npm dependencies when missing (the
+#      harness borrows their playwright-core and static server: bench/browser/deps.mjs);
+#   2. runs bench/browser/run.mjs: the package API in Chromium (create({workers: 4}), train at
 #      order 5, save/load through IndexedDB, single / 3 concurrent / throughput generation, tokens/s
 #      inside a worker) and the core benchmark in a dedicated worker, right after a native
 #      `uellm-bench --runs 1` on the same corpus (and the same with --like-wasm: one thread, 4 KiB
@@ -37,7 +38,7 @@ CORPUS_DIR=../shared/corpus
 SMOKE=0
 JSON_OUT=
 CPU=
-usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="${2:?--runs needs a value}"; shift 2 ;;
@@ -105,7 +106,7 @@ SMOKE_FLAG=()
 # `uellm train` once for the model of the generation slices.
 CPU_FLAG=()
 [ -n "${CPU}" ] && CPU_FLAG=(--pinned-cpu "${CPU}")
-TMPDIR="${TMP}" "${PIN[@]}" node tests/e2e/bench/run.mjs --corpus-file "${CORPUS}" --runs "${RUNS}" \
+TMPDIR="${TMP}" "${PIN[@]}" node bench/browser/run.mjs --corpus-file "${CORPUS}" --runs "${RUNS}" \
   --native-cmd "${CARGO_TARGET_DIR:-target}/release/uellm-bench" \
   --train-cmd "${CARGO_TARGET_DIR:-target}/release/uellm" --native-requests "${NATIVE_REQUESTS}" \
   --json-out "${JSON_OUT}" "${SMOKE_FLAG[@]}" "${CPU_FLAG[@]}"

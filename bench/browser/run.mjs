@@ -14,7 +14,7 @@
 // right before and right after each browser slice of them, so that a slice's ratio compares
 // the two runtimes within about a tenth of a second.
 //
-//   node tests/e2e/bench/run.mjs --corpus-file F --native-cmd target/release/uellm-bench --json-out OUT.json
+//   node bench/browser/run.mjs --corpus-file F --native-cmd target/release/uellm-bench --json-out OUT.json
 //        [--train-cmd target/release/uellm] [--native-requests 2000] [--runs 3] [--smoke] [--order 5] [--workers 4]
 // (--train-cmd defaults to the `uellm` beside --native-cmd).
 import { execFileSync, spawn } from 'node:child_process';
@@ -24,11 +24,9 @@ import { tmpdir, cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
-import { startServer } from '../server.mjs';
+import { ROOT, chromium, startServer } from './deps.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../../..');
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic',
   // Extra flags for experiments, e.g. UELLM_BENCH_CHROMIUM_ARGS='--js-flags=--no-liftoff'.

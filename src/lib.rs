@@ -60,6 +60,7 @@ mod model;
 mod parts;
 mod perplexity;
 mod progress;
+mod sample;
 mod smooth;
 pub mod tokenizer;
 mod train;

@@ -422,6 +422,14 @@ pub fn exercise(model: &Model) {
     assert_eq!(info.vocab_size, model.vocab().len());
     let file = model.to_bytes();
     assert_eq!(info.file_bytes, file.len() as u64);
+    // Words are tokens, as the tokenizer or an ARPA file's fields make them: the ARPA export
+    // writes them separated by spaces, and a word with whitespace would not read back.
+    for w in model.vocab().words() {
+        assert!(
+            !w.is_empty() && !w.contains(char::is_whitespace),
+            "vocabulary word {w:?}"
+        );
+    }
 
     // A prompt and a text from the model's own words, so contexts match, and a fixed one.
     let own: Vec<&str> = model.vocab().words().skip(3).take(4).collect();

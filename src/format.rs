@@ -288,6 +288,16 @@ pub(crate) fn decode_body(
     if v > b.vocab.len() as u64 / 2 + 1 {
         return Err(Error::corrupted("vocabulary and unigram count differ"));
     }
+    // Words are tokens: never empty and without whitespace (the tokenizer and the ARPA reader
+    // make no other, and the ARPA export separates words by spaces). `\n` only joins them.
+    if b.vocab
+        .split('\n')
+        .any(|w| w.is_empty() || w.contains(char::is_whitespace))
+    {
+        return Err(Error::corrupted(
+            "a vocabulary word is empty or holds whitespace",
+        ));
+    }
     // Every pattern beyond the unigrams takes at least one byte of `words`: this bounds every
     // allocation below by the input's size.
     let deeper: u64 = b.level_sizes[1..]

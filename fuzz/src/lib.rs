@@ -478,10 +478,11 @@ pub fn exercise(model: &Model) {
         .write_arpa(&mut arpa)
         .expect("writing into a Vec cannot fail");
     let arpa = String::from_utf8(arpa).expect("the ARPA export is UTF-8");
-    // Re-importing the export must not panic. Whether it must always succeed is being settled
-    // in the ARPA export work (positive log10 probabilities, files that would not re-import),
-    // so only the absence of a panic is checked here.
-    let _ = Model::from_arpa(&arpa);
+    // Every export imports again (and so into KenLM): finite log10 probabilities never above
+    // 0, finite back-offs, words without whitespace.
+    if let Err(e) = Model::from_arpa(&arpa) {
+        panic!("the ARPA export does not import again: {e}");
+    }
 
     let again = Model::from_bytes(&file).expect("a model's own file loads");
     assert_eq!(again.to_bytes(), file, "the file does not round-trip");

@@ -158,9 +158,16 @@ impl Model {
         })
     }
 
-    /// Serializes the model: header (magic, version, length, checksum) and postcard body.
+    /// Serializes the model: header (magic, version, length, checksum) and postcard body. A
+    /// copy of [`Model::as_bytes`].
     pub fn to_bytes(&self) -> Vec<u8> {
         self.file.clone()
+    }
+
+    /// The model file, as [`Model::to_bytes`] gives it, without a copy: the model keeps its
+    /// file, so saving or sending it needs none.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.file
     }
 
     /// Loads a model from bytes made by [`Model::to_bytes`].

@@ -297,10 +297,8 @@ export interface WorkerTimings {
   readMs?: number;
   /** Model.fromBytes. */
   parseMs?: number;
-  /** Trainer.finish (building the model). */
+  /** Trainer.finishFile (building the model file). */
   trainMs?: number;
-  /** Model.toBytes. */
-  toBytesMs?: number;
   /** Copying the model file into the Blob the workers share. */
   blobMs?: number;
   /** IndexedDB write (save, import, remove). */

@@ -589,7 +589,7 @@ class Uellm {
     return {
       uptimeMs,
       ops,
-      modelMemoryBytes: this.modelInfo?.memoryBytes ?? this.modelInfo?.memory_bytes ?? 0,
+      modelMemoryBytes: this.modelInfo?.memoryBytes ?? 0,
       modelFileBytes: this.modelFile?.size ?? 0,
       cache: { hits: this.gen.cacheHits, misses: this.gen.cacheMisses,
         hitRate: lookups ? this.gen.cacheHits / lookups : null },

@@ -12,7 +12,7 @@
 // `generateMs`, `perplexityMs`; and `wasmBytes`, the worker's WebAssembly memory afterwards.
 import * as core from './core.js';
 import * as storage from './storage.js';
-import { InvalidOptionError, NoModelError, UellmError, toWire } from './errors.js';
+import { InvalidOpError, InvalidOptionError, NoModelError, UellmError, toWire } from './errors.js';
 
 const CHUNK = 1 << 20; // bytes per Blob slice fed to the trainer
 // Generation with a token callback (streaming, or a long generation that may be asked to stop).
@@ -295,7 +295,7 @@ async function dispatch(id, op, args, timings) {
       return { result: await phase(timings, 'writeMs', () => storage.saveModel(storeArgs(args), bytes, info)) };
     }
     case '__crash': {
-      if (!testHooks) throw new UellmError(`unknown op "${op}"`, { name: 'InvalidOpError', code: 'INVALID_OP' });
+      if (!testHooks) throw new InvalidOpError(`unknown op "${op}"`);
       if (args.mode === 'trap') throw new WebAssembly.RuntimeError('unreachable (test hook)');
       if (args.mode === 'hang') { const end = Date.now() + (args.ms ?? 60000); while (Date.now() < end); return { result: null }; }
       if (args.mode === 'close') { self.close(); return { result: null }; }
@@ -305,7 +305,7 @@ async function dispatch(id, op, args, timings) {
       return new Promise(() => {});
     }
     default:
-      throw new UellmError(`unknown op "${op}"`, { name: 'InvalidOpError', code: 'INVALID_OP' });
+      throw new InvalidOpError(`unknown op "${op}"`);
   }
 }
 

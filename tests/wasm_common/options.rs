@@ -162,6 +162,61 @@ fn free_functions_report_versions_and_presets() {
     }
 }
 
+/// `defaultGenerateOptions()` holds the core's defaults, and each preset differs from them only in
+/// the fields the pool (`js/index.js`, via scripts/build-pkg.sh) sends as its `generateDefaults`.
+#[wasm_bindgen_test]
+fn default_generate_options_are_the_core_defaults() {
+    setup();
+    let d = js::default_generate_options().unwrap();
+    let core = GenerateOptions::default();
+    let presets = js::presets().unwrap();
+    assert_eq!(keys(&d), keys(&get(&presets, "production")));
+    assert!(get(&d, "seed").is_undefined());
+    for (key, want) in [
+        ("maxTokens", core.max_tokens as f64),
+        ("contextWindow", core.context_window as f64),
+        ("temperature", core.temperature),
+        ("topK", core.top_k as f64),
+        ("topP", core.top_p),
+        ("minGeneratedTokensRatio", core.min_generated_tokens_ratio),
+        ("maxPatternsPerQuery", core.max_patterns_per_query as f64),
+        ("maxBackupPatterns", core.max_backup_patterns as f64),
+        ("activationThreshold", core.activation_threshold),
+        ("activationCacheSize", core.activation_cache_size as f64),
+    ] {
+        assert_eq!(get_f64(&d, key), want, "{key}");
+    }
+    for (key, want) in [
+        ("stopAtSentenceEnd", core.stop_at_sentence_end),
+        ("frequencyNormalization", core.frequency_normalization),
+    ] {
+        assert_eq!(get(&d, key).as_bool(), Some(want), "{key}");
+    }
+    // Given back to generate, they change nothing.
+    let model = WasmModel::train(s(TINY), order3()).unwrap();
+    Reflect::set(&d, &"seed".into(), &num(42.0)).unwrap();
+    Reflect::set(&d, &"maxTokens".into(), &num(40.0)).unwrap();
+    let out = model.generate(s(PROMPT), d, JsValue::UNDEFINED).unwrap();
+    assert_eq!(get_str(&out, "text"), TINY_O3_SEED42);
+
+    let d = js::default_generate_options().unwrap();
+    for (name, differ) in [
+        ("development", &["maxPatternsPerQuery"][..]),
+        ("production", &["maxPatternsPerQuery"][..]),
+        (
+            "high_performance",
+            &["activationCacheSize", "maxPatternsPerQuery"][..],
+        ),
+    ] {
+        let p = get(&presets, name);
+        let differing: Vec<String> = keys(&p)
+            .into_iter()
+            .filter(|k| !Object::is(&get(&p, k), &get(&d, k)))
+            .collect();
+        assert_eq!(differing, sorted(differ), "{name}");
+    }
+}
+
 /// `generate` reads usual options objects on a fast path and hands the rest to the serde reader:
 /// both must agree, and the result must be the core's generation, token for token.
 #[wasm_bindgen_test]

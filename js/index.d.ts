@@ -18,8 +18,8 @@ export type CoreErrorCode = UellmErrorCode;
 
 /**
  * The codes of the errors this runtime gives itself (js/errors.js): one per error class below, and
- * `INTERNAL` (a thrown value that had no code), `UELLM_ERROR` (a wire form without one) and
- * `TEST_HOOK` (only with `config.testHooks`).
+ * `INTERNAL` (a thrown value that had no code: a bug, as the core's `INTERNAL` is), `UELLM_ERROR`
+ * (a wire form without one) and `TEST_HOOK` (only with `config.testHooks`).
  */
 export type RuntimeErrorCode =
   | 'TIMEOUT' | 'ABORTED' | 'QUEUE_FULL' | 'WORKER_CRASHED' | 'QUOTA_EXCEEDED' | 'NOT_FOUND'

@@ -18,7 +18,7 @@ const ops = {
   async init() {
     const t0 = performance.now();
     await core.initCore();
-    return { initMs: performance.now() - t0, nativeContract: core.nativeContract, version: core.coreVersion() };
+    return { initMs: performance.now() - t0, version: core.coreVersion() };
   },
 
   /** Trains at `order` on `bytes` (ArrayBuffer), then serialises; like measure.rs's training step. */

@@ -16,7 +16,7 @@
 //! const bytes = model.toBytes(); Model.fromBytes(bytes);     // Uint8Array
 //! Model.fromBytes(bytes, (fraction) => bar.value = fraction); // with progress
 //! model.toArpa(); Model.fromArpa(arpaText);
-//! formatVersion(); version(); presets().production;
+//! formatVersion(); version(); presets().production; defaultGenerateOptions();
 //! ```
 //!
 //! Options are plain objects with the camelCase names of [`TrainOptions`](crate::TrainOptions)
@@ -191,6 +191,19 @@ pub fn format_version() -> u16 {
 #[wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// The generation options `generate` uses where none is set and no `preset` is named (the core's
+/// defaults); `presets()` gives each preset's. The pool (`js/`) sends a preset's differences from
+/// these as its `generateDefaults`, which `scripts/build-pkg.sh` reads from here.
+///
+/// # Errors
+/// Only if the result cannot be converted (never expected).
+#[wasm_bindgen(js_name = defaultGenerateOptions, unchecked_return_type = "GenerateOptions")]
+pub fn default_generate_options() -> Result<JsValue, JsValue> {
+    results::to_js(&results::JsGenerateOptionsOut::from(
+        GenerateOptions::default(),
+    ))
 }
 
 /// The generation options of the presets, keyed by the names `preset` accepts: `development`,

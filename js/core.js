@@ -1,18 +1,12 @@
 // The one place that knows the wasm glue's API (`./ultra_efficient_llm.js`, the wasm-pack
-// `--target web` output that the build copies next to this file).
-//
-// Target contract (camelCase options and results):
+// `--target web` output of the same build, which scripts/build-pkg.sh copies next to this file):
 //   new Trainer(opts); trainer.setTotalBytes(n); trainer.feed(text); trainer.feedBytes(u8);
 //   trainer.bytesSeen(); trainer.finish(onProgress?) -> Model;
 //   trainer.finishFile(onProgress?) -> {bytes, info}
 //   Model.checkHeader(u8); Model.fromBytes(u8, onProgress?); model.toBytes();
 //   model.generate(prompt, opts, onToken?);
-//   model.perplexity(text); model.info(); model.cacheStats()
-//
-// Older glue (only `Model.train(text, opts)`, snake_case options and results) is adapted here:
-// options are converted to snake_case, results to camelCase, streamed bytes are decoded and
-// collected, and streaming emits the whole text as one piece. When the glue exposes `Trainer`
-// everything passes straight through.
+//   model.perplexity(text); model.info(); model.cacheStats(); version()
+// Options and results are camelCase objects on both sides, so they pass straight through.
 import init, * as glue from './ultra_efficient_llm.js';
 import { WorkerLoadError } from './errors.js';
 
@@ -60,96 +54,24 @@ function wasmLoadError(err, wasmUrl) {
  */
 export const wasmMemoryBytes = () => (memory ? memory.buffer.byteLength : null);
 
-/** True when the glue implements the target contract (streaming trainer, camelCase). */
-export const nativeContract = typeof glue.Trainer === 'function';
+/** A streaming trainer (the glue's `Trainer`). */
+export const createTrainer = (options) => new glue.Trainer(options ?? {});
 
-const camelToSnake = (s) => s.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
-const snakeToCamel = (s) => s.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
-
-function mapKeys(value, fn, deep) {
-  if (Array.isArray(value)) return deep ? value.map((v) => mapKeys(v, fn, deep)) : value;
-  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
-  const out = {};
-  for (const [k, v] of Object.entries(value)) out[fn(k)] = deep ? mapKeys(v, fn, deep) : v;
-  return out;
-}
-
-const toCoreOptions = (opts) =>
-  opts == null ? undefined : nativeContract ? opts : mapKeys(opts, camelToSnake, false);
-const fromCore = (value) => (nativeContract ? value : mapKeys(value, snakeToCamel, true));
-
-/** A streaming trainer with the target contract's methods. */
-export function createTrainer(options) {
-  if (nativeContract) return new glue.Trainer(options ?? {});
-  return new LegacyTrainer(options);
-}
-
-class LegacyTrainer {
-  constructor(options) {
-    this.options = toCoreOptions(options);
-    this.decoder = new TextDecoder('utf-8', { fatal: true });
-    this.parts = [];
-    this.seen = 0;
-    this.total = 0;
-  }
-  setTotalBytes(n) { this.total = n; }
-  feed(text) {
-    this.parts.push(text);
-    this.seen += new TextEncoder().encode(text).length;
-  }
-  feedBytes(bytes) {
-    try {
-      this.parts.push(this.decoder.decode(bytes, { stream: true }));
-    } catch (e) {
-      const err = new Error('the input is not UTF-8 text; train on text files only');
-      err.name = 'NotTextError';
-      err.code = 'NOT_TEXT';
-      throw err;
-    }
-    this.seen += bytes.length;
-  }
-  bytesSeen() { return this.seen; }
-  finish() {
-    this.parts.push(this.decoder.decode());
-    const text = this.parts.join('');
-    this.parts = [];
-    return glue.Model.train(text, this.options);
-  }
-  free() {}
-}
-
-/**
- * Checks a model file's header (magic, version, length) without reading the rest (typed errors
- * as `modelFromBytes`); false when this core has no such check.
- */
+/** Checks a model file's header (magic, version, length) without reading the rest (typed errors
+ * as `modelFromBytes`). */
 export function checkModelHeader(bytes) {
-  if (typeof glue.Model.checkHeader !== 'function') return false;
   glue.Model.checkHeader(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
-  return true;
 }
 
-/** `onProgress(fraction)`, when given, follows the parse (a core without it ignores it). */
+/** `onProgress(fraction)`, when given, follows the parse. */
 export function modelFromBytes(bytes, onProgress) {
   return glue.Model.fromBytes(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), onProgress);
 }
 
 /** `{text, tokens, stats}`; `onToken(piece, token)` is called per generated token. */
-export function generate(model, prompt, options, onToken) {
-  if (nativeContract) {
-    return onToken ? model.generate(prompt, options ?? undefined, onToken)
-      : model.generate(prompt, options ?? undefined);
-  }
-  const out = fromCore(model.generate(prompt, toCoreOptions(options)));
-  if (onToken && out.text) onToken(out.text, out.tokens.join(' '));
-  return out;
-}
+export const generate = (model, prompt, options, onToken) => model.generate(prompt, options ?? undefined, onToken);
 
-export const perplexity = (model, text) => fromCore(model.perplexity(text));
-export const info = (model) => fromCore(model.info());
-export function cacheStats(model) {
-  if (typeof model.cacheStats === 'function') return fromCore(model.cacheStats());
-  return null;
-}
-export const coreVersion = () => (typeof glue.version === 'function' ? glue.version() : null);
-/** Whether `generate` streams one callback per token (false: one piece with the whole text). */
-export const streamsTokens = nativeContract;
+export const perplexity = (model, text) => model.perplexity(text);
+export const info = (model) => model.info();
+export const cacheStats = (model) => model.cacheStats();
+export const coreVersion = () => glue.version();

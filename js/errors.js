@@ -1,7 +1,12 @@
-// Error classes of the JS runtime. Every error has a stable `name` and `code`; errors cross
-// postMessage as `{name, code, message}` and are rebuilt here as real `Error`s.
+// Error classes of the JS runtime: every code the runtime itself gives an error is here (and in
+// index.d.ts, `ErrorCode`). Every error has a stable `name` and `code`; errors cross postMessage
+// as `{name, code, message}` and are rebuilt here as real `Error`s.
 
-/** Base class; also carries any core error (`NotAModelError`/`NOT_A_MODEL`, ...). */
+/**
+ * Base class; also carries any core error (`NotAModelError`/`NOT_A_MODEL`, ...) rebuilt from its
+ * wire form. Its own defaults (`UellmError`/`UELLM_ERROR`) name a wire form without a name or code;
+ * `INTERNAL` is the code of a thrown value that had none (see toWire).
+ */
 export class UellmError extends Error {
   constructor(message, { name = 'UellmError', code = 'UELLM_ERROR', cause } = {}) {
     super(message, cause === undefined ? undefined : { cause });
@@ -42,6 +47,16 @@ export const ModelExistsError = define('ModelExistsError', 'MODEL_EXISTS',
   'a saved model already has that name; pass { overwrite: true } to replace it');
 export const FetchError = define('FetchError', 'FETCH_FAILED',
   'a training source could not be fetched');
+/** Inside a worker: IndexedDB is missing (some private modes, or a context without it). */
+export const StorageUnavailableError = define('StorageUnavailableError', 'STORAGE_UNAVAILABLE',
+  'IndexedDB is not available in this browser context');
+/** Inside a worker: another tab holds the model database open at an older version. */
+export const StorageBlockedError = define('StorageBlockedError', 'STORAGE_BLOCKED',
+  'the model database is blocked by another tab');
+/** Inside a worker: IndexedDB failed otherwise (a full quota is a QuotaExceededError). */
+export const StorageError = define('StorageError', 'STORAGE_ERROR', 'storage failed');
+/** A worker was sent an operation it does not know (a message not sent by this package's pool). */
+export const InvalidOpError = define('InvalidOpError', 'INVALID_OP', 'unknown operation');
 
 /**
  * The worker script could not be started (a bundler did not emit it, a wrong URL or MIME type, a
@@ -58,7 +73,8 @@ WorkerLoadError.code = 'WORKER_LOAD_FAILED';
 
 const classes = new Map([TimeoutError, AbortError, QueueFullError, WorkerCrashedError,
   QuotaExceededError, NotFoundError, NoModelError, TerminatedError, InvalidOptionError,
-  UnsupportedEnvironmentError, ModelExistsError, FetchError, WorkerLoadError].map((c) => [c.name, c]));
+  UnsupportedEnvironmentError, ModelExistsError, FetchError, StorageUnavailableError, StorageBlockedError,
+  StorageError, InvalidOpError, WorkerLoadError].map((c) => [c.name, c]));
 
 /** The wire form of any thrown value: `{name, code, message}` (and `url`, when it has one). */
 export function toWire(err) {

@@ -1,10 +1,45 @@
-// Type declarations of the ultra-efficient-llm browser runtime (js/index.js).
+// Type declarations of the ultra-efficient-llm browser runtime (js/index.js). The options and
+// results that the pool passes to and from the core are the core's own types, declared once in
+// the generated `ultra_efficient_llm.d.ts` (bindings/wasm/src/typescript.rs) and imported here;
+// the pool's types add what only the pool has (call options such as `signal`, `timeoutMs`, `onProgress`).
+import type {
+  CacheStats, GenerateOptions as CoreGenerateOptions, Generation, GenerationStats,
+  ModelInfo as CoreModelInfo, OnToken, Perplexity, Preset, StopReason, TrainingStats, TrainOptions,
+  UellmErrorCode,
+} from './ultra_efficient_llm.js';
 
-/** Base class of every error this package throws; core errors keep their own name and code. */
+export type {
+  CacheStats, Generation, GenerationStats, OnToken, Perplexity, StopReason, TrainingStats, TrainOptions,
+};
+
+/** The codes of the core's errors (the core module's `UellmErrorCode`); in the pool they arrive as
+ *  `UellmError`s with the core's name, e.g. `NotAModelError` / `NOT_A_MODEL`. */
+export type CoreErrorCode = UellmErrorCode;
+
+/**
+ * The codes of the errors this runtime gives itself (js/errors.js): one per error class below, and
+ * `INTERNAL` (a thrown value that had no code: a bug, as the core's `INTERNAL` is), `UELLM_ERROR`
+ * (a wire form without one) and `TEST_HOOK` (only with `config.testHooks`).
+ */
+export type RuntimeErrorCode =
+  | 'TIMEOUT' | 'ABORTED' | 'QUEUE_FULL' | 'WORKER_CRASHED' | 'QUOTA_EXCEEDED' | 'NOT_FOUND'
+  | 'NO_MODEL' | 'TERMINATED' | 'INVALID_OPTION' | 'UNSUPPORTED_ENVIRONMENT' | 'MODEL_EXISTS'
+  | 'FETCH_FAILED' | 'WORKER_LOAD_FAILED' | 'STORAGE_UNAVAILABLE' | 'STORAGE_BLOCKED' | 'STORAGE_ERROR'
+  | 'INVALID_OP' | 'INTERNAL' | 'UELLM_ERROR' | 'TEST_HOOK';
+
+/** Every `code` an error of this package has, the core's included. */
+export type ErrorCode = CoreErrorCode | RuntimeErrorCode;
+
+/**
+ * Base class of every error this package throws; core errors keep their own name and code. The
+ * core module (`ultra-efficient-llm/core`), which exports no error class (it throws plain `Error`s
+ * with a `name` and a `code`), declares those as the interface `UellmError`: a value of that type
+ * is a value of this one, so one handler typed `UellmError` takes the errors of both.
+ */
 export class UellmError extends Error {
-  constructor(message?: string, options?: { name?: string; code?: string; cause?: unknown });
+  constructor(message?: string, options?: { name?: string; code?: ErrorCode; cause?: unknown });
   /** Stable machine-readable code, e.g. "TIMEOUT", "NOT_A_MODEL", "INVALID_OPTION". */
-  code: string;
+  code: ErrorCode;
 }
 export class TimeoutError extends UellmError { name: 'TimeoutError'; code: 'TIMEOUT'; }
 export class AbortError extends UellmError { name: 'AbortError'; code: 'ABORTED'; }
@@ -22,6 +57,14 @@ export class UnsupportedEnvironmentError extends UellmError { name: 'Unsupported
 export class ModelExistsError extends UellmError { name: 'ModelExistsError'; code: 'MODEL_EXISTS'; }
 /** From `train` when a `URL` source cannot be fetched, or a `Response` source is not ok (HTTP status ≥ 400). */
 export class FetchError extends UellmError { name: 'FetchError'; code: 'FETCH_FAILED'; }
+/** From the storage calls: IndexedDB is not available where the workers run (some private modes). */
+export class StorageUnavailableError extends UellmError { name: 'StorageUnavailableError'; code: 'STORAGE_UNAVAILABLE'; }
+/** From the storage calls: another tab holds the model database open at an older version. */
+export class StorageBlockedError extends UellmError { name: 'StorageBlockedError'; code: 'STORAGE_BLOCKED'; }
+/** From the storage calls: IndexedDB failed otherwise (a full quota is a QuotaExceededError). */
+export class StorageError extends UellmError { name: 'StorageError'; code: 'STORAGE_ERROR'; }
+/** From a worker sent an operation it does not know (a message not sent by this package's pool). */
+export class InvalidOpError extends UellmError { name: 'InvalidOpError'; code: 'INVALID_OP'; }
 /**
  * From `create()`: the worker script or its .wasm could not be loaded (a bundler that did not emit
  * the worker, a wrong URL or MIME type, a cross-origin script the page may not run). The message
@@ -35,115 +78,28 @@ export class WorkerLoadError extends UellmError {
   url: string | null;
 }
 
-/** Codes of the core (wasm) errors, rethrown as `UellmError` with these names. */
-export type CoreErrorCode =
-  | 'NOT_A_MODEL' | 'UNSUPPORTED_VERSION' | 'TRUNCATED' | 'CORRUPTED' | 'INVALID_OPTION'
-  | 'EMPTY_INPUT' | 'NOT_TEXT' | 'INVALID_ARPA';
-
 export interface WireError { name: string; code: string; message: string; url?: string; }
 /** Rebuilds a real Error (of the matching class when known) from its `{name, code, message}` form. */
 export function fromWire(wire: WireError): UellmError;
 /** The `{name, code, message}` form of any thrown value. */
 export function toWire(err: unknown): WireError;
 
-export interface TrainOptions {
-  /** Longest pattern in words (the model order), 1..16; default 6. */
-  maxPatternLength?: number;
-  /** Drop patterns of order ≥ 2 seen fewer times; default 1. */
-  minFrequency?: number;
-  /** Cap on stored patterns (most frequent kept); 0 = no cap. */
-  maxPatterns?: number;
-}
-
-/** A named set of core generation options (see the core's `presets()`). */
-export type GenerationPreset = 'development' | 'production' | 'high_performance';
+/** A named set of core generation options (the core's `Preset`; its values: the core's `presets()`). */
+export type GenerationPreset = Preset;
 
 /**
- * Options of `generate` and `stream`; every field optional. They are merged over the pool's
- * `config.generateDefaults`, unless the call names a `preset`: then the preset is applied first
- * and the call's own fields override it (the pool's defaults are not used).
+ * Options of `generate` and `stream`: the core's `GenerateOptions`, every field optional. They
+ * are merged over the pool's `config.generateDefaults`, unless the call names a `preset`: then
+ * the preset is applied first and the call's own fields override it (the pool's defaults are not
+ * used). `seed` is a number from 0 to 2^53 - 1; a bigint, or a number out of that range, is an
+ * InvalidOptionError.
  */
-export interface GenerateOptions {
-  /** A core preset, applied first; fields set here override it. */
-  preset?: GenerationPreset;
-  /** Most tokens to generate (default 50). */
-  maxTokens?: number;
-  /** How many of the last tokens are matched against the patterns (default 6). */
-  contextWindow?: number;
-  /**
-   * An integer from 0 to 2^53 - 1 (`Number.MAX_SAFE_INTEGER`); the same seed and options give
-   * the same text, also natively. Drawn when absent (`stats.seed` says which). A bigint, or a
-   * number out of that range, is an InvalidOptionError.
-   */
-  seed?: number;
-  /** Softmax temperature, ≥ 0 (default 1); 0 is greedy: always the likeliest token, whatever the seed. */
-  temperature?: number;
-  /** Keep only the k likeliest next tokens (0 = off, the default). */
-  topK?: number;
-  /** Nucleus sampling mass in (0, 1] (default 1 = off). */
-  topP?: number;
-  /** Stop at the end of a sentence (default true). */
-  stopAtSentenceEnd?: boolean;
-  /** Do not end before this share of maxTokens (default 0, in [0, 1]). */
-  minGeneratedTokensRatio?: number;
-  /** Candidate cap of the longest matching context, shaped sampling (default 1000). */
-  maxPatternsPerQuery?: number;
-  /** Candidate cap of the backed-off contexts, shaped sampling (default 200). */
-  maxBackupPatterns?: number;
-  /** Drop candidates below this probability, in [0, 1) (default 0). */
-  activationThreshold?: number;
-  /** Smoothed probabilities (true, default) or raw frequencies of the longest context. */
-  frequencyNormalization?: boolean;
-  /** Entries of the activation cache (default 1000; 0 disables it). */
-  activationCacheSize?: number;
-}
+export type GenerateOptions = CoreGenerateOptions;
 
-export interface GenerationStats {
-  tokens: number;
-  elapsedMs: number;
-  tokensPerSecond: number;
-  /** Share of stored patterns no consulted context touched (0..1). */
-  sparsity: number;
-  patternsActivated?: number;
-  patternsTotal?: number;
-  cacheHits: number;
-  cacheMisses: number;
-  cacheHitRate: number | null;
-  /** The seed used: pass it back to reproduce the text. */
-  seed: number;
-  /** "max_tokens", "sentence_end", or "cancelled" (stopped by `onToken` returning false, or a
-   *  loop over `stream()` left early). */
-  stopReason: string;
-  /** True when the model's own distribution was sampled exactly (no shaping options). */
-  exact: boolean;
-  [key: string]: unknown;
-}
-
-export interface Generation { text: string; tokens: string[]; stats: GenerationStats; }
-
-export interface Perplexity {
-  perplexity: number;
-  perplexityExcludingOov: number;
-  log10Prob: number;
-  tokens: number;
-  oov: number;
-  sentences: number;
-  [key: string]: unknown;
-}
-
-export interface ModelInfo {
-  order: number;
-  vocabSize: number;
-  /** n-grams per order, index 0 = unigrams. */
-  ngrams: number[];
-  patterns: number;
-  memoryBytes: number;
-  fileBytes: number;
+/** The core's `ModelInfo`, and, from `info()`, one worker's activation-cache figures. */
+export interface ModelInfo extends CoreModelInfo {
   cache?: CacheStats | null;
-  [key: string]: unknown;
 }
-
-export interface CacheStats { hits: number; misses: number; entries: number; capacity: number; bytes: number; }
 
 export interface SavedModel {
   name: string;
@@ -221,7 +177,14 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
-export type PresetName = 'development' | 'production' | 'high_performance';
+/** The call options of `generate`: the core's `onToken`, run on the page, besides the pool's own. */
+export interface GenerateCallOptions extends CallOptions {
+  onToken?: OnToken;
+}
+
+/** The pool presets: the core's preset names, each pool preset's `generateDefaults` being the
+ *  core preset of its name (as it differs from the core's defaults). */
+export type PresetName = Preset;
 export type LogLevel = 'detailed' | 'quiet' | 'silent';
 
 export interface Logger { info?(msg: string): void; warn?(msg: string): void; }
@@ -297,10 +260,8 @@ export interface WorkerTimings {
   readMs?: number;
   /** Model.fromBytes. */
   parseMs?: number;
-  /** Trainer.finish (building the model). */
+  /** Trainer.finishFile (building the model file). */
   trainMs?: number;
-  /** Model.toBytes. */
-  toBytesMs?: number;
   /** Copying the model file into the Blob the workers share. */
   blobMs?: number;
   /** IndexedDB write (save, import, remove). */
@@ -399,8 +360,7 @@ export interface Uellm {
    * An abort or timeout rejects at once and stops the worker between two tokens (it stays in
    * service); only a worker that does not stop within 500 ms is replaced.
    */
-  generate(prompt: string, options?: GenerateOptions,
-    call?: CallOptions & { onToken?: (piece: string, token: string) => boolean | void }): Promise<Generation>;
+  generate(prompt: string, options?: GenerateOptions, call?: GenerateCallOptions): Promise<Generation>;
   /**
    * The same generation as an async iterator of text pieces:
    * `for await (const piece of llm.stream(prompt, options)) show(piece)`. Leaving the loop early

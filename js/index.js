@@ -11,14 +11,28 @@ import { beside, explainStartFailure, spawnWorker } from './spawn.js';
 
 export * from './errors.js';
 
-/** Pool-level presets; any field given to `create` overrides the preset's. */
+// The core's generation presets (src/config.rs), each as the options in which it differs from the
+// core's defaults, keyed by preset name. They are not written here: scripts/build-pkg.sh asks the
+// built core (`presets()` against `defaultGenerateOptions()`) and puts them in place of the
+// `null` below. The pool needs them synchronously (`resolveConfig`, before any worker starts) on a
+// page that never instantiates the wasm, so they cannot be asked for at run time.
+const CORE_PRESETS = /* build-pkg.sh: core presets */ null;
+if (CORE_PRESETS === null) {
+  throw new Error('ultra-efficient-llm: index.js runs from the package that scripts/build-pkg.sh builds, '
+    + 'which writes the core presets into it');
+}
+
+/**
+ * Pool-level presets; any field given to `create` overrides the preset's. Each one's
+ * `generateDefaults` are the core preset of the same name.
+ */
 export const presets = Object.freeze({
   development: Object.freeze({ workers: 2, log: 'detailed', slowOpMs: 50,
-    generateDefaults: Object.freeze({ maxPatternsPerQuery: 500 }) }),
+    generateDefaults: Object.freeze({ ...CORE_PRESETS.development }) }),
   production: Object.freeze({ workers: 8, log: 'quiet', slowOpMs: 200,
-    generateDefaults: Object.freeze({ maxPatternsPerQuery: 2000 }) }),
+    generateDefaults: Object.freeze({ ...CORE_PRESETS.production }) }),
   high_performance: Object.freeze({ workers: 16, log: 'quiet', slowOpMs: 10,
-    generateDefaults: Object.freeze({ maxPatternsPerQuery: 5000, activationCacheSize: 5000 }) }),
+    generateDefaults: Object.freeze({ ...CORE_PRESETS.high_performance }) }),
 });
 
 export const defaults = Object.freeze({
@@ -589,7 +603,7 @@ class Uellm {
     return {
       uptimeMs,
       ops,
-      modelMemoryBytes: this.modelInfo?.memoryBytes ?? this.modelInfo?.memory_bytes ?? 0,
+      modelMemoryBytes: this.modelInfo?.memoryBytes ?? 0,
       modelFileBytes: this.modelFile?.size ?? 0,
       cache: { hits: this.gen.cacheHits, misses: this.gen.cacheMisses,
         hitRate: lookups ? this.gen.cacheHits / lookups : null },

@@ -2,7 +2,8 @@
 // `meta` (small records, what `list()` reads) and `bytes` (the model file). A save is ONE
 // readwrite transaction over both, so a failed save (quota, abort, crash) leaves the previous
 // record with that name intact.
-import { ModelExistsError, NotFoundError, QuotaExceededError, UellmError } from './errors.js';
+import { ModelExistsError, NotFoundError, QuotaExceededError, StorageBlockedError, StorageError,
+  StorageUnavailableError, UellmError } from './errors.js';
 
 const DB_NAME = 'ultra-efficient-llm';
 const DB_VERSION = 1;
@@ -12,8 +13,7 @@ function openDb() {
   if (dbPromise) return dbPromise;
   dbPromise = new Promise((resolve, reject) => {
     if (typeof indexedDB === 'undefined') {
-      reject(new UellmError('IndexedDB is not available in this browser context',
-        { name: 'StorageUnavailableError', code: 'STORAGE_UNAVAILABLE' }));
+      reject(new StorageUnavailableError());
       return;
     }
     const req = indexedDB.open(DB_NAME, DB_VERSION);
@@ -28,8 +28,7 @@ function openDb() {
       resolve(db);
     };
     req.onerror = () => reject(storageError(req.error));
-    req.onblocked = () => reject(new UellmError('the model database is blocked by another tab',
-      { name: 'StorageBlockedError', code: 'STORAGE_BLOCKED' }));
+    req.onblocked = () => reject(new StorageBlockedError());
   });
   dbPromise.catch(() => { dbPromise = null; });
   return dbPromise;
@@ -41,8 +40,7 @@ function storageError(err) {
       `the browser storage quota is exhausted (${err.message}); remove saved models and retry`);
   }
   if (err instanceof UellmError) return err;
-  return new UellmError(`storage failed: ${err?.message ?? err}`,
-    { name: 'StorageError', code: 'STORAGE_ERROR' });
+  return new StorageError(`storage failed: ${err?.message ?? err}`);
 }
 
 /** Runs `body(stores)` in one transaction; resolves with its value once the transaction commits. */

@@ -1,6 +1,6 @@
 // Module worker: one wasm instance, one Model. Requests `{id, op, args}` are answered with
 // `{id, ok: true, result, timings}` or `{id, ok: false, error: {name, code, message}, timings}`;
-// progress and streamed tokens are posted as `{id, type: 'progress' | 'token', ...}` before the
+// progress and streamed tokens are posted as `{id, type: 'progress' | 'tokens', ...}` before the
 // answer.
 // Messages that arrive before the wasm module is initialised are queued and answered in order.
 //
@@ -8,12 +8,11 @@
 // this worker behind earlier requests), `totalMs` (handling it) and the op's phases, e.g.
 // `readMs` (IndexedDB / Blob / training input), `checkMs` (Model.checkHeader), `parseMs`
 // (Model.fromBytes), `restoreMs` (rebuilding the previous model after a failed load), `trainMs`
-// (Trainer.finishFile, or finish with an older core), `toBytesMs` (Model.toBytes), `blobMs`
-// (copying the model file into a Blob), `writeMs`,
+// (Trainer.finishFile), `blobMs` (copying the model file into a Blob), `writeMs`,
 // `generateMs`, `perplexityMs`; and `wasmBytes`, the worker's WebAssembly memory afterwards.
 import * as core from './core.js';
 import * as storage from './storage.js';
-import { InvalidOptionError, NoModelError, UellmError, toWire } from './errors.js';
+import { InvalidOpError, InvalidOptionError, NoModelError, UellmError, toWire } from './errors.js';
 
 const CHUNK = 1 << 20; // bytes per Blob slice fed to the trainer
 // Generation with a token callback (streaming, or a long generation that may be asked to stop).
@@ -33,8 +32,8 @@ const PROGRESS_MS = 50;
 
 let model = null;
 let modelInfo = null;
-// The current model's file as a Blob (null for a model trained here before its file was made):
-// what `replaceModel` rebuilds the model from if a replacement fails after the model was freed.
+// The current model's file as a Blob: what `replaceModel` rebuilds the model from if a
+// replacement fails after the model was freed.
 let modelFile = null;
 let testHooks = false;
 let failInstalls = 0; // test hook: background installs (`args.install`) left to fail
@@ -116,7 +115,7 @@ function requireModel() {
   return model;
 }
 
-function setModel(next, file = null) {
+function setModel(next, file) {
   dropModel();
   model = next;
   modelFile = file;
@@ -125,7 +124,7 @@ function setModel(next, file = null) {
 }
 
 function dropModel() {
-  if (model && typeof model.free === 'function') model.free();
+  model?.free();
   model = null;
   modelInfo = null;
   modelFile = null;
@@ -145,8 +144,7 @@ function dropModel() {
  * rebuild).
  */
 async function replaceModel(bytes, file, timings, onProgress) {
-  const checked = phase(timings, 'checkMs', () => core.checkModelHeader(bytes));
-  if (!checked) return setModel(phase(timings, 'parseMs', () => core.modelFromBytes(bytes, onProgress)), file());
+  phase(timings, 'checkMs', () => core.checkModelHeader(bytes));
   const previous = modelFile;
   dropModel();
   let parsed;
@@ -216,8 +214,7 @@ async function dispatch(id, op, args, timings) {
       // The URL is live now, so a failure means no such requests here (a Content-Security-Policy
       // whose connect-src lacks blob:, say): then the pool replaces workers instead.
       canStop = !!args.stopUrl && !stopRequested(args.stopUrl);
-      return { result: { streamsTokens: core.streamsTokens, nativeContract: core.nativeContract,
-        version: core.coreVersion(), canStop } };
+      return { result: { version: core.coreVersion(), canStop } };
     }
     case 'train': return train(id, args, timings);
     case 'load': {
@@ -259,11 +256,10 @@ async function dispatch(id, op, args, timings) {
     case 'info': return { result: model ? { ...core.info(model), cache: core.cacheStats(model) } : null };
     case 'cacheStats': return { result: model ? core.cacheStats(model) : null };
     case 'save': {
-      const m = requireModel();
+      requireModel();
       if (testHooks && args.failForTest) storage.failNextSaveForTest(args.failForTest);
-      // The model's file as it came (a Blob), else made now.
-      const file = modelFile ?? phase(timings, 'toBytesMs', () => m.toBytes());
-      return { result: await phase(timings, 'writeMs', () => storage.saveModel(storeArgs(args), file, modelInfo)) };
+      // The model's file as it came (a Blob): every model here is installed from its file.
+      return { result: await phase(timings, 'writeMs', () => storage.saveModel(storeArgs(args), modelFile, modelInfo)) };
     }
     case 'loadStored': {
       // The stored file is a Blob: read here, and (`args.share`) answered as it is, which the
@@ -295,11 +291,11 @@ async function dispatch(id, op, args, timings) {
       // Typed error on junk; nothing is stored.
       const probe = phase(timings, 'parseMs', () => core.modelFromBytes(bytes));
       const info = core.info(probe);
-      probe.free?.();
+      probe.free();
       return { result: await phase(timings, 'writeMs', () => storage.saveModel(storeArgs(args), bytes, info)) };
     }
     case '__crash': {
-      if (!testHooks) throw new UellmError(`unknown op "${op}"`, { name: 'InvalidOpError', code: 'INVALID_OP' });
+      if (!testHooks) throw new InvalidOpError(`unknown op "${op}"`);
       if (args.mode === 'trap') throw new WebAssembly.RuntimeError('unreachable (test hook)');
       if (args.mode === 'hang') { const end = Date.now() + (args.ms ?? 60000); while (Date.now() < end); return { result: null }; }
       if (args.mode === 'close') { self.close(); return { result: null }; }
@@ -309,7 +305,7 @@ async function dispatch(id, op, args, timings) {
       return new Promise(() => {});
     }
     default:
-      throw new UellmError(`unknown op "${op}"`, { name: 'InvalidOpError', code: 'INVALID_OP' });
+      throw new InvalidOpError(`unknown op "${op}"`);
   }
 }
 
@@ -463,29 +459,19 @@ async function train(id, { sources = [], options }, timings) {
     timings.readMs = performance.now() - tRead; // reading and feeding the sources
     const seen = trainer.bytesSeen();
     progress(id, 'building', seen, total);
-    // The build reports its fraction as it goes (an older core ignores the callback).
+    // The build reports its fraction as it goes.
     const onBuild = coreProgress(id, 'building', seen, total);
     finished = true;
-    let bytes;
-    let info;
-    if (typeof trainer.finishFile === 'function') {
-      // The model serves in the generation workers, not here: make only its file (no
-      // generation index: less time and memory), and keep no model in this worker.
-      ({ bytes, info } = phase(timings, 'trainMs', () => trainer.finishFile(onBuild)));
-      dropModel();
-    } else {
-      const trained = phase(timings, 'trainMs', () => trainer.finish(onBuild));
-      info = setModel(trained);
-      bytes = phase(timings, 'toBytesMs', () => model.toBytes());
-    }
-    // The file goes out as a Blob made here: see fileBlob and Uellm#distribute (index.js).
+    // The model serves in the generation workers, not here: make only its file (no generation
+    // index: less time and memory), and keep no model in this worker.
+    const { bytes, info } = phase(timings, 'trainMs', () => trainer.finishFile(onBuild));
+    dropModel();
+    // The file goes out as a Blob made here: see fileBlob and Uellm#installFirst (index.js).
     // The main thread reports the end of `building` and `done` (after the install).
-    const blob = fileBlob(bytes, timings);
-    if (model) modelFile = blob;
-    return { result: { blob, info } };
+    return { result: { blob: fileBlob(bytes, timings), info } };
   } finally {
-    // finish() consumes a wasm-bindgen trainer; free only an unfinished one.
-    if (!finished) trainer.free?.();
+    // finishFile() consumes a wasm-bindgen trainer; free only an unfinished one.
+    if (!finished) trainer.free();
   }
 }
 

@@ -2,15 +2,16 @@
 # The browser benchmark: `bash scripts/bench-browser.sh [--runs N] [--corpus DIR] [--cpu N] [--smoke] [--json-out PATH]`.
 #
 # One command, headless Chromium (/usr/bin/chromium through playwright-core; no browser download):
-#   1. builds pkg/ (scripts/build-pkg.sh) and the native CLI (cargo build --release --bin uellm),
-#      installs tests/e2e's npm dependencies when missing;
-#   2. runs tests/e2e/bench/run.mjs: the package API in Chromium (create({workers: 4}), train at
+#   1. builds pkg/ (scripts/build-pkg.sh), the native benchmark and CLI (cargo build --release
+#      --bin uellm-bench --bin uellm), installs tests/e2e's npm dependencies when missing (the
+#      harness borrows their playwright-core and static server: bench/browser/deps.mjs);
+#   2. runs bench/browser/run.mjs: the package API in Chromium (create({workers: 4}), train at
 #      order 5, save/load through IndexedDB, single / 3 concurrent / throughput generation, tokens/s
 #      inside a worker) and the core benchmark in a dedicated worker, right after a native
-#      `uellm bench --runs 1` on the same corpus (and the same with --like-wasm: one thread, 4 KiB
+#      `uellm-bench --runs 1` on the same corpus (and the same with --like-wasm: one thread, 4 KiB
 #      pages); N runs, medians, and wasm/native ratios taken within each run (median of the
 #      paired ratios: the machine's speed drifts between runs); generation is paired per slice
-#      with a native `uellm bench --generation-slices` process timing the same requests right
+#      with a native `uellm-bench --generation-slices` process timing the same requests right
 #      before and after each browser slice;
 #   3. prints the table (figure | browser (wasm) | native | ratio | target | met?) and writes all
 #      raw runs and the medians to target/bench-browser.json.
@@ -37,7 +38,7 @@ CORPUS_DIR=../shared/corpus
 SMOKE=0
 JSON_OUT=
 CPU=
-usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="${2:?--runs needs a value}"; shift 2 ;;
@@ -91,9 +92,9 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/uellm-bench-browser.XXXXXX")"
 cleanup() { rm -rf "${TMP}"; }
 trap cleanup EXIT
 
-echo "bench-browser: building pkg/ and the native CLI" >&2
+echo "bench-browser: building pkg/, the native benchmark and the CLI" >&2
 bash scripts/build-pkg.sh >&2
-cargo build --release --bin uellm >&2
+cargo build --release --bin uellm-bench --bin uellm >&2
 if [ ! -d tests/e2e/node_modules/playwright-core ]; then
   (cd tests/e2e && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; }) >&2
 fi
@@ -101,11 +102,13 @@ fi
 SMOKE_FLAG=()
 [ "${SMOKE}" = 1 ] && SMOKE_FLAG=(--smoke)
 # Chromium's own temporary files (besides the profile, which run.mjs puts in its temp folder).
-# run.mjs runs `uellm bench --runs 1` before each browser run (paired native figures).
+# run.mjs runs `uellm-bench --runs 1` before each browser run (paired native figures), and
+# `uellm train` once for the model of the generation slices.
 CPU_FLAG=()
 [ -n "${CPU}" ] && CPU_FLAG=(--pinned-cpu "${CPU}")
-TMPDIR="${TMP}" "${PIN[@]}" node tests/e2e/bench/run.mjs --corpus-file "${CORPUS}" --runs "${RUNS}" \
-  --native-cmd "${CARGO_TARGET_DIR:-target}/release/uellm" --native-requests "${NATIVE_REQUESTS}" \
+TMPDIR="${TMP}" "${PIN[@]}" node bench/browser/run.mjs --corpus-file "${CORPUS}" --runs "${RUNS}" \
+  --native-cmd "${CARGO_TARGET_DIR:-target}/release/uellm-bench" \
+  --train-cmd "${CARGO_TARGET_DIR:-target}/release/uellm" --native-requests "${NATIVE_REQUESTS}" \
   --json-out "${JSON_OUT}" "${SMOKE_FLAG[@]}" "${CPU_FLAG[@]}"
 
 echo "bench-browser: done in $(( $(date +%s) - START )) s" >&2

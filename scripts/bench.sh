@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The project benchmark: `bash scripts/bench.sh [uellm bench options]`.
+# The project benchmark: `bash scripts/bench.sh [uellm-bench options]`.
 #
-# Builds the CLI in release mode and runs `uellm bench` from the repository root, so the defaults
-# apply: corpus ../shared/corpus/{en,es}-train.txt, 3 runs (medians), JSON in target/bench.json.
-# Every argument is passed on, e.g.:
+# Builds the benchmark binary, uellm-bench (src/bin/uellm-bench/), in release mode and runs it
+# from the repository root, so the defaults apply: corpus ../shared/corpus/{en,es}-train.txt,
+# 3 runs (medians), JSON in target/bench.json. Every argument is passed on, e.g.:
 #   bash scripts/bench.sh --runs 5
 #   bash scripts/bench.sh ../shared/corpus/en-train.txt --requests 5000 --json-out /tmp/b.json
-# See `target/release/uellm bench --help`.
+# See `target/release/uellm-bench --help`.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,5 +14,5 @@ if [ -d "${HOME:-/root}/.cargo/bin" ]; then
   export PATH="${HOME:-/root}/.cargo/bin:${PATH}"
 fi
 
-cargo build --release --bin uellm
-exec "${CARGO_TARGET_DIR:-target}/release/uellm" bench "$@"
+cargo build --release --bin uellm-bench
+exec "${CARGO_TARGET_DIR:-target}/release/uellm-bench" "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/ (gitignored): the wasm (wasm-pack --target web, release), the
-# JS runtime from js/ next to the glue, and pkg/package.json. Prints the gzipped .wasm size.
+# JS runtime from js/ next to the glue (with the core's presets written into index.js), and
+# pkg/package.json. Prints the gzipped .wasm size.
 #
 # --mode no-install: use the wasm-bindgen on PATH (scripts/setup.sh installs the pinned one);
 # never download one. bindings/wasm/Cargo.toml sets wasm-opt = false so that wasm-pack never looks for (or
@@ -46,6 +47,24 @@ cp js/*.js js/*.d.ts pkg/
 # wasm-pack copied; both license texts (the crate is MIT OR Apache-2.0) and the notice that says so.
 cp js/README.md pkg/README.md
 cp LICENSE LICENSE-MIT LICENSE-APACHE pkg/
+# The core's generation presets go into index.js (see CORE_PRESETS there): each as the options in
+# which it differs from the core's defaults, asked from the wasm just built, under Node.
+node --input-type=module - <<'NODE'
+import { readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+const core = await import(pathToFileURL('pkg/core-node.js').href);
+await core.default();
+const defaults = core.defaultGenerateOptions();
+const presets = {};
+for (const [name, options] of Object.entries(core.presets())) {
+  presets[name] = Object.fromEntries(Object.entries(options).filter(([k, v]) => !Object.is(v, defaults[k])));
+  if (Object.keys(presets[name]).length === 0) throw new Error(`build-pkg: the core preset ${name} is the defaults`);
+}
+const marker = '/* build-pkg.sh: core presets */ null';
+const index = readFileSync('pkg/index.js', 'utf8');
+if (index.split(marker).length !== 2) throw new Error(`build-pkg: pkg/index.js lacks "${marker}" (once)`);
+writeFileSync('pkg/index.js', index.replace(marker, () => JSON.stringify(presets)));
+NODE
 # wasm-pack's pkg/.gitignore ('*') would hide files from some packers; the root .gitignore
 # already ignores /pkg.
 rm -f pkg/.gitignore

@@ -66,6 +66,19 @@ pub enum Error {
         /// What is wrong there.
         reason: String,
     },
+
+    /// The input or model is beyond a limit of this build (32-bit ids and offsets).
+    #[error("too large: {what}; this build's limit is {limit}: train on less text, a lower order or with pruning (min_frequency, max_patterns)")]
+    TooLarge {
+        /// What is too large.
+        what: &'static str,
+        /// The limit, in words.
+        limit: &'static str,
+    },
+
+    /// An invariant of the code itself failed: a bug, not a problem of the input.
+    #[error("internal error: {0}; this is a bug in ultra-efficient-llm, please report it with the input that caused it")]
+    Internal(String),
 }
 
 impl Error {
@@ -83,6 +96,8 @@ impl Error {
             Error::EmptyInput => "EMPTY_INPUT",
             Error::NotText(_) => "NOT_TEXT",
             Error::Arpa { .. } => "INVALID_ARPA",
+            Error::TooLarge { .. } => "TOO_LARGE",
+            Error::Internal(_) => "INTERNAL",
         }
     }
 
@@ -97,11 +112,17 @@ impl Error {
             Error::EmptyInput => "EmptyInputError",
             Error::NotText(_) => "NotTextError",
             Error::Arpa { .. } => "ArpaError",
+            Error::TooLarge { .. } => "TooLargeError",
+            Error::Internal(_) => "InternalError",
         }
     }
 
     pub(crate) fn corrupted(what: impl Into<String>) -> Self {
         Error::Corrupted(what.into())
+    }
+
+    pub(crate) fn internal(what: impl Into<String>) -> Self {
+        Error::Internal(what.into())
     }
 
     pub(crate) fn option(name: &'static str, reason: impl Into<String>) -> Self {
@@ -137,6 +158,11 @@ mod tests {
                 line: 1,
                 reason: String::new(),
             },
+            Error::TooLarge {
+                what: "x",
+                limit: "y",
+            },
+            Error::Internal(String::new()),
         ];
         let mut codes: Vec<_> = all.iter().map(Error::code).collect();
         let mut names: Vec<_> = all.iter().map(Error::name).collect();

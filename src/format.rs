@@ -235,7 +235,7 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32], meter: &Meter) -> Resul
             discounts,
         } => {
             let Counts::Decoded(a) = a else {
-                return Err(Error::corrupted("internal: encoding counts never decoded"));
+                return Err(Error::internal("encoding counts never decoded"));
             };
             mem::for_chunks(1..a.len(), |piece| {
                 meter.add(cost::ENCODE_VALUE * piece.len() as u64);
@@ -305,6 +305,16 @@ pub(crate) fn decode_body(
     if v > b.vocab.len() as u64 / 2 + 1 {
         return Err(Error::corrupted("vocabulary and unigram count differ"));
     }
+    // Words are tokens: never empty and without whitespace (the tokenizer and the ARPA reader
+    // make no other, and the ARPA export separates words by spaces). `\n` only joins them.
+    if b.vocab
+        .split('\n')
+        .any(|w| w.is_empty() || w.contains(char::is_whitespace))
+    {
+        return Err(Error::corrupted(
+            "a vocabulary word is empty or holds whitespace",
+        ));
+    }
     // Every pattern beyond the unigrams takes at least one byte of `words`: this bounds every
     // allocation below by the input's size.
     let deeper: u64 = b.level_sizes[1..]
@@ -316,7 +326,10 @@ pub(crate) fn decode_body(
     }
     let total = 1 + v + deeper;
     if total >= u32::MAX as u64 {
-        return Err(Error::corrupted("too many patterns"));
+        return Err(Error::TooLarge {
+            what: "a model file of over 4 billion patterns",
+            limit: "2^32 - 2 patterns",
+        });
     }
     let total = total as usize;
     let mut level_start = vec![0u32, 1];

@@ -56,24 +56,22 @@ impl Fill<'_> {
     fn chunks(
         &self,
         nodes: Range<usize>,
-        out: &mut [MaybeUninit<u32>],
-        base: usize,
+        out: &mut Blocks<'_>,
         counts: &mut Option<Reader<'_>>,
         tick: &impl Tick,
-    ) -> Result<((f64, u32), usize)> {
+    ) -> Result<(f64, u32)> {
         let mut best = (f64::MIN, UNK);
-        let mut written = 0;
+        let mut cols = Columns::default();
         mem::try_for_chunks(nodes, |chunk| {
             tick.add(cost::FILL * self.trie.descendants(chunk.clone()).len() as u64);
-            let (b, w) = self.range(chunk, out, base, counts)?;
-            written += w;
+            let b = self.range(chunk, out, counts, &mut cols)?;
             // The first of equal weights wins, as in one pass.
             if b.0 > best.0 {
                 best = b;
             }
             Ok::<(), Error>(())
         })?;
-        Ok((best, written))
+        Ok(best)
     }
 
     /// The context to continue from after the pattern `node`: the longest suffix of it (itself
@@ -125,21 +123,19 @@ impl Fill<'_> {
         );
     }
 
-    /// Writes the blocks of the contexts among `nodes` into `out`, which starts at offset
-    /// `base` of the index, every word of each; returns the most likely generable unigram if
-    /// the root is among them, and the number of words written. `counts` reads the children's
-    /// counts when they are still encoded.
+    /// Writes the blocks of the contexts among `nodes` into `out`, every word of each; returns
+    /// the most likely generable unigram if the root is among them. `counts` reads the
+    /// children's counts when they are still encoded; `cols` is reused scratch.
     ///
     /// # Errors
     /// [`Error::Corrupted`] on a malformed count stream.
     fn range(
         &self,
         nodes: Range<usize>,
-        out: &mut [MaybeUninit<u32>],
-        base: usize,
+        out: &mut Blocks<'_>,
         counts: &mut Option<Reader<'_>>,
-    ) -> Result<((f64, u32), usize)> {
-        let mut written = 0;
+        cols: &mut Columns,
+    ) -> Result<(f64, u32)> {
         let mut scratch = Vec::new();
         let (trie, offset) = (self.trie, self.offset);
         let mut best = (f64::MIN, UNK);
@@ -163,13 +159,11 @@ impl Fill<'_> {
                 }
                 let kids = trie.children(node);
                 let n = kids.len();
-                let o = off as usize - base;
                 let backoff = if node == 0 {
                     NONE
                 } else {
                     backoff[node - level.start]
                 };
-                written += HEADER + 4 * n;
                 let mut acc = 0.0f64;
                 // The cumulative weight after successor `c` of weight `u`, for the draw.
                 let mut step = |c: usize, u: f64| {
@@ -199,32 +193,108 @@ impl Fill<'_> {
                         next,
                         (u as f32).to_bits(),
                     ];
-                    for (slot, x) in out[o..o + HEADER + 4].iter_mut().zip(block) {
-                        slot.write(x);
-                    }
+                    out.put(off, &block, &Columns::default())?;
                     continue;
                 }
                 let gamma =
                     self.w
                         .context(node, depth, kids.clone(), &mut u, counts, &mut scratch)?;
                 debug_assert_eq!(u.len(), n);
-                out[o].write(n as u32 | (depth as u32) << DEPTH_SHIFT);
-                out[o + 1].write(backoff);
-                out[o + 2].write((gamma as f32).to_bits());
-                let (cums, rest) = out[o + HEADER..o + HEADER + 4 * n].split_at_mut(n);
-                let (words, rest) = rest.split_at_mut(n);
-                let (nexts, us) = rest.split_at_mut(n);
+                cols.clear();
                 for (i, c) in kids.enumerate() {
                     let u = u[i].max(0.0);
                     let (cum, word) = step(c, u);
-                    cums[i].write(cum);
-                    words[i].write(word);
-                    nexts[i].write(self.successor_next(c, hop[c - kids_of_level.start]));
-                    us[i].write((u as f32).to_bits());
+                    cols.cum.push(cum);
+                    cols.word.push(word);
+                    cols.next
+                        .push(self.successor_next(c, hop[c - kids_of_level.start]));
+                    cols.u.push((u as f32).to_bits());
+                }
+                let head = [
+                    n as u32 | (depth as u32) << DEPTH_SHIFT,
+                    backoff,
+                    (gamma as f32).to_bits(),
+                ];
+                out.put(off, &head, cols)?;
+            }
+        }
+        Ok(best)
+    }
+}
+
+/// A block's successor columns, as [`Blocks::put`] lays them out after its header.
+#[derive(Default)]
+struct Columns {
+    cum: Vec<u32>,
+    word: Vec<u32>,
+    next: Vec<u32>,
+    u: Vec<u32>,
+}
+
+impl Columns {
+    fn clear(&mut self) {
+        self.cum.clear();
+        self.word.clear();
+        self.next.clear();
+        self.u.clear();
+    }
+}
+
+/// A stretch of the index being filled, block after block, front to back: the only writer of
+/// the index's words, and what says how many of them are initialized.
+struct Blocks<'a> {
+    out: &'a mut [MaybeUninit<u32>],
+    /// Index offset of `out[0]`.
+    base: usize,
+    /// `out[..filled]` are initialized: [`Blocks::put`] writes every word it counts.
+    filled: usize,
+}
+
+impl<'a> Blocks<'a> {
+    fn new(out: &'a mut [MaybeUninit<u32>], base: usize) -> Self {
+        Blocks {
+            out,
+            base,
+            filled: 0,
+        }
+    }
+
+    /// Writes the block at index offset `at`: `head`, then each column of `cols` in turn.
+    /// Blocks come in offset order, back to back, so `at` must be where the last one ended.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when `at` is not, or the block does not fit.
+    #[inline(always)]
+    fn put(&mut self, at: u32, head: &[u32], cols: &Columns) -> Result<()> {
+        let start = self.filled;
+        let n = cols.cum.len();
+        let len = head.len() + 4 * n;
+        // Each check keeps `filled` true: every word counted below is written.
+        if at as usize != self.base + start || self.out.len() - start < len {
+            return Err(Error::internal("index blocks out of order"));
+        }
+        if cols.word.len() != n || cols.next.len() != n || cols.u.len() != n {
+            return Err(Error::internal("index block columns of unequal length"));
+        }
+        let (block_head, rest) = self.out[start..start + len].split_at_mut(head.len());
+        for (slot, &x) in block_head.iter_mut().zip(head) {
+            slot.write(x);
+        }
+        if n > 0 {
+            let columns = [&cols.cum, &cols.word, &cols.next, &cols.u];
+            for (slots, column) in rest.chunks_exact_mut(n).zip(columns) {
+                for (slot, &x) in slots.iter_mut().zip(column.iter()) {
+                    slot.write(x);
                 }
             }
         }
-        Ok((best, written))
+        self.filled += len;
+        Ok(())
+    }
+
+    /// True when every word of the stretch is written.
+    fn is_full(&self) -> bool {
+        self.filled == self.out.len()
     }
 }
 
@@ -271,7 +341,7 @@ impl Index {
     /// ([`cost::index`]) to `meter` as it goes.
     ///
     /// # Errors
-    /// [`Error::Corrupted`] when the model is too large for 32-bit offsets.
+    /// [`Error::TooLarge`] when the model is too large for 32-bit offsets.
     pub fn build(trie: &Trie, suffix: &[u32], w: &Weights, meter: &Meter) -> Result<Index> {
         let order = trie.order();
         let ctx_nodes = trie.level_start[order] as usize;
@@ -283,9 +353,10 @@ impl Index {
             for node in nodes {
                 let n = trie.children(node).len();
                 if n >= 1 << DEPTH_SHIFT {
-                    return Err(Error::corrupted(
-                        "a context with over 134 million successors",
-                    ));
+                    return Err(Error::TooLarge {
+                        what: "a context with over 134 million successors",
+                        limit: "134,217,727 successors a context",
+                    });
                 }
                 if n > 0 {
                     offset.push(total as u32);
@@ -295,9 +366,10 @@ impl Index {
                     offset.push(NONE);
                 }
                 if total >= NONE as u64 {
-                    return Err(Error::corrupted(
-                        "model too large for this build (over 16 GiB of index)",
-                    ));
+                    return Err(Error::TooLarge {
+                        what: "a model whose index exceeds 16 GiB",
+                        limit: "2^32 - 1 index words",
+                    });
                 }
             }
             Ok(())
@@ -324,6 +396,7 @@ impl Index {
         };
         let cut = offset.get(mid).map_or(total as usize, |&o| o as usize);
         let (lo, hi) = data.spare_capacity_mut()[..total as usize].split_at_mut(cut);
+        let (mut lo, mut hi) = (Blocks::new(lo, 0), Blocks::new(hi, cut));
         // Encoded counts: one reader per half, the second starting at its first child's count.
         let (mut lo_counts, mut hi_counts) = match w {
             Weights::Counts {
@@ -342,12 +415,12 @@ impl Index {
         };
         let hi_start = hi_counts.as_ref().map(Reader::position);
         let tally = meter.tally();
-        let (lo_filled, hi_filled) = mem::join(
-            || fill.chunks(0..mid, lo, 0, &mut lo_counts, meter),
-            || fill.chunks(mid..ctx_nodes, hi, cut, &mut hi_counts, &tally),
+        let (lo_best, hi_best) = mem::join(
+            || fill.chunks(0..mid, &mut lo, &mut lo_counts, meter),
+            || fill.chunks(mid..ctx_nodes, &mut hi, &mut hi_counts, &tally),
         );
         meter.poll();
-        let ((best, lo_written), (_, hi_written)) = (lo_filled?, hi_filled?);
+        let (best, _) = (lo_best?, hi_best?);
         // Every count was read, and no more: the first half stopped where the second began,
         // and the last reader is at the end of the stream.
         if let (Some(l), Some(start)) = (&lo_counts, hi_start) {
@@ -358,12 +431,11 @@ impl Index {
         if let Some(last) = hi_counts.as_ref().or(lo_counts.as_ref()) {
             last.finish("counts")?;
         }
-        if lo_written + hi_written != total as usize {
-            return Err(Error::corrupted("internal: the index was not filled"));
+        if !(lo.is_full() && hi.is_full()) {
+            return Err(Error::internal("the index was not filled"));
         }
-        // SAFETY: the capacity is `total`, and all of it is initialized: the blocks are laid
-        // out back to back (each context's offset is the sum of the sizes before it), `range`
-        // writes every word of each block it fills, and the blocks filled add up to `total`.
+        // SAFETY: `lo` and `hi` split the first `total` words of the capacity, and both are full:
+        // every one of their words was written (`Blocks::filled`).
         unsafe { data.set_len(total as usize) };
         let bos = if trie.vocab_len() > BOS as usize {
             fill.next(1 + BOS as usize)

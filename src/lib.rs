@@ -45,11 +45,13 @@
 //! ```
 
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod arpa;
 mod cache;
 pub mod clock;
 mod config;
+mod count;
 mod error;
 pub mod format;
 mod generate;
@@ -59,6 +61,8 @@ mod model;
 mod parts;
 mod perplexity;
 mod progress;
+mod sample;
+mod smooth;
 pub mod tokenizer;
 mod train;
 mod trie;

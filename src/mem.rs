@@ -94,7 +94,7 @@ static NATIVE_EXTRAS: AtomicBool = AtomicBool::new(true);
 /// Turns the two things the native build does and WebAssembly in a browser cannot (a second
 /// thread for independent passes of training and loading, 2 MiB pages for large arrays) on or
 /// off, for the whole process; on by default. Off, native code runs under WebAssembly's
-/// conditions, which is what `uellm bench --like-wasm` measures: the comparison that isolates
+/// conditions, which is what `uellm-bench --like-wasm` measures: the comparison that isolates
 /// what WebAssembly itself costs. Results are identical either way; only speed changes.
 ///
 /// Changing it while a training or a load runs on another thread is safe; that call may use

@@ -20,7 +20,7 @@ pub(crate) const STEPS: u64 = 200;
 const BEFORE_END: f64 = 0.999;
 
 /// The cost of one item of each pass, in units of about a nanosecond: measured natively under
-/// WebAssembly's conditions (`uellm bench --like-wasm`: one thread, no huge pages) on en-train at
+/// WebAssembly's conditions (`uellm-bench --like-wasm`: one thread, no huge pages) on en-train at
 /// order 5, where a pass's time divided by its items gave these figures (rounded). Only their
 /// ratios matter.
 pub(crate) mod cost {

@@ -19,14 +19,15 @@ use std::cell::Cell;
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainOptions;
+use crate::count::{count, Counted, Plan};
 use crate::error::{Error, Result};
 use crate::mem;
 use crate::model::{Model, ModelFile};
 use crate::parts::{Counts, Parts, TrainingStats, Values};
 use crate::progress::{cost, Meter, Tick};
+use crate::smooth::{adjusted_counts, compact, discounts, prune};
 use crate::tokenizer::tokenize;
-use crate::trie::Trie;
-use crate::vocab::{Vocab, BOS, EOS, RESERVED, UNK};
+use crate::vocab::{Vocab, BOS, EOS, RESERVED};
 
 /// The longest sentence, in bytes: a longer line is split into several (see [`Trainer::feed`]),
 /// so one huge line can neither hold the whole input in memory nor make the counts depend on how
@@ -360,36 +361,15 @@ impl Trainer {
         let counted = count(&tokens, vocab.len(), order, meter, &mut plan)?;
         drop(tokens);
 
-        // Adjusted counts: raw at the top order and for patterns that start with `<s>`,
-        // continuation counts (distinct left extensions, counted first in place) elsewhere,
-        // zero for `<s>` and `<unk>` themselves.
         let t = &counted.trie;
-        let mut a = mem::zeroed_u32(t.nodes());
-        let first_deep = t.level_start[2.min(order + 1)] as usize;
-        mem::for_chunks(first_deep..t.nodes(), |r| {
-            meter.add(cost::ADJUST * r.len() as u64);
-            for &s in &counted.suffix[r] {
-                a[s as usize] = a[s as usize].saturating_add(1);
-            }
-        });
-        // The patterns that start with `<s>`: the subtree of the unigram `<s>`, which is one run
-        // of nodes per level (children of consecutive nodes are consecutive).
-        let mut from_bos = t.level(1).start + BOS as usize..t.level(1).start + 1 + BOS as usize;
-        for k in 1..=order {
-            mem::for_chunks(t.level(k), |r| {
-                meter.add(cost::ADJUST * r.len() as u64);
-                for n in r {
-                    if k == 1 && (t.word[n] == BOS || t.word[n] == UNK) {
-                        a[n] = 0;
-                    } else if k == order || from_bos.contains(&n) {
-                        a[n] = counted.count[n];
-                    }
-                }
-            });
-            from_bos = t.descendants(from_bos);
-        }
+        let a = adjusted_counts(&counted, meter);
         let (discounts, fallback) = discounts(t, &a, meter);
-        let kept = self.prune(&counted, meter);
+        let kept = prune(
+            &counted,
+            self.opts.min_frequency,
+            self.opts.max_patterns,
+            meter,
+        );
         let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
         // What the model does not need is dropped here, not at the end of this function: the
         // file and index are made next, and peak memory is what a fresh WebAssembly instance
@@ -463,364 +443,8 @@ impl Trainer {
                 .chain(by_freq.iter().copied())
                 .map(|id| self.vocab.word(id)),
         )
-        .ok_or_else(|| Error::corrupted("internal: vocabulary rebuild failed"))
+        .ok_or_else(|| Error::internal("vocabulary rebuild failed"))
     }
-
-    /// Which nodes survive `min_frequency` and `max_patterns`.
-    fn prune(&self, c: &Counted, meter: &Meter) -> Vec<bool> {
-        let t = &c.trie;
-        let n = t.nodes();
-        let first_deep = t.level_start[2.min(t.order() + 1)] as usize;
-        let min = self.opts.min_frequency;
-        let mut kept = vec![true; n];
-        mem::for_chunks(first_deep..n, |r| {
-            meter.add(cost::PRUNE * r.len() as u64);
-            for i in r {
-                kept[i] = c.count[i] >= min;
-            }
-        });
-        let cap = self.opts.max_patterns;
-        let unigrams = (first_deep - 1) as u64;
-        let candidates = kept[first_deep..].iter().filter(|&&k| k).count();
-        if cap > 0 && unigrams + candidates as u64 > cap {
-            let room = cap.saturating_sub(unigrams) as usize;
-            // Rank by count (high first), then order (short first), then node: every prefix
-            // and suffix of a pattern ranks before it, so any cut keeps the set closed.
-            let level_of = |i: usize| t.level_start.partition_point(|&s| s as usize <= i) - 1;
-            let mut rank: Vec<(u32, u8, u32)> = (first_deep..n)
-                .filter(|&i| kept[i])
-                .map(|i| (u32::MAX - c.count[i], level_of(i) as u8, i as u32))
-                .collect();
-            if room < rank.len() {
-                if room > 0 {
-                    rank.select_nth_unstable(room - 1);
-                }
-                for &(_, _, i) in &rank[room..] {
-                    kept[i as usize] = false;
-                }
-            }
-            meter.add(cost::RANK * rank.len() as u64);
-        }
-        // Breadth-first order puts parents and suffixes first, so one forward pass closes the
-        // set even where counts saturated.
-        mem::for_chunks(1..t.level_start[t.order()] as usize, |parents| {
-            meter.add(cost::PRUNE * t.descendants(parents.clone()).len() as u64);
-            for p in parents {
-                for i in t.children(p) {
-                    if !(kept[p] && kept[c.suffix[i] as usize]) {
-                        kept[i] = false;
-                    }
-                }
-            }
-        });
-        kept
-    }
-}
-
-/// The work of a build as far as it is known, in [`cost`] units, for its progress fraction:
-/// exact for the levels counted so far, an upper bound for the others (each occurrence of a
-/// pattern extends to at most one occurrence of a pattern one word longer, and each pattern has
-/// an occurrence, so the last level counted bounds the occurrences and the patterns of every
-/// level to come). The bound only tightens as levels are counted, so the fraction never goes
-/// back; it may jump ahead.
-struct Plan {
-    tokens: u64,
-    vocab: u64,
-    order: usize,
-    /// Whether the build makes the generation index (as [`Trainer::finish`] does).
-    with_index: bool,
-    /// Whether `max_patterns` may rank the patterns.
-    ranks: bool,
-    /// Whether pruning may drop patterns (and the trie be compacted).
-    may_prune: bool,
-    /// Per level counted so far, 1 first: the occurrences of its patterns (the tokens, at 1).
-    occurrences: Vec<u64>,
-    /// Per level counted so far: its patterns (the vocabulary, at 1).
-    nodes: Vec<u64>,
-}
-
-impl Plan {
-    /// The whole build's work.
-    fn units(&self) -> u64 {
-        let k = self.order;
-        let bound = self.occurrences.last().copied().unwrap_or(self.tokens);
-        let occ = |j: usize| self.occurrences.get(j - 1).copied().unwrap_or(bound);
-        let nodes = |j: usize| self.nodes.get(j - 1).copied().unwrap_or(bound);
-        let mut units = (cost::RENUMBER + cost::TALLY + cost::SPREAD) * self.tokens;
-        for j in 2..=k {
-            units += cost::EXTEND * occ(j - 1) + cost::GROUP * occ(j);
-        }
-        units += cost::SUFFIX * (3..=k).map(nodes).sum::<u64>();
-        let deep: u64 = (2..=k).map(nodes).sum();
-        let all = 1 + self.vocab + deep;
-        units += cost::ADJUST * (deep + all - 1) + cost::DISCOUNT * (all - 1);
-        units += 2 * cost::PRUNE * deep;
-        if self.ranks {
-            units += cost::RANK * deep;
-        }
-        if self.may_prune {
-            units += cost::COMPACT * all;
-        }
-        let contexts = 1 + (1..k).map(nodes).sum::<u64>();
-        units + self.finishing_work(all, contexts)
-    }
-
-    /// The work after pruning, for a trie of `nodes` nodes, `contexts` of them below the
-    /// deepest level: the model file, and the index if the build makes one.
-    fn finishing_work(&self, nodes: u64, contexts: u64) -> u64 {
-        let index = if self.with_index {
-            cost::index(nodes, contexts)
-        } else {
-            0
-        };
-        cost::encode(nodes, contexts, self.vocab) + index
-    }
-}
-
-/// The counted, unpruned pattern trie with its per-node figures.
-struct Counted {
-    trie: Trie,
-    count: Vec<u32>,
-    suffix: Vec<u32>,
-}
-
-/// Counts every pattern of 1..=`order` words of `tokens` (sentences `<s> … </s>`, words
-/// numbered 0..`vocab`), laid out breadth-first (see the module docs). Adds its work to `meter`,
-/// and after each level, tightens the meter's total with what `plan` learns from it.
-fn count(
-    tokens: &[u32],
-    vocab: usize,
-    order: usize,
-    meter: &Meter,
-    plan: &mut Plan,
-) -> Result<Counted> {
-    if tokens.len() >= u32::MAX as usize {
-        return Err(Error::option("input", "more than 4 billion tokens"));
-    }
-    let mut word: Vec<u32> = std::iter::once(0).chain(0..vocab as u32).collect();
-    let mut count = vec![0u32; 1 + vocab];
-    // The long loops here and below run in pieces (`mem::for_chunks`): in a browser, a loop
-    // that runs once per training would otherwise run in baseline code from start to end.
-    mem::for_chunks(0..tokens.len(), |r| {
-        meter.add(cost::TALLY * r.len() as u64);
-        for &t in &tokens[r] {
-            let c = &mut count[1 + t as usize];
-            *c = c.saturating_add(1);
-        }
-    });
-    let mut level_start = vec![0u32, 1, 1 + vocab as u32];
-    let mut child_start = vec![1u32];
-
-    // Occurrences of the current level's patterns, grouped by pattern in node order: the
-    // pattern's node and the position of its last word. Level 1: positions by word.
-    let mut occ_node = mem::zeroed_u32(tokens.len());
-    let mut occ_pos = mem::zeroed_u32(tokens.len());
-    let mut fill = vec![0usize; vocab];
-    for w in 1..vocab {
-        fill[w] = fill[w - 1] + count[w] as usize;
-    }
-    mem::for_chunks(0..tokens.len(), |r| {
-        meter.add(cost::SPREAD * r.len() as u64);
-        for i in r {
-            let t = tokens[i];
-            let at = &mut fill[t as usize];
-            occ_node[*at] = 1 + t;
-            occ_pos[*at] = i as u32;
-            *at += 1;
-        }
-    });
-    drop(fill);
-
-    let mut items: Vec<u64> = mem::with_capacity(tokens.len());
-    let mut group_len: Vec<u32> = Vec::new();
-    for k in 2..=order {
-        let (pbase, pend) = (level_start[k - 1] as usize, level_start[k] as usize);
-        // Each occurrence extends by the next word unless its sentence ended. The occurrences
-        // come grouped by parent in node order, so sorting each group by word gives trie order.
-        items.clear();
-        group_len.clear();
-        group_len.resize(pend - pbase, 0);
-        mem::for_chunks(0..occ_node.len(), |r| {
-            meter.add(cost::EXTEND * r.len() as u64);
-            for (&node, &pos) in occ_node[r.clone()].iter().zip(&occ_pos[r]) {
-                let next = pos as usize + 1;
-                if let Some(&w) = tokens.get(next) {
-                    if w != BOS {
-                        items.push((w as u64) << 32 | next as u64);
-                        group_len[node as usize - pbase] += 1;
-                    }
-                }
-            }
-        });
-        occ_node.clear();
-        occ_pos.clear();
-        let mut at = 0usize;
-        mem::for_chunks(pbase..pend, |r| {
-            let first = at;
-            for p in r {
-                child_start.push(word.len() as u32);
-                let n = group_len[p - pbase] as usize;
-                let group = &mut items[at..at + n];
-                at += n;
-                if n > 1 {
-                    group.sort_unstable();
-                }
-                let mut last = u32::MAX;
-                let mut node = 0usize;
-                for &x in group.iter() {
-                    let w = (x >> 32) as u32;
-                    if w != last {
-                        last = w;
-                        node = word.len();
-                        word.push(w);
-                        count.push(0);
-                    }
-                    count[node] = count[node].saturating_add(1);
-                    occ_node.push(node as u32);
-                    occ_pos.push(x as u32);
-                }
-            }
-            meter.add(cost::GROUP * (at - first) as u64);
-        });
-        if word.len() >= u32::MAX as usize {
-            return Err(Error::option(
-                "max_pattern_length",
-                "more patterns than this build can index (over 4 billion)",
-            ));
-        }
-        level_start.push(word.len() as u32);
-        let bound = plan.units();
-        plan.occurrences.push(occ_node.len() as u64);
-        plan.nodes.push((word.len() - pend) as u64);
-        debug_assert!(plan.units() <= bound, "the bound of the work grew");
-        meter.set_total(plan.units());
-    }
-    child_start.push(word.len() as u32);
-    // The arrays grew by doubling: give back the unused tail before the next allocations.
-    drop((occ_node, occ_pos, items, group_len));
-    word.shrink_to_fit();
-    count.shrink_to_fit();
-    child_start.shrink_to_fit();
-    let trie = Trie {
-        level_start,
-        word,
-        child_start,
-    };
-    let suffix = trie.suffix_links_metered(meter)?;
-    Ok(Counted {
-        trie,
-        count,
-        suffix,
-    })
-}
-
-/// Drops the nodes not `kept` (a set closed under parent and suffix), keeping breadth-first
-/// order, and sums the adjusted counts of dropped children per kept context.
-fn compact(c: &Counted, a: &[u32], kept: &[bool]) -> (Trie, Vec<u32>, Vec<u32>, Vec<u32>) {
-    let t = &c.trie;
-    let n = t.nodes();
-    let mut new_id = vec![u32::MAX; n];
-    let mut next = 0u32;
-    for (i, &k) in kept.iter().enumerate() {
-        if k {
-            new_id[i] = next;
-            next += 1;
-        }
-    }
-    let total = next as usize;
-    let mut word = Vec::with_capacity(total);
-    let mut a2 = Vec::with_capacity(total);
-    let mut suffix = Vec::with_capacity(total);
-    for i in (0..n).filter(|&i| kept[i]) {
-        word.push(t.word[i]);
-        a2.push(a[i]);
-        suffix.push(if i == 0 {
-            0
-        } else {
-            new_id[c.suffix[i] as usize]
-        });
-    }
-    let level_start: Vec<u32> = t
-        .level_start
-        .iter()
-        .map(|&s| kept[..s as usize].iter().filter(|&&k| k).count() as u32)
-        .collect();
-    let ctx_end = level_start[t.order()] as usize;
-    let mut child_start = Vec::with_capacity(ctx_end + 1);
-    let mut pruned = vec![0u32; ctx_end];
-    for i in (0..t.level_start[t.order()] as usize).filter(|&i| kept[i]) {
-        let kids = t.children(i);
-        let first_kept = kids
-            .clone()
-            .find(|&ch| kept[ch])
-            .map_or(u32::MAX, |ch| new_id[ch]);
-        child_start.push(first_kept);
-        let p = new_id[i] as usize;
-        for ch in kids.filter(|&ch| !kept[ch]) {
-            pruned[p] = pruned[p].saturating_add(a[ch]);
-        }
-    }
-    child_start.push(total as u32);
-    // Contexts with no kept child start where the next kept child starts.
-    for i in (0..child_start.len() - 1).rev() {
-        if child_start[i] == u32::MAX {
-            child_start[i] = child_start[i + 1];
-        }
-    }
-    (
-        Trie {
-            level_start,
-            word,
-            child_start,
-        },
-        a2,
-        suffix,
-        pruned,
-    )
-}
-
-/// Modified Kneser-Ney discounts per order from the counts of adjusted counts 1..=4, with
-/// lmplz's fallback (0.5, 1, 1.5) where they are undefined or out of range.
-fn discounts(t: &Trie, a: &[u32], meter: &Meter) -> (Vec<[f64; 3]>, Vec<u8>) {
-    let mut out = Vec::with_capacity(t.order());
-    let mut fallback = Vec::new();
-    for k in 1..=t.order() {
-        let mut n = [0u64; 5];
-        mem::for_chunks(t.level(k), |r| {
-            meter.add(cost::DISCOUNT * r.len() as u64);
-            for &c in &a[r] {
-                if (1..=4).contains(&c) {
-                    n[c as usize] += 1;
-                }
-            }
-        });
-        match modified_kn_discounts(&n) {
-            Some(d) => out.push(d),
-            None => {
-                out.push([0.5, 1.0, 1.5]);
-                fallback.push(k as u8);
-            }
-        }
-    }
-    (out, fallback)
-}
-
-/// D1..D3 from n1..n4 (index 1..=4 of `n`), or `None` when lmplz would refuse them.
-pub(crate) fn modified_kn_discounts(n: &[u64; 5]) -> Option<[f64; 3]> {
-    if n[1] == 0 || n[2] == 0 || n[3] == 0 {
-        return None;
-    }
-    let nf = n.map(|x| x as f64);
-    let y = nf[1] / (nf[1] + 2.0 * nf[2]);
-    let mut d = [0.0; 3];
-    for j in 1..=3 {
-        let dj = j as f64 - (j as f64 + 1.0) * y * nf[j + 1] / nf[j];
-        if !(0.0..=j as f64).contains(&dj) {
-            return None;
-        }
-        d[j - 1] = dj;
-    }
-    Some(d)
 }
 
 /// Where the front sentence of a line longer than [`MAX_LINE_BYTES`] ends (`end`) and the rest
@@ -854,33 +478,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counting_numbers_patterns_breadth_first() {
-        // <s> a b </s> <s> a a </s> with words <unk>=0 <s>=1 </s>=2 a=3 b=4
-        let tokens = [1, 3, 4, 2, 1, 3, 3, 2];
-        let mut plan = Plan {
-            tokens: tokens.len() as u64,
-            vocab: 5,
-            order: 3,
-            with_index: false,
-            ranks: false,
-            may_prune: false,
-            occurrences: vec![tokens.len() as u64],
-            nodes: vec![5],
-        };
-        let c = count(&tokens, 5, 3, &Meter::none(), &mut plan).unwrap();
-        c.trie.validate().unwrap();
-        assert_eq!(c.trie.suffix_links().unwrap(), c.suffix);
-        // Bigrams: (<s> a) (a a) (a b) (a </s>) (b </s>).
-        assert_eq!(c.trie.level(2).len(), 5);
-        let sa = c.trie.find_child(1 + 1, 3).unwrap();
-        assert_eq!(c.count[sa], 2);
-        // The bigrams that start with <s> are one run: the children of the unigram <s>.
-        assert_eq!(c.trie.descendants(2..3), sa..sa + 1);
-        // `a` follows <s> and a: two distinct left extensions.
-        assert_eq!(c.suffix.iter().filter(|&&s| s == 1 + 3).count(), 2);
-    }
-
-    #[test]
     fn finish_file_is_the_file_and_summary_of_finish() {
         let text = "the cat sat on the mat .\nthe dog sat on the cat .\na cat and a dog .\n";
         let pruning = [(1, 0), (2, 0), (1, 12)];
@@ -901,14 +498,6 @@ mod tests {
             assert_eq!(file.info, model.info());
             assert_eq!(Model::from_vec(file.bytes).unwrap().info(), file.info);
         }
-    }
-
-    #[test]
-    fn discounts_follow_the_formula_and_fall_back() {
-        let d = modified_kn_discounts(&[0, 100, 40, 20, 10]).unwrap();
-        let y = 100.0 / 180.0;
-        assert!((d[0] - (1.0 - 2.0 * y * 40.0 / 100.0)).abs() < 1e-12);
-        assert!(modified_kn_discounts(&[0, 5, 0, 1, 1]).is_none());
     }
 
     #[test]

@@ -18,17 +18,27 @@ pub const RESERVED: u32 = 3;
 /// Token strings of the reserved ids, in id order.
 pub const RESERVED_TOKENS: [&str; 3] = ["<unk>", "<s>", "</s>"];
 
-/// A bidirectional map between token strings and ids.
-#[derive(Debug, Clone, Default)]
+/// A bidirectional map between token strings and ids. Every vocabulary holds the reserved
+/// tokens at their ids (`Default` is [`Vocab::new`]).
+#[derive(Debug, Clone)]
 pub struct Vocab {
     words: Vec<Box<str>>,
     ids: FxHashMap<Box<str>, u32>,
 }
 
+impl Default for Vocab {
+    fn default() -> Self {
+        Vocab::new()
+    }
+}
+
 impl Vocab {
     /// A vocabulary holding only the reserved tokens.
     pub fn new() -> Self {
-        let mut v = Vocab::default();
+        let mut v = Vocab {
+            words: Vec::new(),
+            ids: FxHashMap::default(),
+        };
         for t in RESERVED_TOKENS {
             v.insert(t);
         }
@@ -144,6 +154,13 @@ mod tests {
         assert_eq!(v.word(a), "cat");
         assert_eq!(v.id_or_unk("dog"), UNK);
         assert_eq!(v.word(999), "<unk>");
+    }
+
+    #[test]
+    fn every_vocabulary_holds_the_reserved_tokens() {
+        let v = Vocab::default();
+        assert_eq!(v.len(), RESERVED as usize);
+        assert_eq!(v.get("</s>"), Some(EOS));
     }
 
     #[test]

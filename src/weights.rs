@@ -50,7 +50,7 @@ fn discount_table(discounts: &[[f64; 3]], depth: usize) -> [f64; 4] {
 fn count_reader<'r, 'b>(counts: &'r mut Option<Reader<'b>>) -> Result<&'r mut Reader<'b>> {
     counts
         .as_mut()
-        .ok_or_else(|| Error::corrupted("internal: no count reader"))
+        .ok_or_else(|| Error::internal("no count reader"))
 }
 
 impl<'a> Weights<'a> {

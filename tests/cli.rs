@@ -574,136 +574,14 @@ fn option_and_usage_errors() {
         "export-arpa",
         "import-arpa",
         "inspect",
-        "bench",
         "Exit status",
     ] {
         assert!(help.contains(sub), "{sub} not in --help");
     }
-}
-
-/// `uellm bench tiny.txt --runs 1 --requests 20 --json-out OUT [extra]`: its stdout and JSON.
-fn bench_tiny(out: &Path, extra: &[&str]) -> (String, Value) {
-    let corpus = tiny();
-    let mut args = vec![
-        OsStr::new("bench"),
-        p(&corpus),
-        OsStr::new("--runs"),
-        OsStr::new("1"),
-        OsStr::new("--requests"),
-        OsStr::new("20"),
-        OsStr::new("--json-out"),
-        p(out),
-    ];
-    args.extend(extra.iter().map(OsStr::new));
-    let r = uellm(args).ok();
-    let doc = serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap();
-    (r.stdout, doc)
-}
-
-#[test]
-fn bench_runs_on_a_small_file_and_writes_json() {
-    let tmp = Tmp::new("bench");
-    let out = tmp.path("sub/bench.json");
-    let (stdout, doc) = bench_tiny(&out, &[]);
-    for needle in [
-        "tiny.txt",
-        "training at order 5",
-        "dev-split perplexity",
-        "targets",
-    ] {
-        assert!(stdout.contains(needle), "{needle}:\n{stdout}");
-    }
-    let c = &doc["corpora"][0];
-    assert_eq!(c["file"], "tiny.txt");
-    assert_eq!(c["runs"].as_array().unwrap().len(), 1);
-    assert_eq!(c["generated_tokens"], 20 * 100);
-    assert!(c["median"]["sampler_tokens_per_second"].as_f64().unwrap() > 0.0);
-    assert_eq!(c["ngrams"].as_array().unwrap().len(), 5);
-    assert_eq!(c["dev_split"].as_array().unwrap().len(), 2);
-    assert!(doc["machine"]["nproc"].as_u64().unwrap() >= 1);
-    assert_eq!(doc["settings"]["like_wasm"], false);
-
-    // WebAssembly's conditions: the same model, said in the output and the JSON.
-    let (stdout, like) = bench_tiny(&tmp.path("like.json"), &["--like-wasm"]);
-    assert!(stdout.contains("--like-wasm: one thread"), "{stdout}");
-    assert_eq!(like["settings"]["like_wasm"], true);
-    assert_eq!(like["corpora"][0]["ngrams"], c["ngrams"]);
-    assert_eq!(
-        like["corpora"][0]["model_file_bytes"],
-        c["model_file_bytes"]
-    );
-
-    uellm([
-        OsStr::new("bench"),
-        OsStr::new("--corpus"),
-        p(&tmp.path("nowhere")),
-        OsStr::new("--json-out"),
-        p(&out),
-    ])
-    .fails_with(&["no benchmark corpus"]);
-}
-
-#[test]
-fn bench_generation_slices_answer_each_line_with_json() {
-    let tmp = Tmp::new("slices");
-    let model = train_tiny(&tmp);
-    let args = [
-        OsStr::new("bench"),
-        OsStr::new("--generation-slices"),
-        p(&model),
-    ];
-    // From a folder without the benchmark corpus: the mode needs none.
-    let mut c = command(args);
-    c.current_dir(&tmp.0);
-    let r = uellm_stdin_in(c, b"3 20 0\n\n10 5 100 4\n").ok();
-    let lines: Vec<Value> = r
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines.len(), 2, "{}", r.stdout);
-    let (a, b) = (&lines[0], &lines[1]);
-    assert_eq!(
-        (
-            &a["requests"],
-            &a["tokens_per_request"],
-            &a["seed0"],
-            &a["group"]
-        ),
-        (&3.into(), &20.into(), &0.into(), &1.into())
-    );
-    // No stop at a sentence end: every request makes all its tokens.
-    assert_eq!(a["tokens"], 60);
-    assert_eq!((&b["tokens"], &b["group"]), (&50.into(), &4.into()));
-    for x in [a, b] {
-        assert!(x["seconds"].as_f64().unwrap() > 0.0, "{x}");
-        assert!(x["us_per_request"].as_f64().unwrap() > 0.0, "{x}");
-    }
-
-    // A malformed line ends the process with one error line, after the slices before it.
-    for bad in [
-        "2 20\n",
-        "0 20 0\n",
-        "2 20 0 0\n",
-        "2 twenty 0\n",
-        "2 0 0\n",
-        // REQUESTS sizes a vector: a huge number is refused, not an abort.
-        "18446744073709551615 5 0\n",
-        "1000001 5 0\n",
-    ] {
-        let r = uellm_stdin(args, format!("1 5 0\n{bad}").as_bytes());
-        assert_eq!(r.stdout.lines().count(), 1, "{bad:?}: {}", r.stdout);
-        r.fails_with(&["--generation-slices", "REQUESTS TOKENS SEED0"]);
-    }
-    uellm_stdin(
-        [
-            OsStr::new("bench"),
-            OsStr::new("--generation-slices"),
-            p(&tmp.path("missing.uelm")),
-        ],
-        b"1 5 0\n",
-    )
-    .fails_with(&["missing.uelm"]);
+    // The benchmark is a binary of its own (`uellm-bench`, tests/bench.rs).
+    assert!(!help.contains("bench"), "{help}");
+    let r = uellm(["bench"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
 }
 
 /// The file names in a directory, sorted.

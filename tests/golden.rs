@@ -41,7 +41,7 @@ fn tiny_o3() -> Model {
     t.finish().unwrap()
 }
 
-/// The options of the pinned generations (shared with the browser test in `tests/wasm.rs`).
+/// The options of the pinned generations (shared with the browser tests of `bindings/wasm`).
 fn exact() -> GenerateOptions {
     GenerateOptions {
         seed: Some(42),

@@ -228,7 +228,7 @@ fn a_large_model_loads_into_the_model_it_was_saved_from() {
 
 #[test]
 fn the_native_extras_change_only_the_speed() {
-    // One thread and 4 KiB pages (`uellm bench --like-wasm`, WebAssembly's conditions) make the
+    // One thread and 4 KiB pages (`uellm-bench --like-wasm`, WebAssembly's conditions) make the
     // same file, and load into the same model, as two threads and huge pages.
     let text = large_text();
     let opts = TrainOptions {

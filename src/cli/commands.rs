@@ -644,8 +644,7 @@ pub fn import_arpa(args: ImportArpaArgs) -> Result<(), CliError> {
     let text = files::read_text(&args.input)?;
     let model = Model::from_arpa(&text).map_err(|e| CliError::about(display(&args.input), e))?;
     drop(text);
-    let data = model.to_bytes();
-    files::write_atomic(&args.output, |w| w.write_all(&data))?;
+    files::write_atomic(&args.output, |w| w.write_all(model.as_bytes()))?;
     let secs = t0.elapsed().as_secs_f64();
     let info = model.info();
     let mut out = io::stdout().lock();

@@ -1,4 +1,6 @@
 //! Reading text and models, writing files atomically. `-` stands for standard input (or output).
+//!
+//! Shared by `uellm` and `uellm-bench` (which includes this file by path; see `error.rs`).
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};

@@ -1,4 +1,6 @@
 //! Output helpers: numbers for people, aligned tables, JSON.
+//!
+//! Shared by `uellm` and `uellm-bench` (which includes this file by path; see `error.rs`).
 
 use std::io::{self, Write};
 
@@ -103,6 +105,7 @@ impl Table {
     }
 
     /// Indents every line by `n` spaces.
+    #[allow(dead_code)] // uellm-bench's tables only
     pub fn indent(mut self, n: usize) -> Self {
         self.indent = n;
         self

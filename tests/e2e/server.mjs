@@ -1,4 +1,5 @@
-// A tiny static server on 127.0.0.1 for the e2e tests:
+// A tiny static server on 127.0.0.1 for the e2e tests (and the browser benchmark, bench/browser/,
+// which mounts folders of its own):
 //   /node_modules/ultra-efficient-llm/*  the packed npm package (extracted `npm pack` output)
 //   /e2e/*                               this folder (the test page)
 //   /fixtures/*                          tests/fixtures

@@ -18,13 +18,13 @@
 //! const bytes = model.toBytes(); Model.fromBytes(bytes);     // Uint8Array
 //! Model.fromBytes(bytes, (fraction) => bar.value = fraction); // with progress
 //! model.toArpa(); Model.fromArpa(arpaText);
-//! formatVersion(); version(); presets().production;
+//! formatVersion(); version(); presets().production; defaultGenerateOptions();
 //! ```
 //!
 //! Options are plain objects with the camelCase names of
 //! [`TrainOptions`](ultra_efficient_llm::TrainOptions) and [`GenerateOptions`] (plus `preset` for
-//! generation); `undefined` or `null` (for the whole object or one field) means the default, and an unknown field or a value
-//! of the wrong type is an `InvalidOptionError`. Results are plain camelCase objects with `null`
+//! generation); `undefined` or `null` (for the whole object or one field) means the default, and
+//! an unknown field or a value of the wrong type is an `InvalidOptionError`. Results are plain camelCase objects with `null`
 //! for absent values; the generated `.d.ts` declares them (`typescript.rs`).
 //!
 //! Every failure is thrown as a real JavaScript `Error` whose `name` is [`Error::name`] (for
@@ -196,6 +196,19 @@ pub fn format_version() -> u16 {
 #[wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// The generation options `generate` uses where none is set and no `preset` is named (the core's
+/// defaults); `presets()` gives each preset's. The pool (`js/`) sends a preset's differences from
+/// these as its `generateDefaults`, which `scripts/build-pkg.sh` reads from here.
+///
+/// # Errors
+/// Only if the result cannot be converted (never expected).
+#[wasm_bindgen(js_name = defaultGenerateOptions, unchecked_return_type = "GenerateOptions")]
+pub fn default_generate_options() -> Result<JsValue, JsValue> {
+    results::to_js(&options::JsGenerateOptionsOut::from(
+        GenerateOptions::default(),
+    ))
 }
 
 /// The generation options of the presets, keyed by the names `preset` accepts: `development`,

@@ -139,7 +139,9 @@ export type UellmErrorCode =
   | "INVALID_OPTION"
   | "EMPTY_INPUT"
   | "NOT_TEXT"
-  | "INVALID_ARPA";
+  | "INVALID_ARPA"
+  | "TOO_LARGE"
+  | "INTERNAL";
 
 /** Every error the bindings throw is an `Error` with a stable `name` and `code`. */
 export interface UellmError extends Error {
@@ -151,7 +153,9 @@ export interface UellmError extends Error {
     | "InvalidOptionError"
     | "EmptyInputError"
     | "NotTextError"
-    | "ArpaError";
+    | "ArpaError"
+    | "TooLargeError"
+    | "InternalError";
   code: UellmErrorCode;
 }
 "#

@@ -4,11 +4,17 @@
 import {
   create, presets, resolveConfig, fromWire, toWire,
   UellmError, QueueFullError, TimeoutError, UnsupportedEnvironmentError, InvalidOptionError,
-  ModelExistsError, FetchError, WorkerLoadError,
+  ModelExistsError, FetchError, WorkerLoadError, StorageError, InvalidOpError,
   type Config, type Generation, type GenerationStream, type Health, type Metrics, type ModelInfo,
   type SavedModel, type StorageInfo, type TrainProgress, type Uellm,
+  type GenerateOptions, type GenerateCallOptions, type TrainOptions, type Perplexity, type PresetName,
+  type GenerationPreset, type CoreErrorCode, type ErrorCode,
 } from 'ultra-efficient-llm';
-import init, { initSync, Model, Trainer, type Generation as CoreGeneration } from 'ultra-efficient-llm/core';
+import init, {
+  initSync, Model, Trainer, type Generation as CoreGeneration, type GenerateOptions as CoreGenerateOptions,
+  type TrainOptions as CoreTrainOptions, type Perplexity as CorePerplexity, type ModelInfo as CoreModelInfo,
+  type Preset, type OnToken, type UellmError as CoreError, type UellmErrorCode,
+} from 'ultra-efficient-llm/core';
 
 export async function app(file: File): Promise<string> {
   const config: Config = { preset: 'production', workers: 2, slowOpMs: null, log: 'quiet' };
@@ -74,6 +80,8 @@ export function errors(e: unknown): string {
   if (e instanceof ModelExistsError) { const code: 'MODEL_EXISTS' = e.code; return code; }
   if (e instanceof FetchError) { const code: 'FETCH_FAILED' = e.code; return code; }
   if (e instanceof WorkerLoadError) { const url: string | null = e.url; return `${e.code} ${url}`; }
+  if (e instanceof StorageError) { const code: 'STORAGE_ERROR' = e.code; return code; }
+  if (e instanceof InvalidOpError) { const code: 'INVALID_OP' = e.code; return code; }
   if (e instanceof UellmError) return `${e.name} ${e.code}`;
   return fromWire(toWire(e)).message;
 }
@@ -88,4 +96,40 @@ export function core(wasm: Uint8Array, text: string): string {
   // @ts-expect-error: fromBytes takes bytes, not text
   Model.fromBytes(text);
   return g.text + again.info().order;
+}
+
+/** True when X and Y are the same type (optional and readonly fields included), else false. */
+type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends (<T>() => T extends Y ? 1 : 2) ? true : false;
+
+// The pool's types are the core's (imported by index.d.ts, not restated): each line fails to
+// compile when they part.
+export function agree(options: CoreGenerateOptions, info: CoreModelInfo, generation: CoreGeneration,
+  error: CoreError): string {
+  const same: true[] = [
+    true as Equal<GenerateOptions, CoreGenerateOptions>,
+    true as Equal<TrainOptions, CoreTrainOptions>,
+    true as Equal<Generation, CoreGeneration>,
+    true as Equal<Perplexity, CorePerplexity>,
+    // The pool's ModelInfo is the core's, and info() adds one worker's cache figures.
+    true as Equal<Omit<ModelInfo, 'cache'>, CoreModelInfo>,
+    true as Equal<PresetName, Preset>,
+    true as Equal<GenerationPreset, Preset>,
+    true as Equal<CoreErrorCode, UellmErrorCode>,
+    // generate's onToken is the core's.
+    true as Equal<GenerateCallOptions['onToken'], OnToken | undefined>,
+  ];
+  // @ts-expect-error: the check itself works: a copy that lost a field is another type
+  const drifted: true = true as Equal<Omit<CoreGenerateOptions, 'seed'>, CoreGenerateOptions>;
+  // What the core takes and gives is what the pool takes and gives.
+  const poolOptions: GenerateOptions = options;
+  const poolInfo: ModelInfo = info;
+  const poolGeneration: Generation = generation;
+  const fromPreset: CoreGenerateOptions | undefined = presets.high_performance.generateDefaults;
+  // One error type: a core error is a pool UellmError, its code one of the pool's codes.
+  const poolError: UellmError = error;
+  const code: ErrorCode = error.code;
+  // @ts-expect-error: a code of the pool only is no core error code
+  const notCore: CoreErrorCode = 'QUEUE_FULL';
+  return [same.length, drifted, poolOptions.seed, poolInfo.order, poolGeneration.stats.stopReason,
+    fromPreset?.maxPatternsPerQuery, poolError.code, code, notCore].join(' ');
 }

@@ -1,7 +1,8 @@
 // The core benchmark inside one dedicated module worker, without the pool: the same steps as
-// `uellm bench` (src/cli/bench.rs) timed with performance.now() inside the worker. It uses the
-// package's own core.js (the wasm glue adapter) and storage.js (its IndexedDB layout), so the
-// "load from IndexedDB into a worker" figure reads exactly what `llm.save()` wrote.
+// `uellm-bench` (src/bin/uellm-bench/measure.rs) timed with performance.now() inside the
+// worker. It uses the package's own core.js (the wasm glue adapter) and storage.js (its
+// IndexedDB layout), so the "load from IndexedDB into a worker" figure reads exactly what
+// `llm.save()` wrote.
 import * as core from '/node_modules/ultra-efficient-llm/core.js';
 import * as storage from '/node_modules/ultra-efficient-llm/storage.js';
 
@@ -17,13 +18,13 @@ const ops = {
   async init() {
     const t0 = performance.now();
     await core.initCore();
-    return { initMs: performance.now() - t0, nativeContract: core.nativeContract, version: core.coreVersion() };
+    return { initMs: performance.now() - t0, version: core.coreVersion() };
   },
 
-  /** Trains at `order` on `bytes` (ArrayBuffer), then serialises; like bench.rs's training step. */
+  /** Trains at `order` on `bytes` (ArrayBuffer), then serialises; like measure.rs's training step. */
   train({ bytes, order }) {
     const u8 = new Uint8Array(bytes);
-    // Like bench.rs, which holds no model while it trains: the loaded one would otherwise make
+    // Like measure.rs, which holds no model while it trains: the loaded one would otherwise make
     // this instance grow by the whole training peak (new wasm pages are faulted in one by one).
     setModel(null);
     const t0 = performance.now();
@@ -37,7 +38,7 @@ const ops = {
     const toBytesMs = performance.now() - t1;
     const info = core.info(m);
     m.free?.();
-    // Model.fromBytes on the bytes just made (bench.rs's "load" figure).
+    // Model.fromBytes on the bytes just made (measure.rs's "load" figure).
     const t2 = performance.now();
     setModel(core.modelFromBytes(file));
     const fromBytesMs = performance.now() - t2;
@@ -57,7 +58,7 @@ const ops = {
   },
 
   /**
-   * `requests` text generations with seeds `seed0..` (bench.rs's generate_text). Without
+   * `requests` text generations with seeds `seed0..` (measure.rs's generate_text). Without
    * cross-origin isolation performance.now() ticks in 100 µs steps, so requests are timed in
    * groups of `group` and the per-request time is the median of the group means (groups of 100
    * requests of ~50 µs last ~5 ms: a 100 µs tick is 2% of one, not the 10% of a group of 20).

@@ -1,7 +1,7 @@
 // The browser benchmark's driver (run by scripts/bench-browser.sh): serves pkg/ and this folder on
 // 127.0.0.1, opens bench.html in headless Chromium (a fresh profile in a temporary folder), runs
 // the steps of bench.js `--runs` times, and before each browser run's core benchmark the native
-// benchmark (`uellm bench --runs 1` on the same corpus, --native-cmd) twice: as built, and with
+// benchmark (`uellm-bench --runs 1` on the same corpus, --native-cmd) twice: as built, and with
 // `--like-wasm` (one thread, 4 KiB pages: what a browser gives WebAssembly, so that ratio shows
 // what WebAssembly itself costs); prints the table and writes every raw run and the medians as
 // JSON.
@@ -9,13 +9,14 @@
 // The machines this runs on are noisy (their speed drifts over tens of seconds), so each
 // wasm/native ratio is taken within a run, from a native and a browser measurement made one
 // right after the other, and the table shows the median of those paired ratios. Generation is
-// paired closer still: one native `uellm bench --generation-slices` process (the same model,
-// trained by `uellm train` at the start) times the same requests (same seeds) right before and
-// right after each browser slice of them, so that a slice's ratio compares the two runtimes
-// within about a tenth of a second.
+// paired closer still: one native `uellm-bench --generation-slices` process (the same model,
+// trained by `uellm train` at the start, --train-cmd) times the same requests (same seeds)
+// right before and right after each browser slice of them, so that a slice's ratio compares
+// the two runtimes within about a tenth of a second.
 //
-//   node tests/e2e/bench/run.mjs --corpus-file F --native-cmd target/release/uellm --json-out OUT.json
-//        [--native-requests 2000] [--runs 3] [--smoke] [--order 5] [--workers 4]
+//   node bench/browser/run.mjs --corpus-file F --native-cmd target/release/uellm-bench --json-out OUT.json
+//        [--train-cmd target/release/uellm] [--native-requests 2000] [--runs 3] [--smoke] [--order 5] [--workers 4]
+// (--train-cmd defaults to the `uellm` beside --native-cmd).
 import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
@@ -23,11 +24,9 @@ import { tmpdir, cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
-import { startServer } from '../server.mjs';
+import { ROOT, chromium, startServer } from './deps.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../../..');
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic',
   // Extra flags for experiments, e.g. UELLM_BENCH_CHROMIUM_ARGS='--js-flags=--no-liftoff'.
@@ -47,6 +46,7 @@ function parseArgs(argv) {
     else if (a === '--workers') o.workers = Number(val());
     else if (a === '--corpus-file') o.corpusFile = resolve(val());
     else if (a === '--native-cmd') o.nativeCmd = resolve(val());
+    else if (a === '--train-cmd') o.trainCmd = resolve(val());
     else if (a === '--native-requests') o.nativeRequests = Number(val());
     else if (a === '--json-out') o.jsonOut = resolve(val());
     // Recorded only: bench-browser.sh pins this process (and so Chromium and uellm) with taskset.
@@ -55,6 +55,7 @@ function parseArgs(argv) {
   }
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be an integer ≥ 1');
   if (!o.corpusFile || !o.jsonOut) throw new Error('--corpus-file and --json-out are required');
+  if (o.nativeCmd && !o.trainCmd) o.trainCmd = join(dirname(o.nativeCmd), 'uellm');
   return o;
 }
 
@@ -102,15 +103,15 @@ function slicePairs(raw) {
   };
 }
 
-// ---- native figures: `uellm bench --runs 1` before each browser run ----
+// ---- native figures: `uellm-bench --runs 1` before each browser run ----
 /**
- * One native run on the corpus: the `median` figures of `uellm bench` (of its one run).
+ * One native run on the corpus: the `median` figures of `uellm-bench` (of its one run).
  * `likeWasm`: with `--like-wasm` (one thread, no huge pages, as WebAssembly runs in a browser).
  */
 function nativeRun(tag, likeWasm = false) {
   if (!opts.nativeCmd) return null;
   const out = join(tmp, `native-${tag}${likeWasm ? '-like-wasm' : ''}.json`);
-  execFileSync(opts.nativeCmd, ['bench', opts.corpusFile, '--runs', '1', '--requests', String(opts.nativeRequests),
+  execFileSync(opts.nativeCmd, [opts.corpusFile, '--runs', '1', '--requests', String(opts.nativeRequests),
     '--shaped-requests', '1', '--json-out', out, ...(likeWasm ? ['--like-wasm'] : [])],
   { stdio: ['ignore', 'ignore', 'inherit'] });
   const doc = JSON.parse(readFileSync(out, 'utf8'));
@@ -121,18 +122,18 @@ function nativeRun(tag, likeWasm = false) {
 
 // ---- native generation in slices, alternating with the browser's ----
 /**
- * One `uellm bench --generation-slices MODEL` process for the whole benchmark:
+ * One `uellm-bench --generation-slices MODEL` process for the whole benchmark:
  * `slice(requests, tokens, seed0, group)` times that many `generate` requests (seeds seed0..) and
  * resolves to its answer (tokens, seconds, us_per_request: the median over the means of groups of
  * `group` requests, as the browser side measures them).
  */
 function nativeSlicer(model) {
-  const child = spawn(opts.nativeCmd, ['bench', '--generation-slices', model], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(opts.nativeCmd, ['--generation-slices', model], { stdio: ['pipe', 'pipe', 'inherit'] });
   const waiting = [];
   let exited = null;
   createInterface({ input: child.stdout }).on('line', (l) => waiting.shift()?.resolve(JSON.parse(l)));
   child.on('exit', (code) => {
-    exited = `uellm bench --generation-slices exited (${code})`;
+    exited = `uellm-bench --generation-slices exited (${code})`;
     for (const w of waiting.splice(0)) w.reject(new Error(exited));
   });
   return {
@@ -201,7 +202,7 @@ try {
   if (opts.nativeCmd) {
     const model = join(tmp, 'native.uelm');
     say(`native: uellm train --order ${opts.order} (the model the generation slices use)`);
-    execFileSync(opts.nativeCmd, ['train', opts.corpusFile, '-o', model, '--order', String(opts.order)],
+    execFileSync(opts.trainCmd, ['train', opts.corpusFile, '-o', model, '--order', String(opts.order)],
       { stdio: ['ignore', 'ignore', 'inherit'] });
     slicer = nativeSlicer(model);
     await slicer.slice(plan.coreWarmup, plan.tokens, 1_000_000);
@@ -222,7 +223,7 @@ try {
     raw.load = await ev((n) => window.bench.load(n), name);
     say(`${tag}: core benchmark in a dedicated worker (IndexedDB load, training, ${plan.coreRequests} requests)`);
     // The native run right before the core benchmark, whose figures it is paired with.
-    if (opts.nativeCmd) say(`${tag}: native: uellm bench --runs 1 --requests ${opts.nativeRequests} (and again with --like-wasm)`);
+    if (opts.nativeCmd) say(`${tag}: native: uellm-bench --runs 1 --requests ${opts.nativeRequests} (and again with --like-wasm)`);
     const nat = nativeRun(r);
     const natLike = nativeRun(r, true);
     raw.coreInit = await ev(() => window.bench.core.start());
@@ -441,8 +442,8 @@ out.push(`uellm browser benchmark: ${chromiumVersion ?? 'chromium'} headless, ${
   `order ${opts.order}${opts.pinnedCpu !== undefined ? `, everything pinned to CPU ${opts.pinnedCpu}` : ''}` +
   `${opts.smoke ? ', SMOKE' : ''}`);
 out.push('ratio = wasm time / native time (> 1: wasm slower; for rates native/wasm). ' +
-  'native = `uellm bench --runs 1` right before each browser run (' + LIKE + ': the same with one thread and ' +
-  '4 KiB pages, as WebAssembly runs in a browser); generation: `uellm bench --generation-slices` timing the same ' +
+  'native = `uellm-bench --runs 1` right before each browser run (' + LIKE + ': the same with one thread and ' +
+  '4 KiB pages, as WebAssembly runs in a browser); generation: `uellm-bench --generation-slices` timing the same ' +
   `requests right before and after each browser slice (${SLICES} slices a run), ratio = median of the slice ratios; ` +
   'ratios are medians of the per-run ratios' +
   (native ? `, ${native.requests} requests per configuration` : ' (missing)'));

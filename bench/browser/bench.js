@@ -1,7 +1,7 @@
 // The browser benchmark's page: steps driven one by one by run.mjs (page.evaluate), each
 // returning plain numbers. Everything goes through the package API (`create`, `train`, `save`,
 // `load`, `generate`), except `core.*`, which runs the core benchmark in a worker of its own
-// (core-worker.js) for figures comparable one to one with `uellm bench`.
+// (core-worker.js) for figures comparable one to one with `uellm-bench`.
 import * as uellm from 'ultra-efficient-llm';
 
 let llm = null;

@@ -1,7 +1,7 @@
 // Per-call cost of the wasm `Model.generate` in a dedicated worker of headless Chromium, for one
 // or more wasm builds side by side (a measuring tool, not part of the test suite):
 //
-//   node tests/e2e/bench/overhead.mjs --pkg before=target/overhead/before --pkg after=pkg \
+//   node bench/browser/overhead.mjs --pkg before=target/overhead/before --pkg after=pkg \
 //        [--corpus tiny=tests/fixtures/corpus/tiny.txt:5] [--corpus en=../shared/corpus/en-train.txt:5] \
 //        [--requests 20000] [--tokens 100] [--rounds 3] [--json-out PATH] [--no-check]
 //
@@ -17,8 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from '../server.mjs';
+import { ROOT, chromium, startServer } from './deps.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
@@ -44,7 +43,7 @@ for (let i = 0; i < argv.length; i++) {
   else throw new Error(`unknown argument ${a}`);
 }
 if (!o.pkgs.length) throw new Error('give at least one --pkg label=dir');
-if (!o.corpora.length) o.corpora.push({ label: 'tiny', file: resolve(HERE, '../../fixtures/corpus/tiny.txt'), order: 5 });
+if (!o.corpora.length) o.corpora.push({ label: 'tiny', file: join(ROOT, 'tests/fixtures/corpus/tiny.txt'), order: 5 });
 
 const say = (m) => process.stderr.write(`overhead: ${m}\n`);
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };

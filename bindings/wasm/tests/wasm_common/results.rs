@@ -1,0 +1,142 @@
+//! Results are plain camelCase objects with exactly the declared fields (`typescript.rs`), absent
+//! values `null`: generation, its statistics, the cache, perplexity, model info.
+
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use ultra_efficient_llm_wasm::WasmModel;
+
+use super::*;
+
+#[wasm_bindgen_test]
+fn results_are_camel_case_objects() {
+    setup();
+    let model = WasmModel::train(s(TINY), order3()).unwrap();
+    let out = model
+        .generate(s(PROMPT), obj(&[("seed", num(42.0))]), JsValue::UNDEFINED)
+        .unwrap();
+    assert_eq!(keys(&out), sorted(&["text", "tokens", "stats"]));
+    assert!(Array::is_array(&get(&out, "tokens")));
+    let stats = get(&out, "stats");
+    assert_eq!(
+        keys(&stats),
+        sorted(&[
+            "tokens",
+            "elapsedMs",
+            "tokensPerSecond",
+            "sparsity",
+            "patternsActivated",
+            "patternsTotal",
+            "cacheHits",
+            "cacheMisses",
+            "cacheHitRate",
+            "seed",
+            "stopReason",
+            "exact",
+        ])
+    );
+    assert_eq!(get_f64(&stats, "seed"), 42.0);
+    assert!(get_f64(&stats, "elapsedMs").is_finite());
+    // Absent values are null (JSON-friendly), not undefined.
+    assert!(get(&stats, "cacheHitRate").is_null());
+    assert_eq!(get(&stats, "exact"), JsValue::TRUE);
+
+    // Without a seed, the drawn seed is a plain number that reproduces the text.
+    let drawn = model
+        .generate(s(PROMPT), JsValue::NULL, JsValue::UNDEFINED)
+        .unwrap();
+    let seed = get_f64(&get(&drawn, "stats"), "seed");
+    assert!(seed.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&seed));
+    let replay = model
+        .generate(s(PROMPT), obj(&[("seed", num(seed))]), JsValue::UNDEFINED)
+        .unwrap();
+    assert_eq!(get_str(&replay, "text"), get_str(&drawn, "text"));
+
+    // A shaped request consults the activation cache.
+    let shaped = obj(&[
+        ("seed", num(3.0)),
+        ("temperature", num(0.8)),
+        ("topK", num(40.0)),
+    ]);
+    let out = model
+        .generate(s(PROMPT), shaped, JsValue::UNDEFINED)
+        .unwrap();
+    let stats = get(&out, "stats");
+    assert_eq!(get(&stats, "exact"), JsValue::FALSE);
+    assert!(get_f64(&stats, "cacheHitRate") >= 0.0);
+    let cache = model.cache_stats().unwrap();
+    assert_eq!(
+        keys(&cache),
+        sorted(&["hits", "misses", "entries", "capacity", "bytes"])
+    );
+    assert!(get_f64(&cache, "misses") > 0.0);
+    assert!(get_f64(&cache, "bytes") > 0.0);
+    assert_eq!(get_f64(&cache, "capacity"), 1000.0);
+
+    let ppl = model
+        .perplexity(s("It is a truth universally acknowledged."))
+        .unwrap();
+    assert_eq!(
+        keys(&ppl),
+        sorted(&[
+            "perplexity",
+            "perplexityExcludingOov",
+            "log10Prob",
+            "log10ProbExcludingOov",
+            "tokens",
+            "oov",
+            "sentences",
+        ])
+    );
+    assert!(get_f64(&ppl, "perplexity") > 1.0);
+    assert_eq!(get_f64(&ppl, "sentences"), 1.0);
+
+    let info = model.info().unwrap();
+    assert_eq!(
+        keys(&info),
+        sorted(&[
+            "order",
+            "vocabSize",
+            "ngrams",
+            "patterns",
+            "contexts",
+            "smoothing",
+            "memoryBytes",
+            "fileBytes",
+            "training",
+        ])
+    );
+    assert_eq!(get_f64(&info, "order"), 3.0);
+    assert_eq!(get_f64(&info, "fileBytes"), model.to_bytes().len() as f64);
+    assert!(get_f64(&info, "memoryBytes") > 0.0);
+    assert_eq!(Array::from(&get(&info, "ngrams")).length(), 3);
+    let training = get(&info, "training");
+    assert_eq!(
+        keys(&training),
+        sorted(&[
+            "options",
+            "bytes",
+            "sentences",
+            "tokens",
+            "discounts",
+            "discountFallback",
+            "prunedPatterns",
+        ])
+    );
+    assert_eq!(get_f64(&training, "bytes"), TINY.len() as f64);
+    let options = get(&training, "options");
+    assert_eq!(
+        keys(&options),
+        sorted(&["maxPatternLength", "minFrequency", "maxPatterns"])
+    );
+    assert_eq!(get_f64(&options, "maxPatternLength"), 3.0);
+    let discounts = Array::from(&get(&training, "discounts"));
+    assert_eq!(discounts.length(), 3);
+    for d in discounts.iter() {
+        let d = Array::from(&d);
+        assert_eq!(d.length(), 3);
+        assert!(d.iter().all(|x| x.as_f64().is_some_and(|x| x > 0.0)));
+    }
+    assert!(Array::is_array(&get(&training, "discountFallback")));
+}

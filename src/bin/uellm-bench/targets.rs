@@ -1,0 +1,90 @@
+//! The project's targets (the goals for the native build), checked on [`TARGET_FILE`].
+
+use serde::Serialize;
+
+use super::measure::Corpus;
+use super::report::round_thousands;
+
+/// The file the targets are checked on.
+pub const TARGET_FILE: &str = "en-train.txt";
+const TARGET_TRAIN_SECONDS: f64 = 0.5;
+const TARGET_BYTES_PER_NGRAM: f64 = 4.0;
+const TARGET_LOAD_MS: f64 = 100.0;
+const TARGET_TOKENS_PER_SECOND: f64 = 3_000_000.0;
+
+/// The targets as checked on one file.
+#[derive(Debug, Serialize)]
+pub struct Targets {
+    pub file: String,
+    pub rows: Vec<Target>,
+}
+
+/// One target: its goal, the median measured, and whether it is met.
+#[derive(Debug, Serialize)]
+pub struct Target {
+    pub what: &'static str,
+    pub goal: String,
+    pub measured: f64,
+    pub unit: &'static str,
+    pub met: bool,
+}
+
+/// The targets checked on the medians of `c`.
+pub fn targets_of(c: &Corpus) -> Targets {
+    let m = &c.median;
+    let at_most = |what, goal: f64, unit, shown: String, measured: f64| Target {
+        what,
+        goal: format!("≤ {shown}"),
+        measured,
+        unit,
+        met: measured <= goal,
+    };
+    let at_least = |what, goal: f64, unit, shown: String, measured: f64| Target {
+        what,
+        goal: format!("≥ {shown}"),
+        measured,
+        unit,
+        met: measured >= goal,
+    };
+    let tokens_per_second = format!("{} tokens/s", round_thousands(TARGET_TOKENS_PER_SECOND));
+    Targets {
+        file: c.file.clone(),
+        rows: vec![
+            at_most(
+                "training time (order 5, whole file)",
+                TARGET_TRAIN_SECONDS,
+                "s",
+                format!("{TARGET_TRAIN_SECONDS} s"),
+                m.train_seconds,
+            ),
+            at_most(
+                "model file size",
+                TARGET_BYTES_PER_NGRAM,
+                "bytes/n-gram",
+                format!("{TARGET_BYTES_PER_NGRAM} bytes/n-gram"),
+                c.bytes_per_ngram,
+            ),
+            at_most(
+                "load time (Model::from_bytes)",
+                TARGET_LOAD_MS,
+                "ms",
+                format!("{TARGET_LOAD_MS} ms"),
+                m.load_ms,
+            ),
+            at_least(
+                "generation, sampler (generate_ids)",
+                TARGET_TOKENS_PER_SECOND,
+                "tokens/s",
+                tokens_per_second.clone(),
+                m.sampler_tokens_per_second,
+            ),
+            at_least(
+                "generation, with text (generate)",
+                TARGET_TOKENS_PER_SECOND,
+                "tokens/s",
+                tokens_per_second,
+                m.text_tokens_per_second,
+            ),
+        ],
+    }
+}

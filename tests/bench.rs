@@ -1,0 +1,278 @@
+//! End-to-end tests of the `uellm-bench` binary (the project benchmark) on the tiny corpus: the
+//! benchmark's tables and JSON, and the `--generation-slices` mode the browser benchmark uses.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+/// A fresh directory under the system temporary folder, removed at the end of the test.
+struct Tmp(PathBuf);
+
+impl Tmp {
+    fn new(name: &str) -> Tmp {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "uellm-bench-test-{}-{name}-{n}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Tmp(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn ok(self) -> Run {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "the command failed\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Exit status 1, one `error: ...` line on stderr that contains every `needle`, no panic.
+    fn fails_with(&self, needles: &[&str]) {
+        assert_eq!(self.code, Some(1), "stderr: {}", self.stderr);
+        assert!(
+            !self.stderr.contains("panicked") && !self.stdout.contains("panicked"),
+            "{}",
+            self.stderr
+        );
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "want one line on stderr, got:\n{}",
+            self.stderr
+        );
+        assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+        for n in needles {
+            assert!(lines[0].contains(n), "{:?} not in {:?}", n, lines[0]);
+        }
+    }
+}
+
+fn finish(out: Output) -> Run {
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `uellm-bench ARGS`, not started yet.
+fn command<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut c = Command::new(env!("CARGO_BIN_EXE_uellm-bench"));
+    c.args(args);
+    c
+}
+
+/// `uellm-bench ARGS` with nothing on stdin.
+fn bench<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    finish(
+        command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run uellm-bench"),
+    )
+}
+
+/// `uellm-bench ARGS` with `input` on stdin.
+fn bench_stdin<I, S>(args: I, input: &[u8]) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    bench_stdin_in(command(args), input)
+}
+
+/// `command` (made with [`command`]) with `input` on stdin.
+fn bench_stdin_in(mut command: Command, input: &[u8]) -> Run {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run uellm-bench");
+    // A child that fails early may close its stdin before reading it all: not the test's error.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    finish(child.wait_with_output().unwrap())
+}
+
+fn tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/tiny.txt")
+}
+
+fn p(path: &Path) -> &OsStr {
+    path.as_os_str()
+}
+
+/// Trains tiny.txt at order 3 into `DIR/tiny.uelm` (with `uellm train`).
+fn train_tiny(tmp: &Tmp) -> PathBuf {
+    let model = tmp.path("tiny.uelm");
+    let out = Command::new(env!("CARGO_BIN_EXE_uellm"))
+        .args([
+            OsStr::new("train"),
+            p(&tiny()),
+            OsStr::new("-o"),
+            p(&model),
+            OsStr::new("--order"),
+            OsStr::new("3"),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run uellm");
+    finish(out).ok();
+    model
+}
+
+/// `uellm-bench tiny.txt --runs 1 --requests 20 --json-out OUT [extra]`: its stdout and JSON.
+fn bench_tiny(out: &Path, extra: &[&str]) -> (String, Value) {
+    let corpus = tiny();
+    let mut args = vec![
+        p(&corpus),
+        OsStr::new("--runs"),
+        OsStr::new("1"),
+        OsStr::new("--requests"),
+        OsStr::new("20"),
+        OsStr::new("--json-out"),
+        p(out),
+    ];
+    args.extend(extra.iter().map(OsStr::new));
+    let r = bench(args).ok();
+    let doc = serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap();
+    (r.stdout, doc)
+}
+
+#[test]
+fn bench_runs_on_a_small_file_and_writes_json() {
+    let tmp = Tmp::new("bench");
+    let out = tmp.path("sub/bench.json");
+    let (stdout, doc) = bench_tiny(&out, &[]);
+    for needle in [
+        "tiny.txt",
+        "training at order 5",
+        "dev-split perplexity",
+        "targets",
+    ] {
+        assert!(stdout.contains(needle), "{needle}:\n{stdout}");
+    }
+    let c = &doc["corpora"][0];
+    assert_eq!(c["file"], "tiny.txt");
+    assert_eq!(c["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(c["generated_tokens"], 20 * 100);
+    assert!(c["median"]["sampler_tokens_per_second"].as_f64().unwrap() > 0.0);
+    assert_eq!(c["ngrams"].as_array().unwrap().len(), 5);
+    assert_eq!(c["dev_split"].as_array().unwrap().len(), 2);
+    assert!(doc["machine"]["nproc"].as_u64().unwrap() >= 1);
+    assert_eq!(doc["settings"]["like_wasm"], false);
+
+    // WebAssembly's conditions: the same model, said in the output and the JSON.
+    let (stdout, like) = bench_tiny(&tmp.path("like.json"), &["--like-wasm"]);
+    assert!(stdout.contains("--like-wasm: one thread"), "{stdout}");
+    assert_eq!(like["settings"]["like_wasm"], true);
+    assert_eq!(like["corpora"][0]["ngrams"], c["ngrams"]);
+    assert_eq!(
+        like["corpora"][0]["model_file_bytes"],
+        c["model_file_bytes"]
+    );
+
+    bench([
+        OsStr::new("--corpus"),
+        p(&tmp.path("nowhere")),
+        OsStr::new("--json-out"),
+        p(&out),
+    ])
+    .fails_with(&["no benchmark corpus"]);
+}
+
+#[test]
+fn bench_generation_slices_answer_each_line_with_json() {
+    let tmp = Tmp::new("slices");
+    let model = train_tiny(&tmp);
+    let args = [OsStr::new("--generation-slices"), p(&model)];
+    // From a folder without the benchmark corpus: the mode needs none.
+    let mut c = command(args);
+    c.current_dir(&tmp.0);
+    let r = bench_stdin_in(c, b"3 20 0\n\n10 5 100 4\n").ok();
+    let lines: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    let (a, b) = (&lines[0], &lines[1]);
+    assert_eq!(
+        (
+            &a["requests"],
+            &a["tokens_per_request"],
+            &a["seed0"],
+            &a["group"]
+        ),
+        (&3.into(), &20.into(), &0.into(), &1.into())
+    );
+    // No stop at a sentence end: every request makes all its tokens.
+    assert_eq!(a["tokens"], 60);
+    assert_eq!((&b["tokens"], &b["group"]), (&50.into(), &4.into()));
+    for x in [a, b] {
+        assert!(x["seconds"].as_f64().unwrap() > 0.0, "{x}");
+        assert!(x["us_per_request"].as_f64().unwrap() > 0.0, "{x}");
+    }
+
+    // A malformed line ends the process with one error line, after the slices before it.
+    for bad in [
+        "2 20\n",
+        "0 20 0\n",
+        "2 20 0 0\n",
+        "2 twenty 0\n",
+        "2 0 0\n",
+        // REQUESTS sizes a vector: a huge number is refused, not an abort.
+        "18446744073709551615 5 0\n",
+        "1000001 5 0\n",
+    ] {
+        let r = bench_stdin(args, format!("1 5 0\n{bad}").as_bytes());
+        assert_eq!(r.stdout.lines().count(), 1, "{bad:?}: {}", r.stdout);
+        r.fails_with(&["--generation-slices", "REQUESTS TOKENS SEED0"]);
+    }
+    bench_stdin(
+        [
+            OsStr::new("--generation-slices"),
+            p(&tmp.path("missing.uelm")),
+        ],
+        b"1 5 0\n",
+    )
+    .fails_with(&["missing.uelm"]);
+}

@@ -9,8 +9,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use ultra_efficient_llm_wasm::WasmModel;
 use ultra_efficient_llm::{clock, GenerateOptions};
+use ultra_efficient_llm_wasm::WasmModel;
 
 use super::*;
 

@@ -9,8 +9,8 @@
 use js_sys::{Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
-use ultra_efficient_llm_wasm as js;
 use ultra_efficient_llm::{Model, TrainOptions, Trainer};
+use ultra_efficient_llm_wasm as js;
 
 mod errors;
 mod generation;

@@ -5,8 +5,8 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use ultra_efficient_llm_wasm::{self as js, WasmModel, WasmTrainer};
 use ultra_efficient_llm::{format, GenerateOptions};
+use ultra_efficient_llm_wasm::{self as js, WasmModel, WasmTrainer};
 
 use super::*;
 

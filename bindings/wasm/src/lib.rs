@@ -229,22 +229,3 @@ pub fn presets() -> Result<JsValue, JsValue> {
     }
     Ok(out.into())
 }
-
-/// The generation options of the preset `name` (`development`, `production` or
-/// `high_performance`), every field present but `seed`: what `generate` starts from when its
-/// options name that preset. The core holds the presets' numbers; the JavaScript runtime takes
-/// them from here.
-///
-/// # Errors
-/// `InvalidOptionError` for another name.
-#[wasm_bindgen(js_name = presetOptions, unchecked_return_type = "GenerateOptions")]
-pub fn preset_options(
-    #[wasm_bindgen(unchecked_param_type = "Preset")] name: JsValue,
-) -> Result<JsValue, JsValue> {
-    let preset: Preset = options::string_arg(&name, "preset")?
-        .parse()
-        .map_err(options::js_error)?;
-    results::to_js(&options::JsGenerateOptionsOut::from(
-        GenerateOptions::preset(preset),
-    ))
-}

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use ultra_efficient_llm::format::FORMAT_VERSION;
-use ultra_efficient_llm::{Error, GenerateOptions, Model, ModelInfo, Preset};
+use ultra_efficient_llm::{Error, GenerateOptions, Model, ModelInfo, Preset, TrainingStats};
 
 use super::files::{self, display};
 use super::report::{self, fixed, percent, round_thousands, thousands, Table};
@@ -509,23 +509,27 @@ pub fn inspect(args: InspectArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The text of `uellm inspect`: one `key  value` line per figure of the model.
 fn describe(name: &str, info: &ModelInfo, load_ms: f64) -> String {
     let per_ngram = info.file_bytes as f64 / info.patterns.max(1) as f64;
     let mut s = String::new();
-    let mut line = |k: &str, v: String| {
-        s.push_str(&format!("{k:<12}{v}\n"));
-    };
-    line("model", format!("{name} (format version {FORMAT_VERSION})"));
-    line("order", info.order.to_string());
     line(
+        &mut s,
+        "model",
+        format!("{name} (format version {FORMAT_VERSION})"),
+    );
+    line(&mut s, "order", info.order.to_string());
+    line(
+        &mut s,
         "vocabulary",
         format!(
             "{} words (<unk>, <s>, </s> included)",
             thousands(info.vocab_size as u64)
         ),
     );
-    line("n-grams", report::ngrams(&info.ngrams));
+    line(&mut s, "n-grams", report::ngrams(&info.ngrams));
     line(
+        &mut s,
         "patterns",
         format!(
             "{} ({} contexts)",
@@ -533,8 +537,9 @@ fn describe(name: &str, info: &ModelInfo, load_ms: f64) -> String {
             thousands(info.contexts)
         ),
     );
-    line("smoothing", info.smoothing.clone());
+    line(&mut s, "smoothing", info.smoothing.clone());
     line(
+        &mut s,
         "file",
         format!(
             "{} bytes, {} bytes/n-gram",
@@ -543,6 +548,7 @@ fn describe(name: &str, info: &ModelInfo, load_ms: f64) -> String {
         ),
     );
     line(
+        &mut s,
         "memory",
         format!(
             "{} bytes ({}), loaded in {} ms",
@@ -552,57 +558,71 @@ fn describe(name: &str, info: &ModelInfo, load_ms: f64) -> String {
         ),
     );
     match &info.training {
-        None => line("training", "none recorded (imported model)".into()),
-        Some(t) => {
-            line(
-                "training",
-                format!(
-                    "--order {} --min-frequency {} --max-patterns {}",
-                    t.options.max_pattern_length, t.options.min_frequency, t.options.max_patterns
-                ),
-            );
-            line(
-                "text",
-                format!(
-                    "{} bytes, {} sentences, {} tokens",
-                    thousands(t.bytes),
-                    thousands(t.sentences),
-                    thousands(t.tokens)
-                ),
-            );
-            line(
-                "pruned",
-                format!("{} patterns", thousands(t.pruned_patterns)),
-            );
-            line(
-                "fallback",
-                if t.discount_fallback.is_empty() {
-                    "none (every order has modified Kneser-Ney discounts)".into()
-                } else {
-                    format!(
-                        "order {}: discounts 0.5 / 1 / 1.5 (too little text)",
-                        list(&t.discount_fallback)
-                    )
-                },
-            );
-            let mut table = Table::new(&["order", "D1", "D2", "D3+", ""]).right(&[0, 1, 2, 3]);
-            for (k, d) in t.discounts.iter().enumerate() {
-                let fb = t.discount_fallback.contains(&((k + 1) as u8));
-                table.row(vec![
-                    (k + 1).to_string(),
-                    fixed(d[0], 4),
-                    fixed(d[1], 4),
-                    fixed(d[2], 4),
-                    if fb { "fallback".into() } else { String::new() },
-                ]);
-            }
-            for (i, row) in table.render().lines().enumerate() {
-                let key = if i == 0 { "discounts" } else { "" };
-                s.push_str(&format!("{key:<12}{row}\n"));
-            }
-        }
+        None => line(&mut s, "training", "none recorded (imported model)".into()),
+        Some(t) => describe_training(&mut s, t),
     }
     s
+}
+
+/// Appends the line `key  value` to `s`.
+fn line(s: &mut String, key: &str, value: String) {
+    s.push_str(&format!("{key:<12}{value}\n"));
+}
+
+/// The lines of `uellm inspect` on the training: its options, its text, what was pruned and
+/// the discounts of each order.
+fn describe_training(s: &mut String, t: &TrainingStats) {
+    line(
+        s,
+        "training",
+        format!(
+            "--order {} --min-frequency {} --max-patterns {}",
+            t.options.max_pattern_length, t.options.min_frequency, t.options.max_patterns
+        ),
+    );
+    line(
+        s,
+        "text",
+        format!(
+            "{} bytes, {} sentences, {} tokens",
+            thousands(t.bytes),
+            thousands(t.sentences),
+            thousands(t.tokens)
+        ),
+    );
+    line(
+        s,
+        "pruned",
+        format!("{} patterns", thousands(t.pruned_patterns)),
+    );
+    line(
+        s,
+        "fallback",
+        if t.discount_fallback.is_empty() {
+            "none (every order has modified Kneser-Ney discounts)".into()
+        } else {
+            format!(
+                "order {}: discounts 0.5 / 1 / 1.5 (too little text)",
+                list(&t.discount_fallback)
+            )
+        },
+    );
+    let mut table = Table::new(&["order", "D1", "D2", "D3+", ""]).right(&[0, 1, 2, 3]);
+    for (k, d) in t.discounts.iter().enumerate() {
+        let fb = t.discount_fallback.contains(&((k + 1) as u8));
+        table.row(vec![
+            (k + 1).to_string(),
+            fixed(d[0], 4),
+            fixed(d[1], 4),
+            fixed(d[2], 4),
+            if fb { "fallback".into() } else { String::new() },
+        ]);
+    }
+    // The table's lines continue the key column: its header line is the `discounts` line.
+    for (i, row) in table.render().lines().enumerate() {
+        let key = if i == 0 { "discounts" } else { "" };
+        s.push_str(&format!("{key:<12}{row}\n"));
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The `uellm` command line: arguments, dispatch, errors and exit codes.
 //!
 //! * [`commands`]: `generate`, `perplexity`, `export-arpa`, `import-arpa`, `inspect`;
-//! * [`train`]: `train`;
+//! * [`train`], `train`: check the files, train, write the model, report;
 //! * [`error`]: [`CliError`] and the exit status;
 //! * [`files`]: reading text and models, writing files atomically;
 //! * [`report`]: number formatting, tables, JSON output.

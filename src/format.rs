@@ -25,6 +25,8 @@
 //! Every length read from the file is checked against the bytes that remain before anything is
 //! allocated for it.
 
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::MAX_ORDER;
@@ -161,17 +163,42 @@ pub(crate) fn check_prefix(bytes: &[u8], file_len: u64) -> Result<()> {
 pub(crate) fn encode_body(parts: &Parts, suffix: &[u32], meter: &Meter) -> Result<Vec<u8>> {
     let t = &parts.trie;
     let order = t.order();
-    let vocab: String = {
-        let mut s = String::new();
-        for (i, w) in parts.vocab.words().enumerate() {
-            if i > 0 {
-                s.push('\n');
-            }
-            s.push_str(w);
-        }
-        s
+    let vocab = joined_words(&parts.vocab);
+    let child_counts = encode_child_counts(t, meter);
+    let words = encode_words(t, suffix, meter);
+    let values = encode_values(&parts.values, meter)?;
+    let body = Body {
+        order: order as u8,
+        vocab: &vocab,
+        level_sizes: (1..=order).map(|k| t.level(k).len() as u64).collect(),
+        kind: values.kind,
+        discounts: values.discounts,
+        child_counts: &child_counts,
+        words: &words,
+        values: &values.values,
+        pruned: &values.pruned,
+        training: parts.training.clone(),
     };
-    let ctx_end = t.level_start[order] as usize;
+    // Serializing plain data into a Vec cannot fail.
+    Ok(postcard::to_allocvec(&body).unwrap_or_default())
+}
+
+/// The vocabulary's words in id order, joined by `\n` ([`Body::vocab`]).
+fn joined_words(vocab: &Vocab) -> String {
+    let mut s = String::new();
+    for (i, w) in vocab.words().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        s.push_str(w);
+    }
+    s
+}
+
+/// The child-count stream: per context-capable node (all but the root and the last order), its
+/// number of children.
+fn encode_child_counts(t: &Trie, meter: &Meter) -> Vec<u8> {
+    let ctx_end = t.level_start[t.order()] as usize;
     let mut child_counts = Vec::new();
     // In pieces, as in decoding (see `decode_trie`).
     mem::for_chunks(1..ctx_end, |nodes| {
@@ -180,8 +207,13 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32], meter: &Meter) -> Resul
             put(&mut child_counts, t.children(node).len() as u64);
         }
     });
-    // Bigrams: their words. Deeper patterns: their rank among the children of their parent's
-    // suffix (see the module docs). Both as deltas from the previous sibling.
+    child_counts
+}
+
+/// The word stream. Bigrams: their words. Deeper patterns: their rank among the children of
+/// their parent's suffix (see the module docs). Both as deltas from the previous sibling.
+fn encode_words(t: &Trie, suffix: &[u32], meter: &Meter) -> Vec<u8> {
+    let ctx_end = t.level_start[t.order()] as usize;
     let mut words = Vec::new();
     let bigram_parents = t.level(1);
     mem::for_chunks(t.level_start[1] as usize..ctx_end, |parents| {
@@ -209,9 +241,25 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32], meter: &Meter) -> Resul
             }
         }
     });
-    let mut values = Vec::new();
-    let mut pruned_bytes = Vec::new();
-    let (kind, discounts) = match &parts.values {
+    words
+}
+
+/// The value streams of a body and the kind that says how to read them.
+struct EncodedValues {
+    kind: u8,
+    discounts: Vec<[f64; 3]>,
+    values: Vec<u8>,
+    pruned: Vec<u8>,
+}
+
+/// Adjusted counts (and pruned masses) as varints, or log probabilities and back-offs as
+/// little-endian `f32`s.
+///
+/// # Errors
+/// [`Error::Corrupted`] for counts that were never decoded.
+fn encode_values(values: &Values, meter: &Meter) -> Result<EncodedValues> {
+    let mut out = Vec::new();
+    Ok(match values {
         Values::Counts {
             a,
             pruned,
@@ -223,13 +271,19 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32], meter: &Meter) -> Resul
             mem::for_chunks(1..a.len(), |piece| {
                 meter.add(cost::ENCODE_VALUE * piece.len() as u64);
                 for &x in &a[piece] {
-                    put(&mut values, x as u64);
+                    put(&mut out, x as u64);
                 }
             });
+            let mut pruned_bytes = Vec::new();
             for &x in pruned {
                 put(&mut pruned_bytes, x as u64);
             }
-            (KIND_COUNTS, discounts.clone())
+            EncodedValues {
+                kind: KIND_COUNTS,
+                discounts: discounts.clone(),
+                values: out,
+                pruned: pruned_bytes,
+            }
         }
         Values::Probs {
             log_prob,
@@ -237,28 +291,19 @@ pub(crate) fn encode_body(parts: &Parts, suffix: &[u32], meter: &Meter) -> Resul
         } => {
             meter.add(cost::ENCODE_VALUE * (log_prob.len() as u64).saturating_sub(1));
             for x in &log_prob[1..] {
-                values.extend_from_slice(&x.to_le_bytes());
+                out.extend_from_slice(&x.to_le_bytes());
             }
             for x in &log_backoff[1..] {
-                values.extend_from_slice(&x.to_le_bytes());
+                out.extend_from_slice(&x.to_le_bytes());
             }
-            (KIND_PROBS, Vec::new())
+            EncodedValues {
+                kind: KIND_PROBS,
+                discounts: Vec::new(),
+                values: out,
+                pruned: Vec::new(),
+            }
         }
-    };
-    let body = Body {
-        order: order as u8,
-        vocab: &vocab,
-        level_sizes: (1..=order).map(|k| t.level(k).len() as u64).collect(),
-        kind,
-        discounts,
-        child_counts: &child_counts,
-        words: &words,
-        values: &values,
-        pruned: &pruned_bytes,
-        training: parts.training.clone(),
-    };
-    // Serializing plain data into a Vec cannot fail.
-    Ok(postcard::to_allocvec(&body).unwrap_or_default())
+    })
 }
 
 /// Decodes and validates a body: the parts and the trie's suffix links. The adjusted counts
@@ -279,48 +324,8 @@ pub(crate) fn decode_body(
     if !rest.is_empty() {
         return Err(Error::corrupted("bytes left over after the body"));
     }
-    let order = b.order as usize;
-    if !(1..=MAX_ORDER).contains(&order) || b.level_sizes.len() != order {
-        return Err(Error::corrupted(format!("bad order {order}")));
-    }
-    // Each word takes at least one byte and a separator.
-    let v = b.level_sizes[0];
-    if v > b.vocab.len() as u64 / 2 + 1 {
-        return Err(Error::corrupted("vocabulary and unigram count differ"));
-    }
-    // Words are tokens: never empty and without whitespace (the tokenizer and the ARPA reader
-    // make no other, and the ARPA export separates words by spaces). `\n` only joins them.
-    if b.vocab
-        .split('\n')
-        .any(|w| w.is_empty() || w.contains(char::is_whitespace))
-    {
-        return Err(Error::corrupted(
-            "a vocabulary word is empty or holds whitespace",
-        ));
-    }
-    // Every pattern beyond the unigrams takes at least one byte of `words`: this bounds every
-    // allocation below by the input's size.
-    let deeper: u64 = b.level_sizes[1..]
-        .iter()
-        .try_fold(0u64, |acc, &x| acc.checked_add(x))
-        .unwrap_or(u64::MAX);
-    if deeper > b.words.len() as u64 {
-        return Err(Error::corrupted("pattern counts exceed the data"));
-    }
-    let total = 1 + v + deeper;
-    if total >= u32::MAX as u64 {
-        return Err(Error::TooLarge {
-            what: "a model file of over 4 billion patterns",
-            limit: "2^32 - 2 patterns",
-        });
-    }
-    let total = total as usize;
-    let mut level_start = vec![0u32, 1];
-    let mut acc = 1u64;
-    for &s in &b.level_sizes {
-        acc += s;
-        level_start.push(acc as u32);
-    }
+    let Sizes { order, v, total } = Sizes::of(&b)?;
+    let level_start = level_starts(&b.level_sizes);
     let ctx_end = level_start[order] as usize;
     meter.set_total(
         crc_units
@@ -364,6 +369,77 @@ pub(crate) fn decode_body(
     ))
 }
 
+/// A body's figures, checked against its size before anything is allocated for them.
+struct Sizes {
+    order: usize,
+    /// Unigrams: the vocabulary's size.
+    v: u64,
+    /// Patterns, the root included.
+    total: usize,
+}
+
+impl Sizes {
+    /// The figures of `b`.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] for an order out of range or figures the streams cannot hold;
+    /// [`Error::TooLarge`] for more patterns than 32-bit node ids can number.
+    fn of(b: &Body<'_>) -> Result<Sizes> {
+        let order = b.order as usize;
+        if !(1..=MAX_ORDER).contains(&order) || b.level_sizes.len() != order {
+            return Err(Error::corrupted(format!("bad order {order}")));
+        }
+        // Each word takes at least one byte and a separator.
+        let v = b.level_sizes[0];
+        if v > b.vocab.len() as u64 / 2 + 1 {
+            return Err(Error::corrupted("vocabulary and unigram count differ"));
+        }
+        // Words are tokens: never empty and without whitespace (the tokenizer and the ARPA
+        // reader make no other, and the ARPA export separates words by spaces). `\n` only joins
+        // them.
+        if b.vocab
+            .split('\n')
+            .any(|w| w.is_empty() || w.contains(char::is_whitespace))
+        {
+            return Err(Error::corrupted(
+                "a vocabulary word is empty or holds whitespace",
+            ));
+        }
+        // Every pattern beyond the unigrams takes at least one byte of `words`: this bounds
+        // every allocation of the decoding by the input's size.
+        let deeper: u64 = b.level_sizes[1..]
+            .iter()
+            .try_fold(0u64, |acc, &x| acc.checked_add(x))
+            .unwrap_or(u64::MAX);
+        if deeper > b.words.len() as u64 {
+            return Err(Error::corrupted("pattern counts exceed the data"));
+        }
+        let total = 1 + v + deeper;
+        if total >= u32::MAX as u64 {
+            return Err(Error::TooLarge {
+                what: "a model file of over 4 billion patterns",
+                limit: "2^32 - 2 patterns",
+            });
+        }
+        Ok(Sizes {
+            order,
+            v,
+            total: total as usize,
+        })
+    }
+}
+
+/// [`Trie::level_start`] from the patterns per order (checked by [`Sizes::of`] to fit `u32`).
+fn level_starts(level_sizes: &[u64]) -> Vec<u32> {
+    let mut level_start = vec![0u32, 1];
+    let mut acc = 1u64;
+    for &s in level_sizes {
+        acc += s;
+        level_start.push(acc as u32);
+    }
+    level_start
+}
+
 /// The pattern tree from the child-count and word streams.
 fn decode_trie(
     b: &Body<'_>,
@@ -373,6 +449,53 @@ fn decode_trie(
     order: usize,
     meter: &Meter,
 ) -> Result<(Trie, Vec<u32>)> {
+    let child_start = decode_child_starts(b, &level_start, total, v, order, meter)?;
+    let ctx_end = level_start[order] as usize;
+    let mut word = mem::zeroed_u32(total);
+    let mut suffix = mem::zeroed_u32(total);
+    for (i, w) in word[1..=v as usize].iter_mut().enumerate() {
+        *w = i as u32;
+    }
+    let mut r = Reader::new(b.words);
+    let bigram_parents = level_start[1] as usize..(level_start[2] as usize).min(ctx_end);
+    let deeper_parents = bigram_parents.end..ctx_end;
+    decode_bigrams(
+        &mut r,
+        bigram_parents,
+        &child_start,
+        v,
+        &mut word,
+        &mut suffix,
+        meter,
+    )?;
+    decode_deeper(
+        &mut r,
+        deeper_parents,
+        &child_start,
+        &mut word,
+        &mut suffix,
+        meter,
+    )?;
+    r.finish("words")?;
+    let trie = Trie {
+        level_start,
+        word,
+        child_start,
+    };
+    debug_assert!(trie.validate().is_ok());
+    Ok((trie, suffix))
+}
+
+/// [`Trie::child_start`] from the child-count stream, checking that each order's children are
+/// the next order's patterns.
+fn decode_child_starts(
+    b: &Body<'_>,
+    level_start: &[u32],
+    total: usize,
+    v: u64,
+    order: usize,
+    meter: &Meter,
+) -> Result<Vec<u32>> {
     let ctx_end = level_start[order] as usize;
     let mut child_start = mem::with_capacity(ctx_end + 1);
     child_start.push(1u32);
@@ -401,16 +524,22 @@ fn decode_trie(
         }
     }
     r.finish("child counts")?;
+    Ok(child_start)
+}
 
-    let mut word = mem::zeroed_u32(total);
-    let mut suffix = mem::zeroed_u32(total);
-    for (i, w) in word[1..=v as usize].iter_mut().enumerate() {
-        *w = i as u32;
-    }
-    let mut r = Reader::new(b.words);
-    let bigram_parents = level_start[1] as usize..(level_start[2] as usize).min(ctx_end);
+/// The words of the bigrams, children of the unigram nodes `parents`, read from `r`; each
+/// bigram's suffix link is the unigram of its word.
+fn decode_bigrams(
+    r: &mut Reader<'_>,
+    parents: Range<usize>,
+    child_start: &[u32],
+    v: u64,
+    word: &mut [u32],
+    suffix: &mut [u32],
+    meter: &Meter,
+) -> Result<()> {
     // Deltas restart at each parent: the first value is stored as is (prev + 1 = 0).
-    mem::try_for_chunks(bigram_parents.clone(), |parents| {
+    mem::try_for_chunks(parents, |parents| {
         let kids = child_start[parents.start] as usize..child_start[parents.end] as usize;
         meter.add(cost::DECODE_WORD * kids.len() as u64);
         for parent in parents {
@@ -428,10 +557,23 @@ fn decode_trie(
             }
         }
         Ok(())
-    })?;
-    // Deeper patterns `h w` are stored as the rank of `h' w` among the children of `h'`, the
-    // suffix of `h`: that rank gives both the word and the suffix link at once.
-    mem::try_for_chunks(bigram_parents.end..ctx_end, |parents| {
+    })
+}
+
+/// The suffix links and words of the patterns of order 3 and more, children of `parents`, read
+/// from `r`.
+///
+/// Deeper patterns `h w` are stored as the rank of `h' w` among the children of `h'`, the
+/// suffix of `h`: that rank gives both the word and the suffix link at once.
+fn decode_deeper(
+    r: &mut Reader<'_>,
+    parents: Range<usize>,
+    child_start: &[u32],
+    word: &mut [u32],
+    suffix: &mut [u32],
+    meter: &Meter,
+) -> Result<()> {
+    mem::try_for_chunks(parents, |parents| {
         let children = child_start[parents.start] as usize..child_start[parents.end] as usize;
         meter.add(cost::DECODE_WORD * children.len() as u64);
         for parent in parents {
@@ -456,15 +598,7 @@ fn decode_trie(
             word[c] = word[suffix[c] as usize];
         }
         Ok(())
-    })?;
-    r.finish("words")?;
-    let trie = Trie {
-        level_start,
-        word,
-        child_start,
-    };
-    debug_assert!(trie.validate().is_ok());
-    Ok((trie, suffix))
+    })
 }
 
 /// The per-pattern values; adjusted counts stay encoded (`values_at`: where they are in the file).

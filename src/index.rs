@@ -136,89 +136,331 @@ impl Fill<'_> {
         counts: &mut Option<Reader<'_>>,
         cols: &mut Columns,
     ) -> Result<(f64, u32)> {
-        let mut scratch = Vec::new();
-        let (trie, offset) = (self.trie, self.offset);
+        let trie = self.trie;
         let mut best = (f64::MIN, UNK);
-        let mut u = Vec::new();
-        // Per context of the current level, its back-off context; per child, the context of
-        // its suffix (see `gather`).
-        let (mut backoff, mut hop) = (Vec::new(), Vec::new());
+        let mut scratch = Scratch::default();
         for depth in 0..trie.order() {
             let level = if depth == 0 { 0..1 } else { trie.level(depth) };
             let level = level.start.max(nodes.start)..level.end.min(nodes.end);
             if level.is_empty() {
                 continue;
             }
-            self.gather(level.clone(), &mut backoff);
-            let kids_of_level = trie.descendants(level.clone());
-            self.gather(kids_of_level.clone(), &mut hop);
-            for node in level.clone() {
-                let off = offset[node];
-                if off == NONE {
-                    continue;
-                }
-                let kids = trie.children(node);
-                let n = kids.len();
-                let backoff = if node == 0 {
+            self.level(depth, level, out, counts, cols, &mut scratch, &mut best)?;
+        }
+        Ok(best)
+    }
+
+    /// [`Fill::range`] for the nodes `level`, all at `depth`: gathers their back-off contexts
+    /// and their children's suffix contexts, then writes the block of each context among them,
+    /// updating `best`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn level(
+        &self,
+        depth: usize,
+        level: Range<usize>,
+        out: &mut Blocks<'_>,
+        counts: &mut Option<Reader<'_>>,
+        cols: &mut Columns,
+        scratch: &mut Scratch,
+        best: &mut (f64, u32),
+    ) -> Result<()> {
+        let (trie, offset) = (self.trie, self.offset);
+        let Scratch {
+            u,
+            weights,
+            backoff,
+            hop,
+        } = scratch;
+        // Per context of the level, its back-off context; per child, the context of its suffix
+        // (see `gather`).
+        self.gather(level.clone(), backoff);
+        let kids_of_level = trie.descendants(level.clone());
+        self.gather(kids_of_level.clone(), hop);
+        for node in level.clone() {
+            let off = offset[node];
+            if off == NONE {
+                continue;
+            }
+            let kids = trie.children(node);
+            let hops = &hop[kids.start - kids_of_level.start..kids.end - kids_of_level.start];
+            let at = Context {
+                node,
+                depth,
+                off,
+                backoff: if node == 0 {
                     NONE
                 } else {
                     backoff[node - level.start]
-                };
-                let mut acc = 0.0f64;
-                // The cumulative weight after successor `c` of weight `u`, for the draw.
-                let mut step = |c: usize, u: f64| {
-                    let word = trie.word[c];
-                    if word != BOS && word != UNK {
-                        acc += u;
-                        if node == 0 && word != EOS && u > best.0 {
-                            best = (u, word);
-                        }
-                    }
-                    ((acc * 4_294_967_296.0).min(4_294_967_295.0) as u32, word)
-                };
-                if n == 1 {
-                    // Contexts with one successor are common (en-train at order 5: 1.8 M
-                    // contexts for 2.8 M successors): no buffers, one block of 7 words.
-                    let c = kids.start;
-                    let (u, gamma) = self.w.single(node, depth, c, counts)?;
-                    let u = u.max(0.0);
-                    let (cum, word) = step(c, u);
-                    let next = self.successor_next(c, hop[c - kids_of_level.start]);
-                    let block = [
-                        1 | (depth as u32) << DEPTH_SHIFT,
-                        backoff,
-                        (gamma as f32).to_bits(),
-                        cum,
-                        word,
-                        next,
-                        (u as f32).to_bits(),
-                    ];
-                    out.put(off, &block, &Columns::default())?;
-                    continue;
-                }
-                let gamma =
-                    self.w
-                        .context(node, depth, kids.clone(), &mut u, counts, &mut scratch)?;
-                debug_assert_eq!(u.len(), n);
-                cols.clear();
-                for (i, c) in kids.enumerate() {
-                    let u = u[i].max(0.0);
-                    let (cum, word) = step(c, u);
-                    cols.cum.push(cum);
-                    cols.word.push(word);
-                    cols.next
-                        .push(self.successor_next(c, hop[c - kids_of_level.start]));
-                    cols.u.push((u as f32).to_bits());
-                }
-                let head = [
-                    n as u32 | (depth as u32) << DEPTH_SHIFT,
-                    backoff,
-                    (gamma as f32).to_bits(),
-                ];
-                out.put(off, &head, cols)?;
+                },
+                kids,
+            };
+            let cum = Cum::new(node == 0, best);
+            if at.kids.len() == 1 {
+                // Contexts with one successor are common (en-train at order 5: 1.8 M
+                // contexts for 2.8 M successors): no buffers, one block of 7 words.
+                self.single(&at, hops[0], out, counts, cum)?;
+            } else {
+                self.block(&at, hops, out, counts, cols, u, weights, cum)?;
             }
         }
-        Ok(best)
+        Ok(())
+    }
+
+    /// Writes the block of the context `at`, which has one successor, whose suffix's context is
+    /// `hop`.
+    #[inline(always)]
+    fn single(
+        &self,
+        at: &Context,
+        hop: u32,
+        out: &mut Blocks<'_>,
+        counts: &mut Option<Reader<'_>>,
+        mut cum: Cum<'_>,
+    ) -> Result<()> {
+        let c = at.kids.start;
+        let (u, gamma) = self.w.single(at.node, at.depth, c, counts)?;
+        let u = u.max(0.0);
+        let (cum, word) = cum.step(self.trie.word[c], u);
+        let next = self.successor_next(c, hop);
+        let block = [
+            1 | (at.depth as u32) << DEPTH_SHIFT,
+            at.backoff,
+            (gamma as f32).to_bits(),
+            cum,
+            word,
+            next,
+            (u as f32).to_bits(),
+        ];
+        out.put(at.off, &block, &Columns::default())
+    }
+
+    /// Writes the block of the context `at`, whose successors' suffixes have the contexts
+    /// `hops`, through the columns `cols`; `u` and `weights` are scratch.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &self,
+        at: &Context,
+        hops: &[u32],
+        out: &mut Blocks<'_>,
+        counts: &mut Option<Reader<'_>>,
+        cols: &mut Columns,
+        u: &mut Vec<f64>,
+        weights: &mut Vec<u32>,
+        mut cum: Cum<'_>,
+    ) -> Result<()> {
+        let n = at.kids.len();
+        let gamma = self
+            .w
+            .context(at.node, at.depth, at.kids.clone(), u, counts, weights)?;
+        debug_assert_eq!(u.len(), n);
+        cols.clear();
+        for (i, c) in at.kids.clone().enumerate() {
+            let u = u[i].max(0.0);
+            let (cum, word) = cum.step(self.trie.word[c], u);
+            cols.cum.push(cum);
+            cols.word.push(word);
+            cols.next.push(self.successor_next(c, hops[i]));
+            cols.u.push((u as f32).to_bits());
+        }
+        let head = [
+            n as u32 | (at.depth as u32) << DEPTH_SHIFT,
+            at.backoff,
+            (gamma as f32).to_bits(),
+        ];
+        out.put(at.off, &head, cols)
+    }
+}
+
+/// The context whose block is being written.
+struct Context {
+    /// Its node in the trie.
+    node: usize,
+    depth: usize,
+    /// Its offset in the index.
+    off: u32,
+    /// The offset of its back-off context (NONE at the root).
+    backoff: u32,
+    /// Its successors' nodes.
+    kids: Range<usize>,
+}
+
+impl<'a> Fill<'a> {
+    /// The whole index, `total` words, and the most likely generable unigram: the contexts'
+    /// blocks filled in two halves at once where the machine allows ([`mem::join`]), adding
+    /// [`cost::FILL`]s to `meter`.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] on a malformed count stream, or one that does not end with the
+    /// last count.
+    fn all(&self, total: usize, meter: &Meter) -> Result<(Vec<u32>, (f64, u32))> {
+        let ctx_nodes = self.offset.len();
+        // Not zeroed: every word is written below (a warm WebAssembly instance would otherwise
+        // clear the reused memory first, 5% of a load).
+        let mut data: Vec<u32> = mem::with_capacity(total);
+        let mid = self.middle(total);
+        let cut = self.offset.get(mid).map_or(total, |&o| o as usize);
+        let (lo, hi) = data.spare_capacity_mut()[..total].split_at_mut(cut);
+        let (mut lo, mut hi) = (Blocks::new(lo, 0), Blocks::new(hi, cut));
+        let (mut lo_counts, mut hi_counts) = self.count_readers(mid)?;
+        let hi_start = hi_counts.as_ref().map(Reader::position);
+        let tally = meter.tally();
+        let (lo_best, hi_best) = mem::join(
+            || self.chunks(0..mid, &mut lo, &mut lo_counts, meter),
+            || self.chunks(mid..ctx_nodes, &mut hi, &mut hi_counts, &tally),
+        );
+        meter.poll();
+        let (best, _) = (lo_best?, hi_best?);
+        // Every count was read, and no more: the first half stopped where the second began,
+        // and the last reader is at the end of the stream.
+        if let (Some(l), Some(start)) = (&lo_counts, hi_start) {
+            if l.position() != start {
+                return Err(Error::corrupted("a value stream ends early"));
+            }
+        }
+        if let Some(last) = hi_counts.as_ref().or(lo_counts.as_ref()) {
+            last.finish("counts")?;
+        }
+        if !(lo.is_full() && hi.is_full()) {
+            return Err(Error::internal("the index was not filled"));
+        }
+        // SAFETY: `lo` and `hi` split the first `total` words of the capacity, and both are full:
+        // every one of their words was written (`Blocks::filled`).
+        unsafe { data.set_len(total) };
+        Ok((data, best))
+    }
+
+    /// The first context node of the second half. Contexts fill disjoint, consecutive blocks:
+    /// split them where the data is half full, so that both halves take about as long. No
+    /// split (all contexts) on one thread or for a small model.
+    fn middle(&self, total: usize) -> usize {
+        let (offset, ctx_nodes) = (self.offset, self.offset.len());
+        let half = total as u32 / 2;
+        if !mem::native_extras() || ctx_nodes < mem::PARALLEL_MIN {
+            ctx_nodes
+        } else {
+            (ctx_nodes / 2..ctx_nodes)
+                .find(|&n| offset[n] != NONE && offset[n] >= half)
+                .unwrap_or(ctx_nodes)
+        }
+    }
+
+    /// With encoded counts, one reader per half: the second starts at the count of the first
+    /// child of the context node `mid` (none if that half is empty).
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] when the stream ends before that count.
+    fn count_readers(&self, mid: usize) -> Result<(Option<Reader<'a>>, Option<Reader<'a>>)> {
+        Ok(match self.w {
+            Weights::Counts {
+                a: CountsRef::Encoded(bytes),
+                ..
+            } => {
+                let skip = self
+                    .trie
+                    .child_start
+                    .get(mid)
+                    .map_or(0, |&c| c as usize - 1);
+                let hi = if mid < self.offset.len() {
+                    Some(Reader::skipping(bytes, skip)?)
+                } else {
+                    None
+                };
+                (Some(Reader::new(bytes)), hi)
+            }
+            _ => (None, None),
+        })
+    }
+}
+
+/// Per context-capable node, the offset of its block in the index (NONE for a node without
+/// successors), the index's length in words and the number of contexts; adds [`cost::OFFSET`]s
+/// to `meter`.
+///
+/// # Errors
+/// [`Error::TooLarge`] for a context of too many successors, or an index too large for 32-bit
+/// offsets.
+fn offsets(trie: &Trie, meter: &Meter) -> Result<(Vec<u32>, usize, u64)> {
+    let ctx_nodes = trie.level_start[trie.order()] as usize;
+    let mut offset: Vec<u32> = mem::with_capacity(ctx_nodes);
+    let mut total: u64 = 0;
+    let mut contexts = 0u64;
+    mem::try_for_chunks(0..ctx_nodes, |nodes| {
+        meter.add(cost::OFFSET * nodes.len() as u64);
+        for node in nodes {
+            let n = trie.children(node).len();
+            if n >= 1 << DEPTH_SHIFT {
+                return Err(Error::TooLarge {
+                    what: "a context with over 134 million successors",
+                    limit: "134,217,727 successors a context",
+                });
+            }
+            if n > 0 {
+                offset.push(total as u32);
+                total += (HEADER + 4 * n) as u64;
+                contexts += 1;
+            } else {
+                offset.push(NONE);
+            }
+            if total >= NONE as u64 {
+                return Err(Error::TooLarge {
+                    what: "a model whose index exceeds 16 GiB",
+                    limit: "2^32 - 1 index words",
+                });
+            }
+        }
+        Ok(())
+    })?;
+    Ok((offset, total as usize, contexts))
+}
+
+/// Buffers [`Fill::level`] reuses from level to level.
+#[derive(Default)]
+struct Scratch {
+    /// The successors' weights `u`.
+    u: Vec<f64>,
+    /// [`Weights::context`]'s own scratch.
+    weights: Vec<u32>,
+    /// Per context of the level, its back-off context.
+    backoff: Vec<u32>,
+    /// Per child of the level, the context of its suffix.
+    hop: Vec<u32>,
+}
+
+/// The running sum of one context's successor weights, as the draw reads it, and the most
+/// likely generable unigram seen so far.
+struct Cum<'b> {
+    acc: f64,
+    /// The context is the root, whose successors are the unigrams.
+    root: bool,
+    best: &'b mut (f64, u32),
+}
+
+impl<'b> Cum<'b> {
+    #[inline(always)]
+    fn new(root: bool, best: &'b mut (f64, u32)) -> Self {
+        Cum {
+            acc: 0.0,
+            root,
+            best,
+        }
+    }
+
+    /// The cumulative weight after the successor `word` of weight `u`, in units of 2^-32, and
+    /// the word. `<s>` and `<unk>` are never drawn: they add nothing.
+    #[inline(always)]
+    fn step(&mut self, word: u32, u: f64) -> (u32, u32) {
+        if word != BOS && word != UNK {
+            self.acc += u;
+            if self.root && word != EOS && u > self.best.0 {
+                *self.best = (u, word);
+            }
+        }
+        (
+            (self.acc * 4_294_967_296.0).min(4_294_967_295.0) as u32,
+            word,
+        )
     }
 }
 
@@ -344,99 +586,15 @@ impl Index {
     /// [`Error::TooLarge`] when the model is too large for 32-bit offsets.
     pub fn build(trie: &Trie, suffix: &[u32], w: &Weights, meter: &Meter) -> Result<Index> {
         let order = trie.order();
-        let ctx_nodes = trie.level_start[order] as usize;
-        let mut offset: Vec<u32> = mem::with_capacity(ctx_nodes);
-        let mut total: u64 = 0;
-        let mut contexts = 0u64;
-        mem::try_for_chunks(0..ctx_nodes, |nodes| {
-            meter.add(cost::OFFSET * nodes.len() as u64);
-            for node in nodes {
-                let n = trie.children(node).len();
-                if n >= 1 << DEPTH_SHIFT {
-                    return Err(Error::TooLarge {
-                        what: "a context with over 134 million successors",
-                        limit: "134,217,727 successors a context",
-                    });
-                }
-                if n > 0 {
-                    offset.push(total as u32);
-                    total += (HEADER + 4 * n) as u64;
-                    contexts += 1;
-                } else {
-                    offset.push(NONE);
-                }
-                if total >= NONE as u64 {
-                    return Err(Error::TooLarge {
-                        what: "a model whose index exceeds 16 GiB",
-                        limit: "2^32 - 1 index words",
-                    });
-                }
-            }
-            Ok(())
-        })?;
-        debug_assert_eq!(Index::size(trie), (contexts, total as usize));
-        // Not zeroed: every word is written below (a warm WebAssembly instance would otherwise
-        // clear the reused memory first, 5% of a load).
-        let mut data: Vec<u32> = mem::with_capacity(total as usize);
+        let (offset, total, contexts) = offsets(trie, meter)?;
+        debug_assert_eq!(Index::size(trie), (contexts, total));
         let fill = Fill {
             trie,
             suffix,
             w,
             offset: &offset,
         };
-        // Contexts fill disjoint, consecutive blocks: split them where the data is half full
-        // and fill both halves at once.
-        let half = total as u32 / 2;
-        let mid = if !mem::native_extras() || ctx_nodes < mem::PARALLEL_MIN {
-            ctx_nodes
-        } else {
-            (ctx_nodes / 2..ctx_nodes)
-                .find(|&n| offset[n] != NONE && offset[n] >= half)
-                .unwrap_or(ctx_nodes)
-        };
-        let cut = offset.get(mid).map_or(total as usize, |&o| o as usize);
-        let (lo, hi) = data.spare_capacity_mut()[..total as usize].split_at_mut(cut);
-        let (mut lo, mut hi) = (Blocks::new(lo, 0), Blocks::new(hi, cut));
-        // Encoded counts: one reader per half, the second starting at its first child's count.
-        let (mut lo_counts, mut hi_counts) = match w {
-            Weights::Counts {
-                a: CountsRef::Encoded(bytes),
-                ..
-            } => {
-                let skip = trie.child_start.get(mid).map_or(0, |&c| c as usize - 1);
-                let hi = if mid < ctx_nodes {
-                    Some(Reader::skipping(bytes, skip)?)
-                } else {
-                    None
-                };
-                (Some(Reader::new(bytes)), hi)
-            }
-            _ => (None, None),
-        };
-        let hi_start = hi_counts.as_ref().map(Reader::position);
-        let tally = meter.tally();
-        let (lo_best, hi_best) = mem::join(
-            || fill.chunks(0..mid, &mut lo, &mut lo_counts, meter),
-            || fill.chunks(mid..ctx_nodes, &mut hi, &mut hi_counts, &tally),
-        );
-        meter.poll();
-        let (best, _) = (lo_best?, hi_best?);
-        // Every count was read, and no more: the first half stopped where the second began,
-        // and the last reader is at the end of the stream.
-        if let (Some(l), Some(start)) = (&lo_counts, hi_start) {
-            if l.position() != start {
-                return Err(Error::corrupted("a value stream ends early"));
-            }
-        }
-        if let Some(last) = hi_counts.as_ref().or(lo_counts.as_ref()) {
-            last.finish("counts")?;
-        }
-        if !(lo.is_full() && hi.is_full()) {
-            return Err(Error::internal("the index was not filled"));
-        }
-        // SAFETY: `lo` and `hi` split the first `total` words of the capacity, and both are full:
-        // every one of their words was written (`Blocks::filled`).
-        unsafe { data.set_len(total as usize) };
+        let (data, best) = fill.all(total, meter)?;
         let bos = if trie.vocab_len() > BOS as usize {
             fill.next(1 + BOS as usize)
         } else {

@@ -155,27 +155,37 @@ struct Gram {
     backoff: f32,
 }
 
+/// Reads an ARPA file: the `\data\` counts, then each order's section, into [`Parts`].
 fn parse(text: &str) -> Result<Parts> {
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
-    let mut expect: Vec<u64> = Vec::new();
-    // Header.
-    loop {
-        let Some((no, l)) = lines.next() else {
-            return Err(err(0, "no \\data\\ section"));
-        };
-        if l.is_empty() {
-            continue;
+    // Blank lines may come anywhere; line numbers stay those of the file.
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty());
+    let expect = read_counts(&mut lines)?;
+    let mut sections = Sections::new(expect);
+    for (no, l) in lines {
+        if l.starts_with('\\') {
+            if sections.end_section(no, l)? {
+                return sections.build();
+            }
+        } else {
+            sections.gram(no, l)?;
         }
-        if l != "\\data\\" {
-            return Err(err(no, "expected \\data\\"));
-        }
-        break;
     }
-    let mut section: Option<(usize, usize)> = None;
-    for (no, l) in lines.by_ref() {
-        if l.is_empty() {
-            continue;
-        }
+    Err(err(0, "no \\end\\"))
+}
+
+/// The `\data\` section up to the `\1-grams:` line: the number of n-grams of each order.
+fn read_counts<'t>(lines: &mut impl Iterator<Item = (usize, &'t str)>) -> Result<Vec<u64>> {
+    match lines.next() {
+        None => return Err(err(0, "no \\data\\ section")),
+        Some((no, l)) if l != "\\data\\" => return Err(err(no, "expected \\data\\")),
+        Some(_) => {}
+    }
+    let mut expect: Vec<u64> = Vec::new();
+    for (no, l) in lines {
         if let Some(rest) = l.strip_prefix("ngram ") {
             let (k, n) = rest
                 .split_once('=')
@@ -192,66 +202,134 @@ fn parse(text: &str) -> Result<Parts> {
             continue;
         }
         if l == "\\1-grams:" {
-            section = Some((1, no));
-            break;
+            if expect.is_empty() {
+                break;
+            }
+            return Ok(expect);
         }
         return Err(err(no, "expected ngram K=N or \\1-grams:"));
     }
-    let order = expect.len();
-    if order == 0 || section.is_none() {
-        return Err(err(0, "no n-gram counts or sections"));
+    Err(err(0, "no n-gram counts or sections"))
+}
+
+/// The n-gram sections as they are read.
+struct Sections {
+    /// N-grams per order, from the `\data\` section.
+    expect: Vec<u64>,
+    vocab: Vocab,
+    /// Per word id, its log10 probability and back-off.
+    uni: Vec<(f32, f32)>,
+    /// Per order from 2 on, its n-grams.
+    levels: Vec<Vec<Gram>>,
+    /// Per finished order from 2 on, each n-gram's position by (parent, word).
+    maps: Vec<FxHashMap<(u32, u32), u32>>,
+    /// The order of the section being read.
+    k: usize,
+    /// N-grams read in it.
+    seen: u64,
+    /// The word ids of the line being read.
+    ids: Vec<u32>,
+}
+
+impl Sections {
+    fn new(expect: Vec<u64>) -> Sections {
+        let order = expect.len();
+        let mut uni: Vec<(f32, f32)> = vec![(ABSENT, 0.0); RESERVED as usize];
+        uni[BOS as usize].0 = 0.0;
+        Sections {
+            expect,
+            vocab: Vocab::new(),
+            uni,
+            levels: vec![Vec::new(); order + 1],
+            maps: Vec::new(),
+            k: 1,
+            seen: 0,
+            ids: Vec::with_capacity(order),
+        }
     }
-    let mut vocab = Vocab::new();
-    let mut uni: Vec<(f32, f32)> = vec![(ABSENT, 0.0); RESERVED as usize];
-    uni[BOS as usize].0 = 0.0;
-    let mut levels: Vec<Vec<Gram>> = vec![Vec::new(); order + 1];
-    let mut maps: Vec<FxHashMap<(u32, u32), u32>> = Vec::new();
-    let mut k = 1usize;
-    let mut seen = 0u64;
-    let mut ended = false;
-    let mut ids: Vec<u32> = Vec::with_capacity(order);
-    for (no, l) in lines {
-        if l.is_empty() {
-            continue;
+
+    /// At a line `l` that starts with `\`: checks the section just read is complete, then
+    /// starts the next one. Returns true at `\end\`.
+    fn end_section(&mut self, no: usize, l: &str) -> Result<bool> {
+        let (k, order) = (self.k, self.expect.len());
+        if self.seen != self.expect[k - 1] {
+            return Err(err(
+                no,
+                format!(
+                    "{k}-grams: header says {}, found {}",
+                    self.expect[k - 1],
+                    self.seen
+                ),
+            ));
         }
-        if l.starts_with('\\') {
-            if seen != expect[k - 1] {
-                return Err(err(
-                    no,
-                    format!("{k}-grams: header says {}, found {seen}", expect[k - 1]),
-                ));
-            }
-            if k >= 2 {
-                finish_level(&mut levels, &mut maps, k, no)?;
-            }
-            if l == "\\end\\" {
-                ended = k == order;
-                if !ended {
-                    return Err(err(no, "\\end\\ before the last order"));
-                }
-                break;
-            }
-            k += 1;
-            if k > order || l != format!("\\{k}-grams:") {
-                return Err(err(no, format!("expected \\{k}-grams:")));
-            }
-            seen = 0;
-            continue;
+        if k >= 2 {
+            finish_level(&mut self.levels, &mut self.maps, k, no)?;
         }
+        if l == "\\end\\" {
+            if k != order {
+                return Err(err(no, "\\end\\ before the last order"));
+            }
+            return Ok(true);
+        }
+        self.k += 1;
+        let k = self.k;
+        if k > order || l != format!("\\{k}-grams:") {
+            return Err(err(no, format!("expected \\{k}-grams:")));
+        }
+        self.seen = 0;
+        Ok(false)
+    }
+
+    /// One n-gram line of the current section: a unigram's values go by its word id, a longer
+    /// n-gram joins its level under its prefix.
+    fn gram(&mut self, no: usize, l: &str) -> Result<()> {
+        let k = self.k;
+        let (prob, backoff) = self.fields(no, l)?;
+        self.seen += 1;
+        let ids = &self.ids;
+        if k == 1 {
+            let id = ids[0] as usize;
+            if id >= self.uni.len() {
+                self.uni.resize(id + 1, (ABSENT, 0.0));
+            } else if id >= RESERVED as usize {
+                return Err(err(no, "duplicate unigram"));
+            }
+            self.uni[id] = (if id == BOS as usize { 0.0 } else { prob }, backoff);
+        } else {
+            let mut parent = 1 + ids[0];
+            for (j, &w) in ids[1..k - 1].iter().enumerate() {
+                parent = *self.maps[j]
+                    .get(&(parent, w))
+                    .ok_or_else(|| err(no, "n-gram whose prefix is missing"))?;
+            }
+            self.levels[k].push(Gram {
+                parent,
+                word: ids[k - 1],
+                prob,
+                backoff,
+            });
+        }
+        Ok(())
+    }
+
+    /// The fields of the n-gram line `l`: its words' ids into `ids` (a unigram's word is added
+    /// to the vocabulary), and its log10 probability (at most 0) and back-off (0 if absent).
+    fn fields(&mut self, no: usize, l: &str) -> Result<(f32, f32)> {
+        let k = self.k;
         let mut f = l.split_whitespace();
         let prob: f32 = f
             .next()
             .and_then(|x| x.parse().ok())
             .ok_or_else(|| err(no, "bad probability"))?;
-        ids.clear();
+        self.ids.clear();
         for _ in 0..k {
             let w = f
                 .next()
                 .ok_or_else(|| err(no, format!("expected {k} words")))?;
-            ids.push(if k == 1 {
-                vocab.insert(w)
+            self.ids.push(if k == 1 {
+                self.vocab.insert(w)
             } else {
-                vocab
+                self.vocab
                     .get(w)
                     .ok_or_else(|| err(no, format!("word `{w}` is not a unigram")))?
             });
@@ -269,35 +347,14 @@ fn parse(text: &str) -> Result<Parts> {
                 format!("log10 probability {prob} is above 0 (a probability above 1)"),
             ));
         }
-        let prob = prob.min(0.0);
-        seen += 1;
-        if k == 1 {
-            let id = ids[0] as usize;
-            if id >= uni.len() {
-                uni.resize(id + 1, (ABSENT, 0.0));
-            } else if id >= RESERVED as usize {
-                return Err(err(no, "duplicate unigram"));
-            }
-            uni[id] = (if id == BOS as usize { 0.0 } else { prob }, backoff);
-        } else {
-            let mut parent = 1 + ids[0];
-            for (j, &w) in ids[1..k - 1].iter().enumerate() {
-                parent = *maps[j]
-                    .get(&(parent, w))
-                    .ok_or_else(|| err(no, "n-gram whose prefix is missing"))?;
-            }
-            levels[k].push(Gram {
-                parent,
-                word: ids[k - 1],
-                prob,
-                backoff,
-            });
-        }
+        Ok((prob.min(0.0), backoff))
     }
-    if !ended {
-        return Err(err(0, "no \\end\\"));
+
+    /// The parts of the sections read.
+    fn build(self) -> Result<Parts> {
+        let order = self.expect.len();
+        build(self.vocab, self.uni, self.levels, order)
     }
-    build(vocab, uni, levels, order)
 }
 
 /// Sorts level `k` by (parent, word) and maps each n-gram to its position in the level, for

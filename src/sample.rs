@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 
 use crate::cache::{ActivationCache, Prepared, Scratch};
 use crate::config::GenerateOptions;
-use crate::index::{Index, NONE, ROOT};
+use crate::index::{Ctx, Index, NONE, ROOT};
 use crate::vocab::{BOS, EOS, UNK};
 
 /// Draws that may land on `</s>` before `min_generated_tokens_ratio` is met before the most
@@ -185,7 +185,9 @@ fn draw_shaped(
     }
 }
 
-/// Builds the shaped next-token distribution of context `start`.
+/// Builds the shaped next-token distribution of context `start`: the capped successors of
+/// `start` and of its back-off contexts, merged by word with each context's share of the
+/// probability mass, then shaped ([`shape`]).
 fn prepare(
     index: &Index,
     start: u32,
@@ -200,15 +202,10 @@ fn prepare(
         picks,
         visited,
     } = scratch;
-    if seen.len() != index.vocab_len as usize || *round == u32::MAX {
-        seen.clear();
-        seen.resize(index.vocab_len as usize, (0, 0));
-        *round = 0;
-    }
-    *round += 1;
-    let round = *round;
+    let round = next_round(seen, round, index.vocab_len as usize);
     cand.clear();
     visited.clear();
+    let mut cand = Candidates { seen, round, cand };
     let mut scale = 1.0f64;
     let mut s = start;
     let mut backup_left = opts.max_backup_patterns;
@@ -221,52 +218,12 @@ fn prepare(
         } else {
             backup_left
         };
-        picks.clear();
-        let usable = |i: &u32| {
-            let (w, u) = (c.words[*i as usize], f32::from_bits(c.u[*i as usize]));
-            w != BOS && w != UNK && u > 0.0
-        };
-        if c.n > RANKED_MIN && cap < c.n {
-            // Big contexts (the root, frequent words) are met again and again: rank them once.
-            let order = ranked.entry(s).or_insert_with(|| {
-                let mut o: Vec<u32> = (0..c.n as u32).filter(usable).collect();
-                // Positive f32 bits order like the floats; ties by word for determinism.
-                o.sort_unstable_by_key(|&i| {
-                    (std::cmp::Reverse(c.u[i as usize]), c.words[i as usize])
-                });
-                o
-            });
-            picks.extend(order.iter().take(cap).map(|&i| i as usize));
-        } else {
-            picks.extend((0..c.n as u32).filter(usable).map(|i| i as usize));
-            if picks.len() > cap {
-                let key = |i: &usize| (std::cmp::Reverse(c.u[*i]), c.words[*i]);
-                if cap > 0 {
-                    picks.select_nth_unstable_by_key(cap - 1, key);
-                }
-                picks.truncate(cap);
-            }
-        }
+        pick(&c, s, cap, ranked, picks);
         if !first {
             backup_left -= picks.len();
         }
-        for &i in picks.iter() {
-            let w = c.words[i];
-            let add = scale * f32::from_bits(c.u[i]) as f64;
-            let mark = &mut seen[w as usize];
-            if mark.0 == round {
-                cand[mark.1 as usize].0 += add;
-            } else {
-                *mark = (round, cand.len() as u32);
-                let next = if s == start {
-                    c.next[i]
-                } else {
-                    index.refine_next(start, s, w, c.next[i])
-                };
-                cand.push((add, w, next));
-            }
-        }
-        let done = (!opts.frequency_normalization && !cand.is_empty())
+        cand.add(index, start, s, &c, picks, scale);
+        let done = (!opts.frequency_normalization && !cand.cand.is_empty())
             || c.backoff == NONE
             || (!first && backup_left == 0);
         if done {
@@ -276,11 +233,95 @@ fn prepare(
         s = c.backoff;
         first = false;
     }
+    let cand = cand.cand;
     if cand.is_empty() {
         let w = index.fallback_word;
         cand.push((1.0, w, index.advance(start, w)));
     }
     shape(cand, visited, opts)
+}
+
+/// Starts a new preparation's marks in `seen` (one per word of a vocabulary of `vocab_len`):
+/// returns its round, clearing the marks when the vocabulary changed or the rounds ran out.
+#[inline]
+fn next_round(seen: &mut Vec<(u32, u32)>, round: &mut u32, vocab_len: usize) -> u32 {
+    if seen.len() != vocab_len || *round == u32::MAX {
+        seen.clear();
+        seen.resize(vocab_len, (0, 0));
+        *round = 0;
+    }
+    *round += 1;
+    *round
+}
+
+/// The successors of the context `c` (at offset `s`) that can be drawn (not `<s>` or `<unk>`,
+/// weight above 0), into `picks`: the `cap` likeliest (ties by word) when there are more.
+#[inline]
+fn pick(
+    c: &Ctx<'_>,
+    s: u32,
+    cap: usize,
+    ranked: &mut FxHashMap<u32, Vec<u32>>,
+    picks: &mut Vec<usize>,
+) {
+    picks.clear();
+    let usable = |i: &u32| {
+        let (w, u) = (c.words[*i as usize], f32::from_bits(c.u[*i as usize]));
+        w != BOS && w != UNK && u > 0.0
+    };
+    if c.n > RANKED_MIN && cap < c.n {
+        // Big contexts (the root, frequent words) are met again and again: rank them once.
+        let order = ranked.entry(s).or_insert_with(|| {
+            let mut o: Vec<u32> = (0..c.n as u32).filter(usable).collect();
+            // Positive f32 bits order like the floats; ties by word for determinism.
+            o.sort_unstable_by_key(|&i| (std::cmp::Reverse(c.u[i as usize]), c.words[i as usize]));
+            o
+        });
+        picks.extend(order.iter().take(cap).map(|&i| i as usize));
+    } else {
+        picks.extend((0..c.n as u32).filter(usable).map(|i| i as usize));
+        if picks.len() > cap {
+            let key = |i: &usize| (std::cmp::Reverse(c.u[*i]), c.words[*i]);
+            if cap > 0 {
+                picks.select_nth_unstable_by_key(cap - 1, key);
+            }
+            picks.truncate(cap);
+        }
+    }
+}
+
+/// The candidates of one preparation, one per word.
+struct Candidates<'s> {
+    /// Per word, the round that last saw it and its place in `cand` (see [`Scratch::seen`]).
+    seen: &'s mut [(u32, u32)],
+    round: u32,
+    /// (weight, word, next state)
+    cand: &'s mut Vec<(f64, u32, u32)>,
+}
+
+impl Candidates<'_> {
+    /// Adds the successors `picks` of the context `c` (at offset `s`, reached from `start` by
+    /// backing off), weighted by `scale`, the back-off weights on the way: to the candidate of
+    /// their word if it has one, else as a new candidate.
+    #[inline]
+    fn add(&mut self, index: &Index, start: u32, s: u32, c: &Ctx<'_>, picks: &[usize], scale: f64) {
+        for &i in picks {
+            let w = c.words[i];
+            let add = scale * f32::from_bits(c.u[i]) as f64;
+            let mark = &mut self.seen[w as usize];
+            if mark.0 == self.round {
+                self.cand[mark.1 as usize].0 += add;
+            } else {
+                *mark = (self.round, self.cand.len() as u32);
+                let next = if s == start {
+                    c.next[i]
+                } else {
+                    index.refine_next(start, s, w, c.next[i])
+                };
+                self.cand.push((add, w, next));
+            }
+        }
+    }
 }
 
 /// Applies threshold, top-k, temperature and top-p to raw candidate weights.

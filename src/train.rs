@@ -27,6 +27,7 @@ use crate::parts::{Counts, Parts, TrainingStats, Values};
 use crate::progress::{cost, Meter, Tick};
 use crate::smooth::{adjusted_counts, compact, discounts, prune};
 use crate::tokenizer::tokenize;
+use crate::trie::Trie;
 use crate::vocab::{Vocab, BOS, EOS, RESERVED};
 
 /// The longest sentence, in bytes: a longer line is split into several (see [`Trainer::feed`]),
@@ -331,6 +332,43 @@ impl Trainer {
     /// of [`Phase::Smoothing`] to `meter` and sets its total to the work of the whole build
     /// (with the index when `with_index`), as far as it is known (see [`Plan`]).
     fn build(&mut self, meter: &Meter, with_index: bool) -> Result<(Parts, Vec<u32>)> {
+        self.end_input()?;
+        meter.report();
+        let order = self.opts.max_pattern_length;
+        let mut tokens = std::mem::take(&mut self.tokens);
+        let mut plan = self.plan(tokens.len() as u64, with_index);
+        meter.set_total(plan.units());
+        let vocab = self.renumber_by_frequency(&mut tokens, meter)?;
+        let counted = count(&tokens, vocab.len(), order, meter, &mut plan)?;
+        drop(tokens);
+        let s = smooth(counted, &self.opts, meter);
+        // The file and index are made of the patterns kept: the rest of the work is known now.
+        let (nodes, contexts) = (s.trie.nodes() as u64, s.trie.level_start[order] as u64);
+        let total = meter.done() + plan.finishing_work(nodes, contexts);
+        // Once every level is counted, the plan is the exact work (pruning aside, which it
+        // bounds): the figures of each pass match what the pass adds.
+        debug_assert!(plan.may_prune || plan.ranks || plan.units() == total);
+        meter.set_total(total);
+        let training = self.stats(&s);
+        let parts = Parts {
+            vocab,
+            trie: s.trie,
+            values: Values::Counts {
+                a: Counts::Decoded(s.a),
+                pruned: s.pruned,
+                discounts: s.discounts,
+            },
+            training: Some(training),
+        };
+        Ok((parts, s.suffix))
+    }
+
+    /// Ends the input: counts a last line without a newline.
+    ///
+    /// # Errors
+    /// [`Error::NotText`] when the bytes fed end inside a UTF-8 character;
+    /// [`Error::EmptyInput`] when there is no sentence.
+    fn end_input(&mut self) -> Result<()> {
         if !self.pending.is_empty() {
             let last = std::mem::take(&mut self.pending);
             self.add_line(&last);
@@ -343,79 +381,34 @@ impl Trainer {
         if self.sentences == 0 {
             return Err(Error::EmptyInput);
         }
-        meter.report();
-        let order = self.opts.max_pattern_length;
-        let mut tokens = std::mem::take(&mut self.tokens);
-        let mut plan = Plan {
-            tokens: tokens.len() as u64,
+        Ok(())
+    }
+
+    /// The build's work as known before counting, for `tokens` tokens.
+    fn plan(&self, tokens: u64, with_index: bool) -> Plan {
+        Plan {
+            tokens,
             vocab: self.vocab.len() as u64,
-            order,
+            order: self.opts.max_pattern_length,
             with_index,
             ranks: self.opts.max_patterns > 0,
             may_prune: self.opts.max_patterns > 0 || self.opts.min_frequency > 1,
-            occurrences: vec![tokens.len() as u64],
+            occurrences: vec![tokens],
             nodes: vec![self.vocab.len() as u64],
-        };
-        meter.set_total(plan.units());
-        let vocab = self.renumber_by_frequency(&mut tokens, meter)?;
-        let counted = count(&tokens, vocab.len(), order, meter, &mut plan)?;
-        drop(tokens);
+        }
+    }
 
-        let t = &counted.trie;
-        let a = adjusted_counts(&counted, meter);
-        let (discounts, fallback) = discounts(t, &a, meter);
-        let kept = prune(
-            &counted,
-            self.opts.min_frequency,
-            self.opts.max_patterns,
-            meter,
-        );
-        let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
-        // What the model does not need is dropped here, not at the end of this function: the
-        // file and index are made next, and peak memory is what a fresh WebAssembly instance
-        // pays for page by page.
-        let (trie, a, suffix, pruned) = if pruned_patterns == 0 {
-            let Counted {
-                trie,
-                suffix,
-                count,
-            } = counted;
-            drop(count);
-            (trie, a, suffix, Vec::new())
-        } else {
-            let compacted = compact(&counted, &a, &kept);
-            meter.add(cost::COMPACT * counted.trie.nodes() as u64);
-            drop(counted);
-            compacted
-        };
-        drop(kept);
-        // The file and index are made of the patterns kept: the rest of the work is known now.
-        let (nodes, contexts) = (trie.nodes() as u64, trie.level_start[order] as u64);
-        let total = meter.done() + plan.finishing_work(nodes, contexts);
-        // Once every level is counted, the plan is the exact work (pruning aside, which it
-        // bounds): the figures of each pass match what the pass adds.
-        debug_assert!(plan.may_prune || plan.ranks || plan.units() == total);
-        meter.set_total(total);
-        let stats = TrainingStats {
+    /// The training facts a model keeps, given its smoothing.
+    fn stats(&self, s: &Smoothed) -> TrainingStats {
+        TrainingStats {
             options: self.opts.clone(),
             bytes: self.bytes_seen,
             sentences: self.sentences,
             tokens: self.freq.iter().sum::<u64>() - self.freq[BOS as usize],
-            discounts: discounts.clone(),
-            discount_fallback: fallback,
-            pruned_patterns,
-        };
-        let parts = Parts {
-            vocab,
-            trie,
-            values: Values::Counts {
-                a: Counts::Decoded(a),
-                pruned,
-                discounts,
-            },
-            training: Some(stats),
-        };
-        Ok((parts, suffix))
+            discounts: s.discounts.clone(),
+            discount_fallback: s.fallback.clone(),
+            pruned_patterns: s.pruned_patterns,
+        }
     }
 
     /// Renumbers words by falling frequency (ties by spelling): frequent words get small ids,
@@ -444,6 +437,56 @@ impl Trainer {
                 .map(|id| self.vocab.word(id)),
         )
         .ok_or_else(|| Error::internal("vocabulary rebuild failed"))
+    }
+}
+
+/// The patterns kept after smoothing and pruning, with what the model file holds of them.
+struct Smoothed {
+    trie: Trie,
+    /// Adjusted counts, per node.
+    a: Vec<u32>,
+    suffix: Vec<u32>,
+    /// Per context, the mass of its pruned children (empty when nothing was pruned).
+    pruned: Vec<u32>,
+    discounts: Vec<[f64; 3]>,
+    /// The orders whose discounts are the fallback.
+    fallback: Vec<u8>,
+    pruned_patterns: u64,
+}
+
+/// Kneser-Ney adjusted counts and discounts of `counted`, then pruning by `opts`'
+/// `min_frequency` and `max_patterns`, and the trie compacted to the patterns kept.
+fn smooth(counted: Counted, opts: &TrainOptions, meter: &Meter) -> Smoothed {
+    let a = adjusted_counts(&counted, meter);
+    let (discounts, fallback) = discounts(&counted.trie, &a, meter);
+    let kept = prune(&counted, opts.min_frequency, opts.max_patterns, meter);
+    let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
+    // What the model does not need is dropped here, not at the end of the build: the file and
+    // index are made next, and peak memory is what a fresh WebAssembly instance pays for page
+    // by page.
+    let (trie, a, suffix, pruned) = if pruned_patterns == 0 {
+        let Counted {
+            trie,
+            suffix,
+            count,
+        } = counted;
+        drop(count);
+        (trie, a, suffix, Vec::new())
+    } else {
+        let compacted = compact(&counted, &a, &kept);
+        meter.add(cost::COMPACT * counted.trie.nodes() as u64);
+        drop(counted);
+        compacted
+    };
+    drop(kept);
+    Smoothed {
+        trie,
+        a,
+        suffix,
+        pruned,
+        discounts,
+        fallback,
+        pruned_patterns,
     }
 }
 

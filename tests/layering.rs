@@ -87,9 +87,10 @@ fn imports(code: &str) -> Vec<String> {
     found
 }
 
-/// `(module, file)` for every source file of the core library: `src/NAME.rs` (the CLI's
-/// `src/main.rs` and `src/cli/` use the public API only, as the bindings crate `bindings/wasm`
-/// does, which cannot reach anything else).
+/// `(module, file)` for every source file of the library: `src/NAME.rs`, and the files of a
+/// module folder `src/NAME/` (its submodules belong to it). The binaries' folders (`cli`, `bin`)
+/// are no part of the library; they use its public API only, as the bindings crate
+/// (`bindings/wasm`) does, which cannot reach anything else.
 fn sources() -> Vec<(String, PathBuf)> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
@@ -98,6 +99,10 @@ fn sources() -> Vec<(String, PathBuf)> {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         if path.extension().is_some_and(|e| e == "rs") && name != "lib" && name != "main" {
             files.push((name, path));
+        } else if path.is_dir() && name != "cli" && name != "bin" {
+            for f in std::fs::read_dir(&path).unwrap() {
+                files.push((name.clone(), f.unwrap().path()));
+            }
         }
     }
     files

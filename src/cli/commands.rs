@@ -1,243 +1,19 @@
-//! The model commands: train, generate, perplexity, export-arpa, import-arpa, inspect.
+//! The model commands: generate, perplexity, export-arpa, import-arpa, inspect.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use ultra_efficient_llm::format::FORMAT_VERSION;
 use ultra_efficient_llm::{
-    Error, GenerateOptions, GenerateOverrides, Model, ModelInfo, Phase, Preset, TrainOptions,
-    Trainer, MAX_ORDER,
+    Error, GenerateOptions, GenerateOverrides, Model, ModelInfo, Preset, TrainingStats,
 };
 
 use super::files::{self, display};
 use super::report::{self, fixed, percent, round_thousands, thousands, Table};
 use super::CliError;
-
-// ---------------------------------------------------------------------------------------------
-// train
-
-/// Arguments of `uellm train`.
-#[derive(Debug, Args)]
-#[command(after_help = "\
-Files are read in 1 MiB chunks and must be UTF-8 text: a NUL byte, invalid UTF-8, an empty or a \
-missing file stops training with a message naming the file. The output is checked before \
-training. The model goes to a temporary file of this run beside MODEL (.MODEL.PID-N.uellm-tmp), \
-which takes an existing MODEL's mode, is synced and renamed over MODEL at the end, so a failed or \
-concurrent run never damages an existing MODEL. A symlink is followed (the file it names is \
-replaced); a FIFO or character device (/dev/null) is written through; a directory, block device \
-or socket is refused.")]
-pub struct TrainArgs {
-    /// UTF-8 text files, one sentence a line (`-` reads standard input)
-    #[arg(required = true, value_name = "FILES")]
-    pub files: Vec<PathBuf>,
-    /// Where to write the model
-    #[arg(short, long, value_name = "MODEL")]
-    pub output: PathBuf,
-    /// n-gram order: patterns of 1 to N words are learned
-    #[arg(long, value_name = "N", default_value_t = 6,
-          value_parser = clap::value_parser!(u8).range(1..=MAX_ORDER as i64))]
-    pub order: u8,
-    /// Prune patterns of two or more words seen fewer than N times (1 keeps all)
-    #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub min_frequency: u32,
-    /// Keep at most N patterns in all, the most frequent (0: no limit)
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub max_patterns: u64,
-    /// Print a JSON summary on stdout (no progress bar)
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `uellm train`.
-pub fn train(args: TrainArgs) -> Result<(), CliError> {
-    // Every input is checked before any work, so a typo in the last file fails at once.
-    let mut total = Some(0u64);
-    let mut sizes = Vec::with_capacity(args.files.len());
-    for path in &args.files {
-        let size = files::input_size(path)?;
-        sizes.push(size);
-        total = total.zip(size).map(|(t, s)| t + s);
-    }
-    if args.files.iter().filter(|p| files::is_std(p)).count() > 1 {
-        return Err(CliError::io_msg(
-            "standard input (`-`) can be given only once",
-        ));
-    }
-    if files::is_std(&args.output) {
-        return Err(CliError::io_msg(
-            "the model must go to a file: give -o MODEL (not `-`)",
-        ));
-    }
-    files::check_output_dir(&args.output)?;
-
-    let opts = TrainOptions {
-        max_pattern_length: args.order as usize,
-        min_frequency: args.min_frequency,
-        max_patterns: args.max_patterns,
-    };
-    let mut trainer = Trainer::new(opts)?;
-    if let Some(t) = total {
-        trainer.set_total_bytes(t);
-    }
-    let bar = progress_bar(total, args.json);
-    let b = bar.clone();
-    // The bar counts bytes read; the build after the last byte shows its share done in the
-    // message (at most about 200 updates, see `Trainer::on_progress`).
-    trainer.on_progress(move |p| {
-        b.set_position(p.bytes_seen);
-        let percent = (p.fraction * 100.0).floor();
-        match p.phase {
-            Phase::Counting => {}
-            Phase::Smoothing => b.set_message(format!("counting {percent}%")),
-            Phase::Indexing => b.set_message(format!("writing {percent}%")),
-            _ => b.set_message("done"),
-        }
-    });
-
-    let t0 = Instant::now();
-    let mut read = Vec::with_capacity(args.files.len());
-    let counted = (|| {
-        for path in &args.files {
-            bar.set_message(display(path));
-            read.push(files::read_text_chunks(path, |s| trainer.feed(s))?);
-        }
-        Ok::<_, CliError>(())
-    })();
-    if let Err(e) = counted {
-        bar.finish_and_clear();
-        return Err(e);
-    }
-    // Only the file is written: no generation index.
-    let file = trainer.finish_file();
-    bar.finish_and_clear();
-    let file = file.map_err(|e| match e {
-        Error::EmptyInput => CliError::about(names(&args.files), e),
-        e => CliError::from(e),
-    })?;
-    let train_s = t0.elapsed().as_secs_f64();
-
-    let t1 = Instant::now();
-    files::write_atomic(&args.output, |w| w.write_all(&file.bytes))?;
-    let write_s = t1.elapsed().as_secs_f64();
-
-    let info = file.info;
-    let bytes_in: u64 = read.iter().sum();
-    let mb_s = bytes_in as f64 / 1e6 / train_s.max(1e-9);
-    let per_ngram = info.file_bytes as f64 / info.patterns.max(1) as f64;
-    let mut out = io::stdout().lock();
-    if args.json {
-        let inputs: Vec<_> = args
-            .files
-            .iter()
-            .zip(&read)
-            .map(|(p, n)| json!({ "path": display(p), "bytes": n }))
-            .collect();
-        let v = json!({
-            "model": args.output.display().to_string(),
-            "inputs": inputs,
-            "bytes": bytes_in,
-            "seconds": train_s,
-            "mb_per_second": mb_s,
-            "write_seconds": write_s,
-            "bytes_per_ngram": per_ngram,
-            "info": info,
-        });
-        report::write_json(&mut out, &v)?;
-        return Ok(());
-    }
-    let n = args.files.len();
-    writeln!(
-        out,
-        "read     {} file{} ({}), {} bytes",
-        n,
-        if n == 1 { "" } else { "s" },
-        names(&args.files),
-        thousands(bytes_in)
-    )?;
-    writeln!(
-        out,
-        "trained  order {} in {} s ({} MB/s)",
-        info.order,
-        fixed(train_s, 3),
-        fixed(mb_s, 2)
-    )?;
-    if let Some(t) = &info.training {
-        writeln!(
-            out,
-            "text     {} sentences, {} tokens, vocabulary {}",
-            thousands(t.sentences),
-            thousands(t.tokens),
-            thousands(info.vocab_size as u64)
-        )?;
-    }
-    writeln!(
-        out,
-        "n-grams  {} · total {}",
-        report::ngrams(&info.ngrams),
-        thousands(info.patterns)
-    )?;
-    writeln!(
-        out,
-        "model    {}: {} bytes, {} bytes/n-gram (written in {} ms)",
-        args.output.display(),
-        thousands(info.file_bytes),
-        fixed(per_ngram, 2),
-        fixed(write_s * 1e3, 1)
-    )?;
-    if let Some(t) = &info.training {
-        if t.pruned_patterns > 0 {
-            writeln!(
-                out,
-                "pruned   {} patterns (--min-frequency {}, --max-patterns {})",
-                thousands(t.pruned_patterns),
-                t.options.min_frequency,
-                t.options.max_patterns
-            )?;
-        }
-        if !t.discount_fallback.is_empty() {
-            writeln!(
-                out,
-                "note     too little text for Kneser-Ney discounts at order {}: used the fallback \
-                 0.5 / 1 / 1.5 (as lmplz --discount_fallback)",
-                list(&t.discount_fallback)
-            )?;
-        }
-    }
-    Ok(())
-}
-
-fn progress_bar(total: Option<u64>, json: bool) -> ProgressBar {
-    if json || !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
-    let template = if total.is_some() {
-        "{spinner} {msg:20!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}"
-    } else {
-        "{spinner} {msg:20!} {bytes} {bytes_per_sec}"
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
-fn names(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| display(p))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn list(xs: &[u8]) -> String {
-    xs.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")
-}
 
 // ---------------------------------------------------------------------------------------------
 // generate
@@ -671,6 +447,11 @@ pub fn import_arpa(args: ImportArpaArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `xs` as a comma-separated list.
+pub(super) fn list(xs: &[u8]) -> String {
+    xs.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")
+}
+
 // ---------------------------------------------------------------------------------------------
 // inspect
 
@@ -707,23 +488,27 @@ pub fn inspect(args: InspectArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The text of `uellm inspect`: one `key  value` line per figure of the model.
 fn describe(name: &str, info: &ModelInfo, load_ms: f64) -> String {
     let per_ngram = info.file_bytes as f64 / info.patterns.max(1) as f64;
     let mut s = String::new();
-    let mut line = |k: &str, v: String| {
-        s.push_str(&format!("{k:<12}{v}\n"));
-    };
-    line("model", format!("{name} (format version {FORMAT_VERSION})"));
-    line("order", info.order.to_string());
     line(
+        &mut s,
+        "model",
+        format!("{name} (format version {FORMAT_VERSION})"),
+    );
+    line(&mut s, "order", info.order.to_string());
+    line(
+        &mut s,
         "vocabulary",
         format!(
             "{} words (<unk>, <s>, </s> included)",
             thousands(info.vocab_size as u64)
         ),
     );
-    line("n-grams", report::ngrams(&info.ngrams));
+    line(&mut s, "n-grams", report::ngrams(&info.ngrams));
     line(
+        &mut s,
         "patterns",
         format!(
             "{} ({} contexts)",
@@ -731,8 +516,9 @@ fn describe(name: &str, info: &ModelInfo, load_ms: f64) -> String {
             thousands(info.contexts)
         ),
     );
-    line("smoothing", info.smoothing.clone());
+    line(&mut s, "smoothing", info.smoothing.clone());
     line(
+        &mut s,
         "file",
         format!(
             "{} bytes, {} bytes/n-gram",
@@ -741,6 +527,7 @@ fn describe(name: &str, info: &ModelInfo, load_ms: f64) -> String {
         ),
     );
     line(
+        &mut s,
         "memory",
         format!(
             "{} bytes ({}), loaded in {} ms",
@@ -750,57 +537,71 @@ fn describe(name: &str, info: &ModelInfo, load_ms: f64) -> String {
         ),
     );
     match &info.training {
-        None => line("training", "none recorded (imported model)".into()),
-        Some(t) => {
-            line(
-                "training",
-                format!(
-                    "--order {} --min-frequency {} --max-patterns {}",
-                    t.options.max_pattern_length, t.options.min_frequency, t.options.max_patterns
-                ),
-            );
-            line(
-                "text",
-                format!(
-                    "{} bytes, {} sentences, {} tokens",
-                    thousands(t.bytes),
-                    thousands(t.sentences),
-                    thousands(t.tokens)
-                ),
-            );
-            line(
-                "pruned",
-                format!("{} patterns", thousands(t.pruned_patterns)),
-            );
-            line(
-                "fallback",
-                if t.discount_fallback.is_empty() {
-                    "none (every order has modified Kneser-Ney discounts)".into()
-                } else {
-                    format!(
-                        "order {}: discounts 0.5 / 1 / 1.5 (too little text)",
-                        list(&t.discount_fallback)
-                    )
-                },
-            );
-            let mut table = Table::new(&["order", "D1", "D2", "D3+", ""]).right(&[0, 1, 2, 3]);
-            for (k, d) in t.discounts.iter().enumerate() {
-                let fb = t.discount_fallback.contains(&((k + 1) as u8));
-                table.row(vec![
-                    (k + 1).to_string(),
-                    fixed(d[0], 4),
-                    fixed(d[1], 4),
-                    fixed(d[2], 4),
-                    if fb { "fallback".into() } else { String::new() },
-                ]);
-            }
-            for (i, row) in table.render().lines().enumerate() {
-                let key = if i == 0 { "discounts" } else { "" };
-                s.push_str(&format!("{key:<12}{row}\n"));
-            }
-        }
+        None => line(&mut s, "training", "none recorded (imported model)".into()),
+        Some(t) => describe_training(&mut s, t),
     }
     s
+}
+
+/// Appends the line `key  value` to `s`.
+fn line(s: &mut String, key: &str, value: String) {
+    s.push_str(&format!("{key:<12}{value}\n"));
+}
+
+/// The lines of `uellm inspect` on the training: its options, its text, what was pruned and
+/// the discounts of each order.
+fn describe_training(s: &mut String, t: &TrainingStats) {
+    line(
+        s,
+        "training",
+        format!(
+            "--order {} --min-frequency {} --max-patterns {}",
+            t.options.max_pattern_length, t.options.min_frequency, t.options.max_patterns
+        ),
+    );
+    line(
+        s,
+        "text",
+        format!(
+            "{} bytes, {} sentences, {} tokens",
+            thousands(t.bytes),
+            thousands(t.sentences),
+            thousands(t.tokens)
+        ),
+    );
+    line(
+        s,
+        "pruned",
+        format!("{} patterns", thousands(t.pruned_patterns)),
+    );
+    line(
+        s,
+        "fallback",
+        if t.discount_fallback.is_empty() {
+            "none (every order has modified Kneser-Ney discounts)".into()
+        } else {
+            format!(
+                "order {}: discounts 0.5 / 1 / 1.5 (too little text)",
+                list(&t.discount_fallback)
+            )
+        },
+    );
+    let mut table = Table::new(&["order", "D1", "D2", "D3+", ""]).right(&[0, 1, 2, 3]);
+    for (k, d) in t.discounts.iter().enumerate() {
+        let fb = t.discount_fallback.contains(&((k + 1) as u8));
+        table.row(vec![
+            (k + 1).to_string(),
+            fixed(d[0], 4),
+            fixed(d[1], 4),
+            fixed(d[2], 4),
+            if fb { "fallback".into() } else { String::new() },
+        ]);
+    }
+    // The table's lines continue the key column: its header line is the `discounts` line.
+    for (i, row) in table.render().lines().enumerate() {
+        let key = if i == 0 { "discounts" } else { "" };
+        s.push_str(&format!("{key:<12}{row}\n"));
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The `uellm` command line: arguments, dispatch, errors and exit codes.
 //!
-//! * [`commands`]: `train`, `generate`, `perplexity`, `export-arpa`, `import-arpa`, `inspect`;
+//! * [`commands`]: `generate`, `perplexity`, `export-arpa`, `import-arpa`, `inspect`;
+//! * [`train`], `train`: check the files, train, write the model, report;
 //! * [`error`]: [`CliError`] and the exit status;
 //! * [`files`]: reading text and models, writing files atomically;
 //! * [`report`]: number formatting, tables, JSON output.
@@ -15,6 +16,7 @@ mod commands;
 mod error;
 mod files;
 mod report;
+mod train;
 
 use std::process::ExitCode;
 
@@ -49,7 +51,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Train a model on UTF-8 text files (one sentence a line) and write it to a file
-    Train(commands::TrainArgs),
+    Train(train::TrainArgs),
     /// Generate text after a prompt; the text streams to stdout, statistics go to stderr
     Generate(commands::GenerateArgs),
     /// Perplexity of text files under a model (KenLM `query` definitions)
@@ -80,7 +82,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.command.json();
     let result = match cli.command {
-        Command::Train(a) => commands::train(a),
+        Command::Train(a) => train::train(a),
         Command::Generate(a) => commands::generate(a),
         Command::Perplexity(a) => commands::perplexity(a),
         Command::ExportArpa(a) => commands::export_arpa(a),

@@ -1,0 +1,287 @@
+//! `uellm train`: check the files, read them into a trainer, write the model, report.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use ultra_efficient_llm::{Error, ModelFile, ModelInfo, Phase, TrainOptions, Trainer, MAX_ORDER};
+
+use super::commands::list;
+use super::files::{self, display};
+use super::report::{self, fixed, thousands};
+use super::CliError;
+
+/// Arguments of `uellm train`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Files are read in 1 MiB chunks and must be UTF-8 text: a NUL byte, invalid UTF-8, an empty or a \
+missing file stops training with a message naming the file. The output is checked before \
+training. The model goes to a temporary file of this run beside MODEL (.MODEL.PID-N.uellm-tmp), \
+which takes an existing MODEL's mode, is synced and renamed over MODEL at the end, so a failed or \
+concurrent run never damages an existing MODEL. A symlink is followed (the file it names is \
+replaced); a FIFO or character device (/dev/null) is written through; a directory, block device \
+or socket is refused.")]
+pub struct TrainArgs {
+    /// UTF-8 text files, one sentence a line (`-` reads standard input)
+    #[arg(required = true, value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// Where to write the model
+    #[arg(short, long, value_name = "MODEL")]
+    pub output: PathBuf,
+    /// n-gram order: patterns of 1 to N words are learned
+    #[arg(long, value_name = "N", default_value_t = 6,
+          value_parser = clap::value_parser!(u8).range(1..=MAX_ORDER as i64))]
+    pub order: u8,
+    /// Prune patterns of two or more words seen fewer than N times (1 keeps all)
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub min_frequency: u32,
+    /// Keep at most N patterns in all, the most frequent (0: no limit)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_patterns: u64,
+    /// Print a JSON summary on stdout (no progress bar)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `uellm train`.
+pub fn train(args: TrainArgs) -> Result<(), CliError> {
+    let total = check_paths(&args)?;
+    let (trainer, bar) = trainer(&args, total)?;
+    let t0 = Instant::now();
+    let (file, read) = read_into(trainer, &args.files, &bar)?;
+    let train_s = t0.elapsed().as_secs_f64();
+
+    let t1 = Instant::now();
+    files::write_atomic(&args.output, |w| w.write_all(&file.bytes))?;
+    let summary = Summary {
+        read,
+        train_s,
+        write_s: t1.elapsed().as_secs_f64(),
+        info: file.info,
+    };
+    let mut out = io::stdout().lock();
+    if args.json {
+        summary.json(&args, &mut out)
+    } else {
+        summary.text(&args, &mut out)
+    }
+}
+
+/// Checks every input and the output before any work, so that a typo in the last file fails at
+/// once; returns the inputs' total size when every one has a size (standard input has none).
+fn check_paths(args: &TrainArgs) -> Result<Option<u64>, CliError> {
+    let mut total = Some(0u64);
+    for path in &args.files {
+        let size = files::input_size(path)?;
+        total = total.zip(size).map(|(t, s)| t + s);
+    }
+    if args.files.iter().filter(|p| files::is_std(p)).count() > 1 {
+        return Err(CliError::io_msg(
+            "standard input (`-`) can be given only once",
+        ));
+    }
+    if files::is_std(&args.output) {
+        return Err(CliError::io_msg(
+            "the model must go to a file: give -o MODEL (not `-`)",
+        ));
+    }
+    files::check_output_dir(&args.output)?;
+    Ok(total)
+}
+
+/// The trainer of `args`' options, expecting `total` bytes, and the progress bar it reports to.
+fn trainer(args: &TrainArgs, total: Option<u64>) -> Result<(Trainer, ProgressBar), CliError> {
+    let opts = TrainOptions {
+        max_pattern_length: args.order as usize,
+        min_frequency: args.min_frequency,
+        max_patterns: args.max_patterns,
+    };
+    let mut trainer = Trainer::new(opts)?;
+    if let Some(t) = total {
+        trainer.set_total_bytes(t);
+    }
+    let bar = progress_bar(total, args.json);
+    let b = bar.clone();
+    // The bar counts bytes read; the build after the last byte shows its share done in the
+    // message (at most about 200 updates, see `Trainer::on_progress`).
+    trainer.on_progress(move |p| {
+        b.set_position(p.bytes_seen);
+        let percent = (p.fraction * 100.0).floor();
+        match p.phase {
+            Phase::Counting => {}
+            Phase::Smoothing => b.set_message(format!("counting {percent}%")),
+            Phase::Indexing => b.set_message(format!("writing {percent}%")),
+            _ => b.set_message("done"),
+        }
+    });
+    Ok((trainer, bar))
+}
+
+/// Feeds every file of `paths` to `trainer` and finishes it: the model file, and the bytes read
+/// of each path. The bar is cleared whatever happens.
+fn read_into(
+    mut trainer: Trainer,
+    paths: &[PathBuf],
+    bar: &ProgressBar,
+) -> Result<(ModelFile, Vec<u64>), CliError> {
+    let mut read = Vec::with_capacity(paths.len());
+    let counted = (|| {
+        for path in paths {
+            bar.set_message(display(path));
+            read.push(files::read_text_chunks(path, |s| trainer.feed(s))?);
+        }
+        Ok::<_, CliError>(())
+    })();
+    if let Err(e) = counted {
+        bar.finish_and_clear();
+        return Err(e);
+    }
+    // Only the file is written: no generation index.
+    let file = trainer.finish_file();
+    bar.finish_and_clear();
+    let file = file.map_err(|e| match e {
+        Error::EmptyInput => CliError::about(names(paths), e),
+        e => CliError::from(e),
+    })?;
+    Ok((file, read))
+}
+
+/// What a training run did, for the report.
+struct Summary {
+    /// Bytes read of each input.
+    read: Vec<u64>,
+    /// Seconds from the first byte read to the model file.
+    train_s: f64,
+    /// Seconds writing the model file.
+    write_s: f64,
+    info: ModelInfo,
+}
+
+impl Summary {
+    fn bytes_in(&self) -> u64 {
+        self.read.iter().sum()
+    }
+
+    fn mb_per_second(&self) -> f64 {
+        self.bytes_in() as f64 / 1e6 / self.train_s.max(1e-9)
+    }
+
+    fn bytes_per_ngram(&self) -> f64 {
+        self.info.file_bytes as f64 / self.info.patterns.max(1) as f64
+    }
+
+    /// The `--json` summary.
+    fn json(&self, args: &TrainArgs, out: &mut impl Write) -> Result<(), CliError> {
+        let inputs: Vec<_> = args
+            .files
+            .iter()
+            .zip(&self.read)
+            .map(|(p, n)| json!({ "path": display(p), "bytes": n }))
+            .collect();
+        let v = json!({
+            "model": args.output.display().to_string(),
+            "inputs": inputs,
+            "bytes": self.bytes_in(),
+            "seconds": self.train_s,
+            "mb_per_second": self.mb_per_second(),
+            "write_seconds": self.write_s,
+            "bytes_per_ngram": self.bytes_per_ngram(),
+            "info": self.info,
+        });
+        report::write_json(out, &v)?;
+        Ok(())
+    }
+
+    /// The summary as lines of text.
+    fn text(&self, args: &TrainArgs, out: &mut impl Write) -> Result<(), CliError> {
+        let info = &self.info;
+        let n = args.files.len();
+        writeln!(
+            out,
+            "read     {} file{} ({}), {} bytes",
+            n,
+            if n == 1 { "" } else { "s" },
+            names(&args.files),
+            thousands(self.bytes_in())
+        )?;
+        writeln!(
+            out,
+            "trained  order {} in {} s ({} MB/s)",
+            info.order,
+            fixed(self.train_s, 3),
+            fixed(self.mb_per_second(), 2)
+        )?;
+        if let Some(t) = &info.training {
+            writeln!(
+                out,
+                "text     {} sentences, {} tokens, vocabulary {}",
+                thousands(t.sentences),
+                thousands(t.tokens),
+                thousands(info.vocab_size as u64)
+            )?;
+        }
+        writeln!(
+            out,
+            "n-grams  {} · total {}",
+            report::ngrams(&info.ngrams),
+            thousands(info.patterns)
+        )?;
+        writeln!(
+            out,
+            "model    {}: {} bytes, {} bytes/n-gram (written in {} ms)",
+            args.output.display(),
+            thousands(info.file_bytes),
+            fixed(self.bytes_per_ngram(), 2),
+            fixed(self.write_s * 1e3, 1)
+        )?;
+        if let Some(t) = &info.training {
+            if t.pruned_patterns > 0 {
+                writeln!(
+                    out,
+                    "pruned   {} patterns (--min-frequency {}, --max-patterns {})",
+                    thousands(t.pruned_patterns),
+                    t.options.min_frequency,
+                    t.options.max_patterns
+                )?;
+            }
+            if !t.discount_fallback.is_empty() {
+                writeln!(
+                    out,
+                    "note     too little text for Kneser-Ney discounts at order {}: used the \
+                     fallback 0.5 / 1 / 1.5 (as lmplz --discount_fallback)",
+                    list(&t.discount_fallback)
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn progress_bar(total: Option<u64>, json: bool) -> ProgressBar {
+    if json || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+    let template = if total.is_some() {
+        "{spinner} {msg:20!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}"
+    } else {
+        "{spinner} {msg:20!} {bytes} {bytes_per_sec}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// The paths, comma-separated.
+fn names(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| display(p))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

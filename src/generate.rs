@@ -137,25 +137,12 @@ impl Model {
         opts: &GenerateOptions,
         mut on_token: impl FnMut(&str, &str) -> bool,
     ) -> Result<(String, Vec<u32>, GenerationStats)> {
-        let prompt_tokens: Vec<&str> = tokenize(prompt).collect();
-        let ids: Vec<u32> = prompt_tokens
-            .iter()
-            .map(|t| self.vocab.id_or_unk(t))
-            .collect();
-        let mut detok = Detokenizer::continuing(prompt_tokens.iter().copied());
         let mut text = String::new();
         let mut out = Vec::with_capacity(opts.max_tokens.min(1 << 16));
-        let stats = self.run(&ids, opts, |id| {
-            let start = text.len();
-            let token = self.vocab.word(id);
-            if id == EOS {
-                detok = Detokenizer::new();
-                text.push('\n');
-            } else {
-                detok.push_to(token, &mut text);
-            }
+        let stats = self.stream(prompt, opts, |piece, token, id| {
+            text.push_str(piece);
             out.push(id);
-            on_token(&text[start..], token)
+            on_token(piece, token)
         })?;
         Ok((text, out, stats))
     }
@@ -188,6 +175,18 @@ impl Model {
         opts: &GenerateOptions,
         mut on_token: impl FnMut(&str, &str) -> bool,
     ) -> Result<GenerationStats> {
+        self.stream(prompt, opts, |piece, token, _| on_token(piece, token))
+    }
+
+    /// The generation behind [`Model::generate_stream`] and [`Model::generate_text`]: calls
+    /// `on_token(piece, token, id)` after each token, with the text it appends (its leading
+    /// space, if any; a newline for `</s>`), keeping nothing per token itself.
+    fn stream(
+        &self,
+        prompt: &str,
+        opts: &GenerateOptions,
+        mut on_token: impl FnMut(&str, &str, u32) -> bool,
+    ) -> Result<GenerationStats> {
         let prompt_tokens: Vec<&str> = tokenize(prompt).collect();
         let ids: Vec<u32> = prompt_tokens
             .iter()
@@ -204,7 +203,7 @@ impl Model {
             } else {
                 detok.push_to(token, &mut piece);
             }
-            on_token(&piece, token)
+            on_token(&piece, token, id)
         })
     }
 

@@ -3,87 +3,13 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::ffi::OsStr;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-/// A fresh directory under the system temporary folder, removed at the end of the test.
-struct Tmp(PathBuf);
-
-impl Tmp {
-    fn new(name: &str) -> Tmp {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "uellm-bench-test-{}-{name}-{n}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Tmp(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(self) -> Run {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "the command failed\nstdout: {}\nstderr: {}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    /// Exit status 1, one `error: ...` line on stderr that contains every `needle`, no panic.
-    fn fails_with(&self, needles: &[&str]) {
-        assert_eq!(self.code, Some(1), "stderr: {}", self.stderr);
-        assert!(
-            !self.stderr.contains("panicked") && !self.stdout.contains("panicked"),
-            "{}",
-            self.stderr
-        );
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "want one line on stderr, got:\n{}",
-            self.stderr
-        );
-        assert!(lines[0].starts_with("error: "), "{}", lines[0]);
-        for n in needles {
-            assert!(lines[0].contains(n), "{:?} not in {:?}", n, lines[0]);
-        }
-    }
-}
-
-fn finish(out: Output) -> Run {
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+mod common;
+use common::{finish, p, run, run_with_stdin, tiny, Run, Tmp};
 
 /// `uellm-bench ARGS`, not started yet.
 fn command<I, S>(args: I) -> Command
@@ -102,12 +28,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    finish(
-        command(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run uellm-bench"),
-    )
+    run(command(args))
 }
 
 /// `uellm-bench ARGS` with `input` on stdin.
@@ -116,28 +37,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    bench_stdin_in(command(args), input)
-}
-
-/// `command` (made with [`command`]) with `input` on stdin.
-fn bench_stdin_in(mut command: Command, input: &[u8]) -> Run {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run uellm-bench");
-    // A child that fails early may close its stdin before reading it all: not the test's error.
-    let _ = child.stdin.take().unwrap().write_all(input);
-    finish(child.wait_with_output().unwrap())
-}
-
-fn tiny() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/tiny.txt")
-}
-
-fn p(path: &Path) -> &OsStr {
-    path.as_os_str()
+    run_with_stdin(command(args), input)
 }
 
 /// Trains tiny.txt at order 3 into `DIR/tiny.uelm` (with `uellm train`).
@@ -227,7 +127,7 @@ fn bench_generation_slices_answer_each_line_with_json() {
     // From a folder without the benchmark corpus: the mode needs none.
     let mut c = command(args);
     c.current_dir(&tmp.0);
-    let r = bench_stdin_in(c, b"3 20 0\n\n10 5 100 4\n").ok();
+    let r = run_with_stdin(c, b"3 20 0\n\n10 5 100 4\n").ok();
     let lines: Vec<Value> = r
         .stdout
         .lines()

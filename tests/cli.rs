@@ -3,103 +3,19 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::ffi::OsStr;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, Stdio};
 
-use serde_json::Value;
 use ultra_efficient_llm::{TrainOptions, Trainer};
+
+mod common;
+use common::{finish, p, run, run_with_stdin, tiny, Run, Tmp};
 
 const TINY: &str = include_str!("fixtures/corpus/tiny.txt");
 const PROMPT: &str = "It is a truth";
 /// KenLM's perplexity of `lmplz -o 3` on tiny.txt, scored on the same text
 /// (`../shared/reference/README.md`).
 const KENLM_TINY_O3_PPL: f64 = 9.6721;
-
-/// A fresh directory under the system temporary folder, removed at the end of the test.
-struct Tmp(PathBuf);
-
-impl Tmp {
-    fn new(name: &str) -> Tmp {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("uellm-cli-test-{}-{name}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Tmp(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-}
-
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(self) -> Run {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "uellm failed\nstdout: {}\nstderr: {}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-
-    /// Exit status 1, one `error: ...` line on stderr that contains every `needle`, no panic.
-    fn fails_with(&self, needles: &[&str]) {
-        assert_eq!(self.code, Some(1), "stderr: {}", self.stderr);
-        assert!(
-            !self.stderr.contains("panicked") && !self.stdout.contains("panicked"),
-            "{}",
-            self.stderr
-        );
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "want one line on stderr, got:\n{}",
-            self.stderr
-        );
-        assert!(lines[0].starts_with("error: "), "{}", lines[0]);
-        for n in needles {
-            assert!(lines[0].contains(n), "{:?} not in {:?}", n, lines[0]);
-        }
-    }
-}
-
-fn finish(out: Output) -> Run {
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn command<I, S>(args: I) -> Command
 where
@@ -116,12 +32,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    finish(
-        command(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run uellm"),
-    )
+    run(command(args))
 }
 
 fn uellm_stdin<I, S>(args: I, input: &[u8]) -> Run
@@ -129,28 +40,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    uellm_stdin_in(command(args), input)
-}
-
-/// `command` (made with [`command`]) with `input` on stdin.
-fn uellm_stdin_in(mut command: Command, input: &[u8]) -> Run {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run uellm");
-    // A child that fails early may close its stdin before reading it all: not the test's error.
-    let _ = child.stdin.take().unwrap().write_all(input);
-    finish(child.wait_with_output().unwrap())
-}
-
-fn tiny() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/tiny.txt")
-}
-
-fn p(path: &Path) -> &OsStr {
-    path.as_os_str()
+    run_with_stdin(command(args), input)
 }
 
 /// Trains tiny.txt at order 3 into `DIR/tiny.uelm`.

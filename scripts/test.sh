@@ -146,8 +146,10 @@ fi
 section "tests (browser: Firefox)"
 # The same tests in headless Firefox. geckodriver is started through a wrapper that keeps Firefox
 # off outside connections and gives it a temporary HOME (under $TMPDIR, removed at exit); Firefox
-# itself comes from webdriver.json (`moz:firefoxOptions`). Only GECKODRIVER may be set for this
-# run: the runner prefers it over CHROMEDRIVER, and wasm-pack sets it from --geckodriver.
+# itself comes from bindings/wasm/webdriver.json (`moz:firefoxOptions`: the test runner reads it
+# from the folder of the crate it tests, as it does Chromium's options that keep it off the
+# network). Only GECKODRIVER may be set for this run: the runner prefers it over CHROMEDRIVER,
+# and wasm-pack sets it from --geckodriver.
 TMPDIR="${BROWSER_TMP}" GECKODRIVER_BIN="$(command -v geckodriver)" run_logged env -u CHROMEDRIVER \
   wasm-pack test --mode no-install --headless --firefox \
   --geckodriver "${PWD}/scripts/geckodriver-wrapper.sh" bindings/wasm --test wasm --test wasm_worker

@@ -12,6 +12,7 @@ use crate::config::{GenerateOptions, ShapingOptions};
 
 /// Cumulative activation-cache figures of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CacheStats {
     /// Look-ups answered from the cache.
     pub hits: u64,

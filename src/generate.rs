@@ -39,6 +39,7 @@ pub enum StopReason {
 
 /// Statistics of one generation request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct GenerationStats {
     /// Tokens generated (a sentence break counts as one).
     pub tokens: usize,

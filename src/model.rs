@@ -20,6 +20,7 @@ use crate::weights::Weights;
 
 /// Summary of a model, for display and metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModelInfo {
     /// n-gram order (longest pattern, in words).
     pub order: usize,

@@ -51,6 +51,7 @@ pub(crate) enum Counts {
 
 /// Facts about how a model was trained, stored in the model file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub struct TrainingStats {
     /// Options used.
     pub options: TrainOptions,

@@ -11,6 +11,7 @@ use crate::vocab::{EOS, UNK};
 
 /// Perplexity of a text under the model, with KenLM `query`'s definitions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Perplexity {
     /// 10^(-log10 P / tokens), every token counted.
     pub perplexity: f64,

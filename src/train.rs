@@ -54,6 +54,7 @@ pub enum Phase {
 /// A progress report: `bytes_seen` of `bytes_total` (when the total was announced), and how much
 /// of the build is done.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Progress {
     /// Current phase.
     pub phase: Phase,

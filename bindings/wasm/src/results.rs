@@ -1,7 +1,9 @@
 //! camelCase mirrors of the core's result structs, as handed to JavaScript.
 //!
-//! Each `From` destructures the core struct completely, so a field added to the core fails to
-//! compile here until the mirror (and the TypeScript in `typescript.rs`) says what to do with it.
+//! The core's result structs are `#[non_exhaustive]`, so each `From` names the fields it passes
+//! on and ends with `..`; the browser test `every_field_of_the_core_results_reaches_javascript`
+//! fails when a field added to the core does not reach JavaScript here (and the TypeScript in
+//! `typescript.rs` should say what it is).
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -52,6 +54,7 @@ impl From<GenerationStats> for JsGenerationStats {
             seed,
             stop_reason,
             exact,
+            ..
         } = s;
         JsGenerationStats {
             tokens,
@@ -183,6 +186,7 @@ impl From<Perplexity> for JsPerplexity {
             tokens,
             oov,
             sentences,
+            ..
         } = p;
         JsPerplexity {
             perplexity,
@@ -220,6 +224,7 @@ impl From<TrainingStats> for JsTrainingStats {
             discounts,
             discount_fallback,
             pruned_patterns,
+            ..
         } = t;
         JsTrainingStats {
             options: options.into(),
@@ -260,6 +265,7 @@ impl From<ModelInfo> for JsModelInfo {
             memory_bytes,
             file_bytes,
             training,
+            ..
         } = i;
         JsModelInfo {
             order,

@@ -140,3 +140,77 @@ fn results_are_camel_case_objects() {
     }
     assert!(Array::is_array(&get(&training, "discountFallback")));
 }
+
+/// The core's result structs are `#[non_exhaustive]` (they will grow), so the bindings' mirrors
+/// (`src/results.rs`) cannot name every field at compile time. This is the guard instead: every
+/// field of each core result, as the core itself serializes it, reaches JavaScript, camelCased.
+#[wasm_bindgen_test]
+fn every_field_of_the_core_results_reaches_javascript() {
+    setup();
+    let mut trainer = Trainer::new(TrainOptions {
+        max_pattern_length: 3,
+        ..Default::default()
+    })
+    .unwrap();
+    trainer.feed(TINY);
+    let core = trainer.finish().unwrap();
+    let js = WasmModel::train(s(TINY), order3()).unwrap();
+    let seeded = ultra_efficient_llm::GenerateOptions {
+        seed: Some(42),
+        ..Default::default()
+    };
+    let core_stats = core.generate(PROMPT, &seeded).unwrap().stats;
+    let js_out = js
+        .generate(s(PROMPT), obj(&[("seed", num(42.0))]), JsValue::UNDEFINED)
+        .unwrap();
+    let info = core.info();
+    let pairs: [(&str, JsValue, JsValue); 5] = [
+        ("GenerationStats", ser(&core_stats), get(&js_out, "stats")),
+        (
+            "Perplexity",
+            ser(&core.perplexity(TINY)),
+            js.perplexity(s(TINY)).unwrap(),
+        ),
+        ("ModelInfo", ser(&info), js.info().unwrap()),
+        (
+            "TrainingStats",
+            ser(&info.training),
+            get(&js.info().unwrap(), "training"),
+        ),
+        (
+            "CacheStats",
+            ser(&core.cache_stats()),
+            js.cache_stats().unwrap(),
+        ),
+    ];
+    for (what, core_value, js_value) in pairs {
+        let js_keys = keys(&js_value);
+        for field in keys(&core_value) {
+            let camel = camel_case(&field);
+            assert!(
+                js_keys.contains(&camel),
+                "{what}.{field} does not reach JavaScript as `{camel}` (keys: {js_keys:?})"
+            );
+        }
+    }
+}
+
+/// A core value as the core's own serde derive names its fields.
+fn ser<T: serde::Serialize>(value: &T) -> JsValue {
+    serde_wasm_bindgen::to_value(value).unwrap()
+}
+
+/// `snake_case` → `camelCase`, as the bindings name fields.
+fn camel_case(snake: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in snake.split('_').enumerate() {
+        let mut chars = part.chars();
+        match (i, chars.next()) {
+            (0, Some(c)) => out.push(c),
+            (_, Some(c)) => out.extend(c.to_uppercase()),
+            (_, None) => {}
+        }
+        out.extend(chars);
+    }
+    out
+}

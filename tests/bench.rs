@@ -3,13 +3,13 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
 
 mod common;
-use common::{finish, p, run, run_with_stdin, tiny, Run, Tmp};
+use common::{command_of, p, run, run_with_stdin, tiny, train_tiny, Run, Tmp, UELLM_BENCH};
 
 /// `uellm-bench ARGS`, not started yet.
 fn command<I, S>(args: I) -> Command
@@ -17,9 +17,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_uellm-bench"));
-    c.args(args);
-    c
+    command_of(UELLM_BENCH, args)
 }
 
 /// `uellm-bench ARGS` with nothing on stdin.
@@ -38,25 +36,6 @@ where
     S: AsRef<OsStr>,
 {
     run_with_stdin(command(args), input)
-}
-
-/// Trains tiny.txt at order 3 into `DIR/tiny.uelm` (with `uellm train`).
-fn train_tiny(tmp: &Tmp) -> PathBuf {
-    let model = tmp.path("tiny.uelm");
-    let out = Command::new(env!("CARGO_BIN_EXE_uellm"))
-        .args([
-            OsStr::new("train"),
-            p(&tiny()),
-            OsStr::new("-o"),
-            p(&model),
-            OsStr::new("--order"),
-            OsStr::new("3"),
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run uellm");
-    finish(out).ok();
-    model
 }
 
 /// `uellm-bench tiny.txt --runs 1 --requests 20 --json-out OUT [extra]`: its stdout and JSON.

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use ultra_efficient_llm::{TrainOptions, Trainer};
 
 mod common;
-use common::{finish, p, run, run_with_stdin, tiny, Run, Tmp};
+use common::{command_of, finish, p, run, run_with_stdin, tiny, train_tiny, Run, Tmp, UELLM};
 
 const TINY: &str = include_str!("fixtures/corpus/tiny.txt");
 const PROMPT: &str = "It is a truth";
@@ -22,9 +22,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_uellm"));
-    c.args(args);
-    c
+    command_of(UELLM, args)
 }
 
 fn uellm<I, S>(args: I) -> Run
@@ -41,21 +39,6 @@ where
     S: AsRef<OsStr>,
 {
     run_with_stdin(command(args), input)
-}
-
-/// Trains tiny.txt at order 3 into `DIR/tiny.uelm`.
-fn train_tiny(tmp: &Tmp) -> PathBuf {
-    let model = tmp.path("tiny.uelm");
-    uellm([
-        OsStr::new("train"),
-        p(&tiny()),
-        OsStr::new("-o"),
-        p(&model),
-        OsStr::new("--order"),
-        OsStr::new("3"),
-    ])
-    .ok();
-    model
 }
 
 #[test]

@@ -124,3 +124,35 @@ pub fn run(mut command: Command) -> Run {
             .expect("run the binary"),
     )
 }
+
+/// The `uellm` binary.
+pub const UELLM: &str = env!("CARGO_BIN_EXE_uellm");
+/// The `uellm-bench` binary.
+pub const UELLM_BENCH: &str = env!("CARGO_BIN_EXE_uellm-bench");
+
+/// `BIN ARGS`, not started yet.
+pub fn command_of<I, S>(bin: &str, args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut c = Command::new(bin);
+    c.args(args);
+    c
+}
+
+/// Trains tiny.txt at order 3 into `DIR/tiny.uelm` (with `uellm train`).
+pub fn train_tiny(tmp: &Tmp) -> PathBuf {
+    let model = tmp.path("tiny.uelm");
+    let corpus = tiny();
+    let train = [
+        OsStr::new("train"),
+        p(&corpus),
+        OsStr::new("-o"),
+        p(&model),
+        OsStr::new("--order"),
+        OsStr::new("3"),
+    ];
+    run(command_of(UELLM, train)).ok();
+    model
+}

@@ -64,7 +64,7 @@ pub(crate) fn decode_body(
     meter.poll();
     let ((trie, suffix), values) = (trie?, values?);
     let vocab = vocab.filter(|x| x.len() as u64 == v).ok_or_else(|| {
-        Error::corrupted("bad vocabulary, or one that does not match the unigrams")
+        Error::corrupted("bad vocabulary (a word repeated, empty or holding whitespace, the reserved words out of place), or one that does not match the unigrams")
     })?;
     Ok((
         Parts {
@@ -101,17 +101,6 @@ impl Sizes {
         let v = b.level_sizes[0];
         if v > b.vocab.len() as u64 / 2 + 1 {
             return Err(Error::corrupted("vocabulary and unigram count differ"));
-        }
-        // Words are tokens: never empty and without whitespace (the tokenizer and the ARPA
-        // reader make no other, and the ARPA export separates words by spaces). `\n` only joins
-        // them.
-        if b.vocab
-            .split('\n')
-            .any(|w| w.is_empty() || w.contains(char::is_whitespace))
-        {
-            return Err(Error::corrupted(
-                "a vocabulary word is empty or holds whitespace",
-            ));
         }
         // Every pattern beyond the unigrams takes at least one byte of `words`: this bounds
         // every allocation of the decoding by the input's size.

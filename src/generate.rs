@@ -369,23 +369,13 @@ impl GenerationStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{TrainOptions, Trainer, MAX_ACTIVATION_CACHE_SIZE};
-
-    fn tiny() -> Model {
-        let mut t = Trainer::new(TrainOptions {
-            max_pattern_length: 3,
-            ..Default::default()
-        })
-        .unwrap();
-        t.feed(include_str!("../tests/fixtures/corpus/tiny.txt"));
-        t.finish().unwrap()
-    }
+    use crate::MAX_ACTIVATION_CACHE_SIZE;
 
     /// The open-addressing set counts each visited context once, as sorting and deduplicating
     /// would, from empty lists to ones that make the set grow and collide.
     #[test]
     fn shaped_options_narrow_the_choice() {
-        let model = tiny();
+        let model = crate::testing::tiny_o3();
         let greedy = GenerateOptions {
             top_k: 1,
             seed: Some(3),
@@ -416,7 +406,7 @@ mod tests {
 
     #[test]
     fn temperature_zero_is_greedy_whatever_the_seed() {
-        let model = tiny();
+        let model = crate::testing::tiny_o3();
         let opts = |seed, temperature, top_k| GenerateOptions {
             seed: Some(seed),
             temperature,
@@ -439,7 +429,7 @@ mod tests {
 
     #[test]
     fn stops_and_ratios_are_honoured() {
-        let model = tiny();
+        let model = crate::testing::tiny_o3();
         let o = GenerateOptions {
             max_tokens: 30,
             seed: Some(1),
@@ -484,7 +474,7 @@ mod tests {
 
     #[test]
     fn a_shaped_request_inside_a_token_callback_does_not_deadlock() {
-        let model = tiny();
+        let model = crate::testing::tiny_o3();
         let shaped = GenerateOptions {
             top_k: 5,
             seed: Some(2),
@@ -503,7 +493,7 @@ mod tests {
 
     #[test]
     fn a_large_cache_size_allocates_nothing_up_front() {
-        let model = tiny();
+        let model = crate::testing::tiny_o3();
         let opts = GenerateOptions {
             seed: Some(1),
             top_k: 5,
@@ -520,7 +510,7 @@ mod tests {
 
     #[test]
     fn unknown_prompt_words_still_generate() {
-        let model = tiny();
+        let model = crate::testing::tiny_o3();
         let g = model
             .generate(
                 "zzyzx qwertyuiop",

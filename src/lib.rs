@@ -63,6 +63,7 @@ mod perplexity;
 mod progress;
 mod sample;
 mod smooth;
+mod testing;
 pub mod tokenizer;
 mod train;
 mod trie;

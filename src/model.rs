@@ -308,7 +308,7 @@ mod tests {
     /// well-formed model file: trained, pruned by count or by a cap, imported from ARPA.
     #[test]
     fn a_load_adds_exactly_its_counted_work() {
-        let text = include_str!("../tests/fixtures/corpus/tiny.txt");
+        let text = crate::testing::TINY;
         let mut files = Vec::new();
         for (min_frequency, max_patterns) in [(1, 0), (2, 0), (1, 3000)] {
             let mut t = Trainer::new(TrainOptions {

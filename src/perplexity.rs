@@ -178,18 +178,11 @@ impl Model {
 
 #[cfg(test)]
 mod tests {
-    use crate::{TrainOptions, Trainer};
 
     #[test]
     fn pieces_of_any_size_score_as_the_whole() {
-        let mut t = Trainer::new(TrainOptions {
-            max_pattern_length: 3,
-            ..Default::default()
-        })
-        .unwrap();
-        let corpus = include_str!("../tests/fixtures/corpus/tiny.txt");
-        t.feed(corpus);
-        let model = t.finish().unwrap();
+        let corpus = crate::testing::TINY;
+        let model = crate::testing::tiny_o3();
         // Windows line ends, blank lines, unknown words, a last line without a newline.
         let text = format!(
             "{}\r\n\r\n\nZyzzyva quux, it is.\r\nIt is a truth",

@@ -396,24 +396,13 @@ fn shape(cand: &mut Vec<(f64, u32, u32)>, visited: &[u32], opts: &GenerateOption
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Model, TrainOptions, Trainer};
     use rand_core::SeedableRng;
-
-    fn tiny() -> Model {
-        let mut t = Trainer::new(TrainOptions {
-            max_pattern_length: 3,
-            ..Default::default()
-        })
-        .unwrap();
-        t.feed(include_str!("../tests/fixtures/corpus/tiny.txt"));
-        t.finish().unwrap()
-    }
 
     /// The open-addressing set counts each visited context once, as sorting and deduplicating
     /// would, from empty lists to ones that make the set grow and collide.
     #[test]
     fn activated_patterns_count_each_context_once() {
-        let model = tiny();
+        let model = crate::testing::tiny_o3();
         let index = &model.index;
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
         let mut visited = Vec::new();
@@ -435,7 +424,7 @@ mod tests {
     /// The exact sampler must draw from the same distribution that perplexity scores.
     #[test]
     fn exact_draws_follow_the_model_distribution() {
-        let model = tiny();
+        let model = crate::testing::tiny_o3();
         let index = &model.index;
         let v = model.vocab.len() as u32;
         let after_it_is = ["It", "is"]

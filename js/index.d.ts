@@ -192,7 +192,13 @@ export interface Logger { info?(msg: string): void; warn?(msg: string): void; }
 export interface Config {
   /** Pool preset; fields given here override it. */
   preset?: PresetName;
-  /** Generation workers (default 4). A separate training worker is always started. */
+  /**
+   * Generation workers. Given, it is used as given. Otherwise the pool fits the device: one
+   * worker per core but one (`navigator.hardwareConcurrency - 1`, at least 1; see
+   * `deviceWorkers()`), at most the preset's `workers` (development 2, production 8,
+   * high_performance 16) or, without a preset, `defaults.workers` (4). Each worker holds its own
+   * copy of the model. A separate training worker is always started.
+   */
   workers?: number;
   /** Requests waiting for a busy pool (default 256); beyond → QueueFullError at once. */
   maxQueue?: number;
@@ -407,5 +413,13 @@ export interface Uellm {
 export function create(config?: Config): Promise<Uellm>;
 /** The configuration `create(config)` would use. */
 export function resolveConfig(config?: Config): ResolvedConfig;
+/**
+ * The generation workers this device runs side by side: `navigator.hardwareConcurrency - 1`, at
+ * least 1 (2 cores assumed where the browser does not say). Without `config.workers`, the pool
+ * has this many, at most the preset's (or the default's) `workers`.
+ */
+export function deviceWorkers(): number;
+/** The pool presets. Their `workers` are upper bounds of the device-sized count (see `Config.workers`). */
 export const presets: Readonly<Record<PresetName, Readonly<Partial<Config>>>>;
+/** The defaults of `create()`. `workers` (4) is an upper bound of the device-sized count. */
 export const defaults: Readonly<Required<Omit<Config, 'preset' | 'logger' | 'workerUrl' | 'wasmUrl'>>>;

@@ -36,6 +36,8 @@ export const presets = Object.freeze({
 });
 
 export const defaults = Object.freeze({
+  // An upper bound, as each preset's `workers`: without `config.workers` the pool has
+  // min(this, deviceWorkers()) workers (see resolveConfig).
   workers: 4,
   maxQueue: 256,
   generateTimeoutMs: 30_000,
@@ -49,7 +51,27 @@ export const defaults = Object.freeze({
   testHooks: false,
 });
 
-/** The configuration `create(config)` would use (preset, then overrides). */
+/**
+ * The generation workers this device can run side by side: its logical cores
+ * (`navigator.hardwareConcurrency`) minus one, which the page's own thread and the training
+ * worker need, and at least one. Where the browser does not say (or says something odd), two
+ * cores are assumed, as the pool's install limit does (pool.js). More workers than cores buy no
+ * throughput (each request runs on one core) and, without cross-origin isolation, each holds a
+ * copy of the model: en-train at order 5 costs about 116 MB of page memory per worker
+ * (docs/benchmarks.md).
+ */
+export function deviceWorkers() {
+  const said = globalThis.navigator?.hardwareConcurrency;
+  const cores = Number.isInteger(said) && said > 0 ? said : 2;
+  return Math.max(1, cores - 1);
+}
+
+/**
+ * The configuration `create(config)` would use (preset, then overrides). The worker count is the
+ * caller's `workers` when given, as given; otherwise the device's (deviceWorkers), at most the
+ * preset's `workers` (or `defaults.workers`): a preset's count is an upper bound, so
+ * `high_performance` on a 4-core laptop starts 3 workers, not 16.
+ */
 export function resolveConfig(config = {}) {
   // Own keys only: "toString" or "__proto__" is no preset.
   if (config.preset && !Object.hasOwn(presets, config.preset)) {
@@ -57,6 +79,8 @@ export function resolveConfig(config = {}) {
   }
   const preset = config.preset ? presets[config.preset] : {};
   const out = { ...defaults, ...preset, ...config };
+  // `workers: undefined` counts as not given (a caller spreading an options object of its own).
+  if (config.workers === undefined) out.workers = Math.min(preset.workers ?? defaults.workers, deviceWorkers());
   out.generateDefaults = { ...(preset.generateDefaults ?? {}), ...(config.generateDefaults ?? {}) };
   for (const key of ['workers', 'maxQueue']) {
     if (!Number.isInteger(out[key]) || out[key] < (key === 'workers' ? 1 : 0)) {

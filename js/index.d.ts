@@ -250,6 +250,38 @@ export interface Health {
   workers: { total: number; ready: number; busy: number; idle: number; installing: number; starting: number };
   training: { busy: boolean; queued: number };
   queued: number;
+  /** The workers' memory: each generation worker's model and WebAssembly memory, and the pool's total. */
+  memory: PoolMemory;
+}
+
+/** One generation worker's memory, as of its last answer. */
+export interface WorkerMemory {
+  /** Its place in the pool, 0 to `config.workers - 1` (a replacement takes the same slot). */
+  slot: number;
+  /** Its WebAssembly memory (`WebAssembly.Memory` `buffer.byteLength`). It never shrinks: it
+   *  stays at the peak of the worker's largest load, also after `unload()`. */
+  wasmBytes: number;
+  /** What the model it holds takes of that memory (its `ModelInfo.memoryBytes`); 0 without one. */
+  modelBytes: number;
+}
+
+/**
+ * The pool's memory as its workers report it with every answer (live workers only: a worker
+ * still starting is counted once it has answered). Each generation worker holds its own copy of
+ * the model, so `modelBytes` is the model's `memoryBytes` times the workers that have it.
+ */
+export interface PoolMemory {
+  workers: WorkerMemory[];
+  /** Sum of the generation workers' `modelBytes` (0 after `unload()`). */
+  modelBytes: number;
+  /** Sum of the generation workers' `wasmBytes`. */
+  wasmBytes: number;
+  /** The training worker's WebAssembly memory (its training's peak, until it is replaced 2 s
+   *  after the training). */
+  trainingWasmBytes: number;
+  /** `wasmBytes + trainingWasmBytes`: the WebAssembly memory the pool holds in the page. The
+   *  page's process holds more (each worker's JavaScript heap and code: a few MB a worker). */
+  totalWasmBytes: number;
 }
 
 /**
@@ -284,6 +316,8 @@ export interface WorkerTimings {
   installTotalMs?: number;
   /** The worker's WebAssembly memory in bytes after the request (not a duration). */
   wasmBytes?: number;
+  /** What the worker's model then takes of that memory (its `memoryBytes`; 0 with none). */
+  modelBytes?: number;
   [phase: string]: number | undefined;
 }
 
@@ -314,6 +348,7 @@ export interface OpMetrics {
 export interface Metrics {
   uptimeMs: number;
   ops: Record<string, OpMetrics>;
+  /** What the current model takes in one worker's memory (its `memoryBytes`; 0 when none). */
   modelMemoryBytes: number;
   /** Size of the current model file (0 when none). */
   modelFileBytes: number;
@@ -333,6 +368,8 @@ export interface Metrics {
    * training's until it is replaced, 2 s after the training.
    */
   workerMemoryBytes: { generation: number; training: number };
+  /** Per worker and in total, as in `health()`. */
+  memory: PoolMemory;
 }
 
 export interface Uellm {
@@ -397,6 +434,16 @@ export interface Uellm {
   /** Asks the browser to keep the saved models when space runs short; resolves to whether it
    *  will (browsers decide by their own rules, so it may be false). */
   persistStorage(): Promise<boolean>;
+  /**
+   * Frees the model in every generation worker without stopping them; a later `load`, `loadBytes`
+   * or `train` uses the same workers, and builds its model in the memory this one used (a
+   * worker's WebAssembly memory never shrinks: `health().memory` shows `modelBytes` 0 while
+   * `wasmBytes` stays). Calls that need a model (`generate`, `stream`, `perplexity`, `save`)
+   * then fail with NoModelError, and `info()` gives null. A request already running ends first;
+   * its worker frees the model then. Resolves once every worker has freed it (or once a model
+   * that a load or training made current meanwhile has taken its place).
+   */
+  unload(): Promise<void>;
   health(): Health;
   metrics(): Metrics;
   /** Terminates every worker; pending and later calls reject with TerminatedError. */

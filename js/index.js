@@ -549,6 +549,22 @@ class Uellm {
       trace, { signal, timeoutMs }, onProgress));
   }
 
+  /**
+   * Frees the current model in every generation worker, keeping the workers: a later `load`,
+   * `loadBytes` or `train` needs no new worker, and builds its model in the memory this one
+   * used (a WebAssembly instance's memory never shrinks, so `wasmBytes` stays as it was, but it
+   * does not grow again for a model of the same size). Requests that need a model fail with
+   * NoModelError from now on; those already running end first (their workers free the model
+   * then). Resolves once every worker has freed it, or once a model loaded meanwhile has become
+   * current instead.
+   */
+  unload() {
+    return this.timed('unload', async () => {
+      this.modelInfo = null;
+      await this.pool.unload();
+    });
+  }
+
   list() { return this.timed('list', (trace) => this.storage('list', {}, trace)); }
   remove(name) { return this.timed('remove', (trace) => this.storage('remove', { name: nameArg(name) }, trace)); }
 
@@ -596,6 +612,21 @@ class Uellm {
   }
 
   // ---- observability ----
+  /**
+   * Memory of the pool's workers, as of their last answers: per generation worker its
+   * WebAssembly memory (`wasmBytes`) and what its model takes of it (`modelBytes`, the model
+   * info's `memoryBytes`; 0 without a model), their sums, the training worker's WebAssembly
+   * memory, and `totalWasmBytes`, the WebAssembly memory of every worker of the pool: what the
+   * pool costs the page, less each worker's JavaScript heap and code, which no page API reports
+   * without cross-origin isolation (docs/benchmarks.md measures the whole).
+   */
+  memory() {
+    const p = this.pool.stats();
+    const t = this.trainer.stats();
+    return { workers: p.memory, modelBytes: p.modelBytes, wasmBytes: p.wasmBytes,
+      trainingWasmBytes: t.wasmBytes, totalWasmBytes: p.wasmBytes + t.wasmBytes };
+  }
+
   health() {
     const p = this.pool.stats();
     const t = this.trainer.stats();
@@ -613,6 +644,7 @@ class Uellm {
         starting: p.starting },
       training: { busy: t.busy > 0, queued: t.queued },
       queued: p.queued + t.queued,
+      memory: this.memory(),
     };
   }
 
@@ -638,6 +670,7 @@ class Uellm {
       },
       workers: { ...this.events, ready: pool.ready },
       workerMemoryBytes: { generation: pool.wasmBytes, training: this.trainer.stats().wasmBytes },
+      memory: this.memory(),
     };
   }
 

@@ -1,11 +1,12 @@
 // End-to-end tests of the pool's memory (issue 14, part 4): workers sized to the device
-// (navigator.hardwareConcurrency, overridden by an init script). Packs pkg/
+// (navigator.hardwareConcurrency, overridden by an init script), `unload()`, and the memory that
+// `health()` and `metrics()` report per worker and for the whole pool. Packs pkg/
 // (UELLM_PKG_DIR=/path tests another unpacked package folder, e.g. an older build, to see these
 // tests fail there) and drives headless Chromium.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +16,11 @@ import { startServer } from './server.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
 const PKG = process.env.UELLM_PKG_DIR ? resolve(process.env.UELLM_PKG_DIR) : join(ROOT, 'pkg');
+const GOLDEN = readFileSync(join(ROOT, 'tests/fixtures/tiny-o3.seed42.txt'), 'utf8');
+const PROMPT = 'It is a truth';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
   '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
+const PAGE = 1 << 16; // a WebAssembly page
 
 let tmp;
 let server;
@@ -37,6 +41,10 @@ async function openAs(cores) {
   await page.waitForFunction(() => window.pageReady === true, null, { timeout: 20_000 });
   assert.equal(await page.evaluate(() => String(navigator.hardwareConcurrency ?? 'none')), String(cores));
 }
+
+/** Waits (in the page) until the pool `window[name]` has `n` workers serving the current model. */
+const allReady = (name, n) => page.waitForFunction(({ name, n }) => window[name].health().workers.ready === n,
+  { name, n }, { timeout: 20_000 });
 
 describe('the pool\'s size and memory', { concurrency: false }, () => {
   before(async () => {
@@ -110,6 +118,158 @@ describe('the pool\'s size and memory', { concurrency: false }, () => {
     while (poolWorkers() !== 3 && Date.now() - t0 < 10_000) await new Promise((res) => setTimeout(res, 20));
     assert.equal(poolWorkers(), 3);
     await page.evaluate(() => window.sized.terminate());
+  });
+
+  test('health() and metrics() report each worker\'s model and WebAssembly memory, and the pool\'s total', async () => {
+    await openAs(4);
+    const r = await page.evaluate(async () => {
+      const llm = await window.uellm.create({ workers: 2 });
+      window.llm = llm;
+      const empty = llm.health().memory;
+      const text = await (await fetch('/fixtures/corpus/tiny.txt')).text();
+      const info = await llm.train([text], { maxPatternLength: 3 });
+      return { empty, info };
+    });
+    // Before any model: the workers' own memory, no model bytes.
+    assert.equal(r.empty.modelBytes, 0);
+    assert.deepEqual(r.empty.workers.map((w) => [w.slot, w.modelBytes]), [[0, 0], [1, 0]]);
+    for (const w of r.empty.workers) assert.ok(w.wasmBytes > 0 && w.wasmBytes % PAGE === 0, JSON.stringify(w));
+
+    await allReady('llm', 2);
+    const m = await page.evaluate(async (p) => {
+      const { llm } = window;
+      await llm.generate(p, { seed: 42, maxTokens: 10 });
+      return { health: llm.health().memory, metrics: llm.metrics(), info: await llm.info() };
+    }, PROMPT);
+    const modelBytes = r.info.memoryBytes;
+    assert.ok(modelBytes > 0);
+    assert.equal(m.info.memoryBytes, modelBytes);
+    for (const mem of [m.health, m.metrics.memory]) {
+      assert.deepEqual(Object.keys(mem).sort(), ['modelBytes', 'totalWasmBytes', 'trainingWasmBytes', 'wasmBytes', 'workers']);
+      assert.deepEqual(mem.workers.map((w) => Object.keys(w).sort()), [['modelBytes', 'slot', 'wasmBytes'], ['modelBytes', 'slot', 'wasmBytes']]);
+      assert.deepEqual(mem.workers.map((w) => [w.slot, w.modelBytes]), [[0, modelBytes], [1, modelBytes]]);
+      for (const w of mem.workers) {
+        assert.ok(w.wasmBytes % PAGE === 0 && w.wasmBytes > w.modelBytes, JSON.stringify(w));
+      }
+      // One copy of the model per worker, and the sums over the workers.
+      assert.equal(mem.modelBytes, 2 * modelBytes);
+      assert.equal(mem.wasmBytes, mem.workers[0].wasmBytes + mem.workers[1].wasmBytes);
+      assert.ok(mem.trainingWasmBytes > 0 && mem.trainingWasmBytes % PAGE === 0, JSON.stringify(mem));
+      assert.equal(mem.totalWasmBytes, mem.wasmBytes + mem.trainingWasmBytes);
+    }
+    // The older figures agree with the new ones.
+    assert.equal(m.metrics.modelMemoryBytes, modelBytes);
+    assert.equal(m.metrics.workerMemoryBytes.generation, m.metrics.memory.wasmBytes);
+    assert.equal(m.metrics.workerMemoryBytes.training, m.metrics.memory.trainingWasmBytes);
+    // Every answer carries the worker's model bytes next to its wasm bytes.
+    assert.equal(m.metrics.ops.generate.worker.last.modelBytes, modelBytes);
+  });
+
+  test('unload() frees the model in every worker, keeps the workers; generate fails with NoModelError; a load reuses the memory', async () => {
+    await openAs(4);
+    // A model of a few MB (both fixtures at order 5), so that it needs more memory than a fresh
+    // worker has: a load after the unload then shows whether the memory is reused or grown.
+    const trained = await page.evaluate(async () => {
+      const llm = await window.uellm.create({ workers: 2 });
+      window.big = llm;
+      const texts = await Promise.all(['tiny.txt', 'es-tiny.txt'].map(async (f) => (await fetch(`/fixtures/corpus/${f}`)).text()));
+      const fresh = llm.health().memory.workers.map((w) => w.wasmBytes);
+      const info = await llm.train(texts, { maxPatternLength: 5 });
+      for (const m of await llm.list()) if (m.name === 'memory-test') await llm.remove(m.name);
+      await llm.save('memory-test');
+      return { info, fresh };
+    });
+    await allReady('big', 2);
+    const workersBefore = poolWorkers();
+    const r = await page.evaluate(async (p) => {
+      const llm = window.big;
+      const loaded = llm.health().memory;
+      const text = (await llm.generate(p, { seed: 7, maxTokens: 30 })).text;
+      // A generation running when unload() is called ends normally: its worker frees the model
+      // after it.
+      const running = llm.generate(p, { seed: 8, maxTokens: 20_000, stopAtSentenceEnd: false, temperature: 0.8, topK: 40 });
+      await llm.unload();
+      const during = await running;
+      const unloaded = { health: llm.health(), metrics: llm.metrics() };
+      const afterUnload = {
+        generate: await window.settle(llm.generate(p, { seed: 7, maxTokens: 30 })),
+        stream: await window.settle(llm.stream(p, { maxTokens: 5 }).result),
+        perplexity: await window.settle(llm.perplexity('It is a truth.')),
+        save: await window.settle(llm.save('never')),
+        info: await llm.info(),
+        list: (await llm.list()).map((m) => m.name),
+      };
+      const info = await llm.load('memory-test');
+      const again = (await llm.generate(p, { seed: 7, maxTokens: 30 })).text;
+      return { loaded, text, duringTokens: during.stats.tokens, unloaded, afterUnload, info, again };
+    }, PROMPT);
+    const modelBytes = trained.info.memoryBytes;
+    // The model needed more memory than a fresh worker had.
+    for (const [i, w] of r.loaded.workers.entries()) {
+      assert.equal(w.modelBytes, modelBytes);
+      assert.ok(w.wasmBytes > trained.fresh[i], `worker ${i}: ${w.wasmBytes} vs fresh ${trained.fresh[i]}`);
+    }
+    assert.equal(r.duringTokens, 20_000);
+
+    // Unloaded: no model anywhere, the workers (and their memory, which never shrinks) still there.
+    const { health: h, metrics: m } = r.unloaded;
+    assert.equal(h.modelLoaded, false);
+    assert.equal(h.status, 'ok');
+    assert.deepEqual([h.workers.total, h.workers.ready], [2, 2]);
+    assert.equal(h.memory.modelBytes, 0);
+    assert.deepEqual(h.memory.workers.map((w) => w.modelBytes), [0, 0]);
+    // WebAssembly memory never shrinks (the long generation may even have grown its worker's).
+    for (const [i, w] of h.memory.workers.entries()) {
+      assert.ok(w.wasmBytes >= r.loaded.workers[i].wasmBytes, `worker ${i}: ${w.wasmBytes} < ${r.loaded.workers[i].wasmBytes}`);
+    }
+    assert.equal(m.modelMemoryBytes, 0);
+    assert.equal(m.modelFileBytes, 0);
+    assert.equal(m.memory.modelBytes, 0);
+    assert.equal(m.workers.restarts, 0);
+    assert.equal(m.ops.unload.count, 1);
+    assert.equal(m.ops.unload.errors, 0);
+    assert.equal(poolWorkers(), workersBefore, 'no worker was terminated');
+
+    for (const [call, e] of Object.entries(r.afterUnload)) {
+      if (call === 'info' || call === 'list') continue;
+      assert.deepEqual([e.ok, e.name, e.code, e.isUellmError], [false, 'NoModelError', 'NO_MODEL', true], call);
+    }
+    assert.equal(r.afterUnload.info, null);
+    // Requests that need no model still run in the same workers.
+    assert.ok(r.afterUnload.list.includes('memory-test'));
+
+    // Loaded again: the same text, in the memory the first model used (not grown).
+    assert.equal(r.info.memoryBytes, modelBytes);
+    assert.equal(r.again, r.text);
+    await allReady('big', 2);
+    const reloaded = await page.evaluate(async () => {
+      await window.big.info(); // an answer from a worker, which refreshes its figures
+      return window.big.health().memory;
+    });
+    for (const [i, w] of reloaded.workers.entries()) {
+      assert.equal(w.modelBytes, modelBytes);
+      const freed = h.memory.workers[i].wasmBytes;
+      assert.ok(w.wasmBytes === freed, `worker ${i} grew on the load after unload(): ${w.wasmBytes} > ${freed}`);
+    }
+    assert.equal(poolWorkers(), workersBefore);
+  });
+
+  test('unload() without a model resolves; after terminate() it rejects with TerminatedError; train after unload works', async () => {
+    await openAs(4);
+    const r = await page.evaluate(async (p) => {
+      const llm = await window.uellm.create({ workers: 1 });
+      const first = await window.settle(llm.unload());
+      const text = await (await fetch('/fixtures/corpus/tiny.txt')).text();
+      await llm.train([text], { maxPatternLength: 3 });
+      await llm.unload();
+      await llm.train([text], { maxPatternLength: 3 });
+      const out = await llm.generate(p, { seed: 42, maxTokens: 40 });
+      llm.terminate();
+      return { first, text: out.text, terminated: await window.settle(llm.unload()) };
+    }, PROMPT);
+    assert.equal(r.first.ok, true);
+    assert.equal(r.text, GOLDEN);
+    assert.deepEqual([r.terminated.ok, r.terminated.code], [false, 'TERMINATED']);
   });
 
   test('no unexpected page errors', () => {

@@ -122,7 +122,8 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     // Every answer carries the time spent in the worker (`waitMs` includes the wait for init).
     const { timings, ...rest } = r[1];
     assert.deepEqual(rest, { id: 1, ok: true, result: null });
-    assert.deepEqual(Object.keys(timings).sort(), ['totalMs', 'waitMs', 'wasmBytes']);
+    assert.deepEqual(Object.keys(timings).sort(), ['modelBytes', 'totalMs', 'waitMs', 'wasmBytes']);
+    assert.equal(timings.modelBytes, 0, 'no model yet');
     assert.ok(timings.totalMs >= 0 && timings.waitMs >= 0, JSON.stringify(timings));
     // ... and the worker's WebAssembly memory (a whole number of 64 KiB pages).
     assert.ok(timings.wasmBytes > 0 && timings.wasmBytes % 65536 === 0, JSON.stringify(timings));
@@ -735,7 +736,7 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     }, PROMPT);
     const h = r.health;
     assert.deepEqual(Object.keys(h).sort(),
-      ['modelLoaded', 'poolActive', 'queued', 'status', 'timestamp', 'training', 'workers']);
+      ['memory', 'modelLoaded', 'poolActive', 'queued', 'status', 'timestamp', 'training', 'workers']);
     assert.equal(h.status, 'ok');
     assert.equal(h.modelLoaded, true);
     assert.equal(h.poolActive, true);

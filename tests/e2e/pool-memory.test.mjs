@@ -246,10 +246,14 @@ describe('the pool\'s size and memory', { concurrency: false }, () => {
       await window.big.info(); // an answer from a worker, which refreshes its figures
       return window.big.health().memory;
     });
+    // At most a little fragmentation: a few pages (en-train at order 5 in the browser benchmark:
+    // 256 KiB on 116.5 MB). A model that was not freed makes the worker grow by most of the
+    // model's size instead (here 1.8 MB of its 2.2 MB: the rest fits in the memory's slack).
     for (const [i, w] of reloaded.workers.entries()) {
       assert.equal(w.modelBytes, modelBytes);
       const freed = h.memory.workers[i].wasmBytes;
-      assert.ok(w.wasmBytes === freed, `worker ${i} grew on the load after unload(): ${w.wasmBytes} > ${freed}`);
+      assert.ok(w.wasmBytes - freed <= modelBytes / 8,
+        `worker ${i} grew on the load after unload(): ${w.wasmBytes} > ${freed} (the model: ${modelBytes} bytes)`);
     }
     assert.equal(poolWorkers(), workersBefore);
   });

@@ -57,7 +57,7 @@ export const defaults = Object.freeze({
  * worker need, and at least one. Where the browser does not say (or says something odd), two
  * cores are assumed, as the pool's install limit does (pool.js). More workers than cores buy no
  * throughput (each request runs on one core) and, without cross-origin isolation, each holds a
- * copy of the model: en-train at order 5 costs about 116 MB of page memory per worker
+ * copy of the model: en-train at order 5 costs about 120 MB of page memory per worker
  * (docs/benchmarks.md).
  */
 export function deviceWorkers() {

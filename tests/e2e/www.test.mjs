@@ -606,7 +606,9 @@ describe('the website', { concurrency: false }, () => {
     }
     assert.equal(await page.textContent('#dash-status'), 'ok');
     assert.equal(await page.textContent('#dash-model'), 'yes');
-    assert.match(await page.textContent('#dash-memory'), /kB|MB/);
+    // The model's memory, times the workers holding a copy, and the pool's WebAssembly memory.
+    assert.match(await page.textContent('#dash-memory'),
+      /^[\d.]+ (kB|MB) × \d+ workers? · pool: [\d.]+ (kB|MB|GB) of WebAssembly memory$/);
     // The panel refreshes itself: the counts are rewritten about every 500 ms.
     await page.evaluate(() => { document.getElementById('dash-idle').textContent = 'stale'; });
     await page.waitForFunction(() => /^\d+$/.test(document.getElementById('dash-idle').textContent), null, { timeout: 2000 });

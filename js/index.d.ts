@@ -192,7 +192,13 @@ export interface Logger { info?(msg: string): void; warn?(msg: string): void; }
 export interface Config {
   /** Pool preset; fields given here override it. */
   preset?: PresetName;
-  /** Generation workers (default 4). A separate training worker is always started. */
+  /**
+   * Generation workers. Given, it is used as given. Otherwise the pool fits the device: one
+   * worker per core but one (`navigator.hardwareConcurrency - 1`, at least 1; see
+   * `deviceWorkers()`), at most the preset's `workers` (development 2, production 8,
+   * high_performance 16) or, without a preset, `defaults.workers` (4). Each worker holds its own
+   * copy of the model. A separate training worker is always started.
+   */
   workers?: number;
   /** Requests waiting for a busy pool (default 256); beyond → QueueFullError at once. */
   maxQueue?: number;
@@ -244,6 +250,38 @@ export interface Health {
   workers: { total: number; ready: number; busy: number; idle: number; installing: number; starting: number };
   training: { busy: boolean; queued: number };
   queued: number;
+  /** The workers' memory: each generation worker's model and WebAssembly memory, and the pool's total. */
+  memory: PoolMemory;
+}
+
+/** One generation worker's memory, as of its last answer. */
+export interface WorkerMemory {
+  /** Its place in the pool, 0 to `config.workers - 1` (a replacement takes the same slot). */
+  slot: number;
+  /** Its WebAssembly memory (`WebAssembly.Memory` `buffer.byteLength`). It never shrinks: it
+   *  stays at the peak of the worker's largest load, also after `unload()`. */
+  wasmBytes: number;
+  /** What the model it holds takes of that memory (its `ModelInfo.memoryBytes`); 0 without one. */
+  modelBytes: number;
+}
+
+/**
+ * The pool's memory as its workers report it with every answer (live workers only: a worker
+ * still starting is counted once it has answered). Each generation worker holds its own copy of
+ * the model, so `modelBytes` is the model's `memoryBytes` times the workers that have it.
+ */
+export interface PoolMemory {
+  workers: WorkerMemory[];
+  /** Sum of the generation workers' `modelBytes` (0 after `unload()`). */
+  modelBytes: number;
+  /** Sum of the generation workers' `wasmBytes`. */
+  wasmBytes: number;
+  /** The training worker's WebAssembly memory (its training's peak, until it is replaced 2 s
+   *  after the training). */
+  trainingWasmBytes: number;
+  /** `wasmBytes + trainingWasmBytes`: the WebAssembly memory the pool holds in the page. The
+   *  page's process holds more (each worker's JavaScript heap and code: a few MB a worker). */
+  totalWasmBytes: number;
 }
 
 /**
@@ -278,6 +316,8 @@ export interface WorkerTimings {
   installTotalMs?: number;
   /** The worker's WebAssembly memory in bytes after the request (not a duration). */
   wasmBytes?: number;
+  /** What the worker's model then takes of that memory (its `memoryBytes`; 0 with none). */
+  modelBytes?: number;
   [phase: string]: number | undefined;
 }
 
@@ -308,6 +348,7 @@ export interface OpMetrics {
 export interface Metrics {
   uptimeMs: number;
   ops: Record<string, OpMetrics>;
+  /** What the current model takes in one worker's memory (its `memoryBytes`; 0 when none). */
   modelMemoryBytes: number;
   /** Size of the current model file (0 when none). */
   modelFileBytes: number;
@@ -327,6 +368,8 @@ export interface Metrics {
    * training's until it is replaced, 2 s after the training.
    */
   workerMemoryBytes: { generation: number; training: number };
+  /** Per worker and in total, as in `health()`. */
+  memory: PoolMemory;
 }
 
 export interface Uellm {
@@ -391,6 +434,16 @@ export interface Uellm {
   /** Asks the browser to keep the saved models when space runs short; resolves to whether it
    *  will (browsers decide by their own rules, so it may be false). */
   persistStorage(): Promise<boolean>;
+  /**
+   * Frees the model in every generation worker without stopping them; a later `load`, `loadBytes`
+   * or `train` uses the same workers, and builds its model in the memory this one used (a
+   * worker's WebAssembly memory never shrinks: `health().memory` shows `modelBytes` 0 while
+   * `wasmBytes` stays). Calls that need a model (`generate`, `stream`, `perplexity`, `save`)
+   * then fail with NoModelError, and `info()` gives null. A request already running ends first;
+   * its worker frees the model then. Resolves once every worker has freed it (or once a model
+   * that a load or training made current meanwhile has taken its place).
+   */
+  unload(): Promise<void>;
   health(): Health;
   metrics(): Metrics;
   /** Terminates every worker; pending and later calls reject with TerminatedError. */
@@ -407,5 +460,13 @@ export interface Uellm {
 export function create(config?: Config): Promise<Uellm>;
 /** The configuration `create(config)` would use. */
 export function resolveConfig(config?: Config): ResolvedConfig;
+/**
+ * The generation workers this device runs side by side: `navigator.hardwareConcurrency - 1`, at
+ * least 1 (2 cores assumed where the browser does not say). Without `config.workers`, the pool
+ * has this many, at most the preset's (or the default's) `workers`.
+ */
+export function deviceWorkers(): number;
+/** The pool presets. Their `workers` are upper bounds of the device-sized count (see `Config.workers`). */
 export const presets: Readonly<Record<PresetName, Readonly<Partial<Config>>>>;
+/** The defaults of `create()`. `workers` (4) is an upper bound of the device-sized count. */
 export const defaults: Readonly<Required<Omit<Config, 'preset' | 'logger' | 'workerUrl' | 'wasmUrl'>>>;

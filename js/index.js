@@ -36,6 +36,8 @@ export const presets = Object.freeze({
 });
 
 export const defaults = Object.freeze({
+  // An upper bound, as each preset's `workers`: without `config.workers` the pool has
+  // min(this, deviceWorkers()) workers (see resolveConfig).
   workers: 4,
   maxQueue: 256,
   generateTimeoutMs: 30_000,
@@ -49,7 +51,27 @@ export const defaults = Object.freeze({
   testHooks: false,
 });
 
-/** The configuration `create(config)` would use (preset, then overrides). */
+/**
+ * The generation workers this device can run side by side: its logical cores
+ * (`navigator.hardwareConcurrency`) minus one, which the page's own thread and the training
+ * worker need, and at least one. Where the browser does not say (or says something odd), two
+ * cores are assumed, as the pool's install limit does (pool.js). More workers than cores buy no
+ * throughput (each request runs on one core) and, without cross-origin isolation, each holds a
+ * copy of the model: en-train at order 5 costs about 120 MB of page memory per worker
+ * (docs/benchmarks.md).
+ */
+export function deviceWorkers() {
+  const said = globalThis.navigator?.hardwareConcurrency;
+  const cores = Number.isInteger(said) && said > 0 ? said : 2;
+  return Math.max(1, cores - 1);
+}
+
+/**
+ * The configuration `create(config)` would use (preset, then overrides). The worker count is the
+ * caller's `workers` when given, as given; otherwise the device's (deviceWorkers), at most the
+ * preset's `workers` (or `defaults.workers`): a preset's count is an upper bound, so
+ * `high_performance` on a 4-core laptop starts 3 workers, not 16.
+ */
 export function resolveConfig(config = {}) {
   // Own keys only: "toString" or "__proto__" is no preset.
   if (config.preset && !Object.hasOwn(presets, config.preset)) {
@@ -57,6 +79,8 @@ export function resolveConfig(config = {}) {
   }
   const preset = config.preset ? presets[config.preset] : {};
   const out = { ...defaults, ...preset, ...config };
+  // `workers: undefined` counts as not given (a caller spreading an options object of its own).
+  if (config.workers === undefined) out.workers = Math.min(preset.workers ?? defaults.workers, deviceWorkers());
   out.generateDefaults = { ...(preset.generateDefaults ?? {}), ...(config.generateDefaults ?? {}) };
   for (const key of ['workers', 'maxQueue']) {
     if (!Number.isInteger(out[key]) || out[key] < (key === 'workers' ? 1 : 0)) {
@@ -525,6 +549,22 @@ class Uellm {
       trace, { signal, timeoutMs }, onProgress));
   }
 
+  /**
+   * Frees the current model in every generation worker, keeping the workers: a later `load`,
+   * `loadBytes` or `train` needs no new worker, and builds its model in the memory this one
+   * used (a WebAssembly instance's memory never shrinks, so `wasmBytes` stays as it was, but it
+   * does not grow again for a model of the same size). Requests that need a model fail with
+   * NoModelError from now on; those already running end first (their workers free the model
+   * then). Resolves once every worker has freed it, or once a model loaded meanwhile has become
+   * current instead.
+   */
+  unload() {
+    return this.timed('unload', async () => {
+      this.modelInfo = null;
+      await this.pool.unload();
+    });
+  }
+
   list() { return this.timed('list', (trace) => this.storage('list', {}, trace)); }
   remove(name) { return this.timed('remove', (trace) => this.storage('remove', { name: nameArg(name) }, trace)); }
 
@@ -572,6 +612,21 @@ class Uellm {
   }
 
   // ---- observability ----
+  /**
+   * Memory of the pool's workers, as of their last answers: per generation worker its
+   * WebAssembly memory (`wasmBytes`) and what its model takes of it (`modelBytes`, the model
+   * info's `memoryBytes`; 0 without a model), their sums, the training worker's WebAssembly
+   * memory, and `totalWasmBytes`, the WebAssembly memory of every worker of the pool: what the
+   * pool costs the page, less each worker's JavaScript heap and code, which no page API reports
+   * without cross-origin isolation (docs/benchmarks.md measures the whole).
+   */
+  memory() {
+    const p = this.pool.stats();
+    const t = this.trainer.stats();
+    return { workers: p.memory, modelBytes: p.modelBytes, wasmBytes: p.wasmBytes,
+      trainingWasmBytes: t.wasmBytes, totalWasmBytes: p.wasmBytes + t.wasmBytes };
+  }
+
   health() {
     const p = this.pool.stats();
     const t = this.trainer.stats();
@@ -589,6 +644,7 @@ class Uellm {
         starting: p.starting },
       training: { busy: t.busy > 0, queued: t.queued },
       queued: p.queued + t.queued,
+      memory: this.memory(),
     };
   }
 
@@ -614,6 +670,7 @@ class Uellm {
       },
       workers: { ...this.events, ready: pool.ready },
       workerMemoryBytes: { generation: pool.wasmBytes, training: this.trainer.stats().wasmBytes },
+      memory: this.memory(),
     };
   }
 

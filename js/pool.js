@@ -16,6 +16,10 @@
 // core to the serving worker), and join as they finish. A background install that fails replaces
 // its worker and changes no other worker's model; replacements load the current model the same
 // way (through the same limit) before they take requests.
+//
+// `unload()` makes "no model" current the same way: a new version whose file is null, which
+// each worker "installs" by freeing its model (a busy one when its request ends); it resolves
+// once every live worker has. The workers stay up, so a later load needs no new worker.
 import {
   AbortError, QueueFullError, TerminatedError, TimeoutError, WorkerCrashedError, fromWire,
 } from './errors.js';
@@ -46,6 +50,7 @@ class Handle {
     this.version = 0;         // the model version this worker holds (0: none)
     this.installing = false;  // a background install is running or waiting for its turn
     this.wasmBytes = 0;       // its WebAssembly memory as of its last answer
+    this.modelBytes = 0;      // what its model took of that memory then (0: no model)
     // The URL this worker's long generations poll to learn that they should stop; `canStop`:
     // the worker can read it (it said so at init).
     this.stopUrl = pool.stopGraceMs > 0 ? stopUrl() : null;
@@ -110,6 +115,7 @@ class Handle {
     this.pending.delete(msg.id);
     if (entry.timer !== null) clearTimeout(entry.timer);
     if (typeof msg.timings?.wasmBytes === 'number') this.wasmBytes = msg.timings.wasmBytes;
+    if (typeof msg.timings?.modelBytes === 'number') this.modelBytes = msg.timings.modelBytes;
     if (entry.trace) entry.trace.worker = msg.timings ?? null;
     if (msg.ok) entry.resolve(msg.result);
     else entry.reject(fromWire(msg.error));
@@ -178,6 +184,7 @@ export class Pool {
     this.installSlots = 0;   // installs running
     this.installGate = [];   // resolvers of installs waiting for a slot
     this.recycling = new Set(); // slots whose worker is being replaced by recycle()
+    this.settledWaiters = [];   // unload() calls waiting for every worker to free its model
   }
 
   /** A worker that may take requests: initialised, alive, holding the current model. */
@@ -198,7 +205,9 @@ export class Pool {
       const init = await handle.call('init', { ...this.initArgs, stopUrl: handle.stopUrl ?? undefined },
         { timeoutMs: this.initTimeoutMs });
       handle.canStop = init?.canStop === true;
-      if (this.version > 0) await this.installInto(handle);
+      // A fresh worker holds no model: after an unload it is current as it is.
+      if (this.version > 0 && this.modelBlob === null) handle.version = this.version;
+      else if (this.version > 0) await this.installInto(handle);
       if (handle.dead) throw new WorkerCrashedError('the worker died while starting');
       handle.ready = true;
       this.pump();
@@ -224,16 +233,52 @@ export class Pool {
     this.modelBlob = blob;
     handle.version = this.version;
     this.scheduleInstalls();
+    this.checkSettled();
   }
 
-  /** Loads the current model into `handle` (waiting for an install slot); reloads if it changed. */
+  /**
+   * Makes "no model" current: every worker frees its model, idle ones at once, busy ones when
+   * their request ends (requests then go to the workers that have freed theirs, and those that
+   * need a model fail there with NoModelError). Resolves once every live worker holds no model
+   * (true), or earlier, with false, when a load makes another model current meanwhile or the
+   * pool is terminated. Workers that start meanwhile begin without a model anyway.
+   */
+  unload() {
+    if (this.terminated) return Promise.reject(new TerminatedError());
+    this.version++;
+    this.modelBlob = null;
+    const version = this.version;
+    const settled = new Promise((resolve) => this.settledWaiters.push({ version, resolve }));
+    this.scheduleInstalls();
+    this.checkSettled();
+    return settled;
+  }
+
+  /** Resolves the unload() calls whose version every live worker now holds, or that a newer
+   *  version (or termination) superseded. */
+  checkSettled() {
+    if (!this.settledWaiters.length) return;
+    const current = (w) => this.handles.every((h) => !h || h.dead || !h.ready || h.version === w.version);
+    this.settledWaiters = this.settledWaiters.filter((w) => {
+      const superseded = this.terminated || w.version !== this.version;
+      if (!superseded && !current(w)) return true;
+      w.resolve(!superseded);
+      return false;
+    });
+  }
+
+  /**
+   * Brings `handle` to the current model (waiting for an install slot): loads its file, or,
+   * after an unload, frees the worker's model; again if the current model changed meanwhile.
+   */
   async installInto(handle) {
     if (this.installSlots < this.maxInstalls) this.installSlots++;
     else await new Promise((resolve) => this.installGate.push(resolve));
     try {
       while (!handle.dead && !this.terminated && handle.version !== this.version) {
         const version = this.version;
-        await handle.call('load', { blob: this.modelBlob, install: true }, { timeoutMs: this.installTimeoutMs });
+        if (this.modelBlob === null) await handle.call('unload', {}, { timeoutMs: this.installTimeoutMs });
+        else await handle.call('load', { blob: this.modelBlob, install: true }, { timeoutMs: this.installTimeoutMs });
         if (handle.dead) break;
         handle.version = version;
       }
@@ -253,10 +298,12 @@ export class Pool {
         h.installing = false;
         this.pump();
         this.scheduleInstalls();
+        this.checkSettled();
       }, (err) => {
         h.installing = false;
         // Replaced (its replacement loads the current model); the other workers are untouched.
         if (!h.dead) this.replace(h, err);
+        this.checkSettled();
       });
     }
   }
@@ -279,6 +326,8 @@ export class Pool {
       job.handle = null;
     }
     if (!this.terminated) this.startSlot(handle.slot, 1);
+    // A worker that is gone holds no model: an unload may be complete without it.
+    this.checkSettled();
   }
 
   /**
@@ -446,7 +495,8 @@ export class Pool {
    * serving a request; `installing`: initialised workers loading the current model (or waiting
    * to); `starting`: workers not initialised yet (new or replacements); `live`: initialised;
    * `recycling`: the starting workers that replace a recycled one (see recycle); `wasmBytes`:
-   * the live workers' WebAssembly memory, as of their last answers.
+   * the live workers' WebAssembly memory, and `modelBytes` what their models take of it, as of
+   * their last answers; `memory`: the same per live worker (`slot`, `wasmBytes`, `modelBytes`).
    */
   stats() {
     const live = this.handles.filter((h) => h && !h.dead && h.ready);
@@ -455,7 +505,9 @@ export class Pool {
     return { total: this.size, live: live.length, ready: ready.length, idle,
       busy: live.filter((h) => h.job).length, installing: live.length - ready.length,
       starting: this.size - live.length, recycling: this.recycling.size, queued: this.queue.length,
-      restarts: this.restarts, wasmBytes: live.reduce((sum, h) => sum + h.wasmBytes, 0) };
+      restarts: this.restarts, wasmBytes: live.reduce((sum, h) => sum + h.wasmBytes, 0),
+      modelBytes: live.reduce((sum, h) => sum + h.modelBytes, 0),
+      memory: live.map((h) => ({ slot: h.slot, wasmBytes: h.wasmBytes, modelBytes: h.modelBytes })) };
   }
 
   terminate() {
@@ -465,6 +517,7 @@ export class Pool {
     for (const job of this.queue.splice(0)) this.finishJob(job, err);
     for (const h of this.handles) if (h && !h.dead) h.kill(err);
     for (const next of this.installGate.splice(0)) next(); // they see `terminated` and stop
+    this.checkSettled();
   }
 }
 

@@ -9,7 +9,12 @@
 // `readMs` (IndexedDB / Blob / training input), `checkMs` (Model.checkHeader), `parseMs`
 // (Model.fromBytes), `restoreMs` (rebuilding the previous model after a failed load), `trainMs`
 // (Trainer.finishFile), `blobMs` (copying the model file into a Blob), `writeMs`,
-// `generateMs`, `perplexityMs`; and `wasmBytes`, the worker's WebAssembly memory afterwards.
+// `generateMs`, `perplexityMs`; and two sizes, not durations: `wasmBytes`, the worker's
+// WebAssembly memory afterwards, and `modelBytes`, what the model it then holds takes of that
+// memory (its info's `memoryBytes`; 0 with none). The pool keeps both per worker (health(),
+// metrics()).
+//
+// `unload` frees the model (the worker stays, ready for the next load).
 import * as core from './core.js';
 import * as storage from './storage.js';
 import { InvalidOpError, InvalidOptionError, NoModelError, UellmError, toWire } from './errors.js';
@@ -71,10 +76,12 @@ async function handle({ id, op, args = {}, arrivedAt }) {
     const { result, transfer = [] } = await dispatch(id, op, args, timings);
     timings.totalMs = performance.now() - t0;
     timings.wasmBytes = core.wasmMemoryBytes();
+    timings.modelBytes = modelBytes();
     self.postMessage({ id, ok: true, result, timings }, transfer);
   } catch (err) {
     timings.totalMs = performance.now() - t0;
     timings.wasmBytes = core.wasmMemoryBytes();
+    timings.modelBytes = modelBytes();
     const wire = toWire(err);
     // A wasm trap leaves the instance unusable: tell the pool to replace this worker.
     const fatal = err instanceof WebAssembly.RuntimeError;
@@ -123,6 +130,15 @@ function setModel(next, file) {
   return modelInfo;
 }
 
+/** Bytes the current model takes in this worker's WebAssembly memory (0 with none). */
+const modelBytes = () => modelInfo?.memoryBytes ?? 0;
+
+/**
+ * Frees the current model: wasm-bindgen's `free()` drops the Rust `Model`, whose allocations go
+ * back to the allocator inside the instance's memory. The memory itself stays as large as it
+ * grew (WebAssembly memory never shrinks), and the next model is built in it without growing
+ * it again (see replaceModel).
+ */
 function dropModel() {
   model?.free();
   model = null;
@@ -252,6 +268,13 @@ async function dispatch(id, op, args, timings) {
     case 'perplexity': {
       const m = requireModel();
       return { result: phase(timings, 'perplexityMs', () => core.perplexity(m, args.text ?? '')) };
+    }
+    case 'unload': {
+      // The pool's unload(): this worker keeps running, without a model; its next request
+      // that needs one fails with NoModelError until a load.
+      const freed = model !== null;
+      dropModel();
+      return { result: { freed } };
     }
     case 'info': return { result: model ? { ...core.info(model), cache: core.cacheStats(model) } : null };
     case 'cacheStats': return { result: model ? core.cacheStats(model) : null };

@@ -1,7 +1,7 @@
 // The app shell: starts the worker pool, owns the shared state (pool + current model), switches
 // sections by URL hash and wires up the six panels.
 import { create } from './pkg/index.js';
-import { $, describeError, formatBytes, formatInt } from './ui.js';
+import { $, describeError, formatBytes, formatInt, workerCount } from './ui.js';
 import { initTrain } from './train.js';
 import { initGenerate } from './generate.js';
 import { initLibrary } from './library.js';
@@ -133,7 +133,7 @@ function renderModelStatus() {
   const { info } = m;
   const restored = m.restored ? ', restored from the last visit' : '';
   const where = m.savedAs ? `saved as “${m.savedAs}”${restored}` : `${m.origin}${restored}, not saved`;
-  const pool = app.llm ? ` · pool: ${app.preset ? app.preset.replace('_', ' ') : 'default'}, ${app.llm.config.workers} workers` : '';
+  const pool = app.llm ? ` · pool: ${app.preset ? app.preset.replace('_', ' ') : 'default'}, ${workerCount(app.llm.config.workers)}` : '';
   const lost = app.kept?.kept === false ? ` · it will not come back after a reload: ${app.kept.reason}` : '';
   el.textContent = `Model: order ${info.order} · ${formatInt(info.patterns)} patterns · `
     + `vocabulary ${formatInt(info.vocabSize)} · ${formatBytes(info.fileBytes)} (${where})${pool}${lost}`;

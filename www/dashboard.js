@@ -3,7 +3,7 @@
 // page is); nothing runs while it is hidden. uPlot (npm `uplot`, MIT) is copied into ./vendor/ by
 // scripts/build-www.sh and imported on first use; it only draws on a canvas and sets styles through
 // the CSSOM, so it works under the page's CSP (no 'unsafe-inline', no eval).
-import { $, describeError, formatBytes, formatInt, formatMs, formatPct, show } from './ui.js';
+import { $, describeError, formatBytes, formatInt, formatMs, formatPct, show, workerCount } from './ui.js';
 
 const TICK_MS = 500;
 const MAX_POINTS = 600; // 5 minutes of samples
@@ -110,7 +110,12 @@ export function initDashboard(app) {
     $('dash-training').textContent = h.training.busy ? `busy (${h.training.queued} queued)` : `idle (${h.training.queued} queued)`;
     for (const id of ['dash-busy', 'dash-idle', 'dash-queued']) $(id).dataset.value = $(id).textContent;
 
-    $('dash-memory').textContent = m.modelMemoryBytes ? formatBytes(m.modelMemoryBytes) : '–';
+    // One copy of the model per generation worker, and what the pool's workers hold in all
+    // (WebAssembly memory never shrinks: it stays after an unload).
+    const copies = m.memory.workers.filter((w) => w.modelBytes > 0).length;
+    const pool = `pool: ${formatBytes(m.memory.totalWasmBytes)} of WebAssembly memory`;
+    $('dash-memory').textContent = m.modelMemoryBytes
+      ? `${formatBytes(m.modelMemoryBytes)} × ${workerCount(copies)} · ${pool}` : `– · ${pool}`;
     $('dash-file').textContent = m.modelFileBytes ? formatBytes(m.modelFileBytes) : '–';
     $('dash-cache').textContent = m.cache.hitRate == null ? '–'
       : `${formatPct(m.cache.hitRate)} (${formatInt(m.cache.hits)} hits / ${formatInt(m.cache.misses)} misses)`;

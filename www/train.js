@@ -1,5 +1,5 @@
 // Train panel: source (bundled sample or the user's .txt files), options, progress, cancel.
-import { $, describeError, dropZone, formatBytes, formatMs, intField, show } from './ui.js';
+import { $, describeError, dropZone, formatBytes, formatMs, intField, show, workerCount } from './ui.js';
 
 const SAMPLES = {
   'sample-en': { url: './samples/tiny.txt', label: 'the English sample' },
@@ -151,7 +151,7 @@ export function initTrain(app) {
     show(msg, `Starting a worker pool with the ${presetName(wanted)} preset…${had ? ' The loaded model moves over to it.' : ''}`, 'info');
     try {
       const llm = await app.pool(wanted);
-      show(msg, `Pool preset ${presetName(app.preset)}: ${llm.config.workers} workers`
+      show(msg, `Pool preset ${presetName(app.preset)}: ${workerCount(llm.config.workers)}`
         + `${had && app.model ? '; the model is still loaded.' : '.'}`, 'ok');
     } catch (err) {
       show(msg, `Could not change the preset: ${describeError(err)} The previous pool${had ? ' and its model' : ''} stay in use.`, 'error');

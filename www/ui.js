@@ -18,6 +18,9 @@ export function formatMs(ms) {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** "1 worker", "3 workers": the pool follows the device's cores, so one worker is common. */
+export const workerCount = (n) => `${n} worker${n === 1 ? '' : 's'}`;
+
 export const formatPct = (x) => (x == null || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(1)}%`);
 
 /** A sentence a person can act on, for any error the package (or the browser) throws. */

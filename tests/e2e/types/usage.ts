@@ -2,13 +2,13 @@
 // declarations, as an outside TypeScript app would import them. Each `@ts-expect-error` line
 // must be an error: if a declaration loosened to `any`, tsc would report the directive unused.
 import {
-  create, presets, resolveConfig, fromWire, toWire,
+  create, presets, resolveConfig, deviceWorkers, fromWire, toWire,
   UellmError, QueueFullError, TimeoutError, UnsupportedEnvironmentError, InvalidOptionError,
   ModelExistsError, FetchError, WorkerLoadError, StorageError, InvalidOpError,
   type Config, type Generation, type GenerationStream, type Health, type Metrics, type ModelInfo,
   type SavedModel, type StorageInfo, type TrainProgress, type Uellm,
   type GenerateOptions, type GenerateCallOptions, type TrainOptions, type Perplexity, type PresetName,
-  type GenerationPreset, type CoreErrorCode, type ErrorCode,
+  type GenerationPreset, type CoreErrorCode, type ErrorCode, type PoolMemory, type WorkerMemory,
 } from 'ultra-efficient-llm';
 import init, {
   initSync, Model, Trainer, type Generation as CoreGeneration, type GenerateOptions as CoreGenerateOptions,
@@ -44,6 +44,11 @@ export async function app(file: File): Promise<string> {
   const metrics: Metrics = llm.metrics();
   const p95: number | undefined = metrics.ops.generate?.p95Ms;
   const memory: number = metrics.workerMemoryBytes.generation;
+  const pool: PoolMemory = health.memory;
+  const perWorker: WorkerMemory[] = metrics.memory.workers;
+  const modelCopies: number = pool.modelBytes + pool.totalWasmBytes + (perWorker[0]?.wasmBytes ?? 0);
+  const unloaded: Promise<void> = llm.unload();
+  await unloaded;
   const current: Blob | null = llm.modelFile;
   const storage: StorageInfo = await llm.storageInfo();
   const kept: boolean = storage.persisted ?? await llm.persistStorage();
@@ -65,11 +70,14 @@ export async function app(file: File): Promise<string> {
   await create({ workerUrl: new URL('./uellm-worker.js', 'https://app.example/'), wasmUrl: '/ultra_efficient_llm_bg.wasm' });
   // Node: the default init() reads the .wasm from disk.
   await init();
+  // @ts-expect-error: unload() resolves to nothing
+  const freed: number = await llm.unload();
   // @ts-expect-error: health() is synchronous
   const h: Promise<Health> = llm.health();
 
   return [order, tokensPerSecond, streamed.stats.seed, all.length, ppl, health.workers.ready, p95, memory, current?.size,
-    resolveConfig({ workers: 3 }).workers, presets.development.workers, h, storage.usage, kept].join(' ');
+    resolveConfig({ workers: 3 }).workers, presets.development.workers, h, storage.usage, kept, modelCopies, freed,
+    deviceWorkers()].join(' ');
 }
 
 export function errors(e: unknown): string {

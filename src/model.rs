@@ -42,6 +42,29 @@ pub struct ModelInfo {
     pub training: Option<TrainingStats>,
 }
 
+/// Bytes of memory a model holds, by part ([`Model::memory_use`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct MemoryUse {
+    /// The generation and scoring index: every context next to its successors.
+    pub index: u64,
+    /// The model file, kept so saving needs no encoding ([`Model::as_bytes`]).
+    pub file: u64,
+    /// The vocabulary: its words and their look-up table.
+    pub vocab: u64,
+    /// The activation cache of shaped generation, as filled so far ([`CacheStats::bytes`]).
+    ///
+    /// [`CacheStats::bytes`]: crate::CacheStats::bytes
+    pub cache: u64,
+}
+
+impl MemoryUse {
+    /// All parts together.
+    pub fn total(&self) -> u64 {
+        self.index + self.file + self.vocab + self.cache
+    }
+}
+
 /// A model file made without building the model ([`Trainer::finish_file`]), with the summary
 /// of the model it holds.
 ///
@@ -58,11 +81,12 @@ impl ModelFile {
     /// The file of `parts`, adding its work ([`cost::encode`]) to `meter`.
     pub(crate) fn from_parts(parts: &Parts, suffix: &[u32], meter: &Meter) -> Result<ModelFile> {
         let bytes = encode(parts, suffix, meter)?;
-        let (contexts, index_words) = Index::size(&parts.trie);
+        let weights = Weights::of(&parts.trie, suffix, &parts.values, &bytes)?;
+        let (contexts, index_bytes) = Index::size(&parts.trie, &weights)?;
         let info = summary(
             parts,
             contexts,
-            index_words * 4 + parts.vocab.heap_bytes() + bytes.len(),
+            index_bytes + parts.vocab.heap_bytes() + bytes.len(),
             bytes.len(),
         );
         Ok(ModelFile { bytes, info })
@@ -254,6 +278,17 @@ impl Model {
         // (a test checks it); a damaged file that still loads may differ, which only moves the
         // fraction, so it is not asserted here.
         Model::from_parts(parts, Some(suffix), Some(bytes), meter)
+    }
+
+    /// The bytes of memory the model holds now, by part: [`ModelInfo::memory_bytes`] is the
+    /// sum of all but the activation cache, which grows with shaped generation.
+    pub fn memory_use(&self) -> MemoryUse {
+        MemoryUse {
+            index: self.index.heap_bytes() as u64,
+            file: self.file.len() as u64,
+            vocab: self.vocab.heap_bytes() as u64,
+            cache: self.cache_stats().bytes as u64,
+        }
     }
 
     /// The vocabulary.

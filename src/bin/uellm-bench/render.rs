@@ -93,6 +93,21 @@ fn training_table(c: &Corpus) -> String {
     ] {
         t.row(vec![what.into(), value, String::new()]);
     }
+    let m = &c.memory_parts;
+    let per = |b: u64| fixed(b as f64 / c.patterns.max(1) as f64, 2);
+    for (what, bytes) in [
+        ("  index", m.index),
+        ("  model file (kept for saving)", m.file),
+        ("  vocabulary", m.vocab),
+        ("  activation cache (after the shaped requests)", m.cache),
+        ("  all, bytes per n-gram", m.total),
+    ] {
+        t.row(vec![
+            what.into(),
+            format!("{} bytes/n-gram", per(bytes)),
+            format!("{} bytes", thousands(bytes)),
+        ]);
+    }
     t.row(vec![
         "load (Model::from_bytes)".into(),
         format!("{} ms", fixed(md.load_ms, 1)),

@@ -130,7 +130,7 @@ pub struct Scale {
 /// # Errors
 /// Reading the corpus, writing the text or the model, or a child process that fails.
 pub fn scale(corpus: &Path, dir: &Path, mb: u64, say: &dyn Fn(String)) -> Result<Scale, CliError> {
-    fs::create_dir_all(&dir).map_err(|e| CliError::io(dir.display(), &e))?;
+    fs::create_dir_all(dir).map_err(|e| CliError::io(dir.display(), &e))?;
     let stem = corpus
         .file_stem()
         .map_or_else(|| "corpus".into(), |s| s.to_string_lossy().into_owned());

@@ -55,6 +55,7 @@ mod count;
 mod error;
 pub mod format;
 mod generate;
+pub mod image;
 mod index;
 mod mem;
 mod model;

@@ -183,6 +183,37 @@ impl Model {
         })
     }
 
+    /// The model of a checked `index` and the `file` it was built from (an index image's), with
+    /// what that file says of it.
+    pub(crate) fn assemble(
+        vocab: Vocab,
+        index: Index,
+        training: Option<TrainingStats>,
+        (ngrams, probs): (Vec<u64>, bool),
+        file: Vec<u8>,
+    ) -> Model {
+        let info = ModelInfo {
+            order: index.order,
+            vocab_size: vocab.len(),
+            ngrams,
+            patterns: index.patterns,
+            contexts: index.contexts,
+            smoothing: if probs { "arpa" } else { "modified-kneser-ney" }.to_owned(),
+            memory_bytes: (index.heap_bytes() + vocab.heap_bytes() + file.len()) as u64,
+            file_bytes: file.len() as u64,
+            training,
+        };
+        Model {
+            vocab,
+            index,
+            info,
+            file,
+            cache: Mutex::new(ActivationCache::default()),
+            cache_figures: CacheFigures::default(),
+            calls: AtomicU64::new(crate::clock::entropy()),
+        }
+    }
+
     /// Serializes the model: header (magic, version, length, checksum) and postcard body. A
     /// copy of [`Model::as_bytes`].
     pub fn to_bytes(&self) -> Vec<u8> {

@@ -41,7 +41,7 @@ const CW_BITS: u32 = 6;
 const ONE: f64 = 4_294_967_296.0;
 
 /// What the index's blocks hold, and the widths of their fields.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Layout {
     /// Bits of a word id.
     pub word_bits: u32,
@@ -193,7 +193,7 @@ impl<'a> Ctx<'a> {
             get(d, pos - lay.ptr_bits as u64, lay.ptr_bits) as u32
         };
         let pruned = if counts && lay.pruned {
-            bits::gamma(d, &mut pos) as u32 - 1
+            (bits::gamma(d, &mut pos) - 1) as u32
         } else {
             0
         };
@@ -258,7 +258,7 @@ impl Ctx<'_> {
     fn value(&self, i: usize) -> u32 {
         if self.val_bits == 0 {
             let mut pos = self.vals;
-            bits::gamma(self.data, &mut pos) as u32 - 1
+            (bits::gamma(self.data, &mut pos) - 1) as u32
         } else {
             get(
                 self.data,
@@ -411,6 +411,20 @@ impl Ctx<'_> {
             }
         }
         out
+    }
+
+    /// Where the block ends, in bits; `None` when its single count is out of range (only
+    /// [`super::check`] asks, of blocks whose header it has checked).
+    pub(crate) fn end_bits(&self) -> Option<u64> {
+        if self.n > 1 {
+            return Some(self.nexts + self.n as u64 * self.lay.ptr_bits as u64);
+        }
+        if self.val_bits != 0 {
+            return Some(self.vals + self.val_bits as u64);
+        }
+        let mut pos = self.vals;
+        let a = bits::gamma(self.data, &mut pos);
+        (a <= 1 << 32).then_some(pos)
     }
 
     /// Bit position of the group sums (for the writer, which fills them in last).

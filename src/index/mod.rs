@@ -24,9 +24,11 @@ use crate::weights::Weights;
 
 mod bits;
 mod block;
+mod check;
 mod fill;
 use block::Layout;
 pub(crate) use block::{Ctx, Mass};
+pub(crate) use check::Meta;
 use fill::{place, Fill};
 
 /// `backoff` of the root.

@@ -16,8 +16,11 @@
 //!     16     8  meta length (u64 LE)
 //!     24     8  index length (u64 LE)
 //!     32     8  model file length (u64 LE)
-//!     40     …  meta (postcard), index blocks, model file
+//!     40     …  meta (postcard), model file, index blocks
 //! ```
+//!
+//! The blocks come last so that [`Model::from_image_vec`] can keep the image's own buffer as the
+//! index, with the model file before it: a load in place needs no second copy of anything.
 //!
 //! Loading an image checks its checksum, then every block of the index (see `index::check`), so
 //! that no bytes can make a query panic or loop; the model file it holds gives the vocabulary and
@@ -26,7 +29,7 @@
 use crate::error::{Error, Result};
 use crate::format;
 use crate::index::{Index, Meta};
-use crate::model::Model;
+use crate::model::{File, Model};
 
 /// First bytes of every index image.
 pub const IMAGE_MAGIC: &[u8; 8] = b"UELMIMAG";
@@ -41,7 +44,7 @@ impl Model {
     /// without building the index. About 8 bytes per n-gram more than [`Model::to_bytes`].
     pub fn to_image(&self) -> Vec<u8> {
         let meta = postcard::to_allocvec(&self.index.meta()).unwrap_or_default();
-        let (index, file) = (self.index.bytes(), self.as_bytes());
+        let (index, file) = (self.index.blocks(), self.as_bytes());
         let mut out = Vec::with_capacity(IMAGE_HEADER_LEN + meta.len() + index.len() + file.len());
         out.extend_from_slice(IMAGE_MAGIC);
         out.extend_from_slice(&IMAGE_VERSION.to_le_bytes());
@@ -51,14 +54,15 @@ impl Model {
             out.extend_from_slice(&(len as u64).to_le_bytes());
         }
         out.extend_from_slice(&meta);
-        out.extend_from_slice(index);
         out.extend_from_slice(file);
+        out.extend_from_slice(index);
         let crc = crc32fast::hash(&out[IMAGE_HEADER_LEN..]);
         out[12..16].copy_from_slice(&crc.to_le_bytes());
         out
     }
 
     /// Loads an index image made by [`Model::to_image`]: the same model, without building it.
+    /// A copy of the bytes becomes the model ([`Model::from_image_vec`] needs none).
     ///
     /// # Errors
     /// [`Error::NotAModel`] for bytes that are not an image (a model file among them: load that
@@ -66,7 +70,16 @@ impl Model {
     /// version, [`Error::Truncated`] or [`Error::Corrupted`]; no input makes it panic, and the
     /// model it gives cannot panic or loop on any query.
     pub fn from_image(bytes: &[u8]) -> Result<Model> {
-        let (meta, index, file) = split(bytes)?;
+        Model::from_image_vec(bytes.to_vec())
+    }
+
+    /// [`Model::from_image`], keeping `bytes` as the model's memory: the index and the model file
+    /// stay where they are in it, so the load needs no more memory than the image.
+    ///
+    /// # Errors
+    /// As [`Model::from_image`].
+    pub fn from_image_vec(bytes: Vec<u8>) -> Result<Model> {
+        let (meta, file, index) = split(&bytes)?;
         let meta: Meta = postcard::from_bytes(meta)
             .map_err(|e| Error::corrupted(format!("undecodable index image ({e})")))?;
         let summary = format::summary(file)?;
@@ -79,18 +92,21 @@ impl Model {
                 "the index image's index and model file do not match",
             ));
         }
-        let index = Index::from_raw(meta, index.to_vec())?;
+        let file_at = file.as_ptr() as usize - bytes.as_ptr() as usize;
+        let file_range = file_at..file_at + file.len();
+        let at = bytes.len() - index.len();
+        let index = Index::from_raw(meta, bytes, at)?;
         Ok(Model::assemble(
             summary.vocab,
             index,
             summary.training,
             (summary.ngrams, summary.probs),
-            file.to_vec(),
+            (File::InIndex(file_range.clone()), file_range.len()),
         ))
     }
 }
 
-/// The meta, index and model file of the image `bytes`, its header and checksum checked.
+/// The meta, model file and index of the image `bytes`, its header and checksum checked.
 fn split(bytes: &[u8]) -> Result<(&[u8], &[u8], &[u8])> {
     let n = bytes.len().min(IMAGE_MAGIC.len());
     if bytes.is_empty() || bytes[..n] != IMAGE_MAGIC[..n] {
@@ -148,8 +164,8 @@ fn split(bytes: &[u8]) -> Result<(&[u8], &[u8], &[u8])> {
         return Err(Error::corrupted("index image checksum mismatch"));
     }
     let (meta, rest) = rest.split_at(lens[0] as usize);
-    let (index, file) = rest.split_at(lens[1] as usize);
-    Ok((meta, index, file))
+    let (file, index) = rest.split_at(lens[2] as usize);
+    Ok((meta, file, index))
 }
 
 #[cfg(test)]
@@ -224,9 +240,8 @@ mod tests {
     fn changed_index_bytes_never_panic() {
         let model = crate::testing::tiny_o3();
         let image = model.to_image();
-        let meta_len = u64::from_le_bytes(image[16..24].try_into().unwrap()) as usize;
         let index_len = u64::from_le_bytes(image[24..32].try_into().unwrap()) as usize;
-        let start = IMAGE_HEADER_LEN + meta_len;
+        let start = image.len() - index_len;
         let mut rng = 0x9E37_79B9_7F4A_7C15u64;
         let mut refused = 0;
         for round in 0..400 {

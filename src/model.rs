@@ -126,11 +126,18 @@ pub struct Model {
     pub(crate) index: Index,
     pub(crate) info: ModelInfo,
     /// The model file (header and body), kept so saving is a copy.
-    pub(crate) file: Vec<u8>,
+    pub(crate) file: File,
     pub(crate) cache: Mutex<ActivationCache>,
     /// Cache figures as of the last finished request, readable without the lock.
     pub(crate) cache_figures: CacheFigures,
     pub(crate) calls: AtomicU64,
+}
+
+/// Where a model keeps its file.
+pub(crate) enum File {
+    Own(Vec<u8>),
+    /// In the index's buffer, before its blocks (an index image loaded in place).
+    InIndex(std::ops::Range<usize>),
 }
 
 impl std::fmt::Debug for Model {
@@ -176,21 +183,21 @@ impl Model {
             vocab: parts.vocab,
             index,
             info,
-            file,
+            file: File::Own(file),
             cache: Mutex::new(ActivationCache::default()),
             cache_figures: CacheFigures::default(),
             calls: AtomicU64::new(crate::clock::entropy()),
         })
     }
 
-    /// The model of a checked `index` and the `file` it was built from (an index image's), with
-    /// what that file says of it.
+    /// The model of a checked `index` and the `file` (of `file_len` bytes) it was built from
+    /// (an index image's), with what that file says of it.
     pub(crate) fn assemble(
         vocab: Vocab,
         index: Index,
         training: Option<TrainingStats>,
         (ngrams, probs): (Vec<u64>, bool),
-        file: Vec<u8>,
+        (file, file_len): (File, usize),
     ) -> Model {
         let info = ModelInfo {
             order: index.order,
@@ -199,8 +206,8 @@ impl Model {
             patterns: index.patterns,
             contexts: index.contexts,
             smoothing: if probs { "arpa" } else { "modified-kneser-ney" }.to_owned(),
-            memory_bytes: (index.heap_bytes() + vocab.heap_bytes() + file.len()) as u64,
-            file_bytes: file.len() as u64,
+            memory_bytes: (index.heap_bytes() + vocab.heap_bytes() + file_len) as u64,
+            file_bytes: file_len as u64,
             training,
         };
         Model {
@@ -217,13 +224,16 @@ impl Model {
     /// Serializes the model: header (magic, version, length, checksum) and postcard body. A
     /// copy of [`Model::as_bytes`].
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.file.clone()
+        self.as_bytes().to_vec()
     }
 
     /// The model file, as [`Model::to_bytes`] gives it, without a copy: the model keeps its
     /// file, so saving or sending it needs none.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.file
+        match &self.file {
+            File::Own(f) => f,
+            File::InIndex(r) => self.index.prefix().get(r.clone()).unwrap_or_default(),
+        }
     }
 
     /// Loads a model from bytes made by [`Model::to_bytes`].
@@ -316,7 +326,7 @@ impl Model {
     pub fn memory_use(&self) -> MemoryUse {
         MemoryUse {
             index: self.index.heap_bytes() as u64,
-            file: self.file.len() as u64,
+            file: self.as_bytes().len() as u64,
             vocab: self.vocab.heap_bytes() as u64,
             cache: self.cache_stats().bytes as u64,
         }

@@ -80,8 +80,8 @@ pub fn seal(body: &[u8]) -> Vec<u8> {
 }
 
 /// Index images (`Model::from_image`) on arbitrary bytes behind a valid image header: the input
-/// is `meta length (u32 LE)`, `index length (u32 LE)`, then the meta, the index and the model
-/// file, and gets a header with those lengths and a right checksum, so that mutations reach the
+/// is `meta length (u32 LE)`, `index length (u32 LE)`, then the meta, the model file and the
+/// index, and gets a header with those lengths and a right checksum, so that mutations reach the
 /// index's checks instead of dying at the checksum. A typed error, or a model that works and
 /// makes the same image again.
 pub fn index_image(data: &[u8]) {
@@ -98,7 +98,7 @@ pub fn index_image(data: &[u8]) {
     }
 }
 
-/// The index image whose meta, index and model file `data` holds (see [`index_image`]).
+/// The index image whose meta, model file and index `data` holds (see [`index_image`]).
 pub fn image_of(data: &[u8]) -> Option<Vec<u8>> {
     let len = |at: usize| Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?) as u64);
     let (meta, index) = (len(0)?, len(4)?);

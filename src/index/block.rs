@@ -157,7 +157,7 @@ impl Index {
     #[inline(always)]
     pub(crate) fn ctx(&self, off: u32) -> Ctx<'_> {
         Ctx::parse(
-            &self.data,
+            self.blocks(),
             &self.layout,
             off,
             off == ROOT,

@@ -45,18 +45,14 @@ impl Index {
         }
     }
 
-    /// The blocks and their padding, for an index image.
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.data
-    }
-
-    /// The index of `meta` and the blocks `data` (their padding included), checked (see the
-    /// module docs).
+    /// The index of `meta` and the blocks `data[at..]` (their padding included), checked (see
+    /// the module docs). What `data` holds before `at` is kept as it is ([`Index::prefix`]): an
+    /// index image loaded in place keeps its model file there.
     ///
     /// # Errors
     /// [`Error::Corrupted`] when anything does not hold.
-    pub(crate) fn from_raw(meta: Meta, data: Vec<u8>) -> Result<Index> {
-        check_meta(&meta, &data)?;
+    pub(crate) fn from_raw(meta: Meta, data: Vec<u8>, at: usize) -> Result<Index> {
+        check_meta(&meta, data.get(at..).unwrap_or_default())?;
         let Meta {
             layout,
             level_end,
@@ -70,6 +66,7 @@ impl Index {
         } = meta;
         let index = Index {
             data,
+            at,
             layout,
             level_end,
             bos,
@@ -89,10 +86,42 @@ impl Index {
     /// words in range and sorted, the root's successors every word; the blocks and the depths'
     /// ends must tile the data. Returns the set of block starts.
     fn check_blocks(&self) -> Result<Starts> {
-        let total = self.data.len() - PAD;
+        let total = self.blocks().len() - PAD;
         let mut starts = Starts::new(total);
-        let (mut off, mut depth) = (0usize, 0usize);
         let (mut contexts, mut patterns) = (0u64, 0u64);
+        let end = self.walk(total, |off, depth| {
+            let (end, n) = self.check_block(off as u32, depth as u32, total)?;
+            starts.insert(off);
+            contexts += 1;
+            patterns += n as u64;
+            Ok(end)
+        })?;
+        let tiled = end == total
+            && self
+                .level_end
+                .iter()
+                .all(|&e| e as usize == total || starts.has(e as usize));
+        if !tiled {
+            return Err(bad("the blocks do not tile the index"));
+        }
+        if (contexts, patterns) != (self.contexts, self.patterns) {
+            return Err(bad("the blocks do not match the figures"));
+        }
+        Ok(starts)
+    }
+
+    /// Calls `f(offset, depth)` for each block from the first, `f` returning where the block
+    /// ends, until the end of the `total` bytes; returns where the last block ended.
+    ///
+    /// # Errors
+    /// [`Error::Corrupted`] for a depth's end inside a block or a block outside the depths, and
+    /// `f`'s errors.
+    fn walk(
+        &self,
+        total: usize,
+        mut f: impl FnMut(usize, usize) -> Result<usize>,
+    ) -> Result<usize> {
+        let (mut off, mut depth) = (0usize, 0usize);
         while off < total {
             while depth < self.order && self.level_end[depth] as usize <= off {
                 if self.level_end[depth] as usize != off {
@@ -103,29 +132,15 @@ impl Index {
             if depth >= self.order || (off == 0) != (depth == 0) {
                 return Err(bad(format!("a block at {off} lies outside the depths")));
             }
-            let end = self.check_block(off as u32, depth as u32, total)?;
-            starts.insert(off);
-            contexts += 1;
-            patterns += self.ctx(off as u32).n as u64;
-            off = end;
+            off = f(off, depth)?;
         }
-        if off != total
-            || self
-                .level_end
-                .iter()
-                .any(|&e| e as usize != total && !starts.has(e as usize))
-        {
-            return Err(bad("the blocks do not tile the index"));
-        }
-        if (contexts, patterns) != (self.contexts, self.patterns) {
-            return Err(bad("the blocks do not match the figures"));
-        }
-        Ok(starts)
+        Ok(off)
     }
 
-    /// Checks the block at `off` (at `depth`), within `total` bytes; returns where it ends.
-    fn check_block(&self, off: u32, depth: u32, total: usize) -> Result<usize> {
-        let (d, lay, v) = (&self.data[..], &self.layout, self.vocab_len as u64);
+    /// Checks the block at `off` (at `depth`), within `total` bytes; returns where it ends and
+    /// its number of successors.
+    fn check_block(&self, off: u32, depth: u32, total: usize) -> Result<(usize, usize)> {
+        let (d, lay, v) = (self.blocks(), &self.layout, self.vocab_len as u64);
         let counts = lay.discounts.is_some();
         let at = |what: &str| bad(format!("{what} of the block at {off}"));
         // The header fields that size the block, bounded before anything is computed from them.
@@ -163,8 +178,10 @@ impl Index {
         let mut last = None;
         for i in 0..c.n {
             let w = c.word(i);
-            if w >= self.vocab_len || last.is_some_and(|l| l >= w) || (off == ROOT && w != i as u32)
-            {
+            let bad_word = w >= self.vocab_len
+                || last.is_some_and(|l| l >= w)
+                || (off == ROOT && w != i as u32);
+            if bad_word {
                 return Err(at("words"));
             }
             last = Some(w);
@@ -172,28 +189,37 @@ impl Index {
         if off == ROOT && c.n != self.vocab_len as usize {
             return Err(at("words"));
         }
-        Ok(end.div_ceil(8) as usize)
+        Ok((end.div_ceil(8) as usize, c.n))
     }
 
     /// Every offset is a block's start: each successor's next context is at most one word
     /// longer than the context, each back-off strictly shorter.
     fn check_offsets(&self, starts: &Starts) -> Result<()> {
-        let total = self.data.len() - PAD;
+        let total = self.blocks().len() - PAD;
         let ok = |o: u32| (o as usize) < total && starts.has(o as usize);
-        let mut off = 0usize;
-        while off < total {
-            let c = self.ctx(off as u32);
-            if off as u32 != ROOT && !(ok(c.backoff) && self.depth_of(c.backoff) < c.depth) {
+        // The first offset past the blocks of each depth: a pointer's depth is below d + 1
+        // exactly when it is below `limit[d + 1]`.
+        let ends = &self.level_end;
+        self.walk(total, |off, depth| {
+            let c = Ctx::parse(
+                self.blocks(),
+                &self.layout,
+                off as u32,
+                off == 0,
+                depth as u32,
+            );
+            if off != 0 && !(ok(c.backoff) && c.backoff < ends[depth - 1]) {
                 return Err(bad(format!("back-off of the block at {off}")));
             }
+            let limit = ends.get(depth + 1).copied().unwrap_or(u32::MAX);
             for i in 0..c.n {
                 let next = c.next(i);
-                if !ok(next) || self.depth_of(next) > c.depth + 1 {
+                if !ok(next) || next >= limit {
                     return Err(bad(format!("next context of the block at {off}")));
                 }
             }
-            off = c.end_bits().unwrap_or(u64::MAX).div_ceil(8) as usize;
-        }
+            Ok(c.end_bits().unwrap_or(u64::MAX).div_ceil(8) as usize)
+        })?;
         if !ok(self.bos) {
             return Err(bad("the context after <s>"));
         }

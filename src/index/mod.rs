@@ -39,8 +39,10 @@ pub(crate) const ROOT: u32 = 0;
 /// The index (see the module docs).
 #[derive(Debug, Clone)]
 pub(crate) struct Index {
-    /// The blocks, then [`bits::PAD`] zero bytes.
+    /// From `at` on, the blocks, then [`bits::PAD`] zero bytes; before `at`, what an index image
+    /// loaded in place holds there (its header, meta and model file), nothing otherwise.
     data: Vec<u8>,
+    at: usize,
     layout: Layout,
     /// Per depth, the offset where its blocks end (blocks are in breadth-first order).
     level_end: Vec<u32>,
@@ -94,6 +96,7 @@ impl Index {
         };
         let mut index = Index {
             data,
+            at: 0,
             layout: placed.layout,
             level_end: placed.level_end,
             bos,
@@ -134,6 +137,17 @@ impl Index {
         }
     }
 
+    /// The blocks and their padding.
+    #[inline(always)]
+    pub(crate) fn blocks(&self) -> &[u8] {
+        &self.data[self.at..]
+    }
+
+    /// What the index's buffer holds before its blocks (see [`Index::from_raw`]).
+    pub(crate) fn prefix(&self) -> &[u8] {
+        &self.data[..self.at]
+    }
+
     /// The depth of the context whose block is at `off`.
     #[inline(always)]
     pub fn depth_of(&self, off: u32) -> u32 {
@@ -149,7 +163,7 @@ impl Index {
     /// Starts loading the header of the context at `off` into the cache.
     #[inline(always)]
     pub fn prefetch(&self, off: u32) {
-        touch_at(&self.data, off as usize);
+        touch_at(self.blocks(), off as usize);
     }
 
     /// Shortens `state` by backing off until it holds at most `window` words.
@@ -218,9 +232,9 @@ impl Index {
         next
     }
 
-    /// Bytes held by the index.
+    /// Bytes held by the index (its buffer's prefix apart).
     pub fn heap_bytes(&self) -> usize {
-        self.data.len() + self.level_end.len() * 4
+        self.data.len() - self.at + self.level_end.len() * 4
     }
 }
 

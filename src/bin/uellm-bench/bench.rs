@@ -76,6 +76,10 @@ pub struct BenchArgs {
     /// memory as one JSON line (what --scale runs in a process of its own)
     #[arg(long, value_names = ["TEXT", "MODEL"], num_args = 2, hide = true)]
     pub train_once: Option<Vec<PathBuf>>,
+    /// Write the index image of the model file MODEL to IMAGE (what --scale runs in a process
+    /// of its own)
+    #[arg(long, value_names = ["MODEL", "IMAGE"], num_args = 2, hide = true)]
+    pub make_image: Option<Vec<PathBuf>>,
 }
 
 impl BenchArgs {
@@ -133,6 +137,10 @@ pub fn bench(args: BenchArgs) -> Result<(), CliError> {
     }
     if let Some([text, model]) = args.train_once.as_deref() {
         return train_once(text, model);
+    }
+    #[cfg(target_os = "linux")]
+    if let Some([model, image]) = args.make_image.as_deref() {
+        return super::scale::make_image(model, image);
     }
     if let Some(mb) = args.scale {
         return scale(&args, mb);

@@ -325,5 +325,13 @@ pub fn scale(s: &super::scale::Scale) -> String {
         mb(l.peak_bytes),
         fixed(l.peak_bytes as f64 / l.memory_bytes.max(1) as f64, 2)
     ));
+    let i = &s.load_image;
+    o.push_str(&format!(
+        "  index image         {} MB; load in place {} ms (Model::from_image_vec), peak {} MB ({}x the loaded model)\n",
+        mb(i.file_bytes),
+        fixed(i.load_ms, 0),
+        mb(i.peak_bytes),
+        fixed(i.peak_bytes as f64 / i.memory_bytes.max(1) as f64, 2)
+    ));
     o
 }

@@ -9,7 +9,9 @@
 //! * `uellm-bench --train-once TEXT MODEL`: what `uellm train TEXT -o MODEL --order 5` does
 //!   (read, count, smooth, write the model file without an index), timed;
 //! * `uellm-bench --load-once MODEL`: reads the file, then times `Model::from_vec` (load time,
-//!   the loaded model's memory).
+//!   the loaded model's memory);
+//! * the same for the model's index image (`Model::to_image`, written by `--make-image MODEL
+//!   IMAGE`), loaded in place by `Model::from_image_vec`.
 //!
 //! The text and the model are kept in the folder `scale/` beside `--json-out` (by default
 //! `target/scale/`); the text is made again only when missing.
@@ -48,7 +50,12 @@ pub fn load_once(path: &Path) -> Result<(), CliError> {
     let bytes = files::read_bytes(path)?;
     let file_bytes = bytes.len() as u64;
     let t0 = Instant::now();
-    let model = Model::from_vec(bytes).map_err(|e| CliError::about(path.display(), e))?;
+    let model = if bytes.starts_with(ultra_efficient_llm::image::IMAGE_MAGIC) {
+        Model::from_image_vec(bytes)
+    } else {
+        Model::from_vec(bytes)
+    }
+    .map_err(|e| CliError::about(path.display(), e))?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let info = model.info();
     let line = LoadOnce {
@@ -63,6 +70,18 @@ pub fn load_once(path: &Path) -> Result<(), CliError> {
         "{}",
         serde_json::to_string(&line).map_err(std::io::Error::from)?
     );
+    Ok(())
+}
+
+/// `--make-image MODEL IMAGE`: writes the index image of the model file MODEL to IMAGE, prints
+/// `{}`.
+///
+/// # Errors
+/// Loading MODEL or writing IMAGE.
+pub fn make_image(model: &Path, image: &Path) -> Result<(), CliError> {
+    let m = files::load_model(model)?;
+    fs::write(image, m.to_image()).map_err(|e| CliError::io(image.display(), &e))?;
+    println!("{{}}");
     Ok(())
 }
 
@@ -123,6 +142,8 @@ pub struct Scale {
     pub text_bytes: u64,
     pub train: TrainOnce,
     pub load: LoadOnce,
+    /// Loading the model's index image instead.
+    pub load_image: LoadOnce,
 }
 
 /// `--scale MB` on `corpus` (see the module docs).
@@ -159,11 +180,24 @@ pub fn scale(corpus: &Path, dir: &Path, mb: u64, say: &dyn Fn(String)) -> Result
     )?;
     say(format!("scale: loading {}", model.display()));
     let load = child(Command::new(&exe).arg("--load-once").arg(&model))?;
+    let image = model.with_extension("uelmimg");
+    say(format!(
+        "scale: loading its index image {}",
+        image.display()
+    ));
+    child::<serde_json::Value>(
+        Command::new(&exe)
+            .arg("--make-image")
+            .arg(&model)
+            .arg(&image),
+    )?;
+    let load_image = child(Command::new(&exe).arg("--load-once").arg(&image))?;
     Ok(Scale {
         text_path: text.display().to_string(),
         text_bytes,
         train,
         load,
+        load_image,
     })
 }
 

@@ -46,7 +46,7 @@ impl Model {
                 let path = &paths[j * (k - 1)..j * (k - 1) + (k - 1)];
                 let c = index.ctx(ctx);
                 for i in 0..c.n {
-                    let w = c.words[i];
+                    let w = c.word(i);
                     let lp = if k == 1 && w == BOS {
                         0.0
                     } else {
@@ -61,12 +61,12 @@ impl Model {
                     }
                     line.push_str(self.vocab.word(w));
                     if k < order {
-                        let nx = c.next[i];
-                        let bo = if index.ctx(nx).depth as usize == k && nx != ROOT {
+                        let nx = c.next(i);
+                        let bo = if index.depth_of(nx) as usize == k && nx != ROOT {
                             next_frontier.push(nx);
                             next_paths.extend_from_slice(path);
                             next_paths.push(w);
-                            arpa_log_backoff(libm::log10(index.ctx(nx).gamma as f64))
+                            arpa_log_backoff(libm::log10(index.ctx(nx).mass().gamma as f64))
                         } else {
                             0.0
                         };

@@ -55,6 +55,7 @@ mod count;
 mod error;
 pub mod format;
 mod generate;
+pub mod image;
 mod index;
 mod mem;
 mod model;
@@ -78,7 +79,7 @@ pub use config::{
 pub use error::{Error, Result};
 pub use generate::{Generation, GenerationStats, StopReason};
 pub use mem::{native_extras, set_native_extras};
-pub use model::{Model, ModelFile, ModelInfo};
+pub use model::{MemoryUse, Model, ModelFile, ModelInfo};
 pub use parts::TrainingStats;
 pub use perplexity::{Perplexity, PerplexityScorer};
 pub use train::{Phase, Progress, Trainer, MAX_LINE_BYTES};

@@ -80,6 +80,13 @@ pub(crate) fn zeroed_u32(n: usize) -> Vec<u32> {
     v
 }
 
+/// `vec![0u8; n]` advised for huge pages (see [`advise_huge`]).
+pub(crate) fn zeroed(n: usize) -> Vec<u8> {
+    let v = vec![0u8; n];
+    advise_huge(&v);
+    v
+}
+
 /// `Vec::with_capacity(n)` advised for huge pages (see [`advise_huge`]).
 pub(crate) fn with_capacity<T>(n: usize) -> Vec<T> {
     let v = Vec::with_capacity(n);

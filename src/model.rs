@@ -42,6 +42,29 @@ pub struct ModelInfo {
     pub training: Option<TrainingStats>,
 }
 
+/// Bytes of memory a model holds, by part ([`Model::memory_use`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub struct MemoryUse {
+    /// The generation and scoring index: every context next to its successors.
+    pub index: u64,
+    /// The model file, kept so saving needs no encoding ([`Model::as_bytes`]).
+    pub file: u64,
+    /// The vocabulary: its words and their look-up table.
+    pub vocab: u64,
+    /// The activation cache of shaped generation, as filled so far ([`CacheStats::bytes`]).
+    ///
+    /// [`CacheStats::bytes`]: crate::CacheStats::bytes
+    pub cache: u64,
+}
+
+impl MemoryUse {
+    /// All parts together.
+    pub fn total(&self) -> u64 {
+        self.index + self.file + self.vocab + self.cache
+    }
+}
+
 /// A model file made without building the model ([`Trainer::finish_file`]), with the summary
 /// of the model it holds.
 ///
@@ -58,11 +81,12 @@ impl ModelFile {
     /// The file of `parts`, adding its work ([`cost::encode`]) to `meter`.
     pub(crate) fn from_parts(parts: &Parts, suffix: &[u32], meter: &Meter) -> Result<ModelFile> {
         let bytes = encode(parts, suffix, meter)?;
-        let (contexts, index_words) = Index::size(&parts.trie);
+        let weights = Weights::of(&parts.trie, suffix, &parts.values, &bytes)?;
+        let (contexts, index_bytes) = Index::size(&parts.trie, &weights)?;
         let info = summary(
             parts,
             contexts,
-            index_words * 4 + parts.vocab.heap_bytes() + bytes.len(),
+            index_bytes + parts.vocab.heap_bytes() + bytes.len(),
             bytes.len(),
         );
         Ok(ModelFile { bytes, info })
@@ -102,11 +126,18 @@ pub struct Model {
     pub(crate) index: Index,
     pub(crate) info: ModelInfo,
     /// The model file (header and body), kept so saving is a copy.
-    pub(crate) file: Vec<u8>,
+    pub(crate) file: File,
     pub(crate) cache: Mutex<ActivationCache>,
     /// Cache figures as of the last finished request, readable without the lock.
     pub(crate) cache_figures: CacheFigures,
     pub(crate) calls: AtomicU64,
+}
+
+/// Where a model keeps its file.
+pub(crate) enum File {
+    Own(Vec<u8>),
+    /// In the index's buffer, before its blocks (an index image loaded in place).
+    InIndex(std::ops::Range<usize>),
 }
 
 impl std::fmt::Debug for Model {
@@ -152,23 +183,57 @@ impl Model {
             vocab: parts.vocab,
             index,
             info,
-            file,
+            file: File::Own(file),
             cache: Mutex::new(ActivationCache::default()),
             cache_figures: CacheFigures::default(),
             calls: AtomicU64::new(crate::clock::entropy()),
         })
     }
 
+    /// The model of a checked `index` and the `file` (of `file_len` bytes) it was built from
+    /// (an index image's), with what that file says of it.
+    pub(crate) fn assemble(
+        vocab: Vocab,
+        index: Index,
+        training: Option<TrainingStats>,
+        (ngrams, probs): (Vec<u64>, bool),
+        (file, file_len): (File, usize),
+    ) -> Model {
+        let info = ModelInfo {
+            order: index.order,
+            vocab_size: vocab.len(),
+            ngrams,
+            patterns: index.patterns,
+            contexts: index.contexts,
+            smoothing: if probs { "arpa" } else { "modified-kneser-ney" }.to_owned(),
+            memory_bytes: (index.heap_bytes() + vocab.heap_bytes() + file_len) as u64,
+            file_bytes: file_len as u64,
+            training,
+        };
+        Model {
+            vocab,
+            index,
+            info,
+            file,
+            cache: Mutex::new(ActivationCache::default()),
+            cache_figures: CacheFigures::default(),
+            calls: AtomicU64::new(crate::clock::entropy()),
+        }
+    }
+
     /// Serializes the model: header (magic, version, length, checksum) and postcard body. A
     /// copy of [`Model::as_bytes`].
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.file.clone()
+        self.as_bytes().to_vec()
     }
 
     /// The model file, as [`Model::to_bytes`] gives it, without a copy: the model keeps its
     /// file, so saving or sending it needs none.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.file
+        match &self.file {
+            File::Own(f) => f,
+            File::InIndex(r) => self.index.prefix().get(r.clone()).unwrap_or_default(),
+        }
     }
 
     /// Loads a model from bytes made by [`Model::to_bytes`].
@@ -254,6 +319,17 @@ impl Model {
         // (a test checks it); a damaged file that still loads may differ, which only moves the
         // fraction, so it is not asserted here.
         Model::from_parts(parts, Some(suffix), Some(bytes), meter)
+    }
+
+    /// The bytes of memory the model holds now, by part: [`ModelInfo::memory_bytes`] is the
+    /// sum of all but the activation cache, which grows with shaped generation.
+    pub fn memory_use(&self) -> MemoryUse {
+        MemoryUse {
+            index: self.index.heap_bytes() as u64,
+            file: self.as_bytes().len() as u64,
+            vocab: self.vocab.heap_bytes() as u64,
+            cache: self.cache_stats().bytes as u64,
+        }
     }
 
     /// The vocabulary.

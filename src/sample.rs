@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 
 use crate::cache::{ActivationCache, Prepared, Scratch};
 use crate::config::GenerateOptions;
-use crate::index::{Ctx, Index, NONE, ROOT};
+use crate::index::{Ctx, Index, Mass, NONE, ROOT};
 use crate::vocab::{BOS, EOS, UNK};
 
 /// Draws that may land on `</s>` before `min_generated_tokens_ratio` is met before the most
@@ -129,13 +129,12 @@ fn draw_exact(
             index.prefetch(c.backoff);
         }
         let r = rng.next_u32();
-        if c.n > 0 && r < c.cum[c.n - 1] {
-            let i = c.cum.partition_point(|&x| x <= r);
-            let w = c.words[i];
+        if let Some(i) = c.draw(r) {
+            let w = c.word(i);
             let next = if s == start {
-                c.next[i]
+                c.next(i)
             } else {
-                index.refine_next(start, s, w, c.next[i])
+                index.refine_next(start, s, w, c.next(i))
             };
             index.prefetch(next);
             return (w, next);
@@ -148,7 +147,7 @@ fn draw_exact(
             } else {
                 index.fallback_word
             };
-            return (w, index.refine_next(start, ROOT, w, c.next[w as usize]));
+            return (w, index.refine_next(start, ROOT, w, c.next(w as usize)));
         }
         s = c.backoff;
     }
@@ -213,23 +212,24 @@ fn prepare(
     loop {
         visited.push(s);
         let c = index.ctx(s);
+        let m = c.mass();
         let cap = if first {
             opts.max_patterns_per_query
         } else {
             backup_left
         };
-        pick(&c, s, cap, ranked, picks);
+        pick(&c, m, s, cap, ranked, picks);
         if !first {
             backup_left -= picks.len();
         }
-        cand.add(index, start, s, &c, picks, scale);
+        cand.add(index, start, s, (&c, m), picks, scale);
         let done = (!opts.frequency_normalization && !cand.cand.is_empty())
             || c.backoff == NONE
             || (!first && backup_left == 0);
         if done {
             break;
         }
-        scale *= c.gamma as f64;
+        scale *= m.gamma as f64;
         s = c.backoff;
         first = false;
     }
@@ -259,31 +259,35 @@ fn next_round(seen: &mut Vec<(u32, u32)>, round: &mut u32, vocab_len: usize) -> 
 #[inline]
 fn pick(
     c: &Ctx<'_>,
+    m: Mass,
     s: u32,
     cap: usize,
     ranked: &mut FxHashMap<u32, Vec<u32>>,
     picks: &mut Vec<usize>,
 ) {
     picks.clear();
-    let usable = |i: &u32| {
-        let (w, u) = (c.words[*i as usize], f32::from_bits(c.u[*i as usize]));
-        w != BOS && w != UNK && u > 0.0
+    let usable = |i: usize| {
+        let w = c.word(i);
+        w != BOS && w != UNK && c.u(i, m) > 0.0
     };
+    // Likeliest first (positive f32 bits order like the floats), ties by word for determinism.
+    let key = |i: usize| (std::cmp::Reverse(c.u(i, m).to_bits()), c.word(i));
     if c.n > RANKED_MIN && cap < c.n {
         // Big contexts (the root, frequent words) are met again and again: rank them once.
         let order = ranked.entry(s).or_insert_with(|| {
-            let mut o: Vec<u32> = (0..c.n as u32).filter(usable).collect();
-            // Positive f32 bits order like the floats; ties by word for determinism.
-            o.sort_unstable_by_key(|&i| (std::cmp::Reverse(c.u[i as usize]), c.words[i as usize]));
-            o
+            let mut o: Vec<_> = (0..c.n)
+                .filter(|&i| usable(i))
+                .map(|i| (key(i), i as u32))
+                .collect();
+            o.sort_unstable();
+            o.into_iter().map(|(_, i)| i).collect()
         });
         picks.extend(order.iter().take(cap).map(|&i| i as usize));
     } else {
-        picks.extend((0..c.n as u32).filter(usable).map(|i| i as usize));
+        picks.extend((0..c.n).filter(|&i| usable(i)));
         if picks.len() > cap {
-            let key = |i: &usize| (std::cmp::Reverse(c.u[*i]), c.words[*i]);
             if cap > 0 {
-                picks.select_nth_unstable_by_key(cap - 1, key);
+                picks.select_nth_unstable_by_key(cap - 1, |&i| key(i));
             }
             picks.truncate(cap);
         }
@@ -304,19 +308,27 @@ impl Candidates<'_> {
     /// backing off), weighted by `scale`, the back-off weights on the way: to the candidate of
     /// their word if it has one, else as a new candidate.
     #[inline]
-    fn add(&mut self, index: &Index, start: u32, s: u32, c: &Ctx<'_>, picks: &[usize], scale: f64) {
+    fn add(
+        &mut self,
+        index: &Index,
+        start: u32,
+        s: u32,
+        (c, m): (&Ctx<'_>, Mass),
+        picks: &[usize],
+        scale: f64,
+    ) {
         for &i in picks {
-            let w = c.words[i];
-            let add = scale * f32::from_bits(c.u[i]) as f64;
+            let w = c.word(i);
+            let add = scale * c.u(i, m) as f64;
             let mark = &mut self.seen[w as usize];
             if mark.0 == self.round {
                 self.cand[mark.1 as usize].0 += add;
             } else {
                 *mark = (self.round, self.cand.len() as u32);
                 let next = if s == start {
-                    c.next[i]
+                    c.next(i)
                 } else {
-                    index.refine_next(start, s, w, c.next[i])
+                    index.refine_next(start, s, w, c.next(i))
                 };
                 self.cand.push((add, w, next));
             }
@@ -416,7 +428,7 @@ mod tests {
             let mut distinct = list.to_vec();
             distinct.sort_unstable();
             distinct.dedup();
-            let expected: u64 = distinct.iter().map(|&s| index.ctx(s).n as u64).sum();
+            let expected: u64 = distinct.iter().map(|&s| index.successors(s) as u64).sum();
             assert_eq!(activated_patterns(index, list), expected, "{len} visits");
         }
     }

@@ -5,13 +5,12 @@
 use crate::error::{Error, Result};
 use crate::parts::{Counts, Values};
 use crate::trie::Trie;
-use crate::varint::Reader;
 use crate::vocab::BOS;
 
 /// Where the interpolation weights `u` and back-off weights `gamma` come from.
 pub(crate) enum Weights<'a> {
-    /// Modified Kneser-Ney from adjusted counts, computed per context while indexing (no
-    /// per-node temporary): `u(h·w) = (a - D(a)) / S(h)`, `gamma(h) = (sum of D(a) + P) / S(h)`
+    /// Modified Kneser-Ney from adjusted counts, which the index keeps and computes the weights
+    /// from as it reads them: `u(h·w) = (a - D(a)) / S(h)`, `gamma(h) = (sum of D(a) + P) / S(h)`
     /// with `S(h)` the sum of the children's `a` plus `P`, the mass of pruned children. The
     /// root's back-off mass goes to a uniform distribution over all words but `<s>`.
     Counts {
@@ -35,22 +34,6 @@ pub(crate) enum CountsRef<'a> {
     /// Their varint stream from node 1 on, in a model file being loaded: each fill reads its
     /// children's counts in node order, from a [`Reader`] of its own.
     Encoded(&'a [u8]),
-}
-
-/// `D(a)` by `a.min(3)` for the children of contexts at `depth`: 0 for a = 0 (`<s>`, `<unk>`),
-/// else D1, D2 or D3+.
-#[inline(always)]
-fn discount_table(discounts: &[[f64; 3]], depth: usize) -> [f64; 4] {
-    let d = &discounts[depth];
-    [0.0, d[0], d[1], d[2]]
-}
-
-/// The reader of the encoded counts, which a fill from encoded counts always has.
-#[inline(always)]
-fn count_reader<'r, 'b>(counts: &'r mut Option<Reader<'b>>) -> Result<&'r mut Reader<'b>> {
-    counts
-        .as_mut()
-        .ok_or_else(|| Error::internal("no count reader"))
 }
 
 impl<'a> Weights<'a> {
@@ -164,99 +147,5 @@ impl<'a> Weights<'a> {
             gamma,
             uniform_root: false,
         })
-    }
-
-    /// [`Weights::context`] for a context with the one child `kid`: its weight and the
-    /// context's `gamma`, computed with the same operations in the same order.
-    ///
-    /// # Errors
-    /// [`Error::Corrupted`] on a malformed count stream.
-    #[inline]
-    pub(crate) fn single(
-        &self,
-        node: usize,
-        depth: usize,
-        kid: usize,
-        counts: &mut Option<Reader<'_>>,
-    ) -> Result<(f64, f64)> {
-        match self {
-            Weights::Counts {
-                a,
-                pruned,
-                discounts,
-            } => {
-                let table = discount_table(discounts, depth);
-                let x = match a {
-                    CountsRef::Decoded(a) => a[kid],
-                    CountsRef::Encoded(_) => count_reader(counts)?.varint()?,
-                };
-                let disc = table[x.min(3) as usize];
-                let removed = pruned.get(node).copied().unwrap_or(0) as f64;
-                let s = removed + x as f64;
-                let dsum = removed + disc;
-                if s <= 0.0 {
-                    return Ok((0.0, 1.0));
-                }
-                Ok(((x as f64 - disc) / s, dsum / s))
-            }
-            Weights::Table { u, gamma, .. } => Ok((u[kid], gamma[node])),
-        }
-    }
-
-    /// Fills `u` with the weights of `node`'s children (`kids`, of order `depth + 1`) and
-    /// returns `gamma(node)`; encoded counts come from `counts`, through `scratch`.
-    ///
-    /// # Errors
-    /// [`Error::Corrupted`] on a malformed count stream.
-    #[inline]
-    pub(crate) fn context(
-        &self,
-        node: usize,
-        depth: usize,
-        kids: std::ops::Range<usize>,
-        u: &mut Vec<f64>,
-        counts: &mut Option<Reader<'_>>,
-        scratch: &mut Vec<u32>,
-    ) -> Result<f64> {
-        u.clear();
-        match self {
-            Weights::Counts {
-                a,
-                pruned,
-                discounts,
-            } => {
-                let table = discount_table(discounts, depth);
-                let disc = |c: u32| table[c.min(3) as usize];
-                let xs: &[u32] = match a {
-                    CountsRef::Decoded(a) => &a[kids.clone()],
-                    CountsRef::Encoded(_) => {
-                        let r = count_reader(counts)?;
-                        scratch.clear();
-                        for _ in kids.clone() {
-                            scratch.push(r.varint()?);
-                        }
-                        scratch
-                    }
-                };
-                let removed = pruned.get(node).copied().unwrap_or(0) as f64;
-                let (mut s, mut dsum) = (removed, removed);
-                for &x in xs {
-                    s += x as f64;
-                    dsum += disc(x);
-                }
-                if s <= 0.0 {
-                    u.resize(kids.len(), 0.0);
-                    return Ok(1.0);
-                }
-                u.extend(xs.iter().map(|&x| (x as f64 - disc(x)) / s));
-                Ok(dsum / s)
-            }
-            Weights::Table {
-                u: table, gamma, ..
-            } => {
-                u.extend_from_slice(&table[kids]);
-                Ok(gamma[node])
-            }
-        }
     }
 }

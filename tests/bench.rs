@@ -155,3 +155,38 @@ fn bench_generation_slices_answer_each_line_with_json() {
     )
     .fails_with(&["missing.uelm"]);
 }
+
+/// `--scale 1` on the tiny corpus: samples 1 MB of text, trains on it and loads the model, each
+/// in a process of its own, and reports what they took; a second run reuses the text.
+#[cfg(target_os = "linux")]
+#[test]
+fn bench_scale_trains_and_loads_a_model_of_sampled_text() {
+    let tmp = Tmp::new("bench-scale");
+    let out = tmp.0.join("scale.json");
+    let corpus = tiny();
+    let args = [
+        p(&corpus),
+        OsStr::new("--scale"),
+        OsStr::new("1"),
+        OsStr::new("--json-out"),
+        p(&out),
+    ];
+    let r = bench(args).ok();
+    assert!(r.stdout.contains("load peak memory"), "{}", r.stdout);
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let text_bytes = doc["text_bytes"].as_u64().unwrap();
+    assert!((1_000_000..1_010_000).contains(&text_bytes), "{doc}");
+    let load = &doc["load"];
+    let patterns = load["patterns"].as_u64().unwrap();
+    assert!(patterns > 100_000, "{doc}");
+    // The model holds its index, file and vocabulary; the process held more while loading.
+    let memory = load["memory_bytes"].as_u64().unwrap();
+    assert!(memory > load["index_bytes"].as_u64().unwrap() + load["file_bytes"].as_u64().unwrap());
+    assert!(load["peak_bytes"].as_u64().unwrap() > memory, "{doc}");
+    assert!(doc["train"]["peak_bytes"].as_u64().unwrap() > 0);
+    // The text is made once: a second run finds it (same size, same bytes).
+    let text = std::path::PathBuf::from(doc["text_path"].as_str().unwrap());
+    let before = std::fs::read(&text).unwrap();
+    bench(args).ok();
+    assert_eq!(std::fs::read(&text).unwrap(), before);
+}

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
 use ultra_efficient_llm::format::{FORMAT_VERSION, HEADER_LEN, MAGIC};
+use ultra_efficient_llm::image::{IMAGE_MAGIC, IMAGE_VERSION};
 use ultra_efficient_llm::tokenizer::{detokenize, is_word_char, tokenize, Detokenizer};
 use ultra_efficient_llm::{
     GenerateOptions, Model, Preset, StopReason, TrainOptions, Trainer, MAX_ORDER,
@@ -20,12 +21,13 @@ use ultra_efficient_llm::{
 
 /// The targets, by the names of their files in `fuzz/fuzz_targets/` and of their folders in
 /// `fuzz/corpus/` and `fuzz/regressions/`.
-pub const TARGETS: [&str; 5] = [
+pub const TARGETS: [&str; 6] = [
     "model_decoder",
     "model_body",
     "arpa_reader",
     "tokenizer",
     "options",
+    "index_image",
 ];
 
 /// Runs the check of `target` on `data`.
@@ -39,6 +41,7 @@ pub fn check(target: &str, data: &[u8]) {
         "arpa_reader" => arpa_reader(data),
         "tokenizer" => tokenizer(data),
         "options" => options(data),
+        "index_image" => index_image(data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
@@ -74,6 +77,43 @@ pub fn seal(body: &[u8]) -> Vec<u8> {
     file.extend_from_slice(body);
     debug_assert_eq!(file.len(), HEADER_LEN + body.len());
     file
+}
+
+/// Index images (`Model::from_image`) on arbitrary bytes behind a valid image header: the input
+/// is `meta length (u32 LE)`, `index length (u32 LE)`, then the meta, the model file and the
+/// index, and gets a header with those lengths and a right checksum, so that mutations reach the
+/// index's checks instead of dying at the checksum. A typed error, or a model that works and
+/// makes the same image again.
+pub fn index_image(data: &[u8]) {
+    let Some(image) = image_of(data) else {
+        return;
+    };
+    if let Ok(model) = Model::from_image(&image) {
+        assert_eq!(
+            model.to_image(),
+            image,
+            "to_image differs from the loaded image"
+        );
+        exercise(&model);
+    }
+}
+
+/// The index image whose meta, model file and index `data` holds (see [`index_image`]).
+pub fn image_of(data: &[u8]) -> Option<Vec<u8>> {
+    let len = |at: usize| Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?) as u64);
+    let (meta, index) = (len(0)?, len(4)?);
+    let rest = &data[8..];
+    let file = (rest.len() as u64).checked_sub(meta.checked_add(index)?)?;
+    let mut image = Vec::with_capacity(40 + rest.len());
+    image.extend_from_slice(IMAGE_MAGIC);
+    image.extend_from_slice(&IMAGE_VERSION.to_le_bytes());
+    image.extend_from_slice(&0u16.to_le_bytes());
+    image.extend_from_slice(&crc32fast::hash(rest).to_le_bytes());
+    for l in [meta, index, file] {
+        image.extend_from_slice(&l.to_le_bytes());
+    }
+    image.extend_from_slice(rest);
+    Some(image)
 }
 
 /// The ARPA reader on arbitrary text (invalid UTF-8 replaced, so every input reaches the

@@ -156,8 +156,9 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, CliError> {
 
 /// Loads a model file; errors name the file (`FILE: not a model file: ...`).
 pub fn load_model(path: &Path) -> Result<Model, CliError> {
+    // from_vec: the model keeps the bytes as its file, so no second copy is made.
     let bytes = read_bytes(path)?;
-    Model::from_bytes(&bytes).map_err(|e| CliError::about(display(path), e))
+    Model::from_vec(bytes).map_err(|e| CliError::about(display(path), e))
 }
 
 /// Where an output path leads.

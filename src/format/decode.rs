@@ -8,7 +8,7 @@ use super::{Body, KIND_COUNTS, KIND_PROBS};
 use crate::config::MAX_ORDER;
 use crate::error::{Error, Result};
 use crate::mem;
-use crate::parts::{Counts, Parts, Values};
+use crate::parts::{Counts, Parts, TrainingStats, Values};
 use crate::progress::{cost, Meter, Tick};
 use crate::trie::Trie;
 use crate::varint::Reader;
@@ -361,5 +361,40 @@ fn decode_values(
             }
         }
         k => return Err(Error::corrupted(format!("unknown value kind {k}"))),
+    })
+}
+
+/// What a model file says of its model without decoding its streams ([`summary`]).
+pub(crate) struct Summary {
+    pub vocab: Vocab,
+    /// Patterns per order, 1-grams first.
+    pub ngrams: Vec<u64>,
+    /// The file holds probabilities (an ARPA import), not counts.
+    pub probs: bool,
+    pub training: Option<TrainingStats>,
+}
+
+/// The [`Summary`] of the model file `bytes`, its header and checksum checked: what a model
+/// loaded from elsewhere (an index image) takes from the file it keeps.
+///
+/// # Errors
+/// As [`check_header`](super::check_header), and [`Error::Corrupted`] for a body that does not
+/// decode or a bad vocabulary.
+pub(crate) fn summary(bytes: &[u8]) -> Result<Summary> {
+    let body = super::check_header(bytes)?;
+    let (b, rest): (Body<'_>, _) = postcard::take_from_bytes(body)
+        .map_err(|e| Error::corrupted(format!("undecodable body ({e})")))?;
+    if !rest.is_empty() {
+        return Err(Error::corrupted("bytes left over after the body"));
+    }
+    let Sizes { v, .. } = Sizes::of(&b)?;
+    let vocab = Vocab::from_words(b.vocab.split('\n'))
+        .filter(|x| x.len() as u64 == v)
+        .ok_or_else(|| Error::corrupted("bad vocabulary"))?;
+    Ok(Summary {
+        vocab,
+        ngrams: b.level_sizes.clone(),
+        probs: b.kind == KIND_PROBS,
+        training: b.training,
     })
 }

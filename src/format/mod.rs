@@ -36,7 +36,7 @@ use crate::varint::put;
 use crate::vocab::Vocab;
 
 mod decode;
-pub(crate) use decode::decode_body;
+pub(crate) use decode::{decode_body, summary};
 
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"UELMODEL";

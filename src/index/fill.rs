@@ -1,52 +1,203 @@
-//! Filling the index: each context's block written in place, level by level, from the trie, its
-//! suffix links and its weights; on two threads natively (the blocks split where the data is
-//! half full), on one in WebAssembly.
+//! Building the index: each context's block sized, placed and written, level by level, from the
+//! trie, its suffix links and its values; written on two threads natively (the blocks split
+//! where the data is half full), on one in WebAssembly.
 
-use std::mem::MaybeUninit;
 use std::ops::Range;
 
-use super::{DEPTH_SHIFT, HEADER, NONE, ROOT};
+use super::bits::{self, width, Writer};
+use super::block::{Ctx, Layout, Shape, SMALL};
+use super::{NONE, ROOT};
 use crate::error::{Error, Result};
 use crate::mem;
 use crate::progress::{cost, Meter, Tick};
 use crate::trie::Trie;
 use crate::varint::Reader;
-use crate::vocab::{BOS, EOS, UNK};
 use crate::weights::{CountsRef, Weights};
 
-/// What filling context blocks reads; shared by the threads that fill.
+/// Where the blocks go: per context-capable node, the byte offset of its block (NONE for a node
+/// without successors); the index's length in bytes; the number of contexts; the layout; and
+/// the end of each depth's blocks.
+pub(super) struct Placement {
+    pub offset: Vec<u32>,
+    pub total: usize,
+    pub contexts: u64,
+    pub layout: Layout,
+    pub level_end: Vec<u32>,
+}
+
+/// The counts of one context's successors, read in node order from wherever they are.
+enum CountSource<'a> {
+    Decoded(&'a [u32]),
+    Encoded(Reader<'a>),
+    None,
+}
+
+impl CountSource<'_> {
+    /// The counts of the nodes `kids` into `out`.
+    #[inline(always)]
+    fn read(&mut self, kids: Range<usize>, out: &mut Vec<u32>) -> Result<()> {
+        out.clear();
+        match self {
+            CountSource::Decoded(a) => out.extend_from_slice(&a[kids]),
+            CountSource::Encoded(r) => {
+                for _ in kids {
+                    out.push(r.varint()?);
+                }
+            }
+            CountSource::None => {}
+        }
+        Ok(())
+    }
+}
+
+/// The layout of an index of `trie` with the values `w` (its offset width still 0).
+fn layout(trie: &Trie, w: &Weights) -> Layout {
+    let word_bits = width(trie.vocab_len().saturating_sub(1) as u64);
+    match w {
+        Weights::Counts {
+            pruned, discounts, ..
+        } => Layout {
+            word_bits,
+            ptr_bits: 0,
+            discounts: Some(discounts.iter().map(|d| [0.0, d[0], d[1], d[2]]).collect()),
+            pruned: !pruned.is_empty(),
+        },
+        Weights::Table { .. } => Layout {
+            word_bits,
+            ptr_bits: 0,
+            discounts: None,
+            pruned: false,
+        },
+    }
+}
+
+/// A fresh reader of the counts from node 1 on (none for weights from a table).
+fn counts_from<'a>(w: &Weights<'a>, skip: usize) -> Result<CountSource<'a>> {
+    Ok(match w {
+        Weights::Counts {
+            a: CountsRef::Decoded(a),
+            ..
+        } => CountSource::Decoded(a),
+        Weights::Counts {
+            a: CountsRef::Encoded(bytes),
+            ..
+        } => CountSource::Encoded(Reader::skipping(bytes, skip)?),
+        Weights::Table { .. } => CountSource::None,
+    })
+}
+
+/// The removed mass of `node` (0 when nothing was pruned).
+#[inline(always)]
+fn pruned_of(w: &Weights, node: usize) -> u32 {
+    match w {
+        Weights::Counts { pruned, .. } => pruned.get(node).copied().unwrap_or(0),
+        Weights::Table { .. } => 0,
+    }
+}
+
+/// The [`Shape`] of `node`'s block, whose successors have the counts `counts`.
+#[inline(always)]
+fn shape(node: usize, n: usize, counts: &[u32], pruned: u32) -> Shape {
+    let max = counts.iter().copied().max().unwrap_or(0);
+    Shape {
+        root: node == 0,
+        n,
+        count_bits: width(max as u64),
+        single_count: counts.first().copied().unwrap_or(0),
+        pruned,
+    }
+}
+
+/// Sizes and places every block, adding [`cost::OFFSET`] per context-capable node to `meter`.
+///
+/// # Errors
+/// [`Error::Corrupted`] on a malformed count stream; [`Error::TooLarge`] for an index of 4 GiB
+/// or more, which 32-bit offsets cannot address.
+pub(super) fn place(trie: &Trie, w: &Weights, meter: &Meter) -> Result<Placement> {
+    let ctx_nodes = trie.level_start[trie.order()] as usize;
+    let mut lay = layout(trie, w);
+    let too_large = || Error::TooLarge {
+        what: "a model whose index reaches 4 GiB",
+        limit: "2^32 - 1 index bytes",
+    };
+    // First the bits of each block without its offsets (kept where its offset will go), and
+    // the sums that fix the offset width.
+    let mut offset: Vec<u32> = mem::with_capacity(ctx_nodes);
+    let (mut base_sum, mut pointers, mut contexts) = (0u64, 0u64, 0u64);
+    let mut counts = counts_from(w, 0)?;
+    let mut scratch = Vec::new();
+    mem::try_for_chunks(0..ctx_nodes, |nodes| {
+        meter.add(cost::OFFSET * nodes.len() as u64);
+        for node in nodes {
+            let kids = trie.children(node);
+            let n = kids.len();
+            if n == 0 {
+                offset.push(NONE);
+                continue;
+            }
+            counts.read(kids, &mut scratch)?;
+            let base = lay.block_bits(&shape(node, n, &scratch, pruned_of(w, node)));
+            offset.push(u32::try_from(base).map_err(|_| too_large())?);
+            base_sum += base;
+            pointers += Layout::pointers(node == 0, n);
+            contexts += 1;
+        }
+        Ok::<(), Error>(())
+    })?;
+    // The narrowest offsets that address the whole index: each block takes at most 7 bits of
+    // padding to its byte boundary.
+    let bytes_with = |p: u64| (base_sum + pointers * p + 7 * contexts).div_ceil(8);
+    lay.ptr_bits = (1..=32u32)
+        .find(|&p| bytes_with(p as u64) < 1u64 << p && bytes_with(p as u64) < NONE as u64)
+        .ok_or_else(too_large)?;
+    let p = lay.ptr_bits as u64;
+    // Then each block's offset, in node order, and where each depth ends.
+    let mut total = 0u64;
+    let mut level_end = Vec::with_capacity(trie.order());
+    for depth in 0..trie.order() {
+        let level = if depth == 0 { 0..1 } else { trie.level(depth) };
+        for node in level {
+            let base = offset[node];
+            if base == NONE {
+                continue;
+            }
+            let n = trie.children(node).len();
+            offset[node] = total as u32;
+            total += (base as u64 + Layout::pointers(node == 0, n) * p).div_ceil(8);
+        }
+        level_end.push(total as u32);
+    }
+    debug_assert!(total <= bytes_with(p));
+    Ok(Placement {
+        offset,
+        total: total as usize,
+        contexts,
+        layout: lay,
+        level_end,
+    })
+}
+
+/// What writing blocks reads; shared by the threads that write.
 pub(super) struct Fill<'a> {
     pub trie: &'a Trie,
     pub suffix: &'a [u32],
     pub w: &'a Weights<'a>,
     pub offset: &'a [u32],
+    pub layout: &'a Layout,
+}
+
+/// Buffers one writing thread reuses from block to block.
+#[derive(Default)]
+struct Scratch {
+    counts: Vec<u32>,
+    /// Per context of the level, its back-off context.
+    backoff: Vec<u32>,
+    /// Per child of the level, the context of its suffix.
+    hop: Vec<u32>,
+    block: Writer,
 }
 
 impl Fill<'_> {
-    /// [`Fill::range`] in pieces of [`mem::CHUNK`] nodes, one call each
-    /// ([`mem::try_for_chunks`]), adding [`cost::FILL`] per child to `tick`; also returns the
-    /// number of words written.
-    fn chunks(
-        &self,
-        nodes: Range<usize>,
-        out: &mut Blocks<'_>,
-        counts: &mut Option<Reader<'_>>,
-        tick: &impl Tick,
-    ) -> Result<(f64, u32)> {
-        let mut best = (f64::MIN, UNK);
-        let mut cols = Columns::default();
-        mem::try_for_chunks(nodes, |chunk| {
-            tick.add(cost::FILL * self.trie.descendants(chunk.clone()).len() as u64);
-            let b = self.range(chunk, out, counts, &mut cols)?;
-            // The first of equal weights wins, as in one pass.
-            if b.0 > best.0 {
-                best = b;
-            }
-            Ok::<(), Error>(())
-        })?;
-        Ok(best)
-    }
-
     /// The context to continue from after the pattern `node`: the longest suffix of it (itself
     /// included) that has successors, or the root. Following suffix links here, rather than
     /// from a table made beforehand, saves loading a 4-byte-per-pattern array and its pass.
@@ -96,212 +247,215 @@ impl Fill<'_> {
         );
     }
 
-    /// Writes the blocks of the contexts among `nodes` into `out`, every word of each; returns
-    /// the most likely generable unigram if the root is among them. `counts` reads the
-    /// children's counts when they are still encoded; `cols` is reused scratch.
+    /// Writes the blocks of the contexts among `nodes` (in pieces of [`mem::CHUNK`] nodes, one
+    /// call each) into `out`, adding [`cost::FILL`] per child to `tick`.
     ///
     /// # Errors
     /// [`Error::Corrupted`] on a malformed count stream.
+    fn chunks(
+        &self,
+        nodes: Range<usize>,
+        out: &mut Blocks<'_>,
+        counts: &mut CountSource<'_>,
+        tick: &impl Tick,
+    ) -> Result<()> {
+        let mut scratch = Scratch::default();
+        mem::try_for_chunks(nodes, |chunk| {
+            tick.add(cost::FILL * self.trie.descendants(chunk.clone()).len() as u64);
+            self.range(chunk, out, counts, &mut scratch)
+        })
+    }
+
+    /// Writes the blocks of the contexts among `nodes`, level by level.
     fn range(
         &self,
         nodes: Range<usize>,
         out: &mut Blocks<'_>,
-        counts: &mut Option<Reader<'_>>,
-        cols: &mut Columns,
-    ) -> Result<(f64, u32)> {
+        counts: &mut CountSource<'_>,
+        scratch: &mut Scratch,
+    ) -> Result<()> {
         let trie = self.trie;
-        let mut best = (f64::MIN, UNK);
-        let mut scratch = Scratch::default();
         for depth in 0..trie.order() {
             let level = if depth == 0 { 0..1 } else { trie.level(depth) };
             let level = level.start.max(nodes.start)..level.end.min(nodes.end);
             if level.is_empty() {
                 continue;
             }
-            self.level(depth, level, out, counts, cols, &mut scratch, &mut best)?;
-        }
-        Ok(best)
-    }
-
-    /// [`Fill::range`] for the nodes `level`, all at `depth`: gathers their back-off contexts
-    /// and their children's suffix contexts, then writes the block of each context among them,
-    /// updating `best`.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn level(
-        &self,
-        depth: usize,
-        level: Range<usize>,
-        out: &mut Blocks<'_>,
-        counts: &mut Option<Reader<'_>>,
-        cols: &mut Columns,
-        scratch: &mut Scratch,
-        best: &mut (f64, u32),
-    ) -> Result<()> {
-        let (trie, offset) = (self.trie, self.offset);
-        let Scratch {
-            u,
-            weights,
-            backoff,
-            hop,
-        } = scratch;
-        // Per context of the level, its back-off context; per child, the context of its suffix
-        // (see `gather`).
-        self.gather(level.clone(), backoff);
-        let kids_of_level = trie.descendants(level.clone());
-        self.gather(kids_of_level.clone(), hop);
-        for node in level.clone() {
-            let off = offset[node];
-            if off == NONE {
-                continue;
-            }
-            let kids = trie.children(node);
-            let hops = &hop[kids.start - kids_of_level.start..kids.end - kids_of_level.start];
-            let at = Context {
-                node,
-                depth,
-                off,
-                backoff: if node == 0 {
-                    NONE
-                } else {
-                    backoff[node - level.start]
-                },
-                kids,
-            };
-            let cum = Cum::new(node == 0, best);
-            if at.kids.len() == 1 {
-                // Contexts with one successor are common (en-train at order 5: 1.8 M
-                // contexts for 2.8 M successors): no buffers, one block of 7 words.
-                self.single(&at, hops[0], out, counts, cum)?;
-            } else {
-                self.block(&at, hops, out, counts, cols, u, weights, cum)?;
+            // Per context of the level, its back-off context; per child, the context of its
+            // suffix (see `gather`).
+            self.gather(level.clone(), &mut scratch.backoff);
+            let kids_of_level = trie.descendants(level.clone());
+            self.gather(kids_of_level.clone(), &mut scratch.hop);
+            for node in level.clone() {
+                let off = self.offset[node];
+                if off == NONE {
+                    continue;
+                }
+                let kids = trie.children(node);
+                counts.read(kids.clone(), &mut scratch.counts)?;
+                let backoff = match node {
+                    0 => NONE,
+                    _ => match scratch.backoff[node - level.start] {
+                        // A suffix without successors of its own (possible in an ARPA file):
+                        // back off to its longest suffix that has some.
+                        NONE => self.next(self.suffix[node] as usize),
+                        b => b,
+                    },
+                };
+                let hops =
+                    &scratch.hop[kids.start - kids_of_level.start..kids.end - kids_of_level.start];
+                self.write(
+                    node,
+                    depth as u32,
+                    backoff,
+                    hops,
+                    &scratch.counts,
+                    &mut scratch.block,
+                );
+                out.put(off, scratch.block.bytes())?;
             }
         }
         Ok(())
     }
 
-    /// Writes the block of the context `at`, which has one successor, whose suffix's context is
-    /// `hop`.
-    #[inline(always)]
-    fn single(
-        &self,
-        at: &Context,
-        hop: u32,
-        out: &mut Blocks<'_>,
-        counts: &mut Option<Reader<'_>>,
-        mut cum: Cum<'_>,
-    ) -> Result<()> {
-        let c = at.kids.start;
-        let (u, gamma) = self.w.single(at.node, at.depth, c, counts)?;
-        let u = u.max(0.0);
-        let (cum, word) = cum.step(self.trie.word[c], u);
-        let next = self.successor_next(c, hop);
-        let block = [
-            1 | (at.depth as u32) << DEPTH_SHIFT,
-            at.backoff,
-            (gamma as f32).to_bits(),
-            cum,
-            word,
-            next,
-            (u as f32).to_bits(),
-        ];
-        out.put(at.off, &block, &Columns::default())
-    }
-
-    /// Writes the block of the context `at`, whose successors' suffixes have the contexts
-    /// `hops`, through the columns `cols`; `u` and `weights` are scratch.
-    #[inline(always)]
+    /// Writes the block of the context `node` (at `depth`, backing off to `backoff`) into `b`, from its successors' counts (`counts`, empty for table weights)
+    /// and the contexts of their suffixes (`hops`).
     #[allow(clippy::too_many_arguments)]
-    fn block(
+    #[inline(always)]
+    fn write(
         &self,
-        at: &Context,
+        node: usize,
+        depth: u32,
+        backoff: u32,
         hops: &[u32],
-        out: &mut Blocks<'_>,
-        counts: &mut Option<Reader<'_>>,
-        cols: &mut Columns,
-        u: &mut Vec<f64>,
-        weights: &mut Vec<u32>,
-        mut cum: Cum<'_>,
-    ) -> Result<()> {
-        let n = at.kids.len();
-        let gamma = self
-            .w
-            .context(at.node, at.depth, at.kids.clone(), u, counts, weights)?;
-        debug_assert_eq!(u.len(), n);
-        cols.clear();
-        for (i, c) in at.kids.clone().enumerate() {
-            let u = u[i].max(0.0);
-            let (cum, word) = cum.step(self.trie.word[c], u);
-            cols.cum.push(cum);
-            cols.word.push(word);
-            cols.next.push(self.successor_next(c, hops[i]));
-            cols.u.push((u as f32).to_bits());
+        counts: &[u32],
+        b: &mut Writer,
+    ) {
+        let (lay, trie) = (self.layout, self.trie);
+        let kids = trie.children(node);
+        let n = kids.len();
+        let root = node == 0;
+        let pruned = pruned_of(self.w, node);
+        let sh = shape(node, n, counts, pruned);
+        let bytes = (lay.block_bits(&sh) as usize).div_ceil(8);
+        b.start(bytes);
+        b.put(u64::from(n > 1), 1);
+        if n > 1 {
+            b.gamma(n as u64 - 1);
+            if lay.discounts.is_some() {
+                b.put(sh.count_bits as u64, 6);
+            }
         }
-        let head = [
-            n as u32 | (at.depth as u32) << DEPTH_SHIFT,
-            at.backoff,
-            (gamma as f32).to_bits(),
-        ];
-        out.put(at.off, &head, cols)
+        if !root {
+            b.put(backoff as u64, lay.ptr_bits);
+        }
+        let table = match self.w {
+            Weights::Table { u, gamma, .. } => Some((u, gamma)),
+            Weights::Counts { .. } => None,
+        };
+        match table {
+            None if lay.pruned => b.gamma(pruned as u64 + 1),
+            None => {}
+            Some((_, gamma)) => b.put((gamma[node] as f32).to_bits() as u64, 32),
+        }
+        if n > SMALL {
+            if let Some(d) = &lay.discounts {
+                // S and gamma with the operations of a small block's `Ctx::mass`.
+                let d = d[depth as usize];
+                let removed = pruned as f64;
+                let (mut s, mut dsum) = (removed, removed);
+                for &x in counts {
+                    s += x as f64;
+                    dsum += d[x.min(3) as usize];
+                }
+                let gamma = if s <= 0.0 { 1.0 } else { (dsum / s) as f32 };
+                b.put64(s as u64);
+                b.put(gamma.to_bits() as u64, 32);
+            }
+            // The group sums come last, once the successors they sum are written.
+            for _ in 1..super::block::groups(n) {
+                b.put64(0);
+            }
+        }
+        let value = |i: usize| -> u64 {
+            match table {
+                None => counts[i] as u64,
+                Some((u, _)) => (u[kids.start + i].max(0.0) as f32).to_bits() as u64,
+            }
+        };
+        let word = |i: usize| trie.word[kids.start + i] as u64;
+        let next = |i: usize| self.successor_next(kids.start + i, hops[i]) as u64;
+        if n == 1 {
+            b.put(word(0), lay.word_bits);
+            b.put(next(0), lay.ptr_bits);
+            match table {
+                None => b.gamma(value(0) + 1),
+                Some(_) => b.put(value(0), 32),
+            }
+        } else {
+            let vb = if table.is_some() { 32 } else { sh.count_bits };
+            (0..n).for_each(|i| b.put(word(i), lay.word_bits));
+            (0..n).for_each(|i| b.put(value(i), vb));
+            (0..n).for_each(|i| b.put(next(i), lay.ptr_bits));
+        }
+        debug_assert!(b.bits().div_ceil(8) as usize == bytes);
+        if n > SMALL {
+            let c = Ctx::parse(b.bytes_padded(), lay, 0, root, depth);
+            let (sums, at) = (c.group_sums(), c.sums_at());
+            b.seek(at);
+            for s in sums {
+                b.put64(s.to_bits());
+            }
+        }
     }
-}
-
-/// The context whose block is being written.
-struct Context {
-    /// Its node in the trie.
-    node: usize,
-    depth: usize,
-    /// Its offset in the index.
-    off: u32,
-    /// The offset of its back-off context (NONE at the root).
-    backoff: u32,
-    /// Its successors' nodes.
-    kids: Range<usize>,
 }
 
 impl<'a> Fill<'a> {
-    /// The whole index, `total` words, and the most likely generable unigram: the contexts'
-    /// blocks filled in two halves at once where the machine allows ([`mem::join`]), adding
-    /// [`cost::FILL`]s to `meter`.
+    /// The whole index, `total` bytes and its padding, the blocks written in two halves at once
+    /// where the machine allows ([`mem::join`]), adding [`cost::FILL`]s to `meter`.
     ///
     /// # Errors
     /// [`Error::Corrupted`] on a malformed count stream, or one that does not end with the
     /// last count.
-    pub(super) fn all(&self, total: usize, meter: &Meter) -> Result<(Vec<u32>, (f64, u32))> {
+    pub(super) fn all(&self, total: usize, meter: &Meter) -> Result<Vec<u8>> {
         let ctx_nodes = self.offset.len();
-        // Not zeroed: every word is written below (a warm WebAssembly instance would otherwise
-        // clear the reused memory first, 5% of a load).
-        let mut data: Vec<u32> = mem::with_capacity(total);
+        let mut data: Vec<u8> = mem::zeroed(total + bits::PAD);
         let mid = self.middle(total);
         let cut = self.offset.get(mid).map_or(total, |&o| o as usize);
-        let (lo, hi) = data.spare_capacity_mut()[..total].split_at_mut(cut);
+        let (lo, hi) = data[..total].split_at_mut(cut);
         let (mut lo, mut hi) = (Blocks::new(lo, 0), Blocks::new(hi, cut));
         let (mut lo_counts, mut hi_counts) = self.count_readers(mid)?;
-        let hi_start = hi_counts.as_ref().map(Reader::position);
+        let hi_start = match &hi_counts {
+            CountSource::Encoded(r) => Some(r.position()),
+            _ => None,
+        };
         let tally = meter.tally();
-        let (lo_best, hi_best) = mem::join(
+        let (lo_done, hi_done) = mem::join(
             || self.chunks(0..mid, &mut lo, &mut lo_counts, meter),
             || self.chunks(mid..ctx_nodes, &mut hi, &mut hi_counts, &tally),
         );
         meter.poll();
-        let (best, _) = (lo_best?, hi_best?);
+        lo_done?;
+        hi_done?;
         // Every count was read, and no more: the first half stopped where the second began,
         // and the last reader is at the end of the stream.
-        if let (Some(l), Some(start)) = (&lo_counts, hi_start) {
+        if let (CountSource::Encoded(l), Some(start)) = (&lo_counts, hi_start) {
             if l.position() != start {
                 return Err(Error::corrupted("a value stream ends early"));
             }
         }
-        if let Some(last) = hi_counts.as_ref().or(lo_counts.as_ref()) {
-            last.finish("counts")?;
+        let last = if mid < ctx_nodes {
+            &hi_counts
+        } else {
+            &lo_counts
+        };
+        if let CountSource::Encoded(r) = last {
+            r.finish("counts")?;
         }
         if !(lo.is_full() && hi.is_full()) {
             return Err(Error::internal("the index was not filled"));
         }
-        // SAFETY: `lo` and `hi` split the first `total` words of the capacity, and both are full:
-        // every one of their words was written (`Blocks::filled`).
-        unsafe { data.set_len(total) };
-        Ok((data, best))
+        Ok(data)
     }
 
     /// The first context node of the second half. Contexts fill disjoint, consecutive blocks:
@@ -319,154 +473,37 @@ impl<'a> Fill<'a> {
         }
     }
 
-    /// With encoded counts, one reader per half: the second starts at the count of the first
-    /// child of the context node `mid` (none if that half is empty).
+    /// The counts' readers of the two halves: the second starts at the count of the first child
+    /// of the context node `mid` (none if that half is empty).
     ///
     /// # Errors
     /// [`Error::Corrupted`] when the stream ends before that count.
-    fn count_readers(&self, mid: usize) -> Result<(Option<Reader<'a>>, Option<Reader<'a>>)> {
-        Ok(match self.w {
-            Weights::Counts {
-                a: CountsRef::Encoded(bytes),
-                ..
-            } => {
-                let skip = self
-                    .trie
-                    .child_start
-                    .get(mid)
-                    .map_or(0, |&c| c as usize - 1);
-                let hi = if mid < self.offset.len() {
-                    Some(Reader::skipping(bytes, skip)?)
-                } else {
-                    None
-                };
-                (Some(Reader::new(bytes)), hi)
-            }
-            _ => (None, None),
-        })
+    fn count_readers(&self, mid: usize) -> Result<(CountSource<'a>, CountSource<'a>)> {
+        let skip = self
+            .trie
+            .child_start
+            .get(mid)
+            .map_or(0, |&c| c as usize - 1);
+        let hi = if mid < self.offset.len() {
+            counts_from(self.w, skip)?
+        } else {
+            CountSource::None
+        };
+        Ok((counts_from(self.w, 0)?, hi))
     }
 }
 
-/// Per context-capable node, the offset of its block in the index (NONE for a node without
-/// successors), the index's length in words and the number of contexts; adds [`cost::OFFSET`]s
-/// to `meter`.
-///
-/// # Errors
-/// [`Error::TooLarge`] for a context of too many successors, or an index too large for 32-bit
-/// offsets.
-pub(super) fn offsets(trie: &Trie, meter: &Meter) -> Result<(Vec<u32>, usize, u64)> {
-    let ctx_nodes = trie.level_start[trie.order()] as usize;
-    let mut offset: Vec<u32> = mem::with_capacity(ctx_nodes);
-    let mut total: u64 = 0;
-    let mut contexts = 0u64;
-    mem::try_for_chunks(0..ctx_nodes, |nodes| {
-        meter.add(cost::OFFSET * nodes.len() as u64);
-        for node in nodes {
-            let n = trie.children(node).len();
-            if n >= 1 << DEPTH_SHIFT {
-                return Err(Error::TooLarge {
-                    what: "a context with over 134 million successors",
-                    limit: "134,217,727 successors a context",
-                });
-            }
-            if n > 0 {
-                offset.push(total as u32);
-                total += (HEADER + 4 * n) as u64;
-                contexts += 1;
-            } else {
-                offset.push(NONE);
-            }
-            if total >= NONE as u64 {
-                return Err(Error::TooLarge {
-                    what: "a model whose index exceeds 16 GiB",
-                    limit: "2^32 - 1 index words",
-                });
-            }
-        }
-        Ok(())
-    })?;
-    Ok((offset, total as usize, contexts))
-}
-
-/// Buffers [`Fill::level`] reuses from level to level.
-#[derive(Default)]
-struct Scratch {
-    /// The successors' weights `u`.
-    u: Vec<f64>,
-    /// [`Weights::context`]'s own scratch.
-    weights: Vec<u32>,
-    /// Per context of the level, its back-off context.
-    backoff: Vec<u32>,
-    /// Per child of the level, the context of its suffix.
-    hop: Vec<u32>,
-}
-
-/// The running sum of one context's successor weights, as the draw reads it, and the most
-/// likely generable unigram seen so far.
-struct Cum<'b> {
-    acc: f64,
-    /// The context is the root, whose successors are the unigrams.
-    root: bool,
-    best: &'b mut (f64, u32),
-}
-
-impl<'b> Cum<'b> {
-    #[inline(always)]
-    fn new(root: bool, best: &'b mut (f64, u32)) -> Self {
-        Cum {
-            acc: 0.0,
-            root,
-            best,
-        }
-    }
-
-    /// The cumulative weight after the successor `word` of weight `u`, in units of 2^-32, and
-    /// the word. `<s>` and `<unk>` are never drawn: they add nothing.
-    #[inline(always)]
-    fn step(&mut self, word: u32, u: f64) -> (u32, u32) {
-        if word != BOS && word != UNK {
-            self.acc += u;
-            if self.root && word != EOS && u > self.best.0 {
-                *self.best = (u, word);
-            }
-        }
-        (
-            (self.acc * 4_294_967_296.0).min(4_294_967_295.0) as u32,
-            word,
-        )
-    }
-}
-
-/// A block's successor columns, as [`Blocks::put`] lays them out after its header.
-#[derive(Default)]
-struct Columns {
-    cum: Vec<u32>,
-    word: Vec<u32>,
-    next: Vec<u32>,
-    u: Vec<u32>,
-}
-
-impl Columns {
-    fn clear(&mut self) {
-        self.cum.clear();
-        self.word.clear();
-        self.next.clear();
-        self.u.clear();
-    }
-}
-
-/// A stretch of the index being filled, block after block, front to back: the only writer of
-/// the index's words, and what says how many of them are initialized.
+/// A stretch of the index being filled, block after block, front to back.
 struct Blocks<'a> {
-    out: &'a mut [MaybeUninit<u32>],
+    out: &'a mut [u8],
     /// Index offset of `out[0]`.
     base: usize,
-    /// `out[..filled]` are initialized: [`Blocks::put`] writes every word it counts.
+    /// `out[..filled]` are written.
     filled: usize,
 }
 
 impl<'a> Blocks<'a> {
-    fn new(out: &'a mut [MaybeUninit<u32>], base: usize) -> Self {
+    fn new(out: &'a mut [u8], base: usize) -> Self {
         Blocks {
             out,
             base,
@@ -474,40 +511,23 @@ impl<'a> Blocks<'a> {
         }
     }
 
-    /// Writes the block at index offset `at`: `head`, then each column of `cols` in turn.
-    /// Blocks come in offset order, back to back, so `at` must be where the last one ended.
+    /// Writes the block `bytes` at index offset `at`. Blocks come in offset order, back to back,
+    /// so `at` must be where the last one ended.
     ///
     /// # Errors
     /// [`Error::Internal`] when `at` is not, or the block does not fit.
     #[inline(always)]
-    fn put(&mut self, at: u32, head: &[u32], cols: &Columns) -> Result<()> {
+    fn put(&mut self, at: u32, bytes: &[u8]) -> Result<()> {
         let start = self.filled;
-        let n = cols.cum.len();
-        let len = head.len() + 4 * n;
-        // Each check keeps `filled` true: every word counted below is written.
-        if at as usize != self.base + start || self.out.len() - start < len {
+        if at as usize != self.base + start || self.out.len() - start < bytes.len() {
             return Err(Error::internal("index blocks out of order"));
         }
-        if cols.word.len() != n || cols.next.len() != n || cols.u.len() != n {
-            return Err(Error::internal("index block columns of unequal length"));
-        }
-        let (block_head, rest) = self.out[start..start + len].split_at_mut(head.len());
-        for (slot, &x) in block_head.iter_mut().zip(head) {
-            slot.write(x);
-        }
-        if n > 0 {
-            let columns = [&cols.cum, &cols.word, &cols.next, &cols.u];
-            for (slots, column) in rest.chunks_exact_mut(n).zip(columns) {
-                for (slot, &x) in slots.iter_mut().zip(column.iter()) {
-                    slot.write(x);
-                }
-            }
-        }
-        self.filled += len;
+        self.out[start..start + bytes.len()].copy_from_slice(bytes);
+        self.filled += bytes.len();
         Ok(())
     }
 
-    /// True when every word of the stretch is written.
+    /// True when every byte of the stretch is written.
     fn is_full(&self) -> bool {
         self.filled == self.out.len()
     }

@@ -113,6 +113,34 @@ impl WasmModel {
             .map_err(js_error)
     }
 
+    /// Loads a model from an index image made by `toImage`: the built model itself, so nothing
+    /// is built (a check of every block, no decoding or indexing), and the one copy of the
+    /// bytes into wasm memory is all the memory the model takes.
+    ///
+    /// # Errors
+    /// `NotAModelError` (a model file among others: load that with `fromBytes`),
+    /// `UnsupportedVersionError` (an image of another build: make it again from the model
+    /// file), `TruncatedError` or `CorruptedError`; `InvalidOptionError` when `bytes` is not a
+    /// `Uint8Array`, an `ArrayBuffer` or an array.
+    #[wasm_bindgen(js_name = fromImage)]
+    pub fn from_image(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
+        bytes: JsValue,
+    ) -> Result<WasmModel, JsValue> {
+        let bytes = bytes_arg(&bytes, "bytes")?.to_vec();
+        Model::from_image_vec(bytes)
+            .map(WasmModel::from)
+            .map_err(js_error)
+    }
+
+    /// The model's index image: what `fromImage` loads without a build (about 8 bytes per
+    /// n-gram more than `toBytes`): a cache to keep next to the model file, not an archive (a
+    /// newer version may refuse it).
+    #[wasm_bindgen(js_name = toImage)]
+    pub fn to_image(&self) -> Vec<u8> {
+        self.model.to_image()
+    }
+
     /// The model file's bytes.
     #[wasm_bindgen(js_name = toBytes)]
     pub fn to_bytes(&self) -> Vec<u8> {

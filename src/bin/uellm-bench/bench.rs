@@ -61,6 +61,25 @@ pub struct BenchArgs {
     /// (scripts/bench-browser.sh)
     #[arg(long, value_name = "MODEL", conflicts_with_all = ["files", "json"])]
     pub generation_slices: Option<PathBuf>,
+    /// Instead of the benchmark (Linux): sample MB megabytes of text from an order-5 model of
+    /// the first corpus file (kept in the folder scale/ beside --json-out), train an order-5 model on it with `uellm
+    /// train`, and measure its training and its load (time, the model's memory, each process's
+    /// peak memory); JSON to --json-out
+    #[arg(long, value_name = "MB", conflicts_with = "generation_slices",
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub scale: Option<u64>,
+    /// Load MODEL once and print its load time and memory as one JSON line (what --scale runs
+    /// in a process of its own)
+    #[arg(long, value_name = "MODEL", hide = true)]
+    pub load_once: Option<PathBuf>,
+    /// Train an order-5 model on TEXT into the model file MODEL and print the time and the peak
+    /// memory as one JSON line (what --scale runs in a process of its own)
+    #[arg(long, value_names = ["TEXT", "MODEL"], num_args = 2, hide = true)]
+    pub train_once: Option<Vec<PathBuf>>,
+    /// Write the index image of the model file MODEL to IMAGE (what --scale runs in a process
+    /// of its own)
+    #[arg(long, value_names = ["MODEL", "IMAGE"], num_args = 2, hide = true)]
+    pub make_image: Option<Vec<PathBuf>>,
 }
 
 impl BenchArgs {
@@ -113,6 +132,19 @@ pub fn bench(args: BenchArgs) -> Result<(), CliError> {
     if let Some(model) = &args.generation_slices {
         return slices::generation_slices(model, io::stdin().lock(), &mut io::stdout().lock());
     }
+    if let Some(model) = &args.load_once {
+        return load_once(model);
+    }
+    if let Some([text, model]) = args.train_once.as_deref() {
+        return train_once(text, model);
+    }
+    #[cfg(target_os = "linux")]
+    if let Some([model, image]) = args.make_image.as_deref() {
+        return super::scale::make_image(model, image);
+    }
+    if let Some(mb) = args.scale {
+        return scale(&args, mb);
+    }
     let paths = corpus_files(&args)?;
     for p in &paths {
         files::input_size(p)?;
@@ -148,6 +180,51 @@ pub fn bench(args: BenchArgs) -> Result<(), CliError> {
         writeln!(out, "\nwrote {}", args.json_out.display())?;
     }
     Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn load_once(model: &std::path::Path) -> Result<(), CliError> {
+    super::scale::load_once(model)
+}
+
+#[cfg(target_os = "linux")]
+fn train_once(text: &std::path::Path, model: &std::path::Path) -> Result<(), CliError> {
+    super::scale::train_once(text, model)
+}
+
+/// `--scale MB`: measures, prints a table and writes the JSON to `--json-out`.
+#[cfg(target_os = "linux")]
+fn scale(args: &BenchArgs, mb: u64) -> Result<(), CliError> {
+    let paths = corpus_files(args)?;
+    let say = |msg: String| {
+        let _ = writeln!(io::stderr().lock(), "bench: {msg}");
+    };
+    let out_dir = args.json_out.parent().unwrap_or(std::path::Path::new(""));
+    let s = super::scale::scale(&paths[0], &out_dir.join("scale"), mb, &say)?;
+    files::write_atomic(&args.json_out, |w| report::write_json(w, &s))?;
+    write!(io::stdout().lock(), "{}", render::scale(&s))?;
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn load_once(_: &std::path::Path) -> Result<(), CliError> {
+    Err(CliError::io_msg(
+        "--load-once measures memory through Linux's /proc: Linux only",
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn train_once(_: &std::path::Path, _: &std::path::Path) -> Result<(), CliError> {
+    Err(CliError::io_msg(
+        "--train-once measures memory through Linux's /proc: Linux only",
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn scale(_: &BenchArgs, _: u64) -> Result<(), CliError> {
+    Err(CliError::io_msg(
+        "--scale measures memory through Linux's /proc: Linux only",
+    ))
 }
 
 /// The document of a benchmark of `corpora`; the targets are checked on [`TARGET_FILE`].

@@ -17,7 +17,9 @@
 //! * [`render`]: the tables for people (the JSON document is [`bench::Document`]).
 //!
 //! [`slices`] is another mode (`--generation-slices MODEL`): generation timed in slices that a
-//! harness asks for on stdin (the browser benchmark, `bench/browser/`).
+//! harness asks for on stdin (the browser benchmark, `bench/browser/`); [`scale`] another
+//! (`--scale MB`, Linux): a model trained on MB megabytes of sampled text, and the time and
+//! memory its load takes.
 //!
 //! Errors, file reading and writing, and number formatting are the CLI's (`src/cli/error.rs`,
 //! `files.rs`, `report.rs`), included by path so that both binaries share one copy: a failure
@@ -32,6 +34,8 @@ mod dev;
 mod measure;
 #[cfg(not(target_arch = "wasm32"))]
 mod render;
+#[cfg(target_os = "linux")]
+mod scale;
 #[cfg(not(target_arch = "wasm32"))]
 mod slices;
 #[cfg(not(target_arch = "wasm32"))]

@@ -56,6 +56,8 @@ pub struct Corpus {
     pub model_file_bytes: u64,
     pub bytes_per_ngram: f64,
     pub memory_bytes: u64,
+    /// The loaded model's memory by part after the shaped requests, in bytes.
+    pub memory_parts: MemoryParts,
     pub discount_fallback: Vec<u8>,
     /// Tokens generated per configuration and run (all requests).
     pub generated_tokens: u64,
@@ -64,9 +66,21 @@ pub struct Corpus {
     pub dev_split: Vec<Dev>,
 }
 
+/// A model's memory by part ([`ultra_efficient_llm::MemoryUse`]), in bytes.
+#[derive(Debug, Serialize)]
+pub struct MemoryParts {
+    pub index: u64,
+    pub file: u64,
+    pub vocab: u64,
+    /// The activation cache as the shaped requests left it.
+    pub cache: u64,
+    pub total: u64,
+}
+
 /// What one run leaves besides its [`Run`]: the model's description and sizes.
 struct Made {
     info: ModelInfo,
+    memory: MemoryParts,
     file_bytes: u64,
     bytes_in: u64,
     generated_tokens: u64,
@@ -126,6 +140,7 @@ pub fn bench_corpus(
         patterns: info.patterns,
         model_file_bytes: made.file_bytes,
         memory_bytes: info.memory_bytes,
+        memory_parts: made.memory,
         discount_fallback: training.discount_fallback,
         generated_tokens: made.generated_tokens,
         runs,
@@ -171,6 +186,14 @@ fn one_run(
     let c0 = model.cache_stats();
     let sh = generate_text(&model, &shaped, 0..args.shaped_requests())?;
     let c1 = model.cache_stats();
+    let m = model.memory_use();
+    let memory = MemoryParts {
+        index: m.index,
+        file: m.file,
+        vocab: m.vocab,
+        cache: m.cache,
+        total: m.total(),
+    };
     let (hits, misses) = (c1.hits - c0.hits, c1.misses - c0.misses);
     let run = Run {
         train_seconds,
@@ -190,6 +213,7 @@ fn one_run(
     };
     let made = Made {
         info,
+        memory,
         file_bytes: data.len() as u64,
         bytes_in,
         generated_tokens: ids_tokens,

@@ -93,6 +93,21 @@ fn training_table(c: &Corpus) -> String {
     ] {
         t.row(vec![what.into(), value, String::new()]);
     }
+    let m = &c.memory_parts;
+    let per = |b: u64| fixed(b as f64 / c.patterns.max(1) as f64, 2);
+    for (what, bytes) in [
+        ("  index", m.index),
+        ("  model file (kept for saving)", m.file),
+        ("  vocabulary", m.vocab),
+        ("  activation cache (after the shaped requests)", m.cache),
+        ("  all, bytes per n-gram", m.total),
+    ] {
+        t.row(vec![
+            what.into(),
+            format!("{} bytes/n-gram", per(bytes)),
+            format!("{} bytes", thousands(bytes)),
+        ]);
+    }
     t.row(vec![
         "load (Model::from_bytes)".into(),
         format!("{} ms", fixed(md.load_ms, 1)),
@@ -271,4 +286,52 @@ fn signed(x: f64) -> String {
     } else {
         format!("{x:+.3}%")
     }
+}
+
+/// The table of `--scale`.
+#[cfg(target_os = "linux")]
+pub fn scale(s: &super::scale::Scale) -> String {
+    let l = &s.load;
+    let per = |b: u64| fixed(b as f64 / l.patterns.max(1) as f64, 2);
+    let mb = |b: u64| fixed(b as f64 / 1e6, 1);
+    let mut o = format!(
+        "== --scale: order 5 on {} ({} bytes of sampled text) ==\n",
+        s.text_path,
+        thousands(s.text_bytes)
+    );
+    o.push_str(&format!(
+        "  n-grams             {}\n  model file          {} MB ({} bytes/n-gram)\n",
+        thousands(l.patterns),
+        mb(l.file_bytes),
+        per(l.file_bytes)
+    ));
+    o.push_str(&format!(
+        "  training            {} s, peak {} MB (as uellm train: to the file, no index)\n",
+        fixed(s.train.seconds, 1),
+        mb(s.train.peak_bytes)
+    ));
+    o.push_str(&format!(
+        "  load                {} ms (Model::from_vec, the file already read)\n",
+        fixed(l.load_ms, 0)
+    ));
+    o.push_str(&format!(
+        "  loaded model        {} MB ({} bytes/n-gram; index {} bytes/n-gram)\n",
+        mb(l.memory_bytes),
+        per(l.memory_bytes),
+        per(l.index_bytes)
+    ));
+    o.push_str(&format!(
+        "  load peak memory    {} MB ({}x the loaded model; the process's peak resident memory)\n",
+        mb(l.peak_bytes),
+        fixed(l.peak_bytes as f64 / l.memory_bytes.max(1) as f64, 2)
+    ));
+    let i = &s.load_image;
+    o.push_str(&format!(
+        "  index image         {} MB; load in place {} ms (Model::from_image_vec), peak {} MB ({}x the loaded model)\n",
+        mb(i.file_bytes),
+        fixed(i.load_ms, 0),
+        mb(i.peak_bytes),
+        fixed(i.peak_bytes as f64 / i.memory_bytes.max(1) as f64, 2)
+    ));
+    o
 }

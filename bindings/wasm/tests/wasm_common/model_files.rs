@@ -61,6 +61,35 @@ fn model_bytes_round_trip_and_load_errors_are_typed() {
     }
 }
 
+/// An index image loads into the same model in wasm: the same file, figures and seeded text as
+/// the native model's image; model files and damaged images are refused with typed errors.
+#[wasm_bindgen_test]
+fn index_images_load_without_a_build() {
+    setup();
+    let model = WasmModel::train(s(TINY), order3()).unwrap();
+    let image = model.to_image();
+    assert_eq!(image, tiny_o3().to_image(), "the same image as natively");
+    let again = WasmModel::from_image(b(&image)).unwrap();
+    assert_eq!(again.to_bytes(), model.to_bytes());
+    assert_eq!(again.model().info(), model.model().info());
+    let opts = || obj(&[("seed", num(42.0))]);
+    let text = |m: &WasmModel| {
+        get_str(&m.generate(s(PROMPT), opts(), JsValue::UNDEFINED).unwrap(), "text")
+    };
+    assert_eq!(text(&again), text(&model));
+
+    let err = WasmModel::from_image(b(&model.to_bytes())).unwrap_err();
+    let message = assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
+    assert!(message.contains("fromBytes") || message.contains("from_bytes"), "{message}");
+    let err = WasmModel::from_image(b(&image[..image.len() - 3])).unwrap_err();
+    assert_js_error(&err, "TruncatedError", "TRUNCATED");
+    let mut flipped = image.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x10;
+    let err = WasmModel::from_image(b(&flipped)).unwrap_err();
+    assert_js_error(&err, "CorruptedError", "CORRUPTED");
+}
+
 #[wasm_bindgen_test]
 fn arpa_files_load_and_export() {
     setup();

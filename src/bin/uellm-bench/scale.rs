@@ -1,0 +1,254 @@
+//! `--scale MB`: a large model, made the way a user would make one, and what loading it costs.
+//!
+//! The corpus of the benchmark is small (2.8 M n-grams at order 5); a model a hundred times
+//! larger shows what the small one hides: how load time and memory grow. This mode trains a
+//! model at order 5 on the first corpus file, samples MB megabytes of text from it (one sentence
+//! a line, seeds 0, 1, … with the exact sampler, as `uellm generate` would), then runs, each in
+//! a process of its own that reports its own peak resident memory (`VmHWM` of
+//! `/proc/self/status`: a parent's `wait4` would count the parent's memory at the fork too):
+//! * `uellm-bench --train-once TEXT MODEL`: what `uellm train TEXT -o MODEL --order 5` does
+//!   (read, count, smooth, write the model file without an index), timed;
+//! * `uellm-bench --load-once MODEL`: reads the file, then times `Model::from_vec` (load time,
+//!   the loaded model's memory);
+//! * the same for the model's index image (`Model::to_image`, written by `--make-image MODEL
+//!   IMAGE`), loaded in place by `Model::from_image_vec`.
+//!
+//! The text and the model are kept in the folder `scale/` beside `--json-out` (by default
+//! `target/scale/`); the text is made again only when missing.
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use ultra_efficient_llm::{GenerateOptions, Model, TrainOptions, Trainer};
+
+use super::{files, CliError};
+
+/// The order of the model the text is sampled from, and of the model trained on it.
+const ORDER: usize = 5;
+
+/// What `--load-once` prints: one JSON line.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoadOnce {
+    pub load_ms: f64,
+    /// The process's peak resident memory.
+    pub peak_bytes: u64,
+    pub memory_bytes: u64,
+    pub index_bytes: u64,
+    pub patterns: u64,
+    pub file_bytes: u64,
+}
+
+/// `--load-once MODEL`: reads MODEL, times its load, prints a [`LoadOnce`] line.
+///
+/// # Errors
+/// The file's read or load error.
+pub fn load_once(path: &Path) -> Result<(), CliError> {
+    let bytes = files::read_bytes(path)?;
+    let file_bytes = bytes.len() as u64;
+    let t0 = Instant::now();
+    let model = if bytes.starts_with(ultra_efficient_llm::image::IMAGE_MAGIC) {
+        Model::from_image_vec(bytes)
+    } else {
+        Model::from_vec(bytes)
+    }
+    .map_err(|e| CliError::about(path.display(), e))?;
+    let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let info = model.info();
+    let line = LoadOnce {
+        load_ms,
+        peak_bytes: peak_bytes()?,
+        memory_bytes: info.memory_bytes,
+        index_bytes: model.memory_use().index,
+        patterns: info.patterns,
+        file_bytes,
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&line).map_err(std::io::Error::from)?
+    );
+    Ok(())
+}
+
+/// `--make-image MODEL IMAGE`: writes the index image of the model file MODEL to IMAGE, prints
+/// `{}`.
+///
+/// # Errors
+/// Loading MODEL or writing IMAGE.
+pub fn make_image(model: &Path, image: &Path) -> Result<(), CliError> {
+    let m = files::load_model(model)?;
+    fs::write(image, m.to_image()).map_err(|e| CliError::io(image.display(), &e))?;
+    println!("{{}}");
+    Ok(())
+}
+
+/// What `--train-once` prints: one JSON line.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TrainOnce {
+    pub seconds: f64,
+    /// The process's peak resident memory.
+    pub peak_bytes: u64,
+}
+
+/// `--train-once TEXT MODEL`: trains an order-[`ORDER`] model on TEXT into the model file MODEL
+/// (no index, as `uellm train`), prints a [`TrainOnce`] line.
+///
+/// # Errors
+/// Reading TEXT, training, or writing MODEL.
+pub fn train_once(text: &Path, model: &Path) -> Result<(), CliError> {
+    let t0 = Instant::now();
+    let mut trainer = Trainer::new(TrainOptions {
+        max_pattern_length: ORDER,
+        ..TrainOptions::default()
+    })?;
+    if let Some(n) = files::input_size(text)? {
+        trainer.set_total_bytes(n);
+    }
+    files::read_text_chunks(text, |s| trainer.feed(s))?;
+    let file = trainer
+        .finish_file()
+        .map_err(|e| CliError::about(text.display(), e))?;
+    fs::write(model, &file.bytes).map_err(|e| CliError::io(model.display(), &e))?;
+    let line = TrainOnce {
+        seconds: t0.elapsed().as_secs_f64(),
+        peak_bytes: peak_bytes()?,
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&line).map_err(std::io::Error::from)?
+    );
+    Ok(())
+}
+
+/// This process's peak resident memory (`VmHWM`), in bytes.
+fn peak_bytes() -> Result<u64, CliError> {
+    let status = fs::read_to_string("/proc/self/status")
+        .map_err(|e| CliError::io("/proc/self/status", &e))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kib| kib * 1024)
+        .ok_or_else(|| CliError::io_msg("no VmHWM in /proc/self/status"))
+}
+
+/// What `--scale` measured.
+#[derive(Debug, Serialize)]
+pub struct Scale {
+    pub text_path: String,
+    pub text_bytes: u64,
+    pub train: TrainOnce,
+    pub load: LoadOnce,
+    /// Loading the model's index image instead.
+    pub load_image: LoadOnce,
+}
+
+/// `--scale MB` on `corpus` (see the module docs).
+///
+/// # Errors
+/// Reading the corpus, writing the text or the model, or a child process that fails.
+pub fn scale(corpus: &Path, dir: &Path, mb: u64, say: &dyn Fn(String)) -> Result<Scale, CliError> {
+    fs::create_dir_all(dir).map_err(|e| CliError::io(dir.display(), &e))?;
+    let stem = corpus
+        .file_stem()
+        .map_or_else(|| "corpus".into(), |s| s.to_string_lossy().into_owned());
+    let text = dir.join(format!("{stem}.o{ORDER}.{mb}MB.txt"));
+    if !text.is_file() {
+        say(format!(
+            "scale: sampling {mb} MB of text into {}",
+            text.display()
+        ));
+        sample_text(corpus, &text, mb * 1_000_000)?;
+    }
+    let text_bytes = fs::metadata(&text)
+        .map_err(|e| CliError::io(text.display(), &e))?
+        .len();
+    let model = dir.join(format!("{stem}.o{ORDER}.{mb}MB.uelm"));
+    let exe = std::env::current_exe().map_err(|e| CliError::io("uellm-bench", &e))?;
+    say(format!(
+        "scale: training order {ORDER} on {}",
+        text.display()
+    ));
+    let train = child(
+        Command::new(&exe)
+            .arg("--train-once")
+            .arg(&text)
+            .arg(&model),
+    )?;
+    say(format!("scale: loading {}", model.display()));
+    let load = child(Command::new(&exe).arg("--load-once").arg(&model))?;
+    let image = model.with_extension("uelmimg");
+    say(format!(
+        "scale: loading its index image {}",
+        image.display()
+    ));
+    child::<serde_json::Value>(
+        Command::new(&exe)
+            .arg("--make-image")
+            .arg(&model)
+            .arg(&image),
+    )?;
+    let load_image = child(Command::new(&exe).arg("--load-once").arg(&image))?;
+    Ok(Scale {
+        text_path: text.display().to_string(),
+        text_bytes,
+        train,
+        load,
+        load_image,
+    })
+}
+
+/// Trains an order-[`ORDER`] model on `corpus` and writes sentences sampled from it to `out`
+/// until it holds at least `bytes` bytes.
+fn sample_text(corpus: &Path, out: &Path, bytes: u64) -> Result<(), CliError> {
+    let mut trainer = Trainer::new(TrainOptions {
+        max_pattern_length: ORDER,
+        ..TrainOptions::default()
+    })?;
+    files::read_text_chunks(corpus, |s| trainer.feed(s))?;
+    let model = trainer
+        .finish()
+        .map_err(|e| CliError::about(corpus.display(), e))?;
+    let tmp = out.with_extension("partial");
+    let file = fs::File::create(&tmp).map_err(|e| CliError::io(tmp.display(), &e))?;
+    let mut w = BufWriter::new(file);
+    let mut opts = GenerateOptions {
+        max_tokens: 1_000,
+        stop_at_sentence_end: true,
+        ..GenerateOptions::default()
+    };
+    let (mut written, mut seed) = (0u64, 0u64);
+    while written < bytes {
+        opts.seed = Some(seed);
+        seed += 1;
+        let g = model.generate("", &opts)?;
+        let line = g.text.trim();
+        if line.is_empty() {
+            continue;
+        }
+        writeln!(w, "{line}").map_err(|e| CliError::io(tmp.display(), &e))?;
+        written += line.len() as u64 + 1;
+    }
+    w.flush().map_err(|e| CliError::io(tmp.display(), &e))?;
+    drop(w);
+    fs::rename(&tmp, out).map_err(|e| CliError::io(out.display(), &e))
+}
+
+/// Runs `cmd` to the end, its stderr passed through, and reads the JSON line it prints.
+fn child<T: serde::de::DeserializeOwned>(cmd: &mut Command) -> Result<T, CliError> {
+    let what = format!("{cmd:?}");
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| CliError::io(&what, &e))?;
+    if !out.status.success() {
+        return Err(CliError::io_msg(format!("{what} failed ({})", out.status)));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.trim())
+        .map_err(|e| CliError::io_msg(format!("{what} printed {text:?}: {e}")))
+}

@@ -1,0 +1,276 @@
+//! Index images: a built model as bytes that load without building anything.
+//!
+//! A model file ([`crate::format`]) is small (about 3 bytes an n-gram) because it keeps counts,
+//! and loading it builds the index from them: decoding, suffix links, placing and writing every
+//! block, with the pattern tree and its temporaries alive beside the index. An image keeps the
+//! built index itself (about 8 bytes an n-gram) with the model file, so that loading is a check
+//! of the bytes and no build: the cache a page keeps next to a stored model, or a file to load a
+//! large model from fast and within its own memory.
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic "UELMIMAG"
+//!      8     2  image version (u16 LE), IMAGE_VERSION
+//!     10     2  flags (u16 LE), 0
+//!     12     4  CRC-32 of everything after the header (u32 LE)
+//!     16     8  meta length (u64 LE)
+//!     24     8  index length (u64 LE)
+//!     32     8  model file length (u64 LE)
+//!     40     …  meta (postcard), model file, index blocks
+//! ```
+//!
+//! The blocks come last so that [`Model::from_image_vec`] can keep the image's own buffer as the
+//! index, with the model file before it: a load in place needs no second copy of anything.
+//!
+//! Loading an image checks its checksum, then every block of the index (see `index::check`), so
+//! that no bytes can make a query panic or loop; the model file it holds gives the vocabulary and
+//! what [`Model::info`] reports, and is what [`Model::to_bytes`] returns.
+
+use crate::error::{Error, Result};
+use crate::format;
+use crate::index::{Index, Meta};
+use crate::model::{File, Model};
+
+/// First bytes of every index image.
+pub const IMAGE_MAGIC: &[u8; 8] = b"UELMIMAG";
+/// Image version this build reads and writes. Images are a cache of a build, not an archive:
+/// a newer build may refuse an older image (keep the model file to make it again).
+pub const IMAGE_VERSION: u16 = 1;
+/// Bytes before the meta.
+const IMAGE_HEADER_LEN: usize = 40;
+
+impl Model {
+    /// The model as an index image (see [`crate::image`]): what [`Model::from_image`] loads
+    /// without building the index. About 8 bytes per n-gram more than [`Model::to_bytes`].
+    pub fn to_image(&self) -> Vec<u8> {
+        let meta = postcard::to_allocvec(&self.index.meta()).unwrap_or_default();
+        let (index, file) = (self.index.blocks(), self.as_bytes());
+        let mut out = Vec::with_capacity(IMAGE_HEADER_LEN + meta.len() + index.len() + file.len());
+        out.extend_from_slice(IMAGE_MAGIC);
+        out.extend_from_slice(&IMAGE_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        for len in [meta.len(), index.len(), file.len()] {
+            out.extend_from_slice(&(len as u64).to_le_bytes());
+        }
+        out.extend_from_slice(&meta);
+        out.extend_from_slice(file);
+        out.extend_from_slice(index);
+        let crc = crc32fast::hash(&out[IMAGE_HEADER_LEN..]);
+        out[12..16].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Loads an index image made by [`Model::to_image`]: the same model, without building it.
+    /// A copy of the bytes becomes the model ([`Model::from_image_vec`] needs none).
+    ///
+    /// # Errors
+    /// [`Error::NotAModel`] for bytes that are not an image (a model file among them: load that
+    /// with [`Model::from_bytes`]), [`Error::UnsupportedVersion`] for an image of another
+    /// version, [`Error::Truncated`] or [`Error::Corrupted`]; no input makes it panic, and the
+    /// model it gives cannot panic or loop on any query.
+    pub fn from_image(bytes: &[u8]) -> Result<Model> {
+        Model::from_image_vec(bytes.to_vec())
+    }
+
+    /// [`Model::from_image`], keeping `bytes` as the model's memory: the index and the model file
+    /// stay where they are in it, so the load needs no more memory than the image.
+    ///
+    /// # Errors
+    /// As [`Model::from_image`].
+    pub fn from_image_vec(bytes: Vec<u8>) -> Result<Model> {
+        let (meta, file, index) = split(&bytes)?;
+        let meta: Meta = postcard::from_bytes(meta)
+            .map_err(|e| Error::corrupted(format!("undecodable index image ({e})")))?;
+        let summary = format::summary(file)?;
+        let agrees = summary.vocab.len() == meta.vocab_len as usize
+            && summary.ngrams.len() == meta.order as usize
+            && summary.ngrams.iter().sum::<u64>() == meta.patterns
+            && summary.probs == meta.layout.discounts.is_none();
+        if !agrees {
+            return Err(Error::corrupted(
+                "the index image's index and model file do not match",
+            ));
+        }
+        let file_at = file.as_ptr() as usize - bytes.as_ptr() as usize;
+        let file_range = file_at..file_at + file.len();
+        let at = bytes.len() - index.len();
+        let index = Index::from_raw(meta, bytes, at)?;
+        Ok(Model::assemble(
+            summary.vocab,
+            index,
+            summary.training,
+            (summary.ngrams, summary.probs),
+            (File::InIndex(file_range.clone()), file_range.len()),
+        ))
+    }
+}
+
+/// The meta, model file and index of the image `bytes`, its header and checksum checked.
+fn split(bytes: &[u8]) -> Result<(&[u8], &[u8], &[u8])> {
+    let n = bytes.len().min(IMAGE_MAGIC.len());
+    if bytes.is_empty() || bytes[..n] != IMAGE_MAGIC[..n] {
+        let hint = if bytes.starts_with(format::MAGIC) {
+            "this is a model file, not an index image: load it with Model::from_bytes"
+        } else {
+            "the first bytes are not \"UELMIMAG\""
+        };
+        return Err(Error::NotAModel(hint.into()));
+    }
+    if bytes.len() < IMAGE_HEADER_LEN {
+        return Err(Error::Truncated {
+            expected: IMAGE_HEADER_LEN as u64,
+            found: bytes.len() as u64,
+        });
+    }
+    let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
+    let u64_at = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&bytes[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    let version = u16_at(8);
+    if version != IMAGE_VERSION {
+        return Err(Error::UnsupportedVersion {
+            found: version,
+            expected: IMAGE_VERSION,
+            hint: "index images are a cache: load the model file and make the image again",
+        });
+    }
+    if u16_at(10) != 0 {
+        return Err(Error::corrupted("unknown index image flags"));
+    }
+    let lens = [u64_at(16), u64_at(24), u64_at(32)];
+    let want = lens
+        .iter()
+        .try_fold(IMAGE_HEADER_LEN as u64, |a, &l| a.checked_add(l))
+        .unwrap_or(u64::MAX);
+    let have = bytes.len() as u64;
+    if want > have {
+        return Err(Error::Truncated {
+            expected: want,
+            found: have,
+        });
+    }
+    if want < have {
+        return Err(Error::corrupted(format!(
+            "{} unexpected bytes after the index image",
+            have - want
+        )));
+    }
+    let rest = &bytes[IMAGE_HEADER_LEN..];
+    let crc = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
+    if crc32fast::hash(rest) != crc {
+        return Err(Error::corrupted("index image checksum mismatch"));
+    }
+    let (meta, rest) = rest.split_at(lens[0] as usize);
+    let (file, index) = rest.split_at(lens[2] as usize);
+    Ok((meta, file, index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{GenerateOptions, TrainOptions, Trainer};
+
+    fn models() -> Vec<Model> {
+        let mut out = vec![crate::testing::tiny_o3()];
+        let mut t = Trainer::new(TrainOptions {
+            max_pattern_length: 4,
+            min_frequency: 2,
+            max_patterns: 0,
+        })
+        .unwrap();
+        t.feed(crate::testing::TINY);
+        out.push(t.finish().unwrap());
+        let arpa = include_str!("../tests/fixtures/kenlm/tiny.o3.arpa");
+        out.push(Model::from_arpa(arpa).unwrap());
+        out
+    }
+
+    /// An image loads into the same model: the same file, figures, probabilities and texts.
+    #[test]
+    fn an_image_loads_into_the_same_model() {
+        for model in models() {
+            let image = model.to_image();
+            let back = Model::from_image(&image).unwrap();
+            assert_eq!(back.as_bytes(), model.as_bytes());
+            assert_eq!(back.info(), model.info());
+            assert_eq!(back.to_image(), image);
+            let opts = GenerateOptions {
+                seed: Some(7),
+                max_tokens: 200,
+                ..GenerateOptions::default()
+            };
+            assert_eq!(
+                back.generate("the", &opts).unwrap().text,
+                model.generate("the", &opts).unwrap().text
+            );
+            let text = crate::testing::TINY;
+            assert_eq!(back.perplexity(text), model.perplexity(text));
+        }
+    }
+
+    /// Model files, foreign bytes, other versions and cut images are told apart.
+    #[test]
+    fn bad_images_give_typed_errors() {
+        let model = crate::testing::tiny_o3();
+        let image = model.to_image();
+        let code = |b: &[u8]| Model::from_image(b).unwrap_err().code();
+        assert_eq!(code(model.as_bytes()), "NOT_A_MODEL");
+        assert_eq!(code(b""), "NOT_A_MODEL");
+        assert_eq!(code(b"hello world"), "NOT_A_MODEL");
+        let mut v = image.clone();
+        v[8] = 9;
+        assert_eq!(code(&v), "UNSUPPORTED_VERSION");
+        assert_eq!(code(&image[..image.len() - 1]), "TRUNCATED");
+        assert_eq!(code(&image[..20]), "TRUNCATED");
+        let mut v = image.clone();
+        v.push(0);
+        assert_eq!(code(&v), "CORRUPTED");
+        let mut v = image.clone();
+        let last = v.len() - 1;
+        v[last] ^= 1;
+        assert_eq!(code(&v), "CORRUPTED");
+    }
+
+    /// Changed index bytes with a fixed checksum are refused or give a model that answers every
+    /// query without a panic (the check, not the checksum, is what guards the queries).
+    #[test]
+    fn changed_index_bytes_never_panic() {
+        let model = crate::testing::tiny_o3();
+        let image = model.to_image();
+        let index_len = u64::from_le_bytes(image[24..32].try_into().unwrap()) as usize;
+        let start = image.len() - index_len;
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut refused = 0;
+        for round in 0..400 {
+            let mut v = image.clone();
+            for _ in 0..1 + round % 4 {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let at = start + (rng as usize) % index_len;
+                v[at] ^= 1 << ((rng >> 40) % 8);
+            }
+            let crc = crc32fast::hash(&v[IMAGE_HEADER_LEN..]);
+            v[12..16].copy_from_slice(&crc.to_le_bytes());
+            match Model::from_image(&v) {
+                Err(e) => {
+                    assert_eq!(e.code(), "CORRUPTED");
+                    refused += 1;
+                }
+                Ok(m) => {
+                    let opts = GenerateOptions {
+                        seed: Some(round),
+                        max_tokens: 50,
+                        ..GenerateOptions::default()
+                    };
+                    m.generate("the cat", &opts).unwrap();
+                    m.perplexity("the cat sat on the mat .");
+                }
+            }
+        }
+        assert!(refused > 100, "{refused} of 400 refused");
+    }
+}

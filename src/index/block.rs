@@ -1,0 +1,535 @@
+//! One context's block: its layout, its size, and reading it.
+//!
+//! A block starts at a byte offset (the context's state) and packs its fields to the bits they
+//! need; `W`, `P` and `C` are the index's word-id, offset and (per block) count widths:
+//!
+//! ```text
+//! single (one successor, 88% of the contexts of en-train at order 5):
+//!   0 | backoff:P | [pruned: γ] | [gamma:32]           | word:W next:P value
+//! multi:
+//!   1 | γ(n-1) | [C:6] | backoff:P | [pruned: γ] | [gamma:32] | [big] | word:W ×n | value ×n | next:P ×n
+//! big (multi with over SMALL successors): [S:64 gamma:32] sums:64 × (groups - 1)
+//! ```
+//!
+//! * a trained model's blocks keep the adjusted counts `a` (value: γ(a+1) in a single, C bits in
+//!   a multi) and, when pruning removed some, the removed mass `pruned` (γ(P+1)); the weights are
+//!   computed from them exactly as the trainer's smoothing does: `S = P + Σa`,
+//!   `u(h·w) = (a - D(a)) / S`, `gamma(h) = (P + Σ D(a)) / S`, with `D` the discounts of the
+//!   context's depth. A small block sums `S` and `gamma` over its few counts; a big one stores them.
+//! * an ARPA model's blocks keep `u` and `gamma` as `f32` (value: 32 bits, and `gamma:32`).
+//! * a big block stores, every [`GROUP`] successors, the running sum of the weights that the
+//!   sampler's draw is compared with, so a draw scans one group after a binary search.
+//! * the root (offset 0) has no `backoff` field.
+//!
+//! `γ(v)` is the Elias-gamma code of `v` ([`bits::gamma`]): 1 bit for v = 1, 3 for 2 and 3, 5
+//! for 4 to 7.
+
+use super::bits::{self, gamma_len, get, get64};
+use super::{Index, NONE, ROOT};
+use crate::vocab::{BOS, UNK};
+
+// `drawable` relies on `<unk>` and `<s>` being the two smallest word ids.
+const _: () = assert!(UNK < BOS && BOS + 1 == crate::vocab::EOS);
+
+/// Multi blocks of more successors than this store `S`, `gamma` and the group sums.
+pub(crate) const SMALL: usize = 16;
+/// Successors per stored sum of a big block.
+pub(crate) const GROUP: usize = 16;
+/// Bits of the per-block count width field.
+const CW_BITS: u32 = 6;
+/// Fixed point of the sampler's draws: weights are compared in units of 2^-32.
+const ONE: f64 = 4_294_967_296.0;
+
+/// What the index's blocks hold, and the widths of their fields.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Layout {
+    /// Bits of a word id.
+    pub word_bits: u32,
+    /// Bits of a block offset.
+    pub ptr_bits: u32,
+    /// The values: adjusted counts with these discounts per depth (`D(a)` by `a.min(3)`, 0 for
+    /// a = 0), or `None` for stored `f32` weights.
+    pub discounts: Option<Vec<[f64; 4]>>,
+    /// Blocks of counts carry the removed mass.
+    pub pruned: bool,
+}
+
+/// What sizing or writing one block needs to know of it besides its layout.
+pub(crate) struct Shape {
+    pub root: bool,
+    pub n: usize,
+    /// Bits of each count (multi blocks of counts).
+    pub count_bits: u32,
+    /// The single successor's count (single blocks of counts).
+    pub single_count: u32,
+    pub pruned: u32,
+}
+
+impl Layout {
+    /// The size of a block, in bits.
+    pub(crate) fn block_bits(&self, s: &Shape) -> u64 {
+        let (w, p) = (self.word_bits as u64, self.ptr_bits as u64);
+        let counts = self.discounts.is_some();
+        let n = s.n as u64;
+        let mut bits = 1 + if s.root { 0 } else { p };
+        if counts && self.pruned {
+            bits += gamma_len(s.pruned as u64 + 1) as u64;
+        }
+        if !counts {
+            bits += 32;
+        }
+        if s.n == 1 {
+            let value = if counts {
+                gamma_len(s.single_count as u64 + 1) as u64
+            } else {
+                32
+            };
+            return bits + w + p + value;
+        }
+        bits += gamma_len(n - 1) as u64;
+        let value = if counts {
+            bits += CW_BITS as u64;
+            s.count_bits as u64
+        } else {
+            32
+        };
+        if s.n > SMALL {
+            bits += if counts { 96 } else { 0 } + 64 * (groups(s.n) as u64 - 1);
+        }
+        bits + n * (w + value + p)
+    }
+
+    /// Offset bits that a block of `n` successors holds (what its size grows by per offset bit).
+    pub(crate) fn pointers(root: bool, n: usize) -> u64 {
+        n as u64 + u64::from(!root)
+    }
+
+    /// The discount table of contexts at `depth` (counts only).
+    #[inline(always)]
+    fn discounts(&self, depth: u32) -> [f64; 4] {
+        match &self.discounts {
+            Some(d) => d[depth as usize],
+            None => [0.0; 4],
+        }
+    }
+}
+
+/// Groups of [`GROUP`] successors of a big block (the last may be short).
+#[inline]
+pub(crate) fn groups(n: usize) -> usize {
+    n.div_ceil(GROUP)
+}
+
+/// The weights of a context that its successors' weights are computed from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Mass {
+    /// `S` (counts) or 1.
+    pub s: f64,
+    /// The back-off weight.
+    pub gamma: f32,
+}
+
+/// Read-only view of one context block.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    data: &'a [u8],
+    lay: &'a Layout,
+    pub n: usize,
+    pub depth: u32,
+    /// The block of the context without its first word (`NONE` at the root).
+    pub backoff: u32,
+    pruned: u32,
+    /// Stored `gamma` bits (ARPA weights, or a big block of counts).
+    gamma_bits: u32,
+    /// Stored `S` (a big block of counts).
+    s: u64,
+    /// Bit positions of the group sums, the words, values and offsets.
+    sums: u64,
+    words: u64,
+    vals: u64,
+    /// Bits of each value; 0 for the γ-coded count of a single block.
+    val_bits: u32,
+    nexts: u64,
+}
+
+impl Index {
+    /// The context block at `off`.
+    #[inline(always)]
+    pub(crate) fn ctx(&self, off: u32) -> Ctx<'_> {
+        Ctx::parse(
+            self.blocks(),
+            &self.layout,
+            off,
+            off == ROOT,
+            self.depth_of(off),
+        )
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// The block at byte `off` of `d`, of a context at `depth` (`root`: the root's block).
+    #[inline(always)]
+    pub(crate) fn parse(d: &'a [u8], lay: &'a Layout, off: u32, root: bool, depth: u32) -> Ctx<'a> {
+        let counts = lay.discounts.is_some();
+        let mut pos = off as u64 * 8;
+        let multi = get(d, pos, 1) == 1;
+        pos += 1;
+        let (n, count_bits) = if multi {
+            let n = bits::gamma(d, &mut pos) as usize + 1;
+            let cw = if counts {
+                pos += CW_BITS as u64;
+                get(d, pos - CW_BITS as u64, CW_BITS) as u32
+            } else {
+                32
+            };
+            (n, cw)
+        } else {
+            (1, 0)
+        };
+        let backoff = if root {
+            NONE
+        } else {
+            pos += lay.ptr_bits as u64;
+            get(d, pos - lay.ptr_bits as u64, lay.ptr_bits) as u32
+        };
+        let pruned = if counts && lay.pruned {
+            (bits::gamma(d, &mut pos) - 1) as u32
+        } else {
+            0
+        };
+        let mut gamma_bits = 0;
+        if !counts {
+            gamma_bits = get(d, pos, 32) as u32;
+            pos += 32;
+        }
+        let mut s = 0;
+        if n > SMALL && counts {
+            s = get64(d, pos);
+            gamma_bits = get(d, pos + 64, 32) as u32;
+            pos += 96;
+        }
+        let sums = pos;
+        if n > SMALL {
+            pos += 64 * (groups(n) as u64 - 1);
+        }
+        let (w, p) = (lay.word_bits as u64, lay.ptr_bits as u64);
+        let (vals, val_bits, nexts) = if n == 1 {
+            // word, next, then the value, whose γ code has no fixed width.
+            (pos + w + p, if counts { 0 } else { 32 }, pos + w)
+        } else {
+            let vals = pos + n as u64 * w;
+            (vals, count_bits, vals + n as u64 * count_bits as u64)
+        };
+        Ctx {
+            data: d,
+            lay,
+            n,
+            depth,
+            backoff,
+            pruned,
+            gamma_bits,
+            s,
+            sums,
+            words: pos,
+            vals,
+            val_bits,
+            nexts,
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// The word of successor `i`.
+    #[inline(always)]
+    pub fn word(&self, i: usize) -> u32 {
+        let w = self.lay.word_bits;
+        get(self.data, self.words + i as u64 * w as u64, w) as u32
+    }
+
+    /// The block to continue from after successor `i`.
+    #[inline(always)]
+    pub fn next(&self, i: usize) -> u32 {
+        let p = self.lay.ptr_bits;
+        get(self.data, self.nexts + i as u64 * p as u64, p) as u32
+    }
+
+    /// The stored value of successor `i`: its adjusted count, or its `f32` weight's bits.
+    #[inline(always)]
+    fn value(&self, i: usize) -> u32 {
+        if self.val_bits == 0 {
+            let mut pos = self.vals;
+            (bits::gamma(self.data, &mut pos) - 1) as u32
+        } else {
+            get(
+                self.data,
+                self.vals + i as u64 * self.val_bits as u64,
+                self.val_bits,
+            ) as u32
+        }
+    }
+
+    /// The successor whose word is `word`, if there is one.
+    #[inline]
+    pub fn find(&self, word: u32) -> Option<usize> {
+        if self.n <= SMALL {
+            return (0..self.n).find(|&i| self.word(i) == word);
+        }
+        let (mut lo, mut hi) = (0, self.n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.word(mid).cmp(&word) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    /// `S` and `gamma` of the context, as the trainer's smoothing computes them (see the
+    /// module docs), or the stored `gamma`.
+    #[inline(always)]
+    pub fn mass(&self) -> Mass {
+        if self.lay.discounts.is_none() {
+            return Mass {
+                s: 1.0,
+                gamma: f32::from_bits(self.gamma_bits),
+            };
+        }
+        if self.n > SMALL {
+            return Mass {
+                s: self.s as f64,
+                gamma: f32::from_bits(self.gamma_bits),
+            };
+        }
+        let d = self.lay.discounts(self.depth);
+        let removed = self.pruned as f64;
+        let (mut s, mut dsum) = (removed, removed);
+        for i in 0..self.n {
+            let x = self.value(i);
+            s += x as f64;
+            dsum += d[x.min(3) as usize];
+        }
+        if s <= 0.0 {
+            return Mass { s, gamma: 1.0 };
+        }
+        Mass {
+            s,
+            gamma: (dsum / s) as f32,
+        }
+    }
+
+    /// The interpolation weight `u` of successor `i` in full precision, given the context's
+    /// [`Mass`]: what the sampler adds up.
+    #[inline(always)]
+    pub fn weight(&self, i: usize, m: Mass) -> f64 {
+        let x = self.value(i);
+        match &self.lay.discounts {
+            None => f32::from_bits(x) as f64,
+            Some(_) => {
+                if m.s <= 0.0 {
+                    return 0.0;
+                }
+                let d = self.lay.discounts(self.depth)[x.min(3) as usize];
+                ((x as f64 - d) / m.s).max(0.0)
+            }
+        }
+    }
+
+    /// The interpolation weight `u` of successor `i` as the model states it (`f32`).
+    #[inline(always)]
+    pub fn u(&self, i: usize, m: Mass) -> f32 {
+        self.weight(i, m) as f32
+    }
+
+    /// Successor `i` can be drawn: `<s>` and `<unk>` never are, and, being the smallest word
+    /// ids, they can only be the first two successors.
+    #[inline(always)]
+    fn drawable(&self, i: usize) -> bool {
+        i >= 2 || self.word(i) > BOS
+    }
+
+    /// The running sum of the drawable successors' weights from `acc` at successor `from`, up to
+    /// the first successor at which it exceeds the draw `r` (in units of 2^-32), which is
+    /// returned; `None` when the sum up to `to` never does.
+    #[inline(always)]
+    fn scan(&self, m: Mass, mut acc: f64, from: usize, to: usize, r: u32) -> Option<usize> {
+        for i in from..to {
+            if self.drawable(i) {
+                acc += self.weight(i, m);
+            }
+            if fixed(acc) > r {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// The successor the uniform draw `r` picks, or `None` for a back-off: the first successor
+    /// at which the running sum of weights exceeds `r` (in units of 2^-32).
+    #[inline(always)]
+    pub fn draw(&self, r: u32) -> Option<usize> {
+        let m = self.mass();
+        if self.n <= SMALL {
+            return self.scan(m, 0.0, 0, self.n, r);
+        }
+        // The first group whose end sum exceeds r holds the pick; the last group has no stored
+        // end sum, so it is scanned when no earlier one does.
+        let stored = groups(self.n) - 1;
+        let (mut lo, mut hi) = (0, stored);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if fixed(self.sum(mid)) > r {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        let acc = if lo == 0 { 0.0 } else { self.sum(lo - 1) };
+        let from = lo * GROUP;
+        self.scan(m, acc, from, (from + GROUP).min(self.n), r)
+    }
+
+    /// The stored running sum of weights after group `g` of a big block.
+    #[inline(always)]
+    fn sum(&self, g: usize) -> f64 {
+        f64::from_bits(get64(self.data, self.sums + 64 * g as u64))
+    }
+
+    /// The running sums to store after each group but the last of a big block (how a writer
+    /// computes them, with the draw's own arithmetic).
+    pub(crate) fn group_sums(&self) -> Vec<f64> {
+        let m = self.mass();
+        let mut acc = 0.0;
+        let mut out = Vec::new();
+        for i in 0..self.n {
+            if self.drawable(i) {
+                acc += self.weight(i, m);
+            }
+            if (i + 1) % GROUP == 0 && i + 1 < self.n {
+                out.push(acc);
+            }
+        }
+        out
+    }
+
+    /// Where the block ends, in bits; `None` when its single count is out of range (only
+    /// [`super::check`] asks, of blocks whose header it has checked).
+    pub(crate) fn end_bits(&self) -> Option<u64> {
+        if self.n > 1 {
+            return Some(self.nexts + self.n as u64 * self.lay.ptr_bits as u64);
+        }
+        if self.val_bits != 0 {
+            return Some(self.vals + self.val_bits as u64);
+        }
+        let mut pos = self.vals;
+        let a = bits::gamma(self.data, &mut pos);
+        (a <= 1 << 32).then_some(pos)
+    }
+
+    /// Bit position of the group sums (for the writer, which fills them in last).
+    pub(crate) fn sums_at(&self) -> u64 {
+        self.sums
+    }
+}
+
+/// A weight sum as the draw compares it: in units of 2^-32, saturated.
+#[inline(always)]
+fn fixed(acc: f64) -> u32 {
+    (acc * ONE).min(ONE - 1.0) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::BOS;
+    use crate::{Model, TrainOptions, Trainer};
+
+    /// Every context of `index`: each is the successor's next of its own pattern's prefix.
+    fn contexts(index: &Index) -> Vec<u32> {
+        let mut seen = std::collections::HashSet::from([ROOT]);
+        let mut queue = vec![ROOT];
+        while let Some(off) = queue.pop() {
+            let c = index.ctx(off);
+            for i in 0..c.n {
+                if seen.insert(c.next(i)) {
+                    queue.push(c.next(i));
+                }
+            }
+        }
+        let mut all: Vec<u32> = seen.into_iter().collect();
+        all.sort_unstable();
+        all
+    }
+
+    fn models() -> Vec<Model> {
+        let mut out = vec![crate::testing::tiny_o3()];
+        // Pruned by count, so blocks carry removed masses.
+        let mut t = Trainer::new(TrainOptions {
+            max_pattern_length: 4,
+            min_frequency: 2,
+            max_patterns: 0,
+        })
+        .unwrap();
+        t.feed(crate::testing::TINY);
+        out.push(t.finish().unwrap());
+        let arpa = include_str!("../../tests/fixtures/kenlm/tiny.o3.arpa");
+        out.push(Model::from_arpa(arpa).unwrap());
+        out
+    }
+
+    /// A draw picks the first successor at which the running sum of the drawable successors'
+    /// weights, in units of 2^-32, exceeds it, whatever the block's kind (single, small, big
+    /// with its stored group sums), at every boundary of the sums.
+    #[test]
+    fn draws_pick_where_the_running_sum_first_exceeds_the_draw() {
+        for model in models() {
+            let index = &model.index;
+            let all = contexts(index);
+            assert_eq!(all.len() as u64, index.contexts);
+            let mut big = 0;
+            for off in all {
+                let c = index.ctx(off);
+                big += usize::from(c.n > SMALL);
+                let m = c.mass();
+                let mut acc = 0.0;
+                let cum: Vec<u32> = (0..c.n)
+                    .map(|i| {
+                        if c.word(i) != BOS && c.word(i) != UNK {
+                            acc += c.weight(i, m);
+                        }
+                        fixed(acc)
+                    })
+                    .collect();
+                let mut draws = vec![0, 1, u32::MAX - 1, u32::MAX];
+                for &x in &cum {
+                    draws.extend([x.wrapping_sub(1), x, x.wrapping_add(1)]);
+                }
+                for r in draws {
+                    let want = cum.iter().position(|&x| x > r);
+                    assert_eq!(c.draw(r), want, "context {off}, draw {r}");
+                }
+            }
+            assert!(big > 1, "big blocks are tested");
+        }
+    }
+
+    /// Words are found where they are, and only there.
+    #[test]
+    fn successors_are_found_by_word() {
+        for model in models() {
+            let index = &model.index;
+            for off in contexts(index) {
+                let c = index.ctx(off);
+                let words: Vec<u32> = (0..c.n).map(|i| c.word(i)).collect();
+                assert!(words.windows(2).all(|w| w[0] < w[1]), "sorted words");
+                for (i, &w) in words.iter().enumerate() {
+                    assert_eq!(c.find(w), Some(i));
+                }
+                for w in 0..index.vocab_len {
+                    assert_eq!(c.find(w), words.binary_search(&w).ok());
+                }
+            }
+        }
+    }
+}

@@ -38,6 +38,9 @@ impl Model {
         let mut frontier: Vec<u32> = vec![ROOT];
         let mut paths: Vec<u32> = Vec::new();
         let mut line = String::new();
+        // A model's index lists each pattern once; one from damaged bytes (an index image made
+        // elsewhere) could list them without end.
+        let mut written = 0u64;
         for k in 1..=order {
             writeln!(out, "\n\\{k}-grams:")?;
             let mut next_frontier = Vec::new();
@@ -46,6 +49,13 @@ impl Model {
                 let path = &paths[j * (k - 1)..j * (k - 1) + (k - 1)];
                 let c = index.ctx(ctx);
                 for i in 0..c.n {
+                    written += 1;
+                    if written > index.patterns {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "the model's index lists more patterns than the model has: it is damaged",
+                        ));
+                    }
                     let w = c.word(i);
                     let lp = if k == 1 && w == BOS {
                         0.0

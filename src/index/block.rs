@@ -134,6 +134,8 @@ pub(crate) struct Mass {
 pub(crate) struct Ctx<'a> {
     data: &'a [u8],
     lay: &'a Layout,
+    /// The largest word id a successor may have.
+    max_word: u32,
     pub n: usize,
     pub depth: u32,
     /// The block of the context without its first word (`NONE` at the root).
@@ -156,29 +158,71 @@ impl Index {
     /// The context block at `off`.
     #[inline(always)]
     pub(crate) fn ctx(&self, off: u32) -> Ctx<'_> {
-        Ctx::parse(
-            self.blocks(),
-            &self.layout,
+        let depth = self.depth_of(off);
+        let place = Place {
             off,
-            off == ROOT,
-            self.depth_of(off),
-        )
+            root: off == ROOT,
+            depth,
+            backoff_from: self.level_end[0],
+            backoff_below: match depth {
+                0 => 0,
+                d => self.level_end[d as usize - 1],
+            },
+            words: self.vocab_len,
+        };
+        Ctx::parse(self.blocks(), &self.layout, place)
+    }
+}
+
+/// Where a block is read, and the bounds its fields are read within. Every offset and word a
+/// block gives is kept within them, whatever its bytes (an index image's could be any): a
+/// back-off always leads to a shallower context (or the root), so every back-off chain ends at
+/// the root; successor counts and words stay below the vocabulary's size, so nothing indexed by
+/// a word or sized by a count can overflow. A block the index built is always within them.
+#[derive(Clone, Copy)]
+pub(crate) struct Place {
+    pub off: u32,
+    /// The root's block (it has no back-off).
+    pub root: bool,
+    pub depth: u32,
+    /// A back-off must lie in `backoff_from..backoff_below` (the blocks of depth 1 to
+    /// `depth - 1`), or it is the root.
+    pub backoff_from: u32,
+    pub backoff_below: u32,
+    /// The vocabulary's size.
+    pub words: u32,
+}
+
+impl Place {
+    /// A block read where no bounds matter (one being written).
+    pub(crate) fn unbounded(root: bool, depth: u32) -> Place {
+        Place {
+            off: 0,
+            root,
+            depth,
+            backoff_from: 0,
+            backoff_below: u32::MAX,
+            words: u32::MAX,
+        }
     }
 }
 
 impl<'a> Ctx<'a> {
-    /// The block at byte `off` of `d`, of a context at `depth` (`root`: the root's block).
+    /// The block at `place` in `d` (see [`Place`]).
     #[inline(always)]
-    pub(crate) fn parse(d: &'a [u8], lay: &'a Layout, off: u32, root: bool, depth: u32) -> Ctx<'a> {
+    pub(crate) fn parse(d: &'a [u8], lay: &'a Layout, place: Place) -> Ctx<'a> {
+        let Place {
+            off, root, depth, ..
+        } = place;
         let counts = lay.discounts.is_some();
         let mut pos = off as u64 * 8;
         let multi = get(d, pos, 1) == 1;
         pos += 1;
         let (n, count_bits) = if multi {
-            let n = bits::gamma(d, &mut pos) as usize + 1;
+            let n = bits::gamma(d, &mut pos).min(place.words as u64) as usize + 1;
             let cw = if counts {
                 pos += CW_BITS as u64;
-                get(d, pos - CW_BITS as u64, CW_BITS) as u32
+                (get(d, pos - CW_BITS as u64, CW_BITS) as u32).min(32)
             } else {
                 32
             };
@@ -190,7 +234,12 @@ impl<'a> Ctx<'a> {
             NONE
         } else {
             pos += lay.ptr_bits as u64;
-            get(d, pos - lay.ptr_bits as u64, lay.ptr_bits) as u32
+            let raw = get(d, pos - lay.ptr_bits as u64, lay.ptr_bits) as u32;
+            if (place.backoff_from..place.backoff_below).contains(&raw) {
+                raw
+            } else {
+                ROOT
+            }
         };
         let pruned = if counts && lay.pruned {
             (bits::gamma(d, &mut pos) - 1) as u32
@@ -223,6 +272,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             data: d,
             lay,
+            max_word: place.words.saturating_sub(1),
             n,
             depth,
             backoff,
@@ -243,7 +293,7 @@ impl Ctx<'_> {
     #[inline(always)]
     pub fn word(&self, i: usize) -> u32 {
         let w = self.lay.word_bits;
-        get(self.data, self.words + i as u64 * w as u64, w) as u32
+        (get(self.data, self.words + i as u64 * w as u64, w) as u32).min(self.max_word)
     }
 
     /// The block to continue from after successor `i`.
@@ -411,20 +461,6 @@ impl Ctx<'_> {
             }
         }
         out
-    }
-
-    /// Where the block ends, in bits; `None` when its single count is out of range (only
-    /// [`super::check`] asks, of blocks whose header it has checked).
-    pub(crate) fn end_bits(&self) -> Option<u64> {
-        if self.n > 1 {
-            return Some(self.nexts + self.n as u64 * self.lay.ptr_bits as u64);
-        }
-        if self.val_bits != 0 {
-            return Some(self.vals + self.val_bits as u64);
-        }
-        let mut pos = self.vals;
-        let a = bits::gamma(self.data, &mut pos);
-        (a <= 1 << 32).then_some(pos)
     }
 
     /// Bit position of the group sums (for the writer, which fills them in last).

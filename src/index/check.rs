@@ -1,13 +1,14 @@
-//! An index from its raw parts (an index image's), checked so that no bytes, however made,
-//! can make a query panic, read out of bounds or loop: every block is parsed and its fields
-//! bounded, every offset must be a block's start, and a context's back-off must be shallower
-//! than the context (so every back-off chain ends at the root).
+//! An index from its raw parts (an index image's). Its figures and layout are checked here;
+//! its blocks need no check: every read of a block keeps the offsets and words it gives within
+//! bounds (see `block::Place`), so that no bytes, however made, can make a query panic, read out
+//! of bounds or loop. Bytes that were not made by [`Index::build`] give a useless model, never a
+//! crash (the image's checksum is what tells damaged bytes from good ones).
 
 use serde::{Deserialize, Serialize};
 
-use super::bits::{self, get, width, PAD};
-use super::block::{Ctx, Layout};
-use super::{Index, ROOT};
+use super::bits::{width, PAD};
+use super::block::Layout;
+use super::Index;
 use crate::config::MAX_ORDER;
 use crate::error::{Error, Result};
 
@@ -45,9 +46,9 @@ impl Index {
         }
     }
 
-    /// The index of `meta` and the blocks `data[at..]` (their padding included), checked (see
-    /// the module docs). What `data` holds before `at` is kept as it is ([`Index::prefix`]): an
-    /// index image loaded in place keeps its model file there.
+    /// The index of `meta` and the blocks `data[at..]` (their padding included), its figures
+    /// and layout checked (see the module docs). What `data` holds before `at` is kept as it
+    /// is ([`Index::prefix`]): an index image loaded in place keeps its model file there.
     ///
     /// # Errors
     /// [`Error::Corrupted`] when anything does not hold.
@@ -77,153 +78,7 @@ impl Index {
             contexts,
             order: order as usize,
         };
-        let starts = index.check_blocks()?;
-        index.check_offsets(&starts)?;
         Ok(index)
-    }
-
-    /// Parses every block, front to back: each within the data, its successors' count and
-    /// words in range and sorted, the root's successors every word; the blocks and the depths'
-    /// ends must tile the data. Returns the set of block starts.
-    fn check_blocks(&self) -> Result<Starts> {
-        let total = self.blocks().len() - PAD;
-        let mut starts = Starts::new(total);
-        let (mut contexts, mut patterns) = (0u64, 0u64);
-        let end = self.walk(total, |off, depth| {
-            let (end, n) = self.check_block(off as u32, depth as u32, total)?;
-            starts.insert(off);
-            contexts += 1;
-            patterns += n as u64;
-            Ok(end)
-        })?;
-        let tiled = end == total
-            && self
-                .level_end
-                .iter()
-                .all(|&e| e as usize == total || starts.has(e as usize));
-        if !tiled {
-            return Err(bad("the blocks do not tile the index"));
-        }
-        if (contexts, patterns) != (self.contexts, self.patterns) {
-            return Err(bad("the blocks do not match the figures"));
-        }
-        Ok(starts)
-    }
-
-    /// Calls `f(offset, depth)` for each block from the first, `f` returning where the block
-    /// ends, until the end of the `total` bytes; returns where the last block ended.
-    ///
-    /// # Errors
-    /// [`Error::Corrupted`] for a depth's end inside a block or a block outside the depths, and
-    /// `f`'s errors.
-    fn walk(
-        &self,
-        total: usize,
-        mut f: impl FnMut(usize, usize) -> Result<usize>,
-    ) -> Result<usize> {
-        let (mut off, mut depth) = (0usize, 0usize);
-        while off < total {
-            while depth < self.order && self.level_end[depth] as usize <= off {
-                if self.level_end[depth] as usize != off {
-                    return Err(bad("a depth ends inside a block"));
-                }
-                depth += 1;
-            }
-            if depth >= self.order || (off == 0) != (depth == 0) {
-                return Err(bad(format!("a block at {off} lies outside the depths")));
-            }
-            off = f(off, depth)?;
-        }
-        Ok(off)
-    }
-
-    /// Checks the block at `off` (at `depth`), within `total` bytes; returns where it ends and
-    /// its number of successors.
-    fn check_block(&self, off: u32, depth: u32, total: usize) -> Result<(usize, usize)> {
-        let (d, lay, v) = (self.blocks(), &self.layout, self.vocab_len as u64);
-        let counts = lay.discounts.is_some();
-        let at = |what: &str| bad(format!("{what} of the block at {off}"));
-        // The header fields that size the block, bounded before anything is computed from them.
-        let mut pos = off as u64 * 8;
-        let multi = get(d, pos, 1) == 1;
-        pos += 1;
-        let n = if multi {
-            bits::gamma(d, &mut pos).saturating_add(1)
-        } else {
-            1
-        };
-        if n > v || (multi && n < 2) {
-            return Err(at("successor count"));
-        }
-        if multi && counts {
-            if get(d, pos, 6) > 32 {
-                return Err(at("count width"));
-            }
-            pos += 6;
-        }
-        if off != ROOT {
-            pos += lay.ptr_bits as u64;
-        }
-        if counts && lay.pruned && bits::gamma(d, &mut pos) > 1 << 32 {
-            return Err(at("removed mass"));
-        }
-        if pos > total as u64 * 8 {
-            return Err(at("header"));
-        }
-        let c = Ctx::parse(d, lay, off, off == ROOT, depth);
-        let end = c.end_bits().ok_or_else(|| at("count"))?;
-        if end > total as u64 * 8 {
-            return Err(at("length"));
-        }
-        let mut last = None;
-        for i in 0..c.n {
-            let w = c.word(i);
-            let bad_word = w >= self.vocab_len
-                || last.is_some_and(|l| l >= w)
-                || (off == ROOT && w != i as u32);
-            if bad_word {
-                return Err(at("words"));
-            }
-            last = Some(w);
-        }
-        if off == ROOT && c.n != self.vocab_len as usize {
-            return Err(at("words"));
-        }
-        Ok((end.div_ceil(8) as usize, c.n))
-    }
-
-    /// Every offset is a block's start: each successor's next context is at most one word
-    /// longer than the context, each back-off strictly shorter.
-    fn check_offsets(&self, starts: &Starts) -> Result<()> {
-        let total = self.blocks().len() - PAD;
-        let ok = |o: u32| (o as usize) < total && starts.has(o as usize);
-        // The first offset past the blocks of each depth: a pointer's depth is below d + 1
-        // exactly when it is below `limit[d + 1]`.
-        let ends = &self.level_end;
-        self.walk(total, |off, depth| {
-            let c = Ctx::parse(
-                self.blocks(),
-                &self.layout,
-                off as u32,
-                off == 0,
-                depth as u32,
-            );
-            if off != 0 && !(ok(c.backoff) && c.backoff < ends[depth - 1]) {
-                return Err(bad(format!("back-off of the block at {off}")));
-            }
-            let limit = ends.get(depth + 1).copied().unwrap_or(u32::MAX);
-            for i in 0..c.n {
-                let next = c.next(i);
-                if !ok(next) || next >= limit {
-                    return Err(bad(format!("next context of the block at {off}")));
-                }
-            }
-            Ok(c.end_bits().unwrap_or(u64::MAX).div_ceil(8) as usize)
-        })?;
-        if !ok(self.bos) {
-            return Err(bad("the context after <s>"));
-        }
-        Ok(())
     }
 }
 
@@ -260,23 +115,4 @@ fn check_meta(meta: &Meta, data: &[u8]) -> Result<()> {
         return Err(bad("figures"));
     }
     Ok(())
-}
-
-/// A set of byte offsets of the index: one bit each.
-struct Starts(Vec<u64>);
-
-impl Starts {
-    fn new(total: usize) -> Starts {
-        Starts(vec![0; total / 64 + 1])
-    }
-
-    fn insert(&mut self, off: usize) {
-        self.0[off / 64] |= 1 << (off % 64);
-    }
-
-    fn has(&self, off: usize) -> bool {
-        self.0
-            .get(off / 64)
-            .is_some_and(|w| w >> (off % 64) & 1 == 1)
-    }
 }

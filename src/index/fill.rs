@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use super::bits::{self, width, Writer};
-use super::block::{Ctx, Layout, Shape, SMALL};
+use super::block::{Ctx, Layout, Place, Shape, SMALL};
 use super::{NONE, ROOT};
 use crate::error::{Error, Result};
 use crate::mem;
@@ -400,7 +400,7 @@ impl Fill<'_> {
         }
         debug_assert!(b.bits().div_ceil(8) as usize == bytes);
         if n > SMALL {
-            let c = Ctx::parse(b.bytes_padded(), lay, 0, root, depth);
+            let c = Ctx::parse(b.bytes_padded(), lay, Place::unbounded(root, depth));
             let (sums, at) = (c.group_sums(), c.sums_at());
             b.seek(at);
             for s in sums {

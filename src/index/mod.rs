@@ -151,7 +151,9 @@ impl Index {
     /// The depth of the context whose block is at `off`.
     #[inline(always)]
     pub fn depth_of(&self, off: u32) -> u32 {
-        self.level_end.iter().take_while(|&&end| end <= off).count() as u32
+        // At most the deepest contexts' depth, even for an offset past the blocks.
+        let past = self.level_end.iter().take_while(|&&end| end <= off).count();
+        past.min(self.order - 1) as u32
     }
 
     /// The number of successors of the context at `off`.

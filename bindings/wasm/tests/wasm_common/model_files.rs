@@ -74,13 +74,19 @@ fn index_images_load_without_a_build() {
     assert_eq!(again.model().info(), model.model().info());
     let opts = || obj(&[("seed", num(42.0))]);
     let text = |m: &WasmModel| {
-        get_str(&m.generate(s(PROMPT), opts(), JsValue::UNDEFINED).unwrap(), "text")
+        get_str(
+            &m.generate(s(PROMPT), opts(), JsValue::UNDEFINED).unwrap(),
+            "text",
+        )
     };
     assert_eq!(text(&again), text(&model));
 
     let err = WasmModel::from_image(b(&model.to_bytes())).unwrap_err();
     let message = assert_js_error(&err, "NotAModelError", "NOT_A_MODEL");
-    assert!(message.contains("fromBytes") || message.contains("from_bytes"), "{message}");
+    assert!(
+        message.contains("fromBytes") || message.contains("from_bytes"),
+        "{message}"
+    );
     let err = WasmModel::from_image(b(&image[..image.len() - 3])).unwrap_err();
     assert_js_error(&err, "TruncatedError", "TRUNCATED");
     let mut flipped = image.clone();

@@ -2,7 +2,7 @@
 // API refuses at once with a typed error that says what to use instead, and what it points to
 // (the WebAssembly module, `ultra-efficient-llm/core`) trains and generates in Node with the
 // same seeded text as the native build (tests/fixtures/tiny-o3.seed42.txt, pinned by
-// tests/golden.rs), also through the README's example run as an outside app's script.
+// tests/golden.rs), also through the package README's example run as an outside app's script.
 //
 // Nothing is built here: pkg/ must exist (scripts/test-e2e.sh builds it; UELLM_PKG_DIR=/path tests
 // another unpacked package folder).
@@ -63,10 +63,11 @@ test('the core module trains and generates in Node, with the native seeded text'
   again.free();
 });
 
-test("the README's Node.js example runs as an outside app's script, with the native seeded text", async () => {
-  // The README's code block right after the paragraph on Node.js, run as it is from a folder
-  // whose node_modules/ultra-efficient-llm is the package, with book.txt = the tiny corpus.
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+test("the package README's Node.js example runs as an outside app's script, with the native seeded text", async () => {
+  // The package README's (js/README.md) code block right after the paragraph on Node.js, run as
+  // it is from a folder whose node_modules/ultra-efficient-llm is the package, with book.txt =
+  // the tiny corpus.
+  const readme = readFileSync(join(ROOT, 'js/README.md'), 'utf8');
   const at = readme.indexOf('also the way in Node.js');
   assert.ok(at > 0, 'the README has the Node.js paragraph');
   const block = /```js\n([\s\S]*?)```/.exec(readme.slice(at));

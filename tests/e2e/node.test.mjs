@@ -116,6 +116,37 @@ process.stdout.write(trainer.finish().generate('It is a truth', { seed: 42, maxT
   }
 });
 
+test('errors the core module throws are the package\'s UellmError classes (one class, as the pool\'s)', async () => {
+  // As an app would write it: the core by its export, the classes from the package's main module.
+  const dir = mkdtempSync(join(process.env.UELLM_E2E_TMP ?? tmpdir(), 'uellm-node-errors-'));
+  try {
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(PKG, join(dir, 'node_modules', 'ultra-efficient-llm'), 'dir');
+    writeFileSync(join(dir, 'app.mjs'), `import init, { Model, Trainer } from 'ultra-efficient-llm/core';
+import { UellmError, InvalidOptionError, toWire, fromWire } from 'ultra-efficient-llm';
+await init();
+const caught = (f) => { try { f(); } catch (e) { return e; } throw new Error('no error'); };
+const errors = [
+  caught(() => Model.fromBytes(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]))),
+  caught(() => new Trainer({ maxPatternLength: 99 })),
+  caught(() => new Trainer({ maxPatternLenght: 3 })),
+  caught(() => Model.train('', {})),
+];
+console.log(JSON.stringify(errors.map((e) => [e.name, e.code, e instanceof UellmError, e instanceof InvalidOptionError,
+  Object.getPrototypeOf(fromWire(toWire(e))) === Object.getPrototypeOf(e)])));
+`);
+    const { stdout } = await promisify(execFile)(process.execPath, ['app.mjs'], { cwd: dir });
+    assert.deepEqual(JSON.parse(stdout), [
+      ['NotAModelError', 'NOT_A_MODEL', true, false, true],
+      ['InvalidOptionError', 'INVALID_OPTION', true, true, true],
+      ['InvalidOptionError', 'INVALID_OPTION', true, true, true],
+      ['EmptyInputError', 'EMPTY_INPUT', true, false, true],
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a bad pool configuration is an InvalidOptionError, checked before any worker starts', async () => {
   const uellm = await import(pkgFile('index.js'));
   for (const config of [{ preset: 'fastest' }, { preset: 'toString' }, { preset: '__proto__' },

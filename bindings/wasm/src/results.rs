@@ -12,17 +12,22 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::options::JsTrainOptionsOut;
+use crate::to_js_error;
 use ultra_efficient_llm::{
     cache_stats_fields, generation_stats_fields, model_info_fields, perplexity_fields,
-    result_fields, training_stats_fields, CacheStats, GenerationStats, ModelInfo, Perplexity,
-    StopReason, TrainOptions, TrainingStats,
+    result_fields, training_stats_fields, CacheStats, Error, GenerationStats, ModelInfo,
+    Perplexity, StopReason, TrainOptions, TrainingStats,
 };
 
 /// `value` as a plain JavaScript object (`null` for absent values, numbers for integers).
+///
+/// # Errors
+/// An `InternalError` when serde cannot write it (a count above `Number.MAX_SAFE_INTEGER`,
+/// which no model reaches).
 pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_sys::Error::new(&format!("cannot convert the result: {e}")).into())
+        .map_err(|e| to_js_error(&Error::Internal(format!("cannot convert the result: {e}"))))
 }
 
 /// A core result as a plain JavaScript object (its camelCase mirror, serialized by [`to_js`]).

@@ -83,20 +83,12 @@ export type UellmErrorCode =
   | "TOO_LARGE"
   | "INTERNAL";
 
-/** Every error the bindings throw is an `Error` with a stable `name` and `code`. */
-export interface UellmError extends Error {
-  name:
-    | "NotAModelError"
-    | "UnsupportedVersionError"
-    | "TruncatedError"
-    | "CorruptedError"
-    | "InvalidOptionError"
-    | "EmptyInputError"
-    | "NotTextError"
-    | "ArpaError"
-    | "TooLargeError"
-    | "InternalError";
-  code: UellmErrorCode;
-}
+/**
+ * Every error the bindings throw is a `UellmError`, the package's error class (`errors.js`, also
+ * exported by the package's main module, `ultra-efficient-llm`), with a stable `name` (such as
+ * `NotAModelError`) and a `code` from `UellmErrorCode`.
+ */
+import type { UellmError } from "./errors.js";
+export type { UellmError };
 "#
 ]);

@@ -1,6 +1,8 @@
-// Error classes of the JS runtime: every code the runtime itself gives an error is here (and in
-// index.d.ts, `ErrorCode`). Every error has a stable `name` and `code`; errors cross postMessage
-// as `{name, code, message}` and are rebuilt here as real `Error`s.
+// Error classes of the package: every code the runtime itself gives an error is here (and in
+// errors.d.ts, `ErrorCode`). Every error has a stable `name` and `code`; errors cross postMessage
+// as `{name, code, message}` and are rebuilt here as real `Error`s. The wasm module throws its own
+// errors through `makeError` (its glue imports this module, ./errors.js), so every error a user of
+// the package can see, from the pool or from the core used directly, is a `UellmError`.
 
 /**
  * Base class; also carries any core error (`NotAModelError`/`NOT_A_MODEL`, ...) rebuilt from its
@@ -89,11 +91,19 @@ export function toWire(err) {
   return { name: 'Error', code: 'INTERNAL', message: String(err) };
 }
 
+/**
+ * A `UellmError` with that name, code and message: of the class of that name when there is one
+ * (`InvalidOptionError`, ...), else a `UellmError` that carries them (the core's `NotAModelError`,
+ * ...). The wasm module makes each error it throws with this.
+ */
+export function makeError(name, code, message) {
+  const cls = classes.get(name);
+  return cls && cls !== WorkerLoadError ? new cls(message) : new UellmError(message, { name, code });
+}
+
 /** Rebuilds a real `Error` from its wire form. */
 export function fromWire(wire) {
   const { name = 'UellmError', code = 'UELLM_ERROR', message = '' } = wire ?? {};
-  const cls = classes.get(name);
-  if (cls === WorkerLoadError) return new WorkerLoadError(message, { url: wire.url });
-  if (cls) return new cls(message);
-  return new UellmError(message, { name, code });
+  if (name === 'WorkerLoadError') return new WorkerLoadError(message, { url: wire.url });
+  return makeError(name, code, message);
 }

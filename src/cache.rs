@@ -10,22 +10,45 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{GenerateOptions, ShapingOptions};
 
-/// Cumulative activation-cache figures of a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CacheStats {
-    /// Look-ups answered from the cache.
-    pub hits: u64,
-    /// Look-ups that prepared a distribution.
-    pub misses: u64,
-    /// Entries held now.
-    pub entries: usize,
-    /// Capacity, in entries.
-    pub capacity: usize,
-    /// Memory the entries hold now, in bytes (approximately; at most
-    /// [`ACTIVATION_CACHE_MAX_BYTES`] plus one entry).
-    pub bytes: usize,
+/// The declaration of [`CacheStats`], the one list of its fields:
+/// `cache_stats_fields!(result_fields [m ARGS])` hands it to the macro `m`
+/// (the form: `src/shapes.rs`). The core makes the struct from it, the WebAssembly bindings its
+/// JavaScript object and TypeScript interface.
+#[macro_export]
+macro_rules! cache_stats_fields {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            $($args)*;
+
+            /// Cumulative activation-cache figures of a model.
+            #[js_doc = "Cumulative activation-cache figures of a model."]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+            #[non_exhaustive]
+            struct CacheStats {
+                /// Look-ups answered from the cache.
+                #[js_doc = "Look-ups answered from the cache."]
+                hits: u64,
+                /// Look-ups that prepared a distribution.
+                #[js_doc = "Look-ups that prepared a distribution."]
+                misses: u64,
+                /// Entries held now.
+                #[js_doc = "Entries held now."]
+                entries: usize,
+                /// Capacity, in entries.
+                #[js_doc = "Capacity, in entries."]
+                capacity: usize,
+                /// Memory the entries hold now, in bytes (approximately; at most
+                /// [`ACTIVATION_CACHE_MAX_BYTES`] plus one entry).
+                ///
+                /// [`ACTIVATION_CACHE_MAX_BYTES`]: crate::ACTIVATION_CACHE_MAX_BYTES
+                #[js_doc = "Memory the entries hold now, in bytes (approximately; at most 64 MiB plus one entry)."]
+                bytes: usize,
+            }
+        }
+    };
 }
+
+cache_stats_fields!(result_fields[declare_result]);
 
 /// [`CacheStats`] kept in atomics, updated as each request finishes.
 #[derive(Default)]

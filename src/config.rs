@@ -15,8 +15,32 @@ pub const MAX_ORDER: usize = 16;
 /// request visits, and a bound that keeps a mistyped size an error rather than a huge number.
 pub const MAX_ACTIVATION_CACHE_SIZE: usize = 1_000_000;
 
-/// Calls the macro `$m` with the declaration of every field of [`TrainOptions`], in order, as
-/// [`generate_option_fields`] does for the generation options (every kind is `call`).
+/// Reads the declaration of an options struct (the fields [`train_option_fields`] and
+/// [`generate_option_fields`] list) and hands it to the macro `$m`, after the tokens `ARGS`
+/// given with it, in one line per field:
+///
+/// ```text
+/// $m! { ARGS; KIND name: Type ["doc line", ...] "js_doc" = default, ... }
+/// ```
+///
+/// The options macros are called as `train_option_fields!(option_fields [m ARGS])`: the form of
+/// a declaration is read here only, for the core and the bindings alike.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! option_fields {
+    ([$m:ident $($args:tt)*];
+        $(
+            $(#[doc = $doc:literal])*
+            #[js_doc = $js_doc:literal]
+            $kind:ident $name:ident : $ty:ty = $default:expr,
+        )*
+    ) => {
+        $m! { $($args)*; $($kind $name: $ty [$($doc),*] $js_doc = $default,)* }
+    };
+}
+
+/// The declaration of every field of [`TrainOptions`], in order, as [`generate_option_fields`]
+/// declares the generation options (every kind is `call`).
 #[macro_export]
 macro_rules! train_option_fields {
     ($m:ident $($args:tt)*) => {
@@ -43,13 +67,7 @@ macro_rules! train_option_fields {
 
 /// Makes [`TrainOptions`] and its `Default` from the declaration in [`train_option_fields`].
 macro_rules! declare_train_options {
-    (;
-        $(
-            $(#[doc = $doc:literal])*
-            #[js_doc = $js_doc:literal]
-            call $name:ident : $ty:ty = $default:expr,
-        )*
-    ) => {
+    (; $(call $name:ident: $ty:ty [$($doc:literal),*] $js_doc:literal = $default:expr,)*) => {
         /// Options of [`crate::Trainer`]. Declared in [`train_option_fields`].
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(default, deny_unknown_fields)]
@@ -70,7 +88,7 @@ macro_rules! declare_train_options {
     };
 }
 
-train_option_fields!(declare_train_options);
+train_option_fields!(option_fields[declare_train_options]);
 
 impl TrainOptions {
     /// Checks every field.
@@ -97,8 +115,9 @@ impl TrainOptions {
     }
 }
 
-/// Calls the macro `$m` with the declaration of every field of [`GenerateOptions`], in order:
-/// `$m! { ARGS; FIELDS }`, where `ARGS` are the tokens given after `$m` and each field is
+/// The declaration of every field of [`GenerateOptions`], in order:
+/// `generate_option_fields!(option_fields [m ARGS])` hands it to the macro `m` ([`option_fields`]
+/// reads it), where each field is
 ///
 /// ```text
 /// /// Rust documentation
@@ -192,13 +211,7 @@ macro_rules! generate_option_fields {
 /// Makes [`GenerateOptions`], its `Default`, [`GenerateOverrides`] and [`ShapingOptions`] from
 /// the declaration in [`generate_option_fields`].
 macro_rules! declare_generate_options {
-    (;
-        $(
-            $(#[doc = $doc:literal])*
-            #[js_doc = $js_doc:literal]
-            $kind:ident $name:ident : $ty:ty = $default:expr,
-        )*
-    ) => {
+    (; $($kind:ident $name:ident: $ty:ty [$($doc:literal),*] $js_doc:literal = $default:expr,)*) => {
         /// Options of [`crate::Model::generate`]. Declared in [`generate_option_fields`].
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(default, deny_unknown_fields)]
@@ -288,7 +301,7 @@ macro_rules! shaping_field {
     };
 }
 
-generate_option_fields!(declare_generate_options);
+generate_option_fields!(option_fields[declare_generate_options]);
 
 impl GenerateOptions {
     /// Options of a named preset; see [`Preset`].

@@ -37,36 +37,67 @@ pub enum StopReason {
     Cancelled,
 }
 
-/// Statistics of one generation request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct GenerationStats {
-    /// Tokens generated (a sentence break counts as one).
-    pub tokens: usize,
-    /// Wall time of the request in milliseconds (0 where no clock is set).
-    pub elapsed_ms: f64,
-    /// `tokens / elapsed`, 0 when the time is 0.
-    pub tokens_per_second: f64,
-    /// Share of stored patterns that belong to no context the request consulted.
-    pub sparsity: f64,
-    /// Patterns in the contexts the request consulted.
-    pub patterns_activated: u64,
-    /// Patterns stored in the model.
-    pub patterns_total: u64,
-    /// Activation-cache hits of this request.
-    pub cache_hits: u64,
-    /// Activation-cache misses of this request.
-    pub cache_misses: u64,
-    /// `hits / (hits + misses)`, `None` when the cache was not consulted (the exact sampler
-    /// needs no prepared distributions).
-    pub cache_hit_rate: Option<f64>,
-    /// The seed used (the one given, or the one drawn): pass it back to reproduce the text.
-    pub seed: u64,
-    /// Why generation stopped.
-    pub stop_reason: StopReason,
-    /// True when the exact sampler was used (see [`GenerateOptions::is_exact`]).
-    pub exact: bool,
+/// The declaration of [`GenerationStats`], the one list of its fields:
+/// `generation_stats_fields!(result_fields [m ARGS])` hands it to the macro `m`
+/// (the form: `src/shapes.rs`). The core makes the struct from it, the WebAssembly bindings its
+/// JavaScript object and TypeScript interface.
+#[macro_export]
+macro_rules! generation_stats_fields {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            $($args)*;
+
+            /// Statistics of one generation request.
+            #[js_doc = "Statistics of one `generate` call."]
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+            #[non_exhaustive]
+            struct GenerationStats {
+                /// Tokens generated (a sentence break counts as one).
+                #[js_doc = "Tokens generated (a sentence break counts as one)."]
+                tokens: usize,
+                /// Wall time of the request in milliseconds (0 where no clock is set).
+                #[js_doc = "Wall time of the call in milliseconds."]
+                elapsed_ms: f64,
+                /// `tokens / elapsed`, 0 when the time is 0.
+                #[js_doc = "tokens / elapsed time, 0 when the time is 0."]
+                tokens_per_second: f64,
+                /// Share of stored patterns that belong to no context the request consulted.
+                #[js_doc = "Share of stored patterns in no context the request consulted."]
+                sparsity: f64,
+                /// Patterns in the contexts the request consulted.
+                #[js_doc = "Patterns in the contexts the request consulted."]
+                patterns_activated: u64,
+                /// Patterns stored in the model.
+                #[js_doc = "Patterns stored in the model."]
+                patterns_total: u64,
+                /// Activation-cache hits of this request.
+                #[js_doc = "Activation-cache hits of this call."]
+                cache_hits: u64,
+                /// Activation-cache misses of this request.
+                #[js_doc = "Activation-cache misses of this call."]
+                cache_misses: u64,
+                /// `hits / (hits + misses)`, `None` when the cache was not consulted (the exact
+                /// sampler needs no prepared distributions).
+                #[js_doc = "null when the activation cache was not consulted (exact sampling)."]
+                cache_hit_rate: Option<f64>,
+                /// The seed used (the one given, or the one drawn): pass it back to reproduce the
+                /// text.
+                #[js_doc = "The seed used: pass it back to reproduce the text."]
+                seed: u64,
+                /// Why generation stopped.
+                #[js_doc = "Why generation stopped."]
+                stop_reason: StopReason,
+                /// True when the exact sampler was used (see [`GenerateOptions::is_exact`]).
+                ///
+                /// [`GenerateOptions::is_exact`]: crate::GenerateOptions::is_exact
+                #[js_doc = "True when the model's own distribution was sampled exactly."]
+                exact: bool,
+            }
+        }
+    };
 }
+
+generation_stats_fields!(result_fields[declare_result]);
 
 /// The result of [`Model::generate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -47,6 +47,10 @@
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+// First: its macros declare the result structs of the modules below (textual scope).
+#[macro_use]
+mod shapes;
+
 mod arpa;
 mod cache;
 pub mod clock;

@@ -18,29 +18,56 @@ use crate::progress::{cost, Meter, Tick};
 use crate::vocab::{Vocab, EOS};
 use crate::weights::Weights;
 
-/// Summary of a model, for display and metrics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ModelInfo {
-    /// n-gram order (longest pattern, in words).
-    pub order: usize,
-    /// Vocabulary size, `<unk>`, `<s>` and `</s>` included.
-    pub vocab_size: usize,
-    /// Patterns per order, 1-grams first.
-    pub ngrams: Vec<u64>,
-    /// All patterns.
-    pub patterns: u64,
-    /// Patterns that some longer pattern extends (index blocks).
-    pub contexts: u64,
-    /// `"modified-kneser-ney"` for trained models, `"arpa"` for imported ones.
-    pub smoothing: String,
-    /// Bytes of memory the model holds (index, vocabulary, model file).
-    pub memory_bytes: u64,
-    /// Bytes of the model file ([`Model::to_bytes`]).
-    pub file_bytes: u64,
-    /// How the model was trained, when it was.
-    pub training: Option<TrainingStats>,
+/// The declaration of [`ModelInfo`], the one list of its fields:
+/// `model_info_fields!(result_fields [m ARGS])` hands it to the macro `m`
+/// (the form: `src/shapes.rs`). The core makes the struct from it, the WebAssembly bindings its
+/// JavaScript object and TypeScript interface.
+#[macro_export]
+macro_rules! model_info_fields {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            $($args)*;
+
+            /// Summary of a model, for display and metrics.
+            #[js_doc = "Summary figures of a model."]
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+            #[non_exhaustive]
+            struct ModelInfo {
+                /// n-gram order (longest pattern, in words).
+                #[js_doc = "n-gram order (longest pattern, in words)."]
+                order: usize,
+                /// Vocabulary size, `<unk>`, `<s>` and `</s>` included.
+                #[js_doc = "Vocabulary size, <unk>, <s> and </s> included."]
+                vocab_size: usize,
+                /// Patterns per order, 1-grams first.
+                #[js_doc = "Patterns per order, 1-grams first."]
+                ngrams: Vec<u64>,
+                /// All patterns.
+                #[js_doc = "All patterns."]
+                patterns: u64,
+                /// Patterns that some longer pattern extends (index blocks).
+                #[js_doc = "Patterns that some longer pattern extends."]
+                contexts: u64,
+                /// `"modified-kneser-ney"` for trained models, `"arpa"` for imported ones.
+                #[js_doc = "\"modified-kneser-ney\" for trained models, \"arpa\" for imported ones."]
+                smoothing: String,
+                /// Bytes of memory the model holds (index, vocabulary, model file).
+                #[js_doc = "Bytes of memory the model holds (index, vocabulary, model file)."]
+                memory_bytes: u64,
+                /// Bytes of the model file ([`Model::to_bytes`]).
+                ///
+                /// [`Model::to_bytes`]: crate::Model::to_bytes
+                #[js_doc = "Bytes of the model file (toBytes())."]
+                file_bytes: u64,
+                /// How the model was trained, when it was.
+                #[js_doc = "How the model was trained; null for a model imported from ARPA."]
+                training: Option<TrainingStats>,
+            }
+        }
+    };
 }
+
+model_info_fields!(result_fields[declare_result]);
 
 /// Bytes of memory a model holds, by part ([`Model::memory_use`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -49,23 +49,47 @@ pub(crate) enum Counts {
     InFile(std::ops::Range<usize>),
 }
 
-/// Facts about how a model was trained, stored in the model file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[non_exhaustive]
-pub struct TrainingStats {
-    /// Options used.
-    pub options: TrainOptions,
-    /// Bytes of text fed.
-    pub bytes: u64,
-    /// Sentences (non-empty lines) counted.
-    pub sentences: u64,
-    /// Tokens counted, one `</s>` per sentence included.
-    pub tokens: u64,
-    /// Per order 1..=n, the three discounts D1, D2, D3+.
-    pub discounts: Vec<[f64; 3]>,
-    /// Orders (1-based) whose counts could not give modified Kneser-Ney discounts (too little
-    /// text), so the fallback 0.5 / 1.0 / 1.5 was used, as `lmplz --discount_fallback` does.
-    pub discount_fallback: Vec<u8>,
-    /// Patterns removed by `min_frequency` and `max_patterns`.
-    pub pruned_patterns: u64,
+/// The declaration of [`TrainingStats`], the one list of its fields:
+/// `training_stats_fields!(result_fields [m ARGS])` hands it to the macro `m`
+/// (the form: `src/shapes.rs`). The core makes the struct from it, the WebAssembly bindings its
+/// JavaScript object and TypeScript interface.
+#[macro_export]
+macro_rules! training_stats_fields {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            $($args)*;
+
+            /// Facts about how a model was trained, stored in the model file.
+            #[js_doc = "How a model was trained (stored in the model file)."]
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+            #[non_exhaustive]
+            struct TrainingStats {
+                /// Options used.
+                #[js_doc = "Options used."]
+                options: TrainOptions,
+                /// Bytes of text fed.
+                #[js_doc = "Bytes of text fed."]
+                bytes: u64,
+                /// Sentences (non-empty lines) counted.
+                #[js_doc = "Sentences (non-empty lines) counted."]
+                sentences: u64,
+                /// Tokens counted, one `</s>` per sentence included.
+                #[js_doc = "Tokens counted, one </s> per sentence included."]
+                tokens: u64,
+                /// Per order 1..=n, the three discounts D1, D2, D3+.
+                #[js_doc = "Per order 1..n, the discounts [D1, D2, D3+]."]
+                discounts: Vec<[f64; 3]>,
+                /// Orders (1-based) whose counts could not give modified Kneser-Ney discounts
+                /// (too little text), so the fallback 0.5 / 1.0 / 1.5 was used, as
+                /// `lmplz --discount_fallback` does.
+                #[js_doc = "Orders (1-based) that used the fallback discounts 0.5 / 1 / 1.5."]
+                discount_fallback: Vec<u8>,
+                /// Patterns removed by `min_frequency` and `max_patterns`.
+                #[js_doc = "Patterns removed by minFrequency and maxPatterns."]
+                pruned_patterns: u64,
+            }
+        }
+    };
 }
+
+training_stats_fields!(result_fields[declare_result]);

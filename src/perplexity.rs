@@ -9,26 +9,49 @@ use crate::model::Model;
 use crate::tokenizer::tokenize;
 use crate::vocab::{EOS, UNK};
 
-/// Perplexity of a text under the model, with KenLM `query`'s definitions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Perplexity {
-    /// 10^(-log10 P / tokens), every token counted.
-    pub perplexity: f64,
-    /// The same without out-of-vocabulary tokens in sum or count.
-    pub perplexity_excluding_oov: f64,
-    /// Sum of log10 probabilities.
-    pub log10_prob: f64,
-    /// Sum of log10 probabilities of the in-vocabulary tokens (so results of several texts can
-    /// be combined: `10^(-sum / (tokens - oov))`).
-    pub log10_prob_excluding_oov: f64,
-    /// Tokens scored, one `</s>` per sentence included.
-    pub tokens: u64,
-    /// Tokens not in the vocabulary (scored as `<unk>`).
-    pub oov: u64,
-    /// Sentences (non-empty lines).
-    pub sentences: u64,
+/// The declaration of [`Perplexity`], the one list of its fields:
+/// `perplexity_fields!(result_fields [m ARGS])` hands it to the macro `m`
+/// (the form: `src/shapes.rs`). The core makes the struct from it, the WebAssembly bindings its
+/// JavaScript object and TypeScript interface.
+#[macro_export]
+macro_rules! perplexity_fields {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            $($args)*;
+
+            /// Perplexity of a text under the model, with KenLM `query`'s definitions.
+            #[js_doc = "Perplexity with KenLM `query`'s definitions."]
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+            #[non_exhaustive]
+            struct Perplexity {
+                /// 10^(-log10 P / tokens), every token counted.
+                #[js_doc = "10^(-log10Prob / tokens), every token counted."]
+                perplexity: f64,
+                /// The same without out-of-vocabulary tokens in sum or count.
+                #[js_doc = "The same without out-of-vocabulary tokens in sum or count."]
+                perplexity_excluding_oov: f64,
+                /// Sum of log10 probabilities.
+                #[js_doc = "Sum of log10 probabilities."]
+                log10_prob: f64,
+                /// Sum of log10 probabilities of the in-vocabulary tokens (so results of several
+                /// texts can be combined: `10^(-sum / (tokens - oov))`).
+                #[js_doc = "Sum of log10 probabilities of the in-vocabulary tokens."]
+                log10_prob_excluding_oov: f64,
+                /// Tokens scored, one `</s>` per sentence included.
+                #[js_doc = "Tokens scored, one </s> per sentence included."]
+                tokens: u64,
+                /// Tokens not in the vocabulary (scored as `<unk>`).
+                #[js_doc = "Tokens not in the vocabulary (scored as <unk>)."]
+                oov: u64,
+                /// Sentences (non-empty lines).
+                #[js_doc = "Sentences (non-empty lines)."]
+                sentences: u64,
+            }
+        }
+    };
 }
+
+perplexity_fields!(result_fields[declare_result]);
 
 /// Scores text fed in pieces of any size, as [`Model::perplexity`] scores it whole: the same
 /// sums in the same order, so the same result to the last bit.

@@ -2,7 +2,7 @@
 // API refuses at once with a typed error that says what to use instead, and what it points to
 // (the WebAssembly module, `ultra-efficient-llm/core`) trains and generates in Node with the
 // same seeded text as the native build (tests/fixtures/tiny-o3.seed42.txt, pinned by
-// tests/golden.rs), also through the README's example run as an outside app's script.
+// tests/golden.rs), also through the package README's example run as an outside app's script.
 //
 // Nothing is built here: pkg/ must exist (scripts/test-e2e.sh builds it; UELLM_PKG_DIR=/path tests
 // another unpacked package folder).
@@ -63,10 +63,11 @@ test('the core module trains and generates in Node, with the native seeded text'
   again.free();
 });
 
-test("the README's Node.js example runs as an outside app's script, with the native seeded text", async () => {
-  // The README's code block right after the paragraph on Node.js, run as it is from a folder
-  // whose node_modules/ultra-efficient-llm is the package, with book.txt = the tiny corpus.
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+test("the package README's Node.js example runs as an outside app's script, with the native seeded text", async () => {
+  // The package README's (js/README.md) code block right after the paragraph on Node.js, run as
+  // it is from a folder whose node_modules/ultra-efficient-llm is the package, with book.txt =
+  // the tiny corpus.
+  const readme = readFileSync(join(ROOT, 'js/README.md'), 'utf8');
   const at = readme.indexOf('also the way in Node.js');
   assert.ok(at > 0, 'the README has the Node.js paragraph');
   const block = /```js\n([\s\S]*?)```/.exec(readme.slice(at));
@@ -110,6 +111,37 @@ process.stdout.write(trainer.finish().generate('It is a truth', { seed: 42, maxT
       assert.equal(stdout, fixture('tiny-o3.seed42.txt'), label);
       assert.equal(stderr, '', `${label}: no warnings`);
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('errors the core module throws are the package\'s UellmError classes (one class, as the pool\'s)', async () => {
+  // As an app would write it: the core by its export, the classes from the package's main module.
+  const dir = mkdtempSync(join(process.env.UELLM_E2E_TMP ?? tmpdir(), 'uellm-node-errors-'));
+  try {
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(PKG, join(dir, 'node_modules', 'ultra-efficient-llm'), 'dir');
+    writeFileSync(join(dir, 'app.mjs'), `import init, { Model, Trainer } from 'ultra-efficient-llm/core';
+import { UellmError, InvalidOptionError, toWire, fromWire } from 'ultra-efficient-llm';
+await init();
+const caught = (f) => { try { f(); } catch (e) { return e; } throw new Error('no error'); };
+const errors = [
+  caught(() => Model.fromBytes(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]))),
+  caught(() => new Trainer({ maxPatternLength: 99 })),
+  caught(() => new Trainer({ maxPatternLenght: 3 })),
+  caught(() => Model.train('', {})),
+];
+console.log(JSON.stringify(errors.map((e) => [e.name, e.code, e instanceof UellmError, e instanceof InvalidOptionError,
+  Object.getPrototypeOf(fromWire(toWire(e))) === Object.getPrototypeOf(e)])));
+`);
+    const { stdout } = await promisify(execFile)(process.execPath, ['app.mjs'], { cwd: dir });
+    assert.deepEqual(JSON.parse(stdout), [
+      ['NotAModelError', 'NOT_A_MODEL', true, false, true],
+      ['InvalidOptionError', 'INVALID_OPTION', true, true, true],
+      ['InvalidOptionError', 'INVALID_OPTION', true, true, true],
+      ['EmptyInputError', 'EMPTY_INPUT', true, false, true],
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -27,7 +27,8 @@
 //! an unknown field or a value of the wrong type is an `InvalidOptionError`. Results are plain camelCase objects with `null`
 //! for absent values; the generated `.d.ts` declares them (`typescript.rs`).
 //!
-//! Every failure is thrown as a real JavaScript `Error` whose `name` is [`Error::name`] (for
+//! Every failure is thrown as the package's `UellmError` (a real JavaScript `Error`, of the class
+//! that `js/errors.js` defines and the package exports), whose `name` is [`Error::name`] (for
 //! example `"NotAModelError"`) and whose `code` property is [`Error::code`] (for example
 //! `"NOT_A_MODEL"`), so callers can branch on `err.code` without parsing messages.
 //!
@@ -99,18 +100,28 @@ pub fn install_clock() {
     ultra_efficient_llm::clock::set_clock(performance_now);
 }
 
-/// Turns a core error into a JavaScript `Error` with `name` = [`Error::name`] and a `code`
-/// property = [`Error::code`].
+// The package's error classes: the JavaScript runtime's `js/errors.js`, which the package ships
+// next to this module's glue as `./errors.js` and the runtime imports by that name too, so that
+// the errors thrown here are instances of the very classes the package exports (one module, one
+// `UellmError`). The browser tests load the glue from a folder of their own, where only what
+// wasm-bindgen copies is served: there (feature `test-snippets`) the same file is imported as a
+// snippet of this crate, which the tests' own imports of `/js/...` share.
+#[cfg_attr(
+    not(feature = "test-snippets"),
+    wasm_bindgen(raw_module = "./errors.js")
+)]
+#[cfg_attr(feature = "test-snippets", wasm_bindgen(module = "/js/errors.js"))]
+extern "C" {
+    /// `new UellmError(message)` with that name and code (of the runtime's class of that name,
+    /// such as `InvalidOptionError`, when it has one).
+    #[wasm_bindgen(js_name = makeError)]
+    fn make_error(name: &str, code: &str, message: &str) -> JsValue;
+}
+
+/// Turns a core error into the package's JavaScript `UellmError` (`js/errors.js`), with `name` =
+/// [`Error::name`] and `code` = [`Error::code`].
 pub fn to_js_error(err: &Error) -> JsValue {
-    let js = js_sys::Error::new(&err.to_string());
-    js.set_name(err.name());
-    // Setting a property on a fresh Error object cannot fail.
-    let _ = js_sys::Reflect::set(
-        &js,
-        &JsValue::from_str("code"),
-        &JsValue::from_str(err.code()),
-    );
-    js.into()
+    make_error(err.name(), err.code(), &err.to_string())
 }
 
 /// An `onProgress` argument: `undefined` or `null` (none), or a function of the fraction done.

@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::options::{bytes_arg, generate_options, js_error, options, string_arg, JsTrainOptions};
-use crate::results::{generation_to_js, to_js, JsCacheStats, JsModelInfo, JsPerplexity};
+use crate::results::{generation_to_js, result_to_js};
 use crate::{progress_callback, thrown_error, Progress, MAX_SAFE_INTEGER};
 use ultra_efficient_llm::format::{self, HEADER_LEN};
 use ultra_efficient_llm::{Error, Model, Trainer};
@@ -227,7 +227,7 @@ impl WasmModel {
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
     ) -> Result<JsValue, JsValue> {
         let text = string_arg(&text, "text")?;
-        to_js(&JsPerplexity::from(self.model.perplexity(&text)))
+        result_to_js(self.model.perplexity(&text))
     }
 
     /// Summary figures: order, vocabulary size, patterns per order, sizes, how it was trained.
@@ -236,7 +236,7 @@ impl WasmModel {
     /// Only if the result cannot be converted (never expected).
     #[wasm_bindgen(unchecked_return_type = "ModelInfo")]
     pub fn info(&self) -> Result<JsValue, JsValue> {
-        to_js(&JsModelInfo::from(self.model.info()))
+        result_to_js(self.model.info())
     }
 
     /// Cumulative activation-cache figures over all finished `generate` calls (callable at any
@@ -246,8 +246,7 @@ impl WasmModel {
     /// Only if the result cannot be converted (never expected).
     #[wasm_bindgen(js_name = cacheStats, unchecked_return_type = "CacheStats")]
     pub fn cache_stats(&self) -> Result<JsValue, JsValue> {
-        let stats: JsCacheStats = self.model.cache_stats();
-        to_js(&stats)
+        result_to_js(self.model.cache_stats())
     }
 }
 

@@ -19,8 +19,8 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::{to_js_error, MAX_SAFE_INTEGER};
 use ultra_efficient_llm::{
-    generate_option_fields, train_option_fields, Error, GenerateOptions, GenerateOverrides, Preset,
-    TrainOptions,
+    generate_option_fields, option_fields, train_option_fields, Error, GenerateOptions,
+    GenerateOverrides, Preset, TrainOptions,
 };
 
 /// The type of an option's value as JavaScript passes and gets it.
@@ -77,13 +77,7 @@ impl JsField for Option<u64> {
 /// Makes, from the core's declaration of [`TrainOptions`]: [`JsTrainOptions`] (read),
 /// [`JsTrainOptionsOut`] (written), [`TRAIN_NAMES`] and [`TRAIN_TS`].
 macro_rules! js_train_options {
-    (;
-        $(
-            $(#[doc = $doc:literal])*
-            #[js_doc = $js_doc:literal]
-            $kind:ident $name:ident : $ty:ty = $default:expr,
-        )*
-    ) => {
+    (; $($kind:ident $name:ident: $ty:ty [$($doc:literal),*] $js_doc:literal = $default:expr,)*) => {
         /// The JavaScript `TrainOptions` object. Every property is optional; `undefined` or
         /// `null` means the core default.
         #[derive(Debug, Default, Deserialize)]
@@ -129,19 +123,13 @@ macro_rules! js_train_options {
     };
 }
 
-train_option_fields!(js_train_options);
+train_option_fields!(option_fields[js_train_options]);
 
 /// Makes, from the core's declaration of [`GenerateOptions`]: [`JsGenerateOptions`] (read, with
 /// `preset` first), its fast reader [`read_generate_options`], [`JsGenerateOptionsOut`]
 /// (written), [`GENERATE_KEYS`], [`GENERATE_NAMES`] and [`GENERATE_TS`].
 macro_rules! js_generate_options {
-    (;
-        $(
-            $(#[doc = $doc:literal])*
-            #[js_doc = $js_doc:literal]
-            $kind:ident $name:ident : $ty:ty = $default:expr,
-        )*
-    ) => {
+    (; $($kind:ident $name:ident: $ty:ty [$($doc:literal),*] $js_doc:literal = $default:expr,)*) => {
         /// The JavaScript `GenerateOptions` object: `preset` is applied first, then every
         /// property that is set (not `undefined`/`null`) overrides it.
         #[derive(Debug, Default, Deserialize)]
@@ -238,7 +226,7 @@ macro_rules! js_generate_options {
     };
 }
 
-generate_option_fields!(js_generate_options);
+generate_option_fields!(option_fields[js_generate_options]);
 
 impl JsGenerateOptions {
     /// The core options: the preset, then the fields set ([`GenerateOptions::resolve`]). Range

@@ -1,77 +1,138 @@
-//! camelCase mirrors of the core's result structs, as handed to JavaScript.
+//! The JavaScript forms of the core's result structs, made from the core's one declaration of
+//! each ([`generation_stats_fields`], [`perplexity_fields`], [`model_info_fields`],
+//! [`training_stats_fields`], [`cache_stats_fields`]): a camelCase mirror that serde turns into a
+//! plain object, and its TypeScript interface for the generated `.d.ts` (`typescript.rs`). A
+//! field added to the core reaches both without an edit here; a field of a new type asks for its
+//! [`JsResult`] implementation (its TypeScript type) before it compiles.
 //!
-//! The core's result structs are `#[non_exhaustive]`, so each `From` names the fields it passes
-//! on and ends with `..`; the browser test `every_field_of_the_core_results_reaches_javascript`
-//! fails when a field added to the core does not reach JavaScript here (and the TypeScript in
-//! `typescript.rs` should say what it is).
+//! The browser test `every_field_of_the_core_results_reaches_javascript` checks the outcome:
+//! every field the core serializes is a property of the JavaScript object.
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::options::JsTrainOptionsOut;
+use crate::to_js_error;
 use ultra_efficient_llm::{
-    CacheStats, GenerationStats, ModelInfo, Perplexity, StopReason, TrainingStats,
+    cache_stats_fields, generation_stats_fields, model_info_fields, perplexity_fields,
+    result_fields, training_stats_fields, CacheStats, Error, GenerationStats, ModelInfo,
+    Perplexity, StopReason, TrainOptions, TrainingStats,
 };
 
 /// `value` as a plain JavaScript object (`null` for absent values, numbers for integers).
+///
+/// # Errors
+/// An `InternalError` when serde cannot write it (a count above `Number.MAX_SAFE_INTEGER`,
+/// which no model reaches).
 pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_sys::Error::new(&format!("cannot convert the result: {e}")).into())
+        .map_err(|e| to_js_error(&Error::Internal(format!("cannot convert the result: {e}"))))
 }
 
-/// The JavaScript `GenerationStats`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct JsGenerationStats {
-    tokens: usize,
-    elapsed_ms: f64,
-    tokens_per_second: f64,
-    sparsity: f64,
-    patterns_activated: u64,
-    patterns_total: u64,
-    cache_hits: u64,
-    cache_misses: u64,
-    cache_hit_rate: Option<f64>,
-    seed: u64,
-    /// `"max_tokens"`, `"sentence_end"` or `"cancelled"`.
-    stop_reason: StopReason,
-    exact: bool,
+/// A core result as a plain JavaScript object (its camelCase mirror, serialized by [`to_js`]).
+pub(crate) fn result_to_js<T: JsResult>(value: T) -> Result<JsValue, JsValue> {
+    to_js(&value.into_js())
 }
 
-impl From<GenerationStats> for JsGenerationStats {
-    fn from(s: GenerationStats) -> Self {
-        let GenerationStats {
-            tokens,
-            elapsed_ms,
-            tokens_per_second,
-            sparsity,
-            patterns_activated,
-            patterns_total,
-            cache_hits,
-            cache_misses,
-            cache_hit_rate,
-            seed,
-            stop_reason,
-            exact,
-            ..
-        } = s;
-        JsGenerationStats {
-            tokens,
-            elapsed_ms,
-            tokens_per_second,
-            sparsity,
-            patterns_activated,
-            patterns_total,
-            cache_hits,
-            cache_misses,
-            cache_hit_rate,
-            seed,
-            stop_reason,
-            exact,
+/// The type of a result field as JavaScript gets it.
+pub(crate) trait JsResult {
+    /// Its TypeScript type.
+    #[allow(dead_code)] // used by the TypeScript section only, which the lint does not see
+    const TS: &'static str;
+    /// The value serde writes for JavaScript.
+    type Js: Serialize;
+    /// The value as serde writes it for JavaScript.
+    fn into_js(self) -> Self::Js;
+}
+
+/// Types that JavaScript gets as serde writes them, with their TypeScript type.
+macro_rules! as_is {
+    ($($t:ty => $ts:literal,)*) => {$(
+        impl JsResult for $t {
+            const TS: &'static str = $ts;
+            type Js = Self;
+            fn into_js(self) -> Self {
+                self
+            }
         }
+    )*};
+}
+
+as_is! {
+    usize => "number",
+    u64 => "number",
+    f64 => "number",
+    bool => "boolean",
+    String => "string",
+    Option<f64> => "number | null",
+    Vec<u8> => "number[]",
+    Vec<u64> => "number[]",
+    Vec<[f64; 3]> => "[number, number, number][]",
+    StopReason => "StopReason",
+}
+
+/// The options a model was trained with: every field present.
+impl JsResult for TrainOptions {
+    const TS: &'static str = "Required<TrainOptions>";
+    type Js = JsTrainOptionsOut;
+    fn into_js(self) -> JsTrainOptionsOut {
+        self.into()
     }
 }
+
+/// A model's training facts, `null` for a model imported from ARPA.
+impl JsResult for Option<TrainingStats> {
+    const TS: &'static str = "TrainingStats | null";
+    type Js = Option<JsTrainingStats>;
+    fn into_js(self) -> Option<JsTrainingStats> {
+        self.map(JsResult::into_js)
+    }
+}
+
+/// Makes, from the core's declaration of a result struct (as `result_fields!` hands it over):
+/// its camelCase mirror `$js` (serde writes it as a plain object), its [`JsResult`]
+/// implementation, and `$ts`, its TypeScript interface.
+macro_rules! js_result {
+    ($js:ident $ts:ident; $name:ident [$($attr:meta),*] $js_doc:literal {
+        $($field:ident: $ty:ty [$($doc:literal),*] $field_js_doc:literal,)*
+    }) => {
+        #[doc = concat!("The JavaScript `", stringify!($name), "`: the core's fields, camelCase.")]
+        #[derive(Debug, Serialize)]
+        #[serde(rename_all = "camelCase")]
+        pub(crate) struct $js {
+            $($field: <$ty as JsResult>::Js,)*
+        }
+
+        impl JsResult for $name {
+            const TS: &'static str = stringify!($name);
+            type Js = $js;
+            fn into_js(self) -> $js {
+                // `..`: the core's struct is `#[non_exhaustive]`; the declaration names every
+                // field it has.
+                let $name { $($field,)* .. } = self;
+                $js {
+                    $($field: JsResult::into_js($field),)*
+                }
+            }
+        }
+
+        #[doc = concat!("The TypeScript interface `", stringify!($name), "`.")]
+        #[allow(dead_code)] // used by the TypeScript section only, which the lint does not see
+        pub(crate) const $ts: &str = const_str!(&[
+            "/** ", $js_doc, " */\nexport interface ", stringify!($name), " {\n",
+            $("  /** ", $field_js_doc, " */\n  ", camel!(stringify!($field)), ": ",
+                <$ty as JsResult>::TS, ";\n",)*
+            "}\n\n",
+        ]);
+    };
+}
+
+generation_stats_fields!(result_fields [js_result JsGenerationStats GENERATION_STATS_TS]);
+perplexity_fields!(result_fields [js_result JsPerplexity PERPLEXITY_TS]);
+training_stats_fields!(result_fields [js_result JsTrainingStats TRAINING_STATS_TS]);
+model_info_fields!(result_fields [js_result JsModelInfo MODEL_INFO_TS]);
+cache_stats_fields!(result_fields [js_result JsCacheStats CACHE_STATS_TS]);
 
 #[wasm_bindgen(module = "/src/generation.js")]
 extern "C" {
@@ -112,7 +173,9 @@ pub(crate) fn generation_to_js(
     stats: GenerationStats,
     strings: &js_sys::Array,
 ) -> Result<JsValue, JsValue> {
-    let stats = JsGenerationStats::from(stats);
+    let stats = stats.into_js();
+    // Every field by name (no `..`): a field added to the core's declaration is a compile error
+    // here until `generation.js` passes it on too.
     let JsGenerationStats {
         tokens,
         elapsed_ms,
@@ -162,124 +225,3 @@ pub(crate) fn generation_to_js(
         exact,
     ))
 }
-
-/// The JavaScript `Perplexity`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct JsPerplexity {
-    perplexity: f64,
-    perplexity_excluding_oov: f64,
-    log10_prob: f64,
-    log10_prob_excluding_oov: f64,
-    tokens: u64,
-    oov: u64,
-    sentences: u64,
-}
-
-impl From<Perplexity> for JsPerplexity {
-    fn from(p: Perplexity) -> Self {
-        let Perplexity {
-            perplexity,
-            perplexity_excluding_oov,
-            log10_prob,
-            log10_prob_excluding_oov,
-            tokens,
-            oov,
-            sentences,
-            ..
-        } = p;
-        JsPerplexity {
-            perplexity,
-            perplexity_excluding_oov,
-            log10_prob,
-            log10_prob_excluding_oov,
-            tokens,
-            oov,
-            sentences,
-        }
-    }
-}
-
-/// The JavaScript `TrainingStats`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct JsTrainingStats {
-    options: JsTrainOptionsOut,
-    bytes: u64,
-    sentences: u64,
-    tokens: u64,
-    /// Per order, `[D1, D2, D3+]` (arrays of three numbers).
-    discounts: Vec<[f64; 3]>,
-    discount_fallback: Vec<u8>,
-    pruned_patterns: u64,
-}
-
-impl From<TrainingStats> for JsTrainingStats {
-    fn from(t: TrainingStats) -> Self {
-        let TrainingStats {
-            options,
-            bytes,
-            sentences,
-            tokens,
-            discounts,
-            discount_fallback,
-            pruned_patterns,
-            ..
-        } = t;
-        JsTrainingStats {
-            options: options.into(),
-            bytes,
-            sentences,
-            tokens,
-            discounts,
-            discount_fallback,
-            pruned_patterns,
-        }
-    }
-}
-
-/// The JavaScript `ModelInfo`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct JsModelInfo {
-    order: usize,
-    vocab_size: usize,
-    ngrams: Vec<u64>,
-    patterns: u64,
-    contexts: u64,
-    smoothing: String,
-    memory_bytes: u64,
-    file_bytes: u64,
-    training: Option<JsTrainingStats>,
-}
-
-impl From<ModelInfo> for JsModelInfo {
-    fn from(i: ModelInfo) -> Self {
-        let ModelInfo {
-            order,
-            vocab_size,
-            ngrams,
-            patterns,
-            contexts,
-            smoothing,
-            memory_bytes,
-            file_bytes,
-            training,
-            ..
-        } = i;
-        JsModelInfo {
-            order,
-            vocab_size,
-            ngrams,
-            patterns,
-            contexts,
-            smoothing,
-            memory_bytes,
-            file_bytes,
-            training: training.map(Into::into),
-        }
-    }
-}
-
-/// The JavaScript `CacheStats` (the core's field names are already single words).
-pub(crate) type JsCacheStats = CacheStats;

@@ -5,7 +5,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::model::WasmModel;
 use crate::options::{bytes_arg, js_error, options, string_arg, JsTrainOptions};
-use crate::results::{to_js, JsModelInfo};
+use crate::results::result_to_js;
 use crate::{progress_callback, Progress, MAX_SAFE_INTEGER};
 use ultra_efficient_llm::{Error, Phase, Trainer};
 
@@ -128,7 +128,7 @@ impl WasmTrainer {
         let out = js_sys::Object::new();
         let bytes = js_sys::Uint8Array::from(&file.bytes[..]);
         js_sys::Reflect::set(&out, &JsValue::from_str("bytes"), &bytes)?;
-        let info = to_js(&JsModelInfo::from(file.info))?;
+        let info = result_to_js(file.info)?;
         js_sys::Reflect::set(&out, &JsValue::from_str("info"), &info)?;
         Ok(out.into())
     }

@@ -1,11 +1,16 @@
 //! The TypeScript declarations of the plain objects the bindings take and return, added to the
-//! generated `.d.ts`. The options' fields come from the core's declaration of the options
-//! (`options.rs`: [`TRAIN_TS`], [`GENERATE_TS`]); the results' are written here: keep them in
-//! step with `results.rs`.
+//! generated `.d.ts`. The options' fields and the result interfaces come from the core's
+//! declarations of them (`options.rs`: [`TRAIN_TS`], [`GENERATE_TS`]; `results.rs`:
+//! [`GENERATION_STATS_TS`] and the others); what is written here are the types that only the
+//! bindings have (callbacks, `Generation` and `ModelFile`, which the bindings assemble
+//! themselves, the errors) and the core's enums.
 
 use wasm_bindgen::prelude::*;
 
 use crate::options::{GENERATE_TS, TRAIN_TS};
+use crate::results::{
+    CACHE_STATS_TS, GENERATION_STATS_TS, MODEL_INFO_TS, PERPLEXITY_TS, TRAINING_STATS_TS,
+};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = const_str!(&[
@@ -45,92 +50,27 @@ export type OnProgress = (fraction: number) => void;
 
 /** Why generation stopped. */
 export type StopReason = "max_tokens" | "sentence_end" | "cancelled";
-
-/** Statistics of one `generate` call. */
-export interface GenerationStats {
-  tokens: number;
-  elapsedMs: number;
-  tokensPerSecond: number;
-  /** Share of stored patterns in no context the request consulted. */
-  sparsity: number;
-  patternsActivated: number;
-  patternsTotal: number;
-  cacheHits: number;
-  cacheMisses: number;
-  /** null when the activation cache was not consulted (exact sampling). */
-  cacheHitRate: number | null;
-  /** The seed used: pass it back to reproduce the text. */
-  seed: number;
-  stopReason: StopReason;
-  /** True when the model's own distribution was sampled exactly. */
-  exact: boolean;
-}
-
-/** The result of `generate`: `prompt + text` reads naturally. */
+"#,
+    GENERATION_STATS_TS,
+    r#"/** The result of `generate`: `prompt + text` reads naturally. */
 export interface Generation {
   text: string;
   /** Generated tokens; "</s>" marks a sentence break. */
   tokens: string[];
   stats: GenerationStats;
 }
-
-/** Perplexity with KenLM `query`'s definitions. */
-export interface Perplexity {
-  perplexity: number;
-  perplexityExcludingOov: number;
-  log10Prob: number;
-  log10ProbExcludingOov: number;
-  tokens: number;
-  oov: number;
-  sentences: number;
-}
-
-/** How a model was trained (stored in the model file). */
-export interface TrainingStats {
-  options: Required<TrainOptions>;
-  bytes: number;
-  sentences: number;
-  tokens: number;
-  /** Per order 1..n, the discounts [D1, D2, D3+]. */
-  discounts: [number, number, number][];
-  /** Orders (1-based) that used the fallback discounts 0.5 / 1 / 1.5. */
-  discountFallback: number[];
-  prunedPatterns: number;
-}
-
-/** Summary figures of a model. */
-export interface ModelInfo {
-  order: number;
-  vocabSize: number;
-  /** Patterns per order, 1-grams first. */
-  ngrams: number[];
-  patterns: number;
-  contexts: number;
-  /** "modified-kneser-ney" for trained models, "arpa" for imported ones. */
-  smoothing: string;
-  memoryBytes: number;
-  fileBytes: number;
-  /** null for a model imported from ARPA. */
-  training: TrainingStats | null;
-}
-
-/** A model file made by `Trainer.finishFile()`, and the `info()` of the model it holds. */
+"#,
+    PERPLEXITY_TS,
+    TRAINING_STATS_TS,
+    MODEL_INFO_TS,
+    r#"/** A model file made by `Trainer.finishFile()`, and the `info()` of the model it holds. */
 export interface ModelFile {
   bytes: Uint8Array;
   info: ModelInfo;
 }
-
-/** Cumulative activation-cache figures of a model. */
-export interface CacheStats {
-  hits: number;
-  misses: number;
-  entries: number;
-  capacity: number;
-  /** Memory the entries hold now, in bytes (approximately; at most 64 MiB plus one entry). */
-  bytes: number;
-}
-
-/** The `code` of every error the bindings throw. */
+"#,
+    CACHE_STATS_TS,
+    r#"/** The `code` of every error the bindings throw. */
 export type UellmErrorCode =
   | "NOT_A_MODEL"
   | "UNSUPPORTED_VERSION"
@@ -143,20 +83,12 @@ export type UellmErrorCode =
   | "TOO_LARGE"
   | "INTERNAL";
 
-/** Every error the bindings throw is an `Error` with a stable `name` and `code`. */
-export interface UellmError extends Error {
-  name:
-    | "NotAModelError"
-    | "UnsupportedVersionError"
-    | "TruncatedError"
-    | "CorruptedError"
-    | "InvalidOptionError"
-    | "EmptyInputError"
-    | "NotTextError"
-    | "ArpaError"
-    | "TooLargeError"
-    | "InternalError";
-  code: UellmErrorCode;
-}
+/**
+ * Every error the bindings throw is a `UellmError`, the package's error class (`errors.js`, also
+ * exported by the package's main module, `ultra-efficient-llm`), with a stable `name` (such as
+ * `NotAModelError`) and a `code` from `UellmErrorCode`.
+ */
+import type { UellmError } from "./errors.js";
+export type { UellmError };
 "#
 ]);

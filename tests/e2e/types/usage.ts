@@ -123,6 +123,8 @@ export function agree(options: CoreGenerateOptions, info: CoreModelInfo, generat
     true as Equal<PresetName, Preset>,
     true as Equal<GenerationPreset, Preset>,
     true as Equal<CoreErrorCode, UellmErrorCode>,
+    // The errors the core module throws are the package's UellmError class, not a look-alike.
+    true as Equal<CoreError, UellmError>,
     // generate's onToken is the core's.
     true as Equal<GenerateCallOptions['onToken'], OnToken | undefined>,
   ];

@@ -104,12 +104,24 @@ fn sorted(names: &[&str]) -> Vec<String> {
     v
 }
 
-/// Asserts that `err` is a JavaScript `Error` with the given `name` and `code`; returns its
-/// message.
+// The package's error classes (js/errors.js): the module that the bindings make their errors
+// with (as this crate's snippet, under its `test-snippets` feature) and that js/storage.js imports.
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/errors.js")]
+extern "C" {
+    /// The base class of every error of the package.
+    type UellmError;
+}
+
+/// Asserts that `err` is the package's `UellmError` (so an `Error`) with the given `name` and
+/// `code`; returns its message.
 fn assert_js_error(err: &JsValue, name: &str, code: &str) -> String {
     assert!(
         err.is_instance_of::<js_sys::Error>(),
         "not an Error: {err:?}"
+    );
+    assert!(
+        err.is_instance_of::<UellmError>(),
+        "not a UellmError: {err:?}"
     );
     assert_eq!(get(err, "name").as_string().as_deref(), Some(name));
     assert_eq!(get(err, "code").as_string().as_deref(), Some(code));

@@ -103,15 +103,6 @@ impl Layout {
     pub(crate) fn pointers(root: bool, n: usize) -> u64 {
         n as u64 + u64::from(!root)
     }
-
-    /// The discount table of contexts at `depth` (counts only).
-    #[inline(always)]
-    fn discounts(&self, depth: u32) -> [f64; 4] {
-        match &self.discounts {
-            Some(d) => d[depth as usize],
-            None => [0.0; 4],
-        }
-    }
 }
 
 /// Groups of [`GROUP`] successors of a big block (the last may be short).
@@ -120,13 +111,36 @@ pub(crate) fn groups(n: usize) -> usize {
     n.div_ceil(GROUP)
 }
 
-/// The weights of a context that its successors' weights are computed from.
+/// What a context's successors' weights are computed with ([`Ctx::mass`]), and its back-off
+/// weight.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Mass {
-    /// `S` (counts) or 1.
-    pub s: f64,
+    w: Weigher,
     /// The back-off weight.
     pub gamma: f32,
+}
+
+/// `S` and the discounts of a context of counts, or nothing for stored weights.
+#[derive(Clone, Copy, Debug)]
+struct Weigher {
+    s: f64,
+    d: [f64; 4],
+    counts: bool,
+}
+
+impl Weigher {
+    /// The weight `u` of a successor whose stored value is `x`: `(a - D(a)) / S`, at least 0
+    /// (all 0 when `S` is), or the stored `f32`.
+    #[inline(always)]
+    fn weight(&self, x: u32) -> f64 {
+        if !self.counts {
+            return f32::from_bits(x) as f64;
+        }
+        if self.s <= 0.0 {
+            return 0.0;
+        }
+        ((x as f64 - self.d[x.min(3) as usize]) / self.s).max(0.0)
+    }
 }
 
 /// Read-only view of one context block.
@@ -336,54 +350,58 @@ impl Ctx<'_> {
         None
     }
 
-    /// `S` and `gamma` of the context, as the trainer's smoothing computes them (see the
-    /// module docs), or the stored `gamma`.
+    /// What the successors' weights are computed with: `S` and the discounts of the context's
+    /// depth (counts; a small block sums `S` over its counts, a big one stores it), or the
+    /// stored weights as they are. No `gamma`: a draw needs none.
+    #[inline(always)]
+    fn weigher(&self) -> Weigher {
+        let Some(table) = &self.lay.discounts else {
+            return Weigher {
+                s: 1.0,
+                d: [0.0; 4],
+                counts: false,
+            };
+        };
+        let s = if self.n > SMALL {
+            self.s as f64
+        } else {
+            let mut s = self.pruned as f64;
+            for i in 0..self.n {
+                s += self.value(i) as f64;
+            }
+            s
+        };
+        Weigher {
+            s,
+            d: table[self.depth as usize],
+            counts: true,
+        }
+    }
+
+    /// The weights of the context's successors and its back-off weight `gamma`, as the
+    /// trainer's smoothing computes them (see the module docs), or as stored.
     #[inline(always)]
     pub fn mass(&self) -> Mass {
-        if self.lay.discounts.is_none() {
-            return Mass {
-                s: 1.0,
-                gamma: f32::from_bits(self.gamma_bits),
-            };
-        }
-        if self.n > SMALL {
-            return Mass {
-                s: self.s as f64,
-                gamma: f32::from_bits(self.gamma_bits),
-            };
-        }
-        let d = self.lay.discounts(self.depth);
-        let removed = self.pruned as f64;
-        let (mut s, mut dsum) = (removed, removed);
-        for i in 0..self.n {
-            let x = self.value(i);
-            s += x as f64;
-            dsum += d[x.min(3) as usize];
-        }
-        if s <= 0.0 {
-            return Mass { s, gamma: 1.0 };
-        }
-        Mass {
-            s,
-            gamma: (dsum / s) as f32,
-        }
+        let w = self.weigher();
+        let gamma = if !w.counts || self.n > SMALL {
+            f32::from_bits(self.gamma_bits)
+        } else if w.s <= 0.0 {
+            1.0
+        } else {
+            let mut dsum = self.pruned as f64;
+            for i in 0..self.n {
+                dsum += w.d[self.value(i).min(3) as usize];
+            }
+            (dsum / w.s) as f32
+        };
+        Mass { w, gamma }
     }
 
     /// The interpolation weight `u` of successor `i` in full precision, given the context's
     /// [`Mass`]: what the sampler adds up.
     #[inline(always)]
     pub fn weight(&self, i: usize, m: Mass) -> f64 {
-        let x = self.value(i);
-        match &self.lay.discounts {
-            None => f32::from_bits(x) as f64,
-            Some(_) => {
-                if m.s <= 0.0 {
-                    return 0.0;
-                }
-                let d = self.lay.discounts(self.depth)[x.min(3) as usize];
-                ((x as f64 - d) / m.s).max(0.0)
-            }
-        }
+        m.w.weight(self.value(i))
     }
 
     /// The interpolation weight `u` of successor `i` as the model states it (`f32`).
@@ -403,10 +421,10 @@ impl Ctx<'_> {
     /// the first successor at which it exceeds the draw `r` (in units of 2^-32), which is
     /// returned; `None` when the sum up to `to` never does.
     #[inline(always)]
-    fn scan(&self, m: Mass, mut acc: f64, from: usize, to: usize, r: u32) -> Option<usize> {
+    fn scan(&self, w: Weigher, mut acc: f64, from: usize, to: usize, r: u32) -> Option<usize> {
         for i in from..to {
             if self.drawable(i) {
-                acc += self.weight(i, m);
+                acc += w.weight(self.value(i));
             }
             if fixed(acc) > r {
                 return Some(i);
@@ -419,9 +437,9 @@ impl Ctx<'_> {
     /// at which the running sum of weights exceeds `r` (in units of 2^-32).
     #[inline(always)]
     pub fn draw(&self, r: u32) -> Option<usize> {
-        let m = self.mass();
+        let w = self.weigher();
         if self.n <= SMALL {
-            return self.scan(m, 0.0, 0, self.n, r);
+            return self.scan(w, 0.0, 0, self.n, r);
         }
         // The first group whose end sum exceeds r holds the pick; the last group has no stored
         // end sum, so it is scanned when no earlier one does.
@@ -437,7 +455,7 @@ impl Ctx<'_> {
         }
         let acc = if lo == 0 { 0.0 } else { self.sum(lo - 1) };
         let from = lo * GROUP;
-        self.scan(m, acc, from, (from + GROUP).min(self.n), r)
+        self.scan(w, acc, from, (from + GROUP).min(self.n), r)
     }
 
     /// The stored running sum of weights after group `g` of a big block.
@@ -449,12 +467,12 @@ impl Ctx<'_> {
     /// The running sums to store after each group but the last of a big block (how a writer
     /// computes them, with the draw's own arithmetic).
     pub(crate) fn group_sums(&self) -> Vec<f64> {
-        let m = self.mass();
+        let w = self.weigher();
         let mut acc = 0.0;
         let mut out = Vec::new();
         for i in 0..self.n {
             if self.drawable(i) {
-                acc += self.weight(i, m);
+                acc += w.weight(self.value(i));
             }
             if (i + 1) % GROUP == 0 && i + 1 < self.n {
                 out.push(acc);

@@ -105,6 +105,18 @@ impl Layout {
     }
 }
 
+/// The number of successors of the block at `off` in `d`, its header's first field only (as
+/// [`Ctx::parse`] reads it, bounded by the vocabulary's size `words`).
+#[inline(always)]
+pub(crate) fn successors(d: &[u8], off: u32, words: u32) -> usize {
+    let mut pos = off as u64 * 8;
+    if get(d, pos, 1) == 0 {
+        return 1;
+    }
+    pos += 1;
+    bits::gamma(d, &mut pos).min(words as u64) as usize + 1
+}
+
 /// Groups of [`GROUP`] successors of a big block (the last may be short).
 #[inline]
 pub(crate) fn groups(n: usize) -> usize {

@@ -159,7 +159,7 @@ impl Index {
     /// The number of successors of the context at `off`.
     #[inline(always)]
     pub fn successors(&self, off: u32) -> usize {
-        self.ctx(off).n
+        block::successors(self.blocks(), off, self.vocab_len)
     }
 
     /// Starts loading the header of the context at `off` into the cache.

@@ -428,7 +428,7 @@ mod tests {
             let mut distinct = list.to_vec();
             distinct.sort_unstable();
             distinct.dedup();
-            let expected: u64 = distinct.iter().map(|&s| index.successors(s) as u64).sum();
+            let expected: u64 = distinct.iter().map(|&s| index.ctx(s).n as u64).sum();
             assert_eq!(activated_patterns(index, list), expected, "{len} visits");
         }
     }

@@ -68,6 +68,14 @@ export function modelFromBytes(bytes, onProgress) {
   return glue.Model.fromBytes(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), onProgress);
 }
 
+/** A model from its index image (`modelToImage`): no build, and no more memory than the image. */
+export function modelFromImage(bytes) {
+  return glue.Model.fromImage(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+}
+
+/** The model's index image: what `modelFromImage` loads without a build. */
+export const modelToImage = (model) => model.toImage();
+
 /** `{text, tokens, stats}`; `onToken(piece, token)` is called per generated token. */
 export const generate = (model, prompt, options, onToken) => model.generate(prompt, options ?? undefined, onToken);
 

@@ -248,9 +248,27 @@ async function dispatch(id, op, args, timings) {
         failInstalls--;
         throw new UellmError('test hook: a background install failed', { code: 'TEST_HOOK' });
       }
+      // A background install with the model's index image (made by the worker that loaded the
+      // file: see Pool#makeImage) loads that instead: no build, so this worker's memory holds
+      // the image and not the build's peak. Should the image fail, the file below is loaded.
+      if (args.install && args.image) {
+        try {
+          const image = new Uint8Array(await phase(timings, 'readMs', () => args.image.arrayBuffer()));
+          dropModel();
+          const parsed = phase(timings, 'parseMs', () => core.modelFromImage(image));
+          return { result: { info: setModel(parsed, args.blob), fromImage: true } };
+        } catch {
+          // The file is the model's own; its load reports any error.
+        }
+      }
       const file = () => args.blob ?? fileBlob(bytes, timings);
       const onParse = args.progress ? coreProgress(id, 'installing', size, size) : undefined;
       return { result: { info: await replaceModel(bytes, file, timings, onParse) } };
+    }
+    case 'image': {
+      // The current model's index image, as a Blob (passed by reference to the other workers).
+      const image = phase(timings, 'imageMs', () => core.modelToImage(requireModel()));
+      return { result: phase(timings, 'blobMs', () => new Blob([image], { type: 'application/octet-stream' })) };
     }
     case 'generate': {
       const m = requireModel();

@@ -258,6 +258,33 @@ describe('the pool\'s size and memory', { concurrency: false }, () => {
     assert.equal(poolWorkers(), workersBefore);
   });
 
+  test('background installs load the index image: the other workers hold the model, not the peak of building it, and serve the same text', async () => {
+    await openAs(4);
+    const r = await page.evaluate(async () => {
+      const llm = await window.uellm.create({ workers: 3 });
+      window.imaged = llm;
+      const texts = await Promise.all(['tiny.txt', 'es-tiny.txt'].map(async (f) => (await fetch(`/fixtures/corpus/${f}`)).text()));
+      const fresh = llm.health().memory.workers.map((w) => w.wasmBytes);
+      const info = await llm.train(texts, { maxPatternLength: 5 });
+      return { info, fresh };
+    });
+    await allReady('imaged', 3);
+    const m = await page.evaluate(async (p) => {
+      const llm = window.imaged;
+      const texts = await Promise.all([0, 1, 2].map(() => llm.generate(p, { seed: 11, maxTokens: 40 })));
+      return { memory: llm.health().memory, texts: texts.map((t) => t.text) };
+    }, PROMPT);
+    const modelBytes = r.info.memoryBytes;
+    const grown = m.memory.workers.map((w, i) => w.wasmBytes - r.fresh[i]).sort((a, b) => a - b);
+    // The worker that loaded the file grew by the build's peak; the two installed from the image
+    // by about the model (the image) alone, at least half a model less.
+    assert.ok(grown[2] - grown[1] >= modelBytes / 2, `growth per worker ${grown}, model ${modelBytes}`);
+    assert.ok(grown[1] < 1.5 * modelBytes, `growth per worker ${grown}, model ${modelBytes}`);
+    assert.deepEqual(m.memory.workers.map((w) => w.modelBytes), [modelBytes, modelBytes, modelBytes]);
+    assert.equal(new Set(m.texts).size, 1, JSON.stringify(m.texts));
+    await page.evaluate(() => window.imaged.terminate());
+  });
+
   test('unload() without a model resolves; after terminate() it rejects with TerminatedError; train after unload works', async () => {
     await openAs(4);
     const r = await page.evaluate(async (p) => {

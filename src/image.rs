@@ -43,22 +43,51 @@ impl Model {
     /// The model as an index image (see [`crate::image`]): what [`Model::from_image`] loads
     /// without building the index. About 8 bytes per n-gram more than [`Model::to_bytes`].
     pub fn to_image(&self) -> Vec<u8> {
-        let meta = postcard::to_allocvec(&self.index.meta()).unwrap_or_default();
-        let (index, file) = (self.index.blocks(), self.as_bytes());
-        let mut out = Vec::with_capacity(IMAGE_HEADER_LEN + meta.len() + index.len() + file.len());
-        out.extend_from_slice(IMAGE_MAGIC);
-        out.extend_from_slice(&IMAGE_VERSION.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
-        for len in [meta.len(), index.len(), file.len()] {
-            out.extend_from_slice(&(len as u64).to_le_bytes());
-        }
-        out.extend_from_slice(&meta);
-        out.extend_from_slice(file);
-        out.extend_from_slice(index);
-        let crc = crc32fast::hash(&out[IMAGE_HEADER_LEN..]);
-        out[12..16].copy_from_slice(&crc.to_le_bytes());
+        let mut out = Vec::with_capacity(self.image_len());
+        // Writing to a Vec cannot fail.
+        let _ = self.write_image(&mut out);
         out
+    }
+
+    /// The length of [`Model::to_image`]'s bytes.
+    pub fn image_len(&self) -> usize {
+        IMAGE_HEADER_LEN
+            + self.image_meta().len()
+            + self.index.blocks().len()
+            + self.as_bytes().len()
+    }
+
+    /// Writes [`Model::to_image`]'s bytes to `out` without making them in memory first: the
+    /// image is mostly the index and the model file, which the model holds already (the
+    /// WebAssembly bindings copy them straight into a JavaScript array).
+    ///
+    /// # Errors
+    /// What `out` gives.
+    pub fn write_image<W: std::io::Write + ?Sized>(&self, out: &mut W) -> std::io::Result<()> {
+        let meta = self.image_meta();
+        let (file, index) = (self.as_bytes(), self.index.blocks());
+        let mut crc = crc32fast::Hasher::new();
+        for part in [&meta[..], file, index] {
+            crc.update(part);
+        }
+        let mut header = Vec::with_capacity(IMAGE_HEADER_LEN);
+        header.extend_from_slice(IMAGE_MAGIC);
+        header.extend_from_slice(&IMAGE_VERSION.to_le_bytes());
+        header.extend_from_slice(&0u16.to_le_bytes());
+        header.extend_from_slice(&crc.finalize().to_le_bytes());
+        for len in [meta.len(), index.len(), file.len()] {
+            header.extend_from_slice(&(len as u64).to_le_bytes());
+        }
+        debug_assert_eq!(header.len(), IMAGE_HEADER_LEN);
+        for part in [&header[..], &meta, file, index] {
+            out.write_all(part)?;
+        }
+        Ok(())
+    }
+
+    /// The index's figures and layout, as the image stores them.
+    fn image_meta(&self) -> Vec<u8> {
+        postcard::to_allocvec(&self.index.meta()).unwrap_or_default()
     }
 
     /// Loads an index image made by [`Model::to_image`]: the same model, without building it.
@@ -193,6 +222,7 @@ mod tests {
     fn an_image_loads_into_the_same_model() {
         for model in models() {
             let image = model.to_image();
+            assert_eq!(image.len(), model.image_len());
             let back = Model::from_image(&image).unwrap();
             assert_eq!(back.as_bytes(), model.as_bytes());
             assert_eq!(back.info(), model.info());

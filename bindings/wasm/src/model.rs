@@ -20,6 +20,28 @@ pub struct WasmModel {
     tokens: OnceCell<js_sys::Array>,
 }
 
+/// Writes into a JavaScript array from the start, as [`Model::write_image`] asks.
+struct JsArrayWriter<'a> {
+    out: &'a js_sys::Uint8Array,
+    at: u32,
+}
+
+impl std::io::Write for JsArrayWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let end = self.at as usize + buf.len();
+        if end > self.out.length() as usize {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        self.out.subarray(self.at, end as u32).copy_from(buf);
+        self.at = end as u32;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl From<Model> for WasmModel {
     fn from(model: Model) -> Self {
         WasmModel {
@@ -137,8 +159,14 @@ impl WasmModel {
     /// n-gram more than `toBytes`): a cache to keep next to the model file, not an archive (a
     /// newer version may refuse it).
     #[wasm_bindgen(js_name = toImage)]
-    pub fn to_image(&self) -> Vec<u8> {
-        self.model.to_image()
+    pub fn to_image(&self) -> js_sys::Uint8Array {
+        // Written straight into the JavaScript array, part by part: a copy of the image in wasm
+        // memory first would grow it by the image's size for good (it never shrinks).
+        let out = js_sys::Uint8Array::new_with_length(self.model.image_len() as u32);
+        let mut w = JsArrayWriter { out: &out, at: 0 };
+        // The array has exactly the image's length, so no write falls outside it.
+        let _ = self.model.write_image(&mut w);
+        out
     }
 
     /// The model file's bytes.

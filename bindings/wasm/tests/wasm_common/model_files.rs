@@ -67,7 +67,7 @@ fn model_bytes_round_trip_and_load_errors_are_typed() {
 fn index_images_load_without_a_build() {
     setup();
     let model = WasmModel::train(s(TINY), order3()).unwrap();
-    let image = model.to_image();
+    let image = model.to_image().to_vec();
     assert_eq!(image, tiny_o3().to_image(), "the same image as natively");
     let again = WasmModel::from_image(b(&image)).unwrap();
     assert_eq!(again.to_bytes(), model.to_bytes());

@@ -34,7 +34,7 @@ const _: () = assert!(UNK < BOS && BOS + 1 == crate::vocab::EOS);
 /// Multi blocks of more successors than this store `S`, `gamma` and the group sums.
 pub(crate) const SMALL: usize = 16;
 /// Successors per stored sum of a big block.
-pub(crate) const GROUP: usize = 16;
+pub(crate) const GROUP: usize = 8;
 /// Bits of the per-block count width field.
 const CW_BITS: u32 = 6;
 /// Fixed point of the sampler's draws: weights are compared in units of 2^-32.
@@ -433,12 +433,12 @@ impl Ctx<'_> {
     /// the first successor at which it exceeds the draw `r` (in units of 2^-32), which is
     /// returned; `None` when the sum up to `to` never does.
     #[inline(always)]
-    fn scan(&self, w: Weigher, mut acc: f64, from: usize, to: usize, r: u32) -> Option<usize> {
+    fn scan(&self, w: Weigher, mut acc: f64, from: usize, to: usize, t: f64) -> Option<usize> {
         for i in from..to {
             if self.drawable(i) {
                 acc += w.weight(self.value(i));
             }
-            if fixed(acc) > r {
+            if acc >= t {
                 return Some(i);
             }
         }
@@ -450,8 +450,12 @@ impl Ctx<'_> {
     #[inline(always)]
     pub fn draw(&self, r: u32) -> Option<usize> {
         let w = self.weigher();
+        let t = threshold(r);
         if self.n <= SMALL {
-            return self.scan(w, 0.0, 0, self.n, r);
+            if self.n > 1 && w.counts && self.backs_off(w, r) {
+                return None;
+            }
+            return self.scan(w, 0.0, 0, self.n, t);
         }
         // The first group whose end sum exceeds r holds the pick; the last group has no stored
         // end sum, so it is scanned when no earlier one does.
@@ -459,7 +463,7 @@ impl Ctx<'_> {
         let (mut lo, mut hi) = (0, stored);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if fixed(self.sum(mid)) > r {
+            if self.sum(mid) >= t {
                 hi = mid;
             } else {
                 lo = mid + 1;
@@ -467,7 +471,24 @@ impl Ctx<'_> {
         }
         let acc = if lo == 0 { 0.0 } else { self.sum(lo - 1) };
         let from = lo * GROUP;
-        self.scan(w, acc, from, (from + GROUP).min(self.n), r)
+        self.scan(w, acc, from, (from + GROUP).min(self.n), t)
+    }
+
+    /// Whether a draw `r` certainly backs off from this small block of counts, told without a
+    /// division per successor: the sum of the weights is about `Σ (a - D(a)) / S`, within a
+    /// millionth of a unit of 2^-32 of the running sum the scan would make, so when that is half
+    /// a unit or more below the draw's threshold, the scan would end without a pick. Most
+    /// contexts a draw visits are backed off from; only the one that picks needs the scan.
+    #[inline(always)]
+    fn backs_off(&self, w: Weigher, r: u32) -> bool {
+        let mut num = 0.0;
+        for i in 0..self.n {
+            if self.drawable(i) {
+                let x = self.value(i);
+                num += x as f64 - w.d[x.min(3) as usize];
+            }
+        }
+        w.s > 0.0 && num / w.s * ONE < r as f64 + 0.5
     }
 
     /// The stored running sum of weights after group `g` of a big block.
@@ -499,8 +520,21 @@ impl Ctx<'_> {
     }
 }
 
-/// A weight sum as the draw compares it: in units of 2^-32, saturated.
+/// The least weight sum at which the draw `r` picks: [`fixed`]`(acc) > r` exactly when
+/// `acc >= threshold(r)`, as scaling by 2^32 is exact in `f64` (`acc * 2^32 >= r + 1` is
+/// `acc >= (r + 1) * 2^-32`), and no sum is at or above infinity, as none exceeds the largest
+/// draw (sums saturate there). One comparison per successor instead of a conversion.
 #[inline(always)]
+fn threshold(r: u32) -> f64 {
+    if r == u32::MAX {
+        f64::INFINITY
+    } else {
+        (r as f64 + 1.0) / ONE
+    }
+}
+
+/// A weight sum as the draw compares it: in units of 2^-32, saturated.
+#[cfg(test)]
 fn fixed(acc: f64) -> u32 {
     (acc * ONE).min(ONE - 1.0) as u32
 }
@@ -577,6 +611,40 @@ mod tests {
                 }
             }
             assert!(big > 1, "big blocks are tested");
+        }
+    }
+
+    /// The threshold compares as the fixed-point conversion does, at and around every boundary
+    /// (for the sums a built index has: never NaN).
+    #[test]
+    fn thresholds_agree_with_fixed_point_sums() {
+        let rs = [
+            0u32,
+            1,
+            2,
+            1 << 20,
+            (1 << 31) - 1,
+            1 << 31,
+            u32::MAX - 2,
+            u32::MAX - 1,
+            u32::MAX,
+        ];
+        for &r in &rs {
+            let t = threshold(r);
+            for &x in &rs {
+                let base = x as f64 / ONE;
+                for acc in [
+                    base,
+                    f64::from_bits(base.to_bits() + 1),
+                    f64::from_bits(base.to_bits().saturating_sub(1)),
+                    1.0,
+                    2.0,
+                    0.0,
+                    -0.5,
+                ] {
+                    assert_eq!(fixed(acc) > r, acc >= t, "r {r}, acc {acc:e}");
+                }
+            }
         }
     }
 

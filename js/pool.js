@@ -16,6 +16,13 @@
 // core to the serving worker), and join as they finish. A background install that fails replaces
 // its worker and changes no other worker's model; replacements load the current model the same
 // way (through the same limit) before they take requests.
+//
+// Threaded pools (`initArgs.threads`, a cross-origin isolated page): the first worker starts
+// alone and makes the shared WebAssembly memory; the others start with it (`this.shared`), so
+// all of them are instances of one memory. A worker that loads a model answers with a handle
+// (`share`) and the background installs adopt that model by its handle instead of parsing the
+// file: one copy of the model for the pool (a worker whose handle no longer finds the model
+// loads the file, as in a plain pool).
 import {
   AbortError, QueueFullError, TerminatedError, TimeoutError, WorkerCrashedError, fromWire,
 } from './errors.js';
@@ -173,6 +180,8 @@ export class Pool {
     this.pumpLater = () => this.pump();
     this.version = 0;
     this.modelBlob = null;
+    this.shared = null;      // threaded pools: {memory, module} the workers join (see the top)
+    this.share = null;       // threaded pools: the current model's handle in that memory
     const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 2;
     this.maxInstalls = o.maxInstalls ?? Math.max(1, cores - 1);
     this.installSlots = 0;   // installs running
@@ -187,7 +196,10 @@ export class Pool {
 
   /** Starts every worker; rejects with the first initialisation error. */
   async start() {
-    await Promise.all(this.handles.map((_, slot) => this.startSlot(slot, 1, true)));
+    // A threaded pool's first worker makes the memory the others join.
+    const first = this.initArgs?.threads ? 1 : 0;
+    if (first) await this.startSlot(0, 1, true);
+    await Promise.all(this.handles.slice(first).map((_, i) => this.startSlot(first + i, 1, true)));
   }
 
   async startSlot(slot, attempt, initial = false) {
@@ -195,9 +207,10 @@ export class Pool {
     const handle = new Handle(this, slot);
     this.handles[slot] = handle;
     try {
-      const init = await handle.call('init', { ...this.initArgs, stopUrl: handle.stopUrl ?? undefined },
-        { timeoutMs: this.initTimeoutMs });
+      const init = await handle.call('init', { ...this.initArgs, ...(this.shared ?? {}),
+        stopUrl: handle.stopUrl ?? undefined }, { timeoutMs: this.initTimeoutMs });
       handle.canStop = init?.canStop === true;
+      if (init?.shared && !this.shared) this.shared = init.shared;
       if (this.version > 0) await this.installInto(handle);
       if (handle.dead) throw new WorkerCrashedError('the worker died while starting');
       handle.ready = true;
@@ -218,10 +231,14 @@ export class Pool {
     }
   }
 
-  /** Makes `blob` the current model: `handle` (which has just loaded it) serves it at once. */
-  commit(handle, blob) {
+  /**
+   * Makes `blob` the current model: `handle` (which has just loaded it) serves it at once.
+   * `share`: its handle in a threaded pool's memory, which the other workers adopt.
+   */
+  commit(handle, blob, share) {
     this.version++;
     this.modelBlob = blob;
+    this.share = share ?? null;
     handle.version = this.version;
     this.scheduleInstalls();
   }
@@ -233,7 +250,8 @@ export class Pool {
     try {
       while (!handle.dead && !this.terminated && handle.version !== this.version) {
         const version = this.version;
-        await handle.call('load', { blob: this.modelBlob, install: true }, { timeoutMs: this.installTimeoutMs });
+        await handle.call('load', { blob: this.modelBlob, share: this.share ?? undefined, install: true },
+          { timeoutMs: this.installTimeoutMs });
         if (handle.dead) break;
         handle.version = version;
       }
@@ -420,7 +438,7 @@ export class Pool {
     if (!err && job.commit && handle && !handle.dead) {
       let blob = null;
       try { blob = job.commit(value); } catch { /* a throwing callback must not break the pool */ }
-      if (blob) this.commit(handle, blob);
+      if (blob) this.commit(handle, blob, value?.share);
     }
     // The freed worker takes the next queued request at once (no extra microtask hop); one that
     // holds an older model installs the current one first.
@@ -455,12 +473,15 @@ export class Pool {
     return { total: this.size, live: live.length, ready: ready.length, idle,
       busy: live.filter((h) => h.job).length, installing: live.length - ready.length,
       starting: this.size - live.length, recycling: this.recycling.size, queued: this.queue.length,
-      restarts: this.restarts, wasmBytes: live.reduce((sum, h) => sum + h.wasmBytes, 0) };
+      restarts: this.restarts,
+      // A threaded pool's workers share one memory: count it once.
+      wasmBytes: live.reduce((sum, h) => (this.shared ? Math.max(sum, h.wasmBytes) : sum + h.wasmBytes), 0) };
   }
 
   terminate() {
     if (this.terminated) return;
     this.terminated = true;
+    this.shared = null;
     const err = new TerminatedError();
     for (const job of this.queue.splice(0)) this.finishJob(job, err);
     for (const h of this.handles) if (h && !h.dead) h.kill(err);

@@ -23,6 +23,18 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The threaded build's pinned nightly (scripts/threads-env.sh), with the std sources that
+# `-Z build-std` rebuilds and the wasm32 target.
+# shellcheck source=threads-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/threads-env.sh"
+if ! rustup run "${THREADS_TOOLCHAIN}" rustc --version >/dev/null 2>&1 ||
+  ! rustup component list --toolchain "${THREADS_TOOLCHAIN}" --installed 2>/dev/null | grep -q '^rust-src' ||
+  ! rustup target list --toolchain "${THREADS_TOOLCHAIN}" --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  log "installing the ${THREADS_TOOLCHAIN} toolchain with rust-src and wasm32-unknown-unknown (the threaded build)"
+  rustup toolchain install "${THREADS_TOOLCHAIN}" --profile minimal --component rust-src \
+    --target wasm32-unknown-unknown
+fi
+
 if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}\$"; then
   log "installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION} (a few minutes)"
   # --locked fails for this version here (its lock names a crate version the registry lacks).

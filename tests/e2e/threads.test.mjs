@@ -62,8 +62,11 @@ function trainAndGenerate(page, workers, extra = {}) {
       const many = (opts) => Promise.all(Array.from({ length: workers }, () => llm.generate(prompt, opts)));
       const exactOuts = await many(exact);
       const shapedOuts = await many(shaped);
+      // Again: each worker's own activation cache now holds these contexts.
+      const again = await many(shaped);
       return { info, threaded: llm.threaded, config: llm.config.threads, workers: await llm.__test.workers(),
         exact: exactOuts.map((o) => o.text), shaped: shapedOuts.map((o) => o.text),
+        againHits: again.map((o) => o.stats.cacheHits), againTexts: again.map((o) => o.text),
         wasmBytes: llm.metrics().memory?.wasmBytes ?? null };
     } finally {
       llm.terminate();
@@ -122,6 +125,10 @@ describe('the threaded build (one model for all workers) and the plain one', { c
       assert.deepEqual(r.info.ngrams, [1697, 6806, 9801]);
       for (const text of r.exact) assert.equal(text, GOLDEN);
       for (const text of r.shaped) assert.equal(text, GOLDEN_SHAPED);
+      // Concurrent shaped requests each hit their own worker's cache (the model's own cache
+      // would serve one of them at a time).
+      for (const text of r.againTexts) assert.equal(text, GOLDEN_SHAPED);
+      for (const hits of r.againHits) assert.ok(hits > 0, JSON.stringify(r.againHits));
       assert.equal(r.workers.length, 4);
       for (const w of r.workers) {
         assert.equal(w.threaded, true, JSON.stringify(r.workers));

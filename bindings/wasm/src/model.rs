@@ -1,6 +1,6 @@
 //! The JavaScript `Model` class.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -11,12 +11,12 @@ use crate::options::{bytes_arg, generate_options, js_error, options, string_arg,
 use crate::results::{generation_to_js, to_js, JsCacheStats, JsModelInfo, JsPerplexity};
 use crate::{progress_callback, thrown_error, Progress, MAX_SAFE_INTEGER};
 use ultra_efficient_llm::format::{self, HEADER_LEN};
-use ultra_efficient_llm::{Error, Model, Trainer};
+use ultra_efficient_llm::{Error, GenerationCache, Model, Trainer};
 
 /// A trained or loaded model, the JavaScript `Model` class.
 ///
-/// The core model is held through an [`Arc`], so that in the threaded build (one
-/// `WebAssembly.Memory` shared by several workers, see [`WasmModel::share`]) the instances of
+/// The core model is held through an `Arc`, so that in the threaded build (one
+/// `WebAssembly.Memory` shared by several workers, see `share`) the instances of
 /// every worker can hold the same model: one copy for the whole page.
 #[derive(Debug)]
 #[wasm_bindgen(js_name = Model)]
@@ -24,6 +24,10 @@ pub struct WasmModel {
     model: Arc<Model>,
     /// Every token's string by id, made on first use (see [`WasmModel::token_strings`]).
     tokens: OnceCell<js_sys::Array>,
+    /// This object's activation cache: each worker holding a shared model keeps its own, so
+    /// that concurrent shaped generations in several workers all hit their caches (the model's
+    /// own cache serves one request at a time).
+    cache: RefCell<GenerationCache>,
 }
 
 impl From<Model> for WasmModel {
@@ -55,7 +59,7 @@ fn shared_models<T>(f: impl FnOnce(&mut SharedModels) -> T) -> T {
 #[wasm_bindgen(js_class = Model)]
 impl WasmModel {
     /// A handle to this model that another instance of the same memory turns into a `Model` of
-    /// its own with [`fromShared`](WasmModel::from_shared), without a copy: in the threaded
+    /// its own with `Model.fromShared`, without a copy: in the threaded
     /// build (`threaded()` is true) all the workers of a pool instantiate the module with one
     /// shared `WebAssembly.Memory`, and one of them loads the model for all. The handle is a
     /// small integer that keeps nothing alive: it finds the model as long as some instance
@@ -78,7 +82,7 @@ impl WasmModel {
         })
     }
 
-    /// The model that `handle` (from [`share`](WasmModel::share), in an instance of the same
+    /// The model that `handle` (from `share()`, in an instance of the same
     /// memory) names, as a `Model` of this instance: the same model, not a copy. Freeing either
     /// object leaves the other working; the model goes when the last one is freed.
     ///
@@ -238,21 +242,28 @@ impl WasmModel {
         if opts.seed.is_none() {
             opts.seed = Some(self.model.next_seed() & MAX_SAFE_INTEGER);
         }
+        // This object's cache; a generation started from inside an `onToken` callback of this
+        // model (the cache is taken) uses the model's.
+        let mut cache = self.cache.try_borrow_mut().ok();
+        let mut run = |on_token: &mut dyn FnMut(&str, &str) -> bool| match cache.as_deref_mut() {
+            Some(cache) => self
+                .model
+                .generate_text_cached(cache, prompt, &opts, on_token),
+            None => self.model.generate_text(prompt, &opts, on_token),
+        };
         let out = match callback {
-            None => self.model.generate_text(prompt, &opts, |_, _| true),
+            None => run(&mut |_, _| true),
             Some(f) => {
                 let mut thrown = None;
-                let out = self.model.generate_text(prompt, &opts, |piece, token| {
-                    match f.call2(
-                        &JsValue::UNDEFINED,
-                        &JsValue::from_str(piece),
-                        &JsValue::from_str(token),
-                    ) {
-                        Ok(v) => v != JsValue::FALSE,
-                        Err(e) => {
-                            thrown = Some(e);
-                            false
-                        }
+                let out = run(&mut |piece, token| match f.call2(
+                    &JsValue::UNDEFINED,
+                    &JsValue::from_str(piece),
+                    &JsValue::from_str(token),
+                ) {
+                    Ok(v) => v != JsValue::FALSE,
+                    Err(e) => {
+                        thrown = Some(e);
+                        false
                     }
                 });
                 if let Some(e) = thrown {
@@ -304,6 +315,7 @@ impl WasmModel {
         WasmModel {
             model,
             tokens: OnceCell::new(),
+            cache: RefCell::new(GenerationCache::default()),
         }
     }
 

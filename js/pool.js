@@ -17,12 +17,13 @@
 // its worker and changes no other worker's model; replacements load the current model the same
 // way (through the same limit) before they take requests.
 //
-// Threaded pools (`initArgs.threads`, a cross-origin isolated page): the first worker starts
-// alone and makes the shared WebAssembly memory; the others start with it (`this.shared`), so
-// all of them are instances of one memory. A worker that loads a model answers with a handle
-// (`share`) and the background installs adopt that model by its handle instead of parsing the
-// file: one copy of the model for the pool (a worker whose handle no longer finds the model
-// loads the file, as in a plain pool).
+// Threaded pools (`initArgs.threads`, a cross-origin isolated page): the first worker to
+// initialise makes the shared WebAssembly memory; the others (whose scripts load meanwhile)
+// initialise with it and its compiled module (`this.shared`), so all of them, replacements too,
+// are instances of one memory. A worker that loads a model answers with a handle (`share`), and
+// the background installs adopt that model by its handle (`adopt`) instead of parsing the file:
+// one copy of the model for the pool (a worker whose handle no longer finds the model loads the
+// file, as in a plain pool).
 import {
   AbortError, QueueFullError, TerminatedError, TimeoutError, WorkerCrashedError, fromWire,
 } from './errors.js';
@@ -181,6 +182,7 @@ export class Pool {
     this.version = 0;
     this.modelBlob = null;
     this.shared = null;      // threaded pools: {memory, module} the workers join (see the top)
+    this.sharedReady = null; // threaded pools: settles once the first worker made the memory
     this.share = null;       // threaded pools: the current model's handle in that memory
     const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 2;
     this.maxInstalls = o.maxInstalls ?? Math.max(1, cores - 1);
@@ -196,27 +198,38 @@ export class Pool {
 
   /** Starts every worker; rejects with the first initialisation error. */
   async start() {
-    // A threaded pool's first worker makes the memory the others join.
-    const first = this.initArgs?.threads ? 1 : 0;
-    if (first) await this.startSlot(0, 1, true);
-    await Promise.all(this.handles.slice(first).map((_, i) => this.startSlot(first + i, 1, true)));
+    await Promise.all(this.handles.map((_, slot) => this.startSlot(slot, 1, true)));
   }
 
   async startSlot(slot, attempt, initial = false) {
     if (this.terminated) return;
     const handle = new Handle(this, slot);
     this.handles[slot] = handle;
+    // A threaded pool: the first worker to initialise makes the memory; the others (their
+    // scripts load meanwhile) wait for it, and join it.
+    let lead = null;
     try {
+      while (this.initArgs?.threads && !this.shared && !lead) {
+        if (this.sharedReady) await this.sharedReady;
+        else this.sharedReady = new Promise((resolve) => { lead = resolve; });
+      }
+      if (handle.dead) throw new TerminatedError('the worker was stopped while starting');
       const init = await handle.call('init', { ...this.initArgs, ...(this.shared ?? {}),
         stopUrl: handle.stopUrl ?? undefined }, { timeoutMs: this.initTimeoutMs });
       handle.canStop = init?.canStop === true;
       if (init?.shared && !this.shared) this.shared = init.shared;
+      lead?.();
       if (this.version > 0) await this.installInto(handle);
       if (handle.dead) throw new WorkerCrashedError('the worker died while starting');
       handle.ready = true;
       this.pump();
       this.scheduleInstalls();
     } catch (err) {
+      if (lead) {
+        // The next worker to start makes the memory instead.
+        this.sharedReady = null;
+        lead();
+      }
       this.lastStartError = err;
       if (!handle.dead) handle.kill(err);
       if (this.terminated) return;
@@ -250,7 +263,7 @@ export class Pool {
     try {
       while (!handle.dead && !this.terminated && handle.version !== this.version) {
         const version = this.version;
-        await handle.call('load', { blob: this.modelBlob, share: this.share ?? undefined, install: true },
+        await handle.call('load', { blob: this.modelBlob, adopt: this.share ?? undefined, install: true },
           { timeoutMs: this.installTimeoutMs });
         if (handle.dead) break;
         handle.version = version;

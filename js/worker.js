@@ -7,7 +7,8 @@
 // `timings` is the time spent inside this worker, in ms (performance.now()): `waitMs` (queued in
 // this worker behind earlier requests), `totalMs` (handling it) and the op's phases, e.g.
 // `readMs` (IndexedDB / Blob / training input), `checkMs` (Model.checkHeader), `parseMs`
-// (Model.fromBytes), `restoreMs` (rebuilding the previous model after a failed load), `trainMs`
+// (Model.fromBytes), `adoptMs` (taking another worker's model by its handle, threaded build),
+// `restoreMs` (rebuilding the previous model after a failed load), `trainMs`
 // (Trainer.finishFile), `blobMs` (copying the model file into a Blob), `writeMs`,
 // `generateMs`, `perplexityMs`; and `wasmBytes`, the worker's WebAssembly memory afterwards.
 import * as core from './core.js';
@@ -247,11 +248,11 @@ async function dispatch(id, op, args, timings) {
         failInstalls--;
         throw new UellmError('test hook: a background install failed', { code: 'TEST_HOOK' });
       }
-      // Threaded build: the model another worker of this memory loaded, without a copy (see
-      // adopt); when it is gone already, the file is loaded as below.
-      if (args.share && core.threaded()) {
-        const adopted = phase(timings, 'adoptMs', () => adopt(args.share, args.blob));
-        if (adopted) return { result: { info: adopted, share: args.share, adopted: true } };
+      // Threaded build (`args.adopt`: a model handle): the model another worker of this memory
+      // loaded, without a copy (see adopt); when it is gone already, the file is loaded as below.
+      if (args.adopt && core.threaded()) {
+        const adopted = phase(timings, 'adoptMs', () => adopt(args.adopt, args.blob));
+        if (adopted) return { result: { info: adopted, share: args.adopt, adopted: true } };
       }
       if (args.progress) progress(id, 'reading', 0, size);
       const bytes = await modelBytesFrom(args, timings);

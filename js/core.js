@@ -7,26 +7,64 @@
 //   model.generate(prompt, opts, onToken?);
 //   model.perplexity(text); model.info(); model.cacheStats(); version()
 // Options and results are camelCase objects on both sides, so they pass straight through.
-import init, * as glue from './ultra_efficient_llm.js';
+//
+// Two builds of the same bindings: the plain one (./ultra_efficient_llm.js) and the threaded one
+// (./threads/ultra_efficient_llm.js: atomics, a shared WebAssembly.Memory), which only a
+// cross-origin isolated page can use. Both are imported (statically, so that every bundler sees
+// them and emits both .wasm files); `initCore` picks one. In the threaded build every generation
+// worker instantiates the module with the same memory, and a model that one worker loaded
+// reaches the others as a handle (`shareModel`/`adoptModel`): one copy for the pool.
+import initPlain, * as plainGlue from './ultra_efficient_llm.js';
+import initThreads, * as threadsGlue from './threads/ultra_efficient_llm.js';
 import { WorkerLoadError } from './errors.js';
 
 let ready = null;
 let memory = null; // the instance's WebAssembly.Memory
+let glue = plainGlue;
 
 /**
  * Initialises the wasm module once (idempotent). A failure rejects with a WorkerLoadError that
  * names the .wasm URL and keeps the browser's own message (which names none, e.g. "HTTP status
  * code is not ok").
+ *
+ * `threads`: use the threaded build; then `memory` and `module` (from another worker's
+ * `sharedMemory()`) join that worker's memory, and without them this instance makes the memory
+ * the others will join. `threadsWasmUrl` is the threaded .wasm (default: threads/ next to the
+ * glue).
  */
-export function initCore(wasmUrl) {
+export function initCore(wasmUrl, { threads = false, memory: joined, module, threadsWasmUrl } = {}) {
   if (!ready) {
-    ready = (wasmUrl ? init({ module_or_path: wasmUrl }) : init()).then((exports) => {
+    glue = threads ? threadsGlue : plainGlue;
+    const url = threads ? threadsWasmUrl : wasmUrl;
+    const source = module ?? url ?? undefined;
+    const init = threads ? initThreads : initPlain;
+    ready = init(threads ? { module_or_path: source, memory: joined } : { module_or_path: source }).then((exports) => {
       memory = exports?.memory ?? null;
-    }, (err) => { throw wasmLoadError(err, wasmUrl); });
+    }, (err) => { throw wasmLoadError(err, url); });
     ready.catch(() => { ready = null; });
   }
   return ready;
 }
+
+/** Whether this instance is the threaded build (after `initCore`). */
+export const threaded = () => glue === threadsGlue && glue.threaded();
+
+/**
+ * What another worker needs to join this instance's memory (threaded build): the shared
+ * `WebAssembly.Memory` and the compiled `WebAssembly.Module` (both cross postMessage; the
+ * module's compiled code is shared, not compiled again).
+ */
+export const sharedMemory = () => ({ memory, module: glue.compiledModule() });
+
+/** Whether this instance's memory is a SharedArrayBuffer (the threaded build's). */
+export const memoryIsShared = () => typeof SharedArrayBuffer === 'function' && memory?.buffer instanceof SharedArrayBuffer;
+
+/** A handle other instances of this memory turn into the same model (`adoptModel`). */
+export const shareModel = (model) => model.share();
+
+/** The model `handle` names in this memory, as a Model of this instance (no copy); throws when
+ * no live model has it. */
+export const adoptModel = (handle) => glue.Model.fromShared(handle);
 
 /**
  * The error of a failed wasm init, naming the URL: the one given, else the .wasm this worker

@@ -155,16 +155,29 @@ export interface Config {
   workerUrl?: string | URL;
   /** Where the .wasm lives (default: next to the worker script). */
   wasmUrl?: string | URL;
+  /**
+   * Whether the generation workers run the threaded build: one shared WebAssembly memory, and
+   * the model loaded once for all of them. Default: `threadsAvailable()`, i.e. when the page is
+   * cross-origin isolated (COOP `same-origin` + COEP `require-corp`). `false` gives each worker
+   * its own copy (the plain build); `true` on a page that is not isolated makes `create()` fail.
+   */
+  threads?: boolean;
+  /** Where the threaded build's .wasm lives (default: `threads/` next to the worker script). */
+  threadsWasmUrl?: string | URL;
   /** Enables test-only operations (`llm.__test`). Never in production. */
   testHooks?: boolean;
 }
 
-export interface ResolvedConfig extends Required<Omit<Config, 'preset' | 'logger' | 'workerUrl' | 'wasmUrl'>> {
+export interface ResolvedConfig extends Required<Omit<Config, 'preset' | 'logger' | 'workerUrl' | 'wasmUrl' | 'threadsWasmUrl'>> {
   preset?: PresetName;
   logger?: Logger;
   workerUrl?: string | URL;
   wasmUrl?: string | URL;
+  threadsWasmUrl?: string | URL;
 }
+
+/** Whether this page can run the threaded build (cross-origin isolated, with SharedArrayBuffer). */
+export function threadsAvailable(): boolean;
 
 export interface Health {
   status: 'ok' | 'degraded' | 'down' | 'terminated';
@@ -309,6 +322,8 @@ export interface Uellm {
    * e.g. to hand the model to another pool with `loadBytes` or to download it without saving.
    */
   readonly modelFile: Blob | null;
+  /** Whether the generation workers share one memory and one model (`config.threads`). */
+  readonly threaded: boolean;
   /**
    * Trains in the training worker, then installs the model in one generation worker and resolves:
    * the model is current from then on (requests go only to workers that have it), and the other

@@ -82,12 +82,27 @@ export function resolveConfig(config = {}) {
   // `workers: undefined` counts as not given (a caller spreading an options object of its own).
   if (config.workers === undefined) out.workers = Math.min(preset.workers ?? defaults.workers, deviceWorkers());
   out.generateDefaults = { ...(preset.generateDefaults ?? {}), ...(config.generateDefaults ?? {}) };
+  // Threads (one shared memory and one model for the generation workers) where the page can have
+  // them: cross-origin isolated (COOP/COEP), so SharedArrayBuffer exists. See `threadsAvailable`.
+  if (out.threads === undefined || out.threads === null) out.threads = threadsAvailable();
+  if (typeof out.threads !== 'boolean') {
+    throw new InvalidOptionError(`config.threads must be a boolean (or absent: ${threadsAvailable()} here), got ${typeof out.threads}`);
+  }
   for (const key of ['workers', 'maxQueue']) {
     if (!Number.isInteger(out[key]) || out[key] < (key === 'workers' ? 1 : 0)) {
       throw new InvalidOptionError(`config.${key} must be an integer ≥ ${key === 'workers' ? 1 : 0}, got ${out[key]}`);
     }
   }
   return out;
+}
+
+/**
+ * Whether this page can run the threaded build: cross-origin isolated (`crossOriginIsolated`,
+ * which COOP `same-origin` and COEP `require-corp` give), so SharedArrayBuffer and shared
+ * WebAssembly memory exist.
+ */
+export function threadsAvailable() {
+  return globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
 }
 
 /**
@@ -217,6 +232,11 @@ class Uellm {
       : () => spawnWorker(this.workerUrl, options,
         () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'ultra-efficient-llm' }));
     const initArgs = { testHooks: !!config.testHooks, wasmUrl: config.wasmUrl ? String(config.wasmUrl) : undefined };
+    // The generation workers run the threaded build when config.threads (see resolveConfig): one
+    // memory and one model for all of them. The training worker always runs the plain build, in
+    // a memory of its own that it gives back when replaced (it holds no model).
+    const genArgs = config.threads ? { ...initArgs, threads: true,
+      threadsWasmUrl: config.threadsWasmUrl ? String(config.threadsWasmUrl) : undefined } : initArgs;
     // Worker replacements, by cause (pool-level: covers every request, test hooks included).
     const onEvent = (event, data) => {
       if (event === 'stopped') this.events.stopped++;
@@ -230,7 +250,7 @@ class Uellm {
     // stop (abort, timeout) gets STOP_GRACE_MS to answer first (see pool.js). The training
     // worker holds none and is replaced at once.
     this.pool = new Pool({ name: 'generation', size: config.workers, maxQueue: config.maxQueue,
-      makeWorker, initArgs, initTimeoutMs: config.initTimeoutMs, onEvent,
+      makeWorker, initArgs: genArgs, initTimeoutMs: config.initTimeoutMs, onEvent,
       installTimeoutMs: config.storageTimeoutMs, stopGraceMs: STOP_GRACE_MS });
     this.trainer = new Pool({ name: 'training', size: 1, maxQueue: config.maxQueue, makeWorker,
       initArgs, initTimeoutMs: config.initTimeoutMs, onEvent });
@@ -242,6 +262,9 @@ class Uellm {
    * restarts). Never an ArrayBuffer on this thread: see `installFirst`.
    */
   get modelFile() { return this.pool.modelBlob ?? null; }
+
+  /** Whether the generation workers share one memory and one model (the threaded build). */
+  get threaded() { return this.config.threads === true; }
 
   /** Runs `fn(trace)` and records its wall time and `trace.worker` (the worker's timings). */
   async timed(op, fn) {
@@ -680,6 +703,9 @@ class Uellm {
     return {
       crash: (mode = 'throw', extra = {}) => this.pool.run('__crash', { mode, ...extra },
         { timeoutMs: extra.timeoutMs ?? this.config.generateTimeoutMs }),
+      // Every live generation worker's build and shared model (see worker.js, mode 'shared').
+      workers: () => Promise.all(this.pool.handles.filter((h) => h && !h.dead && h.ready)
+        .map((h) => h.call('__crash', { mode: 'shared' }))),
       // A save that fails inside its transaction after writing the bytes (kind 'quota').
       saveFailing: (name, kind = 'quota') => this.timed('save', async (trace) => {
         this.requireModel();

@@ -20,6 +20,14 @@
 // `unload()` makes "no model" current the same way: a new version whose file is null, which
 // each worker "installs" by freeing its model (a busy one when its request ends); it resolves
 // once every live worker has. The workers stay up, so a later load needs no new worker.
+//
+// Threaded pools (`initArgs.threads`, a cross-origin isolated page): the first worker to
+// initialise makes the shared WebAssembly memory; the others (whose scripts load meanwhile)
+// initialise with it and its compiled module (`this.shared`), so all of them, replacements too,
+// are instances of one memory. A worker that loads a model answers with a handle (`share`), and
+// the background installs adopt that model by its handle (`adopt`) instead of parsing the file:
+// one copy of the model for the pool (a worker whose handle no longer finds the model loads the
+// file, as in a plain pool).
 import {
   AbortError, QueueFullError, TerminatedError, TimeoutError, WorkerCrashedError, fromWire,
 } from './errors.js';
@@ -184,6 +192,9 @@ export class Pool {
     this.version = 0;
     this.modelBlob = null;
     this.modelImage = null;  // the current model's index image: a promise of a Blob or null
+    this.shared = null;      // threaded pools: {memory, module} the workers join (see the top)
+    this.sharedReady = null; // threaded pools: settles once the first worker made the memory
+    this.share = null;       // threaded pools: the current model's handle in that memory
     const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 2;
     this.maxInstalls = o.maxInstalls ?? Math.max(1, cores - 1);
     this.installSlots = 0;   // installs running
@@ -206,10 +217,20 @@ export class Pool {
     if (this.terminated) return;
     const handle = new Handle(this, slot);
     this.handles[slot] = handle;
+    // A threaded pool: the first worker to initialise makes the memory; the others (their
+    // scripts load meanwhile) wait for it, and join it.
+    let lead = null;
     try {
-      const init = await handle.call('init', { ...this.initArgs, stopUrl: handle.stopUrl ?? undefined },
-        { timeoutMs: this.initTimeoutMs });
+      while (this.initArgs?.threads && !this.shared && !lead) {
+        if (this.sharedReady) await this.sharedReady;
+        else this.sharedReady = new Promise((resolve) => { lead = resolve; });
+      }
+      if (handle.dead) throw new TerminatedError('the worker was stopped while starting');
+      const init = await handle.call('init', { ...this.initArgs, ...(this.shared ?? {}),
+        stopUrl: handle.stopUrl ?? undefined }, { timeoutMs: this.initTimeoutMs });
       handle.canStop = init?.canStop === true;
+      if (init?.shared && !this.shared) this.shared = init.shared;
+      lead?.();
       // A fresh worker holds no model: after an unload it is current as it is.
       if (this.version > 0 && this.modelBlob === null) handle.version = this.version;
       else if (this.version > 0) await this.installInto(handle);
@@ -218,6 +239,11 @@ export class Pool {
       this.pump();
       this.scheduleInstalls();
     } catch (err) {
+      if (lead) {
+        // The next worker to start makes the memory instead.
+        this.sharedReady = null;
+        lead();
+      }
       this.lastStartError = err;
       if (!handle.dead) handle.kill(err);
       if (this.terminated) return;
@@ -232,10 +258,14 @@ export class Pool {
     }
   }
 
-  /** Makes `blob` the current model: `handle` (which has just loaded it) serves it at once. */
-  commit(handle, blob) {
+  /**
+   * Makes `blob` the current model: `handle` (which has just loaded it) serves it at once.
+   * `share`: its handle in a threaded pool's memory, which the other workers adopt.
+   */
+  commit(handle, blob, share) {
     this.version++;
     this.modelBlob = blob;
+    this.share = share ?? null;
     handle.version = this.version;
     this.makeImage(handle);
     this.scheduleInstalls();
@@ -252,7 +282,8 @@ export class Pool {
    */
   makeImage(handle) {
     this.modelImage = null;
-    if (this.size < 2) return;
+    // A threaded pool's workers adopt the model itself (see installInto).
+    if (this.size < 2 || this.initArgs?.threads) return;
     const version = this.version;
     // No timeout on the call itself: one would replace the serving worker, which may just be
     // busy with a request; installs wait for the image at most IMAGE_WAIT_MS (see installInto).
@@ -273,6 +304,7 @@ export class Pool {
     this.version++;
     this.modelBlob = null;
     this.modelImage = null;
+    this.share = null;
     const version = this.version;
     const settled = new Promise((resolve) => this.settledWaiters.push({ version, resolve }));
     this.scheduleInstalls();
@@ -306,9 +338,12 @@ export class Pool {
         if (this.modelBlob === null) await handle.call('unload', {}, { timeoutMs: this.installTimeoutMs });
         else {
           const blob = this.modelBlob;
-          const image = (await this.modelImage) ?? undefined;
+          // A threaded pool's workers adopt the model by its handle; a plain pool's load its
+          // index image (see makeImage), or the file.
+          const adopt = this.share ?? undefined;
+          const image = adopt === undefined ? (await this.modelImage) ?? undefined : undefined;
           if (version !== this.version) continue;
-          await handle.call('load', { blob, image, install: true }, { timeoutMs: this.installTimeoutMs });
+          await handle.call('load', { blob, image, adopt, install: true }, { timeoutMs: this.installTimeoutMs });
         }
         if (handle.dead) break;
         handle.version = version;
@@ -500,7 +535,7 @@ export class Pool {
     if (!err && job.commit && handle && !handle.dead) {
       let blob = null;
       try { blob = job.commit(value); } catch { /* a throwing callback must not break the pool */ }
-      if (blob) this.commit(handle, blob);
+      if (blob) this.commit(handle, blob, value?.share);
     }
     // The freed worker takes the next queued request at once (no extra microtask hop); one that
     // holds an older model installs the current one first.
@@ -536,7 +571,9 @@ export class Pool {
     return { total: this.size, live: live.length, ready: ready.length, idle,
       busy: live.filter((h) => h.job).length, installing: live.length - ready.length,
       starting: this.size - live.length, recycling: this.recycling.size, queued: this.queue.length,
-      restarts: this.restarts, wasmBytes: live.reduce((sum, h) => sum + h.wasmBytes, 0),
+      restarts: this.restarts,
+      // A threaded pool's workers share one memory: count it once.
+      wasmBytes: live.reduce((sum, h) => (this.shared ? Math.max(sum, h.wasmBytes) : sum + h.wasmBytes), 0),
       modelBytes: live.reduce((sum, h) => sum + h.modelBytes, 0),
       memory: live.map((h) => ({ slot: h.slot, wasmBytes: h.wasmBytes, modelBytes: h.modelBytes })) };
   }
@@ -544,6 +581,7 @@ export class Pool {
   terminate() {
     if (this.terminated) return;
     this.terminated = true;
+    this.shared = null;
     const err = new TerminatedError();
     for (const job of this.queue.splice(0)) this.finishJob(job, err);
     for (const h of this.handles) if (h && !h.dead) h.kill(err);

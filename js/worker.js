@@ -7,7 +7,8 @@
 // `timings` is the time spent inside this worker, in ms (performance.now()): `waitMs` (queued in
 // this worker behind earlier requests), `totalMs` (handling it) and the op's phases, e.g.
 // `readMs` (IndexedDB / Blob / training input), `checkMs` (Model.checkHeader), `parseMs`
-// (Model.fromBytes), `restoreMs` (rebuilding the previous model after a failed load), `trainMs`
+// (Model.fromBytes), `adoptMs` (taking another worker's model by its handle, threaded build),
+// `restoreMs` (rebuilding the previous model after a failed load), `trainMs`
 // (Trainer.finishFile), `blobMs` (copying the model file into a Blob), `writeMs`,
 // `generateMs`, `perplexityMs`; and two sizes, not durations: `wasmBytes`, the worker's
 // WebAssembly memory afterwards, and `modelBytes`, what the model it then holds takes of that
@@ -181,6 +182,24 @@ async function replaceModel(bytes, file, timings, onProgress) {
   return setModel(parsed, file());
 }
 
+/**
+ * Threaded build: makes the model that `handle` names (loaded by another worker of this shared
+ * memory) this worker's model, and `file` (its Blob) its file; returns its info, or null when no
+ * worker holds that model any more (then nothing changed here).
+ */
+function adopt(handle, file) {
+  let next;
+  try {
+    next = core.adoptModel(handle);
+  } catch {
+    return null;
+  }
+  return setModel(next, file);
+}
+
+/** Threaded build: the handle of this worker's model for the other workers (see adopt). */
+const shareHandle = () => (model && core.threaded() ? core.shareModel(model) : undefined);
+
 function exactBuffer(u8) {
   return u8.byteOffset === 0 && u8.byteLength === u8.buffer.byteLength ? u8.buffer : u8.slice().buffer;
 }
@@ -216,7 +235,9 @@ async function dispatch(id, op, args, timings) {
       testHooks = !!args.testHooks;
       wasmUrl = args.wasmUrl;
       try {
-        await core.initCore(wasmUrl);
+        // `threads`: the threaded build, joining the pool's shared memory when one is given.
+        await core.initCore(wasmUrl, { threads: !!args.threads, memory: args.memory, module: args.module,
+          threadsWasmUrl: args.threadsWasmUrl });
         initialised = true;
       } catch (e) {
         initError = e;
@@ -230,23 +251,24 @@ async function dispatch(id, op, args, timings) {
       // The URL is live now, so a failure means no such requests here (a Content-Security-Policy
       // whose connect-src lacks blob:, say): then the pool replaces workers instead.
       canStop = !!args.stopUrl && !stopRequested(args.stopUrl);
-      return { result: { version: core.coreVersion(), canStop } };
+      // The first threaded worker's memory and module, for the others to join.
+      const shared = core.threaded() && !args.memory ? core.sharedMemory() : undefined;
+      return { result: { version: core.coreVersion(), canStop, threaded: core.threaded(), shared } };
     }
     case 'train': return train(id, args, timings);
     case 'load': {
       // `args.blob`: a model file shared by reference (see fileBlob); `args.bytes`: an
       // ArrayBuffer. A failed parse leaves this worker's model as it was.
       const size = args.blob?.size ?? args.bytes?.byteLength ?? 0;
-      if (args.progress) progress(id, 'reading', 0, size);
-      const bytes = await modelBytesFrom(args, timings);
-      // The parse reports its fraction as it goes (coreProgress).
-      if (args.progress) {
-        progress(id, 'reading', size, size);
-        progress(id, 'installing', size, size);
-      }
       if (args.install && failInstalls > 0) {
         failInstalls--;
         throw new UellmError('test hook: a background install failed', { code: 'TEST_HOOK' });
+      }
+      // Threaded build (`args.adopt`: a model handle): the model another worker of this memory
+      // loaded, without a copy (see adopt); when it is gone already, the file is loaded as below.
+      if (args.adopt && core.threaded()) {
+        const adopted = phase(timings, 'adoptMs', () => adopt(args.adopt, args.blob));
+        if (adopted) return { result: { info: adopted, share: args.adopt, adopted: true } };
       }
       // A background install with the model's index image (made by the worker that loaded the
       // file: see Pool#makeImage) loads that instead: no build, so this worker's memory holds
@@ -256,14 +278,21 @@ async function dispatch(id, op, args, timings) {
           const image = new Uint8Array(await phase(timings, 'readMs', () => args.image.arrayBuffer()));
           dropModel();
           const parsed = phase(timings, 'parseMs', () => core.modelFromImage(image));
-          return { result: { info: setModel(parsed, args.blob), fromImage: true } };
+          return { result: { info: setModel(parsed, args.blob), share: shareHandle(), fromImage: true } };
         } catch {
           // The file is the model's own; its load reports any error.
         }
       }
+      if (args.progress) progress(id, 'reading', 0, size);
+      const bytes = await modelBytesFrom(args, timings);
+      // The parse reports its fraction as it goes (coreProgress).
+      if (args.progress) {
+        progress(id, 'reading', size, size);
+        progress(id, 'installing', size, size);
+      }
       const file = () => args.blob ?? fileBlob(bytes, timings);
       const onParse = args.progress ? coreProgress(id, 'installing', size, size) : undefined;
-      return { result: { info: await replaceModel(bytes, file, timings, onParse) } };
+      return { result: { info: await replaceModel(bytes, file, timings, onParse), share: shareHandle() } };
     }
     case 'image': {
       // The current model's index image, as a Blob (passed by reference to the other workers).
@@ -317,7 +346,7 @@ async function dispatch(id, op, args, timings) {
       }
       const onParse = args.progress ? coreProgress(id, 'installing', file.size, file.size) : undefined;
       const info = await replaceModel(bytes, () => file, timings, onParse);
-      if (args.share) return { result: { info, blob: file } };
+      if (args.share) return { result: { info, blob: file, share: shareHandle() } };
       const buf = exactBuffer(bytes);
       return { result: { bytes: buf, info }, transfer: [buf] };
     }
@@ -341,6 +370,13 @@ async function dispatch(id, op, args, timings) {
       if (args.mode === 'hang') { const end = Date.now() + (args.ms ?? 60000); while (Date.now() < end); return { result: null }; }
       if (args.mode === 'close') { self.close(); return { result: null }; }
       if (args.mode === 'failNextInstall') { failInstalls++; return { result: null }; }
+      // What this worker holds: its build, and in the threaded one its model's handle and how
+      // many Model objects (in all the workers of its memory) hold that model.
+      if (args.mode === 'shared') {
+        return { result: { threaded: core.threaded(), share: shareHandle() ?? null,
+          holders: model && core.threaded() ? model.holders() : null,
+          sharedBuffer: core.memoryIsShared(), hasModel: !!model } };
+      }
       // Uncaught error outside any request -> `error` event.
       setTimeout(() => { throw new Error('test hook: uncaught error in the worker'); });
       return new Promise(() => {});

@@ -24,21 +24,43 @@ rm -rf pkg/snippets
 wasm-pack build --mode no-install --target web --release --out-dir ../../pkg \
   --out-name ultra_efficient_llm bindings/wasm
 
+# The threaded build (scripts/threads-env.sh: a pinned nightly, std rebuilt with atomics) into
+# pkg/threads/, with the same file names: the runtime (js/core.js) imports both glues and uses
+# this one when the page is cross-origin isolated, so that the generation workers share one
+# memory and one model. NO_THREADS=1 skips it (the package then lacks pkg/threads/: for quick
+# local builds only; the tests need it).
+rm -rf pkg/threads
+if [ "${NO_THREADS:-0}" != 1 ]; then
+  # shellcheck source=threads-env.sh
+  source scripts/threads-env.sh
+  RUSTFLAGS="${THREADS_RUSTFLAGS}" CARGO_TARGET_DIR="${THREADS_TARGET_DIR}" \
+    cargo "+${THREADS_TOOLCHAIN}" build "${THREADS_BUILD_STD}" --target wasm32-unknown-unknown \
+    --release -p ultra-efficient-llm-wasm
+  wasm-bindgen --target web --out-dir pkg/threads --out-name ultra_efficient_llm \
+    "${THREADS_TARGET_DIR}/wasm32-unknown-unknown/release/ultra_efficient_llm_wasm.wasm"
+  # Only the glue, its snippets and the .wasm: the runtime imports the glue; its declarations
+  # would be the plain build's (index.d.ts and the "./core" export declare those).
+  rm -f pkg/threads/.gitignore pkg/threads/package.json pkg/threads/*.d.ts
+fi
+
 if [ "${NO_WASM_OPT:-0}" != 1 ]; then
   if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
     (cd tools && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; })
   fi
   # -O3: speed first (generation is the hot path); the features come from the module's own
-  # target-features section. --no-inline keeps the pieces of long loops (src/mem.rs,
+  # target-features section (the threaded build's: atomics, bulk memory, mutable globals).
+  # --no-inline keeps the pieces of long loops (src/mem.rs,
   # `for_chunks`) separate functions: wasm-opt inlines any function with a single caller, and
   # inlined they would run a whole first training or load in V8's baseline code.
-  if ! grep -qa 'mem::call' pkg/ultra_efficient_llm_bg.wasm; then
-    echo "build-pkg.sh: WARNING: the wasm has no function names, so --no-inline matches nothing" \
-      "and first trainings and loads will run slower" >&2
-  fi
-  tools/node_modules/.bin/wasm-opt --no-inline='*mem::call*' -O3 \
-    pkg/ultra_efficient_llm_bg.wasm -o pkg/ultra_efficient_llm_bg.wasm.opt
-  mv pkg/ultra_efficient_llm_bg.wasm.opt pkg/ultra_efficient_llm_bg.wasm
+  for wasm in pkg/ultra_efficient_llm_bg.wasm pkg/threads/ultra_efficient_llm_bg.wasm; do
+    [ -f "${wasm}" ] || continue
+    if ! grep -qa 'mem::call' "${wasm}"; then
+      echo "build-pkg.sh: WARNING: ${wasm} has no function names, so --no-inline matches nothing" \
+        "and first trainings and loads will run slower" >&2
+    fi
+    tools/node_modules/.bin/wasm-opt --no-inline='*mem::call*' -O3 "${wasm}" -o "${wasm}.opt"
+    mv "${wasm}.opt" "${wasm}"
+  done
 fi
 
 # The JS runtime sits next to the glue it imports (./ultra_efficient_llm.js).
@@ -88,7 +110,9 @@ const runtime = readdirSync('js').filter((f) => f.endsWith('.js') || f.endsWith(
 // snippets/: JavaScript that Rust code inlines with #[wasm_bindgen(module = ...)], imported by the
 // glue (`./snippets/<crate>-<hash>/...`).
 const snippets = readdirSync('pkg').includes('snippets') ? ['snippets'] : [];
-const files = [...glue, ...snippets, ...runtime, 'README.md', 'LICENSE', 'LICENSE-MIT', 'LICENSE-APACHE'].sort();
+// threads/: the threaded build's glue, .wasm and snippets (the same names), when it was built.
+const threads = readdirSync('pkg').includes('threads') ? ['threads'] : [];
+const files = [...glue, ...snippets, ...threads, ...runtime, 'README.md', 'LICENSE', 'LICENSE-MIT', 'LICENSE-APACHE'].sort();
 const present = new Set(readdirSync('pkg'));
 const missing = files.filter((f) => !present.has(f));
 if (missing.length) throw new Error(`build-pkg: pkg/ lacks ${missing.join(', ')}`);
@@ -107,6 +131,7 @@ const pkg = {
     './core': { types: './ultra_efficient_llm.d.ts', node: './core-node.js', default: './ultra_efficient_llm.js' },
     './worker.js': './worker.js',
     './ultra_efficient_llm_bg.wasm': './ultra_efficient_llm_bg.wasm',
+    './threads/ultra_efficient_llm_bg.wasm': './threads/ultra_efficient_llm_bg.wasm',
     './package.json': './package.json',
   },
   files,
@@ -123,4 +148,8 @@ WASM=pkg/ultra_efficient_llm_bg.wasm
 RAW=$(wc -c < "${WASM}")
 GZ=$(gzip -9 -c "${WASM}" | wc -c)
 echo "build-pkg: ${WASM}: ${RAW} bytes, ${GZ} bytes gzipped (-9)"
+if [ -f pkg/threads/ultra_efficient_llm_bg.wasm ]; then
+  WASM=pkg/threads/ultra_efficient_llm_bg.wasm
+  echo "build-pkg: ${WASM}: $(wc -c < "${WASM}") bytes, $(gzip -9 -c "${WASM}" | wc -c) bytes gzipped (-9)"
+fi
 echo "build-pkg: files: $(cd pkg && ls | tr '\n' ' ')"

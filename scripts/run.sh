@@ -44,4 +44,6 @@ bash scripts/build-www.sh
 
 echo
 echo "Serving the website at http://127.0.0.1:${PORT}/  (Ctrl-C to stop)"
-exec python3 -m http.server --bind 127.0.0.1 "${PORT}" --directory www/dist
+# With COOP and COEP (scripts/serve.py): the page is cross-origin isolated, so the generation
+# workers share one model (the package's threaded build).
+exec python3 scripts/serve.py "${PORT}" www/dist

@@ -23,6 +23,21 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The threaded build's pinned nightly (scripts/threads-env.sh), with the std sources that
+# `-Z build-std` rebuilds and the wasm32 target.
+# shellcheck source=threads-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/threads-env.sh"
+# (Each list is read whole before grep -q looks at it: see the geckodriver check below.)
+threads_components="$(rustup component list --toolchain "${THREADS_TOOLCHAIN}" --installed 2>/dev/null || true)"
+threads_targets="$(rustup target list --toolchain "${THREADS_TOOLCHAIN}" --installed 2>/dev/null || true)"
+if ! rustup run "${THREADS_TOOLCHAIN}" rustc --version >/dev/null 2>&1 ||
+  ! grep -q '^rust-src' <<<"${threads_components}" ||
+  ! grep -qx wasm32-unknown-unknown <<<"${threads_targets}"; then
+  log "installing the ${THREADS_TOOLCHAIN} toolchain with rust-src and wasm32-unknown-unknown (the threaded build)"
+  rustup toolchain install "${THREADS_TOOLCHAIN}" --profile minimal --component rust-src \
+    --target wasm32-unknown-unknown
+fi
+
 if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}\$"; then
   log "installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION} (a few minutes)"
   # --locked fails for this version here (its lock names a crate version the registry lacks).
@@ -49,7 +64,11 @@ if [ "${SKIP_BROWSER:-0}" != 1 ] && [ "${SKIP_FIREFOX:-0}" != 1 ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends firefox-esr >/dev/null
   fi
-  if ! geckodriver --version 2>/dev/null | grep -q "^geckodriver ${GECKODRIVER_VERSION}\b"; then
+  # The output is read whole first: `grep -q` stops reading at the match, and geckodriver, which
+  # prints several lines, would die of SIGPIPE, which pipefail takes for a missing geckodriver
+  # (a needless 2-minute reinstall).
+  GECKODRIVER_FOUND="$(geckodriver --version 2>/dev/null || true)"
+  if ! grep -q "^geckodriver ${GECKODRIVER_VERSION}\b" <<<"${GECKODRIVER_FOUND}"; then
     log "installing geckodriver ${GECKODRIVER_VERSION} (about 2 minutes)"
     cargo install geckodriver --version "${GECKODRIVER_VERSION}" --locked --force
   fi

@@ -7,6 +7,10 @@
 #    page and bindings/wasm/tests/wasm_worker.rs in a dedicated worker;
 # 4. end-to-end tests of the npm package (worker pool, IndexedDB) in Chromium (scripts/test-e2e.sh);
 # 5. the same browser tests in headless Firefox (ESR, through geckodriver).
+# Steps 3 and 5 run the browser tests twice: on the plain build, and on the threaded build
+# (scripts/threads-env.sh: pinned nightly, std rebuilt with atomics, shared memory), which the
+# test runner serves cross-origin isolated (it sends COOP and COEP unless
+# WASM_BINDGEN_TEST_NO_ORIGIN_ISOLATION is set).
 #
 # SKIP_BROWSER=1 skips steps 3 to 5, SKIP_FIREFOX=1 step 5, for quick local runs; both are
 # refused under CI.
@@ -132,6 +136,25 @@ BROWSER_TMP="$(mktemp -d)"
 TMPDIR="${BROWSER_TMP}" run_logged wasm-pack test --mode no-install --headless \
   --chrome --chromedriver "$(command -v chromedriver)" bindings/wasm --test wasm --test wasm_worker
 
+# The threaded build's browser tests: the same tests, built by cargo with the pinned nightly
+# (wasm-pack cannot pass -Z build-std) and run by wasm-bindgen-test-runner. $1: the driver's
+# variable (CHROMEDRIVER or GECKODRIVER; the runner prefers GECKODRIVER, so only one is set), $2
+# its path. The runner finds webdriver.json through WASM_BINDGEN_TEST_WEBDRIVER_JSON (cargo runs
+# it from the workspace root, not from the crate's folder).
+# shellcheck source=threads-env.sh
+source scripts/threads-env.sh
+threaded_browser_tests() {
+  env -u CHROMEDRIVER -u GECKODRIVER "$1=$2" RUSTFLAGS="${THREADS_RUSTFLAGS}" \
+    CARGO_TARGET_DIR="${THREADS_TARGET_DIR}" \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    WASM_BINDGEN_TEST_WEBDRIVER_JSON="${PWD}/bindings/wasm/webdriver.json" \
+    cargo "+${THREADS_TOOLCHAIN}" test "${THREADS_BUILD_STD}" --target wasm32-unknown-unknown \
+    -p ultra-efficient-llm-wasm --test wasm --test wasm_worker
+}
+
+section "tests (browser, threaded build: page + worker)"
+TMPDIR="${BROWSER_TMP}" run_logged threaded_browser_tests CHROMEDRIVER "$(command -v chromedriver)"
+
 section "tests (end to end: npm package, worker pool, IndexedDB)"
 # Builds pkg/, packs it, and drives a test page that imports it (playwright-core + Debian's
 # chromium); see scripts/test-e2e.sh.
@@ -153,3 +176,7 @@ section "tests (browser: Firefox)"
 TMPDIR="${BROWSER_TMP}" GECKODRIVER_BIN="$(command -v geckodriver)" run_logged env -u CHROMEDRIVER \
   wasm-pack test --mode no-install --headless --firefox \
   --geckodriver "${PWD}/scripts/geckodriver-wrapper.sh" bindings/wasm --test wasm --test wasm_worker
+
+section "tests (browser, threaded build: Firefox)"
+TMPDIR="${BROWSER_TMP}" GECKODRIVER_BIN="$(command -v geckodriver)" run_logged \
+  threaded_browser_tests GECKODRIVER "${PWD}/scripts/geckodriver-wrapper.sh"

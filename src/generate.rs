@@ -217,6 +217,17 @@ impl Model {
         &self,
         prompt: &str,
         opts: &GenerateOptions,
+        on_token: impl FnMut(&str, &str, u32) -> bool,
+    ) -> Result<GenerationStats> {
+        self.stream_in(prompt, opts, None, on_token)
+    }
+
+    /// [`Model::stream`] with the caller's cache (`None`: the model's, see [`Model::run`]).
+    fn stream_in(
+        &self,
+        prompt: &str,
+        opts: &GenerateOptions,
+        caller: Option<&mut ActivationCache>,
         mut on_token: impl FnMut(&str, &str, u32) -> bool,
     ) -> Result<GenerationStats> {
         let prompt_tokens: Vec<&str> = tokenize(prompt).collect();
@@ -226,7 +237,7 @@ impl Model {
             .collect();
         let mut detok = Detokenizer::continuing(prompt_tokens.iter().copied());
         let mut piece = String::new();
-        self.run(&ids, opts, |id| {
+        self.run(&ids, opts, caller, |id| {
             piece.clear();
             let token = self.vocab.word(id);
             if id == EOS {
@@ -237,6 +248,54 @@ impl Model {
             }
             on_token(&piece, token, id)
         })
+    }
+
+    /// [`Model::generate_text`] with the caller's own activation cache instead of the model's:
+    /// for callers that share one model between threads (the threaded WebAssembly build's
+    /// workers, or native threads) and want each to keep its shaped distributions between its
+    /// requests. The model's cache serves one request at a time (another one at the same moment
+    /// gets a fresh private cache rather than wait, see [`Model::generate_text`]), so under
+    /// concurrent shaped requests only one thread would get cache hits; with a cache per thread,
+    /// each does. The same seed and options give the same text with any cache. A cache used with
+    /// another model starts empty again.
+    ///
+    /// ```
+    /// use ultra_efficient_llm::{GenerateOptions, GenerationCache, TrainOptions, Trainer};
+    /// let mut t = Trainer::new(TrainOptions::default())?;
+    /// t.feed("the cat sat on the mat.\nthe dog sat on the log.\n");
+    /// let model = t.finish()?;
+    /// let opts = GenerateOptions { seed: Some(7), max_tokens: 10, top_k: 2, ..Default::default() };
+    /// let mut cache = GenerationCache::default();
+    /// let (text, _, _) = model.generate_text_cached(&mut cache, "the", &opts, |_, _| true)?;
+    /// assert_eq!(text, model.generate("the", &opts)?.text);
+    /// let (_, _, again) = model.generate_text_cached(&mut cache, "the", &opts, |_, _| true)?;
+    /// assert!(again.cache_hits > 0);
+    /// # Ok::<(), ultra_efficient_llm::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidOption`] when an option is out of range.
+    pub fn generate_text_cached(
+        &self,
+        cache: &mut GenerationCache,
+        prompt: &str,
+        opts: &GenerateOptions,
+        mut on_token: impl FnMut(&str, &str) -> bool,
+    ) -> Result<(String, Vec<u32>, GenerationStats)> {
+        if cache.model != Some(self.id) {
+            *cache = GenerationCache {
+                cache: ActivationCache::default(),
+                model: Some(self.id),
+            };
+        }
+        let mut text = String::new();
+        let mut out = Vec::with_capacity(opts.max_tokens.min(1 << 16));
+        let stats = self.stream_in(prompt, opts, Some(&mut cache.cache), |piece, token, id| {
+            text.push_str(piece);
+            out.push(id);
+            on_token(piece, token)
+        })?;
+        Ok((text, out, stats))
     }
 
     /// Generates token ids only (no strings): the sampler alone, for benchmarks and callers that
@@ -251,7 +310,7 @@ impl Model {
         out: &mut Vec<u32>,
     ) -> Result<GenerationStats> {
         out.clear();
-        self.run(prompt, opts, |id| {
+        self.run(prompt, opts, None, |id| {
             out.push(id);
             true
         })
@@ -276,10 +335,13 @@ impl Model {
         slot
     }
 
+    /// One request: `caller` is the caller's own cache ([`Model::generate_text_cached`]); without
+    /// it, shaped requests take the model's ([`Model::cache_slot`]).
     fn run(
         &self,
         prompt: &[u32],
         opts: &GenerateOptions,
+        caller: Option<&mut ActivationCache>,
         mut emit: impl FnMut(u32) -> bool,
     ) -> Result<GenerationStats> {
         opts.validate()?;
@@ -289,8 +351,15 @@ impl Model {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
         let exact = opts.is_exact();
         // The shared cache is held for the whole request.
-        let mut slot = (!exact).then(|| self.cache_slot(opts));
-        let uses_shared = matches!(slot, Some(CacheSlot::Shared(_)));
+        let mut slot = (!exact).then(|| match caller {
+            Some(cache) => {
+                cache.configure(opts);
+                CacheSlot::Caller(cache)
+            }
+            None => self.cache_slot(opts),
+        });
+        // The figures of the cache that persists (the model's or the caller's).
+        let uses_shared = matches!(slot, Some(CacheSlot::Shared(_) | CacheSlot::Caller(_)));
         let mut cache = slot.as_mut().map(CacheSlot::get);
         let (hits0, misses0) = cache.as_ref().map_or((0, 0), |c| (c.hits, c.misses));
         let mut state = index.bos;
@@ -343,10 +412,11 @@ impl Model {
     }
 }
 
-/// The activation cache one request uses: the model's own, or a private one.
+/// The activation cache one request uses: the model's own, a private one, or the caller's.
 enum CacheSlot<'m> {
     Shared(std::sync::MutexGuard<'m, ActivationCache>),
     Private(Box<ActivationCache>),
+    Caller(&'m mut ActivationCache),
 }
 
 impl CacheSlot<'_> {
@@ -354,7 +424,30 @@ impl CacheSlot<'_> {
         match self {
             CacheSlot::Shared(guard) => guard,
             CacheSlot::Private(own) => own,
+            CacheSlot::Caller(cache) => cache,
         }
+    }
+}
+
+/// An activation cache of the caller's own, for [`Model::generate_text_cached`]: one per thread
+/// (or worker) that generates with a model shared between several. It holds the shaped
+/// distributions of one model at a time (bounded as the model's own cache: by
+/// `activation_cache_size` entries and [`crate::ACTIVATION_CACHE_MAX_BYTES`]), allocated as it
+/// fills; used with another model, it starts empty again.
+#[derive(Default)]
+pub struct GenerationCache {
+    cache: ActivationCache,
+    /// The [`Model::id`] its entries belong to.
+    model: Option<u64>,
+}
+
+impl std::fmt::Debug for GenerationCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GenerationCache")
+            .field("model", &self.model)
+            .field("hits", &self.cache.hits)
+            .field("misses", &self.cache.misses)
+            .finish_non_exhaustive()
     }
 }
 
@@ -520,6 +613,52 @@ mod tests {
             })
             .unwrap();
         assert!(inner > 0);
+    }
+
+    /// Threads sharing one model, each with its own cache, generate at once the text the model's
+    /// own cache gives, and each hits its cache on its second request; a cache moved to another
+    /// model starts empty.
+    #[test]
+    fn callers_sharing_a_model_keep_caches_of_their_own() {
+        let model = std::sync::Arc::new(crate::testing::tiny_o3());
+        let shaped = GenerateOptions {
+            temperature: 0.8,
+            top_k: 40,
+            seed: Some(42),
+            max_tokens: 40,
+            ..Default::default()
+        };
+        let want = model.generate("It is", &shaped).unwrap().text;
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (model, opts) = (model.clone(), shaped.clone());
+                std::thread::spawn(move || {
+                    let mut cache = GenerationCache::default();
+                    let run = |cache: &mut GenerationCache| {
+                        model
+                            .generate_text_cached(cache, "It is", &opts, |_, _| true)
+                            .unwrap()
+                    };
+                    let (first, _, _) = run(&mut cache);
+                    let (second, _, stats) = run(&mut cache);
+                    (first, second, stats.cache_hits, cache)
+                })
+            })
+            .collect();
+        for t in threads {
+            let (first, second, hits, mut cache) = t.join().unwrap();
+            assert_eq!(
+                (first.as_str(), second.as_str()),
+                (want.as_str(), want.as_str())
+            );
+            assert!(hits > 0, "the second request hits its own cache");
+            let other = crate::testing::tiny_o3();
+            let (text, _, stats) = other
+                .generate_text_cached(&mut cache, "It is", &shaped, |_, _| true)
+                .unwrap();
+            assert_eq!(text, want);
+            assert_eq!(stats.cache_hits, 0, "another model's cache starts empty");
+        }
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub use config::{
     GenerateOptions, GenerateOverrides, Preset, TrainOptions, MAX_ACTIVATION_CACHE_SIZE, MAX_ORDER,
 };
 pub use error::{Error, Result};
-pub use generate::{Generation, GenerationStats, StopReason};
+pub use generate::{Generation, GenerationCache, GenerationStats, StopReason};
 pub use mem::{native_extras, set_native_extras};
 pub use model::{MemoryUse, Model, ModelFile, ModelInfo};
 pub use parts::TrainingStats;

@@ -147,6 +147,9 @@ fn summary(parts: &Parts, contexts: u64, memory_bytes: usize, file_bytes: usize)
     }
 }
 
+/// The next [`Model::id`].
+static NEXT_MODEL_ID: AtomicU64 = AtomicU64::new(1);
+
 /// A trained or loaded pattern language model.
 pub struct Model {
     pub(crate) vocab: Vocab,
@@ -158,6 +161,9 @@ pub struct Model {
     /// Cache figures as of the last finished request, readable without the lock.
     pub(crate) cache_figures: CacheFigures,
     pub(crate) calls: AtomicU64,
+    /// Distinct for every model made in this process: what a [`crate::GenerationCache`] checks
+    /// so that it never serves one model's prepared distributions to another.
+    pub(crate) id: u64,
 }
 
 /// Where a model keeps its file.
@@ -214,6 +220,7 @@ impl Model {
             cache: Mutex::new(ActivationCache::default()),
             cache_figures: CacheFigures::default(),
             calls: AtomicU64::new(crate::clock::entropy()),
+            id: NEXT_MODEL_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 

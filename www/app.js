@@ -133,7 +133,9 @@ function renderModelStatus() {
   const { info } = m;
   const restored = m.restored ? ', restored from the last visit' : '';
   const where = m.savedAs ? `saved as “${m.savedAs}”${restored}` : `${m.origin}${restored}, not saved`;
-  const pool = app.llm ? ` · pool: ${app.preset ? app.preset.replace('_', ' ') : 'default'}, ${workerCount(app.llm.config.workers)}` : '';
+  // Threaded (a cross-origin isolated page): the generation workers hold the model once, together.
+  const shared = app.llm?.threaded ? ' sharing one model' : '';
+  const pool = app.llm ? ` · pool: ${app.preset ? app.preset.replace('_', ' ') : 'default'}, ${workerCount(app.llm.config.workers)}${shared}` : '';
   const lost = app.kept?.kept === false ? ` · it will not come back after a reload: ${app.kept.reason}` : '';
   el.textContent = `Model: order ${info.order} · ${formatInt(info.patterns)} patterns · `
     + `vocabulary ${formatInt(info.vocabSize)} · ${formatBytes(info.fileBytes)} (${where})${pool}${lost}`;
@@ -240,21 +242,58 @@ async function restoreLastModel() {
  * Registers the service worker (sw.js) that precaches the whole site, so that once loaded it also
  * works offline. Not available on plain-http hosts other than localhost (no secure context): the
  * site then simply needs the network. `data-offline="ready"` on <body> once it controls the page.
+ *
+ * The worker also makes the site cross-origin isolated (it adds COOP and COEP to the site's own
+ * responses), which lets the package share one model between its generation workers. A page it
+ * did not serve (the first visit) is not isolated: once the worker controls it, the page reloads,
+ * once (a session flag keeps a browser that cannot isolate from reloading again). Resolves to
+ * true when the page is about to reload (then the app does not start).
  */
-function registerServiceWorker() {
-  if (!('serviceWorker' in navigator)) return;
-  navigator.serviceWorker.register('./sw.js').catch((err) => {
+async function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return false;
+  const registration = navigator.serviceWorker.register('./sw.js').catch((err) => {
     // Not fatal: the site works online without it (and offline, an update check of an installed
     // worker fails while that worker keeps serving).
     if (!navigator.serviceWorker.controller) document.body.dataset.offline = `unavailable: ${describeError(err)}`;
+    return null;
   });
   navigator.serviceWorker.ready.then(() => {
     if (navigator.serviceWorker.controller) document.body.dataset.offline = 'ready';
   });
-  navigator.serviceWorker.addEventListener('controllerchange', () => {
-    document.body.dataset.offline = 'ready';
+  const controlled = new Promise((resolve) => {
+    navigator.serviceWorker.addEventListener('controllerchange', () => {
+      document.body.dataset.offline = 'ready';
+      resolve();
+    });
   });
+  if (globalThis.crossOriginIsolated || !flag(RELOADED, null) || !(await registration)) return false;
+  // Served by a worker already (an older build's, without the headers): the new one takes over
+  // on activation (skipWaiting, clients.claim).
+  const waited = await Promise.race([controlled.then(() => true),
+    new Promise((resolve) => { setTimeout(() => resolve(false), ISOLATION_WAIT_MS); })]);
+  if (!waited && !navigator.serviceWorker.controller) return false;
+  flag(RELOADED, '1');
+  location.reload();
+  return true;
 }
 
-registerServiceWorker();
-main();
+const RELOADED = 'uellm-isolation-reload';
+const ISOLATION_WAIT_MS = 10_000;
+
+/**
+ * sessionStorage: with `value` null, whether `key` is unset (true where there is no storage, so
+ * that no reload is tried); otherwise sets it.
+ */
+function flag(key, value) {
+  try {
+    if (value === null) return sessionStorage.getItem(key) === null;
+    sessionStorage.setItem(key, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+registerServiceWorker().catch(() => false).then((reloading) => {
+  if (!reloading) main();
+});

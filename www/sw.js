@@ -5,6 +5,13 @@
 // from the cache first (the network only if the entry is missing); everything else goes to the
 // network untouched. The pool's module workers (pkg/worker.js) and the wasm module they fetch are
 // subresources of controlled clients, so they come from the cache too.
+//
+// Cross-origin isolation on any static host: every response this worker gives for the site's own
+// files (and any same-origin page navigation) carries `Cross-Origin-Opener-Policy: same-origin`
+// and `Cross-Origin-Embedder-Policy: require-corp`, so a page it controls is `crossOriginIsolated`
+// and the package runs its threaded build (the generation workers share one memory and one
+// model). The page reloads once on its first visit, when this worker starts controlling it (see
+// app.js). Nothing here goes to another origin; those headers only restrict the page further.
 /* global self, caches */
 'use strict';
 
@@ -45,15 +52,32 @@ function precachedUrl(request) {
   return known.has(url.href) ? url.href : null;
 }
 
+/** `res` with the cross-origin isolation headers (a same-origin response; others as they are). */
+function isolated(res) {
+  if (res.type !== 'basic' && res.type !== 'default') return res;
+  const headers = new Headers(res.headers);
+  headers.set('Cross-Origin-Opener-Policy', 'same-origin');
+  headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}
+
 self.addEventListener('fetch', (event) => {
   const key = precachedUrl(event.request);
-  if (!key) return; // not ours: the browser goes to the network as if there were no worker
+  if (!key) {
+    // A same-origin page that is not precached (an unbuilt copy, a new path): from the network,
+    // isolated too. Anything else: not ours, as if there were no worker.
+    const { request } = event;
+    if (request.mode === 'navigate' && new URL(request.url).origin === scope.origin) {
+      event.respondWith(fetch(request).then(isolated));
+    }
+    return;
+  }
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
     const hit = await cache.match(key);
-    if (hit) return hit;
+    if (hit) return isolated(hit);
     const res = await fetch(event.request);
     if (res.ok && res.type === 'basic') await cache.put(key, res.clone());
-    return res;
+    return isolated(res);
   })());
 });

@@ -43,13 +43,18 @@ test('npm publish --dry-run: the tarball holds the package files, the README and
   // The glue's own imports: wasm-bindgen's inline JS snippets (./snippets/<crate>-<hash>/...).
   const glue = readFileSync(join(PKG, 'ultra_efficient_llm.js'), 'utf8');
   const snippets = [...glue.matchAll(/from ['"]\.\/(snippets\/[^'"]+)['"]/g)].map((m) => m[1]);
-  const expected = [...runtime, ...snippets, 'ultra_efficient_llm.js', 'ultra_efficient_llm.d.ts',
+  // The threaded build (threads/): its glue, its .wasm and the same snippets.
+  const threadsGlue = readFileSync(join(PKG, 'threads/ultra_efficient_llm.js'), 'utf8');
+  const threadsSnippets = [...threadsGlue.matchAll(/from ['"]\.\/(snippets\/[^'"]+)['"]/g)].map((m) => `threads/${m[1]}`);
+  assert.ok(threadsSnippets.length > 0 && threadsSnippets.length === snippets.length, String(threadsSnippets));
+  const expected = [...runtime, ...snippets, ...threadsSnippets, 'ultra_efficient_llm.js', 'ultra_efficient_llm.d.ts',
     'ultra_efficient_llm_bg.wasm', 'ultra_efficient_llm_bg.wasm.d.ts',
+    'threads/ultra_efficient_llm.js', 'threads/ultra_efficient_llm_bg.wasm',
     'package.json', 'README.md', 'LICENSE', 'LICENSE-MIT', 'LICENSE-APACHE'].sort();
   assert.deepEqual(files, expected);
   for (const f of ['index.js', 'worker.js', 'index.d.ts', 'ultra_efficient_llm_bg.wasm']) assert.ok(files.includes(f), f);
   // (The snippets' paths mirror the crate's src/ tree; they are checked above, one by one.)
-  for (const f of files.filter((path) => !snippets.includes(path))) {
+  for (const f of files.filter((path) => !snippets.includes(path) && !threadsSnippets.includes(path))) {
     assert.doesNotMatch(f, /(^|\/)(tests?|src|target|node_modules|\.tmp)\/|\.(map|orig|rej|log|tgz|rs)$|(^|\/)\./,
       `${f} does not belong in the tarball`);
   }

@@ -10,12 +10,16 @@
 // nothing overflows the page; training on ../shared/corpus/en-train.txt (when present) keeps
 // animation frames flowing; offline once loaded (service worker precache: with the browser offline
 // and the server down, reload → train → the same seeded text); no console errors or CSP
-// violations; no request to another origin. The browser profile (and with it the service worker
+// violations; no request to another origin. Cross-origin isolation: on this plain static host
+// the service worker adds COOP/COEP (the page reloads once on the first visit), so the pool runs
+// the threaded build ("workers sharing one model"); with service workers blocked the page is not
+// isolated and the plain build gives the same text; scripts/serve.py (run.sh's server) isolates
+// the page from its first load. The browser profile (and with it the service worker
 // and its cache) is a fresh temporary folder per run.
 // Screenshots of every section at desktop and phone width go to target/screenshots/www/.
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -42,6 +46,7 @@ let context;
 let page;
 let origin;
 const problems = []; // console errors, page errors, foreign requests
+let currentTest = 'before';
 const slowOps = []; // the package's slow-operation warnings (expected under some presets)
 const SLOW_OP = /^🐢 slow \w+: [\d.]+ ms \(threshold \d+ ms\)$/;
 const timings = {};
@@ -244,11 +249,13 @@ describe('the website', { concurrency: false }, () => {
       if (m.type() === 'warning' && SLOW_OP.test(m.text())) { slowOps.push(m.text()); return; }
       problems.push(`[console.${m.type()}] ${m.text()}`);
     });
-    page.on('requestfailed', (r) => { if (!r.url().startsWith('blob:')) problems.push(`failed request: ${r.url()}`); });
+    page.on('requestfailed', (r) => { if (!r.url().startsWith('blob:')) problems.push(`failed request: ${r.url()} (${r.failure()?.errorText}, during "${currentTest}")`); });
     page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
     page.on('pageerror', (e) => problems.push(`[pageerror] ${e.message}`));
     await openPage();
   });
+
+  beforeEach((t) => { currentTest = t.name; });
 
   after(async () => {
     await context?.close();
@@ -274,6 +281,20 @@ describe('the website', { concurrency: false }, () => {
     assert.equal(await page.isVisible('#lib-empty'), true);
   });
 
+  test('the site is cross-origin isolated on a plain static host: its service worker adds COOP and COEP', async () => {
+    // The first visit reloaded once, when the service worker took control (app.js).
+    assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), true);
+    assert.equal(await page.evaluate(() => navigator.serviceWorker.controller !== null), true);
+    const headers = await page.evaluate(async () => {
+      const res = await fetch('./pkg/worker.js');
+      // Read to its end: a request left unread would be aborted by a later reload (a failed
+      // request for the last test).
+      await res.arrayBuffer();
+      return [res.headers.get('cross-origin-opener-policy'), res.headers.get('cross-origin-embedder-policy')];
+    });
+    assert.deepEqual(headers, ['same-origin', 'require-corp']);
+  });
+
   test('train on the English sample (order 3), then seeded generation matches the native output', async () => {
     await tab('train');
     await page.check('input[name="source"][value="sample-en"]');
@@ -284,7 +305,7 @@ describe('the website', { concurrency: false }, () => {
     timings.train = Date.now() - t0;
     assert.match(done, /order 3/);
     assert.match(await page.textContent('#train-phase'), /^done · .*kB \/ .*kB · /);
-    assert.match(await page.textContent('#model-status'), /order 3 .* English sample, not saved/);
+    assert.match(await page.textContent('#model-status'), /order 3 .* English sample, not saved\) · pool: default, \d+ workers? sharing one model$/);
     await shoot('1-train');
     const t1 = Date.now();
     const g = await generateSeeded();
@@ -575,7 +596,7 @@ describe('the website', { concurrency: false }, () => {
       assert.equal(await page.inputValue('#opt-preset'), preset);
       assert.equal(await page.isEnabled('#opt-preset'), true);
       const status = await page.textContent('#model-status');
-      assert.match(status, new RegExp(`^Model: order 3 · .* \\(trained on “dropped\\.txt”, not saved\\) · pool: ${preset || 'default'}, ${count}$`));
+      assert.match(status, new RegExp(`^Model: order 3 · .* \\(trained on “dropped\\.txt”, not saved\\) · pool: ${preset || 'default'}, ${count} sharing one model$`));
       // The old pool is gone once idle: only the new pool's workers are left.
       await until(`${workers + 1} pool workers`, () => poolWorkers() === workers + 1);
       const after = await generateSeeded();
@@ -841,15 +862,22 @@ describe('the website', { concurrency: false }, () => {
       assert.match(await message('train-msg', 'ok'), /order 3/);
       assert.equal((await generateSeeded()).text, GOLDEN);
       // The pool's dedicated workers got their wasm through the page's service worker
-      // (resource timing: workerStart > 0 only for responses from a service worker).
+      // (resource timing: workerStart > 0 only for responses from a service worker). Isolated,
+      // one generation worker fetches the threaded build's .wasm and hands the compiled module
+      // to the others (which fetch none); the training worker fetches the plain one.
       const workers = page.workers().filter((w) => /\/pkg\/worker\.js$/.test(w.url()));
       assert.ok(workers.length > 0, 'the pool has workers');
+      const fetched = [];
       for (const w of workers) {
         const wasm = await w.evaluate(() => performance.getEntriesByType('resource')
           .filter((e) => e.name.endsWith('.wasm')).map((e) => ({ name: e.name, sw: e.workerStart > 0 })));
-        assert.equal(wasm.length, 1, JSON.stringify(wasm));
-        assert.equal(wasm[0].sw, true, `the wasm of ${w.url()} should come from the service worker`);
+        assert.ok(wasm.length <= 1, JSON.stringify(wasm));
+        for (const entry of wasm) {
+          assert.equal(entry.sw, true, `the wasm of ${w.url()} should come from the service worker`);
+          fetched.push(new URL(entry.name).pathname);
+        }
       }
+      assert.deepEqual(fetched.sort(), ['/pkg/threads/ultra_efficient_llm_bg.wasm', '/pkg/ultra_efficient_llm_bg.wasm']);
       assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation')[0].workerStart > 0), true);
       // Only the browser's own update check of sw.js may try the network (it fails, and the
       // installed worker stays); everything the page and its workers load comes from the cache.
@@ -884,6 +912,41 @@ describe('the website', { concurrency: false }, () => {
       assert.deepEqual(names, ['uellm-site-0000000000000000']);
     } finally {
       writeFileSync(swPath, sw);
+    }
+  });
+
+  test('without isolation (service workers blocked) the plain build gives the same text; run.sh\'s server isolates at once', async () => {
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      headless: true, args: ARGS });
+    const serve = spawn('python3', [join(ROOT, 'scripts/serve.py'), '0', join(ROOT, 'www/dist')],
+      { stdio: ['ignore', 'pipe', 'ignore'] });
+    const saved = page;
+    try {
+      const served = await new Promise((resolve, reject) => {
+        serve.stdout.on('data', (d) => { const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(String(d)); if (m) resolve(m[0]); });
+        serve.on('exit', (code) => reject(new Error(`serve.py exited (${code})`)));
+      });
+      for (const [url, isolated] of [[`${origin}/`, false], [served, true]]) {
+        const ctx = await browser.newContext({ serviceWorkers: 'block', viewport: DESKTOP });
+        page = await ctx.newPage();
+        page.on('pageerror', (e) => problems.push(`[pageerror, ${url}] ${e.message}`));
+        await page.goto(`${url}#train`);
+        await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+        assert.equal(await page.evaluate(() => globalThis.crossOriginIsolated), isolated, url);
+        await page.check('input[name="source"][value="sample-en"]');
+        await page.fill('#opt-order', '3');
+        await page.click('#train-start');
+        await message('train-msg', 'ok');
+        const status = await page.textContent('#model-status');
+        assert.match(status, isolated ? /\d+ workers? sharing one model$/ : /\d+ workers?$/, status);
+        const g = await generateSeeded();
+        assert.equal(g.text, GOLDEN, url);
+        await ctx.close();
+      }
+    } finally {
+      page = saved;
+      serve.kill();
+      await browser.close();
     }
   });
 

@@ -203,6 +203,21 @@ pub fn format_version() -> u16 {
     ultra_efficient_llm::format::FORMAT_VERSION
 }
 
+/// Whether this is the threaded build (compiled with `+atomics`: its memory is a shared
+/// `WebAssembly.Memory`, which several workers' instances can use at once, and whose models
+/// `Model.share`/`Model.fromShared` pass between them), not the plain one.
+#[wasm_bindgen]
+pub fn threaded() -> bool {
+    cfg!(target_feature = "atomics")
+}
+
+/// This instance's `WebAssembly.Module`, for starting more instances of the same compiled code
+/// (in the threaded build, with the same memory: `init({ module_or_path, memory })`).
+#[wasm_bindgen(js_name = compiledModule, unchecked_return_type = "WebAssembly.Module")]
+pub fn compiled_module() -> JsValue {
+    wasm_bindgen::module()
+}
+
 /// The version of this package (the crate's version).
 #[wasm_bindgen]
 pub fn version() -> String {

@@ -1,6 +1,8 @@
 //! The JavaScript `Model` class.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -9,15 +11,23 @@ use crate::options::{bytes_arg, generate_options, js_error, options, string_arg,
 use crate::results::{generation_to_js, result_to_js};
 use crate::{progress_callback, thrown_error, Progress, MAX_SAFE_INTEGER};
 use ultra_efficient_llm::format::{self, HEADER_LEN};
-use ultra_efficient_llm::{Error, Model, Trainer};
+use ultra_efficient_llm::{Error, GenerationCache, Model, Trainer};
 
 /// A trained or loaded model, the JavaScript `Model` class.
+///
+/// The core model is held through an `Arc`, so that in the threaded build (one
+/// `WebAssembly.Memory` shared by several workers, see `share`) the instances of
+/// every worker can hold the same model: one copy for the whole page.
 #[derive(Debug)]
 #[wasm_bindgen(js_name = Model)]
 pub struct WasmModel {
-    model: Model,
+    model: Arc<Model>,
     /// Every token's string by id, made on first use (see [`WasmModel::token_strings`]).
     tokens: OnceCell<js_sys::Array>,
+    /// This object's activation cache: each worker holding a shared model keeps its own, so
+    /// that concurrent shaped generations in several workers all hit their caches (the model's
+    /// own cache serves one request at a time).
+    cache: RefCell<GenerationCache>,
 }
 
 /// Writes into a JavaScript array from the start, as [`Model::write_image`] asks.
@@ -44,15 +54,85 @@ impl std::io::Write for JsArrayWriter<'_> {
 
 impl From<Model> for WasmModel {
     fn from(model: Model) -> Self {
-        WasmModel {
-            model,
-            tokens: OnceCell::new(),
-        }
+        WasmModel::of(Arc::new(model))
     }
+}
+
+/// The models offered by [`WasmModel::share`], by handle. Weak: an entry keeps no model alive,
+/// so the model is freed as soon as the last instance holding it lets it go (a pool's `unload`
+/// needs nothing more), and a stale handle finds nothing rather than freed memory. In the
+/// threaded build this static lives in the shared memory, so every worker's instance sees it.
+static SHARED: Mutex<Option<SharedModels>> = Mutex::new(None);
+
+#[derive(Default)]
+struct SharedModels {
+    next: u32,
+    models: HashMap<u32, Weak<Model>>,
+}
+
+fn shared_models<T>(f: impl FnOnce(&mut SharedModels) -> T) -> T {
+    // No code panics while holding the lock; a poisoned lock still holds a consistent map.
+    let mut guard = SHARED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    f(guard.get_or_insert_with(SharedModels::default))
 }
 
 #[wasm_bindgen(js_class = Model)]
 impl WasmModel {
+    /// A handle to this model that another instance of the same memory turns into a `Model` of
+    /// its own with `Model.fromShared`, without a copy: in the threaded
+    /// build (`threaded()` is true) all the workers of a pool instantiate the module with one
+    /// shared `WebAssembly.Memory`, and one of them loads the model for all. The handle is a
+    /// small integer that keeps nothing alive: it finds the model as long as some instance
+    /// still holds it. Calling it again gives the same handle.
+    pub fn share(&self) -> u32 {
+        let ptr = Arc::as_ptr(&self.model);
+        shared_models(|shared| {
+            shared.models.retain(|_, weak| weak.strong_count() > 0);
+            if let Some((&id, _)) = shared
+                .models
+                .iter()
+                .find(|(_, weak)| std::ptr::eq(weak.as_ptr(), ptr))
+            {
+                return id;
+            }
+            shared.next = shared.next.wrapping_add(1).max(1);
+            let id = shared.next;
+            shared.models.insert(id, Arc::downgrade(&self.model));
+            id
+        })
+    }
+
+    /// The model that `handle` (from `share()`, in an instance of the same
+    /// memory) names, as a `Model` of this instance: the same model, not a copy. Freeing either
+    /// object leaves the other working; the model goes when the last one is freed.
+    ///
+    /// # Errors
+    /// `InvalidOptionError` when no live model has this handle (every holder freed it, or it
+    /// was made in an instance of another memory: the plain build, or another pool).
+    #[wasm_bindgen(js_name = fromShared)]
+    pub fn from_shared(handle: u32) -> Result<WasmModel, JsValue> {
+        shared_models(|shared| shared.models.get(&handle).and_then(Weak::upgrade))
+            .map(WasmModel::of)
+            .ok_or_else(|| {
+                js_error(Error::InvalidOption {
+                    name: "handle",
+                    reason: format!(
+                        "no model is shared under handle {handle} in this memory (all its \
+                         holders freed it, or it comes from another memory)"
+                    ),
+                })
+            })
+    }
+
+    /// How many `Model` objects, in all the instances of this memory, hold this model (1 when
+    /// this one is the only one).
+    #[wasm_bindgen(js_name = holders)]
+    pub fn holders(&self) -> u32 {
+        u32::try_from(Arc::strong_count(&self.model)).unwrap_or(u32::MAX)
+    }
+
     /// Trains a model on all of `text` (for streamed input use `Trainer`).
     ///
     /// # Errors
@@ -218,21 +298,28 @@ impl WasmModel {
         if opts.seed.is_none() {
             opts.seed = Some(self.model.next_seed() & MAX_SAFE_INTEGER);
         }
+        // This object's cache; a generation started from inside an `onToken` callback of this
+        // model (the cache is taken) uses the model's.
+        let mut cache = self.cache.try_borrow_mut().ok();
+        let mut run = |on_token: &mut dyn FnMut(&str, &str) -> bool| match cache.as_deref_mut() {
+            Some(cache) => self
+                .model
+                .generate_text_cached(cache, prompt, &opts, on_token),
+            None => self.model.generate_text(prompt, &opts, on_token),
+        };
         let out = match callback {
-            None => self.model.generate_text(prompt, &opts, |_, _| true),
+            None => run(&mut |_, _| true),
             Some(f) => {
                 let mut thrown = None;
-                let out = self.model.generate_text(prompt, &opts, |piece, token| {
-                    match f.call2(
-                        &JsValue::UNDEFINED,
-                        &JsValue::from_str(piece),
-                        &JsValue::from_str(token),
-                    ) {
-                        Ok(v) => v != JsValue::FALSE,
-                        Err(e) => {
-                            thrown = Some(e);
-                            false
-                        }
+                let out = run(&mut |piece, token| match f.call2(
+                    &JsValue::UNDEFINED,
+                    &JsValue::from_str(piece),
+                    &JsValue::from_str(token),
+                ) {
+                    Ok(v) => v != JsValue::FALSE,
+                    Err(e) => {
+                        thrown = Some(e);
+                        false
                     }
                 });
                 if let Some(e) = thrown {
@@ -279,6 +366,14 @@ impl WasmModel {
 }
 
 impl WasmModel {
+    fn of(model: Arc<Model>) -> Self {
+        WasmModel {
+            model,
+            tokens: OnceCell::new(),
+            cache: RefCell::new(GenerationCache::default()),
+        }
+    }
+
     /// The core model.
     pub fn model(&self) -> &Model {
         &self.model

@@ -2,7 +2,7 @@
 // declarations, as an outside TypeScript app would import them. Each `@ts-expect-error` line
 // must be an error: if a declaration loosened to `any`, tsc would report the directive unused.
 import {
-  create, presets, resolveConfig, deviceWorkers, fromWire, toWire,
+  create, presets, resolveConfig, deviceWorkers, fromWire, toWire, threadsAvailable,
   UellmError, QueueFullError, TimeoutError, UnsupportedEnvironmentError, InvalidOptionError,
   ModelExistsError, FetchError, WorkerLoadError, StorageError, InvalidOpError,
   type Config, type Generation, type GenerationStream, type Health, type Metrics, type ModelInfo,
@@ -11,7 +11,7 @@ import {
   type GenerationPreset, type CoreErrorCode, type ErrorCode, type PoolMemory, type WorkerMemory,
 } from 'ultra-efficient-llm';
 import init, {
-  initSync, Model, Trainer, type Generation as CoreGeneration, type GenerateOptions as CoreGenerateOptions,
+  initSync, Model, Trainer, threaded as isThreadedBuild, type Generation as CoreGeneration, type GenerateOptions as CoreGenerateOptions,
   type TrainOptions as CoreTrainOptions, type Perplexity as CorePerplexity, type ModelInfo as CoreModelInfo,
   type Preset, type OnToken, type UellmError as CoreError, type UellmErrorCode,
 } from 'ultra-efficient-llm/core';
@@ -68,6 +68,12 @@ export async function app(file: File): Promise<string> {
   await create({ preset: 'fastest' });
   // A bundler that does not emit the worker: its URL, given as a URL or a string.
   await create({ workerUrl: new URL('./uellm-worker.js', 'https://app.example/'), wasmUrl: '/ultra_efficient_llm_bg.wasm' });
+  // The threaded build (one model for all workers) where the page is cross-origin isolated.
+  const threaded: boolean = (await create({ threads: threadsAvailable(), threadsWasmUrl: '/threads/ultra_efficient_llm_bg.wasm' })).threaded;
+  const resolved: boolean = resolveConfig({}).threads;
+  void [threaded, resolved];
+  // @ts-expect-error: threads is a boolean
+  await create({ threads: 'auto' });
   // Node: the default init() reads the .wasm from disk.
   await init();
   // @ts-expect-error: unload() resolves to nothing
@@ -103,6 +109,11 @@ export function core(wasm: Uint8Array, text: string): string {
   const again: Model = Model.fromBytes(model.toBytes());
   // @ts-expect-error: fromBytes takes bytes, not text
   Model.fromBytes(text);
+  // One model in several instances of a shared memory (the threaded build).
+  const handle: number = model.share();
+  const same: Model = Model.fromShared(handle);
+  const holders: number = same.holders();
+  void [holders, isThreadedBuild()];
   return g.text + again.info().order;
 }
 

@@ -19,6 +19,7 @@ mod options;
 mod progress;
 mod results;
 mod storage;
+mod threads;
 mod training;
 
 const TINY: &str = include_str!("../../../../tests/fixtures/corpus/tiny.txt");

@@ -245,6 +245,7 @@ impl Model {
             training,
         };
         Model {
+            id: NEXT_MODEL_ID.fetch_add(1, Ordering::Relaxed),
             vocab,
             index,
             info,

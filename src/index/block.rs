@@ -31,6 +31,9 @@ use crate::vocab::{BOS, UNK};
 // `drawable` relies on `<unk>` and `<s>` being the two smallest word ids.
 const _: () = assert!(UNK < BOS && BOS + 1 == crate::vocab::EOS);
 
+// The layout of a block is the format of index images (`crate::image`): a change to it or to
+// these constants must change `IMAGE_VERSION`.
+
 /// Multi blocks of more successors than this store `S`, `gamma` and the group sums.
 pub(crate) const SMALL: usize = 16;
 /// Successors per stored sum of a big block.

@@ -200,21 +200,10 @@ fn split(bytes: &[u8]) -> Result<(&[u8], &[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{GenerateOptions, TrainOptions, Trainer};
+    use crate::GenerateOptions;
 
     fn models() -> Vec<Model> {
-        let mut out = vec![crate::testing::tiny_o3()];
-        let mut t = Trainer::new(TrainOptions {
-            max_pattern_length: 4,
-            min_frequency: 2,
-            max_patterns: 0,
-        })
-        .unwrap();
-        t.feed(crate::testing::TINY);
-        out.push(t.finish().unwrap());
-        let arpa = include_str!("../tests/fixtures/kenlm/tiny.o3.arpa");
-        out.push(Model::from_arpa(arpa).unwrap());
-        out
+        crate::testing::tiny_models()
     }
 
     /// An image loads into the same model: the same file, figures, probabilities and texts.

@@ -546,7 +546,7 @@ fn fixed(acc: f64) -> u32 {
 mod tests {
     use super::*;
     use crate::vocab::BOS;
-    use crate::{Model, TrainOptions, Trainer};
+    use crate::Model;
 
     /// Every context of `index`: each is the successor's next of its own pattern's prefix.
     fn contexts(index: &Index) -> Vec<u32> {
@@ -566,19 +566,7 @@ mod tests {
     }
 
     fn models() -> Vec<Model> {
-        let mut out = vec![crate::testing::tiny_o3()];
-        // Pruned by count, so blocks carry removed masses.
-        let mut t = Trainer::new(TrainOptions {
-            max_pattern_length: 4,
-            min_frequency: 2,
-            max_patterns: 0,
-        })
-        .unwrap();
-        t.feed(crate::testing::TINY);
-        out.push(t.finish().unwrap());
-        let arpa = include_str!("../../tests/fixtures/kenlm/tiny.o3.arpa");
-        out.push(Model::from_arpa(arpa).unwrap());
-        out
+        crate::testing::tiny_models()
     }
 
     /// A draw picks the first successor at which the running sum of the drawable successors'

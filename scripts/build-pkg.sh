@@ -41,6 +41,14 @@ if [ "${NO_THREADS:-0}" != 1 ]; then
   # Only the glue, its snippets and the .wasm: the runtime imports the glue; its declarations
   # would be the plain build's (index.d.ts and the "./core" export declare those).
   rm -f pkg/threads/.gitignore pkg/threads/package.json pkg/threads/*.d.ts
+  # The glue imports the package's error classes as './errors.js' (bindings/wasm/src/lib.rs),
+  # which sits one folder up from this one: the same module as the runtime's, so that every
+  # error is an instance of its one UellmError class in either build.
+  sed -i "s#from './errors.js'#from '../errors.js'#" pkg/threads/ultra_efficient_llm.js
+  if ! grep -q "from '../errors.js'" pkg/threads/ultra_efficient_llm.js; then
+    echo "build-pkg.sh: the threaded glue does not import ../errors.js" >&2
+    exit 1
+  fi
 fi
 
 if [ "${NO_WASM_OPT:-0}" != 1 ]; then

@@ -117,7 +117,8 @@ pub(crate) struct Scratch {
     pub(crate) round: u32,
     /// (weight, word, next state)
     pub(crate) cand: Vec<(f64, u32, u32)>,
-    pub(crate) picks: Vec<usize>,
+    /// A context's picked successors and their weights.
+    pub(crate) picks: Vec<(usize, f32)>,
     pub(crate) visited: Vec<u32>,
 }
 

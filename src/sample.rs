@@ -222,7 +222,7 @@ fn prepare(
         if !first {
             backup_left -= picks.len();
         }
-        cand.add(index, start, s, (&c, m), picks, scale);
+        cand.add(index, start, s, &c, picks, scale);
         let done = (!opts.frequency_normalization && !cand.cand.is_empty())
             || c.backoff == NONE
             || (!first && backup_left == 0);
@@ -255,7 +255,8 @@ fn next_round(seen: &mut Vec<(u32, u32)>, round: &mut u32, vocab_len: usize) -> 
 }
 
 /// The successors of the context `c` (at offset `s`) that can be drawn (not `<s>` or `<unk>`,
-/// weight above 0), into `picks`: the `cap` likeliest (ties by word) when there are more.
+/// weight above 0), with their weights `u`, into `picks`: the `cap` likeliest (ties by word)
+/// when there are more. Each weight is computed once (a division, from the block's counts).
 #[inline]
 fn pick(
     c: &Ctx<'_>,
@@ -263,31 +264,41 @@ fn pick(
     s: u32,
     cap: usize,
     ranked: &mut FxHashMap<u32, Vec<u32>>,
-    picks: &mut Vec<usize>,
+    picks: &mut Vec<(usize, f32)>,
 ) {
     picks.clear();
-    let usable = |i: usize| {
+    let usable = |i: usize, u: f32| {
         let w = c.word(i);
-        w != BOS && w != UNK && c.u(i, m) > 0.0
+        w != BOS && w != UNK && u > 0.0
     };
     // Likeliest first (positive f32 bits order like the floats), ties by word for determinism.
-    let key = |i: usize| (std::cmp::Reverse(c.u(i, m).to_bits()), c.word(i));
+    let key = |&(i, u): &(usize, f32)| (std::cmp::Reverse(u.to_bits()), c.word(i));
     if c.n > RANKED_MIN && cap < c.n {
         // Big contexts (the root, frequent words) are met again and again: rank them once.
         let order = ranked.entry(s).or_insert_with(|| {
             let mut o: Vec<_> = (0..c.n)
-                .filter(|&i| usable(i))
-                .map(|i| (key(i), i as u32))
+                .map(|i| (i, c.u(i, m)))
+                .filter(|&(i, u)| usable(i, u))
+                .map(|p| (key(&p), p.0 as u32))
                 .collect();
             o.sort_unstable();
             o.into_iter().map(|(_, i)| i).collect()
         });
-        picks.extend(order.iter().take(cap).map(|&i| i as usize));
+        picks.extend(
+            order
+                .iter()
+                .take(cap)
+                .map(|&i| (i as usize, c.u(i as usize, m))),
+        );
     } else {
-        picks.extend((0..c.n).filter(|&i| usable(i)));
+        picks.extend(
+            (0..c.n)
+                .map(|i| (i, c.u(i, m)))
+                .filter(|&(i, u)| usable(i, u)),
+        );
         if picks.len() > cap {
             if cap > 0 {
-                picks.select_nth_unstable_by_key(cap - 1, |&i| key(i));
+                picks.select_nth_unstable_by_key(cap - 1, key);
             }
             picks.truncate(cap);
         }
@@ -313,13 +324,13 @@ impl Candidates<'_> {
         index: &Index,
         start: u32,
         s: u32,
-        (c, m): (&Ctx<'_>, Mass),
-        picks: &[usize],
+        c: &Ctx<'_>,
+        picks: &[(usize, f32)],
         scale: f64,
     ) {
-        for &i in picks {
+        for &(i, u) in picks {
             let w = c.word(i);
-            let add = scale * c.u(i, m) as f64;
+            let add = scale * u as f64;
             let mark = &mut self.seen[w as usize];
             if mark.0 == self.round {
                 self.cand[mark.1 as usize].0 += add;

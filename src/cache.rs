@@ -86,8 +86,11 @@ impl CacheFigures {
     }
 }
 
-/// A prepared next-token distribution: `n` cumulative weights, words and next states, then
-/// the contexts consulted to build it (for sparsity), in one allocation.
+/// A prepared next-token distribution: `n` cumulative weights, words, next states and the
+/// contexts the words were found at, then the contexts consulted to build it (for sparsity),
+/// in one allocation. A word found at a backed-off context has the state after it there: the
+/// draw that picks it refines it ([`Index::refine_next`](crate::index::Index::refine_next)),
+/// so only drawn words pay for the walk, not every candidate.
 pub(crate) struct Prepared {
     pub(crate) n: usize,
     pub(crate) data: Box<[u32]>,
@@ -103,8 +106,11 @@ impl Prepared {
     pub(crate) fn next(&self) -> &[u32] {
         &self.data[2 * self.n..3 * self.n]
     }
+    pub(crate) fn found(&self) -> &[u32] {
+        &self.data[3 * self.n..4 * self.n]
+    }
     pub(crate) fn visited(&self) -> &[u32] {
-        &self.data[3 * self.n..]
+        &self.data[4 * self.n..]
     }
 }
 
@@ -115,8 +121,8 @@ pub(crate) struct Scratch {
     /// merging candidates across contexts needs no hashing.
     pub(crate) seen: Vec<(u32, u32)>,
     pub(crate) round: u32,
-    /// (weight, word, next state)
-    pub(crate) cand: Vec<(f64, u32, u32)>,
+    /// (weight, word, next state, context found at)
+    pub(crate) cand: Vec<(f64, u32, u32, u32)>,
     /// A context's picked successors and their weights.
     pub(crate) picks: Vec<(usize, f32)>,
     pub(crate) visited: Vec<u32>,

@@ -165,7 +165,13 @@ fn draw_shaped(
     let pick = |p: &Prepared, visited: &mut Vec<u32>| {
         visited.extend_from_slice(p.visited());
         let i = p.cum().partition_point(|&x| x <= r).min(p.n - 1);
-        (p.words()[i], p.next()[i])
+        let (w, next, found) = (p.words()[i], p.next()[i], p.found()[i]);
+        let next = if found == start {
+            next
+        } else {
+            index.refine_next(start, found, w, next)
+        };
+        (w, next)
     };
     if let Some(lru) = cache.lru.as_mut() {
         if let Some(p) = lru.get(&start) {
@@ -222,7 +228,7 @@ fn prepare(
         if !first {
             backup_left -= picks.len();
         }
-        cand.add(index, start, s, &c, picks, scale);
+        cand.add(s, &c, picks, scale);
         let done = (!opts.frequency_normalization && !cand.cand.is_empty())
             || c.backoff == NONE
             || (!first && backup_left == 0);
@@ -236,7 +242,7 @@ fn prepare(
     let cand = cand.cand;
     if cand.is_empty() {
         let w = index.fallback_word;
-        cand.push((1.0, w, index.advance(start, w)));
+        cand.push((1.0, w, index.advance(start, w), start));
     }
     shape(cand, visited, opts)
 }
@@ -310,24 +316,16 @@ struct Candidates<'s> {
     /// Per word, the round that last saw it and its place in `cand` (see [`Scratch::seen`]).
     seen: &'s mut [(u32, u32)],
     round: u32,
-    /// (weight, word, next state)
-    cand: &'s mut Vec<(f64, u32, u32)>,
+    /// (weight, word, next state at the context found at, that context)
+    cand: &'s mut Vec<(f64, u32, u32, u32)>,
 }
 
 impl Candidates<'_> {
-    /// Adds the successors `picks` of the context `c` (at offset `s`, reached from `start` by
-    /// backing off), weighted by `scale`, the back-off weights on the way: to the candidate of
-    /// their word if it has one, else as a new candidate.
+    /// Adds the successors `picks` of the context `c` (at offset `s`), weighted by `scale`,
+    /// the back-off weights on the way: to the candidate of their word if it has one, else as
+    /// a new candidate.
     #[inline]
-    fn add(
-        &mut self,
-        index: &Index,
-        start: u32,
-        s: u32,
-        c: &Ctx<'_>,
-        picks: &[(usize, f32)],
-        scale: f64,
-    ) {
+    fn add(&mut self, s: u32, c: &Ctx<'_>, picks: &[(usize, f32)], scale: f64) {
         for &(i, u) in picks {
             let w = c.word(i);
             let add = scale * u as f64;
@@ -336,19 +334,18 @@ impl Candidates<'_> {
                 self.cand[mark.1 as usize].0 += add;
             } else {
                 *mark = (self.round, self.cand.len() as u32);
-                let next = if s == start {
-                    c.next(i)
-                } else {
-                    index.refine_next(start, s, w, c.next(i))
-                };
-                self.cand.push((add, w, next));
+                self.cand.push((add, w, c.next(i), s));
             }
         }
     }
 }
 
 /// Applies threshold, top-k, temperature and top-p to raw candidate weights.
-fn shape(cand: &mut Vec<(f64, u32, u32)>, visited: &[u32], opts: &GenerateOptions) -> Prepared {
+fn shape(
+    cand: &mut Vec<(f64, u32, u32, u32)>,
+    visited: &[u32],
+    opts: &GenerateOptions,
+) -> Prepared {
     let total: f64 = cand.iter().map(|c| c.0).sum();
     for c in cand.iter_mut() {
         c.0 /= total;
@@ -356,7 +353,9 @@ fn shape(cand: &mut Vec<(f64, u32, u32)>, visited: &[u32], opts: &GenerateOption
     // Likeliest first, ties by word id, so truncation is deterministic. Top-k and the threshold
     // keep a prefix of this order, and temperature does not change it, so select the top k
     // first and only sort (and temper) those.
-    let order = |a: &(f64, u32, u32), b: &(f64, u32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    let order = |a: &(f64, u32, u32, u32), b: &(f64, u32, u32, u32)| {
+        b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+    };
     // Temperature 0 is greedy: only the likeliest candidate stays.
     let top_k = if opts.temperature == 0.0 {
         1
@@ -400,7 +399,7 @@ fn shape(cand: &mut Vec<(f64, u32, u32)>, visited: &[u32], opts: &GenerateOption
     }
     let n = cand.len();
     let total: f64 = cand.iter().map(|c| c.0).sum();
-    let mut data = Vec::with_capacity(3 * n + visited.len());
+    let mut data = Vec::with_capacity(4 * n + visited.len());
     let mut acc = 0.0;
     data.extend(cand.iter().map(|c| {
         acc += c.0 / total;
@@ -409,6 +408,7 @@ fn shape(cand: &mut Vec<(f64, u32, u32)>, visited: &[u32], opts: &GenerateOption
     data[n - 1] = u32::MAX;
     data.extend(cand.iter().map(|c| c.1));
     data.extend(cand.iter().map(|c| c.2));
+    data.extend(cand.iter().map(|c| c.3));
     data.extend_from_slice(visited);
     Prepared {
         n,

@@ -402,9 +402,8 @@ impl Fill<'_> {
         if n > SMALL {
             let c = Ctx::parse(b.bytes_padded(), lay, Place::unbounded(root, depth));
             let (sums, at) = (c.group_sums(), c.sums_at());
-            b.seek(at);
-            for s in sums {
-                b.put64(s.to_bits());
+            for (g, s) in sums.into_iter().enumerate() {
+                b.put64_at(at + 64 * g as u64, s.to_bits());
             }
         }
     }

@@ -277,6 +277,53 @@ fn arpa_export_import_round_trip() {
     assert!(inspect.stdout.contains("arpa"), "{}", inspect.stdout);
 }
 
+/// An index image stands in for its model file in every command, with the same results.
+#[test]
+fn index_images_load_in_place_of_model_files() {
+    let tmp = Tmp::new("image");
+    let model = train_tiny(&tmp);
+    let image = tmp.path("tiny.img");
+    let r = uellm([
+        OsStr::new("image"),
+        p(&model),
+        OsStr::new("-o"),
+        p(&image),
+        OsStr::new("--json"),
+    ])
+    .ok()
+    .json();
+    let bytes = std::fs::metadata(&image).unwrap().len();
+    assert_eq!(r["bytes"].as_u64(), Some(bytes));
+    assert!(bytes > std::fs::metadata(&model).unwrap().len());
+    let same = |args: &[&OsStr]| {
+        let of = |m: &Path| {
+            let mut a: Vec<&OsStr> = vec![args[0], p(m)];
+            a.extend(&args[1..]);
+            uellm(a).ok().stdout
+        };
+        assert_eq!(of(&model), of(&image), "{args:?}");
+    };
+    let tiny = tiny();
+    same(&["generate", PROMPT, "--seed", "7", "-n", "40", "-k", "5"].map(OsStr::new));
+    same(&[OsStr::new("perplexity"), p(&tiny)]);
+    // An image of an image is the image.
+    let again = tmp.path("again.img");
+    uellm([OsStr::new("image"), p(&image), OsStr::new("-o"), p(&again)]).ok();
+    assert_eq!(
+        std::fs::read(&image).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+    // A damaged image fails as a damaged model file does: one line, no panic.
+    let mut junk = std::fs::read(&image).unwrap();
+    let mid = junk.len() / 2;
+    junk[mid] ^= 0x55;
+    let bad = tmp.path("bad.img");
+    std::fs::write(&bad, &junk).unwrap();
+    let r = uellm([OsStr::new("inspect"), p(&bad)]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("bad.img"), "{}", r.stderr);
+}
+
 #[test]
 fn bad_training_input_fails_cleanly_and_keeps_the_old_model() {
     let tmp = Tmp::new("badinput");

@@ -394,6 +394,57 @@ pub fn export_arpa(args: ExportArpaArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Arguments of `uellm image`.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// Model file (or an index image)
+    pub model: PathBuf,
+    /// Index image to write; written atomically, as `train` writes MODEL
+    #[arg(short, long, value_name = "OUT.img")]
+    pub output: PathBuf,
+    /// Print a JSON summary on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `uellm image`: writes the model's index image, which every command loads in place of the
+/// model file without building the index (about 4 times the file's size).
+pub fn image(args: ImageArgs) -> Result<(), CliError> {
+    if files::is_std(&args.output) {
+        return Err(CliError::io_msg(
+            "an index image is loaded from a file: write it to a file, not to standard output",
+        ));
+    }
+    files::check_output_dir(&args.output)?;
+    let model = files::load_model(&args.model)?;
+    let t0 = Instant::now();
+    let bytes = files::write_atomic(&args.output, |mut w| model.write_image(&mut w))?;
+    let secs = t0.elapsed().as_secs_f64();
+    let info = model.info();
+    let mut out = io::stdout().lock();
+    if args.json {
+        let v = json!({
+            "output": args.output.display().to_string(),
+            "bytes": bytes,
+            "seconds": secs,
+            "file_bytes": info.file_bytes,
+            "patterns": info.patterns,
+        });
+        report::write_json(&mut out, &v)?;
+    } else {
+        writeln!(
+            out,
+            "wrote {}: {} bytes ({} per n-gram; the model file: {}) in {} s",
+            args.output.display(),
+            thousands(bytes),
+            fixed(bytes as f64 / info.patterns.max(1) as f64, 2),
+            thousands(info.file_bytes),
+            fixed(secs, 3)
+        )?;
+    }
+    Ok(())
+}
+
 /// Arguments of `uellm import-arpa`.
 #[derive(Debug, Args)]
 pub struct ImportArpaArgs {

@@ -154,11 +154,17 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, CliError> {
     Ok(bytes)
 }
 
-/// Loads a model file; errors name the file (`FILE: not a model file: ...`).
+/// Loads a model file or an index image; errors name the file (`FILE: not a model file: ...`).
 pub fn load_model(path: &Path) -> Result<Model, CliError> {
-    // from_vec: the model keeps the bytes as its file, so no second copy is made.
+    // from_vec: the model keeps the bytes as its file, so no second copy is made. An index
+    // image (`uellm image`) loads in place, without building the index.
     let bytes = read_bytes(path)?;
-    Model::from_vec(bytes).map_err(|e| CliError::about(display(path), e))
+    let model = if bytes.starts_with(ultra_efficient_llm::image::IMAGE_MAGIC) {
+        Model::from_image_vec(bytes)
+    } else {
+        Model::from_vec(bytes)
+    };
+    model.map_err(|e| CliError::about(display(path), e))
 }
 
 /// Where an output path leads.

@@ -1,6 +1,6 @@
 //! The `uellm` command line: arguments, dispatch, errors and exit codes.
 //!
-//! * [`commands`]: `generate`, `perplexity`, `export-arpa`, `import-arpa`, `inspect`;
+//! * [`commands`]: `generate`, `perplexity`, `export-arpa`, `import-arpa`, `image`, `inspect`;
 //! * [`train`], `train`: check the files, train, write the model, report;
 //! * [`error`]: [`CliError`] and the exit status;
 //! * [`files`]: reading text and models, writing files atomically;
@@ -60,6 +60,9 @@ enum Command {
     ExportArpa(commands::ExportArpaArgs),
     /// Read an ARPA file (KenLM, SRILM, or export-arpa) into a model file
     ImportArpa(commands::ImportArpaArgs),
+    /// Write a model's index image: a file that every command loads like the model file, in
+    /// milliseconds and without building the index, about 4 times the file's size
+    Image(commands::ImageArgs),
     /// Show what a model file holds: order, vocabulary, n-grams, size, training statistics
     Inspect(commands::InspectArgs),
 }
@@ -72,6 +75,7 @@ impl Command {
             Command::Perplexity(a) => a.json,
             Command::ExportArpa(a) => a.json,
             Command::ImportArpa(a) => a.json,
+            Command::Image(a) => a.json,
             Command::Inspect(a) => a.json,
         }
     }
@@ -87,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::Perplexity(a) => commands::perplexity(a),
         Command::ExportArpa(a) => commands::export_arpa(a),
         Command::ImportArpa(a) => commands::import_arpa(a),
+        Command::Image(a) => commands::image(a),
         Command::Inspect(a) => commands::inspect(a),
     };
     error::exit_code(result, json)

@@ -27,6 +27,8 @@ pub struct Run {
     /// browser's training worker does it.
     pub train_file_seconds: f64,
     pub load_ms: f64,
+    /// The same model loaded from its index image (`Model::from_image`, the bytes in memory).
+    pub load_image_ms: f64,
     /// Exact sampler, `generate_ids`.
     pub sampler_tokens_per_second: f64,
     /// Exact sampler, `generate`.
@@ -177,6 +179,12 @@ fn one_run(
     let t0 = Instant::now();
     let model = Model::from_bytes(&data).map_err(|e| CliError::about(&name, e))?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let image = model.to_image();
+    drop(model);
+    let t0 = Instant::now();
+    let model = Model::from_image(&image).map_err(|e| CliError::about(&name, e))?;
+    let load_image_ms = t0.elapsed().as_secs_f64() * 1e3;
+    drop(image);
 
     let (exact, shaped) = configurations(args);
     say(format!("{run}: generation, exact sampler"));
@@ -200,6 +208,7 @@ fn one_run(
         train_mb_per_second: bytes_in as f64 / 1e6 / train_seconds,
         train_file_seconds,
         load_ms,
+        load_image_ms,
         sampler_tokens_per_second: ids_tokens as f64 / ids_s,
         text_tokens_per_second: text.tokens as f64 / text.seconds,
         text_us_per_request: text.median_us(1),
@@ -341,6 +350,7 @@ fn medians(runs: &[Run]) -> Run {
         train_mb_per_second: m(|r| r.train_mb_per_second),
         train_file_seconds: m(|r| r.train_file_seconds),
         load_ms: m(|r| r.load_ms),
+        load_image_ms: m(|r| r.load_image_ms),
         sampler_tokens_per_second: m(|r| r.sampler_tokens_per_second),
         text_tokens_per_second: m(|r| r.text_tokens_per_second),
         text_us_per_request: m(|r| r.text_us_per_request),

@@ -113,6 +113,11 @@ fn training_table(c: &Corpus) -> String {
         format!("{} ms", fixed(md.load_ms, 1)),
         runs_of(&c.runs, |r| r.load_ms, 1),
     ]);
+    t.row(vec![
+        "load, index image (Model::from_image)".into(),
+        format!("{} ms", fixed(md.load_image_ms, 1)),
+        runs_of(&c.runs, |r| r.load_image_ms, 1),
+    ]);
     o.push_str(&t.render());
     o.push_str(&format!(
         "  n-grams: {} · total {}\n",

@@ -260,14 +260,15 @@ export class Pool {
 
   /**
    * Makes `blob` the current model: `handle` (which has just loaded it) serves it at once.
-   * `share`: its handle in a threaded pool's memory, which the other workers adopt.
+   * `share`: its handle in a threaded pool's memory, which the other workers adopt. `image`:
+   * its index image, when `handle` loaded it from one (IndexedDB's cache), for the installs.
    */
-  commit(handle, blob, share) {
+  commit(handle, blob, share, image) {
     this.version++;
     this.modelBlob = blob;
     this.share = share ?? null;
     handle.version = this.version;
-    this.makeImage(handle);
+    this.makeImage(handle, image);
     this.scheduleInstalls();
     this.checkSettled();
   }
@@ -278,18 +279,23 @@ export class Pool {
    * an image loads without a build, so each of those workers holds the model and not the peak
    * of building it (for en-train at order 5, 32 MB instead of 72 MB of WebAssembly memory).
    * `this.modelImage` resolves to the image Blob, or to null if it could not be made (the
-   * installs then load the file).
+   * installs then load the file). `image`: the image `handle` loaded the model from (IndexedDB's
+   * cache of it), which the installs load as it is.
    */
-  makeImage(handle) {
+  makeImage(handle, image) {
     this.modelImage = null;
     // A threaded pool's workers adopt the model itself (see installInto).
     if (this.size < 2 || this.initArgs?.threads) return;
+    if (image instanceof Blob) {
+      this.modelImage = Promise.resolve(image);
+      return;
+    }
     const version = this.version;
     // No timeout on the call itself: one would replace the serving worker, which may just be
     // busy with a request; installs wait for the image at most IMAGE_WAIT_MS (see installInto).
-    const image = handle.call('image', {})
+    const made = handle.call('image', {})
       .then((blob) => (this.version === version && blob instanceof Blob ? blob : null), () => null);
-    this.modelImage = Promise.race([image, new Promise((r) => setTimeout(() => r(null), IMAGE_WAIT_MS))]);
+    this.modelImage = Promise.race([made, new Promise((r) => setTimeout(() => r(null), IMAGE_WAIT_MS))]);
   }
 
   /**
@@ -535,7 +541,7 @@ export class Pool {
     if (!err && job.commit && handle && !handle.dead) {
       let blob = null;
       try { blob = job.commit(value); } catch { /* a throwing callback must not break the pool */ }
-      if (blob) this.commit(handle, blob, value?.share);
+      if (blob) this.commit(handle, blob, value?.share, value?.image);
     }
     // The freed worker takes the next queued request at once (no extra microtask hop); one that
     // holds an older model installs the current one first.

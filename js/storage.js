@@ -2,11 +2,18 @@
 // `meta` (small records, what `list()` reads) and `bytes` (the model file). A save is ONE
 // readwrite transaction over both, so a failed save (quota, abort, crash) leaves the previous
 // record with that name intact.
+//
+// A third store, `images`, caches each saved model's index image (about 4 times the file):
+// what a load reads instead of the file, so that it is a copy and not a build. An image is only
+// a cache: written after its model (a failure to write it fails nothing), deleted with it in the
+// same transaction as any save or removal of that name, and used only when its `created` is
+// its model's, as is the file's size (so an image never stands for another model of the name).
 import { ModelExistsError, NotFoundError, QuotaExceededError, StorageBlockedError, StorageError,
   StorageUnavailableError, UellmError } from './errors.js';
 
 const DB_NAME = 'ultra-efficient-llm';
-const DB_VERSION = 1;
+const DB_VERSION = 2;
+const STORES = ['meta', 'bytes', 'images'];
 let dbPromise = null;
 
 function openDb() {
@@ -21,6 +28,7 @@ function openDb() {
       const db = req.result;
       if (!db.objectStoreNames.contains('meta')) db.createObjectStore('meta', { keyPath: 'name' });
       if (!db.objectStoreNames.contains('bytes')) db.createObjectStore('bytes', { keyPath: 'name' });
+      if (!db.objectStoreNames.contains('images')) db.createObjectStore('images', { keyPath: 'name' });
     };
     req.onsuccess = () => {
       const db = req.result;
@@ -49,7 +57,7 @@ async function transact(mode, body) {
   return new Promise((resolve, reject) => {
     let tx;
     try {
-      tx = db.transaction(['meta', 'bytes'], mode);
+      tx = db.transaction(STORES, mode);
     } catch (e) {
       reject(storageError(e));
       return;
@@ -59,7 +67,7 @@ async function transact(mode, body) {
     tx.oncomplete = () => resolve(value);
     tx.onabort = () => reject(failure ?? storageError(tx.error ?? new Error('transaction aborted')));
     tx.onerror = (ev) => { ev.preventDefault?.(); };
-    const stores = { meta: tx.objectStore('meta'), bytes: tx.objectStore('bytes'), tx };
+    const stores = { meta: tx.objectStore('meta'), bytes: tx.objectStore('bytes'), images: tx.objectStore('images'), tx };
     Promise.resolve()
       .then(() => body(stores, (v) => { value = v; }))
       .catch((e) => {
@@ -98,7 +106,7 @@ export function saveModel({ name, base = 'model', overwrite = false }, bytes, in
   // hands to the other workers by reference, with no copy (an ArrayBuffer record is copied out
   // of the database on every read, and again into a Blob to share it).
   const file = bytes instanceof Blob ? bytes : new Blob([bytes], { type: 'application/octet-stream' });
-  return transact('readwrite', async ({ meta: metaStore, bytes: bytesStore }, setValue) => {
+  return transact('readwrite', async ({ meta: metaStore, bytes: bytesStore, images }, setValue) => {
     const taken = async (key) => (await request(metaStore.getKey(key))) !== undefined;
     if (name === undefined) {
       const stem = defaultName(base);
@@ -109,6 +117,8 @@ export function saveModel({ name, base = 'model', overwrite = false }, bytes, in
         'save with { overwrite: true } to replace it, or choose another name');
     }
     bytesStore.put({ name: meta.name, data: file });
+    // The image of a model this replaces must not outlive it.
+    images.delete(meta.name);
     if (failNextSave) {
       const kind = failNextSave;
       failNextSave = null;
@@ -122,13 +132,51 @@ export function saveModel({ name, base = 'model', overwrite = false }, bytes, in
 }
 
 /** The stored model file of `name` as a Blob; NotFoundError when absent. */
-export function loadModelFile(name) {
-  return transact('readonly', async ({ bytes }, setValue) => {
+export async function loadModelFile(name) {
+  return (await loadModel(name, { image: false })).file;
+}
+
+/**
+ * The stored model of `name`: `{ file, image, created }`, its file and (`image`: when asked for
+ * and cached) its index image, both Blobs, and its `created` (which names this version of it
+ * for saveImage); NotFoundError when absent.
+ */
+export function loadModel(name, { image = true } = {}) {
+  return transact('readonly', async ({ meta, bytes, images }, setValue) => {
     const rec = await request(bytes.get(name));
     if (!rec) throw new NotFoundError(`no saved model is named "${name}"`);
+    const info = await request(meta.get(name));
+    const cached = image ? await request(images.get(name)) : undefined;
     // Records written before files were stored as Blobs hold an ArrayBuffer.
-    setValue(rec.data instanceof Blob ? rec.data
-      : new Blob([rec.data], { type: 'application/octet-stream' }));
+    const file = rec.data instanceof Blob ? rec.data
+      : new Blob([rec.data], { type: 'application/octet-stream' });
+    const fresh = cached && info && cached.created === info.created && cached.bytes === info.bytes
+      && cached.data instanceof Blob;
+    setValue({ file, image: fresh ? cached.data : null, created: info?.created ?? null });
+  });
+}
+
+/**
+ * Caches `image` (a Blob) as the index image of the saved model `name`, if that model is still
+ * the one saved at `created`; resolves to whether it was stored.
+ */
+export function saveImage(name, created, image) {
+  return transact('readwrite', async ({ meta, images }, setValue) => {
+    const info = await request(meta.get(name));
+    if (!info || info.created !== created) {
+      setValue(false);
+      return;
+    }
+    images.put({ name, created, bytes: info.bytes, data: image });
+    setValue(true);
+  });
+}
+
+/** Forgets the cached index image of `name` (one that failed to load); the model stays. */
+export function dropImage(name) {
+  return transact('readwrite', async ({ images }, setValue) => {
+    images.delete(name);
+    setValue(true);
   });
 }
 
@@ -143,11 +191,12 @@ export function listModels() {
 
 /** Deletes `name`; NotFoundError when absent. */
 export function removeModel(name) {
-  return transact('readwrite', async ({ meta, bytes }, setValue) => {
+  return transact('readwrite', async ({ meta, bytes, images }, setValue) => {
     const rec = await request(meta.get(name));
     if (!rec) throw new NotFoundError(`no saved model is named "${name}"`);
     meta.delete(name);
     bytes.delete(name);
+    images.delete(name);
     setValue(true);
   });
 }

@@ -160,9 +160,8 @@ function dropModel() {
  * as it was; it just takes longer to fail. `onProgress(fraction)` follows the parse (not the
  * rebuild).
  */
-async function replaceModel(bytes, file, timings, onProgress) {
+async function replaceModel(bytes, file, timings, onProgress, previous = modelFile) {
   phase(timings, 'checkMs', () => core.checkModelHeader(bytes));
-  const previous = modelFile;
   dropModel();
   let parsed;
   try {
@@ -227,6 +226,32 @@ function fileBlob(u8, timings) {
 async function modelBytesFrom(args, timings) {
   if (args.blob) return new Uint8Array(await phase(timings, 'readMs', () => args.blob.arrayBuffer()));
   return new Uint8Array(args.bytes);
+}
+
+/**
+ * Caches the current model's index image under the saved model `name` (saved at `created`):
+ * the image (about 4 times the file) makes the next load of that model a copy instead of a
+ * build. Best effort: a full quota or any other failure just leaves no image (the file still
+ * loads), and resolves all the same.
+ */
+async function cacheImage(name, created, timings) {
+  const current = model;
+  if (!current || !created) return;
+  try {
+    const image = phase(timings, 'imageMs',
+      () => new Blob([core.modelToImage(current)], { type: 'application/octet-stream' }));
+    await phase(timings, 'writeMs', () => storage.saveImage(name, created, image));
+  } catch {
+    // No image: the next load builds the model from its file, and caches one then.
+  }
+}
+
+/** cacheImage once the current request has answered (a load that built its model). */
+function cacheImageSoon(name, created) {
+  const current = model;
+  setTimeout(() => {
+    if (model === current) cacheImage(name, created, {});
+  }, 0);
 }
 
 async function dispatch(id, op, args, timings) {
@@ -329,24 +354,55 @@ async function dispatch(id, op, args, timings) {
       requireModel();
       if (testHooks && args.failForTest) storage.failNextSaveForTest(args.failForTest);
       // The model's file as it came (a Blob): every model here is installed from its file.
-      return { result: await phase(timings, 'writeMs', () => storage.saveModel(storeArgs(args), modelFile, modelInfo)) };
+      // Then its index image, so that loading it is a copy, not a build (see cacheImage).
+      const meta = await phase(timings, 'writeMs', () => storage.saveModel(storeArgs(args), modelFile, modelInfo));
+      await cacheImage(meta.name, meta.created, timings);
+      return { result: meta };
     }
     case 'loadStored': {
       // The stored file is a Blob: read here, and (`args.share`) answered as it is, which the
       // main thread keeps and hands to the other workers once this one has the model (they
       // load it in the background). A bad file fails here, before any other worker sees it,
-      // and changes no worker's model.
+      // and changes no worker's model. When the model's index image is cached beside it, that
+      // is loaded instead (a copy, no build; fromImageMs in the timings), and handed to the
+      // other workers too; else the image is cached once the model is built.
       if (args.progress) progress(id, 'reading', 0, 0);
-      const file = await phase(timings, 'readMs', () => storage.loadModelFile(args.name));
-      if (args.progress) progress(id, 'reading', 0, file.size);
-      const bytes = new Uint8Array(await phase(timings, 'readMs', () => file.arrayBuffer()));
-      if (args.progress) {
-        progress(id, 'reading', file.size, file.size);
-        progress(id, 'installing', file.size, file.size);
+      const stored = await phase(timings, 'readMs', () => storage.loadModel(args.name));
+      const { file, image } = stored;
+      const size = image?.size ?? file.size;
+      if (args.progress) progress(id, 'reading', 0, size);
+      const previous = modelFile;
+      let info = null;
+      let bytes = null;
+      if (image) {
+        try {
+          const imageBytes = new Uint8Array(await phase(timings, 'readMs', () => image.arrayBuffer()));
+          if (args.progress) {
+            progress(id, 'reading', size, size);
+            progress(id, 'installing', size, size);
+          }
+          dropModel();
+          info = setModel(phase(timings, 'fromImageMs', () => core.modelFromImage(imageBytes)), file);
+        } catch {
+          // Stale (another build's image version) or damaged: forget it, load the file, and
+          // cache a new image of it.
+          storage.dropImage(args.name).catch(() => {});
+        }
       }
-      const onParse = args.progress ? coreProgress(id, 'installing', file.size, file.size) : undefined;
-      const info = await replaceModel(bytes, () => file, timings, onParse);
-      if (args.share) return { result: { info, blob: file, share: shareHandle() } };
+      if (!info) {
+        bytes = new Uint8Array(await phase(timings, 'readMs', () => file.arrayBuffer()));
+        if (args.progress) {
+          progress(id, 'reading', file.size, file.size);
+          progress(id, 'installing', file.size, file.size);
+        }
+        const onParse = args.progress ? coreProgress(id, 'installing', file.size, file.size) : undefined;
+        info = await replaceModel(bytes, () => file, timings, onParse, previous);
+        cacheImageSoon(args.name, stored.created);
+      }
+      if (args.share) {
+        return { result: { info, blob: file, share: shareHandle(), image: info && bytes === null ? image : undefined } };
+      }
+      bytes ??= new Uint8Array(await phase(timings, 'readMs', () => file.arrayBuffer()));
       const buf = exactBuffer(bytes);
       return { result: { bytes: buf, info }, transfer: [buf] };
     }

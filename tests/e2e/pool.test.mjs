@@ -617,11 +617,13 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.equal(r.first, GOLDEN);
     assert.deepEqual(r.texts, [GOLDEN, GOLDEN, GOLDEN, GOLDEN]);
     const t = r.load.worker.last;
-    // The worker that read IndexedDB checked the header, parsed it once, and shared the stored
-    // Blob as it is (no copy into a new Blob: no blobMs).
-    for (const k of ['waitMs', 'totalMs', 'readMs', 'checkMs', 'parseMs']) {
+    // The worker that read IndexedDB loaded the index image that save() cached beside the file
+    // (no build: no parseMs), and shared the stored Blob as it is (no copy into a new Blob: no
+    // blobMs).
+    for (const k of ['waitMs', 'totalMs', 'readMs', 'fromImageMs']) {
       assert.ok(typeof t[k] === 'number' && t[k] >= 0, `${k}: ${JSON.stringify(t)}`);
     }
+    assert.equal(t.parseMs, undefined, JSON.stringify(t));
     assert.equal(t.blobMs, undefined, JSON.stringify(t));
     assert.ok(t.totalMs <= r.load.maxMs + 1, JSON.stringify(r.load));
     assert.equal(r.bad.code, 'NOT_A_MODEL');
@@ -697,6 +699,86 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.deepEqual(r.list.sort(), [['copy', r.size], ['tiny-o3', r.size]]);
   });
 
+  test('a saved model loads from its cached index image; a stale or damaged image falls back to the file', async () => {
+    const r = await page.evaluate(async (p) => {
+      const { llm } = window;
+      const db = () => new Promise((resolve, reject) => {
+        const open = indexedDB.open('ultra-efficient-llm');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => resolve(open.result);
+      });
+      const images = async (fn) => {
+        const d = await db();
+        try {
+          return await new Promise((resolve, reject) => {
+            const tx = d.transaction(['images'], 'readwrite');
+            const out = fn(tx.objectStore('images'));
+            tx.oncomplete = () => resolve(out.result);
+            tx.onerror = () => reject(tx.error);
+          });
+        } finally {
+          d.close();
+        }
+      };
+      const imageOf = (name) => images((s) => s.get(name));
+      const lastLoad = () => llm.metrics().ops.load.worker.last;
+      const text = async () => (await llm.generate(p, { seed: 42, maxTokens: 40 })).text;
+      await llm.load('tiny-o3');
+      // save() stores the file and then its image.
+      await llm.save('imaged');
+      const stored = await imageOf('imaged');
+      await llm.load('imaged');
+      const fromImage = { timings: lastLoad(), text: await text() };
+      // A damaged image: forgotten, the file loads, and a new image is cached after the load.
+      const bytes = new Uint8Array(await stored.data.arrayBuffer());
+      bytes[bytes.length >> 1] ^= 0x5a;
+      await images((s) => s.put({ ...stored, data: new Blob([bytes]) }));
+      await llm.load('imaged');
+      const damaged = { timings: lastLoad(), text: await text() };
+      let again = null;
+      for (let i = 0; i < 100 && !again; i++) {
+        await new Promise((res) => setTimeout(res, 20));
+        again = await imageOf('imaged');
+      }
+      await llm.load('imaged');
+      const recached = { stored: !!again, timings: lastLoad(), text: await text() };
+      // Saving another model over the name drops the old image with the old file: the new
+      // model loads, not the image of the one it replaced.
+      const tiny = await (await fetch('/fixtures/corpus/tiny.txt')).text();
+      await llm.train([tiny], { maxPatternLength: 2 });
+      const o2 = await text();
+      await llm.save('imaged', { overwrite: true });
+      await llm.load('tiny-o3');
+      await llm.load('imaged');
+      const replaced = { order: (await llm.info()).order, text: await text() };
+      // An image that no longer matches its model (another created time) is not used.
+      const current = await imageOf('imaged');
+      await images((s) => s.put({ ...current, created: '2000-01-01T00:00:00.000Z' }));
+      await llm.load('imaged');
+      const mismatched = { timings: lastLoad(), order: (await llm.info()).order };
+      await llm.remove('imaged');
+      const removed = await imageOf('imaged');
+      await llm.load('tiny-o3');
+      return { stored: !!stored && stored.data.size > stored.bytes, fromImage, damaged, recached, o2, replaced,
+        mismatched, removed: removed === undefined };
+    }, PROMPT);
+    assert.ok(r.stored, 'save() cached the image');
+    assert.equal(r.fromImage.text, GOLDEN);
+    assert.ok(r.fromImage.timings.fromImageMs >= 0 && r.fromImage.timings.parseMs === undefined,
+      JSON.stringify(r.fromImage.timings));
+    assert.equal(r.damaged.text, GOLDEN);
+    assert.ok(r.damaged.timings.parseMs >= 0, JSON.stringify(r.damaged.timings));
+    assert.ok(r.recached.stored, 'a load from the file caches the image again');
+    assert.ok(r.recached.timings.fromImageMs >= 0, JSON.stringify(r.recached.timings));
+    assert.equal(r.recached.text, GOLDEN);
+    assert.equal(r.replaced.order, 2);
+    assert.equal(r.replaced.text, r.o2);
+    assert.ok(r.mismatched.timings.parseMs >= 0 && r.mismatched.timings.fromImageMs === undefined,
+      JSON.stringify(r.mismatched.timings));
+    assert.equal(r.mismatched.order, 2);
+    assert.ok(r.removed, 'remove() deletes the image');
+  });
+
   test('a save that fails (quota) is atomic: QuotaExceededError and the old record intact', async () => {
     const r = await page.evaluate(async (p) => {
       const { llm } = window;
@@ -768,7 +850,7 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.ok(m.throughput.tokens > 0 && m.throughput.tokensPerSecond > 0);
     measured.tokensPerSecondInWorkers = Math.round(m.throughput.tokensPerSecond);
     // Worker-side timings next to the wall times: per op, and per phase.
-    const phaseOf = { generate: 'generateMs', perplexity: 'perplexityMs', load: 'parseMs', train: 'trainMs', save: 'writeMs' };
+    const phaseOf = { generate: 'generateMs', perplexity: 'perplexityMs', load: 'readMs', train: 'trainMs', save: 'writeMs' };
     for (const [op, phase] of Object.entries(phaseOf)) {
       const w = m.ops[op].worker;
       assert.ok(w, `no worker timings for ${op}`);

@@ -35,7 +35,7 @@ use crate::model::{File, Model};
 pub const IMAGE_MAGIC: &[u8; 8] = b"UELMIMAG";
 /// Image version this build reads and writes. Images are a cache of a build, not an archive:
 /// a newer build may refuse an older image (keep the model file to make it again).
-pub const IMAGE_VERSION: u16 = 1;
+pub const IMAGE_VERSION: u16 = 2;
 /// Bytes before the meta.
 const IMAGE_HEADER_LEN: usize = 40;
 

@@ -120,9 +120,13 @@ fn draw_exact(
     visited: &mut Vec<u32>,
 ) -> (u32, u32) {
     let mut s = start;
+    let mut c = index.ctx(s);
+    // The contexts backed off from, as parsed: where the drawn word's next state is refined
+    // (see `refined`), without parsing them again.
+    let mut chain: [Option<Ctx<'_>>; CHAIN] = [None; CHAIN];
+    let mut depth = 0;
     loop {
         visited.push(s);
-        let c = index.ctx(s);
         // The next context to touch is either the back-off context or the successor's: start
         // loading the first while this one is searched, and the second as soon as it is known.
         if c.backoff != NONE {
@@ -131,11 +135,7 @@ fn draw_exact(
         let r = rng.next_u32();
         if let Some(i) = c.draw(r) {
             let w = c.word(i);
-            let next = if s == start {
-                c.next(i)
-            } else {
-                index.refine_next(start, s, w, c.next(i))
-            };
+            let next = refined(index, &chain, depth, start, s, w, c.next(i));
             index.prefetch(next);
             return (w, next);
         }
@@ -147,10 +147,44 @@ fn draw_exact(
             } else {
                 index.fallback_word
             };
-            return (w, index.refine_next(start, ROOT, w, c.next(w as usize)));
+            return (
+                w,
+                refined(index, &chain, depth, start, ROOT, w, c.next(w as usize)),
+            );
         }
+        if depth < CHAIN {
+            chain[depth] = Some(c);
+        }
+        depth += 1;
         s = c.backoff;
+        c = index.ctx(s);
     }
+}
+
+/// Contexts a draw keeps parsed for [`refined`]: one per back-off step, up to this many.
+const CHAIN: usize = 8;
+
+/// [`Index::refine_next`] for a word drawn at the context `found`, `depth` back-off steps from
+/// `start`, with the contexts on the way as `chain` holds them (parsed already).
+#[inline(always)]
+fn refined(
+    index: &Index,
+    chain: &[Option<Ctx<'_>>; CHAIN],
+    depth: usize,
+    start: u32,
+    found: u32,
+    word: u32,
+    next: u32,
+) -> u32 {
+    if depth > CHAIN {
+        return index.refine_next(start, found, word, next);
+    }
+    for c in chain[..depth].iter().flatten() {
+        if let Some(i) = c.find(word) {
+            return c.next(i);
+        }
+    }
+    next
 }
 
 fn draw_shaped(

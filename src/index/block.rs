@@ -5,10 +5,10 @@
 //!
 //! ```text
 //! single (one successor, 88% of the contexts of en-train at order 5):
-//!   0 | backoff:P | [pruned: γ] | [gamma:32]           | word:W next:P value
+//!   0 | [pruned: γ] | [gamma:32] | backoff:P                   | word:W next:P value
 //! multi:
-//!   1 | γ(n-1) | [C:6] | backoff:P | [pruned: γ] | [gamma:32] | [big] | word:W ×n | value ×n | next:P ×n
-//! big (multi with over SMALL successors): [S:64 gamma:32] sums:64 × (groups - 1)
+//!   1 | γ(n-1) | [C:6] | [pruned: γ] | [gamma:32] | [big] | backoff:P | word:W ×n | value ×n | next:P ×n
+//! big (multi with over SMALL successors): [S:64 gamma:32] pad to a byte, sums:64 × groups
 //! ```
 //!
 //! * a trained model's blocks keep the adjusted counts `a` (value: γ(a+1) in a single, C bits in
@@ -17,9 +17,13 @@
 //!   `u(h·w) = (a - D(a)) / S`, `gamma(h) = (P + Σ D(a)) / S`, with `D` the discounts of the
 //!   context's depth. A small block sums `S` and `gamma` over its few counts; a big one stores them.
 //! * an ARPA model's blocks keep `u` and `gamma` as `f32` (value: 32 bits, and `gamma:32`).
-//! * a big block stores, every [`GROUP`] successors, the running sum of the weights that the
-//!   sampler's draw is compared with, so a draw scans one group after a binary search.
+//! * a big block stores, after every [`GROUP`] successors and after the last, the running sum
+//!   of the weights that the sampler's draw is compared with, byte-aligned (one load each): a
+//!   draw backs off after one comparison with the last, or scans one group after a binary
+//!   search.
 //! * the root (offset 0) has no `backoff` field.
+//! * nothing of width `P` comes before the sums, so a block's size grows by exactly its number
+//!   of offsets per bit of `P` (how [`fill`](super::fill) finds the narrowest `P`).
 //!
 //! `γ(v)` is the Elias-gamma code of `v` ([`bits::gamma`]): 1 bit for v = 1, 3 for 2 and 3, 5
 //! for 4 to 7.
@@ -74,30 +78,33 @@ impl Layout {
         let (w, p) = (self.word_bits as u64, self.ptr_bits as u64);
         let counts = self.discounts.is_some();
         let n = s.n as u64;
-        let mut bits = 1 + if s.root { 0 } else { p };
+        let mut bits = 1;
+        let mut value = 32;
+        if s.n > 1 {
+            bits += gamma_len(n - 1) as u64;
+            if counts {
+                bits += CW_BITS as u64;
+                value = s.count_bits as u64;
+            }
+        }
         if counts && self.pruned {
             bits += gamma_len(s.pruned as u64 + 1) as u64;
         }
         if !counts {
             bits += 32;
         }
-        if s.n == 1 {
-            let value = if counts {
-                gamma_len(s.single_count as u64 + 1) as u64
-            } else {
-                32
-            };
-            return bits + w + p + value;
-        }
-        bits += gamma_len(n - 1) as u64;
-        let value = if counts {
-            bits += CW_BITS as u64;
-            s.count_bits as u64
-        } else {
-            32
-        };
         if s.n > SMALL {
-            bits += if counts { 96 } else { 0 } + 64 * (groups(s.n) as u64 - 1);
+            bits += if counts { 96 } else { 0 };
+            bits = bits.next_multiple_of(8) + 64 * groups(s.n) as u64;
+        }
+        if !s.root {
+            bits += p;
+        }
+        if s.n == 1 {
+            if counts {
+                value = gamma_len(s.single_count as u64 + 1) as u64;
+            }
+            return bits + w + p + value;
         }
         bits + n * (w + value + p)
     }
@@ -259,17 +266,6 @@ impl<'a> Ctx<'a> {
         } else {
             (1, 0)
         };
-        let backoff = if root {
-            NONE
-        } else {
-            pos += lay.ptr_bits as u64;
-            let raw = get(d, pos - lay.ptr_bits as u64, lay.ptr_bits) as u32;
-            if (place.backoff_from..place.backoff_below).contains(&raw) {
-                raw
-            } else {
-                ROOT
-            }
-        };
         let pruned = if counts && lay.pruned {
             (bits::gamma(d, &mut pos) - 1) as u32
         } else {
@@ -286,10 +282,22 @@ impl<'a> Ctx<'a> {
             gamma_bits = get(d, pos + 64, 32) as u32;
             pos += 96;
         }
-        let sums = pos;
+        let mut sums = pos;
         if n > SMALL {
-            pos += 64 * (groups(n) as u64 - 1);
+            sums = pos.next_multiple_of(8);
+            pos = sums + 64 * groups(n) as u64;
         }
+        let backoff = if root {
+            NONE
+        } else {
+            pos += lay.ptr_bits as u64;
+            let raw = get(d, pos - lay.ptr_bits as u64, lay.ptr_bits) as u32;
+            if (place.backoff_from..place.backoff_below).contains(&raw) {
+                raw
+            } else {
+                ROOT
+            }
+        };
         let (w, p) = (lay.word_bits as u64, lay.ptr_bits as u64);
         let (vals, val_bits, nexts) = if n == 1 {
             // word, next, then the value, whose γ code has no fixed width.
@@ -452,18 +460,24 @@ impl Ctx<'_> {
     /// at which the running sum of weights exceeds `r` (in units of 2^-32).
     #[inline(always)]
     pub fn draw(&self, r: u32) -> Option<usize> {
-        let w = self.weigher();
         let t = threshold(r);
+        if self.n == 1 {
+            return self.draw_single(t);
+        }
         if self.n <= SMALL {
-            if self.n > 1 && w.counts && self.backs_off(w, r) {
-                return None;
-            }
+            let w = match &self.lay.discounts {
+                Some(table) => self.weigh_small(table[self.depth as usize], r)?,
+                None => self.weigher(),
+            };
             return self.scan(w, 0.0, 0, self.n, t);
         }
-        // The first group whose end sum exceeds r holds the pick; the last group has no stored
-        // end sum, so it is scanned when no earlier one does.
-        let stored = groups(self.n) - 1;
-        let (mut lo, mut hi) = (0, stored);
+        // The first group whose end sum reaches the threshold holds the pick; none does when
+        // the last (the sum of all the weights) is below it.
+        let last = groups(self.n) - 1;
+        if self.sum(last) < t {
+            return None;
+        }
+        let (mut lo, mut hi) = (0, last);
         while lo < hi {
             let mid = (lo + hi) / 2;
             if self.sum(mid) >= t {
@@ -474,34 +488,66 @@ impl Ctx<'_> {
         }
         let acc = if lo == 0 { 0.0 } else { self.sum(lo - 1) };
         let from = lo * GROUP;
-        self.scan(w, acc, from, (from + GROUP).min(self.n), t)
+        self.scan(self.weigher(), acc, from, (from + GROUP).min(self.n), t)
     }
 
-    /// Whether a draw `r` certainly backs off from this small block of counts, told without a
-    /// division per successor: the sum of the weights is about `Σ (a - D(a)) / S`, within a
-    /// millionth of a unit of 2^-32 of the running sum the scan would make, so when that is half
-    /// a unit or more below the draw's threshold, the scan would end without a pick. Most
-    /// contexts a draw visits are backed off from; only the one that picks needs the scan.
+    /// [`Ctx::draw`] of a single block against the threshold `t`: its one value decoded once.
     #[inline(always)]
-    fn backs_off(&self, w: Weigher, r: u32) -> bool {
-        let mut num = 0.0;
+    fn draw_single(&self, t: f64) -> Option<usize> {
+        if !self.drawable(0) {
+            return None;
+        }
+        let x = self.value(0);
+        let u = match &self.lay.discounts {
+            None => f32::from_bits(x) as f64,
+            Some(table) => {
+                let s = self.pruned as f64 + x as f64;
+                if s <= 0.0 {
+                    0.0
+                } else {
+                    ((x as f64 - table[self.depth as usize][x.min(3) as usize]) / s).max(0.0)
+                }
+            }
+        };
+        (u >= t).then_some(0)
+    }
+
+    /// The [`Weigher`] of a small block of counts with the discounts `d`, or `None` when the
+    /// draw `r` certainly backs off from it, told without a division per successor (in the
+    /// same pass over the counts that sums `S`): the sum of the weights is about
+    /// `Σ (a - D(a)) / S`, within a millionth of a unit of 2^-32 of the running sum the scan
+    /// would make, so when that is half a unit or more below the draw's threshold, the scan
+    /// would end without a pick. Most contexts a draw visits are backed off from; only the one
+    /// that picks needs the scan.
+    #[inline(always)]
+    fn weigh_small(&self, d: [f64; 4], r: u32) -> Option<Weigher> {
+        let (mut s, mut num) = (self.pruned as f64, 0.0);
         for i in 0..self.n {
+            let x = self.value(i);
+            s += x as f64;
             if self.drawable(i) {
-                let x = self.value(i);
-                num += x as f64 - w.d[x.min(3) as usize];
+                num += x as f64 - d[x.min(3) as usize];
             }
         }
-        w.s > 0.0 && num / w.s * ONE < r as f64 + 0.5
+        if s > 0.0 && num / s * ONE < r as f64 + 0.5 {
+            return None;
+        }
+        Some(Weigher { s, d, counts: true })
     }
 
-    /// The stored running sum of weights after group `g` of a big block.
+    /// The stored running sum of weights after group `g` of a big block (byte-aligned: one
+    /// load).
     #[inline(always)]
     fn sum(&self, g: usize) -> f64 {
-        f64::from_bits(get64(self.data, self.sums + 64 * g as u64))
+        let at = (self.sums >> 3) as usize + 8 * g;
+        f64::from_bits(match self.data.get(at..at + 8) {
+            Some(b) => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
+            None => 0,
+        })
     }
 
-    /// The running sums to store after each group but the last of a big block (how a writer
-    /// computes them, with the draw's own arithmetic).
+    /// The running sums to store after each group of a big block (how a writer computes them,
+    /// with the draw's own arithmetic).
     pub(crate) fn group_sums(&self) -> Vec<f64> {
         let w = self.weigher();
         let mut acc = 0.0;
@@ -510,7 +556,7 @@ impl Ctx<'_> {
             if self.drawable(i) {
                 acc += w.weight(self.value(i));
             }
-            if (i + 1) % GROUP == 0 && i + 1 < self.n {
+            if (i + 1) % GROUP == 0 || i + 1 == self.n {
                 out.push(acc);
             }
         }

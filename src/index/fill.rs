@@ -346,9 +346,6 @@ impl Fill<'_> {
                 b.put(sh.count_bits as u64, 6);
             }
         }
-        if !root {
-            b.put(backoff as u64, lay.ptr_bits);
-        }
         let table = match self.w {
             Weights::Table { u, gamma, .. } => Some((u, gamma)),
             Weights::Counts { .. } => None,
@@ -372,10 +369,15 @@ impl Fill<'_> {
                 b.put64(s as u64);
                 b.put(gamma.to_bits() as u64, 32);
             }
-            // The group sums come last, once the successors they sum are written.
-            for _ in 1..super::block::groups(n) {
+            // The group sums, byte-aligned, are filled in last, once the successors they sum
+            // are written.
+            b.put(0, ((8 - b.bits() % 8) % 8) as u32);
+            for _ in 0..super::block::groups(n) {
                 b.put64(0);
             }
+        }
+        if !root {
+            b.put(backoff as u64, lay.ptr_bits);
         }
         let value = |i: usize| -> u64 {
             match table {

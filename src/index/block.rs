@@ -359,7 +359,14 @@ impl Ctx<'_> {
     #[inline]
     pub fn find(&self, word: u32) -> Option<usize> {
         if self.n <= SMALL {
-            return (0..self.n).find(|&i| self.word(i) == word);
+            // Words are sorted: a miss ends at the first greater word.
+            for i in 0..self.n {
+                let w = self.word(i);
+                if w >= word {
+                    return (w == word).then_some(i);
+                }
+            }
+            return None;
         }
         let (mut lo, mut hi) = (0, self.n);
         while lo < hi {

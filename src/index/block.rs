@@ -28,7 +28,7 @@
 //! `γ(v)` is the Elias-gamma code of `v` ([`bits::gamma`]): 1 bit for v = 1, 3 for 2 and 3, 5
 //! for 4 to 7.
 
-use super::bits::{self, gamma_len, get, get64};
+use super::bits::{self, gamma_len, get, get64, MAX_FIELD};
 use super::{Index, NONE, ROOT};
 use crate::vocab::{BOS, UNK};
 
@@ -243,6 +243,71 @@ impl Place {
     }
 }
 
+/// A block's header fields, read in order: the block's first [`MAX_FIELD`] bits are loaded once,
+/// and the fields within them (all of most blocks' headers) are taken from that word; the rest
+/// are read from the data.
+struct Head<'a> {
+    d: &'a [u8],
+    /// Bit position of the block.
+    base: u64,
+    first: u64,
+    /// Bits of the header read so far.
+    at: u64,
+}
+
+impl<'a> Head<'a> {
+    #[inline(always)]
+    fn new(d: &'a [u8], base: u64) -> Self {
+        Head {
+            d,
+            base,
+            first: get(d, base, MAX_FIELD),
+            at: 0,
+        }
+    }
+
+    /// The next `w`-bit field (`w` ≤ [`MAX_FIELD`]).
+    #[inline(always)]
+    fn take(&mut self, w: u32) -> u64 {
+        let v = if self.at + w as u64 <= MAX_FIELD as u64 {
+            (self.first >> self.at) & ((1u64 << w) - 1)
+        } else {
+            get(self.d, self.base + self.at, w)
+        };
+        self.at += w as u64;
+        v
+    }
+
+    /// The next Elias-gamma code's value (see [`bits::gamma`]).
+    #[inline(always)]
+    fn gamma(&mut self) -> u64 {
+        if self.at < MAX_FIELD as u64 {
+            // Bits past the first MAX_FIELD are zeros: a code that reaches them is read below.
+            let x = self.first >> self.at;
+            let z = x.trailing_zeros() as u64;
+            if self.at + 2 * z + 1 <= MAX_FIELD as u64 {
+                self.at += 2 * z + 1;
+                return (1 << z) | ((x >> (z + 1)) & ((1u64 << z) - 1));
+            }
+        }
+        let mut pos = self.base + self.at;
+        let v = bits::gamma(self.d, &mut pos);
+        self.at = pos - self.base;
+        v
+    }
+
+    #[inline(always)]
+    fn skip(&mut self, bits: u64) {
+        self.at += bits;
+    }
+
+    /// The bit position after the fields read.
+    #[inline(always)]
+    fn pos(&self) -> u64 {
+        self.base + self.at
+    }
+}
+
 impl<'a> Ctx<'a> {
     /// The block at `place` in `d` (see [`Place`]).
     #[inline(always)]
@@ -251,14 +316,11 @@ impl<'a> Ctx<'a> {
             off, root, depth, ..
         } = place;
         let counts = lay.discounts.is_some();
-        let mut pos = off as u64 * 8;
-        let multi = get(d, pos, 1) == 1;
-        pos += 1;
-        let (n, count_bits) = if multi {
-            let n = bits::gamma(d, &mut pos).min(place.words as u64) as usize + 1;
+        let mut h = Head::new(d, off as u64 * 8);
+        let (n, count_bits) = if h.take(1) == 1 {
+            let n = h.gamma().min(place.words as u64) as usize + 1;
             let cw = if counts {
-                pos += CW_BITS as u64;
-                (get(d, pos - CW_BITS as u64, CW_BITS) as u32).min(32)
+                (h.take(CW_BITS) as u32).min(32)
             } else {
                 32
             };
@@ -267,37 +329,36 @@ impl<'a> Ctx<'a> {
             (1, 0)
         };
         let pruned = if counts && lay.pruned {
-            (bits::gamma(d, &mut pos) - 1) as u32
+            (h.gamma() - 1) as u32
         } else {
             0
         };
         let mut gamma_bits = 0;
         if !counts {
-            gamma_bits = get(d, pos, 32) as u32;
-            pos += 32;
+            gamma_bits = h.take(32) as u32;
         }
         let mut s = 0;
         if n > SMALL && counts {
-            s = get64(d, pos);
-            gamma_bits = get(d, pos + 64, 32) as u32;
-            pos += 96;
+            s = get64(d, h.pos());
+            gamma_bits = get(d, h.pos() + 64, 32) as u32;
+            h.skip(96);
         }
-        let mut sums = pos;
+        let mut sums = h.pos();
         if n > SMALL {
-            sums = pos.next_multiple_of(8);
-            pos = sums + 64 * groups(n) as u64;
+            sums = sums.next_multiple_of(8);
+            h.skip(sums - h.pos() + 64 * groups(n) as u64);
         }
         let backoff = if root {
             NONE
         } else {
-            pos += lay.ptr_bits as u64;
-            let raw = get(d, pos - lay.ptr_bits as u64, lay.ptr_bits) as u32;
+            let raw = h.take(lay.ptr_bits) as u32;
             if (place.backoff_from..place.backoff_below).contains(&raw) {
                 raw
             } else {
                 ROOT
             }
         };
+        let pos = h.pos();
         let (w, p) = (lay.word_bits as u64, lay.ptr_bits as u64);
         let (vals, val_bits, nexts) = if n == 1 {
             // word, next, then the value, whose γ code has no fixed width.
@@ -451,8 +512,14 @@ impl Ctx<'_> {
     /// the first successor at which it exceeds the draw `r` (in units of 2^-32), which is
     /// returned; `None` when the sum up to `to` never does.
     #[inline(always)]
-    fn scan(&self, w: Weigher, mut acc: f64, from: usize, to: usize, t: f64) -> Option<usize> {
-        for i in from..to {
+    fn scan(
+        &self,
+        w: Weigher,
+        mut acc: f64,
+        range: std::ops::Range<usize>,
+        t: f64,
+    ) -> Option<usize> {
+        for i in range {
             if self.drawable(i) {
                 acc += w.weight(self.value(i));
             }
@@ -476,7 +543,7 @@ impl Ctx<'_> {
                 Some(table) => self.weigh_small(table[self.depth as usize], r)?,
                 None => self.weigher(),
             };
-            return self.scan(w, 0.0, 0, self.n, t);
+            return self.scan(w, 0.0, 0..self.n, t);
         }
         // The first group whose end sum reaches the threshold holds the pick; none does when
         // the last (the sum of all the weights) is below it.
@@ -495,7 +562,8 @@ impl Ctx<'_> {
         }
         let acc = if lo == 0 { 0.0 } else { self.sum(lo - 1) };
         let from = lo * GROUP;
-        self.scan(self.weigher(), acc, from, (from + GROUP).min(self.n), t)
+        let to = (from + GROUP).min(self.n);
+        self.scan(self.weigher(), acc, from..to, t)
     }
 
     /// [`Ctx::draw`] of a single block against the threshold `t`: its one value decoded once.

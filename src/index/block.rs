@@ -285,7 +285,7 @@ impl<'a> Head<'a> {
             // Bits past the first MAX_FIELD are zeros: a code that reaches them is read below.
             let x = self.first >> self.at;
             let z = x.trailing_zeros() as u64;
-            if self.at + 2 * z + 1 <= MAX_FIELD as u64 {
+            if self.at + 2 * z < MAX_FIELD as u64 {
                 self.at += 2 * z + 1;
                 return (1 << z) | ((x >> (z + 1)) & ((1u64 << z) - 1));
             }

@@ -419,6 +419,11 @@ impl Ctx<'_> {
     /// The successor whose word is `word`, if there is one.
     #[inline]
     pub fn find(&self, word: u32) -> Option<usize> {
+        // A block of every word (the root of a model whose words are all unigrams) holds word
+        // `w` at place `w`, its words being sorted.
+        if self.n as u64 == self.max_word as u64 + 1 {
+            return ((word as usize) < self.n).then_some(word as usize);
+        }
         if self.n <= SMALL {
             // Words are sorted: a miss ends at the first greater word.
             for i in 0..self.n {
@@ -473,19 +478,27 @@ impl Ctx<'_> {
     /// trainer's smoothing computes them (see the module docs), or as stored.
     #[inline(always)]
     pub fn mass(&self) -> Mass {
-        let w = self.weigher();
-        let gamma = if !w.counts || self.n > SMALL {
-            f32::from_bits(self.gamma_bits)
-        } else if w.s <= 0.0 {
-            1.0
-        } else {
-            let mut dsum = self.pruned as f64;
-            for i in 0..self.n {
-                dsum += w.d[self.value(i).min(3) as usize];
+        match &self.lay.discounts {
+            Some(table) if self.n <= SMALL => {
+                // `S` and the discounts' sum in one pass over the counts.
+                let d = table[self.depth as usize];
+                let (mut s, mut dsum) = (self.pruned as f64, self.pruned as f64);
+                for i in 0..self.n {
+                    let x = self.value(i);
+                    s += x as f64;
+                    dsum += d[x.min(3) as usize];
+                }
+                let gamma = if s <= 0.0 { 1.0 } else { (dsum / s) as f32 };
+                Mass {
+                    w: Weigher { s, d, counts: true },
+                    gamma,
+                }
             }
-            (dsum / w.s) as f32
-        };
-        Mass { w, gamma }
+            _ => Mass {
+                w: self.weigher(),
+                gamma: f32::from_bits(self.gamma_bits),
+            },
+        }
     }
 
     /// The interpolation weight `u` of successor `i` in full precision, given the context's

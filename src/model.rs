@@ -160,6 +160,8 @@ pub struct Model {
     pub(crate) cache: Mutex<ActivationCache>,
     /// Cache figures as of the last finished request, readable without the lock.
     pub(crate) cache_figures: CacheFigures,
+    /// The root's successors by weight, for [`Model::predict`] (made on first use).
+    pub(crate) root_order: crate::predict::RootOrder,
     pub(crate) calls: AtomicU64,
     /// Distinct for every model made in this process: what a [`crate::GenerationCache`] checks
     /// so that it never serves one model's prepared distributions to another.
@@ -219,6 +221,7 @@ impl Model {
             file: File::Own(file),
             cache: Mutex::new(ActivationCache::default()),
             cache_figures: CacheFigures::default(),
+            root_order: Default::default(),
             calls: AtomicU64::new(crate::clock::entropy()),
             id: NEXT_MODEL_ID.fetch_add(1, Ordering::Relaxed),
         })
@@ -252,6 +255,7 @@ impl Model {
             file,
             cache: Mutex::new(ActivationCache::default()),
             cache_figures: CacheFigures::default(),
+            root_order: Default::default(),
             calls: AtomicU64::new(crate::clock::entropy()),
         }
     }

@@ -109,3 +109,52 @@ fn exported_arpa_imports_back_with_the_same_scores() {
     let back2 = Model::from_bytes(&back.to_bytes()).unwrap();
     assert_eq!(back2.perplexity(TINY), b);
 }
+
+/// `Model::score` gives KenLM `query -v word`'s per-token output for the same text
+/// (`fixtures/kenlm/tiny.o3.per-token.tsv`, from `tiny.o3.score-input.txt`): the same tokens,
+/// matched n-gram lengths, unknown words and log10 probabilities (to 1e-5), with the model
+/// trained on tiny.txt at order 3 and with KenLM's own ARPA file imported.
+#[test]
+fn per_token_scores_match_kenlm_query() {
+    let input = include_str!("fixtures/kenlm/tiny.o3.score-input.txt");
+    let want: Vec<(usize, String, u32, f64, bool)> =
+        include_str!("fixtures/kenlm/tiny.o3.per-token.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (
+                    f[0].parse().unwrap(),
+                    f[1].to_owned(),
+                    f[2].parse().unwrap(),
+                    f[3].parse().unwrap(),
+                    f.get(4) == Some(&"oov"),
+                )
+            })
+            .collect();
+    for model in [train(TINY, 3), Model::from_arpa(KENLM_O3).unwrap()] {
+        let scores = model.score(input);
+        let got: Vec<(usize, &ultra_efficient_llm::TokenScore)> = scores
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.tokens.iter().map(move |t| (i + 1, t)))
+            .collect();
+        assert_eq!(got.len(), want.len());
+        for ((sentence, t), (ws, wt, wlen, wlp, woov)) in got.iter().zip(&want) {
+            let at = format!("sentence {sentence}, {wt:?}");
+            assert_eq!((sentence, &t.token), (ws, wt), "{at}");
+            assert_eq!(t.ngram_length, *wlen, "{at}");
+            assert_eq!(t.oov, *woov, "{at}");
+            assert!(
+                (t.log10_prob - wlp).abs() < 1e-5,
+                "{at}: {} vs {wlp}",
+                t.log10_prob
+            );
+        }
+        // A sentence's total is the sum of its tokens' (KenLM's full_scores).
+        for s in &scores {
+            let sum: f64 = s.tokens.iter().map(|t| t.log10_prob).sum();
+            assert!((s.log10_prob - sum).abs() < 1e-9);
+        }
+    }
+}

@@ -180,16 +180,34 @@ impl Index {
     /// Probability of `word` after the context `state`, and the state after it, with KenLM's
     /// query semantics (interpolated weights summed down to the root).
     pub fn prob(&self, state: u32, word: u32) -> (f64, u32) {
+        let (p, next, _) = self.prob_matched(state, word);
+        (p, next)
+    }
+
+    /// [`Index::prob`], and the length of the longest n-gram of the model that ends in `word`
+    /// after `state` (KenLM's `ngram_length`: 1 for a word known only as a unigram, or unknown).
+    pub fn prob_matched(&self, state: u32, word: u32) -> (f64, u32, u32) {
         let mut p = 0.0f64;
         let mut weight = 1.0f64;
         let mut s = state;
         let mut next = None;
+        let mut matched = 1;
         loop {
             let c = self.ctx(s);
+            // The walk is bound by memory: start loading the next level (and, once known, the
+            // state the next token starts from) while this one is read.
+            if c.backoff != NONE {
+                self.prefetch(c.backoff);
+            }
             let m = c.mass();
             if let Some(i) = c.find(word) {
                 p += weight * c.u(i, m) as f64;
-                next.get_or_insert(c.next(i));
+                if next.is_none() {
+                    let n = c.next(i);
+                    self.prefetch(n);
+                    next = Some(n);
+                    matched = c.depth + 1;
+                }
             }
             if c.backoff == NONE {
                 if self.uniform_root {
@@ -200,7 +218,7 @@ impl Index {
             weight *= m.gamma as f64;
             s = c.backoff;
         }
-        (p, next.unwrap_or(ROOT))
+        (p, next.unwrap_or(ROOT), matched)
     }
 
     /// The state after `word` in context `state` (no probability).

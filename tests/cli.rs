@@ -324,6 +324,77 @@ fn index_images_load_in_place_of_model_files() {
     assert!(r.stderr.contains("bad.img"), "{}", r.stderr);
 }
 
+/// `predict` lists the library's predictions; `score` prints KenLM `query -v word`'s lines.
+#[test]
+fn predict_and_score() {
+    let tmp = Tmp::new("predict");
+    let model = train_tiny(&tmp);
+    let r = uellm([
+        OsStr::new("predict"),
+        p(&model),
+        OsStr::new("It is a"),
+        OsStr::new("-k"),
+        OsStr::new("3"),
+        OsStr::new("--json"),
+    ])
+    .ok()
+    .json();
+    let m = ultra_efficient_llm::Model::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
+    let want = m
+        .predict(
+            "It is a",
+            &ultra_efficient_llm::PredictOptions {
+                k: 3,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let got = r["predictions"].as_array().unwrap();
+    assert_eq!(got.len(), 3);
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g["word"], w.word.as_str());
+        assert_eq!(g["probability"].as_f64(), Some(w.probability));
+    }
+    let table = uellm([
+        OsStr::new("predict"),
+        p(&model),
+        OsStr::new("she"),
+        OsStr::new("--prefix"),
+        OsStr::new("W"),
+        OsStr::new("--ignore-case"),
+    ])
+    .ok();
+    assert!(table.stdout.lines().skip(2).all(|l| l
+        .split_whitespace()
+        .nth(1)
+        .is_some_and(|w| w.to_lowercase().starts_with('w'))));
+
+    let input = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/kenlm/tiny.o3.score-input.txt");
+    let out = uellm([OsStr::new("score"), p(&model), p(&input)])
+        .ok()
+        .stdout;
+    let kenlm = include_str!("fixtures/kenlm/tiny.o3.per-token.tsv");
+    let want: Vec<&str> = kenlm.lines().filter(|l| !l.starts_with('#')).collect();
+    let got: Vec<&str> = out.lines().collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        let (g, w): (Vec<&str>, Vec<&str>) = (g.split('\t').collect(), w.split('\t').collect());
+        assert_eq!((g[0], g[1], g[2], g.get(4)), (w[0], w[1], w[2], w.get(4)));
+        let (a, b): (f64, f64) = (g[3].parse().unwrap(), w[3].parse().unwrap());
+        assert!((a - b).abs() < 1e-5, "{g:?} {w:?}");
+    }
+    let json = uellm([
+        OsStr::new("score"),
+        p(&model),
+        p(&input),
+        OsStr::new("--json"),
+    ])
+    .ok()
+    .json();
+    assert_eq!(json["sentences"].as_array().unwrap().len(), 16);
+}
+
 #[test]
 fn bad_training_input_fails_cleanly_and_keeps_the_old_model() {
     let tmp = Tmp::new("badinput");

@@ -8,7 +8,8 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 use ultra_efficient_llm::format::FORMAT_VERSION;
 use ultra_efficient_llm::{
-    Error, GenerateOptions, GenerateOverrides, Model, ModelInfo, Preset, TrainingStats,
+    Error, GenerateOptions, GenerateOverrides, Model, ModelInfo, PredictOptions, Preset,
+    TrainingStats,
 };
 
 use super::files::{self, display};
@@ -391,6 +392,159 @@ pub fn export_arpa(args: ExportArpaArgs) -> Result<(), CliError> {
             fixed(secs, 3)
         )?;
     }
+    Ok(())
+}
+
+/// Arguments of `uellm predict`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The context is tokenized as training text is, from the start of a sentence. Probabilities are \
+exact: each is what the model gives that word after the context (`uellm score` of the context \
+followed by it), over every back-off level.")]
+pub struct PredictArgs {
+    /// Model file (or index image)
+    pub model: PathBuf,
+    /// The words so far (empty: the start of a sentence)
+    #[arg(default_value = "")]
+    pub context: String,
+    /// How many words
+    #[arg(short, default_value_t = 10)]
+    pub k: usize,
+    /// Only words that start with this (a word being typed)
+    #[arg(long, value_name = "P", default_value = "")]
+    pub prefix: String,
+    /// Match the prefix whatever the case
+    #[arg(long)]
+    pub ignore_case: bool,
+    /// `</s>` (the end of the sentence) may be predicted
+    #[arg(long)]
+    pub allow_end: bool,
+    /// Leave out words less likely than this
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub min_probability: f64,
+    /// Print the predictions as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `uellm predict`.
+pub fn predict(args: PredictArgs) -> Result<(), CliError> {
+    let model = files::load_model(&args.model)?;
+    let opts = PredictOptions {
+        k: args.k,
+        prefix: args.prefix.clone(),
+        ignore_case: args.ignore_case,
+        allow_end: args.allow_end,
+        min_probability: args.min_probability,
+    };
+    let t0 = Instant::now();
+    let predictions = model.predict(&args.context, &opts)?;
+    let us = t0.elapsed().as_secs_f64() * 1e6;
+    let mut out = io::stdout().lock();
+    if args.json {
+        let v =
+            json!({ "context": args.context, "prefix": args.prefix, "predictions": predictions });
+        report::write_json(&mut out, &v)?;
+        return Ok(());
+    }
+    let mut t = Table::new(&["", "word", "probability", "log10"]).right(&[0, 2, 3]);
+    for (i, p) in predictions.iter().enumerate() {
+        t.row(vec![
+            (i + 1).to_string(),
+            p.word.clone(),
+            format!("{:.6}", p.probability),
+            fixed(p.log10_prob, 4),
+        ]);
+    }
+    write!(out, "{}", t.render())?;
+    if io::stderr().is_terminal() {
+        eprintln!("{} predictions in {} µs", predictions.len(), fixed(us, 1));
+    }
+    Ok(())
+}
+
+/// Arguments of `uellm score`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Prints one line per token, `</s>` included, as KenLM's `query -v word` scores it: the sentence's \
+number (non-empty lines, from 1), the token, the length of the longest n-gram of the model that \
+ends in it, its log10 probability, and `oov` for a word not in the vocabulary (scored as \
+<unk>), tab-separated. With --json, one object per sentence with its tokens and total.")]
+pub struct ScoreArgs {
+    /// Model file (or index image)
+    pub model: PathBuf,
+    /// UTF-8 text file to score (`-` reads standard input)
+    pub file: PathBuf,
+    /// Print the scores as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `uellm score`: streamed, whole lines at a time.
+pub fn score(args: ScoreArgs) -> Result<(), CliError> {
+    let model = files::load_model(&args.model)?;
+    files::input_size(&args.file)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut pending = String::new();
+    let mut sentence = 0u64;
+    let mut first = true;
+    let mut failed = None;
+    let mut emit = |lines: &str, out: &mut BufWriter<io::StdoutLock<'_>>| -> io::Result<()> {
+        for s in model.score(lines) {
+            sentence += 1;
+            if args.json {
+                let sep = if first { "" } else { "," };
+                first = false;
+                let v =
+                    json!({ "sentence": sentence, "log10_prob": s.log10_prob, "tokens": s.tokens });
+                write!(
+                    out,
+                    "{sep}\n  {}",
+                    serde_json::to_string(&v).unwrap_or_default()
+                )?;
+                continue;
+            }
+            for t in &s.tokens {
+                let oov = if t.oov { "\toov" } else { "" };
+                writeln!(
+                    out,
+                    "{sentence}\t{}\t{}\t{}{oov}",
+                    t.token, t.ngram_length, t.log10_prob
+                )?;
+            }
+        }
+        Ok(())
+    };
+    if args.json {
+        write!(out, "{{\"sentences\": [")?;
+    }
+    let bytes = files::read_text_chunks(&args.file, |text| {
+        if failed.is_some() {
+            return;
+        }
+        pending.push_str(text);
+        if let Some(nl) = pending.rfind('\n') {
+            let rest = pending.split_off(nl + 1);
+            if let Err(e) = emit(&pending, &mut out) {
+                failed = Some(e);
+            }
+            pending = rest;
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    emit(&pending, &mut out)?;
+    if bytes == 0 {
+        return Err(CliError::about(
+            display(&args.file),
+            Error::NotText("the input is empty".into()),
+        ));
+    }
+    if args.json {
+        writeln!(out, "\n]}}")?;
+    }
+    out.flush()?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The `uellm` command line: arguments, dispatch, errors and exit codes.
 //!
-//! * [`commands`]: `generate`, `perplexity`, `export-arpa`, `import-arpa`, `image`, `inspect`;
+//! * [`commands`]: `generate`, `perplexity`, `predict`, `score`, `export-arpa`, `import-arpa`,
+//!   `image`, `inspect`;
 //! * [`train`], `train`: check the files, train, write the model, report;
 //! * [`error`]: [`CliError`] and the exit status;
 //! * [`files`]: reading text and models, writing files atomically;
@@ -56,6 +57,11 @@ enum Command {
     Generate(commands::GenerateArgs),
     /// Perplexity of text files under a model (KenLM `query` definitions)
     Perplexity(commands::PerplexityArgs),
+    /// The likeliest next words after a context, with their exact probabilities (word completion
+    /// with --prefix)
+    Predict(commands::PredictArgs),
+    /// Per-token scores of a text, as KenLM's `query -v word` gives them
+    Score(commands::ScoreArgs),
     /// Write a model as an ARPA back-off file
     ExportArpa(commands::ExportArpaArgs),
     /// Read an ARPA file (KenLM, SRILM, or export-arpa) into a model file
@@ -73,6 +79,8 @@ impl Command {
             Command::Train(a) => a.json,
             Command::Generate(a) => a.json,
             Command::Perplexity(a) => a.json,
+            Command::Predict(a) => a.json,
+            Command::Score(a) => a.json,
             Command::ExportArpa(a) => a.json,
             Command::ImportArpa(a) => a.json,
             Command::Image(a) => a.json,
@@ -89,6 +97,8 @@ pub fn main() -> ExitCode {
         Command::Train(a) => train::train(a),
         Command::Generate(a) => commands::generate(a),
         Command::Perplexity(a) => commands::perplexity(a),
+        Command::Predict(a) => commands::predict(a),
+        Command::Score(a) => commands::score(a),
         Command::ExportArpa(a) => commands::export_arpa(a),
         Command::ImportArpa(a) => commands::import_arpa(a),
         Command::Image(a) => commands::image(a),

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
-use ultra_efficient_llm::{GenerateOptions, Model, ModelInfo, TrainOptions, Trainer};
+use ultra_efficient_llm::{
+    GenerateOptions, Model, ModelInfo, PredictOptions, TrainOptions, Trainer,
+};
 
 use super::bench::BenchArgs;
 use super::dev::{self, Dev};
@@ -41,6 +43,12 @@ pub struct Run {
     pub shaped_us_per_request: f64,
     /// Activation-cache hit rate over the shaped requests (cold cache at the start of the run).
     pub shaped_cache_hit_rate: f64,
+    /// Median time of `predict` with k = 10 and no prefix, over the contexts of `predictions`.
+    pub predict_us: f64,
+    /// The same with a one-letter prefix (the first letter of the word that follows).
+    pub predict_prefix_us: f64,
+    /// `Model::score` of the whole file, tokens per second.
+    pub score_tokens_per_second: f64,
 }
 
 /// Everything measured on one corpus file.
@@ -194,6 +202,13 @@ fn one_run(
     let c0 = model.cache_stats();
     let sh = generate_text(&model, &shaped, 0..args.shaped_requests())?;
     let c1 = model.cache_stats();
+    say(format!("{run}: predict and score"));
+    let (predict_us, predict_prefix_us) = predictions(&model, path)?;
+    let corpus = files::read_text(path)?;
+    let t0 = Instant::now();
+    let scored: usize = model.score(&corpus).iter().map(|s| s.tokens.len()).sum();
+    let score_tokens_per_second = scored as f64 / t0.elapsed().as_secs_f64();
+    drop(corpus);
     let m = model.memory_use();
     let memory = MemoryParts {
         index: m.index,
@@ -219,6 +234,9 @@ fn one_run(
         } else {
             f64::NAN
         },
+        predict_us,
+        predict_prefix_us,
+        score_tokens_per_second,
     };
     let made = Made {
         info,
@@ -260,6 +278,49 @@ fn train_file_only(
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map_or_else(|| display(path), |n| n.to_string_lossy().into_owned())
+}
+
+/// Sentences of the file whose every prefix is a `predict` context.
+const PREDICT_SENTENCES: usize = 300;
+
+/// Median µs of `predict` (k = 10) after every prefix of the first words (up to 12) of
+/// [`PREDICT_SENTENCES`] sentences spread over the file at `path`: without a prefix, and with
+/// the first letter of the word that follows as the prefix (a word being typed).
+fn predictions(model: &Model, path: &Path) -> Result<(f64, f64), CliError> {
+    let text = files::read_text(path)?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let step = (lines.len() / PREDICT_SENTENCES).max(1);
+    let mut cases: Vec<(String, String)> = Vec::new();
+    for line in lines.iter().step_by(step).take(PREDICT_SENTENCES) {
+        let words: Vec<&str> = ultra_efficient_llm::tokenizer::tokenize(line).collect();
+        for i in 0..words.len().min(12) {
+            let first = words[i]
+                .chars()
+                .next()
+                .map(String::from)
+                .unwrap_or_default();
+            cases.push((words[..i].join(" "), first));
+        }
+    }
+    let time = |prefixed: bool| -> Result<f64, CliError> {
+        let mut us = Vec::with_capacity(cases.len());
+        for (context, first) in &cases {
+            let opts = PredictOptions {
+                prefix: if prefixed {
+                    first.clone()
+                } else {
+                    String::new()
+                },
+                ..PredictOptions::default()
+            };
+            let t0 = Instant::now();
+            let p = model.predict(context, &opts)?;
+            us.push(t0.elapsed().as_secs_f64() * 1e6);
+            std::hint::black_box(p);
+        }
+        Ok(median(us))
+    };
+    Ok((time(false)?, time(true)?))
 }
 
 /// Tokens and seconds of `requests` sampler-only requests with seeds `0..requests`.
@@ -357,6 +418,9 @@ fn medians(runs: &[Run]) -> Run {
         shaped_tokens_per_second: m(|r| r.shaped_tokens_per_second),
         shaped_us_per_request: m(|r| r.shaped_us_per_request),
         shaped_cache_hit_rate: m(|r| r.shaped_cache_hit_rate),
+        predict_us: m(|r| r.predict_us),
+        predict_prefix_us: m(|r| r.predict_prefix_us),
+        score_tokens_per_second: m(|r| r.score_tokens_per_second),
     }
 }
 

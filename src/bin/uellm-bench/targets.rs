@@ -12,6 +12,10 @@ const TARGET_BYTES_PER_NGRAM: f64 = 4.0;
 const TARGET_LOAD_MS: f64 = 100.0;
 /// Issue 14's native load figure, reached by loading the index image instead of building.
 const TARGET_IMAGE_LOAD_MS: f64 = 50.0;
+/// Issue 15's figures: `predict` k = 10 without and with a one-letter prefix, `score`.
+const TARGET_PREDICT_US: f64 = 20.0;
+const TARGET_PREDICT_PREFIX_US: f64 = 100.0;
+const TARGET_SCORE_TOKENS_PER_SECOND: f64 = 2_000_000.0;
 const TARGET_TOKENS_PER_SECOND: f64 = 3_000_000.0;
 
 /// The targets as checked on one file.
@@ -93,6 +97,30 @@ pub fn targets_of(c: &Corpus) -> Targets {
                 "tokens/s",
                 tokens_per_second,
                 m.text_tokens_per_second,
+            ),
+            at_most(
+                "predict, k = 10, median",
+                TARGET_PREDICT_US,
+                "µs",
+                format!("{TARGET_PREDICT_US} µs"),
+                m.predict_us,
+            ),
+            at_most(
+                "predict, k = 10, one-letter prefix, median",
+                TARGET_PREDICT_PREFIX_US,
+                "µs",
+                format!("{TARGET_PREDICT_PREFIX_US} µs"),
+                m.predict_prefix_us,
+            ),
+            at_least(
+                "score (per-token scores)",
+                TARGET_SCORE_TOKENS_PER_SECOND,
+                "tokens/s",
+                format!(
+                    "{} tokens/s",
+                    round_thousands(TARGET_SCORE_TOKENS_PER_SECOND)
+                ),
+                m.score_tokens_per_second,
             ),
         ],
     }

@@ -161,7 +161,7 @@ pub struct Model {
     /// Cache figures as of the last finished request, readable without the lock.
     pub(crate) cache_figures: CacheFigures,
     /// The root's successors by weight, for [`Model::predict`] (made on first use).
-    pub(crate) root_order: crate::predict::RootOrder,
+    pub(crate) root_order: std::sync::OnceLock<Vec<u32>>,
     pub(crate) calls: AtomicU64,
     /// Distinct for every model made in this process: what a [`crate::GenerationCache`] checks
     /// so that it never serves one model's prepared distributions to another.

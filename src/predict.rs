@@ -9,8 +9,6 @@
 //! `W` and `c` for all of them, so among those words the root's own order (by `u`, computed once
 //! per model) is their order; only the successors of the non-root levels are scored one by one.
 
-use std::sync::OnceLock;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -93,10 +91,8 @@ pub struct Ranked {
 }
 
 /// The root's successors (their places in its block), likeliest first, ties by word: the order
-/// of every word that follows no other level of a context. Made once per model, on first use.
-pub(crate) type RootOrder = OnceLock<Vec<u32>>;
-
-/// The root order of `index` (see [`RootOrder`]).
+/// of every word that follows no other level of a context (`Model::root_order`, made once per
+/// model on first use).
 fn root_order(index: &Index) -> Vec<u32> {
     let root = index.ctx(ROOT);
     let m = root.mass();

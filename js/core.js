@@ -5,7 +5,8 @@
 //   trainer.finishFile(onProgress?) -> {bytes, info}
 //   Model.checkHeader(u8); Model.fromBytes(u8, onProgress?); model.toBytes();
 //   model.generate(prompt, opts, onToken?);
-//   model.perplexity(text); model.info(); model.cacheStats(); version()
+//   model.perplexity(text); model.predict(context, opts); model.score(text);
+//   model.rank(context, candidates); model.info(); model.cacheStats(); version()
 // Options and results are camelCase objects on both sides, so they pass straight through.
 //
 // Two builds of the same bindings: the plain one (./ultra_efficient_llm.js) and the threaded one
@@ -118,6 +119,9 @@ export const modelToImage = (model) => model.toImage();
 export const generate = (model, prompt, options, onToken) => model.generate(prompt, options ?? undefined, onToken);
 
 export const perplexity = (model, text) => model.perplexity(text);
+export const predict = (model, context, options) => model.predict(context, options ?? undefined);
+export const score = (model, text) => model.score(text);
+export const rank = (model, context, candidates) => model.rank(context, candidates);
 export const info = (model) => model.info();
 export const cacheStats = (model) => model.cacheStats();
 export const coreVersion = () => glue.version();

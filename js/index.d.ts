@@ -4,11 +4,13 @@
 // the pool's types add what only the pool has (call options such as `signal`, `timeoutMs`, `onProgress`).
 import type {
   CacheStats, GenerateOptions as CoreGenerateOptions, Generation, GenerationStats,
-  ModelInfo as CoreModelInfo, OnToken, Perplexity, Preset, StopReason, TrainingStats, TrainOptions,
+  ModelInfo as CoreModelInfo, OnToken, Perplexity, PredictOptions, Prediction, Preset, Ranked,
+  SentenceScore, StopReason, TokenScore, TrainingStats, TrainOptions,
 } from './ultra_efficient_llm.js';
 
 export type {
-  CacheStats, Generation, GenerationStats, OnToken, Perplexity, StopReason, TrainingStats, TrainOptions,
+  CacheStats, Generation, GenerationStats, OnToken, Perplexity, PredictOptions, Prediction, Ranked,
+  SentenceScore, StopReason, TokenScore, TrainingStats, TrainOptions,
 };
 
 // The error classes (UellmError, TimeoutError, ...), ErrorCode and the wire form: errors.d.ts.
@@ -249,6 +251,9 @@ export interface WorkerTimings {
   writeMs?: number;
   generateMs?: number;
   perplexityMs?: number;
+  predictMs?: number;
+  scoreMs?: number;
+  rankMs?: number;
   /** train: installing the model in the first generation worker (the call resolves then; the
    *  others load it in the background): wall time on the main thread, how many (1), and that
    *  worker's phases. */
@@ -356,6 +361,15 @@ export interface Uellm {
    */
   stream(prompt: string, options?: GenerateOptions, call?: CallOptions): GenerationStream;
   perplexity(text: string, call?: CallOptions): Promise<Perplexity>;
+  /**
+   * The likeliest next words after `context` (from the start of a sentence), best first, each
+   * with its exact probability: next-word suggestions, and with `prefix` word completion.
+   */
+  predict(context: string, options?: PredictOptions, call?: CallOptions): Promise<Prediction[]>;
+  /** Per-token scores of `text`, as KenLM's `query -v word` gives them: one entry per sentence. */
+  score(text: string, call?: CallOptions): Promise<SentenceScore[]>;
+  /** `candidates` (words or phrases) ordered by their probability after `context`, likeliest first. */
+  rank(context: string, candidates: string[], call?: CallOptions): Promise<Ranked[]>;
   /** Info of the current model (null when none), with one worker's cache statistics. */
   info(): Promise<ModelInfo | null>;
   /**

@@ -532,6 +532,34 @@ class Uellm {
       { timeoutMs: timeoutMs ?? this.config.generateTimeoutMs, signal, trace }));
   }
 
+  /**
+   * The likeliest next words after `context`, best first, each with its exact probability
+   * (`{ word, probability, log10Prob }`); `options`: `k` (10), `prefix` (a word being typed),
+   * `ignoreCase`, `allowEnd` (`</s>` may be predicted), `minProbability`.
+   */
+  predict(context, options, call) {
+    return this.modelCall('predict', { context, options }, call);
+  }
+
+  /** Per-token scores of `text` (KenLM `query -v word`'s): one entry per sentence. */
+  score(text, call) {
+    return this.modelCall('score', { text }, call);
+  }
+
+  /** `candidates` (words or phrases) ordered by their probability after `context`. */
+  rank(context, candidates, call) {
+    return this.modelCall('rank', { context, candidates }, call);
+  }
+
+  /** A request `op` that needs the model, served by an idle generation worker. */
+  modelCall(op, args, { signal, timeoutMs } = {}) {
+    const t0 = now();
+    if (!this.modelFile) return this.failFast(op, t0, new NoModelError());
+    const trace = { worker: null };
+    return this.measured(op, t0, trace, this.pool.run(op, args,
+      { timeoutMs: timeoutMs ?? this.config.generateTimeoutMs, signal, trace }));
+  }
+
   failFast(op, t0, err) {
     this.record(op, now() - t0, false);
     return Promise.reject(err);

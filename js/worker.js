@@ -10,7 +10,7 @@
 // (Model.fromBytes), `adoptMs` (taking another worker's model by its handle, threaded build),
 // `restoreMs` (rebuilding the previous model after a failed load), `trainMs`
 // (Trainer.finishFile), `blobMs` (copying the model file into a Blob), `writeMs`,
-// `generateMs`, `perplexityMs`; and two sizes, not durations: `wasmBytes`, the worker's
+// `generateMs`, `perplexityMs`, `predictMs`, `scoreMs`, `rankMs`; and two sizes, not durations: `wasmBytes`, the worker's
 // WebAssembly memory afterwards, and `modelBytes`, what the model it then holds takes of that
 // memory (its info's `memoryBytes`; 0 with none). The pool keeps both per worker (health(),
 // metrics()).
@@ -340,6 +340,18 @@ async function dispatch(id, op, args, timings) {
     case 'perplexity': {
       const m = requireModel();
       return { result: phase(timings, 'perplexityMs', () => core.perplexity(m, args.text ?? '')) };
+    }
+    case 'predict': {
+      const m = requireModel();
+      return { result: phase(timings, 'predictMs', () => core.predict(m, args.context, args.options)) };
+    }
+    case 'score': {
+      const m = requireModel();
+      return { result: phase(timings, 'scoreMs', () => core.score(m, args.text)) };
+    }
+    case 'rank': {
+      const m = requireModel();
+      return { result: phase(timings, 'rankMs', () => core.rank(m, args.context, args.candidates)) };
     }
     case 'unload': {
       // The pool's unload(): this worker keeps running, without a model; its next request

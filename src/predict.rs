@@ -45,50 +45,116 @@ impl Default for PredictOptions {
     }
 }
 
-/// One predicted next word.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Prediction {
-    /// The word (`</s>` for the end of the sentence).
-    pub word: String,
-    /// Its probability after the context, as [`Model::log10_prob`] gives it (10^that).
-    pub probability: f64,
-    /// `log10(probability)`.
-    pub log10_prob: f64,
+/// The declaration of [`Prediction`] (the form: `src/shapes.rs`).
+#[macro_export]
+macro_rules! prediction_fields {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            $($args)*;
+
+            /// One predicted next word.
+            #[js_doc = "One predicted next word."]
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+            #[non_exhaustive]
+            struct Prediction {
+                /// The word (`</s>` for the end of the sentence).
+                #[js_doc = "The word (\"</s>\" for the end of the sentence)."]
+                word: String,
+                /// Its probability after the context, as [`Model::log10_prob`] gives it.
+                #[js_doc = "Its exact probability after the context."]
+                probability: f64,
+                /// `log10(probability)`.
+                #[js_doc = "log10(probability)."]
+                log10_prob: f64,
+            }
+        }
+    };
 }
 
-/// One token's score in [`Model::score`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TokenScore {
-    /// The token as written (`</s>` for the end of the sentence).
-    pub token: String,
-    /// log10 of its probability after the tokens before it in its sentence.
-    pub log10_prob: f64,
-    /// The length of the longest n-gram of the model that ends in it (KenLM's `ngram_length`;
-    /// 1 for an unknown token).
-    pub ngram_length: u32,
-    /// Not in the vocabulary (scored as `<unk>`).
-    pub oov: bool,
+/// The declaration of [`TokenScore`] (the form: `src/shapes.rs`).
+#[macro_export]
+macro_rules! token_score_fields {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            $($args)*;
+
+            /// One token's score in [`Model::score`].
+            #[js_doc = "One token's score, as KenLM's `query -v word` gives it."]
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+            #[non_exhaustive]
+            struct TokenScore {
+                /// The token as written (`</s>` for the end of the sentence).
+                #[js_doc = "The token as written (\"</s>\" for the end of the sentence)."]
+                token: String,
+                /// log10 of its probability after the tokens before it in its sentence.
+                #[js_doc = "log10 of its probability after the tokens before it in its sentence."]
+                log10_prob: f64,
+                /// The length of the longest n-gram of the model that ends in it (KenLM's
+                /// `ngram_length`; 1 for an unknown token).
+                #[js_doc = "Length of the longest n-gram of the model ending in it (1 when unknown)."]
+                ngram_length: u32,
+                /// Not in the vocabulary (scored as `<unk>`).
+                #[js_doc = "Not in the vocabulary (scored as <unk>)."]
+                oov: bool,
+            }
+        }
+    };
 }
 
-/// One sentence's scores in [`Model::score`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SentenceScore {
-    /// Its tokens, then `</s>`.
-    pub tokens: Vec<TokenScore>,
-    /// The sum of their log10 probabilities (KenLM's `Total`).
-    pub log10_prob: f64,
+/// The declaration of [`SentenceScore`] (the form: `src/shapes.rs`).
+#[macro_export]
+macro_rules! sentence_score_fields {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            $($args)*;
+
+            /// One sentence's scores in [`Model::score`].
+            #[js_doc = "One sentence's scores: its tokens, then </s>, and their total."]
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+            #[non_exhaustive]
+            struct SentenceScore {
+                /// Its tokens, then `</s>`.
+                #[js_doc = "Its tokens, then </s>."]
+                tokens: Vec<TokenScore>,
+                /// The sum of their log10 probabilities (KenLM's `Total`).
+                #[js_doc = "The sum of their log10 probabilities (KenLM's Total)."]
+                log10_prob: f64,
+            }
+        }
+    };
 }
 
-/// One candidate of [`Model::rank`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Ranked {
-    /// The candidate as given.
-    pub candidate: String,
-    /// log10 of the probability of its tokens, one after the other, after the context.
-    pub log10_prob: f64,
-    /// Its tokens.
-    pub tokens: u32,
+/// The declaration of [`Ranked`] (the form: `src/shapes.rs`).
+#[macro_export]
+macro_rules! ranked_fields {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            $($args)*;
+
+            /// One candidate of [`Model::rank`].
+            #[js_doc = "One candidate of `rank`, with its score."]
+            #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+            #[non_exhaustive]
+            struct Ranked {
+                /// The candidate as given.
+                #[js_doc = "The candidate as given."]
+                candidate: String,
+                /// log10 of the probability of its tokens, one after the other, after the
+                /// context.
+                #[js_doc = "log10 of the probability of its tokens, one after the other, after the context."]
+                log10_prob: f64,
+                /// Its tokens.
+                #[js_doc = "How many tokens it has."]
+                tokens: u32,
+            }
+        }
+    };
 }
+
+prediction_fields!(result_fields[declare_result]);
+token_score_fields!(result_fields[declare_result]);
+sentence_score_fields!(result_fields[declare_result]);
+ranked_fields!(result_fields[declare_result]);
 
 /// The root's successors (their places in its block), likeliest first, ties by word: the order
 /// of every word that follows no other level of a context (`Model::root_order`, made once per

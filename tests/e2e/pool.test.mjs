@@ -343,6 +343,39 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.ok(r.concurrent < r.sequential * 0.95, `concurrent ${r.concurrent} ms vs sequential ${r.sequential} ms`);
   });
 
+  test('predict, score and rank through the pool: exact, as KenLM scores, with typed errors', async () => {
+    const r = await page.evaluate(async (p) => {
+      const { llm } = window;
+      const next = await llm.predict(p, { k: 5 });
+      const typed = await llm.predict(p, { k: 3, prefix: 'T', ignoreCase: true });
+      const ranked = await llm.rank(p, next.map((x) => x.word).reverse());
+      const input = await (await fetch('/fixtures/kenlm/tiny.o3.score-input.txt')).text();
+      const tsv = await (await fetch('/fixtures/kenlm/tiny.o3.per-token.tsv')).text();
+      const scores = await llm.score(input);
+      const bad = await window.settle(llm.predict(p, { topK: 3 }));
+      const badRank = await window.settle(llm.rank(p, 'truth'));
+      return { next, typed, ranked, scores, tsv, bad, badRank };
+    }, PROMPT);
+    assert.equal(r.next.length, 5);
+    assert.ok(r.next.every((x, i) => i === 0 || x.probability <= r.next[i - 1].probability));
+    assert.ok(r.next.every((x) => Math.abs(Math.log10(x.probability) - x.log10Prob) < 1e-12));
+    // rank() scores each word as predict() does (the same probability), and orders them.
+    assert.deepEqual(r.ranked.map((x) => x.candidate), r.next.map((x) => x.word));
+    for (const [i, x] of r.ranked.entries()) assert.equal(x.log10Prob, r.next[i].log10Prob);
+    assert.ok(r.typed.length === 3 && r.typed.every((x) => x.word.toLowerCase().startsWith('t')), JSON.stringify(r.typed));
+    const want = r.tsv.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t'));
+    const got = r.scores.flatMap((s, i) => s.tokens.map((t) => [i + 1, t]));
+    assert.equal(got.length, want.length);
+    for (const [k, [sentence, t]] of got.entries()) {
+      const [ws, wt, wlen, wlp, woov] = want[k];
+      assert.deepEqual([String(sentence), t.token, String(t.ngramLength), t.oov], [ws, wt, wlen, woov === 'oov'], `${k}`);
+      assert.ok(Math.abs(t.log10Prob - Number(wlp)) < 1e-5, `${k}: ${t.log10Prob} vs ${wlp}`);
+    }
+    assert.equal(r.bad.name, 'InvalidOptionError');
+    assert.match(r.bad.message, /topK/);
+    assert.equal(r.badRank.code, 'INVALID_OPTION');
+  });
+
   test('a request that outlives its timeout rejects with TimeoutError; the pool keeps serving', async () => {
     const r = await page.evaluate(async ({ p, long }) => {
       const t0 = performance.now();

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::options::{bytes_arg, generate_options, js_error, options, string_arg, JsTrainOptions};
+use crate::options::{
+    bytes_arg, generate_options, js_error, options, string_arg, JsPredictOptions, JsTrainOptions,
+};
 use crate::results::{generation_to_js, result_to_js};
 use crate::{progress_callback, thrown_error, Progress, MAX_SAFE_INTEGER};
 use ultra_efficient_llm::format::{self, HEADER_LEN};
@@ -343,6 +345,63 @@ impl WasmModel {
     ) -> Result<JsValue, JsValue> {
         let text = string_arg(&text, "text")?;
         result_to_js(self.model.perplexity(&text))
+    }
+
+    /// The likeliest next words after `context` (tokenized as training text is, from the start
+    /// of a sentence), best first, each with its exact probability.
+    ///
+    /// # Errors
+    /// `InvalidOptionError` when `context` is not a string or an option is malformed.
+    #[wasm_bindgen(unchecked_return_type = "Prediction[]")]
+    pub fn predict(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] context: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "PredictOptions | undefined")] options_value: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let context = string_arg(&context, "context")?;
+        let opts = options::<JsPredictOptions>(options_value)?.into_core();
+        result_to_js(self.model.predict(&context, &opts).map_err(js_error)?)
+    }
+
+    /// Per-token scores of `text`, as KenLM's `query -v word` gives them: one entry per
+    /// sentence (non-empty line) with its tokens, then `</s>`, and their total.
+    ///
+    /// # Errors
+    /// `InvalidOptionError` when `text` is not a string.
+    #[wasm_bindgen(unchecked_return_type = "SentenceScore[]")]
+    pub fn score(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let text = string_arg(&text, "text")?;
+        result_to_js(self.model.score(&text))
+    }
+
+    /// `candidates` (words or phrases) ordered by their probability after `context`,
+    /// likeliest first, with their log10 probabilities.
+    ///
+    /// # Errors
+    /// `InvalidOptionError` when `context` is not a string or `candidates` not an array of
+    /// strings.
+    #[wasm_bindgen(unchecked_return_type = "Ranked[]")]
+    pub fn rank(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] context: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] candidates: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let context = string_arg(&context, "context")?;
+        let list: Vec<String> = if js_sys::Array::is_array(&candidates) {
+            js_sys::Array::from(&candidates)
+                .iter()
+                .map(|c| string_arg(&c, "candidates"))
+                .collect::<Result<_, _>>()?
+        } else {
+            return Err(js_error(Error::InvalidOption {
+                name: "candidates",
+                reason: "must be an array of strings".into(),
+            }));
+        };
+        result_to_js(self.model.rank(&context, &list))
     }
 
     /// Summary figures: order, vocabulary size, patterns per order, sizes, how it was trained.

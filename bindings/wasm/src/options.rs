@@ -407,6 +407,50 @@ fn type_name(value: &JsValue) -> String {
     }
 }
 
+/// The JavaScript `PredictOptions` object: every property optional (the core's defaults).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct JsPredictOptions {
+    k: Option<u32>,
+    prefix: Option<String>,
+    ignore_case: Option<bool>,
+    allow_end: Option<bool>,
+    min_probability: Option<f64>,
+}
+
+impl JsPredictOptions {
+    /// The core options.
+    pub(crate) fn into_core(self) -> ultra_efficient_llm::PredictOptions {
+        let d = ultra_efficient_llm::PredictOptions::default();
+        ultra_efficient_llm::PredictOptions {
+            k: self.k.map_or(d.k, |k| k as usize),
+            prefix: self.prefix.unwrap_or(d.prefix),
+            ignore_case: self.ignore_case.unwrap_or(d.ignore_case),
+            allow_end: self.allow_end.unwrap_or(d.allow_end),
+            min_probability: self.min_probability.unwrap_or(d.min_probability),
+        }
+    }
+}
+
+/// The TypeScript interface `PredictOptions`.
+#[allow(dead_code)] // used by the TypeScript section only, which the lint does not see
+pub(crate) const PREDICT_TS: &str =
+    "/** Options of `predict(context, options)`; every field optional. */
+export interface PredictOptions {
+  /** How many words, at most (default 10). */
+  k?: number;
+  /** Only words that start with this: the part of a word typed so far (default: any word). */
+  prefix?: string;
+  /** Match `prefix` whatever the letters' case (default false). */
+  ignoreCase?: boolean;
+  /** \"</s>\", the end of the sentence, may be predicted (default false). */
+  allowEnd?: boolean;
+  /** Leave out words less likely than this (default 0). */
+  minProbability?: number;
+}
+
+";
+
 /// A core error as a JavaScript `Error`, with option names in their JavaScript spelling.
 pub(crate) fn js_error(err: Error) -> JsValue {
     match err {

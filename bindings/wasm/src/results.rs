@@ -15,8 +15,9 @@ use crate::options::JsTrainOptionsOut;
 use crate::to_js_error;
 use ultra_efficient_llm::{
     cache_stats_fields, generation_stats_fields, model_info_fields, perplexity_fields,
-    result_fields, training_stats_fields, CacheStats, Error, GenerationStats, ModelInfo,
-    Perplexity, StopReason, TrainOptions, TrainingStats,
+    prediction_fields, ranked_fields, result_fields, sentence_score_fields, token_score_fields,
+    training_stats_fields, CacheStats, Error, GenerationStats, ModelInfo, Perplexity, Prediction,
+    Ranked, SentenceScore, StopReason, TokenScore, TrainOptions, TrainingStats,
 };
 
 /// `value` as a plain JavaScript object (`null` for absent values, numbers for integers).
@@ -61,6 +62,7 @@ macro_rules! as_is {
 
 as_is! {
     usize => "number",
+    u32 => "number",
     u64 => "number",
     f64 => "number",
     bool => "boolean",
@@ -133,6 +135,30 @@ perplexity_fields!(result_fields [js_result JsPerplexity PERPLEXITY_TS]);
 training_stats_fields!(result_fields [js_result JsTrainingStats TRAINING_STATS_TS]);
 model_info_fields!(result_fields [js_result JsModelInfo MODEL_INFO_TS]);
 cache_stats_fields!(result_fields [js_result JsCacheStats CACHE_STATS_TS]);
+prediction_fields!(result_fields [js_result JsPrediction PREDICTION_TS]);
+token_score_fields!(result_fields [js_result JsTokenScore TOKEN_SCORE_TS]);
+sentence_score_fields!(result_fields [js_result JsSentenceScore SENTENCE_SCORE_TS]);
+ranked_fields!(result_fields [js_result JsRanked RANKED_TS]);
+
+/// Lists of results: arrays of their JavaScript forms.
+macro_rules! js_list {
+    ($($t:ty => $ts:literal,)*) => {$(
+        impl JsResult for Vec<$t> {
+            const TS: &'static str = $ts;
+            type Js = Vec<<$t as JsResult>::Js>;
+            fn into_js(self) -> Self::Js {
+                self.into_iter().map(JsResult::into_js).collect()
+            }
+        }
+    )*};
+}
+
+js_list! {
+    Prediction => "Prediction[]",
+    TokenScore => "TokenScore[]",
+    SentenceScore => "SentenceScore[]",
+    Ranked => "Ranked[]",
+}
 
 #[wasm_bindgen(module = "/src/generation.js")]
 extern "C" {

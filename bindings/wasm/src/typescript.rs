@@ -7,9 +7,10 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::options::{GENERATE_TS, TRAIN_TS};
+use crate::options::{GENERATE_TS, PREDICT_TS, TRAIN_TS};
 use crate::results::{
-    CACHE_STATS_TS, GENERATION_STATS_TS, MODEL_INFO_TS, PERPLEXITY_TS, TRAINING_STATS_TS,
+    CACHE_STATS_TS, GENERATION_STATS_TS, MODEL_INFO_TS, PERPLEXITY_TS, PREDICTION_TS, RANKED_TS,
+    SENTENCE_SCORE_TS, TOKEN_SCORE_TS, TRAINING_STATS_TS,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -61,6 +62,11 @@ export interface Generation {
 }
 "#,
     PERPLEXITY_TS,
+    PREDICT_TS,
+    PREDICTION_TS,
+    TOKEN_SCORE_TS,
+    SENTENCE_SCORE_TS,
+    RANKED_TS,
     TRAINING_STATS_TS,
     MODEL_INFO_TS,
     r#"/** A model file made by `Trainer.finishFile()`, and the `info()` of the model it holds. */

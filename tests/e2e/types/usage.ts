@@ -9,6 +9,7 @@ import {
   type SavedModel, type StorageInfo, type TrainProgress, type Uellm,
   type GenerateOptions, type GenerateCallOptions, type TrainOptions, type Perplexity, type PresetName,
   type GenerationPreset, type CoreErrorCode, type ErrorCode, type PoolMemory, type WorkerMemory,
+  type PredictOptions, type Prediction, type SentenceScore, type TokenScore, type Ranked,
 } from 'ultra-efficient-llm';
 import init, {
   initSync, Model, Trainer, threaded as isThreadedBuild, type Generation as CoreGeneration, type GenerateOptions as CoreGenerateOptions,
@@ -40,6 +41,18 @@ export async function app(file: File): Promise<string> {
   const blob: Blob = await llm.exportModel(saved.name);
   await llm.importModel(blob, 'copy', { overwrite: false });
   const ppl: number = (await llm.perplexity('Some held-out text.')).perplexity;
+  const next: Prediction[] = await llm.predict('It is a', { k: 5, prefix: 't', ignoreCase: true, allowEnd: false, minProbability: 0 });
+  const best: string | undefined = next[0]?.word;
+  const p1: number = (next[0]?.probability ?? 0) + (next[0]?.log10Prob ?? 0);
+  const sentences: SentenceScore[] = await llm.score('It is a truth .', { timeoutMs: 1000 });
+  const token: TokenScore | undefined = sentences[0]?.tokens[0];
+  const length: number = (token?.ngramLength ?? 0) + (token?.oov ? 1 : 0) + (sentences[0]?.log10Prob ?? 0);
+  const ranked: Ranked[] = await llm.rank('It is a', ['truth', 'fact']);
+  const top: string | undefined = ranked[0]?.candidate;
+  const opts: PredictOptions = { k: 3 };
+  // @ts-expect-error: predict takes its options, not generation's
+  await llm.predict('It is', { topK: 3 });
+  void [best, p1, length, top, opts];
   const health: Health = llm.health();
   const metrics: Metrics = llm.metrics();
   const p95: number | undefined = metrics.ops.generate?.p95Ms;

@@ -164,7 +164,30 @@ fn every_field_of_the_core_results_reaches_javascript() {
         .generate(s(PROMPT), obj(&[("seed", num(42.0))]), JsValue::UNDEFINED)
         .unwrap();
     let info = core.info();
-    let pairs: [(&str, JsValue, JsValue); 5] = [
+    let first = |list: JsValue| Array::from(&list).get(0);
+    let predicted = core
+        .predict(PROMPT, &ultra_efficient_llm::PredictOptions::default())
+        .unwrap();
+    let scored = core.score(TINY);
+    let ranked = core.rank(PROMPT, &["truth"]);
+    let js_scored = first(js.score(s(TINY)).unwrap());
+    let pairs: [(&str, JsValue, JsValue); 9] = [
+        (
+            "Prediction",
+            ser(&predicted[0]),
+            first(js.predict(s(PROMPT), JsValue::UNDEFINED).unwrap()),
+        ),
+        ("SentenceScore", ser(&scored[0]), js_scored.clone()),
+        (
+            "TokenScore",
+            ser(&scored[0].tokens[0]),
+            first(get(&js_scored, "tokens")),
+        ),
+        (
+            "Ranked",
+            ser(&ranked[0]),
+            first(js.rank(s(PROMPT), Array::of1(&s("truth")).into()).unwrap()),
+        ),
         ("GenerationStats", ser(&core_stats), get(&js_out, "stats")),
         (
             "Perplexity",

@@ -14,7 +14,7 @@ export type CoreErrorCode = UellmErrorCode;
 export type RuntimeErrorCode =
   | 'TIMEOUT' | 'ABORTED' | 'QUEUE_FULL' | 'WORKER_CRASHED' | 'QUOTA_EXCEEDED' | 'NOT_FOUND'
   | 'NO_MODEL' | 'TERMINATED' | 'INVALID_OPTION' | 'UNSUPPORTED_ENVIRONMENT' | 'MODEL_EXISTS'
-  | 'FETCH_FAILED' | 'WORKER_LOAD_FAILED' | 'STORAGE_UNAVAILABLE' | 'STORAGE_BLOCKED' | 'STORAGE_ERROR'
+  | 'FETCH_FAILED' | 'NETWORK_ERROR' | 'INTEGRITY_MISMATCH' | 'WORKER_LOAD_FAILED' | 'STORAGE_UNAVAILABLE' | 'STORAGE_BLOCKED' | 'STORAGE_ERROR'
   | 'INVALID_OP' | 'INTERNAL' | 'UELLM_ERROR' | 'TEST_HOOK';
 
 /** Every `code` an error of this package has, the core's included. */
@@ -47,6 +47,10 @@ export class UnsupportedEnvironmentError extends UellmError { name: 'Unsupported
 export class ModelExistsError extends UellmError { name: 'ModelExistsError'; code: 'MODEL_EXISTS'; }
 /** From `train` when a `URL` source cannot be fetched, or a `Response` source is not ok (HTTP status ≥ 400). */
 export class FetchError extends UellmError { name: 'FetchError'; code: 'FETCH_FAILED'; }
+/** From `loadUrl` when the model cannot be downloaded and no copy is cached (offline, DNS, CORS). */
+export class NetworkError extends UellmError { name: 'NetworkError'; code: 'NETWORK_ERROR'; }
+/** From `loadUrl` when the downloaded file does not match `integrity`. */
+export class IntegrityError extends UellmError { name: 'IntegrityError'; code: 'INTEGRITY_MISMATCH'; }
 /** From the storage calls: IndexedDB is not available where the workers run (some private modes). */
 export class StorageUnavailableError extends UellmError { name: 'StorageUnavailableError'; code: 'STORAGE_UNAVAILABLE'; }
 /** From the storage calls: another tab holds the model database open at an older version. */

@@ -49,6 +49,12 @@ export const ModelExistsError = define('ModelExistsError', 'MODEL_EXISTS',
   'a saved model already has that name; pass { overwrite: true } to replace it');
 export const FetchError = define('FetchError', 'FETCH_FAILED',
   'a training source could not be fetched');
+/** `loadUrl`: the model could not be downloaded (offline with no cached copy, DNS, CORS, a reset). */
+export const NetworkError = define('NetworkError', 'NETWORK_ERROR',
+  'the model could not be downloaded');
+/** `loadUrl`: the downloaded file does not match the `integrity` asked for. */
+export const IntegrityError = define('IntegrityError', 'INTEGRITY_MISMATCH',
+  'the downloaded file does not match its integrity hash');
 /** Inside a worker: IndexedDB is missing (some private modes, or a context without it). */
 export const StorageUnavailableError = define('StorageUnavailableError', 'STORAGE_UNAVAILABLE',
   'IndexedDB is not available in this browser context');
@@ -75,8 +81,8 @@ WorkerLoadError.code = 'WORKER_LOAD_FAILED';
 
 const classes = new Map([TimeoutError, AbortError, QueueFullError, WorkerCrashedError,
   QuotaExceededError, NotFoundError, NoModelError, TerminatedError, InvalidOptionError,
-  UnsupportedEnvironmentError, ModelExistsError, FetchError, StorageUnavailableError, StorageBlockedError,
-  StorageError, InvalidOpError, WorkerLoadError].map((c) => [c.name, c]));
+  UnsupportedEnvironmentError, ModelExistsError, FetchError, NetworkError, IntegrityError, StorageUnavailableError,
+  StorageBlockedError, StorageError, InvalidOpError, WorkerLoadError].map((c) => [c.name, c]));
 
 /** The wire form of any thrown value: `{name, code, message}` (and `url`, when it has one). */
 export function toWire(err) {

@@ -41,6 +41,11 @@ export interface SavedModel {
   created: string;
   order: number | null;
   patterns: number | null;
+  /** A model kept by `loadUrl` (named by its URL): where it came from, and what revalidates it. */
+  url?: string;
+  etag?: string | null;
+  lastModified?: string | null;
+  integrity?: string | null;
 }
 
 /** The browser's storage for this site, as `storageInfo()` reports it (null: not known). */
@@ -66,13 +71,14 @@ export interface StorageInfo {
  * fraction goes from 0 to 1 with nothing between.
  */
 export interface TrainProgress {
-  phase: 'reading' | 'building' | 'installing' | 'done';
+  phase: 'reading' | 'downloading' | 'building' | 'installing' | 'done';
   /** How much of the current phase is done, 0..1. */
   fraction: number;
   /** train: bytes of the sources fed so far (a newline added between two sources counts);
-   *  load: bytes of the model file read. */
+   *  load: bytes of the model file read; loadUrl, `downloading`: bytes downloaded. */
   bytesSeen: number;
-  bytesTotal: number;
+  /** loadUrl, `downloading`: null while the server has sent no length. */
+  bytesTotal: number | null;
   /** Milliseconds since the call. */
   elapsedMs: number;
 }
@@ -382,6 +388,15 @@ export interface Uellm {
   /** Loads a saved model (one IndexedDB read): resolves as soon as one worker has it, the others
    *  follow in the background (as for `train`); NotFoundError when absent. */
   load(name: string, call?: CallOptions & { onProgress?: (p: Progress) => void }): Promise<ModelInfo>;
+  /**
+   * Downloads the model file at `url` (with progress), checks `integrity` (SRI, `sha256-…`) and
+   * loads it as `load` does; with `cache` (default true) it is kept in the model library under
+   * its URL and revalidated with the server on the next call (offline, the copy loads).
+   * NetworkError, FetchError (HTTP status), IntegrityError, or the file's own error.
+   */
+  loadUrl(url: string | URL, options?: CallOptions & {
+    onProgress?: (p: Progress) => void; integrity?: string; cache?: boolean;
+  }): Promise<ModelInfo>;
   list(): Promise<SavedModel[]>;
   remove(name: string): Promise<true>;
   exportModel(name: string): Promise<Blob>;

@@ -601,6 +601,32 @@ class Uellm {
   }
 
   /**
+   * Loads the model file at `url` (a URL or a string, relative to the page): one worker
+   * downloads it (`onProgress`: `downloading` with `bytesSeen` and `bytesTotal`, null when the
+   * server sends no length, then `installing` and `done`), checks `integrity` (an SRI hash,
+   * `sha256-…`) and makes it current, as `load` does. With `cache` (the default) the file is kept
+   * in the model library under its URL, with its index image: the next call revalidates it with
+   * the server (ETag, Last-Modified) and loads the copy when it is unchanged, or when the network
+   * fails (offline). Errors: NetworkError (no network and no copy), FetchError (an HTTP status
+   * ≥ 400), IntegrityError, and the model file's own (NotAModelError, ...).
+   */
+  loadUrl(url, { onProgress, signal, timeoutMs, integrity, cache = true } = {}) {
+    return this.timed('loadUrl', async (trace) => {
+      let href;
+      try {
+        href = new URL(url instanceof URL ? url.href : String(url), globalThis.location?.href).href;
+      } catch {
+        throw new InvalidOptionError(`loadUrl takes a URL, got ${JSON.stringify(String(url))}`);
+      }
+      if (integrity !== undefined && typeof integrity !== 'string') {
+        throw new InvalidOptionError('integrity must be a string such as "sha256-<base64>"');
+      }
+      return this.installReporting('loadUrl', { url: href, integrity, cache: cache !== false, share: true }, trace,
+        { signal, timeoutMs: timeoutMs ?? this.config.trainTimeoutMs }, onProgress);
+    });
+  }
+
+  /**
    * Frees the current model in every generation worker, keeping the workers: a later `load`,
    * `loadBytes` or `train` needs no new worker, and builds its model in the memory this one
    * used (a WebAssembly instance's memory never shrinks, so `wasmBytes` stays as it was, but it

@@ -94,13 +94,15 @@ export function failNextSaveForTest(kind) { failNextSave = kind; }
  * transaction, so two saves in the same second, even from two workers or tabs, never collide
  * (IndexedDB runs overlapping readwrite transactions one after the other).
  */
-export function saveModel({ name, base = 'model', overwrite = false }, bytes, info) {
+export function saveModel({ name, base = 'model', overwrite = false }, bytes, info, extra) {
   const meta = {
     name,
     bytes: bytes instanceof Blob ? bytes.size : bytes.byteLength,
     created: new Date().toISOString(),
     order: info?.order ?? null,
     patterns: info?.patterns ?? null,
+    // A model from loadUrl: `url`, and what revalidates it (`etag`, `lastModified`, `integrity`).
+    ...extra,
   };
   // Stored as a Blob: reading it back gives a file-backed Blob, which a worker reads and then
   // hands to the other workers by reference, with no copy (an ArrayBuffer record is copied out
@@ -137,9 +139,9 @@ export async function loadModelFile(name) {
 }
 
 /**
- * The stored model of `name`: `{ file, image, created }`, its file and (`image`: when asked for
- * and cached) its index image, both Blobs, and its `created` (which names this version of it
- * for saveImage); NotFoundError when absent.
+ * The stored model of `name`: `{ file, image, created, meta }`, its file and (`image`: when
+ * asked for and cached) its index image, both Blobs, its `created` (which names this version of
+ * it for saveImage) and its metadata record; NotFoundError when absent.
  */
 export function loadModel(name, { image = true } = {}) {
   return transact('readonly', async ({ meta, bytes, images }, setValue) => {
@@ -152,7 +154,7 @@ export function loadModel(name, { image = true } = {}) {
       : new Blob([rec.data], { type: 'application/octet-stream' });
     const fresh = cached && info && cached.created === info.created && cached.bytes === info.bytes
       && cached.data instanceof Blob;
-    setValue({ file, image: fresh ? cached.data : null, created: info?.created ?? null });
+    setValue({ file, image: fresh ? cached.data : null, created: info?.created ?? null, meta: info ?? null });
   });
 }
 

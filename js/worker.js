@@ -18,7 +18,8 @@
 // `unload` frees the model (the worker stays, ready for the next load).
 import * as core from './core.js';
 import * as storage from './storage.js';
-import { InvalidOpError, InvalidOptionError, NoModelError, UellmError, toWire } from './errors.js';
+import { FetchError, IntegrityError, InvalidOpError, InvalidOptionError, NetworkError, NoModelError, UellmError,
+  toWire } from './errors.js';
 
 const CHUNK = 1 << 20; // bytes per Blob slice fed to the trainer
 // Generation with a token callback (streaming, or a long generation that may be asked to stop).
@@ -254,6 +255,147 @@ function cacheImageSoon(name, created) {
   }, 0);
 }
 
+/**
+ * `loadUrl`: the model file at `args.url`, made this worker's model. With `args.cache`, a copy
+ * is kept in the model library under the URL (with the index image, as save() keeps one), and
+ * a later call revalidates it (`If-None-Match` / `If-Modified-Since`): a 304 loads the copy (its
+ * image: no build), as does a failed request (offline); a 200 downloads the new file. The
+ * download reports `downloading` progress (`bytesTotal` null when the server sends no length),
+ * then the parse `installing`. `args.integrity` (SRI: `sha256-…`, `sha384-…` or `sha512-…`,
+ * any of several) is checked before the file is parsed. Answers as loadStored does for the pool.
+ */
+async function loadUrl(id, args, timings) {
+  const { url, integrity, cache } = args;
+  let stored = null;
+  if (cache) {
+    try {
+      stored = await phase(timings, 'readMs', () => storage.loadModel(url));
+    } catch {
+      stored = null; // not cached yet (or no IndexedDB here): download
+    }
+    // A copy checked against another integrity is not the file asked for.
+    if (stored && integrity && stored.meta?.integrity !== integrity) stored = null;
+  }
+  const headers = {};
+  if (stored?.meta?.etag) headers['If-None-Match'] = stored.meta.etag;
+  if (stored?.meta?.lastModified) headers['If-Modified-Since'] = stored.meta.lastModified;
+  let response = null;
+  try {
+    response = await phase(timings, 'fetchMs', () => fetch(url, { headers, cache: 'no-cache' }));
+  } catch (e) {
+    if (!stored) throw new NetworkError(`could not download ${url}: ${e?.message ?? e}`);
+  }
+  if (stored && (response === null || response.status === 304)) {
+    return { result: { ...(await installStored(id, args, stored, url, timings)), fromCache: true } };
+  }
+  if (!response.ok) throw new FetchError(`${url} answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+  const bytes = await download(id, response, url, args.progress, timings);
+  if (integrity) await checkIntegrity(bytes, integrity, url);
+  const file = new Blob([bytes], { type: 'application/octet-stream' });
+  if (args.progress) progress(id, 'installing', bytes.length, bytes.length);
+  const onParse = args.progress ? coreProgress(id, 'installing', bytes.length, bytes.length) : undefined;
+  const info = await replaceModel(bytes, () => file, timings, onParse);
+  if (cache) {
+    try {
+      const meta = await phase(timings, 'writeMs', () => storage.saveModel({ name: url, overwrite: true }, file, modelInfo,
+        { url, etag: response.headers.get('ETag') ?? null, lastModified: response.headers.get('Last-Modified') ?? null,
+          integrity: integrity ?? null }));
+      cacheImageSoon(url, meta.created);
+    } catch {
+      // Loaded, not cached (a full quota, no IndexedDB): the next call downloads it again.
+    }
+  }
+  return { result: { info, blob: file, share: shareHandle(), fromCache: false } };
+}
+
+/** The body of `response`, reporting `downloading` progress at most every PROGRESS_MS. */
+async function download(id, response, url, report, timings) {
+  const t0 = performance.now();
+  const length = Number(response.headers.get('Content-Length'));
+  const total = Number.isFinite(length) && length > 0 ? length : null;
+  const chunks = [];
+  let seen = 0;
+  let last = 0;
+  if (report) progress(id, 'downloading', 0, total, 0);
+  try {
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      seen += value.length;
+      const now = performance.now();
+      if (report && now - last >= PROGRESS_MS) {
+        last = now;
+        progress(id, 'downloading', seen, total, total ? Math.min(seen / total, 1) : 0);
+      }
+    }
+  } catch (e) {
+    throw new NetworkError(`the download of ${url} broke off after ${seen} bytes: ${e?.message ?? e}`);
+  }
+  const bytes = new Uint8Array(seen);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  if (report) progress(id, 'downloading', seen, total ?? seen, 1);
+  timings.downloadMs = performance.now() - t0;
+  return bytes;
+}
+
+/** Throws IntegrityError unless `bytes` match one of the SRI hashes of `integrity`. */
+async function checkIntegrity(bytes, integrity, url) {
+  const algorithms = { sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' };
+  const wanted = integrity.trim().split(/\s+/).map((h) => h.match(/^(sha256|sha384|sha512)-([A-Za-z0-9+/=_-]+)/))
+    .filter(Boolean);
+  if (!wanted.length) {
+    throw new InvalidOptionError(`integrity must be an SRI hash such as "sha256-<base64>", got "${integrity}"`);
+  }
+  for (const [, alg, b64] of wanted) {
+    const digest = new Uint8Array(await crypto.subtle.digest(algorithms[alg], bytes));
+    let bin = '';
+    for (const b of digest) bin += String.fromCharCode(b);
+    const got = btoa(bin);
+    if (got === b64 || got.replace(/\+/g, '-').replace(/\//g, '_') === b64) return;
+  }
+  throw new IntegrityError(`${url} does not match its integrity ${integrity}: the file changed or was corrupted`);
+}
+
+/** Installs a model of the library (`stored`, from storage.loadModel): its image, or its file. */
+async function installStored(id, args, stored, name, timings) {
+  const { file, image } = stored;
+  const size = image?.size ?? file.size;
+  if (args.progress) progress(id, 'reading', 0, size);
+  const previous = modelFile;
+  let info = null;
+  if (image) {
+    try {
+      const imageBytes = new Uint8Array(await phase(timings, 'readMs', () => image.arrayBuffer()));
+      if (args.progress) {
+        progress(id, 'reading', size, size);
+        progress(id, 'installing', size, size);
+      }
+      dropModel();
+      info = setModel(phase(timings, 'fromImageMs', () => core.modelFromImage(imageBytes)), file);
+    } catch {
+      storage.dropImage(name).catch(() => {});
+    }
+  }
+  let bytes = null;
+  if (!info) {
+    bytes = new Uint8Array(await phase(timings, 'readMs', () => file.arrayBuffer()));
+    if (args.progress) {
+      progress(id, 'reading', file.size, file.size);
+      progress(id, 'installing', file.size, file.size);
+    }
+    const onParse = args.progress ? coreProgress(id, 'installing', file.size, file.size) : undefined;
+    info = await replaceModel(bytes, () => file, timings, onParse, previous);
+    cacheImageSoon(name, stored.created);
+  }
+  return { info, blob: file, share: shareHandle(), image: bytes === null ? image : undefined };
+}
+
 async function dispatch(id, op, args, timings) {
   switch (op) {
     case 'init': {
@@ -380,44 +522,13 @@ async function dispatch(id, op, args, timings) {
       // other workers too; else the image is cached once the model is built.
       if (args.progress) progress(id, 'reading', 0, 0);
       const stored = await phase(timings, 'readMs', () => storage.loadModel(args.name));
-      const { file, image } = stored;
-      const size = image?.size ?? file.size;
-      if (args.progress) progress(id, 'reading', 0, size);
-      const previous = modelFile;
-      let info = null;
-      let bytes = null;
-      if (image) {
-        try {
-          const imageBytes = new Uint8Array(await phase(timings, 'readMs', () => image.arrayBuffer()));
-          if (args.progress) {
-            progress(id, 'reading', size, size);
-            progress(id, 'installing', size, size);
-          }
-          dropModel();
-          info = setModel(phase(timings, 'fromImageMs', () => core.modelFromImage(imageBytes)), file);
-        } catch {
-          // Stale (another build's image version) or damaged: forget it, load the file, and
-          // cache a new image of it.
-          storage.dropImage(args.name).catch(() => {});
-        }
-      }
-      if (!info) {
-        bytes = new Uint8Array(await phase(timings, 'readMs', () => file.arrayBuffer()));
-        if (args.progress) {
-          progress(id, 'reading', file.size, file.size);
-          progress(id, 'installing', file.size, file.size);
-        }
-        const onParse = args.progress ? coreProgress(id, 'installing', file.size, file.size) : undefined;
-        info = await replaceModel(bytes, () => file, timings, onParse, previous);
-        cacheImageSoon(args.name, stored.created);
-      }
-      if (args.share) {
-        return { result: { info, blob: file, share: shareHandle(), image: info && bytes === null ? image : undefined } };
-      }
-      bytes ??= new Uint8Array(await phase(timings, 'readMs', () => file.arrayBuffer()));
+      const installed = await installStored(id, args, stored, args.name, timings);
+      if (args.share) return { result: installed };
+      const bytes = new Uint8Array(await phase(timings, 'readMs', () => stored.file.arrayBuffer()));
       const buf = exactBuffer(bytes);
-      return { result: { bytes: buf, info }, transfer: [buf] };
+      return { result: { bytes: buf, info: installed.info }, transfer: [buf] };
     }
+    case 'loadUrl': return loadUrl(id, args, timings);
     case 'list': return { result: await phase(timings, 'readMs', () => storage.listModels()) };
     case 'remove': return { result: await phase(timings, 'writeMs', () => storage.removeModel(args.name)) };
     case 'export': {

@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -830,6 +831,72 @@ describe('ultra-efficient-llm in the browser', { concurrency: false }, () => {
     assert.deepEqual(r.after, r.before);
     assert.equal(r.info.order, 3);
     assert.equal(r.text, GOLDEN);
+  });
+
+  test('loadUrl: download with progress and integrity, cached and revalidated, offline, typed errors', async () => {
+    const file = readFileSync(join(ROOT, 'tests/fixtures/tiny-o3.uelm'));
+    const sha = `sha256-${createHash('sha256').update(file).digest('base64')}`;
+    const url = '/fixtures/tiny-o3.uelm?chunked=1';
+    const first = await page.evaluate(async ({ p, url, sha }) => {
+      const { llm } = window;
+      const events = [];
+      const info = await llm.loadUrl(url, { integrity: sha, onProgress: (e) => events.push(e) });
+      const fresh = llm.metrics().ops.loadUrl.worker.last;
+      const text = (await llm.generate(p, { seed: 42, maxTokens: 40 })).text;
+      // Give the index image, cached after the load, time to be written.
+      await new Promise((r) => setTimeout(r, 300));
+      await llm.loadUrl(url, { integrity: sha });
+      const again = llm.metrics().ops.loadUrl.worker.last;
+      const badHash = await window.settle(llm.loadUrl('/fixtures/tiny-o3.uelm', { integrity: `sha256-${btoa('x'.repeat(32))}` }));
+      const missing = await window.settle(llm.loadUrl('/fixtures/no-such-model.uelm'));
+      const junk = await window.settle(llm.loadUrl('/fixtures/corpus/tiny.txt', { cache: false }));
+      const badUrl = await window.settle(llm.loadUrl('http://[not a url'));
+      const after = (await llm.generate(p, { seed: 42, maxTokens: 40 })).text;
+      const saved = (await llm.list()).find((m) => m.url?.endsWith(url));
+      return { info, events, fresh, text, again, badHash, missing, junk, badUrl, after, saved };
+    }, { p: PROMPT, url, sha });
+    assert.equal(first.info.order, 3);
+    assert.equal(first.text, GOLDEN);
+    const phases = [...new Set(first.events.map((e) => e.phase))];
+    assert.deepEqual(phases, ['downloading', 'installing', 'done']);
+    const down = first.events.filter((e) => e.phase === 'downloading');
+    assert.equal(down[0].bytesTotal, null, 'a body without Content-Length has no total');
+    assert.equal(down.at(-1).bytesSeen, file.length);
+    assert.equal(down.at(-1).fraction, 1);
+    assert.ok(first.fresh.downloadMs >= 0, JSON.stringify(first.fresh));
+    // Revalidated (the server answered 304): the cached copy, not a download.
+    assert.equal(first.again.downloadMs, undefined, JSON.stringify(first.again));
+    assert.equal(first.badHash.name, 'IntegrityError');
+    assert.equal(first.badHash.code, 'INTEGRITY_MISMATCH');
+    assert.equal(first.missing.name, 'FetchError');
+    assert.match(first.missing.message, /HTTP 404/);
+    assert.equal(first.junk.code, 'NOT_A_MODEL');
+    assert.equal(first.badUrl.code, 'INVALID_OPTION');
+    assert.equal(first.after, GOLDEN, 'a failed loadUrl changes no model');
+    assert.ok(first.saved && first.saved.etag && first.saved.integrity === sha, JSON.stringify(first.saved));
+
+    // Offline: the cached copy loads; a URL never cached is a NetworkError.
+    await page.context().setOffline(true);
+    let offline;
+    try {
+      offline = await page.evaluate(async ({ p, url }) => {
+        const { llm } = window;
+        await llm.loadUrl(url);
+        const t = llm.metrics().ops.loadUrl.worker.last;
+        const text = (await llm.generate(p, { seed: 42, maxTokens: 40 })).text;
+        const never = await window.settle(llm.loadUrl('/fixtures/never-cached.uelm'));
+        return { t, text, never };
+      }, { p: PROMPT, url });
+    } finally {
+      await page.context().setOffline(false);
+    }
+    assert.equal(offline.text, GOLDEN);
+    assert.equal(offline.t.downloadMs, undefined);
+    assert.equal(offline.never.name, 'NetworkError');
+    assert.equal(offline.never.code, 'NETWORK_ERROR');
+    await page.evaluate(async () => {
+      for (const m of await window.llm.list()) if (m.url) await window.llm.remove(m.name);
+    });
   });
 
   test('storageInfo and persistStorage report the site\'s storage as the browser sees it', async () => {

@@ -4,7 +4,7 @@
 //   /e2e/*                               this folder (the test page)
 //   /fixtures/*                          tests/fixtures
 import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 
 const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html',
@@ -23,9 +23,23 @@ export async function startServer(mounts, { headers = {} } = {}) {
       const file = normalize(join(root, path.slice(prefix.length)));
       if (!file.startsWith(normalize(root) + sep)) throw Object.assign(new Error('outside'), { code: 'ENOENT' });
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-        'cache-control': 'no-store', ...headers });
-      res.end(body);
+      // An ETag, honoured in If-None-Match (304), for clients that revalidate (loadUrl).
+      const st = await stat(file);
+      const etag = `"${st.size}-${Math.round(st.mtimeMs)}"`;
+      const type = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' };
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, { etag, 'cache-control': 'no-store', ...headers });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { ...type, etag, 'cache-control': 'no-store', ...headers });
+      // ?chunked=1: no Content-Length, as a server that streams a body it has not sized.
+      if (url.searchParams.has('chunked')) {
+        res.write(body.subarray(0, body.length >> 1));
+        res.end(body.subarray(body.length >> 1));
+      } else {
+        res.end(body);
+      }
     } catch (e) {
       res.writeHead(e.code === 'ENOENT' || e.code === 'EISDIR' ? 404 : 500, { 'content-type': 'text/plain', ...headers });
       res.end(String(e.message));

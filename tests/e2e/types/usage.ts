@@ -50,6 +50,11 @@ export async function app(file: File): Promise<string> {
   const ranked: Ranked[] = await llm.rank('It is a', ['truth', 'fact']);
   const top: string | undefined = ranked[0]?.candidate;
   const opts: PredictOptions = { k: 3 };
+  const fromUrl: ModelInfo = await llm.loadUrl('/models/en.uelm', {
+    integrity: 'sha256-abc', cache: true, timeoutMs: 60_000,
+    onProgress: (p) => { const total: number | null = p.bytesTotal; void total; },
+  });
+  void fromUrl;
   // @ts-expect-error: predict takes its options, not generation's
   await llm.predict('It is', { topK: 3 });
   void [best, p1, length, top, opts];

@@ -285,7 +285,8 @@ async function loadUrl(id, args, timings) {
   } catch (e) {
     if (!stored) throw new NetworkError(`could not download ${url}: ${e?.message ?? e}`);
   }
-  if (stored && (response === null || response.status === 304)) {
+  // Unchanged (304), unreachable (offline) or failing for now (a 5xx): the copy.
+  if (stored && (response === null || response.status === 304 || response.status >= 500)) {
     return { result: { ...(await installStored(id, args, stored, url, timings)), fromCache: true } };
   }
   if (!response.ok) throw new FetchError(`${url} answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);

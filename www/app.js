@@ -5,6 +5,7 @@ import { $, describeError, formatBytes, formatInt, workerCount } from './ui.js';
 import { initTrain } from './train.js';
 import { initGenerate } from './generate.js';
 import { initLibrary } from './library.js';
+import { initStarters } from './starters.js';
 import { initEvaluate } from './evaluate.js';
 import { initDashboard } from './dashboard.js';
 import { initBenchmark } from './benchmark.js';
@@ -220,6 +221,7 @@ async function main() {
     renderModelStatus();
     document.body.dataset.ready = 'true';
     app.events.dispatchEvent(new Event('ready'));
+    initStarters(app);
   } catch (err) {
     $('model-status').textContent = `Could not start the model workers: ${describeError(err)}`;
     $('model-status').dataset.kind = 'error';

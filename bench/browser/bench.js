@@ -120,6 +120,14 @@ window.bench = {
     return { ms: performance.now() - t0, bytes: meta.bytes, timings: llm.metrics().ops.save?.worker?.last ?? null };
   },
 
+  /** loadUrl() of a model file into the pool, cold (no cached copy): wall time to the first
+   * worker ready, and that worker's timings (fetch, download, parse). */
+  async loadUrl(url) {
+    const t0 = performance.now();
+    await llm.loadUrl(url, { cache: false });
+    return { ms: performance.now() - t0, timings: llm.metrics().ops.loadUrl?.worker?.last ?? null };
+  },
+
   /** load() into the pool: wall time (resolves when the worker that read IndexedDB has parsed
    * it), that worker's own timings (read + fromBytes), and the time until every worker has it. */
   async load(name) {

@@ -6,6 +6,7 @@ import { initTrain } from './train.js';
 import { initGenerate } from './generate.js';
 import { initLibrary } from './library.js';
 import { initStarters } from './starters.js';
+import { initType } from './type.js';
 import { initEvaluate } from './evaluate.js';
 import { initDashboard } from './dashboard.js';
 import { initBenchmark } from './benchmark.js';
@@ -142,7 +143,7 @@ function renderModelStatus() {
     + `vocabulary ${formatInt(info.vocabSize)} · ${formatBytes(info.fileBytes)} (${where})${pool}${lost}`;
 }
 
-const TABS = ['train', 'generate', 'library', 'evaluate', 'dashboard', 'benchmark'];
+const TABS = ['train', 'generate', 'type', 'library', 'evaluate', 'dashboard', 'benchmark'];
 
 /** Shows the section named by the URL hash; the tabs follow the ARIA tabs pattern. */
 function showTab() {
@@ -212,6 +213,7 @@ async function main() {
   initTrain(app);
   initGenerate(app);
   initLibrary(app);
+  initType(app);
   initEvaluate(app);
   initDashboard(app);
   initBenchmark(app);

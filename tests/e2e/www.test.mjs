@@ -620,6 +620,35 @@ describe('the website', { concurrency: false }, () => {
     await shoot('4-evaluate');
   });
 
+  test('type: next-word suggestions and completion as you type, accepted with Tab, a click or Alt+number', async () => {
+    await tab('type');
+    const suggestions = () => page.$$eval('#type-suggestions button', (bs) => bs.map((b) => b.textContent));
+    const waitFor = (re) => page.waitForFunction((src) => [...document.querySelectorAll('#type-suggestions button')]
+      .some((b) => new RegExp(src).test(b.textContent)), re.source, { timeout: 10_000 });
+    await page.fill('#type-text', '');
+    await page.type('#type-text', 'It is a tr', { delay: 20 });
+    await waitFor(/^1\. truth /);
+    const shown = await suggestions();
+    assert.ok(shown.length >= 1 && shown.length <= 5, JSON.stringify(shown));
+    assert.ok(shown.every((t) => /^\d\. tr\S* [\d.]+%$/.test(t)), JSON.stringify(shown));
+    assert.match(await page.textContent('#type-stats'), /This keystroke: [\d.]+ ms to suggestions on screen/);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.inputValue('#type-text'), 'It is a truth ');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'type-text');
+    // After a whole word: the likeliest next words, no prefix.
+    await page.waitForFunction(() => document.querySelectorAll('#type-suggestions button').length > 0
+      && !/^1\. truth /.test(document.querySelector('#type-suggestions button').textContent));
+    const next = await suggestions();
+    await page.keyboard.press('Alt+2');
+    const word2 = /^2\. (\S+) /.exec(next[1])[1];
+    assert.equal(await page.inputValue('#type-text'), `It is a truth ${word2} `);
+    await page.click('#type-suggestions button[data-index="0"]');
+    assert.match(await page.inputValue('#type-text'), new RegExp(`^It is a truth ${word2.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\S+ $`));
+    // Digits typed without Alt stay in the text.
+    await page.type('#type-text', '1', { delay: 20 });
+    assert.match(await page.inputValue('#type-text'), /1$/);
+  });
+
   test('dashboard: health, live pool counts, and a latency chart after a few generations', async () => {
     await tab('dashboard');
     await page.waitForFunction(() => /^\d+$/.test(document.getElementById('dash-busy').textContent));
@@ -721,7 +750,7 @@ describe('the website', { concurrency: false }, () => {
   test('phone width (375 px): the tabs stay one row that scrolls, nothing overflows the page', async () => {
     await page.setViewportSize(PHONE);
     try {
-      for (const name of ['train', 'generate', 'library', 'evaluate', 'dashboard', 'benchmark', 'train']) {
+      for (const name of ['train', 'generate', 'type', 'library', 'evaluate', 'dashboard', 'benchmark', 'train']) {
         await tab(name);
         const l = await page.evaluate(() => {
           const row = document.querySelector('.tabs');
@@ -806,7 +835,7 @@ describe('the website', { concurrency: false }, () => {
     }));
     const expect = (id) => ({ focused: `tab-${id}`, selected: [`tab-${id}`], tabbable: [`tab-${id}`], visible: [id], hash: `#${id}` });
     await page.focus('#tab-train');
-    for (const [key, id] of [['ArrowRight', 'generate'], ['ArrowRight', 'library'], ['ArrowLeft', 'generate'],
+    for (const [key, id] of [['ArrowRight', 'generate'], ['ArrowRight', 'type'], ['ArrowLeft', 'generate'],
       ['End', 'benchmark'], ['ArrowRight', 'train'], ['ArrowLeft', 'benchmark'], ['Home', 'train']]) {
       await page.keyboard.press(key);
       assert.deepEqual(await state(), expect(id), `after ${key}`);

@@ -617,6 +617,17 @@ describe('the website', { concurrency: false }, () => {
     const dd = await page.$$eval('#eval-result dd', (els) => els.map((e) => e.textContent));
     const ppl = Number(dd[0]);
     assert.ok(Number.isFinite(ppl) && ppl >= 1, `perplexity ${dd[0]}`);
+    // The heat map: one span per scored token (</s> included), as many as the perplexity counts,
+    // each telling its probability and matched length; an unknown word is marked.
+    const spans = await page.$$eval('#eval-heat .tok', (els) => els.map((e) => ({ cls: e.className, title: e.title,
+      tab: e.tabIndex })));
+    assert.equal(spans.length, Number(dd[2].replace(/,/g, '')));
+    assert.ok(spans.every((x) => /^tok s[0-4]/.test(x.cls) && /p = .*, [1-3]-gram matched/.test(x.title) && x.tab === 0),
+      JSON.stringify(spans.slice(0, 3)));
+    await page.fill('#eval-text', 'It is a zyzzyva.');
+    await page.click('#eval-start');
+    await message('eval-msg', 'ok');
+    assert.ok(await page.$eval('#eval-heat .tok.oov', (e) => /zyzzyva: .*unknown word/.test(e.title)));
     await shoot('4-evaluate');
   });
 

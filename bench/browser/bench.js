@@ -141,6 +141,45 @@ window.bench = {
   async remove(name) { await llm.remove(name); return true; },
 
   /** `n` sequential requests (seeds seed0..), one at a time: latency per request. */
+  /**
+   * Typing `text` one character at a time into a text box, as the website's Type tab answers
+   * each keystroke: an `input` event, then `predict` (k = 5, the word being typed as the prefix)
+   * and the suggestions put in the page. Per keystroke: the time from the event to the
+   * suggestions in the page (`inPage`) and to the next animation frame (`frame`, which adds the
+   * wait for the frame boundary); medians and 99th percentiles.
+   */
+  async keystrokes(text) {
+    const area = document.createElement('textarea');
+    const list = document.createElement('ol');
+    document.body.append(area, list);
+    const inPage = [];
+    const frame = [];
+    let pending = null;
+    area.addEventListener('input', () => {
+      const t0 = performance.now();
+      const before = area.value;
+      const partial = /[\p{L}\p{N}_]*$/u.exec(before)[0];
+      pending = llm.predict(before.slice(0, before.length - partial.length), { k: 5, prefix: partial }).then((ps) => {
+        list.replaceChildren(...ps.map((p) => {
+          const li = document.createElement('li');
+          li.textContent = `${p.word} ${(p.probability * 100).toFixed(1)}%`;
+          return li;
+        }));
+        inPage.push(performance.now() - t0);
+        return new Promise((r) => requestAnimationFrame(() => { frame.push(performance.now() - t0); r(); }));
+      });
+    });
+    for (let i = 1; i <= text.length; i++) {
+      area.value = text.slice(0, i);
+      area.dispatchEvent(new Event('input'));
+      await pending;
+    }
+    area.remove();
+    list.remove();
+    const q = (xs, f) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * f))];
+    return { n: inPage.length, p50: q(inPage, 0.5), p99: q(inPage, 0.99), frameP50: q(frame, 0.5), frameP99: q(frame, 0.99) };
+  },
+
   async sequential(n, tokens, seed0 = 0) {
     const lat = [];
     for (let i = 0; i < n; i++) {

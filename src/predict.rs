@@ -331,7 +331,7 @@ impl Model {
     pub fn rank<S: AsRef<str>>(&self, context: &str, candidates: &[S]) -> Vec<Ranked> {
         let index = &self.index;
         let start = self.state_after(context);
-        let mut out: Vec<Ranked> = candidates
+        let out: Vec<Ranked> = candidates
             .iter()
             .map(|c| {
                 let mut state = start;
@@ -349,8 +349,18 @@ impl Model {
                 }
             })
             .collect();
-        out.sort_by(|a, b| b.log10_prob.total_cmp(&a.log10_prob));
-        out
+        // Ties in the order given: by place (an unstable sort with that key is a stable one).
+        let mut order: Vec<(f64, usize)> = out
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.log10_prob, i))
+            .collect();
+        order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut slots: Vec<Option<Ranked>> = out.into_iter().map(Some).collect();
+        order
+            .into_iter()
+            .filter_map(|(_, i)| slots[i].take())
+            .collect()
     }
 
     /// The state after `context`'s tokens, from the start of a sentence.
@@ -399,7 +409,9 @@ impl<'a> Filter<'a> {
     fn new(model: &'a Model, opts: &PredictOptions) -> Self {
         let prefix = (!opts.prefix.is_empty()).then(|| {
             if opts.ignore_case {
-                opts.prefix.to_lowercase()
+                // char by char, as the words are compared (str::to_lowercase adds its own code
+                // for a final sigma to the WebAssembly module, for no gain in a prefix)
+                opts.prefix.chars().flat_map(char::to_lowercase).collect()
             } else {
                 opts.prefix.clone()
             }

@@ -361,36 +361,57 @@ pub fn export_arpa(args: ExportArpaArgs) -> Result<(), CliError> {
             "--json and -o - both want standard output: write the ARPA file to a file",
         ));
     }
-    files::check_output_dir(&args.output)?;
-    let model = files::load_model(&args.model)?;
+    write_converted(
+        &args.model,
+        &args.output,
+        args.json,
+        |model, w| model.write_arpa(w),
+        |info, bytes, secs| {
+            let v = json!({
+                "output": args.output.display().to_string(),
+                "bytes": bytes,
+                "seconds": secs,
+                "order": info.order,
+                "ngrams": info.ngrams,
+            });
+            let line = format!(
+                "wrote {}: {} bytes, order {}, {} n-grams ({}) in {} s",
+                args.output.display(),
+                thousands(bytes),
+                info.order,
+                thousands(info.patterns),
+                report::ngrams(&info.ngrams),
+                fixed(secs, 3)
+            );
+            (v, line)
+        },
+    )
+}
+
+/// Loads `model`, writes what `write` makes of it to `output` atomically, and reports it on
+/// stdout: with `json` the object, else the line, that `report_of(info, bytes, seconds)` gives
+/// (nothing when the output is stdout itself).
+fn write_converted(
+    model: &Path,
+    output: &Path,
+    json: bool,
+    write: impl FnOnce(&Model, &mut dyn Write) -> io::Result<()>,
+    report_of: impl FnOnce(&ModelInfo, u64, f64) -> (serde_json::Value, String),
+) -> Result<(), CliError> {
+    files::check_output_dir(output)?;
+    let model = files::load_model(model)?;
     let t0 = Instant::now();
-    let bytes = files::write_atomic(&args.output, |mut w| model.write_arpa(&mut w))?;
+    let bytes = files::write_atomic(output, |w| write(&model, w))?;
     let secs = t0.elapsed().as_secs_f64();
-    if files::is_std(&args.output) {
+    if files::is_std(output) {
         return Ok(());
     }
-    let info = model.info();
+    let (v, line) = report_of(&model.info(), bytes, secs);
     let mut out = io::stdout().lock();
-    if args.json {
-        let v = json!({
-            "output": args.output.display().to_string(),
-            "bytes": bytes,
-            "seconds": secs,
-            "order": info.order,
-            "ngrams": info.ngrams,
-        });
+    if json {
         report::write_json(&mut out, &v)?;
     } else {
-        writeln!(
-            out,
-            "wrote {}: {} bytes, order {}, {} n-grams ({}) in {} s",
-            args.output.display(),
-            thousands(bytes),
-            info.order,
-            thousands(info.patterns),
-            report::ngrams(&info.ngrams),
-            fixed(secs, 3)
-        )?;
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }
@@ -569,34 +590,30 @@ pub fn image(args: ImageArgs) -> Result<(), CliError> {
             "an index image is loaded from a file: write it to a file, not to standard output",
         ));
     }
-    files::check_output_dir(&args.output)?;
-    let model = files::load_model(&args.model)?;
-    let t0 = Instant::now();
-    let bytes = files::write_atomic(&args.output, |mut w| model.write_image(&mut w))?;
-    let secs = t0.elapsed().as_secs_f64();
-    let info = model.info();
-    let mut out = io::stdout().lock();
-    if args.json {
-        let v = json!({
-            "output": args.output.display().to_string(),
-            "bytes": bytes,
-            "seconds": secs,
-            "file_bytes": info.file_bytes,
-            "patterns": info.patterns,
-        });
-        report::write_json(&mut out, &v)?;
-    } else {
-        writeln!(
-            out,
-            "wrote {}: {} bytes ({} per n-gram; the model file: {}) in {} s",
-            args.output.display(),
-            thousands(bytes),
-            fixed(bytes as f64 / info.patterns.max(1) as f64, 2),
-            thousands(info.file_bytes),
-            fixed(secs, 3)
-        )?;
-    }
-    Ok(())
+    write_converted(
+        &args.model,
+        &args.output,
+        args.json,
+        |model, w| model.write_image(w),
+        |info, bytes, secs| {
+            let v = json!({
+                "output": args.output.display().to_string(),
+                "bytes": bytes,
+                "seconds": secs,
+                "file_bytes": info.file_bytes,
+                "patterns": info.patterns,
+            });
+            let line = format!(
+                "wrote {}: {} bytes ({} per n-gram; the model file: {}) in {} s",
+                args.output.display(),
+                thousands(bytes),
+                fixed(bytes as f64 / info.patterns.max(1) as f64, 2),
+                thousands(info.file_bytes),
+                fixed(secs, 3)
+            );
+            (v, line)
+        },
+    )
 }
 
 /// Arguments of `uellm import-arpa`.

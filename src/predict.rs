@@ -331,9 +331,10 @@ impl Model {
     pub fn rank<S: AsRef<str>>(&self, context: &str, candidates: &[S]) -> Vec<Ranked> {
         let index = &self.index;
         let start = self.state_after(context);
-        let out: Vec<Ranked> = candidates
+        let mut out: Vec<(usize, Ranked)> = candidates
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(place, c)| {
                 let mut state = start;
                 let (mut sum, mut n) = (0.0, 0);
                 for tok in tokenize(c.as_ref()) {
@@ -342,25 +343,21 @@ impl Model {
                     n += 1;
                     state = next;
                 }
-                Ranked {
+                let ranked = Ranked {
                     candidate: c.as_ref().to_owned(),
                     log10_prob: sum,
                     tokens: n,
-                }
+                };
+                (place, ranked)
             })
             .collect();
-        // Ties in the order given: by place (an unstable sort with that key is a stable one).
-        let mut order: Vec<(f64, usize)> = out
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.log10_prob, i))
-            .collect();
-        order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut slots: Vec<Option<Ranked>> = out.into_iter().map(Some).collect();
-        order
-            .into_iter()
-            .filter_map(|(_, i)| slots[i].take())
-            .collect()
+        // Ties in the order given: an unstable sort keyed by place too is a stable one.
+        out.sort_unstable_by(|a, b| {
+            b.1.log10_prob
+                .total_cmp(&a.1.log10_prob)
+                .then(a.0.cmp(&b.0))
+        });
+        out.into_iter().map(|(_, r)| r).collect()
     }
 
     /// The state after `context`'s tokens, from the start of a sentence.

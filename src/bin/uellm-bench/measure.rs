@@ -203,8 +203,8 @@ fn one_run(
     let sh = generate_text(&model, &shaped, 0..args.shaped_requests())?;
     let c1 = model.cache_stats();
     say(format!("{run}: predict and score"));
-    let (predict_us, predict_prefix_us) = predictions(&model, path)?;
     let corpus = files::read_text(path)?;
+    let (predict_us, predict_prefix_us) = predictions(&model, &corpus)?;
     let t0 = Instant::now();
     let scored: usize = model.score(&corpus).iter().map(|s| s.tokens.len()).sum();
     let score_tokens_per_second = scored as f64 / t0.elapsed().as_secs_f64();
@@ -284,10 +284,9 @@ fn file_name(path: &Path) -> String {
 const PREDICT_SENTENCES: usize = 300;
 
 /// Median µs of `predict` (k = 10) after every prefix of the first words (up to 12) of
-/// [`PREDICT_SENTENCES`] sentences spread over the file at `path`: without a prefix, and with
-/// the first letter of the word that follows as the prefix (a word being typed).
-fn predictions(model: &Model, path: &Path) -> Result<(f64, f64), CliError> {
-    let text = files::read_text(path)?;
+/// [`PREDICT_SENTENCES`] sentences spread over `text`: without a prefix, and with the first
+/// letter of the word that follows as the prefix (a word being typed).
+fn predictions(model: &Model, text: &str) -> Result<(f64, f64), CliError> {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let step = (lines.len() / PREDICT_SENTENCES).max(1);
     let mut cases: Vec<(String, String)> = Vec::new();

@@ -28,7 +28,7 @@
 
 use crate::error::{Error, Result};
 use crate::format;
-use crate::index::{Index, Meta};
+use crate::index::Index;
 use crate::model::{File, Model};
 
 /// First bytes of every index image.
@@ -87,7 +87,7 @@ impl Model {
 
     /// The index's figures and layout, as the image stores them.
     fn image_meta(&self) -> Vec<u8> {
-        postcard::to_allocvec(&self.index.meta()).unwrap_or_default()
+        postcard::to_allocvec(&self.index).unwrap_or_default()
     }
 
     /// Loads an index image made by [`Model::to_image`]: the same model, without building it.
@@ -109,11 +109,11 @@ impl Model {
     /// As [`Model::from_image`].
     pub fn from_image_vec(bytes: Vec<u8>) -> Result<Model> {
         let (meta, file, index) = split(&bytes)?;
-        let meta: Meta = postcard::from_bytes(meta)
+        let meta: Index = postcard::from_bytes(meta)
             .map_err(|e| Error::corrupted(format!("undecodable index image ({e})")))?;
         let summary = format::summary(file)?;
         let agrees = summary.vocab.len() == meta.vocab_len as usize
-            && summary.ngrams.len() == meta.order as usize
+            && summary.ngrams.len() == meta.order
             && summary.ngrams.iter().sum::<u64>() == meta.patterns
             && summary.probs == meta.layout.discounts.is_none();
         if !agrees {
@@ -124,7 +124,7 @@ impl Model {
         let file_at = file.as_ptr() as usize - bytes.as_ptr() as usize;
         let file_range = file_at..file_at + file.len();
         let at = bytes.len() - index.len();
-        let index = Index::from_raw(meta, bytes, at)?;
+        let index = meta.with_blocks(bytes, at)?;
         Ok(Model::assemble(
             summary.vocab,
             index,

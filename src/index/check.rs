@@ -4,87 +4,34 @@
 //! of bounds or loop. Bytes that were not made by [`Index::build`] give a useless model, never a
 //! crash (the image's checksum is what tells damaged bytes from good ones).
 
-use serde::{Deserialize, Serialize};
-
 use super::bits::{width, PAD};
-use super::block::Layout;
 use super::Index;
 use crate::config::MAX_ORDER;
 use crate::error::{Error, Result};
-
-/// Everything of an [`Index`] but its blocks, as an index image stores it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Meta {
-    pub layout: Layout,
-    pub level_end: Vec<u32>,
-    pub bos: u32,
-    pub vocab_len: u32,
-    pub uniform_root: bool,
-    pub fallback_word: u32,
-    pub patterns: u64,
-    pub contexts: u64,
-    pub order: u32,
-}
 
 fn bad(what: impl std::fmt::Display) -> Error {
     Error::corrupted(format!("index image: {what}"))
 }
 
 impl Index {
-    /// The index's figures and layout, for an index image.
-    pub(crate) fn meta(&self) -> Meta {
-        Meta {
-            layout: self.layout.clone(),
-            level_end: self.level_end.clone(),
-            bos: self.bos,
-            vocab_len: self.vocab_len,
-            uniform_root: self.uniform_root,
-            fallback_word: self.fallback_word,
-            patterns: self.patterns,
-            contexts: self.contexts,
-            order: self.order as u32,
-        }
-    }
-
-    /// The index of `meta` and the blocks `data[at..]` (their padding included), its figures
-    /// and layout checked (see the module docs). What `data` holds before `at` is kept as it
-    /// is ([`Index::prefix`]): an index image loaded in place keeps its model file there.
+    /// This index's figures and layout (as an index image's meta gives them) with the blocks
+    /// `data[at..]` (their padding included), the figures and layout checked against them (see
+    /// the module docs). What `data` holds before `at` is kept as it is ([`Index::prefix`]): an
+    /// index image loaded in place keeps its model file there.
     ///
     /// # Errors
     /// [`Error::Corrupted`] when anything does not hold.
-    pub(crate) fn from_raw(meta: Meta, data: Vec<u8>, at: usize) -> Result<Index> {
-        check_meta(&meta, data.get(at..).unwrap_or_default())?;
-        let Meta {
-            layout,
-            level_end,
-            bos,
-            vocab_len,
-            uniform_root,
-            fallback_word,
-            patterns,
-            contexts,
-            order,
-        } = meta;
-        let index = Index {
-            data,
-            at,
-            layout,
-            level_end,
-            bos,
-            vocab_len,
-            uniform_root,
-            fallback_word,
-            patterns,
-            contexts,
-            order: order as usize,
-        };
-        Ok(index)
+    pub(crate) fn with_blocks(mut self, data: Vec<u8>, at: usize) -> Result<Index> {
+        check_meta(&self, data.get(at..).unwrap_or_default())?;
+        self.data = data;
+        self.at = at;
+        Ok(self)
     }
 }
 
-/// The figures and layout of `meta` for the blocks `data`.
-fn check_meta(meta: &Meta, data: &[u8]) -> Result<()> {
-    let (lay, order) = (&meta.layout, meta.order as usize);
+/// The figures and layout of `meta` (an index without its blocks) for the blocks `data`.
+fn check_meta(meta: &Index, data: &[u8]) -> Result<()> {
+    let (lay, order) = (&meta.layout, meta.order);
     let total = data
         .len()
         .checked_sub(PAD)

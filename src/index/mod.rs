@@ -28,7 +28,6 @@ mod check;
 mod fill;
 use block::Layout;
 pub(crate) use block::{Ctx, Mass};
-pub(crate) use check::Meta;
 use fill::{place, Fill};
 
 /// `backoff` of the root.
@@ -36,14 +35,17 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// Offset of the root context.
 pub(crate) const ROOT: u32 = 0;
 
-/// The index (see the module docs).
-#[derive(Debug, Clone)]
+/// The index (see the module docs). Serialized without its blocks, it is an index image's meta
+/// (`crate::image`; read back by [`Index::with_blocks`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Index {
     /// From `at` on, the blocks, then [`bits::PAD`] zero bytes; before `at`, what an index image
     /// loaded in place holds there (its header, meta and model file), nothing otherwise.
+    #[serde(skip)]
     data: Vec<u8>,
+    #[serde(skip)]
     at: usize,
-    layout: Layout,
+    pub(crate) layout: Layout,
     /// Per depth, the offset where its blocks end (blocks are in breadth-first order).
     level_end: Vec<u32>,
     /// Context reached after `<s>` (the root if `<s>` starts nothing).
@@ -143,7 +145,7 @@ impl Index {
         &self.data[self.at..]
     }
 
-    /// What the index's buffer holds before its blocks (see [`Index::from_raw`]).
+    /// What the index's buffer holds before its blocks (see [`Index::with_blocks`]).
     pub(crate) fn prefix(&self) -> &[u8] {
         &self.data[..self.at]
     }

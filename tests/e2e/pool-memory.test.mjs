@@ -5,28 +5,18 @@
 // tests fail there) and drives headless Chromium.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from './server.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, openPacked } from './packed.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../..');
-const PKG = process.env.UELLM_PKG_DIR ? resolve(process.env.UELLM_PKG_DIR) : join(ROOT, 'pkg');
 const GOLDEN = readFileSync(join(ROOT, 'tests/fixtures/tiny-o3.seed42.txt'), 'utf8');
 const PROMPT = 'It is a truth';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
 const PAGE = 1 << 16; // a WebAssembly page
 
-let tmp;
+let opened;
 let server;
-let context;
 let page;
-const consoleLines = [];
+let consoleLines = [];
 
 /** The pool's dedicated workers alive in the page (generation workers and the training worker). */
 const poolWorkers = () => page.workers().filter((w) => /\/worker\.js$/.test(w.url())).length;
@@ -48,24 +38,8 @@ const allReady = (name, n) => page.waitForFunction(({ name, n }) => window[name]
 
 describe('the pool\'s size and memory', { concurrency: false }, () => {
   before(async () => {
-    tmp = mkdtempSync(join(process.env.UELLM_E2E_TMP || tmpdir(), 'uellm-memory-'));
-    assert.ok(existsSync(join(PKG, 'package.json')), `${PKG} is missing: run scripts/build-pkg.sh first`);
-    // What `npm publish` would ship, extracted.
-    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: PKG, encoding: 'utf8' });
-    const [{ filename }] = JSON.parse(out.slice(out.indexOf('[')));
-    mkdirSync(join(tmp, 'unpacked'));
-    execFileSync('tar', ['-xzf', join(tmp, filename), '-C', join(tmp, 'unpacked')]);
-    server = await startServer({
-      '/node_modules/ultra-efficient-llm/': join(tmp, 'unpacked/package'),
-      '/e2e/': HERE,
-      '/fixtures/': join(ROOT, 'tests/fixtures'),
-    });
-    context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ARGS,
-    });
-    page = await context.newPage();
-    page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+    opened = await openPacked('uellm-memory-');
+    ({ server, page, consoleLines } = opened);
     await page.addInitScript(() => {
       const cores = new URLSearchParams(location.search).get('cores');
       if (cores === null) return;
@@ -75,9 +49,7 @@ describe('the pool\'s size and memory', { concurrency: false }, () => {
   });
 
   after(async () => {
-    await context?.close();
-    await server?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    await opened?.close();
   });
 
   test('without config.workers the pool has cores - 1 workers (at least 1), the presets\' counts as upper bounds', async () => {

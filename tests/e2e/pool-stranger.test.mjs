@@ -6,51 +6,25 @@
 // folder, e.g. an older build, to see these tests fail there) and drives headless Chromium.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startServer } from './server.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, openPacked } from './packed.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../..');
-const PKG = process.env.UELLM_PKG_DIR ? resolve(process.env.UELLM_PKG_DIR) : join(ROOT, 'pkg');
 const GOLDEN = readFileSync(join(ROOT, 'tests/fixtures/tiny-o3.seed42.txt'), 'utf8');
 const PROMPT = 'It is a truth';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
 /** A generation that runs until it is stopped (shaped sampling, no sentence stops). */
 const ENDLESS = { temperature: 0.8, topK: 40, stopAtSentenceEnd: false, maxTokens: 50_000_000 };
 
 const measured = {};
-let tmp;
+let opened;
 let server;
-let context;
 let page;
-const consoleLines = [];
+let consoleLines = [];
 
 describe('the worker pool for outside users', { concurrency: false }, () => {
   before(async () => {
-    tmp = mkdtempSync(join(process.env.UELLM_E2E_TMP || tmpdir(), 'uellm-stranger-'));
-    assert.ok(existsSync(join(PKG, 'package.json')), `${PKG} is missing: run scripts/build-pkg.sh first`);
-    // What `npm publish` would ship, extracted.
-    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp], { cwd: PKG, encoding: 'utf8' });
-    const [{ filename }] = JSON.parse(out.slice(out.indexOf('[')));
-    mkdirSync(join(tmp, 'unpacked'));
-    execFileSync('tar', ['-xzf', join(tmp, filename), '-C', join(tmp, 'unpacked')]);
-    server = await startServer({
-      '/node_modules/ultra-efficient-llm/': join(tmp, 'unpacked/package'),
-      '/e2e/': HERE,
-      '/fixtures/': join(ROOT, 'tests/fixtures'),
-    });
-    context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ARGS,
-    });
-    page = await context.newPage();
-    page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+    opened = await openPacked('uellm-stranger-');
+    ({ server, page, consoleLines } = opened);
     await page.goto(`${server.url}/e2e/page.html`);
     await page.waitForFunction(() => window.pageReady === true, null, { timeout: 20_000 });
     // One pool of 2 workers with the tiny order-3 model, shared by the tests below.
@@ -63,9 +37,7 @@ describe('the worker pool for outside users', { concurrency: false }, () => {
   });
 
   after(async () => {
-    await context?.close();
-    await server?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    await opened?.close();
     console.log(`# measured: ${JSON.stringify(measured)}`);
   });
 

@@ -293,9 +293,7 @@ async function loadUrl(id, args, timings) {
   const bytes = await download(id, response, url, args.progress, timings);
   if (integrity) await checkIntegrity(bytes, integrity, url);
   const file = new Blob([bytes], { type: 'application/octet-stream' });
-  if (args.progress) progress(id, 'installing', bytes.length, bytes.length);
-  const onParse = args.progress ? coreProgress(id, 'installing', bytes.length, bytes.length) : undefined;
-  const info = await replaceModel(bytes, () => file, timings, onParse);
+  const info = await installFile(id, args, bytes, file, timings, modelFile);
   if (cache) {
     try {
       const meta = await phase(timings, 'writeMs', () => storage.saveModel({ name: url, overwrite: true }, file, modelInfo,
@@ -363,6 +361,25 @@ async function checkIntegrity(bytes, integrity, url) {
   throw new IntegrityError(`${url} does not match its integrity ${integrity}: the file changed or was corrupted`);
 }
 
+/**
+ * Makes the model of the index image `image` (a Blob) this worker's model and `file` its file;
+ * `report()` is called once the image is read. Throws when the image does not load, after the
+ * current model was freed (the caller then loads the file).
+ */
+async function installImage(image, file, timings, key, report) {
+  const bytes = new Uint8Array(await phase(timings, 'readMs', () => image.arrayBuffer()));
+  report?.();
+  dropModel();
+  return setModel(phase(timings, key, () => core.modelFromImage(bytes)), file);
+}
+
+/** replaceModel for the model file `bytes` (`file` as a Blob), reporting `installing` (args.progress). */
+function installFile(id, args, bytes, file, timings, previous) {
+  if (args.progress) progress(id, 'installing', bytes.length, bytes.length);
+  const onParse = args.progress ? coreProgress(id, 'installing', bytes.length, bytes.length) : undefined;
+  return replaceModel(bytes, () => file, timings, onParse, previous);
+}
+
 /** Installs a model of the library (`stored`, from storage.loadModel): its image, or its file. */
 async function installStored(id, args, stored, name, timings) {
   const { file, image } = stored;
@@ -372,13 +389,11 @@ async function installStored(id, args, stored, name, timings) {
   let info = null;
   if (image) {
     try {
-      const imageBytes = new Uint8Array(await phase(timings, 'readMs', () => image.arrayBuffer()));
-      if (args.progress) {
+      const report = args.progress ? () => {
         progress(id, 'reading', size, size);
         progress(id, 'installing', size, size);
-      }
-      dropModel();
-      info = setModel(phase(timings, 'fromImageMs', () => core.modelFromImage(imageBytes)), file);
+      } : undefined;
+      info = await installImage(image, file, timings, 'fromImageMs', report);
     } catch {
       storage.dropImage(name).catch(() => {});
     }
@@ -386,12 +401,8 @@ async function installStored(id, args, stored, name, timings) {
   let bytes = null;
   if (!info) {
     bytes = new Uint8Array(await phase(timings, 'readMs', () => file.arrayBuffer()));
-    if (args.progress) {
-      progress(id, 'reading', file.size, file.size);
-      progress(id, 'installing', file.size, file.size);
-    }
-    const onParse = args.progress ? coreProgress(id, 'installing', file.size, file.size) : undefined;
-    info = await replaceModel(bytes, () => file, timings, onParse, previous);
+    if (args.progress) progress(id, 'reading', file.size, file.size);
+    info = await installFile(id, args, bytes, file, timings, previous);
     cacheImageSoon(name, stored.created);
   }
   return { info, blob: file, share: shareHandle(), image: bytes === null ? image : undefined };
@@ -443,10 +454,8 @@ async function dispatch(id, op, args, timings) {
       // the image and not the build's peak. Should the image fail, the file below is loaded.
       if (args.install && args.image) {
         try {
-          const image = new Uint8Array(await phase(timings, 'readMs', () => args.image.arrayBuffer()));
-          dropModel();
-          const parsed = phase(timings, 'parseMs', () => core.modelFromImage(image));
-          return { result: { info: setModel(parsed, args.blob), share: shareHandle(), fromImage: true } };
+          const info = await installImage(args.image, args.blob, timings, 'parseMs');
+          return { result: { info, share: shareHandle(), fromImage: true } };
         } catch {
           // The file is the model's own; its load reports any error.
         }

@@ -150,6 +150,13 @@ struct Weigher {
     counts: bool,
 }
 
+/// The [`Weigher`] of stored `f32` weights.
+const STORED: Weigher = Weigher {
+    s: 1.0,
+    d: [0.0; 4],
+    counts: false,
+};
+
 impl Weigher {
     /// The weight `u` of a successor whose stored value is `x`: `(a - D(a)) / S`, at least 0
     /// (all 0 when `S` is), or the stored `f32`.
@@ -446,31 +453,21 @@ impl Ctx<'_> {
         None
     }
 
-    /// What the successors' weights are computed with: `S` and the discounts of the context's
-    /// depth (counts; a small block sums `S` over its counts, a big one stores it), or the
-    /// stored weights as they are. No `gamma`: a draw needs none.
+    /// What the successors' weights are computed with, for a block that needs no pass over its
+    /// values for it: a big block of counts (`S`, stored, and the discounts of the context's
+    /// depth), or stored weights as they are (any block). A small block of counts sums its `S`
+    /// with what else its caller needs ([`Ctx::mass`], [`Ctx::weigh_small`],
+    /// [`Ctx::draw_single`]). No `gamma`: a draw needs none.
     #[inline(always)]
     fn weigher(&self) -> Weigher {
-        let Some(table) = &self.lay.discounts else {
-            return Weigher {
-                s: 1.0,
-                d: [0.0; 4],
-                counts: false,
-            };
-        };
-        let s = if self.n > SMALL {
-            self.s as f64
-        } else {
-            let mut s = self.pruned as f64;
-            for i in 0..self.n {
-                s += self.value(i) as f64;
-            }
-            s
-        };
-        Weigher {
-            s,
-            d: table[self.depth as usize],
-            counts: true,
+        debug_assert!(self.n > SMALL || self.lay.discounts.is_none());
+        match &self.lay.discounts {
+            None => STORED,
+            Some(table) => Weigher {
+                s: self.s as f64,
+                d: table[self.depth as usize],
+                counts: true,
+            },
         }
     }
 
@@ -586,18 +583,15 @@ impl Ctx<'_> {
             return None;
         }
         let x = self.value(0);
-        let u = match &self.lay.discounts {
-            None => f32::from_bits(x) as f64,
-            Some(table) => {
-                let s = self.pruned as f64 + x as f64;
-                if s <= 0.0 {
-                    0.0
-                } else {
-                    ((x as f64 - table[self.depth as usize][x.min(3) as usize]) / s).max(0.0)
-                }
-            }
+        let w = match &self.lay.discounts {
+            None => STORED,
+            Some(table) => Weigher {
+                s: self.pruned as f64 + x as f64,
+                d: table[self.depth as usize],
+                counts: true,
+            },
         };
-        (u >= t).then_some(0)
+        (w.weight(x) >= t).then_some(0)
     }
 
     /// The [`Weigher`] of a small block of counts with the discounts `d`, or `None` when the

@@ -263,7 +263,7 @@ impl Model {
             if taken >= opts.k && p < last {
                 break;
             }
-            out.push((0.0 + p, w));
+            out.push((p, w));
             taken += 1;
             last = p;
         }
@@ -381,7 +381,7 @@ fn merge_sums(a: &[(u32, f64)], b: &[(u32, f64)], out: &mut Vec<(u32, f64)>) {
             out.push(a[i]);
             i += 1;
         } else if wb < wa {
-            out.push((wb, 0.0 + b[j].1));
+            out.push(b[j]);
             j += 1;
         } else {
             out.push((wa, a[i].1 + b[j].1));
@@ -390,7 +390,7 @@ fn merge_sums(a: &[(u32, f64)], b: &[(u32, f64)], out: &mut Vec<(u32, f64)>) {
         }
     }
     out.extend_from_slice(&a[i..]);
-    out.extend(b[j..].iter().map(|&(w, x)| (w, 0.0 + x)));
+    out.extend_from_slice(&b[j..]);
 }
 
 /// Which words a prediction may give.

@@ -87,6 +87,6 @@ pub use mem::{native_extras, set_native_extras};
 pub use model::{MemoryUse, Model, ModelFile, ModelInfo};
 pub use parts::TrainingStats;
 pub use perplexity::{Perplexity, PerplexityScorer};
-pub use predict::{PredictOptions, Prediction, Ranked, SentenceScore, TokenScore};
+pub use predict::{PredictOptions, Prediction, Ranked, Scored, Scores, SentenceScore, TokenScore};
 pub use train::{Phase, Progress, Trainer, MAX_LINE_BYTES};
 pub use vocab::{Vocab, BOS, EOS, UNK};

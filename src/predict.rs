@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::index::{Index, NONE, ROOT};
 use crate::model::Model;
-use crate::tokenizer::tokenize;
+use crate::tokenizer::{tokenize, Tokens};
 use crate::vocab::{BOS, EOS, UNK};
 
 /// What [`Model::predict`] returns and how.
@@ -156,6 +156,77 @@ token_score_fields!(result_fields[declare_result]);
 sentence_score_fields!(result_fields[declare_result]);
 ranked_fields!(result_fields[declare_result]);
 
+/// One token's score as [`Model::scores`] makes it, borrowing the token from the text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Scored<'t> {
+    /// The sentence's place among the text's non-empty lines, from 0.
+    pub sentence: usize,
+    /// The token as written (`</s>` for the end of the sentence).
+    pub token: &'t str,
+    /// log10 of its probability after the tokens before it in its sentence.
+    pub log10_prob: f64,
+    /// The length of the longest n-gram of the model that ends in it (1 when unknown).
+    pub ngram_length: u32,
+    /// Not in the vocabulary (scored as `<unk>`).
+    pub oov: bool,
+    /// It is the sentence's `</s>`, its last token.
+    pub end: bool,
+}
+
+/// The iterator of [`Model::scores`].
+#[derive(Debug)]
+pub struct Scores<'m, 't> {
+    model: &'m Model,
+    lines: std::str::Lines<'t>,
+    /// The tokens of the line being scored, and whether any was scored.
+    tokens: Option<(Tokens<'t>, bool)>,
+    state: u32,
+    sentence: usize,
+}
+
+impl<'t> Iterator for Scores<'_, 't> {
+    type Item = Scored<'t>;
+
+    fn next(&mut self) -> Option<Scored<'t>> {
+        let index = &self.model.index;
+        loop {
+            let Some((tokens, any)) = &mut self.tokens else {
+                self.tokens = Some((tokenize(self.lines.next()?), false));
+                self.state = index.bos;
+                continue;
+            };
+            let (token, id) = match tokens.next() {
+                Some(tok) => {
+                    *any = true;
+                    (tok, self.model.vocab.id_or_unk(tok))
+                }
+                None if *any => ("</s>", EOS),
+                None => {
+                    self.tokens = None;
+                    continue;
+                }
+            };
+            let end = id == EOS;
+            let (p, next, matched) = index.prob_matched(self.state, id);
+            let scored = Scored {
+                sentence: self.sentence,
+                token,
+                log10_prob: libm::log10(p),
+                ngram_length: matched,
+                oov: id == UNK,
+                end,
+            };
+            self.state = next;
+            if end {
+                self.tokens = None;
+                self.sentence += 1;
+            }
+            return Some(scored);
+        }
+    }
+}
+
 /// The root's successors (their places in its block), likeliest first, ties by word: the order
 /// of every word that follows no other level of a context (`Model::root_order`, made once per
 /// model on first use).
@@ -288,40 +359,50 @@ impl Model {
     /// Scores `text` token by token with KenLM `query`'s definitions (its `-v word` output):
     /// each non-empty line is a sentence, from `<s>`, whose tokens and then `</s>` get their
     /// log10 probability, the length of the n-gram matched and whether they are unknown.
+    ///
+    /// Every token becomes an owned [`TokenScore`]; to read the scores as they are made, with
+    /// no allocation, use [`Model::scores`].
     pub fn score(&self, text: &str) -> Vec<SentenceScore> {
-        let index = &self.index;
-        let mut out = Vec::new();
-        for line in text.lines() {
-            let mut state = index.bos;
-            let mut tokens = Vec::new();
-            let mut sum = 0.0;
-            let mut add = |token: &str, id: u32| {
-                let (p, next, matched) = index.prob_matched(state, id);
-                let lp = libm::log10(p);
-                sum += lp;
-                tokens.push(TokenScore {
-                    token: token.to_owned(),
-                    log10_prob: lp,
-                    ngram_length: matched,
-                    oov: id == UNK,
-                });
-                state = next;
-            };
-            let mut any = false;
-            for tok in tokenize(line) {
-                add(tok, self.vocab.id_or_unk(tok));
-                any = true;
-            }
-            if !any {
-                continue;
-            }
-            add("</s>", EOS);
-            out.push(SentenceScore {
-                tokens,
-                log10_prob: sum,
+        let mut out: Vec<SentenceScore> = Vec::new();
+        let mut tokens = Vec::new();
+        let mut sum = 0.0;
+        for t in self.scores(text) {
+            sum += t.log10_prob;
+            tokens.push(TokenScore {
+                token: t.token.to_owned(),
+                log10_prob: t.log10_prob,
+                ngram_length: t.ngram_length,
+                oov: t.oov,
             });
+            if t.end {
+                out.push(SentenceScore {
+                    tokens: std::mem::take(&mut tokens),
+                    log10_prob: sum,
+                });
+                sum = 0.0;
+            }
         }
         out
+    }
+
+    /// [`Model::score`]'s scores one token at a time, borrowed from `text`, made as they are
+    /// read: for text of any size, at the speed of the lookups themselves.
+    ///
+    /// ```
+    /// # use ultra_efficient_llm::{TrainOptions, Trainer};
+    /// let model = Trainer::new(TrainOptions::default())?.train_text("the cat sat\n")?;
+    /// let tokens: Vec<_> = model.scores("the cat\n\nthe dog").map(|t| t.token).collect();
+    /// assert_eq!(tokens, ["the", "cat", "</s>", "the", "dog", "</s>"]);
+    /// # Ok::<(), ultra_efficient_llm::Error>(())
+    /// ```
+    pub fn scores<'m, 't>(&'m self, text: &'t str) -> Scores<'m, 't> {
+        Scores {
+            model: self,
+            lines: text.lines(),
+            tokens: None,
+            state: self.index.bos,
+            sentence: 0,
+        }
     }
 
     /// `candidates` (words or phrases, tokenized as training text is) ordered by the
@@ -550,6 +631,48 @@ mod tests {
         assert!(scores[1].tokens[0].oov && scores[1].tokens[0].ngram_length == 1);
         assert_eq!(scores[0].tokens.last().unwrap().token, "</s>");
         assert!(tokens.iter().all(|t| (1..=3).contains(&t.ngram_length)));
+    }
+
+    #[test]
+    fn streamed_scores_borrow_the_text_and_number_the_sentences() {
+        let model = crate::testing::tiny_o3();
+        let text = "\n  \nIt is a truth .\n\nZyzzyva quux\r\nit";
+        let streamed: Vec<Scored> = model.scores(text).collect();
+        let owned = model.score(text);
+        assert_eq!(owned.len(), 3);
+        let flat: Vec<(usize, &TokenScore)> = owned
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.tokens.iter().map(move |t| (i, t)))
+            .collect();
+        assert_eq!(streamed.len(), flat.len());
+        let range = text.as_bytes().as_ptr_range();
+        for (t, (sentence, o)) in streamed.iter().zip(&flat) {
+            assert_eq!(t.sentence, *sentence);
+            assert_eq!(
+                (t.token, t.ngram_length, t.oov),
+                (o.token.as_str(), o.ngram_length, o.oov)
+            );
+            assert_eq!(t.log10_prob.to_bits(), o.log10_prob.to_bits());
+            assert_eq!(t.end, t.token == "</s>");
+            if !t.end {
+                assert!(
+                    range.contains(&t.token.as_ptr()),
+                    "{} is not borrowed",
+                    t.token
+                );
+            }
+        }
+        // A sentence's total is the sum of its tokens in order, as the stream gives them.
+        let mut sums = [0.0f64; 3];
+        for t in &streamed {
+            sums[t.sentence] += t.log10_prob;
+        }
+        for (s, o) in sums.iter().zip(&owned) {
+            assert_eq!(s.to_bits(), o.log10_prob.to_bits());
+        }
+        assert_eq!(model.scores("").count(), 0);
+        assert_eq!(model.scores("\n\n \t\n").count(), 0);
     }
 
     #[test]

@@ -511,9 +511,9 @@ pub fn score(args: ScoreArgs) -> Result<(), CliError> {
     let mut first = true;
     let mut failed = None;
     let mut emit = |lines: &str, out: &mut BufWriter<io::StdoutLock<'_>>| -> io::Result<()> {
-        for s in model.score(lines) {
-            sentence += 1;
-            if args.json {
+        if args.json {
+            for s in model.score(lines) {
+                sentence += 1;
                 let sep = if first { "" } else { "," };
                 first = false;
                 let v =
@@ -523,16 +523,19 @@ pub fn score(args: ScoreArgs) -> Result<(), CliError> {
                     "{sep}\n  {}",
                     serde_json::to_string(&v).unwrap_or_default()
                 )?;
-                continue;
             }
-            for t in &s.tokens {
-                let oov = if t.oov { "\toov" } else { "" };
-                writeln!(
-                    out,
-                    "{sentence}\t{}\t{}\t{}{oov}",
-                    t.token, t.ngram_length, t.log10_prob
-                )?;
-            }
+            return Ok(());
+        }
+        // Straight from the stream of scores: nothing is kept.
+        let before = sentence;
+        for t in model.scores(lines) {
+            sentence = before + 1 + t.sentence as u64;
+            let oov = if t.oov { "\toov" } else { "" };
+            writeln!(
+                out,
+                "{sentence}\t{}\t{}\t{}{oov}",
+                t.token, t.ngram_length, t.log10_prob
+            )?;
         }
         Ok(())
     };

@@ -204,9 +204,11 @@ impl Index {
             let m = c.mass();
             if let Some(i) = c.find(word) {
                 p += weight * c.u(i, m) as f64;
+                // The state after `word` here is the next token's context at this level: the
+                // next walk visits each of them, so each is loaded now, all at once.
+                let n = c.next(i);
+                self.prefetch(n);
                 if next.is_none() {
-                    let n = c.next(i);
-                    self.prefetch(n);
                     next = Some(n);
                     matched = c.depth + 1;
                 }

@@ -47,8 +47,12 @@ pub struct Run {
     pub predict_us: f64,
     /// The same with a one-letter prefix (the first letter of the word that follows).
     pub predict_prefix_us: f64,
-    /// `Model::score` of the whole file, tokens per second.
+    /// `Model::scores` (streamed, as `uellm score` prints them) of the whole file, tokens per
+    /// second.
     pub score_tokens_per_second: f64,
+    /// `Model::score` (every token an owned result, as the bindings return them), tokens per
+    /// second.
+    pub score_owned_tokens_per_second: f64,
 }
 
 /// Everything measured on one corpus file.
@@ -206,8 +210,15 @@ fn one_run(
     let corpus = files::read_text(path)?;
     let (predict_us, predict_prefix_us) = predictions(&model, &corpus)?;
     let t0 = Instant::now();
-    let scored: usize = model.score(&corpus).iter().map(|s| s.tokens.len()).sum();
+    // The sum keeps the scores from being optimized away.
+    let (scored, sum) = model
+        .scores(&corpus)
+        .fold((0usize, 0.0), |(n, s), t| (n + 1, s + t.log10_prob));
     let score_tokens_per_second = scored as f64 / t0.elapsed().as_secs_f64();
+    std::hint::black_box(sum);
+    let t0 = Instant::now();
+    let owned: usize = model.score(&corpus).iter().map(|s| s.tokens.len()).sum();
+    let score_owned_tokens_per_second = owned as f64 / t0.elapsed().as_secs_f64();
     drop(corpus);
     let m = model.memory_use();
     let memory = MemoryParts {
@@ -237,6 +248,7 @@ fn one_run(
         predict_us,
         predict_prefix_us,
         score_tokens_per_second,
+        score_owned_tokens_per_second,
     };
     let made = Made {
         info,
@@ -420,6 +432,7 @@ fn medians(runs: &[Run]) -> Run {
         predict_us: m(|r| r.predict_us),
         predict_prefix_us: m(|r| r.predict_prefix_us),
         score_tokens_per_second: m(|r| r.score_tokens_per_second),
+        score_owned_tokens_per_second: m(|r| r.score_owned_tokens_per_second),
     }
 }
 

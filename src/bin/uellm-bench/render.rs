@@ -187,13 +187,16 @@ fn generation_table(s: &Settings, c: &Corpus) -> String {
     o.push_str("  (µs/request: median time of one request)\n");
     o.push_str(&format!(
         "prediction and scoring\n  predict, k = 10: {} µs median; with a one-letter prefix: {} µs \
-         (runs {} / {})\n  score (per-token, KenLM query's output): {} tokens/s (runs {})\n",
+         (runs {} / {})\n  score (per-token, KenLM query's output), streamed: {} tokens/s \
+         (runs {}); as owned results: {} tokens/s (runs {})\n",
         fixed(md.predict_us, 1),
         fixed(md.predict_prefix_us, 1),
         runs_of(&c.runs, |r| r.predict_us, 1),
         runs_of(&c.runs, |r| r.predict_prefix_us, 1),
         round_thousands(md.score_tokens_per_second),
         runs_of_rate(&c.runs, |r| r.score_tokens_per_second),
+        round_thousands(md.score_owned_tokens_per_second),
+        runs_of_rate(&c.runs, |r| r.score_owned_tokens_per_second),
     ));
     o
 }

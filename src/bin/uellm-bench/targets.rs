@@ -113,7 +113,7 @@ pub fn targets_of(c: &Corpus) -> Targets {
                 m.predict_prefix_us,
             ),
             at_least(
-                "score (per-token scores)",
+                "score (per-token scores, streamed)",
                 TARGET_SCORE_TOKENS_PER_SECOND,
                 "tokens/s",
                 format!(

@@ -11,6 +11,11 @@ use crate::error::{Error, Result};
 /// The highest n-gram order the trainer accepts.
 pub const MAX_ORDER: usize = 16;
 
+/// The longest sentence, in bytes: a longer line is split into several (see
+/// [`Trainer::feed`](crate::Trainer::feed)), so one huge line can neither hold the whole input
+/// in memory nor make the counts depend on how the text was chunked.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 /// The largest `activation_cache_size`: a million prepared distributions, far more than any
 /// request visits, and a bound that keeps a mistyped size an error rather than a huge number.
 pub const MAX_ACTIVATION_CACHE_SIZE: usize = 1_000_000;

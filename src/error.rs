@@ -11,8 +11,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The bytes do not start with the model file's magic bytes.
-    #[error("not a model file: {0}")]
+    /// The bytes are not of the kind expected (a model file, an index image, a count shard):
+    /// their first bytes are not its magic bytes. The message says what they are instead.
+    #[error("{0}")]
     NotAModel(String),
 
     /// The file is a model file of a format version this build cannot read.
@@ -76,6 +77,10 @@ pub enum Error {
         limit: &'static str,
     },
 
+    /// Reading or writing a stream failed (a count shard's file, for instance).
+    #[error("input/output error: {0}")]
+    Io(String),
+
     /// An invariant of the code itself failed: a bug, not a problem of the input.
     #[error("internal error: {0}; this is a bug in ultra-efficient-llm, please report it with the input that caused it")]
     Internal(String),
@@ -97,6 +102,7 @@ impl Error {
             Error::NotText(_) => "NOT_TEXT",
             Error::Arpa { .. } => "INVALID_ARPA",
             Error::TooLarge { .. } => "TOO_LARGE",
+            Error::Io(_) => "IO_ERROR",
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -113,12 +119,17 @@ impl Error {
             Error::NotText(_) => "NotTextError",
             Error::Arpa { .. } => "ArpaError",
             Error::TooLarge { .. } => "TooLargeError",
+            Error::Io(_) => "IoError",
             Error::Internal(_) => "InternalError",
         }
     }
 
     pub(crate) fn corrupted(what: impl Into<String>) -> Self {
         Error::Corrupted(what.into())
+    }
+
+    pub(crate) fn io(e: std::io::Error) -> Self {
+        Error::Io(e.to_string())
     }
 
     pub(crate) fn internal(what: impl Into<String>) -> Self {
@@ -162,6 +173,7 @@ mod tests {
                 what: "x",
                 limit: "y",
             },
+            Error::Io(String::new()),
             Error::Internal(String::new()),
         ];
         let mut codes: Vec<_> = all.iter().map(Error::code).collect();

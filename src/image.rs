@@ -144,7 +144,7 @@ fn split(bytes: &[u8]) -> Result<(&[u8], &[u8], &[u8])> {
         } else {
             "the first bytes are not \"UELMIMAG\""
         };
-        return Err(Error::NotAModel(hint.into()));
+        return Err(Error::NotAModel(format!("not an index image: {hint}")));
     }
     if bytes.len() < IMAGE_HEADER_LEN {
         return Err(Error::Truncated {

@@ -1,12 +1,14 @@
-//! Smoothing and pruning of the counted patterns: Kneser-Ney adjusted counts, modified
-//! Kneser-Ney discounts (as KenLM's `lmplz` computes them), pruning by count and by a cap on
-//! patterns, and the compaction of the trie to the patterns kept.
+//! Smoothing and pruning of the counted patterns into the parts of a model: Kneser-Ney adjusted
+//! counts, modified Kneser-Ney discounts (as KenLM's `lmplz` computes them), pruning by count
+//! and by a cap on patterns, and the compaction of the trie to the patterns kept.
 
-use crate::count::Counted;
+use crate::config::TrainOptions;
+use crate::count::{Counted, Plan};
 use crate::mem;
+use crate::parts::{Counts, Parts, TrainingStats, Values};
 use crate::progress::{cost, Meter, Tick};
 use crate::trie::Trie;
-use crate::vocab::{BOS, UNK};
+use crate::vocab::{Vocab, BOS, UNK};
 
 /// Adjusted counts: raw at the top order and for patterns that start with `<s>`, continuation
 /// counts (distinct left extensions, counted first in place) elsewhere, zero for `<s>` and
@@ -208,6 +210,109 @@ pub(crate) fn compact(
         suffix,
         pruned,
     )
+}
+
+/// The patterns kept after smoothing and pruning, with what the model file holds of them.
+struct Smoothed {
+    trie: Trie,
+    /// Adjusted counts, per node.
+    a: Vec<u32>,
+    suffix: Vec<u32>,
+    /// Per context, the mass of its pruned children (empty when nothing was pruned).
+    pruned: Vec<u32>,
+    discounts: Vec<[f64; 3]>,
+    /// The orders whose discounts are the fallback.
+    fallback: Vec<u8>,
+    pruned_patterns: u64,
+}
+
+/// What a model's training facts say of its text.
+#[derive(Clone, Copy)]
+pub(crate) struct TextFacts {
+    pub bytes: u64,
+    pub sentences: u64,
+    /// Tokens, each sentence's `</s>` included (its `<s>` not).
+    pub tokens: u64,
+}
+
+/// The model's parts and the trie's suffix links, from the counts of every pattern (in the
+/// trainer's numbering) and the vocabulary: smoothing and pruning by `opts`. With a `plan`,
+/// sets `meter`'s total to the whole build's work once the patterns kept are known.
+pub(crate) fn parts_of(
+    counted: Counted,
+    vocab: Vocab,
+    opts: &TrainOptions,
+    text: TextFacts,
+    meter: &Meter,
+    plan: Option<&Plan>,
+) -> (Parts, Vec<u32>) {
+    let order = opts.max_pattern_length;
+    let s = smooth(counted, opts, meter);
+    if let Some(plan) = plan {
+        // The file and index are made of the patterns kept: the rest of the work is known now.
+        let (nodes, contexts) = (s.trie.nodes() as u64, s.trie.level_start[order] as u64);
+        let total = meter.done() + plan.finishing_work(nodes, contexts);
+        // Once every level is counted, the plan is the exact work (pruning aside, which it
+        // bounds): the figures of each pass match what the pass adds.
+        debug_assert!(plan.may_prune || plan.ranks || plan.units() == total);
+        meter.set_total(total);
+    }
+    let training = TrainingStats {
+        options: opts.clone(),
+        bytes: text.bytes,
+        sentences: text.sentences,
+        tokens: text.tokens,
+        discounts: s.discounts.clone(),
+        discount_fallback: s.fallback.clone(),
+        pruned_patterns: s.pruned_patterns,
+    };
+    let parts = Parts {
+        vocab,
+        trie: s.trie,
+        values: Values::Counts {
+            a: Counts::Decoded(s.a),
+            pruned: s.pruned,
+            discounts: s.discounts,
+        },
+        training: Some(training),
+    };
+    (parts, s.suffix)
+}
+
+/// Kneser-Ney adjusted counts and discounts of `counted`, then pruning by `opts`'
+/// `min_frequency` and `max_patterns`, and the trie compacted to the patterns kept.
+fn smooth(counted: Counted, opts: &TrainOptions, meter: &Meter) -> Smoothed {
+    let a = adjusted_counts(&counted, meter);
+    let (discounts, fallback) = discounts(&counted.trie, &a, meter);
+    let kept = prune(&counted, opts.min_frequency, opts.max_patterns, meter);
+    let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
+    // What the model does not need is dropped here, not at the end of the build: the file and
+    // index are made next, and peak memory is what a fresh WebAssembly instance pays for page
+    // by page.
+    let (trie, a, suffix, pruned) = if pruned_patterns == 0 {
+        let Counted {
+            trie,
+            suffix,
+            count,
+        } = counted;
+        drop(count);
+        (trie, a, suffix, Vec::new())
+    } else {
+        let compacted = compact(&counted, &a, &kept);
+        meter.add(cost::COMPACT * counted.trie.nodes() as u64);
+        drop(counted);
+        compacted
+    };
+    drop(kept);
+    Smoothed {
+        trie,
+        a,
+        suffix,
+        pruned,
+        discounts,
+        fallback,
+        pruned_patterns,
+    }
 }
 
 #[cfg(test)]

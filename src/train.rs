@@ -19,21 +19,18 @@ use std::cell::Cell;
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainOptions;
-use crate::count::{count, Counted, Plan};
+use crate::count::{count, Plan};
 use crate::error::{Error, Result};
 use crate::mem;
 use crate::model::{Model, ModelFile};
-use crate::parts::{Counts, Parts, TrainingStats, Values};
+use crate::parts::Parts;
 use crate::progress::{cost, Meter, Tick};
-use crate::smooth::{adjusted_counts, compact, discounts, prune};
+use crate::shard::CountShard;
+use crate::smooth::{parts_of, TextFacts};
 use crate::tokenizer::tokenize;
-use crate::trie::Trie;
 use crate::vocab::{Vocab, BOS, EOS, RESERVED};
 
-/// The longest sentence, in bytes: a longer line is split into several (see [`Trainer::feed`]),
-/// so one huge line can neither hold the whole input in memory nor make the counts depend on how
-/// the text was chunked.
-pub const MAX_LINE_BYTES: usize = 1 << 20;
+pub use crate::config::MAX_LINE_BYTES;
 
 /// What the trainer is doing, for progress reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -342,26 +339,60 @@ impl Trainer {
         let vocab = self.renumber_by_frequency(&mut tokens, meter)?;
         let counted = count(&tokens, vocab.len(), order, meter, &mut plan)?;
         drop(tokens);
-        let s = smooth(counted, &self.opts, meter);
-        // The file and index are made of the patterns kept: the rest of the work is known now.
-        let (nodes, contexts) = (s.trie.nodes() as u64, s.trie.level_start[order] as u64);
-        let total = meter.done() + plan.finishing_work(nodes, contexts);
-        // Once every level is counted, the plan is the exact work (pruning aside, which it
-        // bounds): the figures of each pass match what the pass adds.
-        debug_assert!(plan.may_prune || plan.ranks || plan.units() == total);
-        meter.set_total(total);
-        let training = self.stats(&s);
-        let parts = Parts {
+        let text = self.text_facts();
+        Ok(parts_of(
+            counted,
             vocab,
-            trie: s.trie,
-            values: Values::Counts {
-                a: Counts::Decoded(s.a),
-                pruned: s.pruned,
-                discounts: s.discounts,
-            },
-            training: Some(training),
-        };
-        Ok((parts, s.suffix))
+            &self.opts,
+            text,
+            meter,
+            Some(&plan),
+        ))
+    }
+
+    /// Counts everything fed, without smoothing: the raw counts of every pattern, as a
+    /// [`CountShard`] that merges with others ([`CountShard::merge`]) into the counts of all
+    /// their texts, and then into the model that training on all of it at once makes.
+    ///
+    /// # Errors
+    /// As [`Trainer::finish`].
+    pub fn finish_counts(mut self) -> Result<CountShard> {
+        self.end_input()?;
+        let order = self.opts.max_pattern_length;
+        let mut tokens = std::mem::take(&mut self.tokens);
+        // The shards' numbering: the reserved words, then the others by spelling.
+        let v = self.vocab.len();
+        let mut by_spelling: Vec<u32> = (RESERVED..v as u32).collect();
+        by_spelling.sort_unstable_by(|&a, &b| self.vocab.word(a).cmp(self.vocab.word(b)));
+        let mut new_word: Vec<u32> = (0..v as u32).collect();
+        for (rank, &old) in by_spelling.iter().enumerate() {
+            new_word[old as usize] = RESERVED + rank as u32;
+        }
+        for t in &mut tokens {
+            *t = new_word[*t as usize];
+        }
+        let words: Vec<Box<str>> = (0..RESERVED)
+            .chain(by_spelling)
+            .map(|id| Box::from(self.vocab.word(id)))
+            .collect();
+        let mut plan = self.plan(tokens.len() as u64, false);
+        let counted = count(&tokens, v, order, &Meter::none(), &mut plan)?;
+        drop(tokens);
+        Ok(CountShard::of_counted(
+            words,
+            counted,
+            self.bytes_seen,
+            self.sentences,
+        ))
+    }
+
+    /// What the training facts say of the text fed.
+    fn text_facts(&self) -> TextFacts {
+        TextFacts {
+            bytes: self.bytes_seen,
+            sentences: self.sentences,
+            tokens: self.freq.iter().sum::<u64>() - self.freq[BOS as usize],
+        }
     }
 
     /// Ends the input: counts a last line without a newline.
@@ -399,19 +430,6 @@ impl Trainer {
         }
     }
 
-    /// The training facts a model keeps, given its smoothing.
-    fn stats(&self, s: &Smoothed) -> TrainingStats {
-        TrainingStats {
-            options: self.opts.clone(),
-            bytes: self.bytes_seen,
-            sentences: self.sentences,
-            tokens: self.freq.iter().sum::<u64>() - self.freq[BOS as usize],
-            discounts: s.discounts.clone(),
-            discount_fallback: s.fallback.clone(),
-            pruned_patterns: s.pruned_patterns,
-        }
-    }
-
     /// Renumbers words by falling frequency (ties by spelling): frequent words get small ids,
     /// hence small varints in the model file and index entries that sit together.
     fn renumber_by_frequency(&self, tokens: &mut [u32], meter: &Meter) -> Result<Vocab> {
@@ -438,56 +456,6 @@ impl Trainer {
                 .map(|id| self.vocab.word(id)),
         )
         .ok_or_else(|| Error::internal("vocabulary rebuild failed"))
-    }
-}
-
-/// The patterns kept after smoothing and pruning, with what the model file holds of them.
-struct Smoothed {
-    trie: Trie,
-    /// Adjusted counts, per node.
-    a: Vec<u32>,
-    suffix: Vec<u32>,
-    /// Per context, the mass of its pruned children (empty when nothing was pruned).
-    pruned: Vec<u32>,
-    discounts: Vec<[f64; 3]>,
-    /// The orders whose discounts are the fallback.
-    fallback: Vec<u8>,
-    pruned_patterns: u64,
-}
-
-/// Kneser-Ney adjusted counts and discounts of `counted`, then pruning by `opts`'
-/// `min_frequency` and `max_patterns`, and the trie compacted to the patterns kept.
-fn smooth(counted: Counted, opts: &TrainOptions, meter: &Meter) -> Smoothed {
-    let a = adjusted_counts(&counted, meter);
-    let (discounts, fallback) = discounts(&counted.trie, &a, meter);
-    let kept = prune(&counted, opts.min_frequency, opts.max_patterns, meter);
-    let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
-    // What the model does not need is dropped here, not at the end of the build: the file and
-    // index are made next, and peak memory is what a fresh WebAssembly instance pays for page
-    // by page.
-    let (trie, a, suffix, pruned) = if pruned_patterns == 0 {
-        let Counted {
-            trie,
-            suffix,
-            count,
-        } = counted;
-        drop(count);
-        (trie, a, suffix, Vec::new())
-    } else {
-        let compacted = compact(&counted, &a, &kept);
-        meter.add(cost::COMPACT * counted.trie.nodes() as u64);
-        drop(counted);
-        compacted
-    };
-    drop(kept);
-    Smoothed {
-        trie,
-        a,
-        suffix,
-        pruned,
-        discounts,
-        fallback,
-        pruned_patterns,
     }
 }
 

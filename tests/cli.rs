@@ -868,3 +868,99 @@ fn perplexity_streams_its_files() {
         big.len() >> 20
     );
 }
+
+#[test]
+fn count_shards_merge_into_the_model_of_all_their_text() {
+    let tmp = Tmp::new("shards");
+    // Three pieces of the tiny corpus, the first without a last newline: each file's last line
+    // ends with the file, in `count` as in `train`.
+    let lines: Vec<&str> = TINY.lines().collect();
+    let third = lines.len() / 3;
+    let pieces = [
+        lines[..third].join("\n"),
+        lines[third..2 * third].join("\n") + "\n",
+        lines[2 * third..].join("\n") + "\n",
+    ];
+    let mut texts = Vec::new();
+    let mut shards = Vec::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        let text = tmp.write(&format!("part{i}.txt"), piece.as_bytes());
+        let shard = tmp.path(&format!("part{i}.cnt"));
+        let r = uellm([
+            OsStr::new("count"),
+            p(&text),
+            OsStr::new("-o"),
+            p(&shard),
+            OsStr::new("--order"),
+            OsStr::new("4"),
+            OsStr::new("--json"),
+        ])
+        .ok();
+        let v = r.json();
+        assert_eq!(v["order"], 4);
+        assert_eq!(v["shard_bytes"], std::fs::metadata(&shard).unwrap().len());
+        texts.push(text);
+        shards.push(shard);
+    }
+    let whole = tmp.path("whole.uelm");
+    let merged = tmp.path("merged.uelm");
+    let mut args = vec![OsStr::new("train")];
+    args.extend(texts.iter().map(|t| p(t)));
+    args.extend([
+        OsStr::new("-o"),
+        p(&whole),
+        OsStr::new("--order"),
+        OsStr::new("4"),
+    ]);
+    args.extend([OsStr::new("--min-frequency"), OsStr::new("2")]);
+    uellm(&args).ok();
+    let mut args = vec![OsStr::new("train"), OsStr::new("--from-counts")];
+    args.extend(shards.iter().map(|s| p(s)));
+    args.extend([
+        OsStr::new("-o"),
+        p(&merged),
+        OsStr::new("--min-frequency"),
+        OsStr::new("2"),
+    ]);
+    let out = uellm(&args).ok();
+    assert!(out.stdout.contains("3 files"), "{}", out.stdout);
+    assert_eq!(
+        std::fs::read(&merged).unwrap(),
+        std::fs::read(&whole).unwrap()
+    );
+
+    // A wrong order, a model given as a shard, text and shards at once.
+    uellm([
+        OsStr::new("train"),
+        OsStr::new("--from-counts"),
+        p(&shards[0]),
+        OsStr::new("-o"),
+        p(&merged),
+        OsStr::new("--order"),
+        OsStr::new("3"),
+    ])
+    .fails_with(&["part0.cnt", "--order", "up to 4 words"]);
+    uellm([
+        OsStr::new("train"),
+        OsStr::new("--from-counts"),
+        p(&shards[0]),
+        p(&whole),
+        OsStr::new("-o"),
+        p(&merged),
+    ])
+    .fails_with(&["not a count shard", "model file", "shard 2 of 2"]);
+    let r = uellm([
+        OsStr::new("train"),
+        p(&texts[0]),
+        OsStr::new("--from-counts"),
+        p(&shards[0]),
+        OsStr::new("-o"),
+        p(&merged),
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    // The failed runs left the model as it was.
+    assert_eq!(
+        std::fs::read(&merged).unwrap(),
+        std::fs::read(&whole).unwrap()
+    );
+}

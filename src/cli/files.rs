@@ -49,7 +49,8 @@ pub fn input_size(path: &Path) -> Result<Option<u64>, CliError> {
     Ok(meta.is_file().then_some(meta.len()))
 }
 
-fn open(path: &Path) -> Result<Box<dyn Read>, CliError> {
+/// Opens an input (`-`: standard input), naming it in errors.
+pub fn open(path: &Path) -> Result<Box<dyn Read>, CliError> {
     if is_std(path) {
         return Ok(Box::new(io::stdin().lock()));
     }

@@ -2,7 +2,8 @@
 //!
 //! * [`commands`]: `generate`, `perplexity`, `predict`, `score`, `export-arpa`, `import-arpa`,
 //!   `image`, `inspect`;
-//! * [`train`], `train`: check the files, train, write the model, report;
+//! * [`train`], `train` and `count`: check the files, train (or count), write the model (or the
+//!   count shard), report;
 //! * [`error`]: [`CliError`] and the exit status;
 //! * [`files`]: reading text and models, writing files atomically;
 //! * [`report`]: number formatting, tables, JSON output.
@@ -53,6 +54,9 @@ struct Cli {
 enum Command {
     /// Train a model on UTF-8 text files (one sentence a line) and write it to a file
     Train(train::TrainArgs),
+    /// Count the patterns of UTF-8 text files into a count shard, which `train --from-counts`
+    /// merges with others into a model
+    Count(train::CountArgs),
     /// Generate text after a prompt; the text streams to stdout, statistics go to stderr
     Generate(commands::GenerateArgs),
     /// Perplexity of text files under a model (KenLM `query` definitions)
@@ -77,6 +81,7 @@ impl Command {
     fn json(&self) -> bool {
         match self {
             Command::Train(a) => a.json,
+            Command::Count(a) => a.json,
             Command::Generate(a) => a.json,
             Command::Perplexity(a) => a.json,
             Command::Predict(a) => a.json,
@@ -95,6 +100,7 @@ pub fn main() -> ExitCode {
     let json = cli.command.json();
     let result = match cli.command {
         Command::Train(a) => train::train(a),
+        Command::Count(a) => train::count(a),
         Command::Generate(a) => commands::generate(a),
         Command::Perplexity(a) => commands::perplexity(a),
         Command::Predict(a) => commands::predict(a),

@@ -7,7 +7,9 @@ use std::time::Instant;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
-use ultra_efficient_llm::{Error, ModelFile, ModelInfo, Phase, TrainOptions, Trainer, MAX_ORDER};
+use ultra_efficient_llm::{
+    CountShard, Error, ModelFile, ModelInfo, Phase, TrainOptions, Trainer, MAX_ORDER,
+};
 
 use super::commands::list;
 use super::files::{self, display};
@@ -26,15 +28,19 @@ replaced); a FIFO or character device (/dev/null) is written through; a director
 or socket is refused.")]
 pub struct TrainArgs {
     /// UTF-8 text files, one sentence a line (`-` reads standard input)
-    #[arg(required = true, value_name = "FILES")]
+    #[arg(value_name = "FILES", required_unless_present = "from_counts")]
     pub files: Vec<PathBuf>,
+    /// Train from count shards (written by `uellm count`) instead of text: the model is the one
+    /// that training on all of their text at once makes, byte for byte; the order is theirs
+    #[arg(long, value_name = "SHARD", num_args = 1.., conflicts_with = "files")]
+    pub from_counts: Vec<PathBuf>,
     /// Where to write the model
     #[arg(short, long, value_name = "MODEL")]
     pub output: PathBuf,
-    /// n-gram order: patterns of 1 to N words are learned
-    #[arg(long, value_name = "N", default_value_t = 6,
+    /// n-gram order: patterns of 1 to N words are learned [default: 6, or the shards' order]
+    #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u8).range(1..=MAX_ORDER as i64))]
-    pub order: u8,
+    pub order: Option<u8>,
     /// Prune patterns of two or more words seen fewer than N times (1 keeps all)
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -47,12 +53,20 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
+/// The order when neither `--order` nor shards give one.
+const DEFAULT_ORDER: u8 = 6;
+
 /// `uellm train`.
 pub fn train(args: TrainArgs) -> Result<(), CliError> {
-    let total = check_paths(&args)?;
-    let (trainer, bar) = trainer(&args, total)?;
     let t0 = Instant::now();
-    let (file, read) = read_into(trainer, &args.files, &bar)?;
+    let (file, read) = if args.from_counts.is_empty() {
+        let total = check_paths(&args.files, &args.output)?;
+        let opts = options(&args, args.order.unwrap_or(DEFAULT_ORDER));
+        let (trainer, bar) = trainer(opts, total, args.json)?;
+        read_into(trainer, &args.files, &bar, Trainer::finish_file)?
+    } else {
+        from_counts(&args)?
+    };
     let train_s = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
@@ -71,40 +85,84 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
     }
 }
 
+/// `args`' training options at `order`.
+fn options(args: &TrainArgs, order: u8) -> TrainOptions {
+    TrainOptions {
+        max_pattern_length: order as usize,
+        min_frequency: args.min_frequency,
+        max_patterns: args.max_patterns,
+    }
+}
+
+/// `uellm train --from-counts`: merges the shards and smooths their counts.
+fn from_counts(args: &TrainArgs) -> Result<(ModelFile, Vec<u64>), CliError> {
+    check_paths(&args.from_counts, &args.output)?;
+    let shards = open_shards(&args.from_counts)?;
+    let read = shards.iter().map(|(_, size)| *size).collect();
+    let merged = CountShard::merge(shards.into_iter().map(|(f, _)| f))
+        .map_err(|e| CliError::about(names(&args.from_counts), e))?;
+    let order = merged.order() as u8;
+    if args.order.is_some_and(|o| o != order) {
+        return Err(CliError::about(
+            names(&args.from_counts),
+            Error::InvalidOption {
+                name: "max_pattern_length",
+                reason: format!("the shards hold patterns of up to {order} words"),
+            },
+        ));
+    }
+    let file = merged.into_file(&options(args, order))?;
+    Ok((file, read))
+}
+
+/// An input opened for reading, and its size (0 for standard input).
+type Opened = (Box<dyn io::Read>, u64);
+
+/// Each shard file, buffered, with its size.
+fn open_shards(paths: &[PathBuf]) -> Result<Vec<Opened>, CliError> {
+    paths
+        .iter()
+        .map(|p| {
+            let size = files::input_size(p)?.unwrap_or(0);
+            let read: Box<dyn io::Read> = Box::new(io::BufReader::new(files::open(p)?));
+            Ok((read, size))
+        })
+        .collect()
+}
+
 /// Checks every input and the output before any work, so that a typo in the last file fails at
 /// once; returns the inputs' total size when every one has a size (standard input has none).
-fn check_paths(args: &TrainArgs) -> Result<Option<u64>, CliError> {
+fn check_paths(inputs: &[PathBuf], output: &std::path::Path) -> Result<Option<u64>, CliError> {
     let mut total = Some(0u64);
-    for path in &args.files {
+    for path in inputs {
         let size = files::input_size(path)?;
         total = total.zip(size).map(|(t, s)| t + s);
     }
-    if args.files.iter().filter(|p| files::is_std(p)).count() > 1 {
+    if inputs.iter().filter(|p| files::is_std(p)).count() > 1 {
         return Err(CliError::io_msg(
             "standard input (`-`) can be given only once",
         ));
     }
-    if files::is_std(&args.output) {
+    if files::is_std(output) {
         return Err(CliError::io_msg(
-            "the model must go to a file: give -o MODEL (not `-`)",
+            "the output must go to a file: give -o FILE (not `-`)",
         ));
     }
-    files::check_output_dir(&args.output)?;
+    files::check_output_dir(output)?;
     Ok(total)
 }
 
-/// The trainer of `args`' options, expecting `total` bytes, and the progress bar it reports to.
-fn trainer(args: &TrainArgs, total: Option<u64>) -> Result<(Trainer, ProgressBar), CliError> {
-    let opts = TrainOptions {
-        max_pattern_length: args.order as usize,
-        min_frequency: args.min_frequency,
-        max_patterns: args.max_patterns,
-    };
+/// The trainer of `opts`, expecting `total` bytes, and the progress bar it reports to.
+fn trainer(
+    opts: TrainOptions,
+    total: Option<u64>,
+    json: bool,
+) -> Result<(Trainer, ProgressBar), CliError> {
     let mut trainer = Trainer::new(opts)?;
     if let Some(t) = total {
         trainer.set_total_bytes(t);
     }
-    let bar = progress_bar(total, args.json);
+    let bar = progress_bar(total, json);
     let b = bar.clone();
     // The bar counts bytes read; the build after the last byte shows its share done in the
     // message (at most about 200 updates, see `Trainer::on_progress`).
@@ -121,13 +179,14 @@ fn trainer(args: &TrainArgs, total: Option<u64>) -> Result<(Trainer, ProgressBar
     Ok((trainer, bar))
 }
 
-/// Feeds every file of `paths` to `trainer` and finishes it: the model file, and the bytes read
-/// of each path. The bar is cleared whatever happens.
-fn read_into(
+/// Feeds every file of `paths` to `trainer` and finishes it with `finish` (the model file, or
+/// the counts), with the bytes read of each path. The bar is cleared whatever happens.
+fn read_into<T>(
     mut trainer: Trainer,
     paths: &[PathBuf],
     bar: &ProgressBar,
-) -> Result<(ModelFile, Vec<u64>), CliError> {
+    finish: impl FnOnce(Trainer) -> Result<T, Error>,
+) -> Result<(T, Vec<u64>), CliError> {
     let mut read = Vec::with_capacity(paths.len());
     let counted = (|| {
         for path in paths {
@@ -140,8 +199,8 @@ fn read_into(
         bar.finish_and_clear();
         return Err(e);
     }
-    // Only the file is written: no generation index.
-    let file = trainer.finish_file();
+    // Only the file is written (no generation index), or the counts.
+    let file = finish(trainer);
     bar.finish_and_clear();
     let file = file.map_err(|e| match e {
         Error::EmptyInput => CliError::about(names(paths), e),
@@ -176,8 +235,7 @@ impl Summary {
 
     /// The `--json` summary.
     fn json(&self, args: &TrainArgs, out: &mut impl Write) -> Result<(), CliError> {
-        let inputs: Vec<_> = args
-            .files
+        let inputs: Vec<_> = inputs(args)
             .iter()
             .zip(&self.read)
             .map(|(p, n)| json!({ "path": display(p), "bytes": n }))
@@ -199,13 +257,13 @@ impl Summary {
     /// The summary as lines of text.
     fn text(&self, args: &TrainArgs, out: &mut impl Write) -> Result<(), CliError> {
         let info = &self.info;
-        let n = args.files.len();
+        let n = inputs(args).len();
         writeln!(
             out,
             "read     {} file{} ({}), {} bytes",
             n,
             if n == 1 { "" } else { "s" },
-            names(&args.files),
+            names(inputs(args)),
             thousands(self.bytes_in())
         )?;
         writeln!(
@@ -275,6 +333,98 @@ fn progress_bar(total: Option<u64>, json: bool) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+/// The files a model was made from: the text, or the count shards.
+fn inputs(args: &TrainArgs) -> &[PathBuf] {
+    if args.from_counts.is_empty() {
+        &args.files
+    } else {
+        &args.from_counts
+    }
+}
+
+/// Arguments of `uellm count`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The shard holds the raw counts of every pattern of 1 to N words of the files (read as `train` \
+reads them: each file's last line ends with the file). Shards of any parts of a corpus, counted \
+anywhere, merge with `uellm train --from-counts SHARD... -o MODEL` into the model that training \
+on the whole corpus makes, byte for byte. SHARD is written atomically, as `train` writes MODEL.")]
+pub struct CountArgs {
+    /// UTF-8 text files, one sentence a line (`-` reads standard input)
+    #[arg(required = true, value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// Where to write the count shard
+    #[arg(short, long, value_name = "SHARD")]
+    pub output: PathBuf,
+    /// n-gram order: patterns of 1 to N words are counted
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_ORDER,
+          value_parser = clap::value_parser!(u8).range(1..=MAX_ORDER as i64))]
+    pub order: u8,
+    /// Print a JSON summary on stdout (no progress bar)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `uellm count`.
+pub fn count(args: CountArgs) -> Result<(), CliError> {
+    let total = check_paths(&args.files, &args.output)?;
+    let opts = TrainOptions {
+        max_pattern_length: args.order as usize,
+        ..TrainOptions::default()
+    };
+    let (trainer, bar) = trainer(opts, total, args.json)?;
+    let t0 = Instant::now();
+    let (shard, read) = read_into(trainer, &args.files, &bar, Trainer::finish_counts)?;
+    let count_s = t0.elapsed().as_secs_f64();
+    let written = files::write_atomic(&args.output, |w| {
+        shard.write_to(w).map_err(io::Error::other)
+    })?;
+    let bytes: u64 = read.iter().sum();
+    let mut out = io::stdout().lock();
+    if args.json {
+        let v = json!({
+            "shard": args.output.display().to_string(),
+            "inputs": args.files.iter().zip(&read)
+                .map(|(p, n)| json!({ "path": display(p), "bytes": n }))
+                .collect::<Vec<_>>(),
+            "bytes": bytes,
+            "seconds": count_s,
+            "order": shard.order(),
+            "sentences": shard.sentences(),
+            "vocab_size": shard.vocab_len(),
+            "patterns": shard.patterns(),
+            "shard_bytes": written,
+        });
+        report::write_json(&mut out, &v)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "read     {} file{} ({}), {} bytes",
+        args.files.len(),
+        if args.files.len() == 1 { "" } else { "s" },
+        names(&args.files),
+        thousands(bytes)
+    )?;
+    writeln!(
+        out,
+        "counted  order {} in {} s: {} sentences, vocabulary {}, {} patterns",
+        shard.order(),
+        fixed(count_s, 3),
+        thousands(shard.sentences()),
+        thousands(shard.vocab_len() as u64),
+        thousands(shard.patterns())
+    )?;
+    writeln!(
+        out,
+        "shard    {}: {} bytes, {} bytes/pattern",
+        args.output.display(),
+        thousands(written),
+        fixed(written as f64 / shard.patterns().max(1) as f64, 2)
+    )?;
+    Ok(())
 }
 
 /// The paths, comma-separated.

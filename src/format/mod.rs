@@ -125,7 +125,7 @@ pub fn check_prefix(bytes: &[u8], file_len: u64) -> Result<()> {
         } else {
             "the first bytes are not \"UELMODEL\""
         };
-        return Err(Error::NotAModel(hint.into()));
+        return Err(Error::NotAModel(format!("not a model file: {hint}")));
     }
     if file_len < HEADER_LEN as u64 || bytes.len() < HEADER_LEN {
         return Err(Error::Truncated {

@@ -1,0 +1,270 @@
+//! The count shards' tests: written and read back, merged into the model of all their text,
+//! and every damaged shard refused.
+#![cfg(test)]
+
+use super::*;
+use crate::testing::TINY;
+use crate::Trainer;
+
+fn opts(order: usize, min_frequency: u32, max_patterns: u64) -> TrainOptions {
+    TrainOptions {
+        max_pattern_length: order,
+        min_frequency,
+        max_patterns,
+    }
+}
+
+fn counts(text: &str, order: usize) -> CountShard {
+    let mut t = Trainer::new(opts(order, 1, 0)).unwrap();
+    t.feed(text);
+    t.finish_counts().unwrap()
+}
+
+fn trained(text: &str, o: &TrainOptions) -> Vec<u8> {
+    let mut t = Trainer::new(o.clone()).unwrap();
+    t.feed(text);
+    t.finish_file().unwrap().bytes
+}
+
+/// `text` cut into `n` pieces at line ends (each piece ends with its newline).
+fn pieces(text: &str, n: usize) -> Vec<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let per = lines.len().div_ceil(n);
+    lines.chunks(per).map(|c| c.concat()).collect()
+}
+
+/// A reader that hands out a few bytes at a time, so that every field crosses a refill.
+struct Trickle<'a>(&'a [u8], usize);
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.1.min(buf.len()).min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_shard_reads_back_as_written() {
+    for order in [1, 2, 3, 5] {
+        let shard = counts(TINY, order);
+        let bytes = shard.to_bytes();
+        assert_eq!(CountShard::from_bytes(&bytes).unwrap(), shard);
+        for step in [1, 3, 7] {
+            let read = CountShard::merge([Trickle(&bytes, step)]).unwrap();
+            assert_eq!(read, shard, "order {order}, {step} bytes a read");
+        }
+        let mut written = Vec::new();
+        shard.write_to(&mut written).unwrap();
+        assert_eq!(written, bytes);
+        assert_eq!(shard.order(), order);
+        assert_eq!(shard.bytes(), TINY.len() as u64);
+        assert!(shard.sentences() > 0 && shard.patterns() > shard.vocab_len() as u64 - 1);
+    }
+}
+
+#[test]
+fn merged_shards_make_the_model_of_all_their_text() {
+    for (order, min_frequency, max_patterns) in
+        [(1, 1, 0), (3, 1, 0), (5, 1, 0), (4, 2, 0), (3, 1, 500)]
+    {
+        let o = opts(order, min_frequency, max_patterns);
+        let whole = trained(TINY, &o);
+        for n in [1, 2, 3, 7] {
+            let shards: Vec<Vec<u8>> = pieces(TINY, n)
+                .iter()
+                .map(|p| counts(p, order).to_bytes())
+                .collect();
+            assert_eq!(shards.len(), n);
+            let merged = CountShard::merge(shards.iter().map(|s| &s[..])).unwrap();
+            assert_eq!(merged.bytes(), TINY.len() as u64);
+            assert_eq!(
+                merged.clone().into_file(&o).unwrap().bytes,
+                whole,
+                "order {order}, min_frequency {min_frequency}, max_patterns {max_patterns}, \
+                 {n} shards"
+            );
+            // Merging is associative: the merge of merges is the same counts.
+            if n == 3 {
+                let ab = CountShard::merge([&shards[0][..], &shards[1][..]]).unwrap();
+                let again = CountShard::merge([&ab.to_bytes()[..], &shards[2][..]]).unwrap();
+                assert_eq!(again, merged);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_merged_model_is_the_trained_model() {
+    let o = opts(3, 1, 0);
+    let halves = pieces(TINY, 2);
+    let shards: Vec<Vec<u8>> = halves.iter().map(|p| counts(p, 3).to_bytes()).collect();
+    let model = CountShard::merge(shards.iter().map(|s| &s[..]))
+        .unwrap()
+        .into_model(&o)
+        .unwrap();
+    let mut t = Trainer::new(o).unwrap();
+    t.feed(TINY);
+    assert_eq!(model.to_bytes(), t.finish().unwrap().to_bytes());
+}
+
+#[test]
+fn shards_of_disjoint_vocabularies_merge() {
+    let o = opts(3, 1, 0);
+    let (a, b) = (
+        "zebra yak xylophone\nyak zebra\n",
+        "apple banana\nbanana apple cherry\n",
+    );
+    let merged =
+        CountShard::merge([&counts(a, 3).to_bytes()[..], &counts(b, 3).to_bytes()[..]]).unwrap();
+    assert_eq!(merged.vocab_len(), 3 + 6);
+    assert_eq!(
+        merged.into_file(&o).unwrap().bytes,
+        trained(&format!("{a}{b}"), &o)
+    );
+}
+
+#[test]
+fn options_must_match_the_counts() {
+    let shard = counts(TINY, 3);
+    let e = shard.clone().into_file(&opts(4, 1, 0)).unwrap_err();
+    assert_eq!(e.code(), "INVALID_OPTION");
+    assert!(e.to_string().contains("up to 3 words"), "{e}");
+    assert_eq!(
+        shard.into_file(&opts(3, 0, 0)).unwrap_err().code(),
+        "INVALID_OPTION"
+    );
+}
+
+#[test]
+fn bad_shards_give_typed_errors() {
+    let bytes = counts("the cat sat\nthe dog sat on the mat\n", 3).to_bytes();
+    assert_eq!(
+        CountShard::merge(std::iter::empty::<&[u8]>())
+            .unwrap_err()
+            .code(),
+        "EMPTY_INPUT"
+    );
+    let model = trained("the cat sat\n", &opts(3, 1, 0));
+    let e = CountShard::from_bytes(&model).unwrap_err();
+    assert_eq!(e.code(), "NOT_A_MODEL");
+    assert!(
+        e.to_string()
+            .starts_with("not a count shard: this is a model file"),
+        "{e}"
+    );
+    assert_eq!(
+        CountShard::from_bytes(b"hello").unwrap_err().code(),
+        "NOT_A_MODEL"
+    );
+    let mut newer = bytes.clone();
+    newer[8] = 9;
+    assert_eq!(
+        CountShard::from_bytes(&newer).unwrap_err().code(),
+        "UNSUPPORTED_VERSION"
+    );
+    let four = counts("the cat sat\n", 4).to_bytes();
+    let e = CountShard::merge([&bytes[..], &four[..]]).unwrap_err();
+    assert!(e.to_string().contains("different orders"), "{e}");
+    // Every cut and every damaged byte is an error, never a panic or a wrong merge.
+    for cut in 0..bytes.len() {
+        assert!(
+            CountShard::from_bytes(&bytes[..cut]).is_err(),
+            "cut at {cut}"
+        );
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(CountShard::from_bytes(&longer).is_err());
+    for at in 12..bytes.len() {
+        for flip in [1u8, 0x80, 0xff] {
+            let mut bad = bytes.clone();
+            bad[at] ^= flip;
+            assert!(
+                CountShard::from_bytes(&bad).is_err(),
+                "byte {at} ^ {flip:#x}"
+            );
+        }
+    }
+}
+
+/// A shard whose checksum is right but whose fields are not: written by hand.
+fn forged(body: &[u64], words: &[&str]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(SHARD_MAGIC);
+    out.extend_from_slice(&SHARD_VERSION.to_le_bytes());
+    out.extend_from_slice(&[0, 0]);
+    let mut b = Vec::new();
+    let (head, rest) = body.split_at(4);
+    for &v in head {
+        crate::varint::put(&mut b, v);
+    }
+    for w in words {
+        crate::varint::put(&mut b, w.len() as u64);
+        b.extend_from_slice(w.as_bytes());
+    }
+    for &v in rest {
+        crate::varint::put(&mut b, v);
+    }
+    let crc = crc32fast::hash(&b);
+    out.extend_from_slice(&b);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+#[test]
+fn inconsistent_fields_are_refused_even_with_a_good_checksum() {
+    let words = ["<unk>", "<s>", "</s>", "a", "b"];
+    // order 2, 10 bytes, 1 sentence, 5 words; unigram counts; then bigrams.
+    let good = forged(&[2, 10, 1, 5, 0, 1, 1, 1, 1, 2, 1, 3, 1, 1, 1, 1], &words);
+    let shard = CountShard::from_bytes(&good).unwrap();
+    assert_eq!(shard.patterns(), 5 + 2);
+    let cases: [(&[u64], &[&str], &str); 6] = [
+        // A word out of the vocabulary.
+        (
+            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 1, 1, 7, 1],
+            &words,
+            "out of the vocabulary",
+        ),
+        // A pattern that does not rise.
+        (
+            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 2, 1, 3, 1, 1, 0, 1],
+            &words,
+            "not sorted",
+        ),
+        // A count of 0.
+        (
+            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 1, 1, 3, 0],
+            &words,
+            "count is 0",
+        ),
+        // Words out of order.
+        (
+            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 0],
+            &["<unk>", "<s>", "</s>", "b", "a"],
+            "sorted vocabulary",
+        ),
+        // A reserved word missing.
+        (
+            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 0],
+            &["<unk>", "<x>", "</s>", "a", "b"],
+            "sorted vocabulary",
+        ),
+        // Order 0.
+        (&[0, 10, 1, 5], &words, "bad order"),
+    ];
+    for (body, w, what) in cases {
+        let e = CountShard::from_bytes(&forged(body, w)).unwrap_err();
+        assert_eq!(e.code(), "CORRUPTED", "{what}");
+        assert!(e.to_string().contains(what), "{e} should say {what}");
+    }
+    // A bigram whose first word was never counted as a prefix cannot happen in a real shard
+    // (every word is a unigram), but a trigram whose bigram prefix is missing can be forged.
+    let e = CountShard::from_bytes(&forged(
+        &[3, 10, 1, 5, 0, 1, 1, 1, 1, 1, 1, 3, 1, 1, 3, 4, 4, 1],
+        &words,
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("prefix is not counted"), "{e}");
+}

@@ -56,6 +56,7 @@ mod cache;
 pub mod clock;
 mod config;
 mod count;
+mod entropy;
 mod error;
 pub mod format;
 mod generate;
@@ -82,6 +83,7 @@ pub use cache::{CacheStats, ACTIVATION_CACHE_MAX_BYTES};
 pub use config::{
     GenerateOptions, GenerateOverrides, Preset, TrainOptions, MAX_ACTIVATION_CACHE_SIZE, MAX_ORDER,
 };
+pub use entropy::EntropyPruning;
 pub use error::{Error, Result};
 pub use generate::{Generation, GenerationCache, GenerationStats, StopReason};
 pub use mem::{native_extras, set_native_extras};

@@ -4,6 +4,8 @@
 
 use crate::config::TrainOptions;
 use crate::count::{Counted, Plan};
+use crate::entropy::{self, EntropyPruning};
+use crate::error::Result;
 use crate::mem;
 use crate::parts::{Counts, Parts, TrainingStats, Values};
 use crate::progress::{cost, Meter, Tick};
@@ -236,8 +238,12 @@ pub(crate) struct TextFacts {
 }
 
 /// The model's parts and the trie's suffix links, from the counts of every pattern (in the
-/// trainer's numbering) and the vocabulary: smoothing and pruning by `opts`. With a `plan`,
-/// sets `meter`'s total to the whole build's work once the patterns kept are known.
+/// trainer's numbering) and the vocabulary: smoothing and pruning by `opts`, then by relative
+/// entropy when asked. With a `plan`, sets `meter`'s total to the whole build's work once the
+/// patterns kept are known.
+///
+/// # Errors
+/// Those of encoding the model file, which [`EntropyPruning::FileBytes`] does to measure it.
 pub(crate) fn parts_of(
     counted: Counted,
     vocab: Vocab,
@@ -245,9 +251,56 @@ pub(crate) fn parts_of(
     text: TextFacts,
     meter: &Meter,
     plan: Option<&Plan>,
-) -> (Parts, Vec<u32>) {
+    entropy: Option<EntropyPruning>,
+) -> Result<(Parts, Vec<u32>)> {
     let order = opts.max_pattern_length;
-    let s = smooth(counted, opts, meter);
+    let a = adjusted_counts(&counted, meter);
+    let (discounts, fallback) = discounts(&counted.trie, &a, meter);
+    let mut kept = prune(&counted, opts.min_frequency, opts.max_patterns, meter);
+    if let Some(e) = entropy {
+        let cost = entropy::costs(&counted, &a, &discounts);
+        let (t, suffix) = (&counted.trie, &counted.suffix);
+        let threshold = match e {
+            EntropyPruning::Threshold(x) => x,
+            EntropyPruning::Patterns(n) => entropy::smallest_fitting(&cost, |x| {
+                // The root is no pattern.
+                Ok(entropy::kept_count(&entropy::keep(t, suffix, &cost, x, &kept)) - 1 <= n)
+            })?,
+            EntropyPruning::FileBytes(n) => entropy::smallest_fitting(&cost, |x| {
+                let k = entropy::keep(t, suffix, &cost, x, &kept);
+                let s = compacted(&counted, &a, &k, discounts.clone(), fallback.clone());
+                let (parts, suffix) = assemble(s, vocab.clone(), opts, text);
+                let body = crate::format::encode_body(&parts, &suffix, &Meter::none())?;
+                Ok((crate::format::HEADER_LEN + body.len()) as u64 <= n)
+            })?,
+        };
+        kept = entropy::keep(t, suffix, &cost, threshold, &kept);
+    }
+    let s = if kept.iter().all(|&k| k) {
+        let Counted {
+            trie,
+            suffix,
+            count,
+        } = counted;
+        drop(count);
+        Smoothed {
+            trie,
+            a,
+            suffix,
+            pruned: Vec::new(),
+            discounts,
+            fallback,
+            pruned_patterns: 0,
+        }
+    } else {
+        // What the model does not need is dropped here, not at the end of the build: the
+        // file and index are made next, and peak memory is what a fresh WebAssembly instance
+        // pays for page by page.
+        let s = compacted(&counted, &a, &kept, discounts, fallback);
+        meter.add(cost::COMPACT * counted.trie.nodes() as u64);
+        s
+    };
+    drop(kept);
     if let Some(plan) = plan {
         // The file and index are made of the patterns kept: the rest of the work is known now.
         let (nodes, contexts) = (s.trie.nodes() as u64, s.trie.level_start[order] as u64);
@@ -257,13 +310,39 @@ pub(crate) fn parts_of(
         debug_assert!(plan.may_prune || plan.ranks || plan.units() == total);
         meter.set_total(total);
     }
+    Ok(assemble(s, vocab, opts, text))
+}
+
+/// The patterns `kept` of `c`, compacted.
+fn compacted(
+    c: &Counted,
+    a: &[u32],
+    kept: &[bool],
+    discounts: Vec<[f64; 3]>,
+    fallback: Vec<u8>,
+) -> Smoothed {
+    let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
+    let (trie, a, suffix, pruned) = compact(c, a, kept);
+    Smoothed {
+        trie,
+        a,
+        suffix,
+        pruned,
+        discounts,
+        fallback,
+        pruned_patterns,
+    }
+}
+
+/// The parts of a model of the smoothed patterns `s`.
+fn assemble(s: Smoothed, vocab: Vocab, opts: &TrainOptions, text: TextFacts) -> (Parts, Vec<u32>) {
     let training = TrainingStats {
         options: opts.clone(),
         bytes: text.bytes,
         sentences: text.sentences,
         tokens: text.tokens,
         discounts: s.discounts.clone(),
-        discount_fallback: s.fallback.clone(),
+        discount_fallback: s.fallback,
         pruned_patterns: s.pruned_patterns,
     };
     let parts = Parts {
@@ -277,42 +356,6 @@ pub(crate) fn parts_of(
         training: Some(training),
     };
     (parts, s.suffix)
-}
-
-/// Kneser-Ney adjusted counts and discounts of `counted`, then pruning by `opts`'
-/// `min_frequency` and `max_patterns`, and the trie compacted to the patterns kept.
-fn smooth(counted: Counted, opts: &TrainOptions, meter: &Meter) -> Smoothed {
-    let a = adjusted_counts(&counted, meter);
-    let (discounts, fallback) = discounts(&counted.trie, &a, meter);
-    let kept = prune(&counted, opts.min_frequency, opts.max_patterns, meter);
-    let pruned_patterns = kept.iter().filter(|&&k| !k).count() as u64;
-    // What the model does not need is dropped here, not at the end of the build: the file and
-    // index are made next, and peak memory is what a fresh WebAssembly instance pays for page
-    // by page.
-    let (trie, a, suffix, pruned) = if pruned_patterns == 0 {
-        let Counted {
-            trie,
-            suffix,
-            count,
-        } = counted;
-        drop(count);
-        (trie, a, suffix, Vec::new())
-    } else {
-        let compacted = compact(&counted, &a, &kept);
-        meter.add(cost::COMPACT * counted.trie.nodes() as u64);
-        drop(counted);
-        compacted
-    };
-    drop(kept);
-    Smoothed {
-        trie,
-        a,
-        suffix,
-        pruned,
-        discounts,
-        fallback,
-        pruned_patterns,
-    }
 }
 
 #[cfg(test)]

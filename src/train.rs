@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::TrainOptions;
 use crate::count::{count, Plan};
+use crate::entropy::EntropyPruning;
 use crate::error::{Error, Result};
 use crate::mem;
 use crate::model::{Model, ModelFile};
@@ -89,6 +90,7 @@ pub struct Trainer {
     bytes_total: Option<u64>,
     sentences: u64,
     progress: Option<Box<dyn FnMut(Progress)>>,
+    entropy: Option<EntropyPruning>,
 }
 
 impl Trainer {
@@ -109,7 +111,23 @@ impl Trainer {
             bytes_total: None,
             sentences: 0,
             progress: None,
+            entropy: None,
         })
+    }
+
+    /// Prunes the model by relative entropy as well (see [`EntropyPruning`]), after
+    /// `min_frequency` and `max_patterns`; `None` (the default) does not. The choice is not
+    /// part of [`TrainOptions`], which the model file stores in a fixed form; the patterns it
+    /// removes count in [`TrainingStats::pruned_patterns`](crate::TrainingStats).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a bad value ([`EntropyPruning::validate`]).
+    pub fn set_entropy_pruning(&mut self, entropy: Option<EntropyPruning>) -> Result<()> {
+        if let Some(e) = &entropy {
+            e.validate()?;
+        }
+        self.entropy = entropy;
+        Ok(())
     }
 
     /// Announces how many bytes will be fed in all, for progress reports and to size buffers.
@@ -340,14 +358,15 @@ impl Trainer {
         let counted = count(&tokens, vocab.len(), order, meter, &mut plan)?;
         drop(tokens);
         let text = self.text_facts();
-        Ok(parts_of(
+        parts_of(
             counted,
             vocab,
             &self.opts,
             text,
             meter,
             Some(&plan),
-        ))
+            self.entropy,
+        )
     }
 
     /// Counts everything fed, without smoothing: the raw counts of every pattern, as a
@@ -384,6 +403,19 @@ impl Trainer {
             self.bytes_seen,
             self.sentences,
         ))
+    }
+
+    /// The vocabulary and raw counts of everything fed, in the model's numbering (for tests
+    /// of what is computed from them).
+    #[cfg(test)]
+    pub(crate) fn counted(mut self) -> Result<(Vocab, crate::count::Counted)> {
+        self.end_input()?;
+        let mut tokens = std::mem::take(&mut self.tokens);
+        let mut plan = self.plan(tokens.len() as u64, false);
+        let vocab = self.renumber_by_frequency(&mut tokens, &Meter::none())?;
+        let order = self.opts.max_pattern_length;
+        let counted = count(&tokens, vocab.len(), order, &Meter::none(), &mut plan)?;
+        Ok((vocab, counted))
     }
 
     /// What the training facts say of the text fed.
@@ -424,7 +456,9 @@ impl Trainer {
             order: self.opts.max_pattern_length,
             with_index,
             ranks: self.opts.max_patterns > 0,
-            may_prune: self.opts.max_patterns > 0 || self.opts.min_frequency > 1,
+            may_prune: self.opts.max_patterns > 0
+                || self.opts.min_frequency > 1
+                || self.entropy.is_some(),
             occurrences: vec![tokens],
             nodes: vec![self.vocab.len() as u64],
         }

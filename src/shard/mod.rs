@@ -46,6 +46,7 @@ use std::io::{Read, Write};
 
 use crate::config::TrainOptions;
 use crate::count::Counted;
+use crate::entropy::EntropyPruning;
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelFile};
 use crate::progress::Meter;
@@ -156,7 +157,7 @@ impl CountShard {
     /// [`Error::InvalidOption`] for options out of range or of another order; as
     /// [`Trainer::finish`](crate::Trainer::finish).
     pub fn into_model(self, opts: &TrainOptions) -> Result<Model> {
-        let (parts, suffix) = self.into_parts(opts)?;
+        let (parts, suffix) = self.into_parts(opts, None)?;
         Model::from_parts(parts, Some(suffix), None, &Meter::none())
     }
 
@@ -167,12 +168,34 @@ impl CountShard {
     /// # Errors
     /// As [`CountShard::into_model`].
     pub fn into_file(self, opts: &TrainOptions) -> Result<ModelFile> {
-        let (parts, suffix) = self.into_parts(opts)?;
+        let (parts, suffix) = self.into_parts(opts, None)?;
         ModelFile::from_parts(&parts, &suffix, &Meter::none())
     }
 
-    fn into_parts(self, opts: &TrainOptions) -> Result<(crate::parts::Parts, Vec<u32>)> {
+    /// [`CountShard::into_file`], then pruned by relative entropy (see [`EntropyPruning`]):
+    /// what [`Trainer::set_entropy_pruning`](crate::Trainer::set_entropy_pruning) makes of the
+    /// same text.
+    ///
+    /// # Errors
+    /// As [`CountShard::into_file`]; [`Error::InvalidOption`] for a bad `entropy`.
+    pub fn into_file_pruned(
+        self,
+        opts: &TrainOptions,
+        entropy: EntropyPruning,
+    ) -> Result<ModelFile> {
+        let (parts, suffix) = self.into_parts(opts, Some(entropy))?;
+        ModelFile::from_parts(&parts, &suffix, &Meter::none())
+    }
+
+    fn into_parts(
+        self,
+        opts: &TrainOptions,
+        entropy: Option<EntropyPruning>,
+    ) -> Result<(crate::parts::Parts, Vec<u32>)> {
         opts.validate()?;
+        if let Some(e) = &entropy {
+            e.validate()?;
+        }
         if opts.max_pattern_length != self.order() {
             return Err(Error::option(
                 "max_pattern_length",
@@ -195,14 +218,7 @@ impl CountShard {
             sentences,
             tokens,
         };
-        Ok(crate::smooth::parts_of(
-            counted,
-            vocab,
-            opts,
-            text,
-            &Meter::none(),
-            None,
-        ))
+        crate::smooth::parts_of(counted, vocab, opts, text, &Meter::none(), None, entropy)
     }
 
     /// A shard of counts in shard order (`counted`'s suffix links are not kept).

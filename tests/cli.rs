@@ -964,3 +964,40 @@ fn count_shards_merge_into_the_model_of_all_their_text() {
         std::fs::read(&whole).unwrap()
     );
 }
+
+#[test]
+fn entropy_pruning_reaches_a_size() {
+    let tmp = Tmp::new("entropy");
+    let whole = tmp.path("whole.uelm");
+    let small = tmp.path("small.uelm");
+    let corpus = tiny();
+    let train = |extra: &[&str], out: &Path| {
+        let mut args = vec![OsStr::new("train"), p(&corpus), OsStr::new("-o"), p(out)];
+        args.extend([OsStr::new("--order"), OsStr::new("4")]);
+        args.extend(extra.iter().map(OsStr::new));
+        uellm(&args)
+    };
+    train(&[], &whole).ok();
+    let full = std::fs::metadata(&whole).unwrap().len();
+    let target = full / 3;
+    let out = train(&["--target-size", &target.to_string(), "--json"], &small).ok();
+    let size = std::fs::metadata(&small).unwrap().len();
+    assert!(
+        size <= target && size > target * 9 / 10,
+        "{size} for {target}"
+    );
+    let pruned = out.json()["info"]["training"]["pruned_patterns"]
+        .as_u64()
+        .unwrap();
+    assert!(pruned > 0);
+    // A size with a unit; a threshold; a bad one; two ways at once.
+    let r = train(&["--target-size", "2KiB"], &small).ok();
+    assert!(r.stdout.contains("--target-size 2048"), "{}", r.stdout);
+    train(&["--prune-entropy", "1e-6"], &small).ok();
+    train(&["--prune-entropy=-1"], &small).fails_with(&["--prune-entropy", "≥ 0"]);
+    let r = train(
+        &["--prune-entropy", "1e-6", "--target-ngrams", "10"],
+        &small,
+    );
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+}

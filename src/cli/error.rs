@@ -128,6 +128,7 @@ fn flag_of(option: &str) -> Option<&'static str> {
         "max_pattern_length" => "--order",
         "min_frequency" => "--min-frequency",
         "max_patterns" => "--max-patterns",
+        "prune_entropy" => "--prune-entropy / --target-size / --target-ngrams",
         "max_tokens" => "--max-tokens",
         "context_window" => "--context-window",
         "temperature" => "--temperature",

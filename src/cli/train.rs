@@ -8,7 +8,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use ultra_efficient_llm::{
-    CountShard, Error, ModelFile, ModelInfo, Phase, TrainOptions, Trainer, MAX_ORDER,
+    CountShard, EntropyPruning, Error, ModelFile, ModelInfo, Phase, TrainOptions, Trainer,
+    MAX_ORDER,
 };
 
 use super::commands::list;
@@ -48,9 +49,58 @@ pub struct TrainArgs {
     /// Keep at most N patterns in all, the most frequent (0: no limit)
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_patterns: u64,
+    /// Relative-entropy pruning (Stolcke; SRILM's -prune): remove the patterns whose removal
+    /// costs less than this (in nats: about the relative increase of perplexity), e.g. 1e-7
+    #[arg(long, value_name = "THRESHOLD", group = "entropy")]
+    pub prune_entropy: Option<f64>,
+    /// Relative-entropy pruning to a model file of at most SIZE bytes (K, M, G: powers of
+    /// 1000; KiB, MiB, GiB: of 1024), e.g. 1M
+    #[arg(long, value_name = "SIZE", group = "entropy", value_parser = parse_size)]
+    pub target_size: Option<u64>,
+    /// Relative-entropy pruning to at most N patterns in all
+    #[arg(long, value_name = "N", group = "entropy")]
+    pub target_ngrams: Option<u64>,
     /// Print a JSON summary on stdout (no progress bar)
     #[arg(long)]
     pub json: bool,
+}
+
+/// A size in bytes: a number with an optional unit (K, M, G: powers of 1000; KiB, MiB, GiB:
+/// of 1024; a trailing B is allowed: 1.5MB).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 500K, 1M, 1.5GiB)"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("`{s}`: unknown unit (K, M, G, KiB, MiB, GiB)")),
+    };
+    let bytes = (n * mult).round();
+    if !(1.0..=u64::MAX as f64).contains(&bytes) {
+        return Err(format!("`{s}` is not a size of at least one byte"));
+    }
+    Ok(bytes as u64)
+}
+
+impl TrainArgs {
+    /// The relative-entropy pruning asked for, if any.
+    fn entropy(&self) -> Option<EntropyPruning> {
+        self.prune_entropy
+            .map(EntropyPruning::Threshold)
+            .or(self.target_size.map(EntropyPruning::FileBytes))
+            .or(self.target_ngrams.map(EntropyPruning::Patterns))
+    }
 }
 
 /// The order when neither `--order` nor shards give one.
@@ -62,7 +112,8 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
     let (file, read) = if args.from_counts.is_empty() {
         let total = check_paths(&args.files, &args.output)?;
         let opts = options(&args, args.order.unwrap_or(DEFAULT_ORDER));
-        let (trainer, bar) = trainer(opts, total, args.json)?;
+        let (mut trainer, bar) = trainer(opts, total, args.json)?;
+        trainer.set_entropy_pruning(args.entropy())?;
         read_into(trainer, &args.files, &bar, Trainer::finish_file)?
     } else {
         from_counts(&args)?
@@ -111,7 +162,11 @@ fn from_counts(args: &TrainArgs) -> Result<(ModelFile, Vec<u64>), CliError> {
             },
         ));
     }
-    let file = merged.into_file(&options(args, order))?;
+    let opts = options(args, order);
+    let file = match args.entropy() {
+        Some(e) => merged.into_file_pruned(&opts, e)?,
+        None => merged.into_file(&opts)?,
+    };
     Ok((file, read))
 }
 
@@ -298,9 +353,15 @@ impl Summary {
         )?;
         if let Some(t) = &info.training {
             if t.pruned_patterns > 0 {
+                let entropy = match args.entropy() {
+                    Some(EntropyPruning::Threshold(x)) => format!(", --prune-entropy {x}"),
+                    Some(EntropyPruning::FileBytes(n)) => format!(", --target-size {n}"),
+                    Some(EntropyPruning::Patterns(n)) => format!(", --target-ngrams {n}"),
+                    None => String::new(),
+                };
                 writeln!(
                     out,
-                    "pruned   {} patterns (--min-frequency {}, --max-patterns {})",
+                    "pruned   {} patterns (--min-frequency {}, --max-patterns {}{entropy})",
                     thousands(t.pruned_patterns),
                     t.options.min_frequency,
                     t.options.max_patterns
@@ -434,4 +495,21 @@ fn names(paths: &[PathBuf]) -> String {
         .map(|p| display(p))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_decimal_and_binary_units() {
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("1.5MB"), Ok(1_500_000));
+        assert_eq!(parse_size("500k"), Ok(500_000));
+        assert_eq!(parse_size("2KiB"), Ok(2048));
+        assert_eq!(parse_size("1 GiB"), Ok(1 << 30));
+        for bad in ["", "M", "1Q", "-1", "0", "0.1"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -49,6 +49,10 @@ pub struct BenchArgs {
     /// Print the JSON document on stdout instead of the tables
     #[arg(long)]
     pub json: bool,
+    /// Skip the size/quality curve (models pruned to 0.5–4 MB by each method; about a minute
+    /// a corpus file)
+    #[arg(long)]
+    pub no_curve: bool,
     /// Run as the WebAssembly build runs in a browser: one thread, no huge pages (the
     /// reference that isolates what WebAssembly itself costs; results are the same)
     #[arg(long)]
@@ -172,12 +176,25 @@ pub fn bench(args: BenchArgs) -> Result<(), CliError> {
     }
     let doc = document(&args, corpora);
     files::write_atomic(&args.json_out, |w| report::write_json(w, &doc))?;
+    let curves: Vec<(&str, &super::curve::Curve)> = doc
+        .corpora
+        .iter()
+        .filter_map(|c| c.curve.as_ref().map(|v| (c.file.as_str(), v)))
+        .collect();
+    let plot = args.json_out.with_file_name("size-quality.svg");
+    if !curves.is_empty() {
+        let svg = super::curve::svg(&curves);
+        files::write_atomic(&plot, |w| w.write_all(svg.as_bytes()))?;
+    }
     let mut out = io::stdout().lock();
     if args.json {
         report::write_json(&mut out, &doc)?;
     } else {
         write!(out, "{}", render::render(&doc))?;
         writeln!(out, "\nwrote {}", args.json_out.display())?;
+        if !curves.is_empty() {
+            writeln!(out, "wrote {} (the size/quality curve)", plot.display())?;
+        }
     }
     Ok(())
 }

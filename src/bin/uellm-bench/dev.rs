@@ -58,7 +58,7 @@ pub struct Diff {
 
 /// Splits the text: the non-empty lines (lines with a token) are numbered from 1, every
 /// [`DEV_EVERY`]-th is dev, the rest fit. Returns (fit, dev, fit lines, dev lines).
-fn split(text: &str) -> (String, String, u64, u64) {
+pub fn split(text: &str) -> (String, String, u64, u64) {
     let (mut fit, mut dev) = (String::new(), String::new());
     let (mut n_fit, mut n_dev) = (0u64, 0u64);
     let mut n = 0u64;

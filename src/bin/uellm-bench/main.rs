@@ -13,6 +13,8 @@
 //!   sampler through `generate_ids` (sampler only) and `generate` (with the detokenizer), and
 //!   with a shaped configuration (temperature 0.8, top-k 40);
 //! * [`dev`]: dev-split perplexity at orders 3 and 5 next to KenLM's figures;
+//! * [`curve`]: the size/quality curve, dev-split perplexity of models pruned to 0.5–4 MB files
+//!   by each pruning method (a table, and an SVG plot beside the JSON);
 //! * [`targets`]: the project's targets, checked on `en-train.txt`;
 //! * [`render`]: the tables for people (the JSON document is [`bench::Document`]).
 //!
@@ -28,6 +30,8 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+mod curve;
 #[cfg(not(target_arch = "wasm32"))]
 mod dev;
 #[cfg(not(target_arch = "wasm32"))]

@@ -10,6 +10,7 @@ use ultra_efficient_llm::{
 };
 
 use super::bench::BenchArgs;
+use super::curve::{self, Curve};
 use super::dev::{self, Dev};
 use super::files::{self, display};
 use super::CliError;
@@ -78,6 +79,8 @@ pub struct Corpus {
     pub runs: Vec<Run>,
     pub median: Run,
     pub dev_split: Vec<Dev>,
+    /// The size/quality curve (none with `--no-curve`).
+    pub curve: Option<Curve>,
 }
 
 /// A model's memory by part ([`ultra_efficient_llm::MemoryUse`]), in bytes.
@@ -138,6 +141,12 @@ pub fn bench_corpus(
 
     say(format!("{name}: dev-split perplexity"));
     let dev_split = dev::dev_split(path, &name)?;
+    let curve = if args.no_curve {
+        None
+    } else {
+        say(format!("{name}: size/quality curve"));
+        Some(curve::curve(&files::read_text(path)?, say)?)
+    };
 
     let info = made.info;
     let training = info.training.clone().unwrap_or_default();
@@ -160,6 +169,7 @@ pub fn bench_corpus(
         runs,
         median,
         dev_split,
+        curve,
     })
 }
 

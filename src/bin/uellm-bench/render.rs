@@ -2,6 +2,7 @@
 //! dev-split tables, and last the targets; one function per table.
 
 use super::bench::{Document, Settings};
+use super::curve::{Curve, METHODS, SIZES};
 use super::measure::{Corpus, Run};
 use super::report::{self, fixed, percent, round_thousands, thousands, Table};
 use super::targets::{Targets, TARGET_FILE};
@@ -20,6 +21,9 @@ pub fn render(doc: &Document) -> String {
         o.push_str(&training_table(c));
         o.push_str(&generation_table(&doc.settings, c));
         o.push_str(&dev_table(&doc.settings, c));
+        if let Some(curve) = &c.curve {
+            o.push_str(&curve_table(curve));
+        }
     }
     o.push_str(&targets_table(doc.targets.as_ref()));
     o
@@ -247,6 +251,35 @@ fn dev_table(s: &Settings, c: &Corpus) -> String {
         ]);
     }
     o.push_str(&t.render());
+    o
+}
+
+/// The size/quality curve: per size, each method's dev perplexity (and file size), and the
+/// winner.
+fn curve_table(c: &Curve) -> String {
+    let mut o = format!(
+        "\nsize/quality: dev-split perplexity of order-{} models pruned to a model file size \
+         (unpruned: {} bytes, perplexity {})\n",
+        c.order,
+        thousands(c.full_bytes),
+        fixed(c.full_perplexity, 3)
+    );
+    let mut head = vec!["file ≤"];
+    head.extend(METHODS);
+    head.push("best");
+    let mut t = Table::new(&head).right(&[0, 1, 2, 3, 4]).indent(2);
+    for size in SIZES {
+        let mut row = vec![format!("{} MB", size as f64 / 1e6)];
+        for m in METHODS {
+            row.push(c.point(m, size).map_or("-".into(), |p| {
+                format!("{} ({} KB)", fixed(p.perplexity, 2), p.file_bytes / 1000)
+            }));
+        }
+        row.push(c.winner(size).map_or("-".into(), |p| p.method.to_string()));
+        t.row(row);
+    }
+    o.push_str(&t.render());
+    o.push_str("  (the settings of each model are in the JSON)\n");
     o
 }
 

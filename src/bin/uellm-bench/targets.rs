@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::curve::METHODS;
 use super::measure::Corpus;
 use super::report::round_thousands;
 
@@ -17,6 +18,8 @@ const TARGET_PREDICT_US: f64 = 20.0;
 const TARGET_PREDICT_PREFIX_US: f64 = 100.0;
 const TARGET_SCORE_TOKENS_PER_SECOND: f64 = 2_000_000.0;
 const TARGET_TOKENS_PER_SECOND: f64 = 3_000_000.0;
+/// Issue 16's size/quality figure: the model file size it is checked at.
+const TARGET_CURVE_BYTES: u64 = 1_000_000;
 
 /// The targets as checked on one file.
 #[derive(Debug, Serialize)]
@@ -123,5 +126,35 @@ pub fn targets_of(c: &Corpus) -> Targets {
                 m.score_tokens_per_second,
             ),
         ],
+    }
+    .with_curve(c)
+}
+
+impl Targets {
+    /// Issue 16's figure, when the curve was made: at a model file of at most 1 MB, the best
+    /// pruning method's dev perplexity is below count pruning's (the best `min_frequency`
+    /// model of at most 1 MB).
+    fn with_curve(mut self, c: &Corpus) -> Targets {
+        let Some(curve) = &c.curve else {
+            return self;
+        };
+        let count = curve.point(METHODS[0], TARGET_CURVE_BYTES);
+        let best = METHODS[1..]
+            .iter()
+            .filter_map(|m| curve.point(m, TARGET_CURVE_BYTES))
+            .min_by(|a, b| a.perplexity.total_cmp(&b.perplexity));
+        if let (Some(count), Some(best)) = (count, best) {
+            self.rows.push(Target {
+                what: "dev perplexity, model file ≤ 1 MB (best pruning)",
+                goal: format!(
+                    "< {} (min_frequency)",
+                    super::report::fixed(count.perplexity, 2)
+                ),
+                measured: best.perplexity,
+                unit: "",
+                met: best.perplexity < count.perplexity,
+            });
+        }
+        self
     }
 }

@@ -251,30 +251,23 @@ pub(crate) fn parts_of(
     text: TextFacts,
     meter: &Meter,
     plan: Option<&Plan>,
-    entropy: Option<EntropyPruning>,
+    by_entropy: Option<EntropyPrune>,
 ) -> Result<(Parts, Vec<u32>)> {
     let order = opts.max_pattern_length;
     let a = adjusted_counts(&counted, meter);
     let (discounts, fallback) = discounts(&counted.trie, &a, meter);
     let mut kept = prune(&counted, opts.min_frequency, opts.max_patterns, meter);
-    if let Some(e) = entropy {
-        let cost = entropy::costs(&counted, &a, &discounts);
-        let (t, suffix) = (&counted.trie, &counted.suffix);
-        let threshold = match e {
-            EntropyPruning::Threshold(x) => x,
-            EntropyPruning::Patterns(n) => entropy::smallest_fitting(&cost, |x| {
-                // The root is no pattern.
-                Ok(entropy::kept_count(&entropy::keep(t, suffix, &cost, x, &kept)) - 1 <= n)
-            })?,
-            EntropyPruning::FileBytes(n) => entropy::smallest_fitting(&cost, |x| {
-                let k = entropy::keep(t, suffix, &cost, x, &kept);
-                let s = compacted(&counted, &a, &k, discounts.clone(), fallback.clone());
-                let (parts, suffix) = assemble(s, vocab.clone(), opts, text);
-                let body = crate::format::encode_body(&parts, &suffix, &Meter::none())?;
-                Ok((crate::format::HEADER_LEN + body.len()) as u64 <= n)
-            })?,
+    if let Some(e) = by_entropy {
+        let what = Pruning {
+            counted: &counted,
+            a: &a,
+            discounts: &discounts,
+            fallback: &fallback,
+            vocab: &vocab,
+            opts,
+            text,
         };
-        kept = entropy::keep(t, suffix, &cost, threshold, &kept);
+        (e.by)(&what, e.entropy, &mut kept)?;
     }
     let s = if kept.iter().all(|&k| k) {
         let Counted {
@@ -311,6 +304,63 @@ pub(crate) fn parts_of(
         meter.set_total(total);
     }
     Ok(assemble(s, vocab, opts, text))
+}
+
+/// Relative-entropy pruning as [`parts_of`] applies it: the choice, and the function that
+/// does it ([`entropy_prune`]), which only the callers that offer the choice name, so that a
+/// build without them (the WebAssembly bindings) leaves its code out.
+#[derive(Clone, Copy)]
+pub(crate) struct EntropyPrune {
+    pub entropy: EntropyPruning,
+    pub by: fn(&Pruning<'_>, EntropyPruning, &mut Vec<bool>) -> Result<()>,
+}
+
+impl EntropyPrune {
+    pub(crate) fn new(entropy: EntropyPruning) -> Self {
+        EntropyPrune {
+            entropy,
+            by: entropy_prune,
+        }
+    }
+}
+
+/// What relative-entropy pruning reads: the counts and what a model file of them is made of.
+pub(crate) struct Pruning<'a> {
+    counted: &'a Counted,
+    a: &'a [u32],
+    discounts: &'a [[f64; 3]],
+    fallback: &'a [u8],
+    vocab: &'a Vocab,
+    opts: &'a TrainOptions,
+    text: TextFacts,
+}
+
+/// Narrows `kept` by relative entropy (see [`crate::entropy`]).
+fn entropy_prune(w: &Pruning<'_>, e: EntropyPruning, kept: &mut Vec<bool>) -> Result<()> {
+    let cost = entropy::costs(w.counted, w.a, w.discounts);
+    let (t, suffix) = (&w.counted.trie, &w.counted.suffix);
+    let threshold = match e {
+        EntropyPruning::Threshold(x) => x,
+        EntropyPruning::Patterns(n) => entropy::smallest_fitting(&cost, |x| {
+            // The root is no pattern.
+            Ok(entropy::kept_count(&entropy::keep(t, suffix, &cost, x, kept)) - 1 <= n)
+        })?,
+        EntropyPruning::FileBytes(n) => entropy::smallest_fitting(&cost, |x| {
+            let k = entropy::keep(t, suffix, &cost, x, kept);
+            let s = compacted(
+                w.counted,
+                w.a,
+                &k,
+                w.discounts.to_vec(),
+                w.fallback.to_vec(),
+            );
+            let (parts, suffix) = assemble(s, w.vocab.clone(), w.opts, w.text);
+            let body = crate::format::encode_body(&parts, &suffix, &Meter::none())?;
+            Ok((crate::format::HEADER_LEN + body.len()) as u64 <= n)
+        })?,
+    };
+    *kept = entropy::keep(t, suffix, &cost, threshold, kept);
+    Ok(())
 }
 
 /// The patterns `kept` of `c`, compacted.

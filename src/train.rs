@@ -27,7 +27,7 @@ use crate::model::{Model, ModelFile};
 use crate::parts::Parts;
 use crate::progress::{cost, Meter, Tick};
 use crate::shard::CountShard;
-use crate::smooth::{parts_of, TextFacts};
+use crate::smooth::{parts_of, EntropyPrune, TextFacts};
 use crate::tokenizer::tokenize;
 use crate::vocab::{Vocab, BOS, EOS, RESERVED};
 
@@ -90,7 +90,7 @@ pub struct Trainer {
     bytes_total: Option<u64>,
     sentences: u64,
     progress: Option<Box<dyn FnMut(Progress)>>,
-    entropy: Option<EntropyPruning>,
+    entropy: Option<EntropyPrune>,
 }
 
 impl Trainer {
@@ -126,7 +126,7 @@ impl Trainer {
         if let Some(e) = &entropy {
             e.validate()?;
         }
-        self.entropy = entropy;
+        self.entropy = entropy.map(EntropyPrune::new);
         Ok(())
     }
 

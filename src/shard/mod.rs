@@ -218,7 +218,8 @@ impl CountShard {
             sentences,
             tokens,
         };
-        crate::smooth::parts_of(counted, vocab, opts, text, &Meter::none(), None, entropy)
+        let prune = entropy.map(crate::smooth::EntropyPrune::new);
+        crate::smooth::parts_of(counted, vocab, opts, text, &Meter::none(), None, prune)
     }
 
     /// A shard of counts in shard order (`counted`'s suffix links are not kept).

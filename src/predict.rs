@@ -390,7 +390,9 @@ impl Model {
     ///
     /// ```
     /// # use ultra_efficient_llm::{TrainOptions, Trainer};
-    /// let model = Trainer::new(TrainOptions::default())?.train_text("the cat sat\n")?;
+    /// let mut trainer = Trainer::new(TrainOptions::default())?;
+    /// trainer.feed("the cat sat\n");
+    /// let model = trainer.finish()?;
     /// let tokens: Vec<_> = model.scores("the cat\n\nthe dog").map(|t| t.token).collect();
     /// assert_eq!(tokens, ["the", "cat", "</s>", "the", "dog", "</s>"]);
     /// # Ok::<(), ultra_efficient_llm::Error>(())

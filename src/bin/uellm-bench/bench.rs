@@ -76,6 +76,10 @@ pub struct BenchArgs {
     /// in a process of its own)
     #[arg(long, value_name = "MODEL", hide = true)]
     pub load_once: Option<PathBuf>,
+    /// With --load-once: then score the first 20 MB of TEXT with the loaded model (streamed
+    /// per-token scores) and report the tokens per second
+    #[arg(long, value_name = "TEXT", hide = true, requires = "load_once")]
+    pub score_text: Option<PathBuf>,
     /// Train an order-5 model on TEXT into the model file MODEL and print the time and the peak
     /// memory as one JSON line (what --scale runs in a process of its own)
     #[arg(long, value_names = ["TEXT", "MODEL"], num_args = 2, hide = true)]
@@ -137,7 +141,7 @@ pub fn bench(args: BenchArgs) -> Result<(), CliError> {
         return slices::generation_slices(model, io::stdin().lock(), &mut io::stdout().lock());
     }
     if let Some(model) = &args.load_once {
-        return load_once(model);
+        return load_once(model, args.score_text.as_deref());
     }
     if let Some([text, model]) = args.train_once.as_deref() {
         return train_once(text, model);
@@ -200,8 +204,8 @@ pub fn bench(args: BenchArgs) -> Result<(), CliError> {
 }
 
 #[cfg(target_os = "linux")]
-fn load_once(model: &std::path::Path) -> Result<(), CliError> {
-    super::scale::load_once(model)
+fn load_once(model: &std::path::Path, text: Option<&std::path::Path>) -> Result<(), CliError> {
+    super::scale::load_once(model, text)
 }
 
 #[cfg(target_os = "linux")]
@@ -224,7 +228,7 @@ fn scale(args: &BenchArgs, mb: u64) -> Result<(), CliError> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn load_once(_: &std::path::Path) -> Result<(), CliError> {
+fn load_once(_: &std::path::Path, _: Option<&std::path::Path>) -> Result<(), CliError> {
     Err(CliError::io_msg(
         "--load-once measures memory through Linux's /proc: Linux only",
     ))

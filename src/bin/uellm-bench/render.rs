@@ -384,5 +384,12 @@ pub fn scale(s: &super::scale::Scale) -> String {
         mb(i.peak_bytes),
         fixed(i.peak_bytes as f64 / i.memory_bytes.max(1) as f64, 2)
     ));
+    if let Some(rate) = i.score_tokens_per_second {
+        o.push_str(&format!(
+            "  score               {} tokens/s (streamed per-token scores of the first 20 MB of \
+             the text)\n",
+            round_thousands(rate)
+        ));
+    }
     o
 }

@@ -11,7 +11,8 @@
 //! * `uellm-bench --load-once MODEL`: reads the file, then times `Model::from_vec` (load time,
 //!   the loaded model's memory);
 //! * the same for the model's index image (`Model::to_image`, written by `--make-image MODEL
-//!   IMAGE`), loaded in place by `Model::from_image_vec`.
+//!   IMAGE`), loaded in place by `Model::from_image_vec`, which then scores the first 20 MB of
+//!   the text (`Model::scores`, as `uellm score` does), timed.
 //!
 //! The text and the model are kept in the folder `scale/` beside `--json-out` (by default
 //! `target/scale/`); the text is made again only when missing.
@@ -40,13 +41,21 @@ pub struct LoadOnce {
     pub index_bytes: u64,
     pub patterns: u64,
     pub file_bytes: u64,
+    /// Streamed per-token scores of the first [`SCORE_BYTES`] of a text, after the load
+    /// (`--score-text`), in tokens per second.
+    #[serde(default)]
+    pub score_tokens_per_second: Option<f64>,
 }
 
-/// `--load-once MODEL`: reads MODEL, times its load, prints a [`LoadOnce`] line.
+/// How much of the sampled text `--scale` scores with the large model.
+const SCORE_BYTES: usize = 20_000_000;
+
+/// `--load-once MODEL [--score-text TEXT]`: reads MODEL, times its load (and scoring TEXT),
+/// prints a [`LoadOnce`] line.
 ///
 /// # Errors
 /// The file's read or load error.
-pub fn load_once(path: &Path) -> Result<(), CliError> {
+pub fn load_once(path: &Path, score: Option<&Path>) -> Result<(), CliError> {
     let bytes = files::read_bytes(path)?;
     let file_bytes = bytes.len() as u64;
     let t0 = Instant::now();
@@ -58,13 +67,31 @@ pub fn load_once(path: &Path) -> Result<(), CliError> {
     .map_err(|e| CliError::about(path.display(), e))?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let info = model.info();
+    let peak = peak_bytes()?;
+    let score_tokens_per_second = match score {
+        Some(text) => {
+            let mut text = files::read_text(text)?;
+            if text.len() > SCORE_BYTES {
+                let cut = text[..SCORE_BYTES].rfind('\n').map_or(0, |i| i + 1);
+                text.truncate(cut);
+            }
+            let t0 = Instant::now();
+            let (n, sum) = model
+                .scores(&text)
+                .fold((0u64, 0.0), |(n, s), t| (n + 1, s + t.log10_prob));
+            std::hint::black_box(sum);
+            Some(n as f64 / t0.elapsed().as_secs_f64())
+        }
+        None => None,
+    };
     let line = LoadOnce {
         load_ms,
-        peak_bytes: peak_bytes()?,
+        peak_bytes: peak,
         memory_bytes: info.memory_bytes,
         index_bytes: model.memory_use().index,
         patterns: info.patterns,
         file_bytes,
+        score_tokens_per_second,
     };
     println!(
         "{}",
@@ -191,7 +218,13 @@ pub fn scale(corpus: &Path, dir: &Path, mb: u64, say: &dyn Fn(String)) -> Result
             .arg(&model)
             .arg(&image),
     )?;
-    let load_image = child(Command::new(&exe).arg("--load-once").arg(&image))?;
+    let load_image = child(
+        Command::new(&exe)
+            .arg("--load-once")
+            .arg(&image)
+            .arg("--score-text")
+            .arg(&text),
+    )?;
     Ok(Scale {
         text_path: text.display().to_string(),
         text_bytes,

@@ -3,9 +3,10 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::io::Read;
+use std::io::{Read, Write};
 
 use super::read::Shard;
+use super::write::{Body, LevelWriter};
 use super::CountShard;
 use crate::config::MAX_ORDER;
 use crate::error::{Error, Result};
@@ -21,8 +22,6 @@ fn corrupted(what: impl std::fmt::Display) -> Error {
 
 /// One shard's place in the merge of a level.
 struct Cursor {
-    /// Patterns of the level still to read.
-    left: u64,
     /// The last pattern read, in the shard's numbering.
     words: Vec<u32>,
     first: bool,
@@ -30,11 +29,26 @@ struct Cursor {
     map: Vec<u32>,
 }
 
-/// Merges `shards`; an error in reading one of several names it (its place, from 1).
-pub(super) fn merge<R: Read>(shards: Vec<Shard<R>>) -> Result<CountShard> {
+/// What a merge makes of the merged counts, given in order: the head, the unigrams' counts,
+/// then each level's patterns, rising.
+pub(super) trait Sink {
+    /// The order, the bytes and sentences of all the text, the merged vocabulary.
+    fn head(&mut self, order: usize, bytes: u64, sentences: u64, vocab: &[Box<str>]) -> Result<()>;
+    /// Each word's count, in vocabulary order.
+    fn unigrams(&mut self, counts: &[u32]) -> Result<()>;
+    /// The start of the level of `k` words.
+    fn level(&mut self, k: usize) -> Result<()>;
+    /// The level's next pattern (its `k` words) and its count.
+    fn pattern(&mut self, words: &[u32], count: u32) -> Result<()>;
+    /// The end of the level.
+    fn level_end(&mut self) -> Result<()>;
+}
+
+/// Merges `shards` into `sink`; an error in reading one of several names it (its place, from 1).
+pub(super) fn merge<R: Read>(shards: Vec<Shard<R>>, sink: &mut impl Sink) -> Result<()> {
     let n = shards.len();
     let mut reading = 0;
-    merge_all(shards, &mut reading).map_err(|e| {
+    merge_all(shards, sink, &mut reading).map_err(|e| {
         let of = |m: String| format!("{m} (shard {} of {n})", reading + 1);
         match e {
             _ if n < 2 => e,
@@ -47,7 +61,11 @@ pub(super) fn merge<R: Read>(shards: Vec<Shard<R>>) -> Result<CountShard> {
 }
 
 /// [`merge`], keeping in `reading` the place of the shard being read.
-fn merge_all<R: Read>(mut shards: Vec<Shard<R>>, reading: &mut usize) -> Result<CountShard> {
+fn merge_all<R: Read>(
+    mut shards: Vec<Shard<R>>,
+    sink: &mut impl Sink,
+    reading: &mut usize,
+) -> Result<()> {
     if shards.is_empty() {
         return Err(Error::EmptyInput);
     }
@@ -94,36 +112,41 @@ fn merge_all<R: Read>(mut shards: Vec<Shard<R>>, reading: &mut usize) -> Result<
                 })
                 .collect();
             Cursor {
-                left: 0,
                 words: Vec::new(),
                 first: true,
                 map,
             }
         })
         .collect();
+    let bytes = heads.iter().fold(0u64, |a, h| a.saturating_add(h.bytes));
+    let sentences = heads
+        .iter()
+        .fold(0u64, |a, h| a.saturating_add(h.sentences));
+    drop(heads);
+    sink.head(order, bytes, sentences, &vocab)?;
+    drop(vocab);
 
     // Level 1: every word, its counts added.
-    let mut word: Vec<u32> = std::iter::once(0).chain(0..v as u32).collect();
-    let mut count = vec![0u32; 1 + v];
+    let mut count = vec![0u32; v];
     for (i, (shard, c)) in shards.iter_mut().zip(&cursors).enumerate() {
         *reading = i;
         for &to in &c.map {
             let n = shard.varint()?.min(u32::MAX as u64) as u32;
-            let at = &mut count[1 + to as usize];
+            let at = &mut count[to as usize];
             *at = at.saturating_add(n);
         }
     }
-    let mut level_start = vec![0u32, 1, 1 + v as u32];
-    let mut child_start = vec![1u32];
+    sink.unigrams(&count)?;
+    drop(count);
 
     for k in 2..=order {
+        sink.level(k)?;
         // Equal patterns of several shards come out one after the other (in any order: their
         // counts are added, saturating, which is the same in any order).
         let mut heap: BinaryHeap<Reverse<(Key, usize, u32)>> =
             BinaryHeap::with_capacity(shards.len());
         for (i, (shard, c)) in shards.iter_mut().zip(&mut cursors).enumerate() {
             *reading = i;
-            c.left = shard.varint()?;
             c.words.clear();
             c.words.resize(k, 0);
             c.first = true;
@@ -131,7 +154,6 @@ fn merge_all<R: Read>(mut shards: Vec<Shard<R>>, reading: &mut usize) -> Result<
                 heap.push(Reverse((key, i, n)));
             }
         }
-        let mut level = Level::new(&level_start, k);
         let mut pending: Option<(Key, u32)> = None;
         while let Some(Reverse((key, i, n))) = heap.pop() {
             *reading = i;
@@ -142,61 +164,196 @@ fn merge_all<R: Read>(mut shards: Vec<Shard<R>>, reading: &mut usize) -> Result<
                 Some((p, c)) if *p == key => *c = c.saturating_add(n),
                 _ => {
                     if let Some((p, c)) = pending.take() {
-                        level.add(&p, c, &mut word, &mut count, &mut child_start)?;
+                        sink.pattern(&p[..k], c)?;
                     }
                     pending = Some((key, n));
                 }
             }
         }
         if let Some((p, c)) = pending.take() {
-            level.add(&p, c, &mut word, &mut count, &mut child_start)?;
+            sink.pattern(&p[..k], c)?;
         }
-        level.close(&mut child_start, word.len());
-        if word.len() >= u32::MAX as usize {
-            return Err(Error::TooLarge {
-                what: "over 4 billion patterns",
-                limit: "2^32 - 1 patterns",
-            });
-        }
-        level_start.push(word.len() as u32);
+        sink.level_end()?;
     }
-    child_start.push(word.len() as u32);
     for (i, shard) in shards.iter_mut().enumerate() {
         *reading = i;
         shard.finish()?;
     }
-    let trie = Trie {
-        level_start,
-        word,
-        child_start,
-    };
-    let bytes = heads.iter().fold(0u64, |a, h| a.saturating_add(h.bytes));
-    let sentences = heads
-        .iter()
-        .fold(0u64, |a, h| a.saturating_add(h.sentences));
-    Ok(CountShard {
-        vocab,
-        trie,
-        count,
-        bytes,
-        sentences,
-    })
+    Ok(())
 }
 
 /// The next pattern of `c`'s shard at this level, in the merged numbering, and its count; none
 /// when the level is done.
 fn next<R: Read>(shard: &mut Shard<R>, c: &mut Cursor) -> Result<Option<(Key, u32)>> {
-    if c.left == 0 {
+    let Some(n) = shard.pattern(&mut c.words, c.first, c.map.len() as u32)? else {
         return Ok(None);
-    }
-    c.left -= 1;
-    let n = shard.pattern(&mut c.words, c.first, c.map.len() as u32)?;
+    };
     c.first = false;
     let mut key = [0u32; MAX_ORDER];
     for (k, &w) in key.iter_mut().zip(&c.words) {
         *k = c.map[w as usize];
     }
     Ok(Some((key, n)))
+}
+
+/// A merge into a [`CountShard`] in memory: the merged trie.
+#[derive(Default)]
+pub(super) struct TrieSink {
+    order: usize,
+    bytes: u64,
+    sentences: u64,
+    vocab: Vec<Box<str>>,
+    word: Vec<u32>,
+    count: Vec<u32>,
+    level_start: Vec<u32>,
+    child_start: Vec<u32>,
+    level: Option<Level>,
+}
+
+impl TrieSink {
+    /// The merged counts.
+    pub(super) fn finish(mut self) -> CountShard {
+        self.child_start.push(self.word.len() as u32);
+        CountShard {
+            vocab: self.vocab,
+            trie: Trie {
+                level_start: self.level_start,
+                word: self.word,
+                child_start: self.child_start,
+            },
+            count: self.count,
+            bytes: self.bytes,
+            sentences: self.sentences,
+        }
+    }
+}
+
+impl Sink for TrieSink {
+    fn head(&mut self, order: usize, bytes: u64, sentences: u64, vocab: &[Box<str>]) -> Result<()> {
+        self.order = order;
+        self.bytes = bytes;
+        self.sentences = sentences;
+        self.vocab = vocab.to_vec();
+        Ok(())
+    }
+
+    fn unigrams(&mut self, counts: &[u32]) -> Result<()> {
+        let v = counts.len();
+        self.word = std::iter::once(0).chain(0..v as u32).collect();
+        self.count = std::iter::once(0).chain(counts.iter().copied()).collect();
+        self.level_start = vec![0, 1, 1 + v as u32];
+        self.child_start = vec![1];
+        Ok(())
+    }
+
+    fn level(&mut self, k: usize) -> Result<()> {
+        self.level = Some(Level::new(&self.level_start, k));
+        Ok(())
+    }
+
+    fn pattern(&mut self, words: &[u32], count: u32) -> Result<()> {
+        let level = self
+            .level
+            .as_mut()
+            .ok_or_else(|| Error::internal("a pattern before its level"))?;
+        level.add(
+            words,
+            count,
+            &mut self.word,
+            &mut self.count,
+            &mut self.child_start,
+        )
+    }
+
+    fn level_end(&mut self) -> Result<()> {
+        if let Some(mut level) = self.level.take() {
+            level.close(&mut self.child_start, self.word.len());
+        }
+        if self.word.len() >= u32::MAX as usize {
+            return Err(Error::TooLarge {
+                what: "over 4 billion patterns",
+                limit: "2^32 - 1 patterns",
+            });
+        }
+        self.level_start.push(self.word.len() as u32);
+        Ok(())
+    }
+}
+
+/// A merge written straight to a shard file: nothing but the vocabulary is kept.
+pub(super) struct WriteSink<W: Write> {
+    body: Option<Body<W>>,
+    out: Option<W>,
+    level: Option<LevelWriter>,
+}
+
+impl<W: Write> WriteSink<W> {
+    pub(super) fn new(out: W) -> Self {
+        WriteSink {
+            body: None,
+            out: Some(out),
+            level: None,
+        }
+    }
+
+    /// Writes the checksum.
+    pub(super) fn finish(self) -> Result<()> {
+        match self.body {
+            Some(b) => b.finish().map_err(Error::io),
+            None => Err(Error::internal("a merge finished before its head")),
+        }
+    }
+
+    fn body(&mut self) -> Result<&mut Body<W>> {
+        self.body
+            .as_mut()
+            .ok_or_else(|| Error::internal("counts before the head"))
+    }
+}
+
+impl<W: Write> Sink for WriteSink<W> {
+    fn head(&mut self, order: usize, bytes: u64, sentences: u64, vocab: &[Box<str>]) -> Result<()> {
+        let out = self
+            .out
+            .take()
+            .ok_or_else(|| Error::internal("a merge's head twice"))?;
+        let mut body = Body::start(out).map_err(Error::io)?;
+        body.head(order, bytes, sentences, vocab)
+            .map_err(Error::io)?;
+        self.body = Some(body);
+        Ok(())
+    }
+
+    fn unigrams(&mut self, counts: &[u32]) -> Result<()> {
+        let b = self.body()?;
+        for &c in counts {
+            b.put(c as u64).map_err(Error::io)?;
+        }
+        Ok(())
+    }
+
+    fn level(&mut self, k: usize) -> Result<()> {
+        self.level = Some(LevelWriter::new(k));
+        Ok(())
+    }
+
+    fn pattern(&mut self, words: &[u32], count: u32) -> Result<()> {
+        let mut level = self
+            .level
+            .take()
+            .ok_or_else(|| Error::internal("a pattern before its level"))?;
+        let done = level.put(self.body()?, words, count).map_err(Error::io);
+        self.level = Some(level);
+        done
+    }
+
+    fn level_end(&mut self) -> Result<()> {
+        let level = self
+            .level
+            .take()
+            .ok_or_else(|| Error::internal("a level's end before its start"))?;
+        level.end(self.body()?).map_err(Error::io)
+    }
 }
 
 /// The level being merged: where its patterns' parents are, in the level before.
@@ -227,7 +384,7 @@ impl Level {
     /// under the parent that is its prefix.
     fn add(
         &mut self,
-        key: &Key,
+        key: &[u32],
         count: u32,
         word: &mut Vec<u32>,
         counts: &mut Vec<u32>,

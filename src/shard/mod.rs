@@ -25,14 +25,16 @@
 //!                 order, bytes of text, sentences, V (words, the reserved three included)
 //!                 V words: length, UTF-8 bytes (the reserved three, then strictly rising)
 //!                 level 1: V counts, one per word, in word order
-//!                 levels 2..=order: the number of patterns n, then n patterns, rising:
-//!                   the first: its k words; the others: the length of the prefix they share
-//!                   with the pattern before (< k), the rise of the next word (≥ 1), the words
-//!                   after it; then the pattern's count (≥ 1)
+//!                 levels 2..=order: the patterns of k words, rising, each: the length of
+//!                   the prefix it shares with the pattern before (< k), the rise of its next
+//!                   word from that one's (≥ 1; the first pattern rises from one below word 0),
+//!                   the words after it, its count (≥ 1); then k, which ends the level
 //!   end - 4     4  CRC-32 of everything from offset 12 (u32 LE)
 //! ```
 //!
-//! The checksum comes last so that a shard is written in one pass; a reader checks it when it
+//! Nothing in it needs to be known before it is written (not even a level's size), so a merge
+//! writes its shard as it goes ([`CountShard::merge_into`]). The checksum comes last, for the
+//! same reason; a reader checks it when it
 //! reaches it, and checks every field on the way (sorted words and patterns, words within the
 //! vocabulary, a prefix for every pattern), so that no bytes make it panic or allocate more than
 //! the bytes it has read justify.
@@ -147,7 +149,30 @@ impl CountShard {
     /// orders; [`Error::Truncated`] for one that ends early; [`Error::Io`] when reading fails;
     /// [`Error::EmptyInput`] for no shard at all; [`Error::TooLarge`] beyond 2^32 - 1 patterns.
     pub fn merge<R: Read>(shards: impl IntoIterator<Item = R>) -> Result<CountShard> {
-        merge::merge(shards.into_iter().map(read::Shard::new).collect())
+        let mut sink = merge::TrieSink::default();
+        merge::merge(
+            shards.into_iter().map(read::Shard::new).collect(),
+            &mut sink,
+        )?;
+        Ok(sink.finish())
+    }
+
+    /// Merges shards as [`CountShard::merge`] does, writing the merged shard to `out` as the
+    /// merge goes: its memory is the merged vocabulary's, whatever the counts' size. The bytes
+    /// are those of [`CountShard::write_to`] of the merge.
+    ///
+    /// # Errors
+    /// As [`CountShard::merge`]; [`Error::Io`] when writing fails.
+    pub fn merge_into<R: Read, W: Write>(
+        shards: impl IntoIterator<Item = R>,
+        out: W,
+    ) -> Result<()> {
+        let mut sink = merge::WriteSink::new(out);
+        merge::merge(
+            shards.into_iter().map(read::Shard::new).collect(),
+            &mut sink,
+        )?;
+        sink.finish()
     }
 
     /// Smooths the counts into a model, as [`Trainer::finish`](crate::Trainer::finish) does

@@ -181,32 +181,44 @@ impl<R: Read> Shard<R> {
         })
     }
 
-    /// The next pattern of a level of `k` words into `words` (which holds the one before
-    /// unless `first`), of a vocabulary of `vocab` words; returns its count.
+    /// The next pattern of a level of `k` words into `words` (which holds the one before, or
+    /// nothing at the level's start: `first`), of a vocabulary of `vocab` words; returns its
+    /// count, or none at the level's end.
     #[inline]
-    pub(crate) fn pattern(&mut self, words: &mut [u32], first: bool, vocab: u32) -> Result<u32> {
+    pub(crate) fn pattern(
+        &mut self,
+        words: &mut [u32],
+        first: bool,
+        vocab: u32,
+    ) -> Result<Option<u32>> {
         let k = words.len();
         let max = vocab as u64 - 1;
+        let shared = self.at_most(k as u64, "bad shared prefix")? as usize;
+        if shared == k {
+            return Ok(None);
+        }
+        let rise = self.varint()?;
+        // The first pattern rises from one below word 0.
         let from = if first {
-            0
-        } else {
-            let shared = self.at_most(k as u64 - 1, "bad shared prefix")? as usize;
-            let rise = self.varint()?;
-            let w = words[shared] as u64 + rise;
-            if rise == 0 || w > max {
-                return Err(corrupted("the patterns are not sorted"));
+            if shared != 0 {
+                return Err(corrupted("bad shared prefix"));
             }
-            words[shared] = w as u32;
-            shared + 1
+            rise.wrapping_sub(1)
+        } else {
+            words[shared] as u64 + rise
         };
-        for w in &mut words[from..] {
+        if rise == 0 || from > max {
+            return Err(corrupted("the patterns are not sorted"));
+        }
+        words[shared] = from as u32;
+        for w in &mut words[shared + 1..] {
             *w = self.at_most(max, "a word is out of the vocabulary")? as u32;
         }
         let count = self.varint()?;
         if count == 0 {
             return Err(corrupted("a pattern's count is 0"));
         }
-        Ok(count.min(u32::MAX as u64) as u32)
+        Ok(Some(count.min(u32::MAX as u64) as u32))
     }
 
     /// Checks the checksum and that nothing follows it.

@@ -216,38 +216,48 @@ fn forged(body: &[u64], words: &[&str]) -> Vec<u8> {
 #[test]
 fn inconsistent_fields_are_refused_even_with_a_good_checksum() {
     let words = ["<unk>", "<s>", "</s>", "a", "b"];
-    // order 2, 10 bytes, 1 sentence, 5 words; unigram counts; then bigrams.
-    let good = forged(&[2, 10, 1, 5, 0, 1, 1, 1, 1, 2, 1, 3, 1, 1, 1, 1], &words);
+    // order 2, 10 bytes, 1 sentence, 5 words; unigram counts; then the bigrams (<s> a) and
+    // (<s> b): shared 0, rise 1 + 1, word 3, count 1; shared 1, rise 1, count 1; the end, 2.
+    let good = forged(
+        &[2, 10, 1, 5, 0, 1, 1, 1, 1, 0, 2, 3, 1, 1, 1, 1, 2],
+        &words,
+    );
     let shard = CountShard::from_bytes(&good).unwrap();
     assert_eq!(shard.patterns(), 5 + 2);
-    let cases: [(&[u64], &[&str], &str); 6] = [
+    let cases: [(&[u64], &[&str], &str); 7] = [
         // A word out of the vocabulary.
         (
-            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 1, 1, 7, 1],
+            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 0, 2, 7, 1, 2],
             &words,
             "out of the vocabulary",
         ),
         // A pattern that does not rise.
         (
-            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 2, 1, 3, 1, 1, 0, 1],
+            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 0, 2, 3, 1, 1, 0, 1, 2],
             &words,
             "not sorted",
         ),
+        // A first pattern that shares a prefix with nothing.
+        (
+            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 1, 2, 1, 2],
+            &words,
+            "bad shared prefix",
+        ),
         // A count of 0.
         (
-            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 1, 1, 3, 0],
+            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 0, 2, 3, 0, 2],
             &words,
             "count is 0",
         ),
         // Words out of order.
         (
-            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 0],
+            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 2],
             &["<unk>", "<s>", "</s>", "b", "a"],
             "sorted vocabulary",
         ),
         // A reserved word missing.
         (
-            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 0],
+            &[2, 10, 1, 5, 0, 1, 1, 1, 1, 2],
             &["<unk>", "<x>", "</s>", "a", "b"],
             "sorted vocabulary",
         ),
@@ -259,12 +269,31 @@ fn inconsistent_fields_are_refused_even_with_a_good_checksum() {
         assert_eq!(e.code(), "CORRUPTED", "{what}");
         assert!(e.to_string().contains(what), "{e} should say {what}");
     }
-    // A bigram whose first word was never counted as a prefix cannot happen in a real shard
-    // (every word is a unigram), but a trigram whose bigram prefix is missing can be forged.
+    // Every word is a unigram, so a bigram always has its prefix; a trigram whose bigram
+    // prefix is missing can be forged: (<s> a) counted, then (a b b).
     let e = CountShard::from_bytes(&forged(
-        &[3, 10, 1, 5, 0, 1, 1, 1, 1, 1, 1, 3, 1, 1, 3, 4, 4, 1],
+        &[3, 10, 1, 5, 0, 1, 1, 1, 1, 0, 2, 3, 1, 2, 0, 4, 4, 4, 1, 3],
         &words,
     ))
     .unwrap_err();
     assert!(e.to_string().contains("prefix is not counted"), "{e}");
+}
+
+#[test]
+fn a_merge_written_as_it_goes_is_the_merge() {
+    let shards: Vec<Vec<u8>> = pieces(TINY, 3)
+        .iter()
+        .map(|p| counts(p, 4).to_bytes())
+        .collect();
+    let mut out = Vec::new();
+    CountShard::merge_into(shards.iter().map(|s| &s[..]), &mut out).unwrap();
+    let merged = CountShard::merge(shards.iter().map(|s| &s[..])).unwrap();
+    assert_eq!(out, merged.to_bytes());
+    assert_eq!(CountShard::from_bytes(&out).unwrap(), merged);
+    // A damaged shard fails the merge, naming it.
+    let mut bad = shards.clone();
+    let last = bad[1].len() - 1;
+    bad[1][last] ^= 1;
+    let e = CountShard::merge_into(bad.iter().map(|s| &s[..]), std::io::sink()).unwrap_err();
+    assert!(e.to_string().contains("shard 2 of 3"), "{e}");
 }

@@ -91,6 +91,16 @@ pub struct Trainer {
     sentences: u64,
     progress: Option<Box<dyn FnMut(Progress)>>,
     entropy: Option<EntropyPrune>,
+    spill: Option<Spill>,
+}
+
+/// Counting in runs ([`Trainer::spill_counts`]): the tokens a run may hold, what takes each
+/// run's counts, how many it took, and its first error.
+struct Spill {
+    tokens: usize,
+    to: Box<dyn FnMut(CountShard) -> Result<()>>,
+    runs: u64,
+    failed: Option<Error>,
 }
 
 impl Trainer {
@@ -112,6 +122,7 @@ impl Trainer {
             sentences: 0,
             progress: None,
             entropy: None,
+            spill: None,
         })
     }
 
@@ -259,6 +270,14 @@ impl Trainer {
     /// Appends one line's tokens as a sentence (nothing for a line without tokens).
     fn add_line(&mut self, line: &str) {
         let line = line.strip_suffix('\r').unwrap_or(line);
+        if self
+            .spill
+            .as_ref()
+            .is_some_and(|s| self.tokens.len() >= s.tokens && s.failed.is_none())
+            && tokenize(line).next().is_some()
+        {
+            self.spill_run();
+        }
         let start = self.tokens.len();
         self.tokens.push(BOS);
         for tok in tokenize(line) {
@@ -311,6 +330,12 @@ impl Trainer {
         with_index: bool,
         make: impl FnOnce(Parts, Vec<u32>, &Meter) -> Result<R>,
     ) -> Result<R> {
+        if self.spill.is_some() {
+            return Err(Error::option(
+                "spill_counts",
+                "a trainer that counts in runs is finished with finish_counts",
+            ));
+        }
         let mut sink = self.progress.take();
         let listening = sink.is_some();
         let phase = Cell::new(Phase::Smoothing);
@@ -373,16 +398,86 @@ impl Trainer {
     /// [`CountShard`] that merges with others ([`CountShard::merge`]) into the counts of all
     /// their texts, and then into the model that training on all of it at once makes.
     ///
+    /// After [`Trainer::spill_counts`], the counts of the text fed since the last run: the
+    /// runs and this merge into the counts of all of it (this one holds the bytes of all the
+    /// text, and may hold no sentence).
+    ///
     /// # Errors
-    /// As [`Trainer::finish`].
+    /// As [`Trainer::finish`]; the first error of a run's spill.
     pub fn finish_counts(mut self) -> Result<CountShard> {
-        self.end_input()?;
+        let spilled = match &mut self.spill {
+            Some(s) => {
+                if let Some(e) = s.failed.take() {
+                    return Err(e);
+                }
+                s.runs > 0
+            }
+            None => false,
+        };
+        if !self.pending.is_empty() {
+            let last = std::mem::take(&mut self.pending);
+            self.add_line(&last);
+        }
+        if let Some(e) = self.spill.as_mut().and_then(|s| s.failed.take()) {
+            return Err(e);
+        }
+        if !spilled {
+            self.end_input()?;
+        } else if !self.pending_bytes.is_empty() {
+            return Err(Error::NotText(
+                "the input ends inside a UTF-8 character".into(),
+            ));
+        }
+        let bytes = self.bytes_seen;
+        self.run_counts(bytes)
+    }
+
+    /// Counts in runs of at most about `tokens` tokens, for a memory bound: once that many
+    /// have been fed, the counts of the text so far go to `to` as a [`CountShard`] (whose
+    /// bytes are 0: [`Trainer::finish_counts`] gives the last run all of them), and the trainer
+    /// starts afresh at the next line. The runs, and the counts `finish_counts` returns, merge
+    /// ([`CountShard::merge`], [`CountShard::merge_into`]) into the counts of all the text:
+    /// `uellm count --memory` writes each run to a temporary file and merges them into its
+    /// output. Only `finish_counts` finishes such a trainer.
+    ///
+    /// The first error of `to` stops the runs; `finish_counts` returns it.
+    pub fn spill_counts(
+        &mut self,
+        tokens: usize,
+        to: impl FnMut(CountShard) -> Result<()> + 'static,
+    ) {
+        self.spill = Some(Spill {
+            tokens: tokens.max(1),
+            to: Box::new(to),
+            runs: 0,
+            failed: None,
+        });
+    }
+
+    /// Hands the counts of the text fed since the last run to the spill, and starts afresh.
+    fn spill_run(&mut self) {
+        let run = self.run_counts(0);
+        if let Some(s) = self.spill.as_mut() {
+            s.runs += 1;
+            if let Err(e) = run.and_then(|shard| (s.to)(shard)) {
+                s.failed = Some(e);
+            }
+        }
+    }
+
+    /// The counts of the tokens fed since the last run, in the shards' numbering, with `bytes`;
+    /// the trainer's tokens, vocabulary and sentences start afresh.
+    fn run_counts(&mut self, bytes: u64) -> Result<CountShard> {
         let order = self.opts.max_pattern_length;
+        let mut plan = self.plan(self.tokens.len() as u64, false);
         let mut tokens = std::mem::take(&mut self.tokens);
+        let vocab = std::mem::take(&mut self.vocab);
+        self.freq = vec![0; RESERVED as usize];
+        let sentences = std::mem::take(&mut self.sentences);
         // The shards' numbering: the reserved words, then the others by spelling.
-        let v = self.vocab.len();
+        let v = vocab.len();
         let mut by_spelling: Vec<u32> = (RESERVED..v as u32).collect();
-        by_spelling.sort_unstable_by(|&a, &b| self.vocab.word(a).cmp(self.vocab.word(b)));
+        by_spelling.sort_unstable_by(|&a, &b| vocab.word(a).cmp(vocab.word(b)));
         let mut new_word: Vec<u32> = (0..v as u32).collect();
         for (rank, &old) in by_spelling.iter().enumerate() {
             new_word[old as usize] = RESERVED + rank as u32;
@@ -392,17 +487,12 @@ impl Trainer {
         }
         let words: Vec<Box<str>> = (0..RESERVED)
             .chain(by_spelling)
-            .map(|id| Box::from(self.vocab.word(id)))
+            .map(|id| Box::from(vocab.word(id)))
             .collect();
-        let mut plan = self.plan(tokens.len() as u64, false);
+        drop(vocab);
         let counted = count(&tokens, v, order, &Meter::none(), &mut plan)?;
         drop(tokens);
-        Ok(CountShard::of_counted(
-            words,
-            counted,
-            self.bytes_seen,
-            self.sentences,
-        ))
+        Ok(CountShard::of_counted(words, counted, bytes, sentences))
     }
 
     /// The vocabulary and raw counts of everything fed, in the model's numbering (for tests

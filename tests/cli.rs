@@ -1001,3 +1001,48 @@ fn entropy_pruning_reaches_a_size() {
     );
     assert_eq!(r.code, Some(2), "{}", r.stderr);
 }
+
+#[test]
+fn counting_in_runs_within_a_memory_bound_makes_the_same_shard() {
+    let tmp = Tmp::new("runs");
+    let whole = tmp.path("whole.cnt");
+    let runs = tmp.path("runs.cnt");
+    let temp = tmp.path("temp");
+    std::fs::create_dir(&temp).unwrap();
+    let count = |out: &Path, memory: &str| {
+        uellm([
+            OsStr::new("count"),
+            p(&tiny()),
+            OsStr::new("-o"),
+            p(out),
+            OsStr::new("--order"),
+            OsStr::new("4"),
+            OsStr::new("--memory"),
+            OsStr::new(memory),
+            OsStr::new("--temp"),
+            p(&temp),
+            OsStr::new("--json"),
+        ])
+        .ok()
+        .json()
+    };
+    assert_eq!(count(&whole, "1G")["runs"], 1);
+    // About 200 tokens a run.
+    let v = count(&runs, "12K");
+    assert!(v["runs"].as_u64().unwrap() > 5, "{v}");
+    assert_eq!(
+        std::fs::read(&runs).unwrap(),
+        std::fs::read(&whole).unwrap()
+    );
+    // The runs are gone.
+    assert_eq!(std::fs::read_dir(&temp).unwrap().count(), 0);
+    uellm([
+        OsStr::new("count"),
+        p(&tiny()),
+        OsStr::new("-o"),
+        p(&runs),
+        OsStr::new("--temp"),
+        p(&tmp.path("missing")),
+    ])
+    .fails_with(&["missing", "does not exist"]);
+}

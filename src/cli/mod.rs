@@ -2,8 +2,9 @@
 //!
 //! * [`commands`]: `generate`, `perplexity`, `predict`, `score`, `export-arpa`, `import-arpa`,
 //!   `image`, `inspect`;
-//! * [`train`], `train` and `count`: check the files, train (or count), write the model (or the
-//!   count shard), report;
+//! * [`train`], `train`: check the files, train, write the model, report;
+//! * [`count`], `count`: the counts of text files into a count shard, in runs that fit a memory
+//!   bound;
 //! * [`error`]: [`CliError`] and the exit status;
 //! * [`files`]: reading text and models, writing files atomically;
 //! * [`report`]: number formatting, tables, JSON output.
@@ -15,6 +16,7 @@
 //! stderr (and as a JSON object on stdout with `--json`), with exit status 1.
 
 mod commands;
+mod count;
 mod error;
 mod files;
 mod report;
@@ -56,7 +58,7 @@ enum Command {
     Train(train::TrainArgs),
     /// Count the patterns of UTF-8 text files into a count shard, which `train --from-counts`
     /// merges with others into a model
-    Count(train::CountArgs),
+    Count(count::CountArgs),
     /// Generate text after a prompt; the text streams to stdout, statistics go to stderr
     Generate(commands::GenerateArgs),
     /// Perplexity of text files under a model (KenLM `query` definitions)
@@ -100,7 +102,7 @@ pub fn main() -> ExitCode {
     let json = cli.command.json();
     let result = match cli.command {
         Command::Train(a) => train::train(a),
-        Command::Count(a) => train::count(a),
+        Command::Count(a) => count::count(a),
         Command::Generate(a) => commands::generate(a),
         Command::Perplexity(a) => commands::perplexity(a),
         Command::Predict(a) => commands::predict(a),

@@ -104,7 +104,7 @@ impl TrainArgs {
 }
 
 /// The order when neither `--order` nor shards give one.
-const DEFAULT_ORDER: u8 = 6;
+pub(super) const DEFAULT_ORDER: u8 = 6;
 
 /// `uellm train`.
 pub fn train(args: TrainArgs) -> Result<(), CliError> {
@@ -187,7 +187,10 @@ fn open_shards(paths: &[PathBuf]) -> Result<Vec<Opened>, CliError> {
 
 /// Checks every input and the output before any work, so that a typo in the last file fails at
 /// once; returns the inputs' total size when every one has a size (standard input has none).
-fn check_paths(inputs: &[PathBuf], output: &std::path::Path) -> Result<Option<u64>, CliError> {
+pub(super) fn check_paths(
+    inputs: &[PathBuf],
+    output: &std::path::Path,
+) -> Result<Option<u64>, CliError> {
     let mut total = Some(0u64);
     for path in inputs {
         let size = files::input_size(path)?;
@@ -208,7 +211,7 @@ fn check_paths(inputs: &[PathBuf], output: &std::path::Path) -> Result<Option<u6
 }
 
 /// The trainer of `opts`, expecting `total` bytes, and the progress bar it reports to.
-fn trainer(
+pub(super) fn trainer(
     opts: TrainOptions,
     total: Option<u64>,
     json: bool,
@@ -236,7 +239,7 @@ fn trainer(
 
 /// Feeds every file of `paths` to `trainer` and finishes it with `finish` (the model file, or
 /// the counts), with the bytes read of each path. The bar is cleared whatever happens.
-fn read_into<T>(
+pub(super) fn read_into<T>(
     mut trainer: Trainer,
     paths: &[PathBuf],
     bar: &ProgressBar,
@@ -405,91 +408,8 @@ fn inputs(args: &TrainArgs) -> &[PathBuf] {
     }
 }
 
-/// Arguments of `uellm count`.
-#[derive(Debug, Args)]
-#[command(after_help = "\
-The shard holds the raw counts of every pattern of 1 to N words of the files (read as `train` \
-reads them: each file's last line ends with the file). Shards of any parts of a corpus, counted \
-anywhere, merge with `uellm train --from-counts SHARD... -o MODEL` into the model that training \
-on the whole corpus makes, byte for byte. SHARD is written atomically, as `train` writes MODEL.")]
-pub struct CountArgs {
-    /// UTF-8 text files, one sentence a line (`-` reads standard input)
-    #[arg(required = true, value_name = "FILES")]
-    pub files: Vec<PathBuf>,
-    /// Where to write the count shard
-    #[arg(short, long, value_name = "SHARD")]
-    pub output: PathBuf,
-    /// n-gram order: patterns of 1 to N words are counted
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_ORDER,
-          value_parser = clap::value_parser!(u8).range(1..=MAX_ORDER as i64))]
-    pub order: u8,
-    /// Print a JSON summary on stdout (no progress bar)
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `uellm count`.
-pub fn count(args: CountArgs) -> Result<(), CliError> {
-    let total = check_paths(&args.files, &args.output)?;
-    let opts = TrainOptions {
-        max_pattern_length: args.order as usize,
-        ..TrainOptions::default()
-    };
-    let (trainer, bar) = trainer(opts, total, args.json)?;
-    let t0 = Instant::now();
-    let (shard, read) = read_into(trainer, &args.files, &bar, Trainer::finish_counts)?;
-    let count_s = t0.elapsed().as_secs_f64();
-    let written = files::write_atomic(&args.output, |w| {
-        shard.write_to(w).map_err(io::Error::other)
-    })?;
-    let bytes: u64 = read.iter().sum();
-    let mut out = io::stdout().lock();
-    if args.json {
-        let v = json!({
-            "shard": args.output.display().to_string(),
-            "inputs": args.files.iter().zip(&read)
-                .map(|(p, n)| json!({ "path": display(p), "bytes": n }))
-                .collect::<Vec<_>>(),
-            "bytes": bytes,
-            "seconds": count_s,
-            "order": shard.order(),
-            "sentences": shard.sentences(),
-            "vocab_size": shard.vocab_len(),
-            "patterns": shard.patterns(),
-            "shard_bytes": written,
-        });
-        report::write_json(&mut out, &v)?;
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "read     {} file{} ({}), {} bytes",
-        args.files.len(),
-        if args.files.len() == 1 { "" } else { "s" },
-        names(&args.files),
-        thousands(bytes)
-    )?;
-    writeln!(
-        out,
-        "counted  order {} in {} s: {} sentences, vocabulary {}, {} patterns",
-        shard.order(),
-        fixed(count_s, 3),
-        thousands(shard.sentences()),
-        thousands(shard.vocab_len() as u64),
-        thousands(shard.patterns())
-    )?;
-    writeln!(
-        out,
-        "shard    {}: {} bytes, {} bytes/pattern",
-        args.output.display(),
-        thousands(written),
-        fixed(written as f64 / shard.patterns().max(1) as f64, 2)
-    )?;
-    Ok(())
-}
-
 /// The paths, comma-separated.
-fn names(paths: &[PathBuf]) -> String {
+pub(super) fn names(paths: &[PathBuf]) -> String {
     paths
         .iter()
         .map(|p| display(p))

@@ -285,6 +285,7 @@ pub(super) struct WriteSink<W: Write> {
     body: Option<Body<W>>,
     out: Option<W>,
     level: Option<LevelWriter>,
+    pub(super) summary: super::Summary,
 }
 
 impl<W: Write> WriteSink<W> {
@@ -293,15 +294,17 @@ impl<W: Write> WriteSink<W> {
             body: None,
             out: Some(out),
             level: None,
+            summary: super::Summary::default(),
         }
     }
 
-    /// Writes the checksum.
-    pub(super) fn finish(self) -> Result<()> {
+    /// Writes the checksum; what was merged.
+    pub(super) fn finish(self) -> Result<super::Summary> {
         match self.body {
-            Some(b) => b.finish().map_err(Error::io),
-            None => Err(Error::internal("a merge finished before its head")),
+            Some(b) => b.finish().map_err(Error::io)?,
+            None => return Err(Error::internal("a merge finished before its head")),
         }
+        Ok(self.summary)
     }
 
     fn body(&mut self) -> Result<&mut Body<W>> {
@@ -321,6 +324,13 @@ impl<W: Write> Sink for WriteSink<W> {
         body.head(order, bytes, sentences, vocab)
             .map_err(Error::io)?;
         self.body = Some(body);
+        self.summary = super::Summary {
+            order,
+            bytes,
+            sentences,
+            vocab_len: vocab.len(),
+            patterns: vocab.len() as u64,
+        };
         Ok(())
     }
 
@@ -344,6 +354,7 @@ impl<W: Write> Sink for WriteSink<W> {
             .ok_or_else(|| Error::internal("a pattern before its level"))?;
         let done = level.put(self.body()?, words, count).map_err(Error::io);
         self.level = Some(level);
+        self.summary.patterns += 1;
         done
     }
 

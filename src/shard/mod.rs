@@ -116,6 +116,17 @@ impl CountShard {
         self.sentences
     }
 
+    /// Its figures, as [`CountShard::merge_into`] reports them.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            order: self.order(),
+            bytes: self.bytes,
+            sentences: self.sentences,
+            vocab_len: self.vocab_len(),
+            patterns: self.patterns(),
+        }
+    }
+
     /// Writes the shard to `out` (see the [module docs](self) for the format).
     ///
     /// # Errors
@@ -166,7 +177,7 @@ impl CountShard {
     pub fn merge_into<R: Read, W: Write>(
         shards: impl IntoIterator<Item = R>,
         out: W,
-    ) -> Result<()> {
+    ) -> Result<Summary> {
         let mut sink = merge::WriteSink::new(out);
         merge::merge(
             shards.into_iter().map(read::Shard::new).collect(),
@@ -262,6 +273,22 @@ impl CountShard {
             sentences,
         }
     }
+}
+
+/// A shard's figures ([`CountShard::summary`]), and what [`CountShard::merge_into`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Summary {
+    /// The longest patterns counted.
+    pub order: usize,
+    /// Bytes of text counted.
+    pub bytes: u64,
+    /// Sentences counted.
+    pub sentences: u64,
+    /// Words of the vocabulary, the reserved three included.
+    pub vocab_len: usize,
+    /// Patterns counted, of every length (each word of the vocabulary is one).
+    pub patterns: u64,
 }
 
 /// Calls `f` with the words of every pattern of level `k` of `trie`, in node order, and its node.

@@ -286,9 +286,19 @@ fn a_merge_written_as_it_goes_is_the_merge() {
         .map(|p| counts(p, 4).to_bytes())
         .collect();
     let mut out = Vec::new();
-    CountShard::merge_into(shards.iter().map(|s| &s[..]), &mut out).unwrap();
+    let m = CountShard::merge_into(shards.iter().map(|s| &s[..]), &mut out).unwrap();
     let merged = CountShard::merge(shards.iter().map(|s| &s[..])).unwrap();
     assert_eq!(out, merged.to_bytes());
+    assert_eq!(
+        (m.order, m.bytes, m.sentences, m.vocab_len, m.patterns),
+        (
+            merged.order(),
+            merged.bytes(),
+            merged.sentences(),
+            merged.vocab_len(),
+            merged.patterns()
+        )
+    );
     assert_eq!(CountShard::from_bytes(&out).unwrap(), merged);
     // A damaged shard fails the merge, naming it.
     let mut bad = shards.clone();
@@ -296,4 +306,61 @@ fn a_merge_written_as_it_goes_is_the_merge() {
     bad[1][last] ^= 1;
     let e = CountShard::merge_into(bad.iter().map(|s| &s[..]), std::io::sink()).unwrap_err();
     assert!(e.to_string().contains("shard 2 of 3"), "{e}");
+}
+
+#[test]
+fn counting_in_runs_merges_into_the_same_counts() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let whole = counts(TINY, 4).to_bytes();
+    for run in [1, 50, 700, 5000] {
+        let runs: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+        let mut t = Trainer::new(opts(4, 1, 0)).unwrap();
+        let into = runs.clone();
+        t.spill_counts(run, move |shard| {
+            assert_eq!(shard.bytes(), 0);
+            into.borrow_mut().push(shard.to_bytes());
+            Ok(())
+        });
+        // Fed in pieces that split lines: a run ends at a line's end all the same.
+        for piece in TINY.as_bytes().chunks(777) {
+            t.feed(std::str::from_utf8(piece).unwrap());
+        }
+        let last = t.finish_counts().unwrap();
+        let mut all = runs.borrow().clone();
+        assert!(
+            all.len() > 1 || run == 5000,
+            "{run} tokens a run: {} runs",
+            all.len()
+        );
+        all.push(last.to_bytes());
+        let mut out = Vec::new();
+        CountShard::merge_into(all.iter().map(|s| &s[..]), &mut out).unwrap();
+        assert_eq!(out, whole, "{run} tokens a run");
+    }
+    // A spill that fails ends the counting with its error; a trainer that spills cannot
+    // finish a model.
+    let mut t = Trainer::new(opts(3, 1, 0)).unwrap();
+    t.spill_counts(10, |_| Err(crate::Error::Io("disk full".into())));
+    t.feed(TINY);
+    assert_eq!(t.finish_counts().unwrap_err().code(), "IO_ERROR");
+    let mut t = Trainer::new(opts(3, 1, 0)).unwrap();
+    t.spill_counts(10, |_| Ok(()));
+    t.feed(TINY);
+    assert_eq!(t.finish_file().unwrap_err().code(), "INVALID_OPTION");
+    // Trailing empty lines after the last run: their bytes still count.
+    let mut t = Trainer::new(opts(2, 1, 0)).unwrap();
+    let runs: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+    let into = runs.clone();
+    t.spill_counts(1, move |s| {
+        into.borrow_mut().push(s.to_bytes());
+        Ok(())
+    });
+    t.feed("a b\nc d\n\n\n");
+    let last = t.finish_counts().unwrap();
+    assert_eq!((last.bytes(), last.sentences()), (10, 1));
+    let mut all = runs.borrow().clone();
+    all.push(last.to_bytes());
+    let merged = CountShard::merge(all.iter().map(|s| &s[..])).unwrap();
+    assert_eq!(merged, counts("a b\nc d\n\n\n", 2));
 }

@@ -1,0 +1,204 @@
+//! `uellm count`: the raw counts of text files into a count shard, in bounded memory: the text
+//! is counted in runs that fit `--memory`, each written to a temporary file, and the runs are
+//! merged into the shard as it is written.
+
+use std::cell::RefCell;
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Instant;
+
+use clap::Args;
+use serde_json::json;
+use ultra_efficient_llm::{CountShard, Error, TrainOptions, Trainer, MAX_ORDER};
+
+use super::files::{self, display};
+use super::report::{self, fixed, thousands};
+use super::train::{check_paths, names, parse_size, read_into, trainer, DEFAULT_ORDER};
+use super::CliError;
+
+/// Memory a run takes per token of its text, at order `order`: the tokens and the counting's
+/// arrays (about 24 bytes), and its patterns (about 12 bytes each; measured on en-train, a
+/// token brings about `order / 2` new patterns up to order 5, fewer beyond).
+fn bytes_per_token(order: usize) -> u64 {
+    24 + 6 * order.min(8) as u64
+}
+
+/// Arguments of `uellm count`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The shard holds the raw counts of every pattern of 1 to N words of the files (read as `train` \
+reads them: each file's last line ends with the file). Shards of any parts of a corpus, counted \
+anywhere, merge with `uellm train --from-counts SHARD... -o MODEL` into the model that training \
+on the whole corpus makes, byte for byte. Text beyond --memory is counted in runs, each written \
+to a temporary file in --temp and merged into SHARD at the end (then removed): the shard is the \
+same. SHARD is written atomically, as `train` writes MODEL.")]
+pub struct CountArgs {
+    /// UTF-8 text files, one sentence a line (`-` reads standard input)
+    #[arg(required = true, value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// Where to write the count shard
+    #[arg(short, long, value_name = "SHARD")]
+    pub output: PathBuf,
+    /// n-gram order: patterns of 1 to N words are counted
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_ORDER,
+          value_parser = clap::value_parser!(u8).range(1..=MAX_ORDER as i64))]
+    pub order: u8,
+    /// Memory for counting (K, M, G: powers of 1000; KiB, MiB, GiB: of 1024) [default: half
+    /// of the machine's memory]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory: Option<u64>,
+    /// Folder for the runs beyond --memory [default: the system's temporary folder]
+    #[arg(long, value_name = "DIR")]
+    pub temp: Option<PathBuf>,
+    /// Print a JSON summary on stdout (no progress bar)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The temporary run files of one count, removed when it ends, whatever happens.
+struct Runs {
+    dir: PathBuf,
+    paths: Vec<PathBuf>,
+}
+
+impl Runs {
+    /// Writes `shard` as the next run.
+    fn put(&mut self, shard: &CountShard) -> Result<(), Error> {
+        let path = self.dir.join(format!(
+            ".uellm-count-{}-{}.run",
+            std::process::id(),
+            self.paths.len()
+        ));
+        let file = File::create(&path).map_err(|e| run_error(&path, &e))?;
+        self.paths.push(path.clone());
+        let mut w = BufWriter::new(file);
+        shard.write_to(&mut w)?;
+        w.into_inner()
+            .map_err(|e| run_error(&path, e.error()))?
+            .sync_all()
+            .map_err(|e| run_error(&path, &e))
+    }
+}
+
+fn run_error(path: &Path, e: &io::Error) -> Error {
+    Error::Io(format!("{}: {e}", path.display()))
+}
+
+impl Drop for Runs {
+    fn drop(&mut self) {
+        for p in &self.paths {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+/// Half the machine's memory (Linux: `MemTotal` of `/proc/meminfo`), if known.
+fn default_memory() -> Option<u64> {
+    let info = fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024 / 2)
+}
+
+/// `uellm count`.
+pub fn count(args: CountArgs) -> Result<(), CliError> {
+    let total = check_paths(&args.files, &args.output)?;
+    let order = args.order as usize;
+    let opts = TrainOptions {
+        max_pattern_length: order,
+        ..TrainOptions::default()
+    };
+    let dir = args.temp.clone().unwrap_or_else(std::env::temp_dir);
+    if !dir.is_dir() {
+        return Err(CliError::io_msg(format!(
+            "{}: the folder for temporary runs does not exist",
+            dir.display()
+        )));
+    }
+    let runs = Rc::new(RefCell::new(Runs {
+        dir,
+        paths: Vec::new(),
+    }));
+    let (mut counter, bar) = trainer(opts, total, args.json)?;
+    if let Some(memory) = args.memory.or_else(default_memory) {
+        let tokens = (memory / bytes_per_token(order)).max(1);
+        let into = runs.clone();
+        counter.spill_counts(tokens as usize, move |shard| into.borrow_mut().put(&shard));
+    }
+    let t0 = Instant::now();
+    let (last, read) = read_into(counter, &args.files, &bar, Trainer::finish_counts)?;
+    let runs = runs.borrow();
+    let (merged, written) = if runs.paths.is_empty() {
+        let written =
+            files::write_atomic(&args.output, |w| last.write_to(w).map_err(io::Error::other))?;
+        (last.summary(), written)
+    } else {
+        // The runs, then the counts still in memory, merged as the shard is written.
+        let mut inputs: Vec<Box<dyn Read>> = Vec::with_capacity(runs.paths.len() + 1);
+        for p in &runs.paths {
+            let f = File::open(p).map_err(|e| CliError::io(p.display(), &e))?;
+            inputs.push(Box::new(BufReader::new(f)));
+        }
+        let tail = last.to_bytes();
+        drop(last);
+        inputs.push(Box::new(io::Cursor::new(tail)));
+        let mut merged = None;
+        let written = files::write_atomic(&args.output, |w| {
+            merged = Some(CountShard::merge_into(inputs, w).map_err(io::Error::other)?);
+            Ok(())
+        })?;
+        let merged = merged.ok_or_else(|| CliError::io_msg("the merge wrote nothing"))?;
+        (merged, written)
+    };
+    let count_s = t0.elapsed().as_secs_f64();
+    let bytes: u64 = read.iter().sum();
+    let n_runs = runs.paths.len() + 1;
+    let mut out = io::stdout().lock();
+    if args.json {
+        let v = json!({
+            "shard": args.output.display().to_string(),
+            "inputs": args.files.iter().zip(&read)
+                .map(|(p, n)| json!({ "path": display(p), "bytes": n }))
+                .collect::<Vec<_>>(),
+            "bytes": bytes,
+            "seconds": count_s,
+            "runs": n_runs,
+            "order": merged.order,
+            "sentences": merged.sentences,
+            "vocab_size": merged.vocab_len,
+            "patterns": merged.patterns,
+            "shard_bytes": written,
+        });
+        report::write_json(&mut out, &v)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "read     {} file{} ({}), {} bytes",
+        args.files.len(),
+        if args.files.len() == 1 { "" } else { "s" },
+        names(&args.files),
+        thousands(bytes)
+    )?;
+    writeln!(
+        out,
+        "counted  order {} in {} s ({} run{}): {} sentences, vocabulary {}, {} patterns",
+        merged.order,
+        fixed(count_s, 3),
+        n_runs,
+        if n_runs == 1 { "" } else { "s" },
+        thousands(merged.sentences),
+        thousands(merged.vocab_len as u64),
+        thousands(merged.patterns)
+    )?;
+    writeln!(
+        out,
+        "shard    {}: {} bytes, {} bytes/pattern",
+        args.output.display(),
+        thousands(written),
+        fixed(written as f64 / merged.patterns.max(1) as f64, 2)
+    )?;
+    Ok(())
+}

@@ -84,12 +84,14 @@ pub(crate) struct Counted {
 }
 
 /// Counts every pattern of 1..=`order` words of `tokens` (sentences `<s> … </s>`, words
-/// numbered 0..`vocab`), laid out breadth-first (see the module docs). Adds its work to `meter`,
-/// and after each level, tightens the meter's total with what `plan` learns from it.
+/// numbered 0..`vocab`), laid out breadth-first (see the module docs), with the suffix links
+/// when `links` (empty otherwise: a count shard needs none). Adds its work to `meter`, and
+/// after each level, tightens the meter's total with what `plan` learns from it.
 pub(crate) fn count(
     tokens: &[u32],
     vocab: usize,
     order: usize,
+    links: bool,
     meter: &Meter,
     plan: &mut Plan,
 ) -> Result<Counted> {
@@ -113,7 +115,7 @@ pub(crate) fn count(
     }
     // The arrays grew by doubling: give back the unused tail before the next allocations.
     drop((occ, ext));
-    levels.finish(meter)
+    levels.finish(links, meter)
 }
 
 /// The trie as it is counted, level by level: per node its word and count, the level table,
@@ -226,7 +228,7 @@ impl Levels {
     }
 
     /// The finished trie, its counts and its suffix links.
-    fn finish(mut self, meter: &Meter) -> Result<Counted> {
+    fn finish(mut self, links: bool, meter: &Meter) -> Result<Counted> {
         self.child_start.push(self.word.len() as u32);
         self.word.shrink_to_fit();
         self.count.shrink_to_fit();
@@ -236,7 +238,11 @@ impl Levels {
             word: self.word,
             child_start: self.child_start,
         };
-        let suffix = trie.suffix_links_metered(meter)?;
+        let suffix = if links {
+            trie.suffix_links_metered(meter)?
+        } else {
+            Vec::new()
+        };
         Ok(Counted {
             trie,
             count: self.count,
@@ -312,7 +318,7 @@ mod tests {
             occurrences: vec![tokens.len() as u64],
             nodes: vec![5],
         };
-        let c = count(&tokens, 5, 3, &Meter::none(), &mut plan).unwrap();
+        let c = count(&tokens, 5, 3, true, &Meter::none(), &mut plan).unwrap();
         c.trie.validate().unwrap();
         assert_eq!(c.trie.suffix_links().unwrap(), c.suffix);
         // Bigrams: (<s> a) (a a) (a b) (a </s>) (b </s>).

@@ -380,7 +380,7 @@ impl Trainer {
         let mut plan = self.plan(tokens.len() as u64, with_index);
         meter.set_total(plan.units());
         let vocab = self.renumber_by_frequency(&mut tokens, meter)?;
-        let counted = count(&tokens, vocab.len(), order, meter, &mut plan)?;
+        let counted = count(&tokens, vocab.len(), order, true, meter, &mut plan)?;
         drop(tokens);
         let text = self.text_facts();
         parts_of(
@@ -490,7 +490,7 @@ impl Trainer {
             .map(|id| Box::from(vocab.word(id)))
             .collect();
         drop(vocab);
-        let counted = count(&tokens, v, order, &Meter::none(), &mut plan)?;
+        let counted = count(&tokens, v, order, false, &Meter::none(), &mut plan)?;
         drop(tokens);
         Ok(CountShard::of_counted(words, counted, bytes, sentences))
     }
@@ -504,7 +504,7 @@ impl Trainer {
         let mut plan = self.plan(tokens.len() as u64, false);
         let vocab = self.renumber_by_frequency(&mut tokens, &Meter::none())?;
         let order = self.opts.max_pattern_length;
-        let counted = count(&tokens, vocab.len(), order, &Meter::none(), &mut plan)?;
+        let counted = count(&tokens, vocab.len(), order, true, &Meter::none(), &mut plan)?;
         Ok((vocab, counted))
     }
 

@@ -139,39 +139,15 @@ fn merge_all<R: Read>(
     sink.unigrams(&count)?;
     drop(count);
 
+    // Patterns compare as one integer when their words fit in 128 bits (most vocabularies
+    // up to order 6), as arrays otherwise.
+    let bits = 32 - (v.max(2) as u32 - 1).leading_zeros();
     for k in 2..=order {
         sink.level(k)?;
-        // Equal patterns of several shards come out one after the other (in any order: their
-        // counts are added, saturating, which is the same in any order).
-        let mut heap: BinaryHeap<Reverse<(Key, usize, u32)>> =
-            BinaryHeap::with_capacity(shards.len());
-        for (i, (shard, c)) in shards.iter_mut().zip(&mut cursors).enumerate() {
-            *reading = i;
-            c.words.clear();
-            c.words.resize(k, 0);
-            c.first = true;
-            if let Some((key, n)) = next(shard, c)? {
-                heap.push(Reverse((key, i, n)));
-            }
-        }
-        let mut pending: Option<(Key, u32)> = None;
-        while let Some(Reverse((key, i, n))) = heap.pop() {
-            *reading = i;
-            if let Some((k2, n2)) = next(&mut shards[i], &mut cursors[i])? {
-                heap.push(Reverse((k2, i, n2)));
-            }
-            match &mut pending {
-                Some((p, c)) if *p == key => *c = c.saturating_add(n),
-                _ => {
-                    if let Some((p, c)) = pending.take() {
-                        sink.pattern(&p[..k], c)?;
-                    }
-                    pending = Some((key, n));
-                }
-            }
-        }
-        if let Some((p, c)) = pending.take() {
-            sink.pattern(&p[..k], c)?;
+        if k as u32 * bits <= 128 {
+            merge_level::<u128, R>(&mut shards, &mut cursors, sink, k, bits, reading)?;
+        } else {
+            merge_level::<Key, R>(&mut shards, &mut cursors, sink, k, bits, reading)?;
         }
         sink.level_end()?;
     }
@@ -182,18 +158,106 @@ fn merge_all<R: Read>(
     Ok(())
 }
 
+/// A pattern's words in the merged numbering, as the merge's heap orders them.
+trait MergeKey: Ord + Copy {
+    /// The key of `words` (in a shard's numbering, `map` to the merged one), of `bits` each.
+    fn pack(words: &[u32], map: &[u32], bits: u32) -> Self;
+    /// Its words, into `out`.
+    fn unpack(self, bits: u32, out: &mut [u32]);
+}
+
+impl MergeKey for u128 {
+    #[inline]
+    fn pack(words: &[u32], map: &[u32], bits: u32) -> Self {
+        words
+            .iter()
+            .fold(0u128, |acc, &w| acc << bits | map[w as usize] as u128)
+    }
+
+    #[inline]
+    fn unpack(mut self, bits: u32, out: &mut [u32]) {
+        let mask = (1u128 << bits) - 1;
+        for w in out.iter_mut().rev() {
+            *w = (self & mask) as u32;
+            self >>= bits;
+        }
+    }
+}
+
+impl MergeKey for Key {
+    #[inline]
+    fn pack(words: &[u32], map: &[u32], _: u32) -> Self {
+        let mut key = [0u32; MAX_ORDER];
+        for (k, &w) in key.iter_mut().zip(words) {
+            *k = map[w as usize];
+        }
+        key
+    }
+
+    #[inline]
+    fn unpack(self, _: u32, out: &mut [u32]) {
+        out.copy_from_slice(&self[..out.len()]);
+    }
+}
+
+/// Merges every shard's level of `k` words into `sink`.
+fn merge_level<K: MergeKey, R: Read>(
+    shards: &mut [Shard<R>],
+    cursors: &mut [Cursor],
+    sink: &mut impl Sink,
+    k: usize,
+    bits: u32,
+    reading: &mut usize,
+) -> Result<()> {
+    // Equal patterns of several shards come out one after the other (in any order: their
+    // counts are added, saturating, which is the same in any order).
+    let mut heap: BinaryHeap<Reverse<(K, usize, u32)>> = BinaryHeap::with_capacity(shards.len());
+    for (i, (shard, c)) in shards.iter_mut().zip(cursors.iter_mut()).enumerate() {
+        *reading = i;
+        c.words.clear();
+        c.words.resize(k, 0);
+        c.first = true;
+        if let Some((key, n)) = next::<K, R>(shard, c, bits)? {
+            heap.push(Reverse((key, i, n)));
+        }
+    }
+    let mut words = vec![0u32; k];
+    let mut pending: Option<(K, u32)> = None;
+    while let Some(Reverse((key, i, n))) = heap.pop() {
+        *reading = i;
+        if let Some((k2, n2)) = next::<K, R>(&mut shards[i], &mut cursors[i], bits)? {
+            heap.push(Reverse((k2, i, n2)));
+        }
+        match &mut pending {
+            Some((p, c)) if *p == key => *c = c.saturating_add(n),
+            _ => {
+                if let Some((p, c)) = pending.take() {
+                    p.unpack(bits, &mut words);
+                    sink.pattern(&words, c)?;
+                }
+                pending = Some((key, n));
+            }
+        }
+    }
+    if let Some((p, c)) = pending.take() {
+        p.unpack(bits, &mut words);
+        sink.pattern(&words, c)?;
+    }
+    Ok(())
+}
+
 /// The next pattern of `c`'s shard at this level, in the merged numbering, and its count; none
 /// when the level is done.
-fn next<R: Read>(shard: &mut Shard<R>, c: &mut Cursor) -> Result<Option<(Key, u32)>> {
+fn next<K: MergeKey, R: Read>(
+    shard: &mut Shard<R>,
+    c: &mut Cursor,
+    bits: u32,
+) -> Result<Option<(K, u32)>> {
     let Some(n) = shard.pattern(&mut c.words, c.first, c.map.len() as u32)? else {
         return Ok(None);
     };
     c.first = false;
-    let mut key = [0u32; MAX_ORDER];
-    for (k, &w) in key.iter_mut().zip(&c.words) {
-        *k = c.map[w as usize];
-    }
-    Ok(Some((key, n)))
+    Ok(Some((K::pack(&c.words, &c.map, bits), n)))
 }
 
 /// A merge into a [`CountShard`] in memory: the merged trie.

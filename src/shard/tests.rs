@@ -66,9 +66,15 @@ fn a_shard_reads_back_as_written() {
 
 #[test]
 fn merged_shards_make_the_model_of_all_their_text() {
-    for (order, min_frequency, max_patterns) in
-        [(1, 1, 0), (3, 1, 0), (5, 1, 0), (4, 2, 0), (3, 1, 500)]
-    {
+    // Order 16: patterns too long for one 128-bit key are merged as arrays of words.
+    for (order, min_frequency, max_patterns) in [
+        (1, 1, 0),
+        (3, 1, 0),
+        (5, 1, 0),
+        (4, 2, 0),
+        (3, 1, 500),
+        (16, 1, 0),
+    ] {
         let o = opts(order, min_frequency, max_patterns);
         let whole = trained(TINY, &o);
         for n in [1, 2, 3, 7] {

@@ -1046,3 +1046,81 @@ fn counting_in_runs_within_a_memory_bound_makes_the_same_shard() {
     ])
     .fails_with(&["missing", "does not exist"]);
 }
+
+#[test]
+fn training_within_a_memory_bound_makes_the_same_model() {
+    let tmp = Tmp::new("bounded");
+    let corpus = tiny();
+    let temp = tmp.path("temp");
+    std::fs::create_dir(&temp).unwrap();
+    let train = |out: &Path, extra: &[&OsStr]| {
+        let mut args = vec![OsStr::new("train"), p(&corpus), OsStr::new("-o"), p(out)];
+        args.extend([OsStr::new("--order"), OsStr::new("4")]);
+        args.extend([OsStr::new("--min-frequency"), OsStr::new("2")]);
+        args.extend(extra);
+        uellm(&args)
+    };
+    let (whole, bounded) = (tmp.path("whole.uelm"), tmp.path("bounded.uelm"));
+    train(&whole, &[]).ok();
+    // A bound small enough that counting runs several times and every sort goes to files.
+    let v = train(
+        &bounded,
+        &[
+            OsStr::new("--memory"),
+            OsStr::new("64K"),
+            OsStr::new("--temp"),
+            p(&temp),
+            OsStr::new("--json"),
+        ],
+    )
+    .ok()
+    .json();
+    assert!(v["runs"].as_u64().unwrap() > 2, "{v}");
+    assert_eq!(
+        std::fs::read(&bounded).unwrap(),
+        std::fs::read(&whole).unwrap()
+    );
+    assert_eq!(v["file_bytes"], std::fs::metadata(&whole).unwrap().len());
+    assert_eq!(
+        std::fs::read_dir(&temp).unwrap().count(),
+        0,
+        "temporary files left"
+    );
+    // From shards too; options the bound cannot take are refused before any work.
+    let shard = tmp.path("all.cnt");
+    uellm([
+        OsStr::new("count"),
+        p(&corpus),
+        OsStr::new("-o"),
+        p(&shard),
+        OsStr::new("--order"),
+        OsStr::new("4"),
+    ])
+    .ok();
+    uellm([
+        OsStr::new("train"),
+        OsStr::new("--from-counts"),
+        p(&shard),
+        OsStr::new("-o"),
+        p(&bounded),
+        OsStr::new("--min-frequency"),
+        OsStr::new("2"),
+        OsStr::new("--memory"),
+        OsStr::new("100K"),
+    ])
+    .ok();
+    assert_eq!(
+        std::fs::read(&bounded).unwrap(),
+        std::fs::read(&whole).unwrap()
+    );
+    let r = train(
+        &bounded,
+        &[
+            OsStr::new("--memory"),
+            OsStr::new("1M"),
+            OsStr::new("--max-patterns"),
+            OsStr::new("100"),
+        ],
+    );
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+}

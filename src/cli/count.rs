@@ -15,13 +15,16 @@ use ultra_efficient_llm::{CountShard, Error, TrainOptions, Trainer, MAX_ORDER};
 
 use super::files::{self, display};
 use super::report::{self, fixed, thousands};
-use super::train::{check_paths, names, parse_size, read_into, trainer, DEFAULT_ORDER};
+use super::train::{
+    check_paths, names, open_shards, options, parse_size, read_into, trainer, TrainArgs,
+    DEFAULT_ORDER,
+};
 use super::CliError;
 
 /// Memory a run takes per token of its text, at order `order`: the tokens and the counting's
 /// arrays (about 24 bytes), and its patterns (about 12 bytes each; measured on en-train, a
 /// token brings about `order / 2` new patterns up to order 5, fewer beyond).
-fn bytes_per_token(order: usize) -> u64 {
+pub(super) fn bytes_per_token(order: usize) -> u64 {
     24 + 6 * order.min(8) as u64
 }
 
@@ -58,14 +61,50 @@ pub struct CountArgs {
 }
 
 /// The temporary run files of one count, removed when it ends, whatever happens.
-struct Runs {
+pub(super) struct Runs {
     dir: PathBuf,
-    paths: Vec<PathBuf>,
+    pub(super) paths: Vec<PathBuf>,
 }
 
 impl Runs {
+    /// Runs in `dir`, which must exist.
+    pub(super) fn new(dir: Option<&Path>) -> Result<Runs, CliError> {
+        let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
+        if !dir.is_dir() {
+            return Err(CliError::io_msg(format!(
+                "{}: the folder for temporary files does not exist",
+                dir.display()
+            )));
+        }
+        Ok(Runs {
+            dir,
+            paths: Vec::new(),
+        })
+    }
+
+    /// The folder of the runs.
+    pub(super) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes `shard` as the next run, for the command line.
+    fn put_cli(&mut self, shard: &CountShard) -> Result<(), CliError> {
+        self.put(shard).map_err(CliError::from)
+    }
+
+    /// The runs, open for reading.
+    pub(super) fn open(&self) -> Result<Vec<Box<dyn Read>>, CliError> {
+        self.paths
+            .iter()
+            .map(|p| {
+                let f = File::open(p).map_err(|e| CliError::io(p.display(), &e))?;
+                Ok(Box::new(BufReader::new(f)) as Box<dyn Read>)
+            })
+            .collect()
+    }
+
     /// Writes `shard` as the next run.
-    fn put(&mut self, shard: &CountShard) -> Result<(), Error> {
+    pub(super) fn put(&mut self, shard: &CountShard) -> Result<(), Error> {
         let path = self.dir.join(format!(
             ".uellm-count-{}-{}.run",
             std::process::id(),
@@ -110,17 +149,7 @@ pub fn count(args: CountArgs) -> Result<(), CliError> {
         max_pattern_length: order,
         ..TrainOptions::default()
     };
-    let dir = args.temp.clone().unwrap_or_else(std::env::temp_dir);
-    if !dir.is_dir() {
-        return Err(CliError::io_msg(format!(
-            "{}: the folder for temporary runs does not exist",
-            dir.display()
-        )));
-    }
-    let runs = Rc::new(RefCell::new(Runs {
-        dir,
-        paths: Vec::new(),
-    }));
+    let runs = Rc::new(RefCell::new(Runs::new(args.temp.as_deref())?));
     let (mut counter, bar) = trainer(opts, total, args.json)?;
     if let Some(memory) = args.memory.or_else(default_memory) {
         let tokens = (memory / bytes_per_token(order)).max(1);
@@ -136,11 +165,7 @@ pub fn count(args: CountArgs) -> Result<(), CliError> {
         (last.summary(), written)
     } else {
         // The runs, then the counts still in memory, merged as the shard is written.
-        let mut inputs: Vec<Box<dyn Read>> = Vec::with_capacity(runs.paths.len() + 1);
-        for p in &runs.paths {
-            let f = File::open(p).map_err(|e| CliError::io(p.display(), &e))?;
-            inputs.push(Box::new(BufReader::new(f)));
-        }
+        let mut inputs = runs.open()?;
         let tail = last.to_bytes();
         drop(last);
         inputs.push(Box::new(io::Cursor::new(tail)));
@@ -201,4 +226,149 @@ pub fn count(args: CountArgs) -> Result<(), CliError> {
         fixed(written as f64 / merged.patterns.max(1) as f64, 2)
     )?;
     Ok(())
+}
+
+/// `uellm train --memory`: the text counted in runs as `count` does (or the shards of
+/// `--from-counts`), and the model file built from them within the bound
+/// ([`CountShard::build_file`]).
+pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliError> {
+    let t0 = Instant::now();
+    let runs = Rc::new(RefCell::new(Runs::new(args.temp.as_deref())?));
+    let (inputs, read, order): (Vec<Box<dyn Read>>, Vec<u64>, u8) = if args.from_counts.is_empty() {
+        let total = check_paths(&args.files, &args.output)?;
+        let order = args.order.unwrap_or(DEFAULT_ORDER);
+        let (mut counter, bar) = trainer(options(args, order), total, args.json)?;
+        // Counting's runs take up to the bound; the build after them, as much again at most.
+        let tokens = (memory / bytes_per_token(order as usize)).max(1);
+        let into = runs.clone();
+        counter.spill_counts(tokens as usize, move |shard| into.borrow_mut().put(&shard));
+        let (last, read) = read_into(counter, &args.files, &bar, Trainer::finish_counts)?;
+        runs.borrow_mut().put_cli(&last)?;
+        drop(last);
+        (runs.borrow().open()?, read, order)
+    } else {
+        check_paths(&args.from_counts, &args.output)?;
+        let shards = open_shards(&args.from_counts)?;
+        let read = shards.iter().map(|(_, size)| *size).collect();
+        let inputs = shards.into_iter().map(|(f, _)| f).collect();
+        // The order is the shards': checked against --order by the build.
+        (inputs, read, args.order.unwrap_or(0))
+    };
+    let dir = runs.borrow().dir().to_path_buf();
+    let mut built = None;
+    let opts_order = if order == 0 {
+        // From shards without --order: read the first shard's order from its head.
+        shard_order(&args.from_counts[0])?
+    } else {
+        order
+    };
+    let opts = options(args, opts_order);
+    let t1 = Instant::now();
+    // A failed build must fail the write (the model is left as it was), and its own error,
+    // not the write's, is the one to report.
+    let mut failure = None;
+    files::write_atomic(&args.output, |w| {
+        match CountShard::build_file(inputs, &opts, memory, &dir, w) {
+            Ok(b) => built = Some(b),
+            Err(e) => {
+                failure = Some(e);
+                return Err(io::Error::other("the build failed"));
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| match failure.take() {
+        Some(f) if args.from_counts.is_empty() => CliError::from(f),
+        Some(f) => CliError::about(names(&args.from_counts), f),
+        None => e,
+    })?;
+    let built = built.ok_or_else(|| CliError::io_msg("the build wrote nothing"))?;
+    let (train_s, build_s) = (t0.elapsed().as_secs_f64(), t1.elapsed().as_secs_f64());
+    let bytes: u64 = read.iter().sum();
+    let patterns: u64 = built.ngrams.iter().sum();
+    let mut out = io::stdout().lock();
+    if args.json {
+        let v = json!({
+            "model": args.output.display().to_string(),
+            "bytes": bytes,
+            "seconds": train_s,
+            "build_seconds": build_s,
+            "memory": memory,
+            "runs": runs.borrow().paths.len(),
+            "order": opts_order,
+            "ngrams": built.ngrams,
+            "patterns": patterns,
+            "file_bytes": built.file_bytes,
+            "pruned_patterns": built.pruned_patterns,
+            "sentences": built.sentences,
+            "tokens": built.tokens,
+            "vocab_size": built.vocab_size,
+        });
+        report::write_json(&mut out, &v)?;
+        return Ok(());
+    }
+    let inputs = if args.from_counts.is_empty() {
+        &args.files
+    } else {
+        &args.from_counts
+    };
+    writeln!(
+        out,
+        "read     {} file{} ({}), {} bytes",
+        inputs.len(),
+        if inputs.len() == 1 { "" } else { "s" },
+        names(inputs),
+        thousands(bytes)
+    )?;
+    writeln!(
+        out,
+        "trained  order {} in {} s within --memory {} ({} counting run{}; the model file in {} s)",
+        opts_order,
+        fixed(train_s, 3),
+        thousands(memory),
+        runs.borrow().paths.len(),
+        if runs.borrow().paths.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        fixed(build_s, 3)
+    )?;
+    writeln!(
+        out,
+        "text     {} sentences, {} tokens, vocabulary {}",
+        thousands(built.sentences),
+        thousands(built.tokens),
+        thousands(built.vocab_size as u64)
+    )?;
+    writeln!(
+        out,
+        "n-grams  {} · total {}",
+        super::report::ngrams(&built.ngrams),
+        thousands(patterns)
+    )?;
+    writeln!(
+        out,
+        "model    {}: {} bytes, {} bytes/n-gram",
+        args.output.display(),
+        thousands(built.file_bytes),
+        fixed(built.file_bytes as f64 / patterns.max(1) as f64, 2)
+    )?;
+    if built.pruned_patterns > 0 {
+        writeln!(
+            out,
+            "pruned   {} patterns (--min-frequency {})",
+            thousands(built.pruned_patterns),
+            args.min_frequency
+        )?;
+    }
+    Ok(())
+}
+
+/// The order a count shard's head states.
+fn shard_order(path: &Path) -> Result<u8, CliError> {
+    let f = File::open(path).map_err(|e| CliError::io(path.display(), &e))?;
+    let order =
+        CountShard::order_of(BufReader::new(f)).map_err(|e| CliError::about(path.display(), e))?;
+    Ok(order as u8)
 }

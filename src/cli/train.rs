@@ -60,6 +60,15 @@ pub struct TrainArgs {
     /// Relative-entropy pruning to at most N patterns in all
     #[arg(long, value_name = "N", group = "entropy")]
     pub target_ngrams: Option<u64>,
+    /// Train within this memory (K, M, G: powers of 1000; KiB, MiB, GiB: of 1024): the
+    /// counts go through temporary files in --temp and the model file is written from them
+    /// level by level, the same bytes as in memory; prunes by --min-frequency only
+    #[arg(long, value_name = "SIZE", value_parser = parse_size,
+          conflicts_with_all = ["entropy", "max_patterns"])]
+    pub memory: Option<u64>,
+    /// Folder for the temporary files of --memory [default: the system's temporary folder]
+    #[arg(long, value_name = "DIR", requires = "memory")]
+    pub temp: Option<PathBuf>,
     /// Print a JSON summary on stdout (no progress bar)
     #[arg(long)]
     pub json: bool,
@@ -108,6 +117,9 @@ pub(super) const DEFAULT_ORDER: u8 = 6;
 
 /// `uellm train`.
 pub fn train(args: TrainArgs) -> Result<(), CliError> {
+    if let Some(memory) = args.memory {
+        return super::count::train_bounded(&args, memory);
+    }
     let t0 = Instant::now();
     let (file, read) = if args.from_counts.is_empty() {
         let total = check_paths(&args.files, &args.output)?;
@@ -137,7 +149,7 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
 }
 
 /// `args`' training options at `order`.
-fn options(args: &TrainArgs, order: u8) -> TrainOptions {
+pub(super) fn options(args: &TrainArgs, order: u8) -> TrainOptions {
     TrainOptions {
         max_pattern_length: order as usize,
         min_frequency: args.min_frequency,
@@ -174,7 +186,7 @@ fn from_counts(args: &TrainArgs) -> Result<(ModelFile, Vec<u64>), CliError> {
 type Opened = (Box<dyn io::Read>, u64);
 
 /// Each shard file, buffered, with its size.
-fn open_shards(paths: &[PathBuf]) -> Result<Vec<Opened>, CliError> {
+pub(super) fn open_shards(paths: &[PathBuf]) -> Result<Vec<Opened>, CliError> {
     paths
         .iter()
         .map(|p| {

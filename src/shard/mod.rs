@@ -39,6 +39,7 @@
 //! vocabulary, a prefix for every pattern), so that no bytes make it panic or allocate more than
 //! the bytes it has read justify.
 
+mod build;
 mod merge;
 mod read;
 mod renumber;
@@ -48,6 +49,8 @@ use std::io::{Read, Write};
 
 use crate::config::TrainOptions;
 use crate::count::Counted;
+pub use build::Built;
+
 use crate::entropy::EntropyPruning;
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelFile};
@@ -184,6 +187,41 @@ impl CountShard {
             &mut sink,
         )?;
         sink.finish()
+    }
+
+    /// The order of the shard that `r` starts with, from its head.
+    ///
+    /// # Errors
+    /// As [`CountShard::merge`], for its head.
+    pub fn order_of<R: Read>(r: R) -> Result<usize> {
+        Ok(read::Shard::new(r).head()?.order)
+    }
+
+    /// Merges shards and smooths their counts into the model file that
+    /// [`CountShard::into_file`] of their merge makes (the same bytes), written to `out`, in
+    /// about `memory` bytes whatever the counts' size: the counts go through files in `dir`
+    /// (removed at the end), sorted there, and the file's streams are written level by level
+    /// (see `src/shard/build.rs`). Pruning by `min_frequency` only; at most 128 bits of words
+    /// a pattern (order × the bits of a word id).
+    ///
+    /// # Errors
+    /// As [`CountShard::merge`] and [`CountShard::into_file`]; [`Error::InvalidOption`] for
+    /// `max_patterns`; [`Error::TooLarge`] beyond 128 bits a pattern; [`Error::Io`] when a
+    /// temporary file or `out` fails.
+    pub fn build_file<R: Read>(
+        shards: impl IntoIterator<Item = R>,
+        opts: &TrainOptions,
+        memory: u64,
+        dir: &std::path::Path,
+        out: &mut dyn Write,
+    ) -> Result<Built> {
+        build::build(
+            shards.into_iter().map(read::Shard::new).collect(),
+            opts,
+            memory,
+            dir,
+            out,
+        )
     }
 
     /// Smooths the counts into a model, as [`Trainer::finish`](crate::Trainer::finish) does

@@ -370,3 +370,43 @@ fn counting_in_runs_merges_into_the_same_counts() {
     let merged = CountShard::merge(all.iter().map(|s| &s[..])).unwrap();
     assert_eq!(merged, counts("a b\nc d\n\n\n", 2));
 }
+
+#[test]
+fn a_model_built_in_bounded_memory_is_the_model() {
+    let dir = std::env::temp_dir().join(format!("uellm-build-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (order, min_frequency) in [(1, 1), (2, 1), (3, 1), (4, 1), (4, 2), (5, 3)] {
+        let o = opts(order, min_frequency, 0);
+        let whole = trained(TINY, &o);
+        let shards: Vec<Vec<u8>> = pieces(TINY, 3)
+            .iter()
+            .map(|p| counts(p, order).to_bytes())
+            .collect();
+        // 64 KB: sorts of about a thousand patterns, so every level goes through runs.
+        for memory in [64 << 10, 1 << 30] {
+            let mut out = Vec::new();
+            let built =
+                CountShard::build_file(shards.iter().map(|s| &s[..]), &o, memory, &dir, &mut out)
+                    .unwrap();
+            assert_eq!(built.file_bytes, out.len() as u64);
+            assert!(
+                out == whole,
+                "order {order}, min_frequency {min_frequency}, memory {memory}: {} bytes against {}",
+                out.len(),
+                whole.len()
+            );
+        }
+    }
+    // Its temporary files are gone.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    let e = CountShard::build_file(
+        [&counts(TINY, 3).to_bytes()[..]],
+        &opts(3, 1, 10),
+        1 << 20,
+        &dir,
+        &mut Vec::new(),
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "INVALID_OPTION");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,953 @@
+//! A model file made from count shards in bounded memory: the merged counts go to files in a
+//! temporary folder, sorted there, and the model file's streams are written from them level by
+//! level, never holding more than a level's two arrays of 4 bytes a pattern and one sort
+//! buffer. The bytes are those of [`CountShard::into_file`](super::CountShard::into_file).
+//!
+//! The steps, for order N (a pattern's words packed into one 128-bit key, the first word
+//! highest, in the model's numbering, so that keys sort as the model's trie does):
+//! 1. the merge of the shards ([`super::merge`]) gives the words and their counts, hence the
+//!    model's numbering, then each level's patterns, which an external sort puts in trie order
+//!    into a file of its own;
+//! 2. from the deepest level down, each level's patterns sorted by their suffix give the
+//!    continuation counts of the level above (Kneser-Ney's adjusted counts) and each pattern's
+//!    suffix (its back-off) as a place in that level, and the discounts follow;
+//! 3. from level 1 up, each pattern is kept or pruned (its count, its context and its back-off
+//!    kept), and the model file's streams (children counts, words, adjusted counts, removed
+//!    masses) are written for the patterns kept;
+//! 4. the file is the header and the body assembled from those streams.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::merge::Sink;
+use crate::config::TrainOptions;
+use crate::error::{Error, Result};
+use crate::format::{FORMAT_VERSION, HEADER_LEN, MAGIC};
+use crate::parts::TrainingStats;
+use crate::smooth::modified_kn_discounts;
+use crate::varint::put;
+use crate::vocab::{BOS, RESERVED, UNK};
+
+/// Bytes of one sorted record: a key and a value.
+const RECORD: usize = 20;
+/// Buffer of each file read or written.
+const IO_BUF: usize = 1 << 20;
+
+fn io_err(path: &Path, e: io::Error) -> Error {
+    Error::Io(format!("{}: {e}", path.display()))
+}
+
+/// The temporary files of one build, removed when it ends.
+pub(super) struct Temp {
+    dir: PathBuf,
+    n: usize,
+    made: Vec<PathBuf>,
+}
+
+impl Temp {
+    pub(super) fn new(dir: &Path) -> Temp {
+        Temp {
+            dir: dir.to_path_buf(),
+            n: 0,
+            made: Vec::new(),
+        }
+    }
+
+    /// A new file, open for writing.
+    fn create(&mut self, what: &str) -> Result<(PathBuf, BufWriter<File>)> {
+        let path = self.dir.join(format!(
+            ".uellm-build-{}-{}-{what}",
+            std::process::id(),
+            self.n
+        ));
+        self.n += 1;
+        let f = File::create(&path).map_err(|e| io_err(&path, e))?;
+        self.made.push(path.clone());
+        Ok((path, BufWriter::with_capacity(IO_BUF, f)))
+    }
+
+    fn remove(&mut self, path: &Path) {
+        let _ = fs::remove_file(path);
+        self.made.retain(|p| p != path);
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        for p in &self.made {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<BufReader<File>> {
+    let f = File::open(path).map_err(|e| io_err(path, e))?;
+    Ok(BufReader::with_capacity(IO_BUF, f))
+}
+
+fn write_record(w: &mut impl Write, key: u128, value: u32) -> io::Result<()> {
+    let mut b = [0u8; RECORD];
+    b[..16].copy_from_slice(&key.to_le_bytes());
+    b[16..].copy_from_slice(&value.to_le_bytes());
+    w.write_all(&b)
+}
+
+/// A file of records, read in order, a buffer at a time.
+struct Records {
+    path: PathBuf,
+    f: File,
+    buf: Vec<u8>,
+    at: usize,
+    len: usize,
+}
+
+impl Records {
+    fn open(path: &Path) -> Result<Records> {
+        Ok(Records {
+            path: path.to_path_buf(),
+            f: File::open(path).map_err(|e| io_err(path, e))?,
+            buf: vec![0; IO_BUF],
+            at: 0,
+            len: 0,
+        })
+    }
+
+    #[inline]
+    fn next(&mut self) -> Result<Option<(u128, u32)>> {
+        if self.len - self.at < RECORD && !self.refill()? {
+            return Ok(None);
+        }
+        let b = &self.buf[self.at..self.at + RECORD];
+        self.at += RECORD;
+        let key = u128::from_le_bytes(b[..16].try_into().unwrap_or_default());
+        let value = u32::from_le_bytes(b[16..].try_into().unwrap_or_default());
+        Ok(Some((key, value)))
+    }
+
+    /// Reads on; false at the end (a partial record at the end is an error).
+    #[inline(never)]
+    fn refill(&mut self) -> Result<bool> {
+        self.buf.copy_within(self.at..self.len, 0);
+        self.len -= self.at;
+        self.at = 0;
+        while self.len < RECORD {
+            let n = self
+                .f
+                .read(&mut self.buf[self.len..])
+                .map_err(|e| io_err(&self.path, e))?;
+            if n == 0 {
+                if self.len == 0 {
+                    return Ok(false);
+                }
+                return Err(Error::Io(format!(
+                    "{}: a record is cut",
+                    self.path.display()
+                )));
+            }
+            self.len += n;
+        }
+        Ok(true)
+    }
+}
+
+/// An external sort of records by key (then value): sorted runs of `cap` records in files,
+/// merged.
+struct Sorter {
+    buf: Vec<(u128, u32)>,
+    cap: usize,
+    runs: Vec<PathBuf>,
+}
+
+impl Sorter {
+    fn new(cap: usize) -> Sorter {
+        Sorter {
+            buf: Vec::new(),
+            cap: cap.max(1),
+            runs: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, temp: &mut Temp, key: u128, value: u32) -> Result<()> {
+        self.buf.push((key, value));
+        if self.buf.len() >= self.cap {
+            self.spill(temp)?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self, temp: &mut Temp) -> Result<()> {
+        let (path, mut w) = temp.create("run")?;
+        sorted(&mut self.buf, |k, v| {
+            write_record(&mut w, k, v).map_err(|e| io_err(&path, e))
+        })?;
+        w.flush().map_err(|e| io_err(&path, e))?;
+        self.buf.clear();
+        self.runs.push(path);
+        Ok(())
+    }
+
+    /// Calls `f` with every record in order; the runs are removed.
+    fn drain(mut self, temp: &mut Temp, mut f: impl FnMut(u128, u32) -> Result<()>) -> Result<()> {
+        if self.runs.is_empty() {
+            let mut buf = std::mem::take(&mut self.buf);
+            return sorted(&mut buf, f);
+        }
+        if !self.buf.is_empty() {
+            self.spill(temp)?;
+        }
+        self.buf = Vec::new();
+        let mut inputs = self
+            .runs
+            .iter()
+            .map(|p| Records::open(p))
+            .collect::<Result<Vec<_>>>()?;
+        let mut heap = std::collections::BinaryHeap::new();
+        for (i, r) in inputs.iter_mut().enumerate() {
+            if let Some((k, v)) = r.next()? {
+                heap.push(std::cmp::Reverse((k, v, i)));
+            }
+        }
+        while let Some(std::cmp::Reverse((k, v, i))) = heap.pop() {
+            f(k, v)?;
+            if let Some((k2, v2)) = inputs[i].next()? {
+                heap.push(std::cmp::Reverse((k2, v2, i)));
+            }
+        }
+        drop(inputs);
+        for p in &self.runs {
+            temp.remove(p);
+        }
+        Ok(())
+    }
+}
+
+/// Sorts `buf` by key (equal keys, a level's suffixes, may come in any order of their values),
+/// its halves on two threads, and calls `f` with its records in order.
+fn sorted(buf: &mut [(u128, u32)], mut f: impl FnMut(u128, u32) -> Result<()>) -> Result<()> {
+    let mid = buf.len() / 2;
+    let (a, b) = buf.split_at_mut(mid);
+    if mid < 1 << 16 || !crate::mem::native_extras() {
+        a.sort_unstable_by_key(|r| r.0);
+        b.sort_unstable_by_key(|r| r.0);
+    } else {
+        std::thread::scope(|s| {
+            s.spawn(|| a.sort_unstable_by_key(|r| r.0));
+            b.sort_unstable_by_key(|r| r.0);
+        });
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let take_a = j == b.len() || (i < a.len() && a[i].0 <= b[j].0);
+        let (k, v) = if take_a {
+            i += 1;
+            a[i - 1]
+        } else {
+            j += 1;
+            b[j - 1]
+        };
+        f(k, v)?;
+    }
+    Ok(())
+}
+
+/// A file of `u32`s, written in order.
+struct U32Out {
+    path: PathBuf,
+    w: BufWriter<File>,
+}
+
+impl U32Out {
+    fn create(temp: &mut Temp, what: &str) -> Result<U32Out> {
+        let (path, w) = temp.create(what)?;
+        Ok(U32Out { path, w })
+    }
+
+    fn put(&mut self, v: u32) -> Result<()> {
+        self.w
+            .write_all(&v.to_le_bytes())
+            .map_err(|e| io_err(&self.path, e))
+    }
+
+    fn finish(mut self) -> Result<PathBuf> {
+        self.w.flush().map_err(|e| io_err(&self.path, e))?;
+        Ok(self.path)
+    }
+}
+
+/// A file of `u32`s, read in order.
+struct U32In {
+    path: PathBuf,
+    r: BufReader<File>,
+}
+
+impl U32In {
+    fn open(path: &Path) -> Result<U32In> {
+        Ok(U32In {
+            path: path.to_path_buf(),
+            r: open(path)?,
+        })
+    }
+
+    fn next(&mut self) -> Result<u32> {
+        let mut b = [0u8; 4];
+        self.r
+            .read_exact(&mut b)
+            .map_err(|e| io_err(&self.path, e))?;
+        Ok(u32::from_le_bytes(b))
+    }
+}
+
+/// A stream of the model file's body (varints), in a temporary file.
+struct Stream {
+    path: PathBuf,
+    w: BufWriter<File>,
+    len: u64,
+    buf: Vec<u8>,
+}
+
+impl Stream {
+    fn create(temp: &mut Temp, what: &str) -> Result<Stream> {
+        let (path, w) = temp.create(what)?;
+        Ok(Stream {
+            path,
+            w,
+            len: 0,
+            buf: Vec::with_capacity(16),
+        })
+    }
+
+    fn put(&mut self, v: u64) -> Result<()> {
+        self.buf.clear();
+        put(&mut self.buf, v);
+        self.len += self.buf.len() as u64;
+        self.w
+            .write_all(&self.buf)
+            .map_err(|e| io_err(&self.path, e))
+    }
+
+    fn finish(mut self) -> Result<(PathBuf, u64)> {
+        self.w.flush().map_err(|e| io_err(&self.path, e))?;
+        Ok((self.path, self.len))
+    }
+}
+
+/// Step 1: the merge's output, each level sorted into trie order in a file of its own.
+pub(super) struct Levels<'t> {
+    temp: &'t mut Temp,
+    /// Records a sort holds in memory.
+    cap: usize,
+    pub order: usize,
+    pub bytes: u64,
+    pub sentences: u64,
+    /// Shard numbering → the model's.
+    new_id: Vec<u32>,
+    /// The words in the model's numbering.
+    pub words: Vec<Box<str>>,
+    /// Bits of a word in a key.
+    pub bits: u32,
+    /// Per word (model numbering), its count.
+    pub unigrams: Vec<u32>,
+    sorter: Option<Sorter>,
+    k: usize,
+    /// Per level 2..=N: its file and its size.
+    pub files: Vec<(PathBuf, u64)>,
+    shard_vocab: Vec<Box<str>>,
+}
+
+impl<'t> Levels<'t> {
+    pub(super) fn new(temp: &'t mut Temp, memory: u64) -> Levels<'t> {
+        Levels {
+            temp,
+            // Half the memory for a sort's buffer (a record takes 32 bytes in memory).
+            cap: (memory / 2 / 32).max(1024) as usize,
+            order: 0,
+            bytes: 0,
+            sentences: 0,
+            new_id: Vec::new(),
+            words: Vec::new(),
+            bits: 1,
+            unigrams: Vec::new(),
+            sorter: None,
+            k: 0,
+            files: Vec::new(),
+            shard_vocab: Vec::new(),
+        }
+    }
+}
+
+impl Sink for Levels<'_> {
+    fn head(&mut self, order: usize, bytes: u64, sentences: u64, vocab: &[Box<str>]) -> Result<()> {
+        self.order = order;
+        self.bytes = bytes;
+        self.sentences = sentences;
+        self.shard_vocab = vocab.to_vec();
+        Ok(())
+    }
+
+    fn unigrams(&mut self, counts: &[u32]) -> Result<()> {
+        let v = counts.len();
+        let words = std::mem::take(&mut self.shard_vocab);
+        // The trainer's numbering (`Trainer::renumber_by_frequency`).
+        let mut by_freq: Vec<u32> = (RESERVED..v as u32).collect();
+        by_freq.sort_unstable_by(|&a, &b| {
+            counts[b as usize]
+                .cmp(&counts[a as usize])
+                .then_with(|| words[a as usize].cmp(&words[b as usize]))
+        });
+        let mut new_id: Vec<u32> = (0..v as u32).collect();
+        for (rank, &old) in by_freq.iter().enumerate() {
+            new_id[old as usize] = RESERVED + rank as u32;
+        }
+        let order: Vec<u32> = (0..RESERVED).chain(by_freq).collect();
+        self.unigrams = order.iter().map(|&o| counts[o as usize]).collect();
+        self.words = order.iter().map(|&o| words[o as usize].clone()).collect();
+        self.new_id = new_id;
+        self.bits = 32 - (v.max(2) as u32 - 1).leading_zeros();
+        if self.order as u32 * self.bits > 128 {
+            return Err(Error::TooLarge {
+                what: "a vocabulary this large at this order, in bounded memory",
+                limit: "order × bits of a word id ≤ 128",
+            });
+        }
+        Ok(())
+    }
+
+    fn level(&mut self, k: usize) -> Result<()> {
+        self.k = k;
+        self.sorter = Some(Sorter::new(self.cap));
+        Ok(())
+    }
+
+    fn pattern(&mut self, words: &[u32], count: u32) -> Result<()> {
+        let bits = self.bits;
+        let key = words.iter().fold(0u128, |acc, &w| {
+            acc << bits | self.new_id[w as usize] as u128
+        });
+        let sorter = self
+            .sorter
+            .as_mut()
+            .ok_or_else(|| Error::internal("a pattern before its level"))?;
+        sorter.push(self.temp, key, count)
+    }
+
+    fn level_end(&mut self) -> Result<()> {
+        let sorter = self
+            .sorter
+            .take()
+            .ok_or_else(|| Error::internal("a level's end before its start"))?;
+        let (path, mut w) = self.temp.create(&format!("level{}", self.k))?;
+        let mut n = 0u64;
+        sorter.drain(self.temp, |k, v| {
+            n += 1;
+            write_record(&mut w, k, v).map_err(|e| io_err(&path, e))
+        })?;
+        w.flush().map_err(|e| io_err(&path, e))?;
+        self.files.push((path, n));
+        Ok(())
+    }
+}
+
+/// Per level (index k - 1): its adjusted counts' file (levels below N) and its suffixes' file
+/// (levels 2 and up: each pattern's back-off, as a place in the level above).
+struct Derived {
+    adjusted: Vec<Option<PathBuf>>,
+    suffixes: Vec<Option<PathBuf>>,
+    discounts: Vec<[f64; 3]>,
+    fallback: Vec<u8>,
+}
+
+/// The next record of a level (key, count), read in order.
+type Next<'a> = Box<dyn FnMut() -> Result<Option<(u128, u32)>> + 'a>;
+
+/// The first word of a key of `len` words.
+fn first_word(key: u128, len: usize, bits: u32) -> u32 {
+    (key >> (bits as usize * (len - 1))) as u32
+}
+
+/// Step 2 (see the module docs).
+fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
+    let order = lv.order;
+    let bits = lv.bits;
+    let mut adjusted = vec![None; order];
+    let mut suffixes = vec![None; order];
+    // Counts of adjusted counts 1..=4 per level, for the discounts.
+    let mut n = vec![[0u64; 5]; order];
+    let tally = |n: &mut [u64; 5], a: u32| {
+        if (1..=4).contains(&a) {
+            n[a as usize] += 1;
+        }
+    };
+    // The top level's adjusted counts are its counts.
+    if order >= 2 {
+        let (path, _) = &lv.files[order - 2];
+        let mut r = Records::open(path)?;
+        while let Some((_, c)) = r.next()? {
+            tally(&mut n[order - 1], c);
+        }
+    } else {
+        for (w, &c) in lv.unigrams.iter().enumerate() {
+            let a = if w as u32 == BOS || w as u32 == UNK {
+                0
+            } else {
+                c
+            };
+            tally(&mut n[0], a);
+        }
+    }
+    for k in (2..=order).rev() {
+        let (path, size) = lv.files[k - 2].clone();
+        if size > u32::MAX as u64 {
+            return Err(Error::TooLarge {
+                what: "over 4 billion patterns of one length",
+                limit: "2^32 - 1 patterns",
+            });
+        }
+        // Each pattern's suffix (its words after the first) and its place.
+        let suffix_mask = (1u128 << (bits as usize * (k - 1))) - 1;
+        let mut sorter = Sorter::new(lv.cap);
+        {
+            let mut r = Records::open(&path)?;
+            let mut p = 0u32;
+            while let Some((key, _)) = r.next()? {
+                sorter.push(lv.temp, key & suffix_mask, p)?;
+                p += 1;
+            }
+        }
+        let mut suffix_of = vec![0u32; size as usize];
+        // The level above in trie order, beside the suffixes in the same order.
+        let mut above: Next<'_> = if k == 2 {
+            let mut w = 0u32;
+            let unigrams = lv.unigrams.clone();
+            Box::new(move || {
+                let out = unigrams.get(w as usize).map(|&c| (w as u128, c));
+                w += 1;
+                Ok(out)
+            })
+        } else {
+            let mut r = Records::open(&lv.files[k - 3].0)?;
+            Box::new(move || r.next())
+        };
+        let mut a_out = U32Out::create(lv.temp, &format!("adjusted{}", k - 1))?;
+        let mut q = 0u32;
+        let mut cur: Option<(u128, u32)> = above()?;
+        let mut group = 0u32;
+        let above_len = k - 1;
+        // Writes the adjusted count of the pattern at `cur` (level k - 1), then moves on.
+        let mut emit = |cur: &mut Option<(u128, u32)>,
+                        q: &mut u32,
+                        group: &mut u32,
+                        above: &mut Next<'_>|
+         -> Result<()> {
+            let (key, c) = cur.ok_or_else(|| Error::internal("past the level above"))?;
+            let first = first_word(key, above_len, bits);
+            let a = if above_len == 1 && (first == BOS || first == UNK) {
+                0
+            } else if first == BOS {
+                c
+            } else {
+                *group
+            };
+            tally(&mut n[above_len - 1], a);
+            a_out.put(a)?;
+            *group = 0;
+            *q += 1;
+            *cur = above()?;
+            Ok(())
+        };
+        sorter.drain(lv.temp, |g, p| {
+            while let Some((key, _)) = cur {
+                if key >= g {
+                    break;
+                }
+                emit(&mut cur, &mut q, &mut group, &mut above)?;
+            }
+            match cur {
+                Some((key, _)) if key == g => {}
+                _ => {
+                    return Err(Error::corrupted(
+                        "count shard: a pattern's suffix is not counted",
+                    ))
+                }
+            }
+            group = group.saturating_add(1);
+            suffix_of[p as usize] = q;
+            Ok(())
+        })?;
+        while cur.is_some() {
+            emit(&mut cur, &mut q, &mut group, &mut above)?;
+        }
+        adjusted[k - 2] = Some(a_out.finish()?);
+        let mut s_out = U32Out::create(lv.temp, &format!("suffix{k}"))?;
+        for &s in &suffix_of {
+            s_out.put(s)?;
+        }
+        suffixes[k - 1] = Some(s_out.finish()?);
+    }
+    let mut discounts = Vec::with_capacity(order);
+    let mut fallback = Vec::new();
+    for (k, counts) in n.iter().enumerate() {
+        match modified_kn_discounts(counts) {
+            Some(d) => discounts.push(d),
+            None => {
+                discounts.push([0.5, 1.0, 1.5]);
+                fallback.push(k as u8 + 1);
+            }
+        }
+    }
+    Ok(Derived {
+        adjusted,
+        suffixes,
+        discounts,
+        fallback,
+    })
+}
+
+/// What step 3 wrote.
+struct Written {
+    child_counts: Vec<(PathBuf, u64)>,
+    words: Vec<(PathBuf, u64)>,
+    values: Vec<(PathBuf, u64)>,
+    pruned: Vec<(PathBuf, u64)>,
+    level_sizes: Vec<u64>,
+    pruned_patterns: u64,
+}
+
+/// Step 3 (see the module docs): only `min_frequency` prunes here.
+fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result<Written> {
+    let order = lv.order;
+    let bits = lv.bits;
+    let v = lv.unigrams.len();
+    let mut out = Written {
+        child_counts: Vec::new(),
+        words: Vec::new(),
+        values: Vec::new(),
+        pruned: Vec::new(),
+        level_sizes: vec![v as u64],
+        pruned_patterns: 0,
+    };
+    // Level 1: every word is kept; its values.
+    let mut values = Stream::create(lv.temp, "values1")?;
+    {
+        let mut a = match &d.adjusted[0] {
+            Some(p) => Some(U32In::open(p)?),
+            None => None,
+        };
+        for (w, &c) in lv.unigrams.iter().enumerate() {
+            let x = match a.as_mut() {
+                Some(a) => a.next()?,
+                None if w as u32 == BOS || w as u32 == UNK => 0,
+                None => c,
+            };
+            values.put(x as u64)?;
+        }
+    }
+    out.values.push(values.finish()?);
+    // The root's removed mass (its children, the words, all stay).
+    let mut root = Stream::create(lv.temp, "pruned0")?;
+    root.put(0)?;
+    out.pruned.push(root.finish()?);
+    // The level above's kept patterns and their ranks among their kept siblings.
+    let mut kept_above: Vec<bool> = vec![true; v];
+    let mut rank_above: Vec<u32> = (0..v as u32).collect();
+    for k in 2..=order {
+        let (path, size) = lv.files[k - 2].clone();
+        let mut kept = vec![false; size as usize];
+        let mut rank = vec![0u32; size as usize];
+        let mut records = Records::open(&path)?;
+        let mut a_in = match &d.adjusted[k - 1] {
+            Some(p) => Some(U32In::open(p)?),
+            None => None,
+        };
+        let mut s_in = U32In::open(
+            d.suffixes[k - 1]
+                .as_ref()
+                .ok_or_else(|| Error::internal("no suffixes"))?,
+        )?;
+        // The level above, in order: its keys, to find each pattern's parent.
+        let mut parents: Box<dyn FnMut() -> Result<Option<u128>>> = if k == 2 {
+            let mut w = 0u128;
+            Box::new(move || {
+                let out = (w < v as u128).then_some(w);
+                w += 1;
+                Ok(out)
+            })
+        } else {
+            let mut r = Records::open(&lv.files[k - 3].0)?;
+            Box::new(move || Ok(r.next()?.map(|(key, _)| key)))
+        };
+        let mut child_counts = Stream::create(lv.temp, &format!("children{}", k - 1))?;
+        let mut pruned = Stream::create(lv.temp, &format!("pruned{}", k - 1))?;
+        let mut words = Stream::create(lv.temp, &format!("words{k}"))?;
+        let mut values = Stream::create(lv.temp, &format!("values{k}"))?;
+        let mut parent: Option<u128> = parents()?;
+        let mut pq = 0usize;
+        // The current parent's kept children, its removed mass, the last kept child's value.
+        let (mut kids, mut mass, mut prev): (u32, u32, Option<u32>) = (0, 0, None);
+        let close = |pq: usize,
+                     kids: &mut u32,
+                     mass: &mut u32,
+                     prev: &mut Option<u32>,
+                     child_counts: &mut Stream,
+                     pruned: &mut Stream|
+         -> Result<()> {
+            if kept_above[pq] {
+                child_counts.put(*kids as u64)?;
+                pruned.put(*mass as u64)?;
+            }
+            *kids = 0;
+            *mass = 0;
+            *prev = None;
+            Ok(())
+        };
+        let mut kept_here = 0u64;
+        let mut p = 0usize;
+        while let Some((key, count)) = records.next()? {
+            let prefix = key >> bits;
+            loop {
+                match parent {
+                    Some(pk) if pk == prefix => break,
+                    Some(pk) if pk < prefix => {
+                        close(
+                            pq,
+                            &mut kids,
+                            &mut mass,
+                            &mut prev,
+                            &mut child_counts,
+                            &mut pruned,
+                        )?;
+                        pq += 1;
+                        parent = parents()?;
+                    }
+                    _ => {
+                        return Err(Error::corrupted(
+                            "count shard: a pattern's prefix is not counted",
+                        ))
+                    }
+                }
+            }
+            let a = match a_in.as_mut() {
+                Some(a) => a.next()?,
+                None => count,
+            };
+            let s = s_in.next()? as usize;
+            let keep = count >= min_frequency && kept_above[pq] && kept_above[s];
+            if keep {
+                let x = if k == 2 {
+                    (key & ((1u128 << bits) - 1)) as u32
+                } else {
+                    rank_above[s]
+                };
+                words.put(match prev {
+                    None => x as u64,
+                    Some(pv) => (x - pv - 1) as u64,
+                })?;
+                prev = Some(x);
+                values.put(a as u64)?;
+                kept[p] = true;
+                rank[p] = kids;
+                kids += 1;
+                kept_here += 1;
+            } else {
+                mass = mass.saturating_add(a);
+            }
+            p += 1;
+        }
+        // The parents after the last pattern (they have no children).
+        while parent.is_some() {
+            close(
+                pq,
+                &mut kids,
+                &mut mass,
+                &mut prev,
+                &mut child_counts,
+                &mut pruned,
+            )?;
+            pq += 1;
+            parent = parents()?;
+        }
+        out.pruned_patterns += size - kept_here;
+        out.level_sizes.push(kept_here);
+        out.child_counts.push(child_counts.finish()?);
+        out.pruned.push(pruned.finish()?);
+        out.words.push(words.finish()?);
+        out.values.push(values.finish()?);
+        kept_above = kept;
+        rank_above = rank;
+    }
+    Ok(out)
+}
+
+/// A writer that checksums and counts what goes through it.
+struct Crc<W: Write> {
+    w: W,
+    crc: crc32fast::Hasher,
+    len: u64,
+}
+
+impl<W: Write> Write for Crc<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.w.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// The body's bytes, in order: small parts in memory, streams in files.
+enum Piece {
+    Bytes(Vec<u8>),
+    Files(Vec<(PathBuf, u64)>),
+}
+
+/// Writes the pieces to `w`.
+fn write_pieces(pieces: &[Piece], w: &mut dyn Write) -> Result<()> {
+    for piece in pieces {
+        match piece {
+            Piece::Bytes(b) => w.write_all(b).map_err(Error::io)?,
+            Piece::Files(files) => {
+                for (path, _) in files {
+                    let mut r = open(path)?;
+                    io::copy(&mut r, w).map_err(|e| io_err(path, e))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A stream's bytes as postcard frames them: its length, then them.
+fn framed(files: Vec<(PathBuf, u64)>, pieces: &mut Vec<Piece>) {
+    let len: u64 = files.iter().map(|(_, n)| n).sum();
+    let mut b = Vec::new();
+    put(&mut b, len);
+    pieces.push(Piece::Bytes(b));
+    pieces.push(Piece::Files(files));
+}
+
+/// What [`build`] made: the model file's figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Built {
+    /// Bytes of the model file.
+    pub file_bytes: u64,
+    /// Patterns per order, 1 first.
+    pub ngrams: Vec<u64>,
+    /// Patterns removed by `min_frequency`.
+    pub pruned_patterns: u64,
+    /// Sentences of the text counted.
+    pub sentences: u64,
+    /// Tokens of the text counted, each sentence's `</s>` included.
+    pub tokens: u64,
+    /// Words of the vocabulary.
+    pub vocab_size: usize,
+}
+
+/// The model file of the merged `shards` with `opts`, written to `out`, within about `memory`
+/// bytes, its temporary files in `dir`: the bytes of [`CountShard::into_file`](
+/// super::CountShard::into_file). Only `min_frequency` prunes here (not `max_patterns`).
+pub(super) fn build<R: Read>(
+    shards: Vec<super::read::Shard<R>>,
+    opts: &TrainOptions,
+    memory: u64,
+    dir: &Path,
+    out: &mut dyn Write,
+) -> Result<Built> {
+    opts.validate()?;
+    if opts.max_patterns > 0 {
+        return Err(Error::option(
+            "max_patterns",
+            "is not available in bounded memory (use min_frequency or relative-entropy pruning on a model trained in memory)",
+        ));
+    }
+    let mut temp = Temp::new(dir);
+    let mut lv = Levels::new(&mut temp, memory);
+    super::merge::merge(shards, &mut lv)?;
+    if lv.order != opts.max_pattern_length {
+        return Err(Error::option(
+            "max_pattern_length",
+            format!(
+                "the counts are of patterns of up to {} words, not {}",
+                lv.order, opts.max_pattern_length
+            ),
+        ));
+    }
+    let derived = derive(&mut lv)?;
+    let written = write_streams(&mut lv, &derived, opts.min_frequency)?;
+    let order = lv.order;
+    let tokens =
+        lv.unigrams.iter().map(|&c| c as u64).sum::<u64>() - lv.unigrams[BOS as usize] as u64;
+    let training = TrainingStats {
+        options: opts.clone(),
+        bytes: lv.bytes,
+        sentences: lv.sentences,
+        tokens,
+        discounts: derived.discounts.clone(),
+        discount_fallback: derived.fallback.clone(),
+        pruned_patterns: written.pruned_patterns,
+    };
+    // The body, field by field as postcard writes `format::Body`.
+    let mut head = vec![order as u8];
+    let vocab = lv.words.join("\n");
+    put(&mut head, vocab.len() as u64);
+    head.extend_from_slice(vocab.as_bytes());
+    put(&mut head, written.level_sizes.len() as u64);
+    for &n in &written.level_sizes {
+        put(&mut head, n);
+    }
+    head.push(0); // KIND_COUNTS
+    put(&mut head, derived.discounts.len() as u64);
+    for d in &derived.discounts {
+        for x in d {
+            head.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    let mut pieces = vec![Piece::Bytes(head)];
+    let Written {
+        child_counts,
+        words,
+        values,
+        pruned,
+        level_sizes,
+        pruned_patterns,
+    } = written;
+    framed(child_counts, &mut pieces);
+    framed(words, &mut pieces);
+    framed(values, &mut pieces);
+    if pruned_patterns > 0 {
+        framed(pruned, &mut pieces);
+    } else {
+        pieces.push(Piece::Bytes(vec![0]));
+    }
+    let tail = postcard::to_allocvec(&Some(training))
+        .map_err(|e| Error::internal(format!("training facts: {e}")))?;
+    pieces.push(Piece::Bytes(tail));
+    // The checksum and length first, then the header and the body.
+    let mut sum = Crc {
+        w: io::sink(),
+        crc: crc32fast::Hasher::new(),
+        len: 0,
+    };
+    write_pieces(&pieces, &mut sum)?;
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header.extend_from_slice(&0u16.to_le_bytes());
+    header.extend_from_slice(&sum.len.to_le_bytes());
+    header.extend_from_slice(&sum.crc.finalize().to_le_bytes());
+    out.write_all(&header).map_err(Error::io)?;
+    write_pieces(&pieces, out)?;
+    out.flush().map_err(Error::io)?;
+    Ok(Built {
+        file_bytes: HEADER_LEN as u64 + sum.len,
+        ngrams: level_sizes,
+        pruned_patterns,
+        sentences: lv.sentences,
+        tokens,
+        vocab_size: lv.words.len(),
+    })
+}

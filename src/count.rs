@@ -118,6 +118,20 @@ pub(crate) fn count(
     levels.finish(links, meter)
 }
 
+/// Checks that `n` nodes can be numbered with 32 bits.
+///
+/// # Errors
+/// [`Error::TooLarge`] beyond 2^32 - 1.
+pub(crate) fn check_patterns(n: usize) -> Result<()> {
+    if n >= u32::MAX as usize {
+        return Err(Error::TooLarge {
+            what: "over 4 billion patterns",
+            limit: "2^32 - 1 patterns",
+        });
+    }
+    Ok(())
+}
+
 /// The trie as it is counted, level by level: per node its word and count, the level table,
 /// and the first child of every node of the levels before the last.
 struct Levels {
@@ -194,12 +208,7 @@ impl Levels {
             }
             meter.add(cost::GROUP * (at - first) as u64);
         });
-        if self.word.len() >= u32::MAX as usize {
-            return Err(Error::TooLarge {
-                what: "over 4 billion patterns",
-                limit: "2^32 - 1 patterns",
-            });
-        }
+        check_patterns(self.word.len())?;
         self.level_start.push(self.word.len() as u32);
         Ok(())
     }

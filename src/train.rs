@@ -29,7 +29,7 @@ use crate::progress::{cost, Meter, Tick};
 use crate::shard::CountShard;
 use crate::smooth::{parts_of, EntropyPrune, TextFacts};
 use crate::tokenizer::tokenize;
-use crate::vocab::{Vocab, BOS, EOS, RESERVED};
+use crate::vocab::{frequency_order, Vocab, BOS, EOS, RESERVED};
 
 pub use crate::config::MAX_LINE_BYTES;
 
@@ -558,12 +558,7 @@ impl Trainer {
     /// hence small varints in the model file and index entries that sit together.
     fn renumber_by_frequency(&self, tokens: &mut [u32], meter: &Meter) -> Result<Vocab> {
         let v = self.vocab.len();
-        let mut by_freq: Vec<u32> = (RESERVED..v as u32).collect();
-        by_freq.sort_unstable_by(|&a, &b| {
-            self.freq[b as usize]
-                .cmp(&self.freq[a as usize])
-                .then_with(|| self.vocab.word(a).cmp(self.vocab.word(b)))
-        });
+        let by_freq = frequency_order(v, |w| self.freq[w as usize], |w| self.vocab.word(w));
         let mut new_word: Vec<u32> = (0..v as u32).collect();
         for (rank, &old) in by_freq.iter().enumerate() {
             new_word[old as usize] = RESERVED + rank as u32;

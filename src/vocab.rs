@@ -18,6 +18,20 @@ pub const RESERVED: u32 = 3;
 /// Token strings of the reserved ids, in id order.
 pub const RESERVED_TOKENS: [&str; 3] = ["<unk>", "<s>", "</s>"];
 
+/// The words `RESERVED..v` in the order the model numbers them: by falling count, ties by
+/// spelling (frequent words get small ids, hence small varints in the model file and index
+/// entries that sit together). The trainer, the merge of count shards and the bounded build
+/// all number words so.
+pub(crate) fn frequency_order<'w>(
+    v: usize,
+    count: impl Fn(u32) -> u64,
+    word: impl Fn(u32) -> &'w str,
+) -> Vec<u32> {
+    let mut by_freq: Vec<u32> = (RESERVED..v as u32).collect();
+    by_freq.sort_unstable_by(|&a, &b| count(b).cmp(&count(a)).then_with(|| word(a).cmp(word(b))));
+    by_freq
+}
+
 /// A bidirectional map between token strings and ids. Every vocabulary holds the reserved
 /// tokens at their ids (`Default` is [`Vocab::new`]).
 #[derive(Debug, Clone)]

@@ -27,7 +27,7 @@ use crate::format::{FORMAT_VERSION, HEADER_LEN, MAGIC};
 use crate::parts::TrainingStats;
 use crate::smooth::modified_kn_discounts;
 use crate::varint::put;
-use crate::vocab::{BOS, RESERVED, UNK};
+use crate::vocab::{frequency_order, BOS, RESERVED, UNK};
 
 /// Bytes of one sorted record: a key and a value.
 const RECORD: usize = 20;
@@ -389,12 +389,7 @@ impl Sink for Levels<'_> {
         let v = counts.len();
         let words = std::mem::take(&mut self.shard_vocab);
         // The trainer's numbering (`Trainer::renumber_by_frequency`).
-        let mut by_freq: Vec<u32> = (RESERVED..v as u32).collect();
-        by_freq.sort_unstable_by(|&a, &b| {
-            counts[b as usize]
-                .cmp(&counts[a as usize])
-                .then_with(|| words[a as usize].cmp(&words[b as usize]))
-        });
+        let by_freq = frequency_order(v, |w| counts[w as usize] as u64, |w| &words[w as usize]);
         let mut new_id: Vec<u32> = (0..v as u32).collect();
         for (rank, &old) in by_freq.iter().enumerate() {
             new_id[old as usize] = RESERVED + rank as u32;
@@ -613,6 +608,30 @@ struct Written {
     pruned_patterns: u64,
 }
 
+/// The children of one parent as step 3 goes through them.
+#[derive(Default)]
+struct Siblings {
+    /// Those kept so far.
+    kids: u32,
+    /// The adjusted counts of those removed.
+    mass: u32,
+    /// The word stream's value of the last one kept.
+    prev: Option<u32>,
+}
+
+impl Siblings {
+    /// The parent's entries, when it is `kept`: its children kept and its removed mass; then
+    /// the next parent's.
+    fn close(&mut self, kept: bool, child_counts: &mut Stream, pruned: &mut Stream) -> Result<()> {
+        if kept {
+            child_counts.put(self.kids as u64)?;
+            pruned.put(self.mass as u64)?;
+        }
+        *self = Siblings::default();
+        Ok(())
+    }
+}
+
 /// Step 3 (see the module docs): only `min_frequency` prunes here.
 fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result<Written> {
     let order = lv.order;
@@ -682,24 +701,7 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
         let mut values = Stream::create(lv.temp, &format!("values{k}"))?;
         let mut parent: Option<u128> = parents()?;
         let mut pq = 0usize;
-        // The current parent's kept children, its removed mass, the last kept child's value.
-        let (mut kids, mut mass, mut prev): (u32, u32, Option<u32>) = (0, 0, None);
-        let close = |pq: usize,
-                     kids: &mut u32,
-                     mass: &mut u32,
-                     prev: &mut Option<u32>,
-                     child_counts: &mut Stream,
-                     pruned: &mut Stream|
-         -> Result<()> {
-            if kept_above[pq] {
-                child_counts.put(*kids as u64)?;
-                pruned.put(*mass as u64)?;
-            }
-            *kids = 0;
-            *mass = 0;
-            *prev = None;
-            Ok(())
-        };
+        let mut group = Siblings::default();
         let mut kept_here = 0u64;
         let mut p = 0usize;
         while let Some((key, count)) = records.next()? {
@@ -708,14 +710,7 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
                 match parent {
                     Some(pk) if pk == prefix => break,
                     Some(pk) if pk < prefix => {
-                        close(
-                            pq,
-                            &mut kids,
-                            &mut mass,
-                            &mut prev,
-                            &mut child_counts,
-                            &mut pruned,
-                        )?;
+                        group.close(kept_above[pq], &mut child_counts, &mut pruned)?;
                         pq += 1;
                         parent = parents()?;
                     }
@@ -738,31 +733,24 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
                 } else {
                     rank_above[s]
                 };
-                words.put(match prev {
+                words.put(match group.prev {
                     None => x as u64,
                     Some(pv) => (x - pv - 1) as u64,
                 })?;
-                prev = Some(x);
+                group.prev = Some(x);
                 values.put(a as u64)?;
                 kept[p] = true;
-                rank[p] = kids;
-                kids += 1;
+                rank[p] = group.kids;
+                group.kids += 1;
                 kept_here += 1;
             } else {
-                mass = mass.saturating_add(a);
+                group.mass = group.mass.saturating_add(a);
             }
             p += 1;
         }
         // The parents after the last pattern (they have no children).
         while parent.is_some() {
-            close(
-                pq,
-                &mut kids,
-                &mut mass,
-                &mut prev,
-                &mut child_counts,
-                &mut pruned,
-            )?;
+            group.close(kept_above[pq], &mut child_counts, &mut pruned)?;
             pq += 1;
             parent = parents()?;
         }

@@ -333,12 +333,7 @@ impl Sink for TrieSink {
         if let Some(mut level) = self.level.take() {
             level.close(&mut self.child_start, self.word.len());
         }
-        if self.word.len() >= u32::MAX as usize {
-            return Err(Error::TooLarge {
-                what: "over 4 billion patterns",
-                limit: "2^32 - 1 patterns",
-            });
-        }
+        crate::count::check_patterns(self.word.len())?;
         self.level_start.push(self.word.len() as u32);
         Ok(())
     }

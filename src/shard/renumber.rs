@@ -5,7 +5,7 @@ use super::CountShard;
 use crate::count::Counted;
 use crate::error::{Error, Result};
 use crate::trie::Trie;
-use crate::vocab::{Vocab, RESERVED};
+use crate::vocab::{frequency_order, Vocab, RESERVED};
 
 /// `shard`'s vocabulary and counts in the trainer's numbering: the counts that
 /// [`Trainer`](crate::Trainer) would have counted from the same text, node for node.
@@ -23,12 +23,7 @@ pub(super) fn by_frequency(shard: CountShard) -> Result<(Vocab, Counted)> {
     let v = words.len();
     // The trainer's order (`Trainer::renumber_by_frequency`): the reserved words keep their
     // ids, the others by falling count, ties by spelling.
-    let mut by_freq: Vec<u32> = (RESERVED..v as u32).collect();
-    by_freq.sort_unstable_by(|&a, &b| {
-        count[1 + b as usize]
-            .cmp(&count[1 + a as usize])
-            .then_with(|| words[a as usize].cmp(&words[b as usize]))
-    });
+    let by_freq = frequency_order(v, |w| count[1 + w as usize] as u64, |w| &words[w as usize]);
     let mut new_id: Vec<u32> = (0..v as u32).collect();
     for (rank, &old) in by_freq.iter().enumerate() {
         new_id[old as usize] = RESERVED + rank as u32;

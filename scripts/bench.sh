@@ -14,5 +14,6 @@ if [ -d "${HOME:-/root}/.cargo/bin" ]; then
   export PATH="${HOME:-/root}/.cargo/bin:${PATH}"
 fi
 
-cargo build --release --bin uellm-bench
+# uellm too: --scale-memory runs `uellm train --memory` beside the benchmark.
+cargo build --release --bin uellm-bench --bin uellm
 exec "${CARGO_TARGET_DIR:-target}/release/uellm-bench" "$@"

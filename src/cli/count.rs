@@ -16,8 +16,7 @@ use ultra_efficient_llm::{CountShard, Error, TrainOptions, Trainer, MAX_ORDER};
 use super::files::{self, display};
 use super::report::{self, fixed, thousands};
 use super::train::{
-    check_paths, names, open_shards, options, parse_size, read_into, trainer, TrainArgs,
-    DEFAULT_ORDER,
+    check_paths, names, open_shards, options, read_into, trainer, TrainArgs, DEFAULT_ORDER,
 };
 use super::CliError;
 
@@ -50,7 +49,7 @@ pub struct CountArgs {
     pub order: u8,
     /// Memory for counting (K, M, G: powers of 1000; KiB, MiB, GiB: of 1024) [default: half
     /// of the machine's memory]
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = report::parse_size)]
     pub memory: Option<u64>,
     /// Folder for the runs beyond --memory [default: the system's temporary folder]
     #[arg(long, value_name = "DIR")]

@@ -179,3 +179,31 @@ mod tests {
         );
     }
 }
+
+/// A size in bytes: a number with an optional unit (K, M, G: powers of 1000; KiB, MiB, GiB:
+/// of 1024; a trailing B is allowed: 1.5MB).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 500K, 1M, 1.5GiB)"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("`{s}`: unknown unit (K, M, G, KiB, MiB, GiB)")),
+    };
+    let bytes = (n * mult).round();
+    if !(1.0..=u64::MAX as f64).contains(&bytes) {
+        return Err(format!("`{s}` is not a size of at least one byte"));
+    }
+    Ok(bytes as u64)
+}

@@ -55,7 +55,7 @@ pub struct TrainArgs {
     pub prune_entropy: Option<f64>,
     /// Relative-entropy pruning to a model file of at most SIZE bytes (K, M, G: powers of
     /// 1000; KiB, MiB, GiB: of 1024), e.g. 1M
-    #[arg(long, value_name = "SIZE", group = "entropy", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", group = "entropy", value_parser = report::parse_size)]
     pub target_size: Option<u64>,
     /// Relative-entropy pruning to at most N patterns in all
     #[arg(long, value_name = "N", group = "entropy")]
@@ -63,7 +63,7 @@ pub struct TrainArgs {
     /// Train within this memory (K, M, G: powers of 1000; KiB, MiB, GiB: of 1024): the
     /// counts go through temporary files in --temp and the model file is written from them
     /// level by level, the same bytes as in memory; prunes by --min-frequency only
-    #[arg(long, value_name = "SIZE", value_parser = parse_size,
+    #[arg(long, value_name = "SIZE", value_parser = report::parse_size,
           conflicts_with_all = ["entropy", "max_patterns"])]
     pub memory: Option<u64>,
     /// Folder for the temporary files of --memory [default: the system's temporary folder]
@@ -72,34 +72,6 @@ pub struct TrainArgs {
     /// Print a JSON summary on stdout (no progress bar)
     #[arg(long)]
     pub json: bool,
-}
-
-/// A size in bytes: a number with an optional unit (K, M, G: powers of 1000; KiB, MiB, GiB:
-/// of 1024; a trailing B is allowed: 1.5MB).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size (e.g. 500K, 1M, 1.5GiB)"))?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "m" | "mb" => 1e6,
-        "g" | "gb" => 1e9,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(format!("`{s}`: unknown unit (K, M, G, KiB, MiB, GiB)")),
-    };
-    let bytes = (n * mult).round();
-    if !(1.0..=u64::MAX as f64).contains(&bytes) {
-        return Err(format!("`{s}` is not a size of at least one byte"));
-    }
-    Ok(bytes as u64)
 }
 
 impl TrainArgs {
@@ -431,7 +403,7 @@ pub(super) fn names(paths: &[PathBuf]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::super::report::parse_size;
 
     #[test]
     fn sizes_take_decimal_and_binary_units() {

@@ -72,6 +72,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "MB", conflicts_with = "generation_slices",
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub scale: Option<u64>,
+    /// With --scale: also train within this memory (`uellm train --memory SIZE`, the `uellm`
+    /// binary beside this one), and report its time and peak memory
+    #[arg(long, value_name = "SIZE", requires = "scale", value_parser = super::report::parse_size)]
+    pub scale_memory: Option<u64>,
     /// Load MODEL once and print its load time and memory as one JSON line (what --scale runs
     /// in a process of its own)
     #[arg(long, value_name = "MODEL", hide = true)]
@@ -221,7 +225,13 @@ fn scale(args: &BenchArgs, mb: u64) -> Result<(), CliError> {
         let _ = writeln!(io::stderr().lock(), "bench: {msg}");
     };
     let out_dir = args.json_out.parent().unwrap_or(std::path::Path::new(""));
-    let s = super::scale::scale(&paths[0], &out_dir.join("scale"), mb, &say)?;
+    let s = super::scale::scale(
+        &paths[0],
+        &out_dir.join("scale"),
+        mb,
+        args.scale_memory,
+        &say,
+    )?;
     files::write_atomic(&args.json_out, |w| report::write_json(w, &s))?;
     write!(io::stdout().lock(), "{}", render::scale(&s))?;
     Ok(())

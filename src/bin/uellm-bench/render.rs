@@ -361,6 +361,21 @@ pub fn scale(s: &super::scale::Scale) -> String {
         fixed(s.train.seconds, 1),
         mb(s.train.peak_bytes)
     ));
+    if let Some(b) = &s.bounded {
+        o.push_str(&format!(
+            "  training, --memory  {} s, peak {} MB within --memory {} MB ({}x the time in memory; \
+             {})\n",
+            fixed(b.seconds, 1),
+            mb(b.peak_bytes),
+            mb(b.memory),
+            fixed(b.seconds / s.train.seconds.max(1e-9), 2),
+            if b.same_model {
+                "the same model file"
+            } else {
+                "A DIFFERENT MODEL FILE"
+            }
+        ));
+    }
     o.push_str(&format!(
         "  load                {} ms (Model::from_vec, the file already read)\n",
         fixed(l.load_ms, 0)

@@ -8,6 +8,9 @@
 //! `/proc/self/status`: a parent's `wait4` would count the parent's memory at the fork too):
 //! * `uellm-bench --train-once TEXT MODEL`: what `uellm train TEXT -o MODEL --order 5` does
 //!   (read, count, smooth, write the model file without an index), timed;
+//! * with `--scale-memory SIZE`, `uellm train TEXT -o MODEL --order 5 --memory SIZE` (the
+//!   `uellm` binary beside this one), timed, its peak from `wait4`, its model compared with the
+//!   one trained in memory;
 //! * `uellm-bench --load-once MODEL`: reads the file, then times `Model::from_vec` (load time,
 //!   the loaded model's memory);
 //! * the same for the model's index image (`Model::to_image`, written by `--make-image MODEL
@@ -112,6 +115,72 @@ pub fn make_image(model: &Path, image: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Training within a memory bound, by the `uellm` binary beside this one.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Bounded {
+    pub memory: u64,
+    pub seconds: f64,
+    /// Its peak resident memory (`ru_maxrss` of `wait4`).
+    pub peak_bytes: u64,
+    /// Its model file is byte for byte the one trained in memory.
+    pub same_model: bool,
+}
+
+/// Runs `uellm train TEXT -o MODEL --order 5 --memory MEMORY --temp DIR` (the `uellm` binary
+/// beside this one) and measures it.
+fn bounded(text: &Path, model: &Path, reference: &Path, memory: u64) -> Result<Bounded, CliError> {
+    let exe = std::env::current_exe().map_err(|e| CliError::io("uellm-bench", &e))?;
+    let uellm = exe.with_file_name("uellm");
+    if !uellm.is_file() {
+        return Err(CliError::io_msg(format!(
+            "{}: not built (cargo build --release --bin uellm)",
+            uellm.display()
+        )));
+    }
+    let dir = model.parent().unwrap_or(Path::new("."));
+    let t0 = Instant::now();
+    let child = Command::new(&uellm)
+        .arg("train")
+        .arg(text)
+        .arg("-o")
+        .arg(model)
+        .args([
+            "--order",
+            &ORDER.to_string(),
+            "--memory",
+            &memory.to_string(),
+        ])
+        .arg("--temp")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| CliError::io(uellm.display(), &e))?;
+    let mut status = 0i32;
+    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct, which `wait4` fills.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `status` and `usage` are valid for writes; the child is ours and not yet reaped
+    // (its `Child` is dropped without waiting).
+    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let seconds = t0.elapsed().as_secs_f64();
+    drop(child);
+    if r < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(CliError::io_msg(format!(
+            "{} train --memory failed",
+            uellm.display()
+        )));
+    }
+    let same_model = fs::read(model).map_err(|e| CliError::io(model.display(), &e))?
+        == fs::read(reference).map_err(|e| CliError::io(reference.display(), &e))?;
+    Ok(Bounded {
+        memory,
+        seconds,
+        peak_bytes: usage.ru_maxrss as u64 * 1024,
+        same_model,
+    })
+}
+
 /// What `--train-once` prints: one JSON line.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TrainOnce {
@@ -168,6 +237,9 @@ pub struct Scale {
     pub text_path: String,
     pub text_bytes: u64,
     pub train: TrainOnce,
+    /// `uellm train --memory` on the same text: the bound, the run, and whether its model is
+    /// the same file.
+    pub bounded: Option<Bounded>,
     pub load: LoadOnce,
     /// Loading the model's index image instead.
     pub load_image: LoadOnce,
@@ -177,7 +249,13 @@ pub struct Scale {
 ///
 /// # Errors
 /// Reading the corpus, writing the text or the model, or a child process that fails.
-pub fn scale(corpus: &Path, dir: &Path, mb: u64, say: &dyn Fn(String)) -> Result<Scale, CliError> {
+pub fn scale(
+    corpus: &Path,
+    dir: &Path,
+    mb: u64,
+    memory: Option<u64>,
+    say: &dyn Fn(String),
+) -> Result<Scale, CliError> {
     fs::create_dir_all(dir).map_err(|e| CliError::io(dir.display(), &e))?;
     let stem = corpus
         .file_stem()
@@ -205,6 +283,16 @@ pub fn scale(corpus: &Path, dir: &Path, mb: u64, say: &dyn Fn(String)) -> Result
             .arg(&text)
             .arg(&model),
     )?;
+    let bounded = match memory {
+        Some(m) => {
+            say(format!("scale: training order {ORDER} within --memory {m}"));
+            let out = dir.join(format!("{stem}.o{ORDER}.{mb}MB.bounded.uelm"));
+            let b = bounded(&text, &out, &model, m)?;
+            let _ = fs::remove_file(&out);
+            Some(b)
+        }
+        None => None,
+    };
     say(format!("scale: loading {}", model.display()));
     let load = child(Command::new(&exe).arg("--load-once").arg(&model))?;
     let image = model.with_extension("uelmimg");
@@ -229,6 +317,7 @@ pub fn scale(corpus: &Path, dir: &Path, mb: u64, say: &dyn Fn(String)) -> Result
         text_path: text.display().to_string(),
         text_bytes,
         train,
+        bounded,
         load,
         load_image,
     })

@@ -156,30 +156,6 @@ impl Table {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
-
-    #[test]
-    fn tables_align() {
-        let mut t = Table::new(&["name", "n"]).right(&[1]);
-        t.row(vec!["a".into(), "1,000".into()]);
-        t.row(vec!["bbbbbb".into(), "2".into()]);
-        assert_eq!(
-            t.render(),
-            "name        n\n-------------\na       1,000\nbbbbbb      2\n"
-        );
-    }
-}
-
 /// A size in bytes: a number with an optional unit (K, M, G: powers of 1000; KiB, MiB, GiB:
 /// of 1024; a trailing B is allowed: 1.5MB).
 pub fn parse_size(s: &str) -> Result<u64, String> {
@@ -206,4 +182,40 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         return Err(format!("`{s}` is not a size of at least one byte"));
     }
     Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn tables_align() {
+        let mut t = Table::new(&["name", "n"]).right(&[1]);
+        t.row(vec!["a".into(), "1,000".into()]);
+        t.row(vec!["bbbbbb".into(), "2".into()]);
+        assert_eq!(
+            t.render(),
+            "name        n\n-------------\na       1,000\nbbbbbb      2\n"
+        );
+    }
+
+    #[test]
+    fn sizes_take_decimal_and_binary_units() {
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("1.5MB"), Ok(1_500_000));
+        assert_eq!(parse_size("500k"), Ok(500_000));
+        assert_eq!(parse_size("2KiB"), Ok(2048));
+        assert_eq!(parse_size("1 GiB"), Ok(1 << 30));
+        for bad in ["", "M", "1Q", "-1", "0", "0.1"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

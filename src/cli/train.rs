@@ -400,20 +400,3 @@ pub(super) fn names(paths: &[PathBuf]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::report::parse_size;
-
-    #[test]
-    fn sizes_take_decimal_and_binary_units() {
-        assert_eq!(parse_size("1000"), Ok(1000));
-        assert_eq!(parse_size("1.5MB"), Ok(1_500_000));
-        assert_eq!(parse_size("500k"), Ok(500_000));
-        assert_eq!(parse_size("2KiB"), Ok(2048));
-        assert_eq!(parse_size("1 GiB"), Ok(1 << 30));
-        for bad in ["", "M", "1Q", "-1", "0", "0.1"] {
-            assert!(parse_size(bad).is_err(), "{bad}");
-        }
-    }
-}

@@ -38,8 +38,9 @@ pub enum Error {
         found: u64,
     },
 
-    /// The checksum does not match, or the body is inconsistent.
-    #[error("model file is corrupted: {0}; the model cannot be loaded, retrain or restore it from a good copy")]
+    /// The checksum does not match, or the body is inconsistent: of a model file, or of a count
+    /// shard (a message that starts with `count shard: `).
+    #[error("{}", corrupted_message(.0))]
     Corrupted(String),
 
     /// An option is out of its valid range.
@@ -84,6 +85,19 @@ pub enum Error {
     /// An invariant of the code itself failed: a bug, not a problem of the input.
     #[error("internal error: {0}; this is a bug in ultra-efficient-llm, please report it with the input that caused it")]
     Internal(String),
+}
+
+/// What [`Error::Corrupted`] says: of a model file, or of a count shard (whose messages start
+/// with `count shard: `).
+fn corrupted_message(what: &str) -> String {
+    match what.strip_prefix("count shard: ") {
+        Some(rest) => format!(
+            "count shard is corrupted: {rest}; count its text again or restore it from a good copy"
+        ),
+        None => format!(
+            "model file is corrupted: {what}; the model cannot be loaded, retrain or restore it from a good copy"
+        ),
+    }
 }
 
 impl Error {
@@ -184,6 +198,20 @@ mod tests {
         names.dedup();
         assert_eq!(codes.len(), all.len());
         assert_eq!(names.len(), all.len());
+    }
+
+    #[test]
+    fn corruption_says_what_was_damaged() {
+        let model = Error::corrupted("bad level table").to_string();
+        assert!(
+            model.starts_with("model file is corrupted: bad level table; "),
+            "{model}"
+        );
+        let shard = Error::corrupted("count shard: a word is not UTF-8").to_string();
+        assert!(
+            shard.starts_with("count shard is corrupted: a word is not UTF-8; count its text"),
+            "{shard}"
+        );
     }
 
     #[test]

@@ -1124,3 +1124,23 @@ fn training_within_a_memory_bound_makes_the_same_model() {
     );
     assert_eq!(r.code, Some(2), "{}", r.stderr);
 }
+
+#[test]
+fn a_count_shard_is_not_taken_for_a_model() {
+    let tmp = Tmp::new("shard-as-model");
+    let shard = tmp.path("s.cnt");
+    uellm([
+        OsStr::new("count"),
+        p(&tiny()),
+        OsStr::new("-o"),
+        p(&shard),
+        OsStr::new("--order"),
+        OsStr::new("2"),
+    ])
+    .ok();
+    uellm([OsStr::new("inspect"), p(&shard)]).fails_with(&[
+        "s.cnt",
+        "count shard",
+        "--from-counts",
+    ]);
+}

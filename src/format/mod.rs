@@ -42,6 +42,9 @@ pub(crate) use decode::{decode_body, summary};
 pub const MAGIC: &[u8; 8] = b"UELMODEL";
 /// Format version this build reads and writes.
 pub const FORMAT_VERSION: u16 = 2;
+/// First bytes of every count shard (`crate::shard`), named here so that a model's reader can
+/// tell one apart.
+pub const SHARD_MAGIC: &[u8; 8] = b"UELMCNTS";
 /// Bytes before the body.
 pub const HEADER_LEN: usize = 24;
 
@@ -122,6 +125,8 @@ pub fn check_prefix(bytes: &[u8], file_len: u64) -> Result<()> {
             "this looks like an ARPA file; import it with the ARPA importer instead"
         } else if bytes.is_empty() {
             "the input is empty"
+        } else if bytes.starts_with(SHARD_MAGIC) {
+            "this is a count shard; train a model from it (uellm train --from-counts)"
         } else {
             "the first bytes are not \"UELMODEL\""
         };

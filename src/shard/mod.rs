@@ -57,8 +57,7 @@ use crate::model::{Model, ModelFile};
 use crate::progress::Meter;
 use crate::trie::Trie;
 
-/// First bytes of every count shard.
-pub const SHARD_MAGIC: &[u8; 8] = b"UELMCNTS";
+pub use crate::format::SHARD_MAGIC;
 /// Shard format version this build reads and writes.
 pub const SHARD_VERSION: u16 = 1;
 

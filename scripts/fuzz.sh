@@ -27,7 +27,7 @@ SECS="${1:-600}"
 shift || true
 TARGETS=("$@")
 if [ "${#TARGETS[@]}" -eq 0 ]; then
-  TARGETS=(model_decoder model_body arpa_reader tokenizer options index_image)
+  TARGETS=(model_decoder model_body arpa_reader tokenizer options index_image count_shard)
 fi
 MAX_RUNS="${MAX_RUNS:-10000000}"
 

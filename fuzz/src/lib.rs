@@ -14,20 +14,22 @@ use std::sync::OnceLock;
 use arbitrary::{Arbitrary, Unstructured};
 use ultra_efficient_llm::format::{FORMAT_VERSION, HEADER_LEN, MAGIC};
 use ultra_efficient_llm::image::{IMAGE_MAGIC, IMAGE_VERSION};
+use ultra_efficient_llm::shard::{SHARD_MAGIC, SHARD_VERSION};
 use ultra_efficient_llm::tokenizer::{detokenize, is_word_char, tokenize, Detokenizer};
 use ultra_efficient_llm::{
-    GenerateOptions, Model, Preset, StopReason, TrainOptions, Trainer, MAX_ORDER,
+    CountShard, GenerateOptions, Model, Preset, StopReason, TrainOptions, Trainer, MAX_ORDER,
 };
 
 /// The targets, by the names of their files in `fuzz/fuzz_targets/` and of their folders in
 /// `fuzz/corpus/` and `fuzz/regressions/`.
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "model_decoder",
     "model_body",
     "arpa_reader",
     "tokenizer",
     "options",
     "index_image",
+    "count_shard",
 ];
 
 /// Runs the check of `target` on `data`.
@@ -42,6 +44,7 @@ pub fn check(target: &str, data: &[u8]) {
         "tokenizer" => tokenizer(data),
         "options" => options(data),
         "index_image" => index_image(data),
+        "count_shard" => count_shard(data),
         other => panic!("unknown fuzz target {other}"),
     }
 }
@@ -115,6 +118,44 @@ pub fn index_image(data: &[u8]) {
         let mut arpa = Vec::new();
         let _ = model.write_arpa(&mut arpa);
     }
+}
+
+/// The count shard reader on arbitrary bytes after a valid header and before a valid checksum
+/// (so that the fuzzer explores the fields, not the checksum): a typed error, or counts that
+/// write and read back the same, merge alone into the same bytes, and smooth into a model file
+/// that loads (or a typed error).
+pub fn count_shard(data: &[u8]) {
+    let bytes = shard_of(data);
+    let Ok(shard) = CountShard::from_bytes(&bytes) else {
+        return;
+    };
+    let again = shard.to_bytes();
+    assert_eq!(
+        CountShard::from_bytes(&again).as_ref(),
+        Ok(&shard),
+        "a shard does not read back as written"
+    );
+    let mut merged = Vec::new();
+    CountShard::merge_into([&bytes[..]], &mut merged).expect("a shard that reads merges");
+    assert_eq!(merged, again, "a merge of one shard is not that shard");
+    let opts = TrainOptions {
+        max_pattern_length: shard.order(),
+        ..Default::default()
+    };
+    if let Ok(file) = shard.into_file(&opts) {
+        Model::from_bytes(&file.bytes).expect("a model made from counts loads");
+    }
+}
+
+/// A count shard of the body `data`: the fixed header before it, its checksum after.
+pub fn shard_of(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + data.len());
+    out.extend_from_slice(SHARD_MAGIC);
+    out.extend_from_slice(&SHARD_VERSION.to_le_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(data);
+    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    out
 }
 
 /// The index image whose meta, model file and index `data` holds (see [`index_image`]).

@@ -373,7 +373,7 @@ impl Trainer {
     /// of [`Phase::Smoothing`] to `meter` and sets its total to the work of the whole build
     /// (with the index when `with_index`), as far as it is known (see [`Plan`]).
     fn build(&mut self, meter: &Meter, with_index: bool) -> Result<(Parts, Vec<u32>)> {
-        self.end_input()?;
+        self.end_input(false)?;
         meter.report();
         let order = self.opts.max_pattern_length;
         let mut tokens = std::mem::take(&mut self.tokens);
@@ -405,7 +405,9 @@ impl Trainer {
     /// # Errors
     /// As [`Trainer::finish`]; the first error of a run's spill.
     pub fn finish_counts(mut self) -> Result<CountShard> {
-        let spilled = match &mut self.spill {
+        // The last line first: it may start a last run.
+        self.end_line();
+        let spilled = match self.spill.as_mut() {
             Some(s) => {
                 if let Some(e) = s.failed.take() {
                     return Err(e);
@@ -414,20 +416,8 @@ impl Trainer {
             }
             None => false,
         };
-        if !self.pending.is_empty() {
-            let last = std::mem::take(&mut self.pending);
-            self.add_line(&last);
-        }
-        if let Some(e) = self.spill.as_mut().and_then(|s| s.failed.take()) {
-            return Err(e);
-        }
-        if !spilled {
-            self.end_input()?;
-        } else if !self.pending_bytes.is_empty() {
-            return Err(Error::NotText(
-                "the input ends inside a UTF-8 character".into(),
-            ));
-        }
+        // After runs, the text since the last one may hold no sentence.
+        self.end_input(spilled)?;
         let bytes = self.bytes_seen;
         self.run_counts(bytes)
     }
@@ -499,7 +489,7 @@ impl Trainer {
     /// of what is computed from them).
     #[cfg(test)]
     pub(crate) fn counted(mut self) -> Result<(Vocab, crate::count::Counted)> {
-        self.end_input()?;
+        self.end_input(false)?;
         let mut tokens = std::mem::take(&mut self.tokens);
         let mut plan = self.plan(tokens.len() as u64, false);
         let vocab = self.renumber_by_frequency(&mut tokens, &Meter::none())?;
@@ -521,21 +511,26 @@ impl Trainer {
     ///
     /// # Errors
     /// [`Error::NotText`] when the bytes fed end inside a UTF-8 character;
-    /// [`Error::EmptyInput`] when there is no sentence.
-    fn end_input(&mut self) -> Result<()> {
-        if !self.pending.is_empty() {
-            let last = std::mem::take(&mut self.pending);
-            self.add_line(&last);
-        }
+    /// [`Error::EmptyInput`] when there is no sentence, unless `may_be_empty` (after runs).
+    fn end_input(&mut self, may_be_empty: bool) -> Result<()> {
+        self.end_line();
         if !self.pending_bytes.is_empty() {
             return Err(Error::NotText(
                 "the input ends inside a UTF-8 character".into(),
             ));
         }
-        if self.sentences == 0 {
+        if self.sentences == 0 && !may_be_empty {
             return Err(Error::EmptyInput);
         }
         Ok(())
+    }
+
+    /// Counts a last line without a newline.
+    fn end_line(&mut self) {
+        if !self.pending.is_empty() {
+            let last = std::mem::take(&mut self.pending);
+            self.add_line(&last);
+        }
     }
 
     /// The build's work as known before counting, for `tokens` tokens.

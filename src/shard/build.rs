@@ -304,6 +304,15 @@ struct Stream {
     w: BufWriter<File>,
     len: u64,
     buf: Vec<u8>,
+    crc: crc32fast::Hasher,
+}
+
+/// A finished stream: its file, its length and its checksum (combined into the body's, so the
+/// file is read once, to be copied).
+struct Part {
+    path: PathBuf,
+    len: u64,
+    crc: crc32fast::Hasher,
 }
 
 impl Stream {
@@ -314,6 +323,7 @@ impl Stream {
             w,
             len: 0,
             buf: Vec::with_capacity(16),
+            crc: crc32fast::Hasher::new(),
         })
     }
 
@@ -321,14 +331,19 @@ impl Stream {
         self.buf.clear();
         put(&mut self.buf, v);
         self.len += self.buf.len() as u64;
+        self.crc.update(&self.buf);
         self.w
             .write_all(&self.buf)
             .map_err(|e| io_err(&self.path, e))
     }
 
-    fn finish(mut self) -> Result<(PathBuf, u64)> {
+    fn finish(mut self) -> Result<Part> {
         self.w.flush().map_err(|e| io_err(&self.path, e))?;
-        Ok((self.path, self.len))
+        Ok(Part {
+            path: self.path,
+            len: self.len,
+            crc: self.crc,
+        })
     }
 }
 
@@ -473,14 +488,9 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
             n[a as usize] += 1;
         }
     };
-    // The top level's adjusted counts are its counts.
-    if order >= 2 {
-        let (path, _) = &lv.files[order - 2];
-        let mut r = Records::open(path)?;
-        while let Some((_, c)) = r.next()? {
-            tally(&mut n[order - 1], c);
-        }
-    } else {
+    // The top level's adjusted counts are its counts (tallied below, as its file is read for
+    // its suffixes); an order-1 model's are its words'.
+    if order == 1 {
         for (w, &c) in lv.unigrams.iter().enumerate() {
             let a = if w as u32 == BOS || w as u32 == UNK {
                 0
@@ -504,7 +514,10 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
         {
             let mut r = Records::open(&path)?;
             let mut p = 0u32;
-            while let Some((key, _)) = r.next()? {
+            while let Some((key, c)) = r.next()? {
+                if k == order {
+                    tally(&mut n[order - 1], c);
+                }
                 sorter.push(lv.temp, key & suffix_mask, p)?;
                 p += 1;
             }
@@ -600,10 +613,10 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
 
 /// What step 3 wrote.
 struct Written {
-    child_counts: Vec<(PathBuf, u64)>,
-    words: Vec<(PathBuf, u64)>,
-    values: Vec<(PathBuf, u64)>,
-    pruned: Vec<(PathBuf, u64)>,
+    child_counts: Vec<Part>,
+    words: Vec<Part>,
+    values: Vec<Part>,
+    pruned: Vec<Part>,
     level_sizes: Vec<u64>,
     pruned_patterns: u64,
 }
@@ -766,30 +779,31 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
     Ok(out)
 }
 
-/// A writer that checksums and counts what goes through it.
-struct Crc<W: Write> {
-    w: W,
-    crc: crc32fast::Hasher,
-    len: u64,
-}
-
-impl<W: Write> Write for Crc<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.w.write(buf)?;
-        self.crc.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.w.flush()
-    }
-}
-
 /// The body's bytes, in order: small parts in memory, streams in files.
 enum Piece {
     Bytes(Vec<u8>),
-    Files(Vec<(PathBuf, u64)>),
+    Files(Vec<Part>),
+}
+
+/// The pieces' length and checksum, without reading their files.
+fn sum_pieces(pieces: &[Piece]) -> (u64, u32) {
+    let mut crc = crc32fast::Hasher::new();
+    let mut len = 0;
+    for piece in pieces {
+        match piece {
+            Piece::Bytes(b) => {
+                crc.update(b);
+                len += b.len() as u64;
+            }
+            Piece::Files(parts) => {
+                for part in parts {
+                    crc.combine(&part.crc);
+                    len += part.len;
+                }
+            }
+        }
+    }
+    (len, crc.finalize())
 }
 
 /// Writes the pieces to `w`.
@@ -797,10 +811,10 @@ fn write_pieces(pieces: &[Piece], w: &mut dyn Write) -> Result<()> {
     for piece in pieces {
         match piece {
             Piece::Bytes(b) => w.write_all(b).map_err(Error::io)?,
-            Piece::Files(files) => {
-                for (path, _) in files {
-                    let mut r = open(path)?;
-                    io::copy(&mut r, w).map_err(|e| io_err(path, e))?;
+            Piece::Files(parts) => {
+                for part in parts {
+                    let mut r = open(&part.path)?;
+                    io::copy(&mut r, w).map_err(|e| io_err(&part.path, e))?;
                 }
             }
         }
@@ -809,8 +823,8 @@ fn write_pieces(pieces: &[Piece], w: &mut dyn Write) -> Result<()> {
 }
 
 /// A stream's bytes as postcard frames them: its length, then them.
-fn framed(files: Vec<(PathBuf, u64)>, pieces: &mut Vec<Piece>) {
-    let len: u64 = files.iter().map(|(_, n)| n).sum();
+fn framed(files: Vec<Part>, pieces: &mut Vec<Piece>) {
+    let len: u64 = files.iter().map(|p| p.len).sum();
     let mut b = Vec::new();
     put(&mut b, len);
     pieces.push(Piece::Bytes(b));
@@ -915,23 +929,18 @@ pub(super) fn build<R: Read>(
         .map_err(|e| Error::internal(format!("training facts: {e}")))?;
     pieces.push(Piece::Bytes(tail));
     // The checksum and length first, then the header and the body.
-    let mut sum = Crc {
-        w: io::sink(),
-        crc: crc32fast::Hasher::new(),
-        len: 0,
-    };
-    write_pieces(&pieces, &mut sum)?;
+    let (len, crc) = sum_pieces(&pieces);
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     header.extend_from_slice(&0u16.to_le_bytes());
-    header.extend_from_slice(&sum.len.to_le_bytes());
-    header.extend_from_slice(&sum.crc.finalize().to_le_bytes());
+    header.extend_from_slice(&len.to_le_bytes());
+    header.extend_from_slice(&crc.to_le_bytes());
     out.write_all(&header).map_err(Error::io)?;
     write_pieces(&pieces, out)?;
     out.flush().map_err(Error::io)?;
     Ok(Built {
-        file_bytes: HEADER_LEN as u64 + sum.len,
+        file_bytes: HEADER_LEN as u64 + len,
         ngrams: level_sizes,
         pruned_patterns,
         sentences: lv.sentences,

@@ -263,7 +263,6 @@ fn next<K: MergeKey, R: Read>(
 /// A merge into a [`CountShard`] in memory: the merged trie.
 #[derive(Default)]
 pub(super) struct TrieSink {
-    order: usize,
     bytes: u64,
     sentences: u64,
     vocab: Vec<Box<str>>,
@@ -293,8 +292,7 @@ impl TrieSink {
 }
 
 impl Sink for TrieSink {
-    fn head(&mut self, order: usize, bytes: u64, sentences: u64, vocab: &[Box<str>]) -> Result<()> {
-        self.order = order;
+    fn head(&mut self, _: usize, bytes: u64, sentences: u64, vocab: &[Box<str>]) -> Result<()> {
         self.bytes = bytes;
         self.sentences = sentences;
         self.vocab = vocab.to_vec();

@@ -250,18 +250,17 @@ pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliErro
         let shards = open_shards(&args.from_counts)?;
         let read = shards.iter().map(|(_, size)| *size).collect();
         let inputs = shards.into_iter().map(|(f, _)| f).collect();
-        // The order is the shards': checked against --order by the build.
-        (inputs, read, args.order.unwrap_or(0))
+        // The order is the shards' (the first one's head; the build checks them all against
+        // it, and against --order).
+        let order = match args.order {
+            Some(o) => o,
+            None => shard_order(&args.from_counts[0])?,
+        };
+        (inputs, read, order)
     };
     let dir = runs.borrow().dir().to_path_buf();
     let mut built = None;
-    let opts_order = if order == 0 {
-        // From shards without --order: read the first shard's order from its head.
-        shard_order(&args.from_counts[0])?
-    } else {
-        order
-    };
-    let opts = options(args, opts_order);
+    let opts = options(args, order);
     let t1 = Instant::now();
     // A failed build must fail the write (the model is left as it was), and its own error,
     // not the write's, is the one to report.
@@ -294,7 +293,7 @@ pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliErro
             "build_seconds": build_s,
             "memory": memory,
             "runs": runs.borrow().paths.len(),
-            "order": opts_order,
+            "order": order,
             "ngrams": built.ngrams,
             "patterns": patterns,
             "file_bytes": built.file_bytes,
@@ -322,7 +321,7 @@ pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliErro
     writeln!(
         out,
         "trained  order {} in {} s within --memory {} ({} counting run{}; the model file in {} s)",
-        opts_order,
+        order,
         fixed(train_s, 3),
         thousands(memory),
         runs.borrow().paths.len(),

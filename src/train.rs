@@ -26,7 +26,7 @@ use crate::mem;
 use crate::model::{Model, ModelFile};
 use crate::parts::Parts;
 use crate::progress::{cost, Meter, Tick};
-use crate::shard::CountShard;
+use crate::shard::{CountShard, LevelRuns, Words};
 use crate::smooth::{parts_of, EntropyPrune, TextFacts};
 use crate::tokenizer::tokenize;
 use crate::vocab::{frequency_order, Vocab, BOS, EOS, RESERVED};
@@ -92,15 +92,27 @@ pub struct Trainer {
     progress: Option<Box<dyn FnMut(Progress)>>,
     entropy: Option<EntropyPrune>,
     spill: Option<Spill>,
+    /// Only the words are counted, no token kept: the first pass of a
+    /// [`BoundedTrainer`](crate::shard::BoundedTrainer).
+    words_only: bool,
 }
 
 /// Counting in runs ([`Trainer::spill_counts`]): the tokens a run may hold, what takes each
 /// run's counts, how many it took, and its first error.
 struct Spill {
     tokens: usize,
-    to: Box<dyn FnMut(CountShard) -> Result<()>>,
+    to: SpillTo,
     runs: u64,
     failed: Option<Error>,
+}
+
+/// Where the runs' counts go.
+enum SpillTo {
+    /// To the caller of [`Trainer::spill_counts`], as count shards.
+    Shards(Box<dyn FnMut(CountShard) -> Result<()>>),
+    /// To a bounded build's files, in the model's numbering (the second pass of a
+    /// [`BoundedTrainer`](crate::shard::BoundedTrainer), whose vocabulary is known).
+    Levels(LevelRuns),
 }
 
 impl Trainer {
@@ -123,7 +135,89 @@ impl Trainer {
             progress: None,
             entropy: None,
             spill: None,
+            words_only: false,
         })
+    }
+
+    /// A trainer that counts only the words (their spellings and counts), keeping no token:
+    /// the first pass of a bounded build.
+    pub(crate) fn words_only(opts: TrainOptions) -> Result<Self> {
+        let mut t = Trainer::new(opts)?;
+        t.words_only = true;
+        Ok(t)
+    }
+
+    /// The end of a [`Trainer::words_only`] pass: the words in the model's numbering (by
+    /// falling frequency, ties by spelling, the reserved ones first) and their counts.
+    ///
+    /// # Errors
+    /// As [`Trainer::finish`] for empty or cut input.
+    pub(crate) fn finish_words(mut self) -> Result<Words> {
+        self.end_input(false)?;
+        let v = self.vocab.len();
+        let by_freq = frequency_order(v, |w| self.freq[w as usize], |w| self.vocab.word(w));
+        let order: Vec<u32> = (0..RESERVED).chain(by_freq).collect();
+        Ok(Words {
+            words: order
+                .iter()
+                .map(|&w| Box::from(self.vocab.word(w)))
+                .collect(),
+            counts: order.iter().map(|&w| self.freq[w as usize]).collect(),
+            bytes: self.bytes_seen,
+            sentences: self.sentences,
+        })
+    }
+
+    /// A trainer whose words are numbered as `words` are (the model's numbering, so that
+    /// counting lays the patterns out in the model's order), counting in runs of about
+    /// `tokens` tokens into `runs`: the second pass of a bounded build.
+    pub(crate) fn counting_levels(
+        opts: TrainOptions,
+        words: &Words,
+        tokens: usize,
+        runs: LevelRuns,
+    ) -> Result<Self> {
+        let mut t = Trainer::new(opts)?;
+        t.vocab = Vocab::from_words(words.words.iter())
+            .ok_or_else(|| Error::internal("the first pass's words do not make a vocabulary"))?;
+        t.freq = vec![0; t.vocab.len()];
+        t.spill = Some(Spill {
+            tokens: tokens.max(1),
+            to: SpillTo::Levels(runs),
+            runs: 0,
+            failed: None,
+        });
+        Ok(t)
+    }
+
+    /// The end of a [`Trainer::counting_levels`] pass: its last run counted, its runs and
+    /// what it read (to check against the first pass).
+    ///
+    /// # Errors
+    /// The first error of a run; as [`Trainer::finish`] for cut input.
+    pub(crate) fn finish_levels(mut self) -> Result<(LevelRuns, Words)> {
+        self.end_line();
+        self.end_input(true)?;
+        if !self.tokens.is_empty() {
+            self.spill_run();
+        }
+        let spill = self
+            .spill
+            .take()
+            .ok_or_else(|| Error::internal("a counting pass without runs"))?;
+        if let Some(e) = spill.failed {
+            return Err(e);
+        }
+        let SpillTo::Levels(runs) = spill.to else {
+            return Err(Error::internal("a counting pass with shards"));
+        };
+        let seen = Words {
+            words: self.vocab.words().map(Box::from).collect(),
+            counts: self.freq,
+            bytes: self.bytes_seen,
+            sentences: self.sentences,
+        };
+        Ok((runs, seen))
     }
 
     /// Prunes the model by relative entropy as well (see [`EntropyPruning`]), after
@@ -270,6 +364,23 @@ impl Trainer {
     /// Appends one line's tokens as a sentence (nothing for a line without tokens).
     fn add_line(&mut self, line: &str) {
         let line = line.strip_suffix('\r').unwrap_or(line);
+        if self.words_only {
+            let mut any = false;
+            for tok in tokenize(line) {
+                let id = self.vocab.insert(tok);
+                if id as usize == self.freq.len() {
+                    self.freq.push(0);
+                }
+                self.freq[id as usize] += 1;
+                any = true;
+            }
+            if any {
+                self.freq[BOS as usize] += 1;
+                self.freq[EOS as usize] += 1;
+                self.sentences += 1;
+            }
+            return;
+        }
         if self
             .spill
             .as_ref()
@@ -330,7 +441,7 @@ impl Trainer {
         with_index: bool,
         make: impl FnOnce(Parts, Vec<u32>, &Meter) -> Result<R>,
     ) -> Result<R> {
-        if self.spill.is_some() {
+        if self.spill.is_some() || self.words_only {
             return Err(Error::option(
                 "spill_counts",
                 "a trainer that counts in runs is finished with finish_counts",
@@ -405,9 +516,16 @@ impl Trainer {
     /// # Errors
     /// As [`Trainer::finish`]; the first error of a run's spill.
     pub fn finish_counts(mut self) -> Result<CountShard> {
+        if self.words_only {
+            return Err(Error::internal("finish_counts of a words-only pass"));
+        }
         // The last line first: it may start a last run.
         self.end_line();
         let spilled = match self.spill.as_mut() {
+            Some(Spill {
+                to: SpillTo::Levels(_),
+                ..
+            }) => return Err(Error::internal("finish_counts of a level-run pass")),
             Some(s) => {
                 if let Some(e) = s.failed.take() {
                     return Err(e);
@@ -438,7 +556,7 @@ impl Trainer {
     ) {
         self.spill = Some(Spill {
             tokens: tokens.max(1),
-            to: Box::new(to),
+            to: SpillTo::Shards(Box::new(to)),
             runs: 0,
             failed: None,
         });
@@ -446,13 +564,55 @@ impl Trainer {
 
     /// Hands the counts of the text fed since the last run to the spill, and starts afresh.
     fn spill_run(&mut self) {
+        let levels = matches!(
+            self.spill,
+            Some(Spill {
+                to: SpillTo::Levels(_),
+                ..
+            })
+        );
+        if levels {
+            let run = self.level_run();
+            if let (Some(s), Err(e)) = (self.spill.as_mut(), run) {
+                s.failed = Some(e);
+            }
+            return;
+        }
         let run = self.run_counts(0);
         if let Some(s) = self.spill.as_mut() {
             s.runs += 1;
-            if let Err(e) = run.and_then(|shard| (s.to)(shard)) {
+            if let Err(e) = run.and_then(|shard| match &mut s.to {
+                SpillTo::Shards(to) => to(shard),
+                SpillTo::Levels(_) => Err(Error::internal("a shard for a level run")),
+            }) {
                 s.failed = Some(e);
             }
         }
+    }
+
+    /// Counts the tokens fed since the last run (in the model's numbering) into the next of
+    /// the bounded build's runs; the tokens start afresh.
+    fn level_run(&mut self) -> Result<()> {
+        let order = self.opts.max_pattern_length;
+        let mut plan = self.plan(self.tokens.len() as u64, false);
+        let tokens = std::mem::take(&mut self.tokens);
+        let v = self.vocab.len();
+        let Some(Spill {
+            to: SpillTo::Levels(runs),
+            runs: n,
+            ..
+        }) = self.spill.as_mut()
+        else {
+            return Err(Error::internal("a level run without its runs"));
+        };
+        *n += 1;
+        // A word the first pass did not see: the text is not the same.
+        if v != runs.vocab_len() {
+            return Err(crate::shard::changed_text());
+        }
+        let counted = count(&tokens, v, order, false, &Meter::none(), &mut plan)?;
+        drop(tokens);
+        runs.add(&counted)
     }
 
     /// The counts of the tokens fed since the last run, in the shards' numbering, with `bytes`;

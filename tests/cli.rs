@@ -1086,6 +1086,32 @@ fn training_within_a_memory_bound_makes_the_same_model() {
         0,
         "temporary files left"
     );
+    // Standard input, which the bound reads twice (through a copy in --temp).
+    let text = std::fs::read(&corpus).unwrap();
+    let from_stdin = tmp.path("stdin.uelm");
+    uellm_stdin(
+        [
+            OsStr::new("train"),
+            OsStr::new("-"),
+            OsStr::new("-o"),
+            p(&from_stdin),
+            OsStr::new("--order"),
+            OsStr::new("4"),
+            OsStr::new("--min-frequency"),
+            OsStr::new("2"),
+            OsStr::new("--memory"),
+            OsStr::new("64K"),
+            OsStr::new("--temp"),
+            p(&temp),
+        ],
+        &text,
+    )
+    .ok();
+    assert_eq!(
+        std::fs::read(&from_stdin).unwrap(),
+        std::fs::read(&whole).unwrap()
+    );
+    assert_eq!(std::fs::read_dir(&temp).unwrap().count(), 0);
     // From shards too; options the bound cannot take are refused before any work.
     let shard = tmp.path("all.cnt");
     uellm([

@@ -11,21 +11,16 @@ use std::time::Instant;
 
 use clap::Args;
 use serde_json::json;
+use ultra_efficient_llm::shard::{bytes_per_token, BoundedTrainer, Built};
 use ultra_efficient_llm::{CountShard, Error, TrainOptions, Trainer, MAX_ORDER};
 
 use super::files::{self, display};
 use super::report::{self, fixed, thousands};
 use super::train::{
-    check_paths, names, open_shards, options, read_into, trainer, TrainArgs, DEFAULT_ORDER,
+    check_paths, names, open_shards, options, progress_bar, read_into, trainer, TrainArgs,
+    DEFAULT_ORDER,
 };
 use super::CliError;
-
-/// Memory a run takes per token of its text, at order `order`: the tokens and the counting's
-/// arrays (about 24 bytes), and its patterns (about 12 bytes each; measured on en-train, a
-/// token brings about `order / 2` new patterns up to order 5, fewer beyond).
-pub(super) fn bytes_per_token(order: usize) -> u64 {
-    24 + 6 * order.min(8) as u64
-}
 
 /// Arguments of `uellm count`.
 #[derive(Debug, Args)]
@@ -84,11 +79,6 @@ impl Runs {
     /// The folder of the runs.
     pub(super) fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// Writes `shard` as the next run, for the command line.
-    fn put_cli(&mut self, shard: &CountShard) -> Result<(), CliError> {
-        self.put(shard).map_err(CliError::from)
     }
 
     /// The runs, open for reading.
@@ -227,61 +217,36 @@ pub fn count(args: CountArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `uellm train --memory`: the text counted in runs as `count` does (or the shards of
-/// `--from-counts`), and the model file built from them within the bound
-/// ([`CountShard::build_file`]).
+/// `uellm train --memory`: the text read twice ([`BoundedTrainer`]: its words, then its
+/// patterns counted in runs), or the shards of `--from-counts` merged
+/// ([`CountShard::build_file`]), and the model file built within the bound.
 pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliError> {
     let t0 = Instant::now();
-    let runs = Rc::new(RefCell::new(Runs::new(args.temp.as_deref())?));
-    let (inputs, read, order): (Vec<Box<dyn Read>>, Vec<u64>, u8) = if args.from_counts.is_empty() {
-        let total = check_paths(&args.files, &args.output)?;
-        let order = args.order.unwrap_or(DEFAULT_ORDER);
-        let (mut counter, bar) = trainer(options(args, order), total, args.json)?;
-        // Counting's runs take up to the bound; the build after them, as much again at most.
-        let tokens = (memory / bytes_per_token(order as usize)).max(1);
-        let into = runs.clone();
-        counter.spill_counts(tokens as usize, move |shard| into.borrow_mut().put(&shard));
-        let (last, read) = read_into(counter, &args.files, &bar, Trainer::finish_counts)?;
-        runs.borrow_mut().put_cli(&last)?;
-        drop(last);
-        (runs.borrow().open()?, read, order)
+    let runs = Runs::new(args.temp.as_deref())?;
+    let dir = runs.dir().to_path_buf();
+    let (built, read, order, build_s) = if args.from_counts.is_empty() {
+        train_text(args, memory, &dir)?
     } else {
         check_paths(&args.from_counts, &args.output)?;
         let shards = open_shards(&args.from_counts)?;
         let read = shards.iter().map(|(_, size)| *size).collect();
-        let inputs = shards.into_iter().map(|(f, _)| f).collect();
+        let inputs: Vec<Box<dyn Read>> = shards.into_iter().map(|(f, _)| f).collect();
         // The order is the shards' (the first one's head; the build checks them all against
         // it, and against --order).
         let order = match args.order {
             Some(o) => o,
             None => shard_order(&args.from_counts[0])?,
         };
-        (inputs, read, order)
+        let opts = options(args, order);
+        let t1 = Instant::now();
+        let built = write_model(args, |w| {
+            CountShard::build_file(inputs, &opts, memory, &dir, w)
+        })
+        .map_err(|e| e.about_shards(args))?;
+        (built, read, order, t1.elapsed().as_secs_f64())
     };
-    let dir = runs.borrow().dir().to_path_buf();
-    let mut built = None;
-    let opts = options(args, order);
-    let t1 = Instant::now();
-    // A failed build must fail the write (the model is left as it was), and its own error,
-    // not the write's, is the one to report.
-    let mut failure = None;
-    files::write_atomic(&args.output, |w| {
-        match CountShard::build_file(inputs, &opts, memory, &dir, w) {
-            Ok(b) => built = Some(b),
-            Err(e) => {
-                failure = Some(e);
-                return Err(io::Error::other("the build failed"));
-            }
-        }
-        Ok(())
-    })
-    .map_err(|e| match failure.take() {
-        Some(f) if args.from_counts.is_empty() => CliError::from(f),
-        Some(f) => CliError::about(names(&args.from_counts), f),
-        None => e,
-    })?;
-    let built = built.ok_or_else(|| CliError::io_msg("the build wrote nothing"))?;
-    let (train_s, build_s) = (t0.elapsed().as_secs_f64(), t1.elapsed().as_secs_f64());
+    let train_s = t0.elapsed().as_secs_f64();
+    let n_runs = built.runs;
     let bytes: u64 = read.iter().sum();
     let patterns: u64 = built.ngrams.iter().sum();
     let mut out = io::stdout().lock();
@@ -292,7 +257,7 @@ pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliErro
             "seconds": train_s,
             "build_seconds": build_s,
             "memory": memory,
-            "runs": runs.borrow().paths.len(),
+            "runs": n_runs,
             "order": order,
             "ngrams": built.ngrams,
             "patterns": patterns,
@@ -324,12 +289,8 @@ pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliErro
         order,
         fixed(train_s, 3),
         thousands(memory),
-        runs.borrow().paths.len(),
-        if runs.borrow().paths.len() == 1 {
-            ""
-        } else {
-            "s"
-        },
+        n_runs,
+        if n_runs == 1 { "" } else { "s" },
         fixed(build_s, 3)
     )?;
     writeln!(
@@ -369,4 +330,128 @@ fn shard_order(path: &Path) -> Result<u8, CliError> {
     let order =
         CountShard::order_of(BufReader::new(f)).map_err(|e| CliError::about(path.display(), e))?;
     Ok(order as u8)
+}
+
+/// A failed build of the model file, kept apart from the write's own error so that it is the
+/// one reported (the model is left as it was).
+enum BuildFailure {
+    Build(Error),
+    Write(CliError),
+}
+
+impl BuildFailure {
+    /// The error, about the shards when it is theirs.
+    fn about_shards(self, args: &TrainArgs) -> CliError {
+        match self {
+            BuildFailure::Build(e) => CliError::about(names(&args.from_counts), e),
+            BuildFailure::Write(e) => e,
+        }
+    }
+
+    fn plain(self) -> CliError {
+        match self {
+            BuildFailure::Build(e) => CliError::from(e),
+            BuildFailure::Write(e) => e,
+        }
+    }
+}
+
+/// Writes `--output` atomically with `build`.
+fn write_model(
+    args: &TrainArgs,
+    build: impl FnOnce(&mut dyn Write) -> Result<Built, Error>,
+) -> Result<Built, BuildFailure> {
+    let mut built = None;
+    let mut failure = None;
+    files::write_atomic(&args.output, |w| {
+        match build(w) {
+            Ok(b) => built = Some(b),
+            Err(e) => {
+                failure = Some(e);
+                return Err(io::Error::other("the build failed"));
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| match failure.take() {
+        Some(f) => BuildFailure::Build(f),
+        None => BuildFailure::Write(e),
+    })?;
+    built.ok_or_else(|| BuildFailure::Write(CliError::io_msg("the build wrote nothing")))
+}
+
+/// Standard input copied to a file in the temporary folder (a bounded build reads its text
+/// twice), removed when dropped.
+struct Spooled(Option<PathBuf>);
+
+impl Spooled {
+    fn of(paths: &[PathBuf], dir: &Path) -> Result<Spooled, CliError> {
+        if !paths.iter().any(|p| files::is_std(p)) {
+            return Ok(Spooled(None));
+        }
+        let path = dir.join(format!(".uellm-stdin-{}", std::process::id()));
+        let spooled = Spooled(Some(path.clone()));
+        let mut f =
+            BufWriter::new(File::create(&path).map_err(|e| CliError::io(path.display(), &e))?);
+        io::copy(&mut io::stdin().lock(), &mut f).map_err(|e| CliError::io("<stdin>", &e))?;
+        f.flush().map_err(|e| CliError::io(path.display(), &e))?;
+        Ok(spooled)
+    }
+
+    /// `path`, or the spooled copy for `-`.
+    fn path<'a>(&'a self, path: &'a Path) -> &'a Path {
+        match &self.0 {
+            Some(s) if files::is_std(path) => s,
+            _ => path,
+        }
+    }
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+/// `uellm train --memory` from text: the words, then the patterns, then the model file.
+fn train_text(
+    args: &TrainArgs,
+    memory: u64,
+    dir: &Path,
+) -> Result<(Built, Vec<u64>, u8, f64), CliError> {
+    let total = check_paths(&args.files, &args.output)?;
+    let order = args.order.unwrap_or(DEFAULT_ORDER);
+    let spooled = Spooled::of(&args.files, dir)?;
+    let bar = progress_bar(total.map(|t| 2 * t), args.json);
+    let result = (|| {
+        let mut first = BoundedTrainer::new(options(args, order), memory, dir)?;
+        let mut read = Vec::with_capacity(args.files.len());
+        for path in &args.files {
+            bar.set_message(format!("words: {}", display(path)));
+            read.push(files::read_text_chunks(spooled.path(path), |s| {
+                first.feed(s);
+                bar.set_position(first.bytes_seen());
+            })?);
+        }
+        let done = first.bytes_seen();
+        let mut second = first.second_pass().map_err(|e| match e {
+            Error::EmptyInput => CliError::about(names(&args.files), e),
+            e => CliError::from(e),
+        })?;
+        for path in &args.files {
+            bar.set_message(format!("counting: {}", display(path)));
+            files::read_text_chunks(spooled.path(path), |s| {
+                second.feed(s);
+                bar.set_position(done + second.bytes_seen());
+            })?;
+        }
+        bar.set_message("writing");
+        let t1 = Instant::now();
+        let built = write_model(args, |w| second.finish(w)).map_err(BuildFailure::plain)?;
+        Ok((built, read, order, t1.elapsed().as_secs_f64()))
+    })();
+    bar.finish_and_clear();
+    result
 }

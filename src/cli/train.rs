@@ -367,7 +367,7 @@ impl Summary {
     }
 }
 
-fn progress_bar(total: Option<u64>, json: bool) -> ProgressBar {
+pub(super) fn progress_bar(total: Option<u64>, json: bool) -> ProgressBar {
     if json || !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

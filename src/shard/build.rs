@@ -29,19 +29,16 @@ use crate::smooth::modified_kn_discounts;
 use crate::varint::put;
 use crate::vocab::{frequency_order, BOS, RESERVED, UNK};
 
-/// Bytes of one sorted record: a key and a value.
-const RECORD: usize = 20;
 /// Buffer of each file read or written.
-const IO_BUF: usize = 1 << 20;
+pub(super) const IO_BUF: usize = 1 << 20;
 
-fn io_err(path: &Path, e: io::Error) -> Error {
+pub(super) fn io_err(path: &Path, e: io::Error) -> Error {
     Error::Io(format!("{}: {e}", path.display()))
 }
 
 /// The temporary files of one build, removed when it ends.
 pub(super) struct Temp {
     dir: PathBuf,
-    n: usize,
     made: Vec<PathBuf>,
 }
 
@@ -49,25 +46,30 @@ impl Temp {
     pub(super) fn new(dir: &Path) -> Temp {
         Temp {
             dir: dir.to_path_buf(),
-            n: 0,
             made: Vec::new(),
         }
     }
 
-    /// A new file, open for writing.
-    fn create(&mut self, what: &str) -> Result<(PathBuf, BufWriter<File>)> {
-        let path = self.dir.join(format!(
-            ".uellm-build-{}-{}-{what}",
-            std::process::id(),
-            self.n
-        ));
-        self.n += 1;
-        let f = File::create(&path).map_err(|e| io_err(&path, e))?;
-        self.made.push(path.clone());
+    /// A new file, open for writing through a buffer.
+    pub(super) fn create(&mut self, what: &str) -> Result<(PathBuf, BufWriter<File>)> {
+        let (path, f) = self.create_raw(what)?;
         Ok((path, BufWriter::with_capacity(IO_BUF, f)))
     }
 
-    fn remove(&mut self, path: &Path) {
+    /// A new file, open for writing (the caller buffers).
+    pub(super) fn create_raw(&mut self, what: &str) -> Result<(PathBuf, File)> {
+        // Unique within the process too: builds may run side by side in one folder.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = self
+            .dir
+            .join(format!(".uellm-build-{}-{n}-{what}", std::process::id(),));
+        let f = File::create(&path).map_err(|e| io_err(&path, e))?;
+        self.made.push(path.clone());
+        Ok((path, f))
+    }
+
+    pub(super) fn remove(&mut self, path: &Path) {
         let _ = fs::remove_file(path);
         self.made.retain(|p| p != path);
     }
@@ -86,43 +88,82 @@ fn open(path: &Path) -> Result<BufReader<File>> {
     Ok(BufReader::with_capacity(IO_BUF, f))
 }
 
-fn write_record(w: &mut impl Write, key: u128, value: u32) -> io::Result<()> {
-    let mut b = [0u8; RECORD];
-    b[..16].copy_from_slice(&key.to_le_bytes());
-    b[16..].copy_from_slice(&value.to_le_bytes());
+/// A record of a file that is sorted or read in order: a fixed number of bytes.
+pub(super) trait Item: Copy + Ord + Send {
+    /// Its bytes in a file.
+    const SIZE: usize;
+    /// Writes it to `b` (`SIZE` bytes).
+    fn put(self, b: &mut [u8]);
+    /// Reads it from `b` (`SIZE` bytes).
+    fn get(b: &[u8]) -> Self;
+}
+
+/// A level's pattern: its key and its count (keys are unique within a level).
+impl Item for (u128, u32) {
+    const SIZE: usize = 20;
+    #[inline]
+    fn put(self, b: &mut [u8]) {
+        b[..16].copy_from_slice(&self.0.to_le_bytes());
+        b[16..20].copy_from_slice(&self.1.to_le_bytes());
+    }
+    #[inline]
+    fn get(b: &[u8]) -> Self {
+        let key = u128::from_le_bytes(b[..16].try_into().unwrap_or_default());
+        let value = u32::from_le_bytes(b[16..20].try_into().unwrap_or_default());
+        (key, value)
+    }
+}
+
+/// A suffix and a place packed into one number (`suffix << 32 | place`), when the suffix's
+/// words take at most 96 bits: half the bytes of a pair to move in a sort.
+impl Item for u128 {
+    const SIZE: usize = 16;
+    #[inline]
+    fn put(self, b: &mut [u8]) {
+        b[..16].copy_from_slice(&self.to_le_bytes());
+    }
+    #[inline]
+    fn get(b: &[u8]) -> Self {
+        u128::from_le_bytes(b[..16].try_into().unwrap_or_default())
+    }
+}
+
+pub(super) fn write_record(w: &mut impl Write, key: u128, value: u32) -> io::Result<()> {
+    let mut b = [0u8; 20];
+    (key, value).put(&mut b);
     w.write_all(&b)
 }
 
 /// A file of records, read in order, a buffer at a time.
-struct Records {
+struct Records<T> {
     path: PathBuf,
     f: File,
     buf: Vec<u8>,
     at: usize,
     len: usize,
+    item: std::marker::PhantomData<T>,
 }
 
-impl Records {
-    fn open(path: &Path) -> Result<Records> {
+impl<T: Item> Records<T> {
+    fn open(path: &Path) -> Result<Records<T>> {
         Ok(Records {
             path: path.to_path_buf(),
             f: File::open(path).map_err(|e| io_err(path, e))?,
             buf: vec![0; IO_BUF],
             at: 0,
             len: 0,
+            item: std::marker::PhantomData,
         })
     }
 
     #[inline]
-    fn next(&mut self) -> Result<Option<(u128, u32)>> {
-        if self.len - self.at < RECORD && !self.refill()? {
+    fn next(&mut self) -> Result<Option<T>> {
+        if self.len - self.at < T::SIZE && !self.refill()? {
             return Ok(None);
         }
-        let b = &self.buf[self.at..self.at + RECORD];
-        self.at += RECORD;
-        let key = u128::from_le_bytes(b[..16].try_into().unwrap_or_default());
-        let value = u32::from_le_bytes(b[16..].try_into().unwrap_or_default());
-        Ok(Some((key, value)))
+        let b = &self.buf[self.at..self.at + T::SIZE];
+        self.at += T::SIZE;
+        Ok(Some(T::get(b)))
     }
 
     /// Reads on; false at the end (a partial record at the end is an error).
@@ -131,7 +172,7 @@ impl Records {
         self.buf.copy_within(self.at..self.len, 0);
         self.len -= self.at;
         self.at = 0;
-        while self.len < RECORD {
+        while self.len < T::SIZE {
             let n = self
                 .f
                 .read(&mut self.buf[self.len..])
@@ -151,44 +192,54 @@ impl Records {
     }
 }
 
-/// An external sort of records by key (then value): sorted runs of `cap` records in files,
-/// merged.
-struct Sorter {
-    buf: Vec<(u128, u32)>,
+/// An external sort of records: sorted runs that fit a buffer, in files, merged.
+struct Sorter<T> {
+    buf: Vec<T>,
     cap: usize,
     runs: Vec<PathBuf>,
 }
 
-impl Sorter {
-    fn new(cap: usize) -> Sorter {
+impl<T: Item> Sorter<T> {
+    /// A sort holding up to `bytes` of records in memory.
+    fn new(bytes: u64) -> Sorter<T> {
         Sorter {
             buf: Vec::new(),
-            cap: cap.max(1),
+            cap: (bytes / std::mem::size_of::<T>() as u64).max(1024) as usize,
             runs: Vec::new(),
         }
     }
 
-    fn push(&mut self, temp: &mut Temp, key: u128, value: u32) -> Result<()> {
-        self.buf.push((key, value));
+    #[inline]
+    fn push(&mut self, temp: &mut Temp, item: T) -> Result<()> {
+        self.buf.push(item);
         if self.buf.len() >= self.cap {
             self.spill(temp)?;
         }
         Ok(())
     }
 
+    #[inline(never)]
     fn spill(&mut self, temp: &mut Temp) -> Result<()> {
-        let (path, mut w) = temp.create("run")?;
-        sorted(&mut self.buf, |k, v| {
-            write_record(&mut w, k, v).map_err(|e| io_err(&path, e))
+        let (path, mut f) = temp.create_raw("run")?;
+        let mut out = Vec::with_capacity(IO_BUF + T::SIZE);
+        sorted(&mut self.buf, |item| {
+            let at = out.len();
+            out.resize(at + T::SIZE, 0);
+            item.put(&mut out[at..]);
+            if out.len() >= IO_BUF {
+                f.write_all(&out).map_err(|e| io_err(&path, e))?;
+                out.clear();
+            }
+            Ok(())
         })?;
-        w.flush().map_err(|e| io_err(&path, e))?;
+        f.write_all(&out).map_err(|e| io_err(&path, e))?;
         self.buf.clear();
         self.runs.push(path);
         Ok(())
     }
 
     /// Calls `f` with every record in order; the runs are removed.
-    fn drain(mut self, temp: &mut Temp, mut f: impl FnMut(u128, u32) -> Result<()>) -> Result<()> {
+    fn drain(mut self, temp: &mut Temp, mut f: impl FnMut(T) -> Result<()>) -> Result<()> {
         if self.runs.is_empty() {
             let mut buf = std::mem::take(&mut self.buf);
             return sorted(&mut buf, f);
@@ -200,19 +251,25 @@ impl Sorter {
         let mut inputs = self
             .runs
             .iter()
-            .map(|p| Records::open(p))
+            .map(|p| Records::<T>::open(p))
             .collect::<Result<Vec<_>>>()?;
-        let mut heap = std::collections::BinaryHeap::new();
-        for (i, r) in inputs.iter_mut().enumerate() {
-            if let Some((k, v)) = r.next()? {
-                heap.push(std::cmp::Reverse((k, v, i)));
+        let mut heads = inputs
+            .iter_mut()
+            .map(|r| r.next())
+            .collect::<Result<Vec<_>>>()?;
+        // A few runs: the smallest head found by a scan beats a heap's bookkeeping.
+        loop {
+            let mut best: Option<(usize, T)> = None;
+            for (i, h) in heads.iter().enumerate() {
+                if let Some(x) = *h {
+                    if best.map_or(true, |(_, b)| x < b) {
+                        best = Some((i, x));
+                    }
+                }
             }
-        }
-        while let Some(std::cmp::Reverse((k, v, i))) = heap.pop() {
-            f(k, v)?;
-            if let Some((k2, v2)) = inputs[i].next()? {
-                heap.push(std::cmp::Reverse((k2, v2, i)));
-            }
+            let Some((i, x)) = best else { break };
+            f(x)?;
+            heads[i] = inputs[i].next()?;
         }
         drop(inputs);
         for p in &self.runs {
@@ -222,31 +279,30 @@ impl Sorter {
     }
 }
 
-/// Sorts `buf` by key (equal keys, a level's suffixes, may come in any order of their values),
-/// its halves on two threads, and calls `f` with its records in order.
-fn sorted(buf: &mut [(u128, u32)], mut f: impl FnMut(u128, u32) -> Result<()>) -> Result<()> {
+/// Sorts `buf`, its halves on two threads, and calls `f` with its records in order.
+fn sorted<T: Item>(buf: &mut [T], mut f: impl FnMut(T) -> Result<()>) -> Result<()> {
     let mid = buf.len() / 2;
     let (a, b) = buf.split_at_mut(mid);
     if mid < 1 << 16 || !crate::mem::native_extras() {
-        a.sort_unstable_by_key(|r| r.0);
-        b.sort_unstable_by_key(|r| r.0);
+        a.sort_unstable();
+        b.sort_unstable();
     } else {
         std::thread::scope(|s| {
-            s.spawn(|| a.sort_unstable_by_key(|r| r.0));
-            b.sort_unstable_by_key(|r| r.0);
+            s.spawn(|| a.sort_unstable());
+            b.sort_unstable();
         });
     }
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
-        let take_a = j == b.len() || (i < a.len() && a[i].0 <= b[j].0);
-        let (k, v) = if take_a {
+        let take_a = j == b.len() || (i < a.len() && a[i] <= b[j]);
+        let x = if take_a {
             i += 1;
             a[i - 1]
         } else {
             j += 1;
             b[j - 1]
         };
-        f(k, v)?;
+        f(x)?;
     }
     Ok(())
 }
@@ -254,54 +310,98 @@ fn sorted(buf: &mut [(u128, u32)], mut f: impl FnMut(u128, u32) -> Result<()>) -
 /// A file of `u32`s, written in order.
 struct U32Out {
     path: PathBuf,
-    w: BufWriter<File>,
+    f: File,
+    buf: Vec<u8>,
 }
 
 impl U32Out {
     fn create(temp: &mut Temp, what: &str) -> Result<U32Out> {
-        let (path, w) = temp.create(what)?;
-        Ok(U32Out { path, w })
+        let (path, f) = temp.create_raw(what)?;
+        Ok(U32Out {
+            path,
+            f,
+            buf: Vec::with_capacity(IO_BUF),
+        })
     }
 
+    #[inline]
     fn put(&mut self, v: u32) -> Result<()> {
-        self.w
-            .write_all(&v.to_le_bytes())
-            .map_err(|e| io_err(&self.path, e))
+        self.buf.extend_from_slice(&v.to_le_bytes());
+        if self.buf.len() >= IO_BUF {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn flush(&mut self) -> Result<()> {
+        self.f
+            .write_all(&self.buf)
+            .map_err(|e| io_err(&self.path, e))?;
+        self.buf.clear();
+        Ok(())
     }
 
     fn finish(mut self) -> Result<PathBuf> {
-        self.w.flush().map_err(|e| io_err(&self.path, e))?;
+        self.flush()?;
         Ok(self.path)
     }
 }
 
-/// A file of `u32`s, read in order.
+/// A file of `u32`s, read in order, a buffer at a time.
 struct U32In {
     path: PathBuf,
-    r: BufReader<File>,
+    f: File,
+    buf: Vec<u8>,
+    at: usize,
+    len: usize,
 }
 
 impl U32In {
     fn open(path: &Path) -> Result<U32In> {
         Ok(U32In {
             path: path.to_path_buf(),
-            r: open(path)?,
+            f: File::open(path).map_err(|e| io_err(path, e))?,
+            buf: vec![0; IO_BUF],
+            at: 0,
+            len: 0,
         })
     }
 
+    #[inline]
     fn next(&mut self) -> Result<u32> {
-        let mut b = [0u8; 4];
-        self.r
-            .read_exact(&mut b)
-            .map_err(|e| io_err(&self.path, e))?;
-        Ok(u32::from_le_bytes(b))
+        if self.len - self.at < 4 {
+            self.refill()?;
+        }
+        let b = &self.buf[self.at..self.at + 4];
+        self.at += 4;
+        Ok(u32::from_le_bytes(b.try_into().unwrap_or_default()))
+    }
+
+    /// Reads on; running out is an error (the file holds as many values as are read).
+    #[inline(never)]
+    fn refill(&mut self) -> Result<()> {
+        self.buf.copy_within(self.at..self.len, 0);
+        self.len -= self.at;
+        self.at = 0;
+        while self.len < 4 {
+            let n = self
+                .f
+                .read(&mut self.buf[self.len..])
+                .map_err(|e| io_err(&self.path, e))?;
+            if n == 0 {
+                return Err(Error::Io(format!("{}: ends early", self.path.display())));
+            }
+            self.len += n;
+        }
+        Ok(())
     }
 }
 
 /// A stream of the model file's body (varints), in a temporary file.
 struct Stream {
     path: PathBuf,
-    w: BufWriter<File>,
+    f: File,
     len: u64,
     buf: Vec<u8>,
     crc: crc32fast::Hasher,
@@ -317,28 +417,39 @@ struct Part {
 
 impl Stream {
     fn create(temp: &mut Temp, what: &str) -> Result<Stream> {
-        let (path, w) = temp.create(what)?;
+        let (path, f) = temp.create_raw(what)?;
         Ok(Stream {
             path,
-            w,
+            f,
             len: 0,
-            buf: Vec::with_capacity(16),
+            buf: Vec::with_capacity(IO_BUF + 16),
             crc: crc32fast::Hasher::new(),
         })
     }
 
+    #[inline]
     fn put(&mut self, v: u64) -> Result<()> {
-        self.buf.clear();
         put(&mut self.buf, v);
+        if self.buf.len() >= IO_BUF {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the buffer out, checksummed in one piece.
+    #[inline(never)]
+    fn flush(&mut self) -> Result<()> {
         self.len += self.buf.len() as u64;
         self.crc.update(&self.buf);
-        self.w
+        self.f
             .write_all(&self.buf)
-            .map_err(|e| io_err(&self.path, e))
+            .map_err(|e| io_err(&self.path, e))?;
+        self.buf.clear();
+        Ok(())
     }
 
     fn finish(mut self) -> Result<Part> {
-        self.w.flush().map_err(|e| io_err(&self.path, e))?;
+        self.flush()?;
         Ok(Part {
             path: self.path,
             len: self.len,
@@ -350,8 +461,8 @@ impl Stream {
 /// Step 1: the merge's output, each level sorted into trie order in a file of its own.
 pub(super) struct Levels<'t> {
     temp: &'t mut Temp,
-    /// Records a sort holds in memory.
-    cap: usize,
+    /// Bytes a sort holds in memory.
+    sort_bytes: u64,
     pub order: usize,
     pub bytes: u64,
     pub sentences: u64,
@@ -363,7 +474,7 @@ pub(super) struct Levels<'t> {
     pub bits: u32,
     /// Per word (model numbering), its count.
     pub unigrams: Vec<u32>,
-    sorter: Option<Sorter>,
+    sorter: Option<Sorter<(u128, u32)>>,
     k: usize,
     /// Per level 2..=N: its file and its size.
     pub files: Vec<(PathBuf, u64)>,
@@ -374,8 +485,8 @@ impl<'t> Levels<'t> {
     pub(super) fn new(temp: &'t mut Temp, memory: u64) -> Levels<'t> {
         Levels {
             temp,
-            // Half the memory for a sort's buffer (a record takes 32 bytes in memory).
-            cap: (memory / 2 / 32).max(1024) as usize,
+            // Half the memory for a sort's buffer.
+            sort_bytes: memory / 2,
             order: 0,
             bytes: 0,
             sentences: 0,
@@ -388,6 +499,33 @@ impl<'t> Levels<'t> {
             files: Vec::new(),
             shard_vocab: Vec::new(),
         }
+    }
+}
+
+impl<'t> Levels<'t> {
+    /// The levels of a bounded build's runs, already merged into their files in trie order
+    /// (`files`: per level 2..=order, its file and its size), with the words in the model's
+    /// numbering and their counts.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn of_runs(
+        temp: &'t mut Temp,
+        memory: u64,
+        order: usize,
+        bytes: u64,
+        sentences: u64,
+        words: Vec<Box<str>>,
+        unigrams: Vec<u32>,
+        files: Vec<(PathBuf, u64)>,
+    ) -> Levels<'t> {
+        let mut lv = Levels::new(temp, memory);
+        lv.order = order;
+        lv.bytes = bytes;
+        lv.sentences = sentences;
+        lv.bits = 32 - (words.len().max(2) as u32 - 1).leading_zeros();
+        lv.words = words;
+        lv.unigrams = unigrams;
+        lv.files = files;
+        lv
     }
 }
 
@@ -425,7 +563,7 @@ impl Sink for Levels<'_> {
 
     fn level(&mut self, k: usize) -> Result<()> {
         self.k = k;
-        self.sorter = Some(Sorter::new(self.cap));
+        self.sorter = Some(Sorter::new(self.sort_bytes));
         Ok(())
     }
 
@@ -438,7 +576,7 @@ impl Sink for Levels<'_> {
             .sorter
             .as_mut()
             .ok_or_else(|| Error::internal("a pattern before its level"))?;
-        sorter.push(self.temp, key, count)
+        sorter.push(self.temp, (key, count))
     }
 
     fn level_end(&mut self) -> Result<()> {
@@ -448,13 +586,46 @@ impl Sink for Levels<'_> {
             .ok_or_else(|| Error::internal("a level's end before its start"))?;
         let (path, mut w) = self.temp.create(&format!("level{}", self.k))?;
         let mut n = 0u64;
-        sorter.drain(self.temp, |k, v| {
+        sorter.drain(self.temp, |(k, v)| {
             n += 1;
             write_record(&mut w, k, v).map_err(|e| io_err(&path, e))
         })?;
         w.flush().map_err(|e| io_err(&path, e))?;
         self.files.push((path, n));
         Ok(())
+    }
+}
+
+/// A sort of a level's patterns by their suffixes: (suffix, place) pairs, packed into one
+/// number when the suffix's words fit in 96 bits.
+enum SuffixSorter {
+    Packed(Sorter<u128>),
+    Pairs(Sorter<(u128, u32)>),
+}
+
+impl SuffixSorter {
+    fn new(bytes: u64, suffix_bits: usize) -> SuffixSorter {
+        if suffix_bits <= 96 {
+            SuffixSorter::Packed(Sorter::new(bytes))
+        } else {
+            SuffixSorter::Pairs(Sorter::new(bytes))
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, temp: &mut Temp, suffix: u128, place: u32) -> Result<()> {
+        match self {
+            SuffixSorter::Packed(s) => s.push(temp, suffix << 32 | place as u128),
+            SuffixSorter::Pairs(s) => s.push(temp, (suffix, place)),
+        }
+    }
+
+    /// Calls `f` with every (suffix, place) by rising suffix.
+    fn drain(self, temp: &mut Temp, mut f: impl FnMut(u128, u32) -> Result<()>) -> Result<()> {
+        match self {
+            SuffixSorter::Packed(s) => s.drain(temp, |x| f(x >> 32, x as u32)),
+            SuffixSorter::Pairs(s) => s.drain(temp, |(g, p)| f(g, p)),
+        }
     }
 }
 
@@ -510,9 +681,9 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
         }
         // Each pattern's suffix (its words after the first) and its place.
         let suffix_mask = (1u128 << (bits as usize * (k - 1))) - 1;
-        let mut sorter = Sorter::new(lv.cap);
+        let mut sorter = SuffixSorter::new(lv.sort_bytes, bits as usize * (k - 1));
         {
-            let mut r = Records::open(&path)?;
+            let mut r = Records::<(u128, u32)>::open(&path)?;
             let mut p = 0u32;
             while let Some((key, c)) = r.next()? {
                 if k == order {
@@ -533,7 +704,7 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
                 Ok(out)
             })
         } else {
-            let mut r = Records::open(&lv.files[k - 3].0)?;
+            let mut r = Records::<(u128, u32)>::open(&lv.files[k - 3].0)?;
             Box::new(move || r.next())
         };
         let mut a_out = U32Out::create(lv.temp, &format!("adjusted{}", k - 1))?;
@@ -686,7 +857,7 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
         let (path, size) = lv.files[k - 2].clone();
         let mut kept = vec![false; size as usize];
         let mut rank = vec![0u32; size as usize];
-        let mut records = Records::open(&path)?;
+        let mut records = Records::<(u128, u32)>::open(&path)?;
         let mut a_in = match &d.adjusted[k - 1] {
             Some(p) => Some(U32In::open(p)?),
             None => None,
@@ -705,7 +876,7 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
                 Ok(out)
             })
         } else {
-            let mut r = Records::open(&lv.files[k - 3].0)?;
+            let mut r = Records::<(u128, u32)>::open(&lv.files[k - 3].0)?;
             Box::new(move || Ok(r.next()?.map(|(key, _)| key)))
         };
         let mut child_counts = Stream::create(lv.temp, &format!("children{}", k - 1))?;
@@ -847,6 +1018,9 @@ pub struct Built {
     pub tokens: u64,
     /// Words of the vocabulary.
     pub vocab_size: usize,
+    /// Runs the text was counted in ([`BoundedTrainer`](super::BoundedTrainer)); 0 for a
+    /// build from shards.
+    pub runs: u64,
 }
 
 /// The model file of the merged `shards` with `opts`, written to `out`, within about `memory`
@@ -878,8 +1052,17 @@ pub(super) fn build<R: Read>(
             ),
         ));
     }
-    let derived = derive(&mut lv)?;
-    let written = write_streams(&mut lv, &derived, opts.min_frequency)?;
+    finish(&mut lv, opts, out)
+}
+
+/// Steps 2 to 4 (see the module docs), once each level is in trie order in its file.
+pub(super) fn finish(
+    lv: &mut Levels<'_>,
+    opts: &TrainOptions,
+    out: &mut dyn Write,
+) -> Result<Built> {
+    let derived = derive(lv)?;
+    let written = write_streams(lv, &derived, opts.min_frequency)?;
     let order = lv.order;
     let tokens =
         lv.unigrams.iter().map(|&c| c as u64).sum::<u64>() - lv.unigrams[BOS as usize] as u64;
@@ -946,5 +1129,6 @@ pub(super) fn build<R: Read>(
         sentences: lv.sentences,
         tokens,
         vocab_size: lv.words.len(),
+        runs: 0,
     })
 }

@@ -39,6 +39,7 @@
 //! vocabulary, a prefix for every pattern), so that no bytes make it panic or allocate more than
 //! the bytes it has read justify.
 
+mod bounded;
 mod build;
 mod merge;
 mod read;
@@ -49,6 +50,8 @@ use std::io::{Read, Write};
 
 use crate::config::TrainOptions;
 use crate::count::Counted;
+pub use bounded::{bytes_per_token, BoundedTrainer, SecondPass};
+pub(crate) use bounded::{changed_text, LevelRuns, Words};
 pub use build::Built;
 
 use crate::entropy::EntropyPruning;

@@ -410,3 +410,107 @@ fn a_model_built_in_bounded_memory_is_the_model() {
     assert_eq!(e.code(), "INVALID_OPTION");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The file a two-pass bounded build makes of `text` (fed in pieces of `chunk` bytes), and
+/// its figures.
+fn bounded(
+    text: &str,
+    o: &TrainOptions,
+    memory: u64,
+    dir: &std::path::Path,
+    chunk: usize,
+) -> Result<(Vec<u8>, Built)> {
+    let mut first = BoundedTrainer::new(o.clone(), memory, dir)?;
+    for piece in text.as_bytes().chunks(chunk) {
+        first.feed_bytes(piece)?;
+    }
+    let mut second = first.second_pass()?;
+    for piece in text.as_bytes().chunks(chunk) {
+        second.feed_bytes(piece)?;
+    }
+    let mut out = Vec::new();
+    let built = second.finish(&mut out)?;
+    Ok((out, built))
+}
+
+#[test]
+fn a_model_trained_in_two_passes_in_bounded_memory_is_the_model() {
+    let dir = std::env::temp_dir().join(format!("uellm-two-pass-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Order 11: suffixes beyond 96 bits (10 words of 11 bits), sorted as pairs.
+    let v = counts(TINY, 1).vocab_len();
+    assert_eq!(32 - (v as u32 - 1).leading_zeros(), 11, "{v} words");
+    for (order, min_frequency) in [(1, 1), (2, 1), (3, 1), (4, 1), (4, 2), (5, 3), (11, 1)] {
+        let o = opts(order, min_frequency, 0);
+        let whole = trained(TINY, &o);
+        // 2 KB: runs of a few dozen tokens (many runs), and sorts of a few dozen patterns;
+        // 1 GB: one run, and no sort goes to a file.
+        for (memory, chunk) in [(2 << 10, 333), (64 << 10, 4096), (1 << 30, 1 << 20)] {
+            let (out, built) = bounded(TINY, &o, memory, &dir, chunk).unwrap();
+            assert_eq!(built.file_bytes, out.len() as u64);
+            assert!(
+                (memory > 1 << 20) == (built.runs == 1),
+                "memory {memory}: {} runs",
+                built.runs
+            );
+            assert!(
+                out == whole,
+                "order {order}, min_frequency {min_frequency}, memory {memory}: {} bytes against {}",
+                out.len(),
+                whole.len()
+            );
+        }
+    }
+    // Trailing empty lines, a last line without its newline, and lines split across feeds.
+    let text = "a b\nc d\n\n\nb a c";
+    let o = opts(3, 1, 0);
+    assert_eq!(bounded(text, &o, 64, &dir, 3).unwrap().0, trained(text, &o));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_two_pass_build_refuses_what_it_cannot_make() {
+    let dir = std::env::temp_dir().join(format!("uellm-two-pass-refusals-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = opts(3, 1, 0);
+    // Another text in the second pass: a new word, other counts of the same words, more bytes.
+    for (first, second) in [
+        ("a b c\n", "a b d\n"),
+        ("a b c\n", "a b b\n"),
+        ("a b c\n", "a b c\n\n"),
+        ("a b c\na b\n", "a b c\n"),
+    ] {
+        for memory in [16, 1 << 20] {
+            let mut t = BoundedTrainer::new(o.clone(), memory, &dir).unwrap();
+            t.feed(first);
+            let mut t = t.second_pass().unwrap();
+            t.feed(second);
+            let e = t.finish(&mut Vec::new()).unwrap_err();
+            assert_eq!(e.code(), "IO_ERROR", "{first:?} then {second:?}");
+            assert!(
+                e.to_string().contains("changed between the two passes"),
+                "{e}"
+            );
+        }
+    }
+    // No text; max_patterns; a cut character; a folder that does not exist.
+    let t = BoundedTrainer::new(o.clone(), 1 << 20, &dir).unwrap();
+    assert_eq!(t.second_pass().err().unwrap().code(), "EMPTY_INPUT");
+    let e = BoundedTrainer::new(opts(3, 1, 10), 1 << 20, &dir)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "INVALID_OPTION");
+    let mut t = BoundedTrainer::new(o.clone(), 1 << 20, &dir).unwrap();
+    t.feed_bytes("a é\n".as_bytes()).unwrap();
+    let mut t = t.second_pass().unwrap();
+    t.feed_bytes(&"a é\n".as_bytes()[..3]).unwrap();
+    assert_eq!(t.finish(&mut Vec::new()).unwrap_err().code(), "NOT_TEXT");
+    let mut t = BoundedTrainer::new(o, 16, &dir.join("missing")).unwrap();
+    t.feed("a b c\na b\n");
+    let mut t = t.second_pass().unwrap();
+    t.feed("a b c\na b\n");
+    assert_eq!(t.finish(&mut Vec::new()).unwrap_err().code(), "IO_ERROR");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

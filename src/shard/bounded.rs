@@ -1,0 +1,456 @@
+//! Training from text in bounded memory, in two passes over the text: the first counts the
+//! words, which gives the model's numbering (by falling frequency); the second counts the
+//! patterns in runs that fit the bound, already numbered as the model numbers them, so each run
+//! comes out of counting in the model's trie order and goes to a file of its own per level. The
+//! runs of a level merge into that level's file in trie order, and the model file is written
+//! from the level files as [`CountShard::build_file`](super::CountShard::build_file) writes it
+//! (see `build.rs`): the same bytes as training in memory.
+//!
+//! The shards' path (counts numbered by spelling, merged, then each level sorted again into
+//! the model's order) works on counts from anywhere; this one needs the text twice but skips a
+//! sort and a write of every pattern.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::build::{self, io_err, write_record, Built, Levels, Temp, IO_BUF};
+use super::for_each_pattern;
+use crate::config::TrainOptions;
+use crate::count::Counted;
+use crate::error::{Error, Result};
+use crate::train::Trainer;
+
+/// The words of the text in the model's numbering (the reserved ones first, then by falling
+/// count, ties by spelling), their counts, and the bytes and sentences read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Words {
+    pub(crate) words: Vec<Box<str>>,
+    pub(crate) counts: Vec<u64>,
+    pub(crate) bytes: u64,
+    pub(crate) sentences: u64,
+}
+
+/// The error of a second pass that does not read what the first read.
+pub(crate) fn changed_text() -> Error {
+    Error::Io(
+        "the text changed between the two passes of a bounded build (it must be read twice, the same)"
+            .into(),
+    )
+}
+
+/// The bits of a word id in a key, for `v` words.
+fn bits_of(v: usize) -> u32 {
+    32 - (v.max(2) as u32 - 1).leading_zeros()
+}
+
+/// The runs of the second pass: per level 2..=order, a file per run, each in trie order.
+///
+/// A run's file holds its patterns as varints: the rise of the key from the one before (the
+/// first from 0), then the count; keys pack the words as in `build.rs`.
+pub(crate) struct LevelRuns {
+    temp: Temp,
+    order: usize,
+    vocab_len: usize,
+    bits: u32,
+    /// Per level (index k - 2), its runs' files.
+    files: Vec<Vec<PathBuf>>,
+    runs: u64,
+    buf: Vec<u8>,
+}
+
+impl LevelRuns {
+    /// Runs in `dir` of patterns of up to `order` words of `vocab_len` words.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] when a pattern's words take more than 128 bits.
+    pub(crate) fn new(dir: &Path, order: usize, vocab_len: usize) -> Result<LevelRuns> {
+        let bits = bits_of(vocab_len);
+        if order as u32 * bits > 128 {
+            return Err(Error::TooLarge {
+                what: "a vocabulary this large at this order, in bounded memory",
+                limit: "order × bits of a word id ≤ 128",
+            });
+        }
+        Ok(LevelRuns {
+            temp: Temp::new(dir),
+            order,
+            vocab_len,
+            bits,
+            files: vec![Vec::new(); order.saturating_sub(1)],
+            runs: 0,
+            buf: Vec::with_capacity(IO_BUF + 64),
+        })
+    }
+
+    /// The words the runs are numbered for.
+    pub(crate) fn vocab_len(&self) -> usize {
+        self.vocab_len
+    }
+
+    /// Writes the patterns of 2 words and more of `counted` (counted from tokens in the
+    /// model's numbering) as the next run.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a file fails.
+    pub(crate) fn add(&mut self, counted: &Counted) -> Result<()> {
+        self.runs += 1;
+        let bits = self.bits;
+        for k in 2..=self.order {
+            let (path, mut f) = self.temp.create_raw(&format!("run-level{k}"))?;
+            let mut prev = 0u128;
+            let mut failed = None;
+            let buf = &mut self.buf;
+            buf.clear();
+            for_each_pattern(&counted.trie, k, |words, node| {
+                let key = words.iter().fold(0u128, |acc, &w| acc << bits | w as u128);
+                put_u128(buf, key - prev);
+                put_u128(buf, counted.count[node] as u128);
+                prev = key;
+                if buf.len() >= IO_BUF && failed.is_none() {
+                    if let Err(e) = f.write_all(buf) {
+                        failed = Some(e);
+                    }
+                    buf.clear();
+                }
+            });
+            if let Some(e) = failed {
+                return Err(io_err(&path, e));
+            }
+            f.write_all(buf).map_err(|e| io_err(&path, e))?;
+            self.files[k - 2].push(path);
+        }
+        Ok(())
+    }
+
+    /// The model file of the runs, with the first pass's `words`, written to `out` within
+    /// about `memory` bytes.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a file fails or `out` does; as [`CountShard::build_file`](
+    /// super::CountShard::build_file).
+    pub(crate) fn build(
+        mut self,
+        words: Words,
+        opts: &TrainOptions,
+        memory: u64,
+        out: &mut dyn Write,
+    ) -> Result<Built> {
+        let mut levels = Vec::with_capacity(self.files.len());
+        for k in 2..=self.order {
+            let runs = std::mem::take(&mut self.files[k - 2]);
+            let (path, mut w) = self.temp.create(&format!("level{k}"))?;
+            let mut n = 0u64;
+            merge_runs(&runs, |key, count| {
+                n += 1;
+                write_record(&mut w, key, count).map_err(|e| io_err(&path, e))
+            })?;
+            w.flush().map_err(|e| io_err(&path, e))?;
+            for r in &runs {
+                self.temp.remove(r);
+            }
+            levels.push((path, n));
+        }
+        let unigrams = words
+            .counts
+            .iter()
+            .map(|&c| u32::try_from(c).unwrap_or(u32::MAX))
+            .collect();
+        let mut lv = Levels::of_runs(
+            &mut self.temp,
+            memory,
+            self.order,
+            words.bytes,
+            words.sentences,
+            words.words,
+            unigrams,
+            levels,
+        );
+        let mut built = build::finish(&mut lv, opts, out)?;
+        built.runs = self.runs;
+        Ok(built)
+    }
+}
+
+/// Appends `v` as an LEB128 varint.
+#[inline]
+fn put_u128(out: &mut Vec<u8>, mut v: u128) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A run's file, read in order.
+struct RunIn {
+    path: PathBuf,
+    f: File,
+    buf: Vec<u8>,
+    at: usize,
+    len: usize,
+    eof: bool,
+    key: u128,
+}
+
+/// The longest record of a run: two varints of up to 19 bytes.
+const MAX_RECORD: usize = 38;
+
+impl RunIn {
+    fn open(path: &Path) -> Result<RunIn> {
+        Ok(RunIn {
+            path: path.to_path_buf(),
+            f: File::open(path).map_err(|e| io_err(path, e))?,
+            buf: vec![0; IO_BUF],
+            at: 0,
+            len: 0,
+            eof: false,
+            key: 0,
+        })
+    }
+
+    /// The next pattern's key and count.
+    #[inline]
+    fn next(&mut self) -> Result<Option<(u128, u32)>> {
+        if self.len - self.at < MAX_RECORD && !self.eof {
+            self.refill()?;
+        }
+        if self.at == self.len {
+            return Ok(None);
+        }
+        let rise = self.varint()?;
+        let count = self.varint()?;
+        self.key += rise;
+        Ok(Some((self.key, count as u32)))
+    }
+
+    #[inline]
+    fn varint(&mut self) -> Result<u128> {
+        let mut v = 0u128;
+        let mut shift = 0;
+        loop {
+            let Some(&b) = self.buf[..self.len].get(self.at) else {
+                return Err(Error::Io(format!(
+                    "{}: a record is cut",
+                    self.path.display()
+                )));
+            };
+            self.at += 1;
+            v |= ((b & 0x7f) as u128) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+            shift += 7;
+            if shift > 127 {
+                return Err(Error::Io(format!("{}: a bad record", self.path.display())));
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn refill(&mut self) -> Result<()> {
+        self.buf.copy_within(self.at..self.len, 0);
+        self.len -= self.at;
+        self.at = 0;
+        while self.len < self.buf.len() {
+            let n = self
+                .f
+                .read(&mut self.buf[self.len..])
+                .map_err(|e| io_err(&self.path, e))?;
+            if n == 0 {
+                self.eof = true;
+                break;
+            }
+            self.len += n;
+        }
+        Ok(())
+    }
+}
+
+/// Calls `f` with every pattern of the `runs` in trie order, once, with its counts summed
+/// (saturating, as merging shards does).
+fn merge_runs(runs: &[PathBuf], mut f: impl FnMut(u128, u32) -> Result<()>) -> Result<()> {
+    let mut inputs = runs
+        .iter()
+        .map(|p| RunIn::open(p))
+        .collect::<Result<Vec<_>>>()?;
+    if let [only] = &mut inputs[..] {
+        while let Some((k, c)) = only.next()? {
+            f(k, c)?;
+        }
+        return Ok(());
+    }
+    let mut counts = vec![0u32; inputs.len()];
+    let mut heap = BinaryHeap::with_capacity(inputs.len());
+    for (i, r) in inputs.iter_mut().enumerate() {
+        if let Some((k, c)) = r.next()? {
+            counts[i] = c;
+            heap.push(Reverse((k, i)));
+        }
+    }
+    let mut cur: Option<(u128, u32)> = None;
+    while let Some(Reverse((k, i))) = heap.pop() {
+        let c = counts[i];
+        match &mut cur {
+            Some((ck, cc)) if *ck == k => *cc = cc.saturating_add(c),
+            _ => {
+                if let Some((ck, cc)) = cur {
+                    f(ck, cc)?;
+                }
+                cur = Some((k, c));
+            }
+        }
+        if let Some((k2, c2)) = inputs[i].next()? {
+            counts[i] = c2;
+            heap.push(Reverse((k2, i)));
+        }
+    }
+    if let Some((ck, cc)) = cur {
+        f(ck, cc)?;
+    }
+    Ok(())
+}
+
+/// Training from text within a memory bound, in two passes over the same text: this is the
+/// first, which counts the words; [`BoundedTrainer::second_pass`] starts the second, which
+/// counts the patterns in runs that go to temporary files, and [`SecondPass::finish`] writes
+/// the model file from them. The file is the one [`Trainer::finish_file`] makes of the same
+/// text, byte for byte, with about `memory` bytes at most, beyond the vocabulary.
+///
+/// The text must be fed the same in both passes (however it is cut into calls); a second pass
+/// that reads other text is an error. Pruning by `min_frequency` only (not `max_patterns`).
+///
+/// ```
+/// use ultra_efficient_llm::{shard::BoundedTrainer, TrainOptions};
+/// let text = "the cat sat\nthe dog sat\n";
+/// let opts = TrainOptions { max_pattern_length: 3, ..TrainOptions::default() };
+/// let mut first = BoundedTrainer::new(opts.clone(), 64 << 20, &std::env::temp_dir())?;
+/// first.feed(text);
+/// let mut second = first.second_pass()?;
+/// second.feed(text);
+/// let mut file = Vec::new();
+/// second.finish(&mut file)?;
+///
+/// let mut t = ultra_efficient_llm::Trainer::new(opts)?;
+/// t.feed(text);
+/// assert_eq!(file, t.finish_file()?.bytes);
+/// # Ok::<(), ultra_efficient_llm::Error>(())
+/// ```
+pub struct BoundedTrainer {
+    opts: TrainOptions,
+    memory: u64,
+    dir: PathBuf,
+    words: Trainer,
+}
+
+/// The second pass of a [`BoundedTrainer`]: the patterns counted in runs.
+pub struct SecondPass {
+    opts: TrainOptions,
+    memory: u64,
+    words: Words,
+    counting: Trainer,
+}
+
+/// Memory a run takes per token of its text, at order `order`: the tokens and the counting's
+/// arrays (about 24 bytes), and its patterns (about 12 bytes each; measured on en-train, a
+/// token brings about `order / 2` new patterns up to order 5, fewer beyond).
+pub fn bytes_per_token(order: usize) -> u64 {
+    24 + 6 * order.min(8) as u64
+}
+
+impl BoundedTrainer {
+    /// The first pass of training with `opts` within about `memory` bytes, with temporary files
+    /// in `dir`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for options out of range, or `max_patterns` (not available in
+    /// bounded memory).
+    pub fn new(opts: TrainOptions, memory: u64, dir: &Path) -> Result<BoundedTrainer> {
+        opts.validate()?;
+        if opts.max_patterns > 0 {
+            return Err(Error::option(
+                "max_patterns",
+                "is not available in bounded memory (use min_frequency or relative-entropy pruning on a model trained in memory)",
+            ));
+        }
+        Ok(BoundedTrainer {
+            words: Trainer::words_only(opts.clone())?,
+            opts,
+            memory,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Feeds text, as [`Trainer::feed`] does.
+    pub fn feed(&mut self, text: &str) {
+        self.words.feed(text);
+    }
+
+    /// Feeds raw bytes, as [`Trainer::feed_bytes`] does.
+    ///
+    /// # Errors
+    /// As [`Trainer::feed_bytes`].
+    pub fn feed_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        self.words.feed_bytes(bytes)
+    }
+
+    /// Bytes fed so far.
+    pub fn bytes_seen(&self) -> u64 {
+        self.words.bytes_seen()
+    }
+
+    /// Ends the first pass; the same text is to be fed again to the pass returned.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] when there is no sentence; [`Error::NotText`] when the input ends
+    /// inside a UTF-8 character; [`Error::TooLarge`] when a pattern's words take more than 128
+    /// bits (order × the bits of a word id).
+    pub fn second_pass(self) -> Result<SecondPass> {
+        let words = self.words.finish_words()?;
+        let order = self.opts.max_pattern_length;
+        let runs = LevelRuns::new(&self.dir, order, words.words.len())?;
+        let tokens = (self.memory / bytes_per_token(order)).max(1) as usize;
+        let counting = Trainer::counting_levels(self.opts.clone(), &words, tokens, runs)?;
+        Ok(SecondPass {
+            opts: self.opts,
+            memory: self.memory,
+            words,
+            counting,
+        })
+    }
+}
+
+impl SecondPass {
+    /// Feeds text, as [`Trainer::feed`] does: the text of the first pass again.
+    pub fn feed(&mut self, text: &str) {
+        self.counting.feed(text);
+    }
+
+    /// Feeds raw bytes, as [`Trainer::feed_bytes`] does.
+    ///
+    /// # Errors
+    /// As [`Trainer::feed_bytes`].
+    pub fn feed_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        self.counting.feed_bytes(bytes)
+    }
+
+    /// Bytes fed to this pass so far.
+    pub fn bytes_seen(&self) -> u64 {
+        self.counting.bytes_seen()
+    }
+
+    /// Writes the model file to `out`; its temporary files are removed whatever happens.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a temporary file or `out` fails, or when this pass did not read the
+    /// first pass's text; [`Error::NotText`] when the input ends inside a UTF-8 character.
+    pub fn finish(self, out: &mut dyn Write) -> Result<Built> {
+        let (runs, seen) = self.counting.finish_levels()?;
+        if seen != self.words {
+            return Err(changed_text());
+        }
+        runs.build(self.words, &self.opts, self.memory, out)
+    }
+}

@@ -256,6 +256,12 @@ pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliErro
             "bytes": bytes,
             "seconds": train_s,
             "build_seconds": build_s,
+            "steps": {
+                "merge": built.steps.merge,
+                "derive": built.steps.derive,
+                "streams": built.steps.streams,
+                "write": built.steps.write,
+            },
             "memory": memory,
             "runs": n_runs,
             "order": order,

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use super::build::{self, io_err, write_record, Built, Levels, Temp, IO_BUF};
 use super::for_each_pattern;
+use crate::clock::now_ms;
 use crate::config::TrainOptions;
 use crate::count::Counted;
 use crate::error::{Error, Result};
@@ -138,16 +139,43 @@ impl LevelRuns {
         memory: u64,
         out: &mut dyn Write,
     ) -> Result<Built> {
-        let mut levels = Vec::with_capacity(self.files.len());
+        let t0 = now_ms();
+        // Each level's runs merge apart from the others': two levels at a time, where there
+        // are threads, the largest first, each to the thread with less to do so far.
+        let mut jobs = Vec::with_capacity(self.files.len());
         for k in 2..=self.order {
             let runs = std::mem::take(&mut self.files[k - 2]);
-            let (path, mut w) = self.temp.create(&format!("level{k}"))?;
-            let mut n = 0u64;
-            merge_runs(&runs, |key, count| {
-                n += 1;
-                write_record(&mut w, key, count).map_err(|e| io_err(&path, e))
-            })?;
-            w.flush().map_err(|e| io_err(&path, e))?;
+            let size: u64 = runs
+                .iter()
+                .map(|r| std::fs::metadata(r).map_or(0, |m| m.len()))
+                .sum();
+            let (path, w) = self.temp.create(&format!("level{k}"))?;
+            jobs.push(Merge {
+                k,
+                size,
+                runs,
+                path,
+                w,
+            });
+        }
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.size));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let (mut size_a, mut size_b) = (0, 0);
+        for j in jobs {
+            if size_a <= size_b {
+                size_a += j.size;
+                a.push(j);
+            } else {
+                size_b += j.size;
+                b.push(j);
+            }
+        }
+        let (ra, rb) = crate::mem::join(|| merge_all(a), || merge_all(b));
+        let mut merged = ra?;
+        merged.extend(rb?);
+        merged.sort_by_key(|m| m.0);
+        let mut levels = Vec::with_capacity(merged.len());
+        for (_, path, n, runs) in merged {
             for r in &runs {
                 self.temp.remove(r);
             }
@@ -168,10 +196,38 @@ impl LevelRuns {
             unigrams,
             levels,
         );
+        let merge_s = (now_ms() - t0) / 1e3;
         let mut built = build::finish(&mut lv, opts, out)?;
         built.runs = self.runs;
+        built.steps.merge = merge_s;
         Ok(built)
     }
+}
+
+/// One level's merge: its runs, their bytes, and its file.
+struct Merge {
+    k: usize,
+    size: u64,
+    runs: Vec<PathBuf>,
+    path: PathBuf,
+    w: std::io::BufWriter<File>,
+}
+
+/// Merges each level of `jobs` into its file: per level, its order, its file, its patterns,
+/// and its runs (to remove).
+fn merge_all(jobs: Vec<Merge>) -> Result<Vec<(usize, PathBuf, u64, Vec<PathBuf>)>> {
+    let mut out = Vec::with_capacity(jobs.len());
+    for mut j in jobs {
+        let mut n = 0u64;
+        let (w, path) = (&mut j.w, &j.path);
+        merge_runs(&j.runs, |key, count| {
+            n += 1;
+            write_record(w, key, count).map_err(|e| io_err(path, e))
+        })?;
+        w.flush().map_err(|e| io_err(path, e))?;
+        out.push((j.k, j.path, n, j.runs));
+    }
+    Ok(out)
 }
 
 /// Appends `v` as an LEB128 varint.

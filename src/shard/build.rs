@@ -21,6 +21,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::merge::Sink;
+use crate::clock::now_ms;
 use crate::config::TrainOptions;
 use crate::error::{Error, Result};
 use crate::format::{FORMAT_VERSION, HEADER_LEN, MAGIC};
@@ -378,6 +379,14 @@ impl U32In {
         Ok(u32::from_le_bytes(b.try_into().unwrap_or_default()))
     }
 
+    /// The value `d` places ahead of the next one, when it is in the buffer.
+    #[inline]
+    fn peek(&self, d: usize) -> Option<u32> {
+        let at = self.at + 4 * d;
+        let b = self.buf.get(at..at + 4).filter(|_| at + 4 <= self.len)?;
+        Some(u32::from_le_bytes(b.try_into().unwrap_or_default()))
+    }
+
     /// Reads on; running out is an error (the file holds as many values as are read).
     #[inline(never)]
     fn refill(&mut self) -> Result<()> {
@@ -694,6 +703,7 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
             }
         }
         let mut suffix_of = vec![0u32; size as usize];
+        let mut pending = std::collections::VecDeque::with_capacity(AHEAD);
         // The level above in trie order, beside the suffixes in the same order.
         let mut above: Next<'_> = if k == 2 {
             let mut w = 0u32;
@@ -750,9 +760,19 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
                 }
             }
             group = group.saturating_add(1);
-            suffix_of[p as usize] = q;
+            // Places come at random: each is written AHEAD places after it is asked for.
+            crate::mem::prefetch_at(&suffix_of, p as usize);
+            if pending.len() == AHEAD {
+                if let Some((p0, q0)) = pending.pop_front() {
+                    suffix_of[p0 as usize] = q0;
+                }
+            }
+            pending.push_back((p, q));
             Ok(())
         })?;
+        for (p0, q0) in pending.drain(..) {
+            suffix_of[p0 as usize] = q0;
+        }
         while cur.is_some() {
             emit(&mut cur, &mut q, &mut group, &mut above)?;
         }
@@ -815,6 +835,9 @@ impl Siblings {
         Ok(())
     }
 }
+
+/// How far ahead reads at random places are asked for.
+const AHEAD: usize = 16;
 
 /// Step 3 (see the module docs): only `min_frequency` prunes here.
 fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result<Written> {
@@ -909,6 +932,11 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
                 Some(a) => a.next()?,
                 None => count,
             };
+            // The level above is read at random places (the suffixes'): ask for them early.
+            if let Some(ahead) = s_in.peek(AHEAD) {
+                crate::mem::prefetch_at(&kept_above, ahead as usize);
+                crate::mem::prefetch_at(&rank_above, ahead as usize);
+            }
             let s = s_in.next()? as usize;
             let keep = count >= min_frequency && kept_above[pq] && kept_above[s];
             if keep {
@@ -1002,8 +1030,22 @@ fn framed(files: Vec<Part>, pieces: &mut Vec<Piece>) {
     pieces.push(Piece::Files(files));
 }
 
+/// Seconds of each step of a bounded build (0 where a clock is not available).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Steps {
+    /// Merging the shards or runs into a file per level, in the model's order.
+    pub merge: f64,
+    /// Sorting each level by suffix: continuation counts, back-offs, discounts.
+    pub derive: f64,
+    /// Pruning and writing the model file's streams to temporary files.
+    pub streams: f64,
+    /// Copying the streams into the model file.
+    pub write: f64,
+}
+
 /// What [`build`] made: the model file's figures.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Built {
     /// Bytes of the model file.
@@ -1018,6 +1060,8 @@ pub struct Built {
     pub tokens: u64,
     /// Words of the vocabulary.
     pub vocab_size: usize,
+    /// Seconds of each step of the build.
+    pub steps: Steps,
     /// Runs the text was counted in ([`BoundedTrainer`](super::BoundedTrainer)); 0 for a
     /// build from shards.
     pub runs: u64,
@@ -1042,7 +1086,9 @@ pub(super) fn build<R: Read>(
     }
     let mut temp = Temp::new(dir);
     let mut lv = Levels::new(&mut temp, memory);
+    let t0 = now_ms();
     super::merge::merge(shards, &mut lv)?;
+    let merge_s = (now_ms() - t0) / 1e3;
     if lv.order != opts.max_pattern_length {
         return Err(Error::option(
             "max_pattern_length",
@@ -1052,7 +1098,9 @@ pub(super) fn build<R: Read>(
             ),
         ));
     }
-    finish(&mut lv, opts, out)
+    let mut built = finish(&mut lv, opts, out)?;
+    built.steps.merge = merge_s;
+    Ok(built)
 }
 
 /// Steps 2 to 4 (see the module docs), once each level is in trie order in its file.
@@ -1061,8 +1109,11 @@ pub(super) fn finish(
     opts: &TrainOptions,
     out: &mut dyn Write,
 ) -> Result<Built> {
+    let t0 = now_ms();
     let derived = derive(lv)?;
+    let t1 = now_ms();
     let written = write_streams(lv, &derived, opts.min_frequency)?;
+    let t2 = now_ms();
     let order = lv.order;
     let tokens =
         lv.unigrams.iter().map(|&c| c as u64).sum::<u64>() - lv.unigrams[BOS as usize] as u64;
@@ -1122,6 +1173,7 @@ pub(super) fn finish(
     out.write_all(&header).map_err(Error::io)?;
     write_pieces(&pieces, out)?;
     out.flush().map_err(Error::io)?;
+    let t3 = now_ms();
     Ok(Built {
         file_bytes: HEADER_LEN as u64 + len,
         ngrams: level_sizes,
@@ -1130,5 +1182,11 @@ pub(super) fn finish(
         tokens,
         vocab_size: lv.words.len(),
         runs: 0,
+        steps: Steps {
+            derive: (t1 - t0) / 1e3,
+            streams: (t2 - t1) / 1e3,
+            write: (t3 - t2) / 1e3,
+            ..Steps::default()
+        },
     })
 }

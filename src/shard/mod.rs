@@ -52,7 +52,7 @@ use crate::config::TrainOptions;
 use crate::count::Counted;
 pub use bounded::{bytes_per_token, BoundedTrainer, SecondPass};
 pub(crate) use bounded::{changed_text, LevelRuns, Words};
-pub use build::Built;
+pub use build::{Built, Steps};
 
 use crate::entropy::EntropyPruning;
 use crate::error::{Error, Result};

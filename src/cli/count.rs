@@ -224,7 +224,13 @@ pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliErro
     let t0 = Instant::now();
     let runs = Runs::new(args.temp.as_deref())?;
     let dir = runs.dir().to_path_buf();
-    let (built, read, order, build_s) = if args.from_counts.is_empty() {
+    let Bounded {
+        built,
+        read,
+        order,
+        build_s,
+        passes,
+    } = if args.from_counts.is_empty() {
         train_text(args, memory, &dir)?
     } else {
         check_paths(&args.from_counts, &args.output)?;
@@ -243,7 +249,13 @@ pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliErro
             CountShard::build_file(inputs, &opts, memory, &dir, w)
         })
         .map_err(|e| e.about_shards(args))?;
-        (built, read, order, t1.elapsed().as_secs_f64())
+        Bounded {
+            built,
+            read,
+            order,
+            build_s: t1.elapsed().as_secs_f64(),
+            passes: None,
+        }
     };
     let train_s = t0.elapsed().as_secs_f64();
     let n_runs = built.runs;
@@ -256,6 +268,8 @@ pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliErro
             "bytes": bytes,
             "seconds": train_s,
             "build_seconds": build_s,
+            "words_seconds": passes.map(|p| p[0]),
+            "count_seconds": passes.map(|p| p[1]),
             "steps": {
                 "merge": built.steps.merge,
                 "derive": built.steps.derive,
@@ -421,17 +435,26 @@ impl Drop for Spooled {
     }
 }
 
+/// What a bounded training made and read, and how long it took.
+struct Bounded {
+    built: Built,
+    /// Bytes read of each input.
+    read: Vec<u64>,
+    order: u8,
+    /// Seconds of the model file's build.
+    build_s: f64,
+    /// From text, seconds of its two passes (the words, the patterns).
+    passes: Option<[f64; 2]>,
+}
+
 /// `uellm train --memory` from text: the words, then the patterns, then the model file.
-fn train_text(
-    args: &TrainArgs,
-    memory: u64,
-    dir: &Path,
-) -> Result<(Built, Vec<u64>, u8, f64), CliError> {
+fn train_text(args: &TrainArgs, memory: u64, dir: &Path) -> Result<Bounded, CliError> {
     let total = check_paths(&args.files, &args.output)?;
     let order = args.order.unwrap_or(DEFAULT_ORDER);
     let spooled = Spooled::of(&args.files, dir)?;
     let bar = progress_bar(total.map(|t| 2 * t), args.json);
     let result = (|| {
+        let t0 = Instant::now();
         let mut first = BoundedTrainer::new(options(args, order), memory, dir)?;
         let mut read = Vec::with_capacity(args.files.len());
         for path in &args.files {
@@ -442,6 +465,7 @@ fn train_text(
             })?);
         }
         let done = first.bytes_seen();
+        let t1 = Instant::now();
         let mut second = first.second_pass().map_err(|e| match e {
             Error::EmptyInput => CliError::about(names(&args.files), e),
             e => CliError::from(e),
@@ -454,9 +478,16 @@ fn train_text(
             })?;
         }
         bar.set_message("writing");
-        let t1 = Instant::now();
+        let t2 = Instant::now();
         let built = write_model(args, |w| second.finish(w)).map_err(BuildFailure::plain)?;
-        Ok((built, read, order, t1.elapsed().as_secs_f64()))
+        let passes = [(t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64()];
+        Ok(Bounded {
+            built,
+            read,
+            order,
+            build_s: t2.elapsed().as_secs_f64(),
+            passes: Some(passes),
+        })
     })();
     bar.finish_and_clear();
     result

@@ -12,12 +12,12 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::build::{self, io_err, write_record, Built, Levels, Temp, IO_BUF};
+use super::build::{self, Built, Levels, Temp};
 use super::for_each_pattern;
+use super::records::{In, Out};
 use crate::clock::now_ms;
 use crate::config::TrainOptions;
 use crate::count::Counted;
@@ -59,7 +59,6 @@ pub(crate) struct LevelRuns {
     /// Per level (index k - 2), its runs' files.
     files: Vec<Vec<PathBuf>>,
     runs: u64,
-    buf: Vec<u8>,
 }
 
 impl LevelRuns {
@@ -82,7 +81,6 @@ impl LevelRuns {
             bits,
             files: vec![Vec::new(); order.saturating_sub(1)],
             runs: 0,
-            buf: Vec::with_capacity(IO_BUF + 64),
         })
     }
 
@@ -100,28 +98,18 @@ impl LevelRuns {
         self.runs += 1;
         let bits = self.bits;
         for k in 2..=self.order {
-            let (path, mut f) = self.temp.create_raw(&format!("run-level{k}"))?;
-            let mut prev = 0u128;
+            let mut out = Out::create(&mut self.temp, &format!("run-level{k}"))?;
             let mut failed = None;
-            let buf = &mut self.buf;
-            buf.clear();
             for_each_pattern(&counted.trie, k, |words, node| {
                 let key = words.iter().fold(0u128, |acc, &w| acc << bits | w as u128);
-                put_u128(buf, key - prev);
-                put_u128(buf, counted.count[node] as u128);
-                prev = key;
-                if buf.len() >= IO_BUF && failed.is_none() {
-                    if let Err(e) = f.write_all(buf) {
-                        failed = Some(e);
-                    }
-                    buf.clear();
+                if failed.is_none() {
+                    failed = out.put((key, counted.count[node])).err();
                 }
             });
             if let Some(e) = failed {
-                return Err(io_err(&path, e));
+                return Err(e);
             }
-            f.write_all(buf).map_err(|e| io_err(&path, e))?;
-            self.files[k - 2].push(path);
+            self.files[k - 2].push(out.finish()?.0);
         }
         Ok(())
     }
@@ -149,14 +137,8 @@ impl LevelRuns {
                 .iter()
                 .map(|r| std::fs::metadata(r).map_or(0, |m| m.len()))
                 .sum();
-            let (path, w) = self.temp.create(&format!("level{k}"))?;
-            jobs.push(Merge {
-                k,
-                size,
-                runs,
-                path,
-                w,
-            });
+            let out = Out::create(&mut self.temp, &format!("level{k}"))?;
+            jobs.push(Merge { k, size, runs, out });
         }
         jobs.sort_by_key(|j| std::cmp::Reverse(j.size));
         let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -175,11 +157,11 @@ impl LevelRuns {
         merged.extend(rb?);
         merged.sort_by_key(|m| m.0);
         let mut levels = Vec::with_capacity(merged.len());
-        for (_, path, n, runs) in merged {
+        for (_, level, runs) in merged {
             for r in &runs {
                 self.temp.remove(r);
             }
-            levels.push((path, n));
+            levels.push(level);
         }
         let unigrams = words
             .counts
@@ -209,134 +191,60 @@ struct Merge {
     k: usize,
     size: u64,
     runs: Vec<PathBuf>,
-    path: PathBuf,
-    w: std::io::BufWriter<File>,
+    out: Out<(u128, u32)>,
 }
 
-/// Merges each level of `jobs` into its file: per level, its order, its file, its patterns,
-/// and its runs (to remove).
-fn merge_all(jobs: Vec<Merge>) -> Result<Vec<(usize, PathBuf, u64, Vec<PathBuf>)>> {
-    let mut out = Vec::with_capacity(jobs.len());
+/// The level file of one merge and its patterns, and the runs merged (to remove).
+type Merged = (usize, (PathBuf, u64), Vec<PathBuf>);
+
+/// Merges each level of `jobs` into its file.
+fn merge_all(jobs: Vec<Merge>) -> Result<Vec<Merged>> {
+    let mut done = Vec::with_capacity(jobs.len());
     for mut j in jobs {
-        let mut n = 0u64;
-        let (w, path) = (&mut j.w, &j.path);
-        merge_runs(&j.runs, |key, count| {
-            n += 1;
-            write_record(w, key, count).map_err(|e| io_err(path, e))
-        })?;
-        w.flush().map_err(|e| io_err(path, e))?;
-        out.push((j.k, j.path, n, j.runs));
+        let out = &mut j.out;
+        merge_runs(&j.runs, |key, count| out.put((key, count)))?;
+        done.push((j.k, j.out.finish()?, j.runs));
     }
-    Ok(out)
+    Ok(done)
 }
 
-/// Appends `v` as an LEB128 varint.
-#[inline]
-fn put_u128(out: &mut Vec<u8>, mut v: u128) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// A run's file, read in order.
-struct RunIn {
-    path: PathBuf,
-    f: File,
-    buf: Vec<u8>,
-    at: usize,
-    len: usize,
-    eof: bool,
-    key: u128,
-}
-
-/// The longest record of a run: two varints of up to 19 bytes.
-const MAX_RECORD: usize = 38;
-
-impl RunIn {
-    fn open(path: &Path) -> Result<RunIn> {
-        Ok(RunIn {
-            path: path.to_path_buf(),
-            f: File::open(path).map_err(|e| io_err(path, e))?,
-            buf: vec![0; IO_BUF],
-            at: 0,
-            len: 0,
-            eof: false,
-            key: 0,
-        })
-    }
-
-    /// The next pattern's key and count.
-    #[inline]
-    fn next(&mut self) -> Result<Option<(u128, u32)>> {
-        if self.len - self.at < MAX_RECORD && !self.eof {
-            self.refill()?;
-        }
-        if self.at == self.len {
-            return Ok(None);
-        }
-        let rise = self.varint()?;
-        let count = self.varint()?;
-        self.key += rise;
-        Ok(Some((self.key, count as u32)))
-    }
-
-    #[inline]
-    fn varint(&mut self) -> Result<u128> {
-        let mut v = 0u128;
-        let mut shift = 0;
-        loop {
-            let Some(&b) = self.buf[..self.len].get(self.at) else {
-                return Err(Error::Io(format!(
-                    "{}: a record is cut",
-                    self.path.display()
-                )));
-            };
-            self.at += 1;
-            v |= ((b & 0x7f) as u128) << shift;
-            if b < 0x80 {
-                return Ok(v);
-            }
-            shift += 7;
-            if shift > 127 {
-                return Err(Error::Io(format!("{}: a bad record", self.path.display())));
-            }
-        }
-    }
-
-    #[inline(never)]
-    fn refill(&mut self) -> Result<()> {
-        self.buf.copy_within(self.at..self.len, 0);
-        self.len -= self.at;
-        self.at = 0;
-        while self.len < self.buf.len() {
-            let n = self
-                .f
-                .read(&mut self.buf[self.len..])
-                .map_err(|e| io_err(&self.path, e))?;
-            if n == 0 {
-                self.eof = true;
-                break;
-            }
-            self.len += n;
-        }
-        Ok(())
-    }
-}
+/// Runs merged by scanning their heads rather than through a heap.
+const SCAN_MAX: usize = 8;
 
 /// Calls `f` with every pattern of the `runs` in trie order, once, with its counts summed
 /// (saturating, as merging shards does).
 fn merge_runs(runs: &[PathBuf], mut f: impl FnMut(u128, u32) -> Result<()>) -> Result<()> {
     let mut inputs = runs
         .iter()
-        .map(|p| RunIn::open(p))
+        .map(|p| In::<(u128, u32)>::open(p))
         .collect::<Result<Vec<_>>>()?;
     if let [only] = &mut inputs[..] {
         while let Some((k, c)) = only.next()? {
             f(k, c)?;
         }
         return Ok(());
+    }
+    if inputs.len() <= SCAN_MAX {
+        // A few runs: the smallest head found by a scan, every head equal to it taken.
+        let mut heads = inputs
+            .iter_mut()
+            .map(|r| r.next())
+            .collect::<Result<Vec<_>>>()?;
+        loop {
+            let Some(key) = heads.iter().flatten().map(|h| h.0).min() else {
+                return Ok(());
+            };
+            let mut count = 0u32;
+            for (h, r) in heads.iter_mut().zip(&mut inputs) {
+                if let Some((k, c)) = *h {
+                    if k == key {
+                        count = count.saturating_add(c);
+                        *h = r.next()?;
+                    }
+                }
+            }
+            f(key, count)?;
+        }
     }
     let mut counts = vec![0u32; inputs.len()];
     let mut heap = BinaryHeap::with_capacity(inputs.len());

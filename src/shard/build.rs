@@ -17,10 +17,11 @@
 //! 4. the file is the header and the body assembled from those streams.
 
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::merge::Sink;
+use super::records::{In, Item, Out};
 use crate::clock::now_ms;
 use crate::config::TrainOptions;
 use crate::error::{Error, Result};
@@ -49,12 +50,6 @@ impl Temp {
             dir: dir.to_path_buf(),
             made: Vec::new(),
         }
-    }
-
-    /// A new file, open for writing through a buffer.
-    pub(super) fn create(&mut self, what: &str) -> Result<(PathBuf, BufWriter<File>)> {
-        let (path, f) = self.create_raw(what)?;
-        Ok((path, BufWriter::with_capacity(IO_BUF, f)))
     }
 
     /// A new file, open for writing (the caller buffers).
@@ -89,110 +84,6 @@ fn open(path: &Path) -> Result<BufReader<File>> {
     Ok(BufReader::with_capacity(IO_BUF, f))
 }
 
-/// A record of a file that is sorted or read in order: a fixed number of bytes.
-pub(super) trait Item: Copy + Ord + Send {
-    /// Its bytes in a file.
-    const SIZE: usize;
-    /// Writes it to `b` (`SIZE` bytes).
-    fn put(self, b: &mut [u8]);
-    /// Reads it from `b` (`SIZE` bytes).
-    fn get(b: &[u8]) -> Self;
-}
-
-/// A level's pattern: its key and its count (keys are unique within a level).
-impl Item for (u128, u32) {
-    const SIZE: usize = 20;
-    #[inline]
-    fn put(self, b: &mut [u8]) {
-        b[..16].copy_from_slice(&self.0.to_le_bytes());
-        b[16..20].copy_from_slice(&self.1.to_le_bytes());
-    }
-    #[inline]
-    fn get(b: &[u8]) -> Self {
-        let key = u128::from_le_bytes(b[..16].try_into().unwrap_or_default());
-        let value = u32::from_le_bytes(b[16..20].try_into().unwrap_or_default());
-        (key, value)
-    }
-}
-
-/// A suffix and a place packed into one number (`suffix << 32 | place`), when the suffix's
-/// words take at most 96 bits: half the bytes of a pair to move in a sort.
-impl Item for u128 {
-    const SIZE: usize = 16;
-    #[inline]
-    fn put(self, b: &mut [u8]) {
-        b[..16].copy_from_slice(&self.to_le_bytes());
-    }
-    #[inline]
-    fn get(b: &[u8]) -> Self {
-        u128::from_le_bytes(b[..16].try_into().unwrap_or_default())
-    }
-}
-
-pub(super) fn write_record(w: &mut impl Write, key: u128, value: u32) -> io::Result<()> {
-    let mut b = [0u8; 20];
-    (key, value).put(&mut b);
-    w.write_all(&b)
-}
-
-/// A file of records, read in order, a buffer at a time.
-struct Records<T> {
-    path: PathBuf,
-    f: File,
-    buf: Vec<u8>,
-    at: usize,
-    len: usize,
-    item: std::marker::PhantomData<T>,
-}
-
-impl<T: Item> Records<T> {
-    fn open(path: &Path) -> Result<Records<T>> {
-        Ok(Records {
-            path: path.to_path_buf(),
-            f: File::open(path).map_err(|e| io_err(path, e))?,
-            buf: vec![0; IO_BUF],
-            at: 0,
-            len: 0,
-            item: std::marker::PhantomData,
-        })
-    }
-
-    #[inline]
-    fn next(&mut self) -> Result<Option<T>> {
-        if self.len - self.at < T::SIZE && !self.refill()? {
-            return Ok(None);
-        }
-        let b = &self.buf[self.at..self.at + T::SIZE];
-        self.at += T::SIZE;
-        Ok(Some(T::get(b)))
-    }
-
-    /// Reads on; false at the end (a partial record at the end is an error).
-    #[inline(never)]
-    fn refill(&mut self) -> Result<bool> {
-        self.buf.copy_within(self.at..self.len, 0);
-        self.len -= self.at;
-        self.at = 0;
-        while self.len < T::SIZE {
-            let n = self
-                .f
-                .read(&mut self.buf[self.len..])
-                .map_err(|e| io_err(&self.path, e))?;
-            if n == 0 {
-                if self.len == 0 {
-                    return Ok(false);
-                }
-                return Err(Error::Io(format!(
-                    "{}: a record is cut",
-                    self.path.display()
-                )));
-            }
-            self.len += n;
-        }
-        Ok(true)
-    }
-}
-
 /// An external sort of records: sorted runs that fit a buffer, in files, merged.
 struct Sorter<T> {
     buf: Vec<T>,
@@ -221,44 +112,35 @@ impl<T: Item> Sorter<T> {
 
     #[inline(never)]
     fn spill(&mut self, temp: &mut Temp) -> Result<()> {
-        let (path, mut f) = temp.create_raw("run")?;
-        let mut out = Vec::with_capacity(IO_BUF + T::SIZE);
-        sorted(&mut self.buf, |item| {
-            let at = out.len();
-            out.resize(at + T::SIZE, 0);
-            item.put(&mut out[at..]);
-            if out.len() >= IO_BUF {
-                f.write_all(&out).map_err(|e| io_err(&path, e))?;
-                out.clear();
-            }
-            Ok(())
-        })?;
-        f.write_all(&out).map_err(|e| io_err(&path, e))?;
+        let mut out = Out::create(temp, "run")?;
+        sorted(&mut self.buf, |item| out.put(item))?;
         self.buf.clear();
-        self.runs.push(path);
+        self.runs.push(out.finish()?.0);
         Ok(())
     }
 
     /// Calls `f` with every record in order; the runs are removed.
     fn drain(mut self, temp: &mut Temp, mut f: impl FnMut(T) -> Result<()>) -> Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
         if self.runs.is_empty() {
-            let mut buf = std::mem::take(&mut self.buf);
             return sorted(&mut buf, f);
         }
-        if !self.buf.is_empty() {
-            self.spill(temp)?;
-        }
-        self.buf = Vec::new();
+        // The last records stay in memory: their sorted halves merge with the runs.
+        let mid = sort_halves(&mut buf);
+        let (a, b) = buf.split_at(mid);
+        let mut halves = [a.iter(), b.iter()];
         let mut inputs = self
             .runs
             .iter()
-            .map(|p| Records::<T>::open(p))
+            .map(|p| In::<T>::open(p))
             .collect::<Result<Vec<_>>>()?;
         let mut heads = inputs
             .iter_mut()
             .map(|r| r.next())
             .collect::<Result<Vec<_>>>()?;
-        // A few runs: the smallest head found by a scan beats a heap's bookkeeping.
+        let files = heads.len();
+        heads.extend(halves.iter_mut().map(|h| h.next().copied()));
+        // A few inputs: the smallest head found by a scan beats a heap's bookkeeping.
         loop {
             let mut best: Option<(usize, T)> = None;
             for (i, h) in heads.iter().enumerate() {
@@ -270,7 +152,10 @@ impl<T: Item> Sorter<T> {
             }
             let Some((i, x)) = best else { break };
             f(x)?;
-            heads[i] = inputs[i].next()?;
+            heads[i] = match i.checked_sub(files) {
+                None => inputs[i].next()?,
+                Some(h) => halves[h].next().copied(),
+            };
         }
         drop(inputs);
         for p in &self.runs {
@@ -280,8 +165,9 @@ impl<T: Item> Sorter<T> {
     }
 }
 
-/// Sorts `buf`, its halves on two threads, and calls `f` with its records in order.
-fn sorted<T: Item>(buf: &mut [T], mut f: impl FnMut(T) -> Result<()>) -> Result<()> {
+/// Sorts the two halves of `buf`, on two threads where there are; returns where the second
+/// starts.
+fn sort_halves<T: Item>(buf: &mut [T]) -> usize {
     let mid = buf.len() / 2;
     let (a, b) = buf.split_at_mut(mid);
     if mid < 1 << 16 || !crate::mem::native_extras() {
@@ -293,6 +179,13 @@ fn sorted<T: Item>(buf: &mut [T], mut f: impl FnMut(T) -> Result<()>) -> Result<
             b.sort_unstable();
         });
     }
+    mid
+}
+
+/// Sorts `buf`, its halves on two threads, and calls `f` with its records in order.
+fn sorted<T: Item>(buf: &mut [T], mut f: impl FnMut(T) -> Result<()>) -> Result<()> {
+    let mid = sort_halves(buf);
+    let (a, b) = buf.split_at(mid);
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
         let take_a = j == b.len() || (i < a.len() && a[i] <= b[j]);
@@ -593,14 +486,9 @@ impl Sink for Levels<'_> {
             .sorter
             .take()
             .ok_or_else(|| Error::internal("a level's end before its start"))?;
-        let (path, mut w) = self.temp.create(&format!("level{}", self.k))?;
-        let mut n = 0u64;
-        sorter.drain(self.temp, |(k, v)| {
-            n += 1;
-            write_record(&mut w, k, v).map_err(|e| io_err(&path, e))
-        })?;
-        w.flush().map_err(|e| io_err(&path, e))?;
-        self.files.push((path, n));
+        let mut out = Out::create(self.temp, &format!("level{}", self.k))?;
+        sorter.drain(self.temp, |x| out.put(x))?;
+        self.files.push(out.finish()?);
         Ok(())
     }
 }
@@ -692,7 +580,7 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
         let suffix_mask = (1u128 << (bits as usize * (k - 1))) - 1;
         let mut sorter = SuffixSorter::new(lv.sort_bytes, bits as usize * (k - 1));
         {
-            let mut r = Records::<(u128, u32)>::open(&path)?;
+            let mut r = In::<(u128, u32)>::open(&path)?;
             let mut p = 0u32;
             while let Some((key, c)) = r.next()? {
                 if k == order {
@@ -714,7 +602,7 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
                 Ok(out)
             })
         } else {
-            let mut r = Records::<(u128, u32)>::open(&lv.files[k - 3].0)?;
+            let mut r = In::<(u128, u32)>::open(&lv.files[k - 3].0)?;
             Box::new(move || r.next())
         };
         let mut a_out = U32Out::create(lv.temp, &format!("adjusted{}", k - 1))?;
@@ -880,7 +768,7 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
         let (path, size) = lv.files[k - 2].clone();
         let mut kept = vec![false; size as usize];
         let mut rank = vec![0u32; size as usize];
-        let mut records = Records::<(u128, u32)>::open(&path)?;
+        let mut records = In::<(u128, u32)>::open(&path)?;
         let mut a_in = match &d.adjusted[k - 1] {
             Some(p) => Some(U32In::open(p)?),
             None => None,
@@ -899,7 +787,7 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
                 Ok(out)
             })
         } else {
-            let mut r = Records::<(u128, u32)>::open(&lv.files[k - 3].0)?;
+            let mut r = In::<(u128, u32)>::open(&lv.files[k - 3].0)?;
             Box::new(move || Ok(r.next()?.map(|(key, _)| key)))
         };
         let mut child_counts = Stream::create(lv.temp, &format!("children{}", k - 1))?;

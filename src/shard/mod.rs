@@ -43,6 +43,7 @@ mod bounded;
 mod build;
 mod merge;
 mod read;
+mod records;
 mod renumber;
 mod write;
 

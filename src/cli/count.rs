@@ -122,12 +122,17 @@ impl Drop for Runs {
     }
 }
 
-/// Half the machine's memory (Linux: `MemTotal` of `/proc/meminfo`), if known.
-fn default_memory() -> Option<u64> {
+/// The machine's memory (Linux: `MemTotal` of `/proc/meminfo`), if known.
+pub(super) fn machine_memory() -> Option<u64> {
     let info = fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024 / 2)
+    Some(kib * 1024)
+}
+
+/// Half the machine's memory, if known.
+fn default_memory() -> Option<u64> {
+    machine_memory().map(|m| m / 2)
 }
 
 /// `uellm count`.

@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
+use ultra_efficient_llm::shard::bytes_per_token;
 use ultra_efficient_llm::{
     CountShard, EntropyPruning, Error, ModelFile, ModelInfo, Phase, TrainOptions, Trainer,
     MAX_ORDER,
@@ -60,14 +61,17 @@ pub struct TrainArgs {
     /// Relative-entropy pruning to at most N patterns in all
     #[arg(long, value_name = "N", group = "entropy")]
     pub target_ngrams: Option<u64>,
-    /// Train within this memory (K, M, G: powers of 1000; KiB, MiB, GiB: of 1024): the
-    /// counts go through temporary files in --temp and the model file is written from them
-    /// level by level, the same bytes as in memory; prunes by --min-frequency only
+    /// Train within this memory (K, M, G: powers of 1000; KiB, MiB, GiB: of 1024): the text
+    /// is read twice, its counts go through temporary files in --temp and the model file is
+    /// written from them level by level, the same bytes as in memory; prunes by
+    /// --min-frequency only [default: in memory, unless the input looks too large for 80% of
+    /// the machine's memory: then within that]
     #[arg(long, value_name = "SIZE", value_parser = report::parse_size,
           conflicts_with_all = ["entropy", "max_patterns"])]
     pub memory: Option<u64>,
-    /// Folder for the temporary files of --memory [default: the system's temporary folder]
-    #[arg(long, value_name = "DIR", requires = "memory")]
+    /// Folder for the temporary files of a bounded build [default: the system's temporary
+    /// folder]
+    #[arg(long, value_name = "DIR")]
     pub temp: Option<PathBuf>,
     /// Print a JSON summary on stdout (no progress bar)
     #[arg(long)]
@@ -89,7 +93,7 @@ pub(super) const DEFAULT_ORDER: u8 = 6;
 
 /// `uellm train`.
 pub fn train(args: TrainArgs) -> Result<(), CliError> {
-    if let Some(memory) = args.memory {
+    if let Some(memory) = args.memory.or_else(|| auto_memory(&args)) {
         return super::count::train_bounded(&args, memory);
     }
     let t0 = Instant::now();
@@ -118,6 +122,57 @@ pub fn train(args: TrainArgs) -> Result<(), CliError> {
     } else {
         summary.text(&args, &mut out)
     }
+}
+
+/// Without `--memory`, the bound a training takes on its own (as `lmplz -S 80%` does): 80% of
+/// the machine's memory when the input looks too large for it in memory (see [`too_large`]),
+/// with a line on stderr that says so. None (in memory) for standard input, whose size is not
+/// known, and for pruning that needs every count in memory.
+fn auto_memory(args: &TrainArgs) -> Option<u64> {
+    if args.max_patterns > 0 || args.entropy().is_some() {
+        return None;
+    }
+    let (inputs, shards) = if args.from_counts.is_empty() {
+        (&args.files, false)
+    } else {
+        (&args.from_counts, true)
+    };
+    let mut bytes = 0u64;
+    for path in inputs {
+        if files::is_std(path) {
+            return None;
+        }
+        bytes += std::fs::metadata(path).ok()?.len();
+    }
+    let machine = super::count::machine_memory()?;
+    let order = args.order.unwrap_or(DEFAULT_ORDER) as usize;
+    let (need, budget) = too_large(bytes, shards, order, machine)?;
+    eprintln!(
+        "note: training in memory would take about {} MB, more than 80% of this machine's {} MB; training within {} MB instead (the same model; --memory sets the bound)",
+        need / 1_000_000,
+        machine / 1_000_000,
+        budget / 1_000_000
+    );
+    Some(budget)
+}
+
+/// Whether training on `bytes` of input (text, or count shards when `shards`) at `order` would
+/// take more than 80% of `machine` bytes in memory: then its estimate and that bound. The
+/// estimate errs high (on en-train: about 13.5 bytes a byte of text at order 5, against 9 to
+/// 10 measured; 12 a byte of shard, against 10).
+pub(super) fn too_large(
+    bytes: u64,
+    shards: bool,
+    order: usize,
+    machine: u64,
+) -> Option<(u64, u64)> {
+    let need = if shards {
+        bytes.saturating_mul(12)
+    } else {
+        (bytes / 4).saturating_mul(bytes_per_token(order))
+    };
+    let budget = machine / 5 * 4;
+    (need > budget).then_some((need, budget))
 }
 
 /// `args`' training options at `order`.
@@ -399,4 +454,29 @@ pub(super) fn names(paths: &[PathBuf]) -> String {
         .map(|p| display(p))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::too_large;
+
+    #[test]
+    fn training_bounds_itself_only_when_the_input_looks_too_large() {
+        const GB: u64 = 1_000_000_000;
+        // 400 MB of text at order 5 takes about 3.6 GB in memory: bounded on a 4 GB machine,
+        // not on a 24 GB one.
+        assert_eq!(
+            too_large(400_000_000, false, 5, 4 * GB),
+            Some((5_400_000_000, 3_200_000_000))
+        );
+        assert_eq!(too_large(400_000_000, false, 5, 24 * GB), None);
+        // Shards: about 12 bytes a byte.
+        assert_eq!(
+            too_large(GB, true, 5, 8 * GB),
+            Some((12 * GB, 6_400_000_000))
+        );
+        assert_eq!(too_large(GB, true, 5, 16 * GB), None);
+        // Nothing overflows.
+        assert!(too_large(u64::MAX, false, 16, GB).is_some());
+    }
 }

@@ -52,6 +52,7 @@
 mod shapes;
 
 mod arpa;
+mod bounded;
 mod cache;
 pub mod clock;
 mod config;
@@ -79,6 +80,7 @@ mod varint;
 mod vocab;
 mod weights;
 
+pub use bounded::{BoundedTrainer, SecondPass};
 pub use cache::{CacheStats, ACTIVATION_CACHE_MAX_BYTES};
 pub use config::{
     GenerateOptions, GenerateOverrides, Preset, TrainOptions, MAX_ACTIVATION_CACHE_SIZE, MAX_ORDER,

@@ -93,7 +93,7 @@ pub struct Trainer {
     entropy: Option<EntropyPrune>,
     spill: Option<Spill>,
     /// Only the words are counted, no token kept: the first pass of a
-    /// [`BoundedTrainer`](crate::shard::BoundedTrainer).
+    /// [`BoundedTrainer`](crate::BoundedTrainer).
     words_only: bool,
 }
 
@@ -111,7 +111,7 @@ enum SpillTo {
     /// To the caller of [`Trainer::spill_counts`], as count shards.
     Shards(Box<dyn FnMut(CountShard) -> Result<()>>),
     /// To a bounded build's files, in the model's numbering (the second pass of a
-    /// [`BoundedTrainer`](crate::shard::BoundedTrainer), whose vocabulary is known).
+    /// [`BoundedTrainer`](crate::BoundedTrainer), whose vocabulary is known).
     Levels(LevelRuns),
 }
 

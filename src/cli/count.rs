@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use clap::Args;
 use serde_json::json;
-use ultra_efficient_llm::shard::{bytes_per_token, BoundedTrainer, Built};
+use ultra_efficient_llm::shard::{bytes_per_token, Built};
+use ultra_efficient_llm::BoundedTrainer;
 use ultra_efficient_llm::{CountShard, Error, TrainOptions, Trainer, MAX_ORDER};
 
 use super::files::{self, display};

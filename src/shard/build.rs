@@ -932,7 +932,7 @@ pub struct Steps {
     pub write: f64,
 }
 
-/// What [`build`] made: the model file's figures.
+/// What a bounded build made: the model file's figures.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Built {
@@ -950,7 +950,7 @@ pub struct Built {
     pub vocab_size: usize,
     /// Seconds of each step of the build.
     pub steps: Steps,
-    /// Runs the text was counted in ([`BoundedTrainer`](super::BoundedTrainer)); 0 for a
+    /// Runs the text was counted in ([`BoundedTrainer`](crate::BoundedTrainer)); 0 for a
     /// build from shards.
     pub runs: u64,
 }

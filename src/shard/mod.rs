@@ -12,7 +12,7 @@
 //! bytes. Each level lists its patterns sorted by those numbers, so merging is a k-way merge of
 //! sorted streams that sums equal patterns, read front to back: no shard is ever held whole.
 //! The model's own numbering (by falling frequency) is known only once every count is in, and is
-//! applied after the merge ([`renumber`]).
+//! applied after the merge (`renumber.rs`).
 //!
 //! The file (version 1):
 //!
@@ -39,21 +39,21 @@
 //! vocabulary, a prefix for every pattern), so that no bytes make it panic or allocate more than
 //! the bytes it has read justify.
 
-mod bounded;
 mod build;
 mod merge;
 mod read;
 mod records;
 mod renumber;
+mod runs;
 mod write;
 
 use std::io::{Read, Write};
 
 use crate::config::TrainOptions;
 use crate::count::Counted;
-pub use bounded::{bytes_per_token, BoundedTrainer, SecondPass};
-pub(crate) use bounded::{changed_text, LevelRuns, Words};
 pub use build::{Built, Steps};
+pub use runs::bytes_per_token;
+pub(crate) use runs::{changed_text, LevelRuns, Words};
 
 use crate::entropy::EntropyPruning;
 use crate::error::{Error, Result};

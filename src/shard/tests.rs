@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::testing::TINY;
-use crate::Trainer;
+use crate::{BoundedTrainer, Trainer};
 
 fn opts(order: usize, min_frequency: u32, max_patterns: u64) -> TrainOptions {
     TrainOptions {

@@ -1,10 +1,10 @@
-//! Training from text in bounded memory, in two passes over the text: the first counts the
-//! words, which gives the model's numbering (by falling frequency); the second counts the
-//! patterns in runs that fit the bound, already numbered as the model numbers them, so each run
-//! comes out of counting in the model's trie order and goes to a file of its own per level. The
-//! runs of a level merge into that level's file in trie order, and the model file is written
-//! from the level files as [`CountShard::build_file`](super::CountShard::build_file) writes it
-//! (see `build.rs`): the same bytes as training in memory.
+//! The runs of a bounded training from text ([`BoundedTrainer`](crate::BoundedTrainer)): its
+//! second pass counts the text in runs that fit the bound, in the model's numbering (known from
+//! the first pass, which counted the words), so each run comes out of counting in the model's
+//! trie order and goes to a file per level. The runs of a level merge into that level's file in
+//! trie order, and the model file is written from the level files as
+//! [`CountShard::build_file`](super::CountShard::build_file) writes it (see `build.rs`): the
+//! same bytes as training in memory.
 //!
 //! The shards' path (counts numbered by spelling, merged, then each level sorted again into
 //! the model's order) works on counts from anywhere; this one needs the text twice but skips a
@@ -22,7 +22,6 @@ use crate::clock::now_ms;
 use crate::config::TrainOptions;
 use crate::count::Counted;
 use crate::error::{Error, Result};
-use crate::train::Trainer;
 
 /// The words of the text in the model's numbering (the reserved ones first, then by falling
 /// count, ties by spelling), their counts, and the bytes and sentences read.
@@ -277,46 +276,6 @@ fn merge_runs(runs: &[PathBuf], mut f: impl FnMut(u128, u32) -> Result<()>) -> R
     Ok(())
 }
 
-/// Training from text within a memory bound, in two passes over the same text: this is the
-/// first, which counts the words; [`BoundedTrainer::second_pass`] starts the second, which
-/// counts the patterns in runs that go to temporary files, and [`SecondPass::finish`] writes
-/// the model file from them. The file is the one [`Trainer::finish_file`] makes of the same
-/// text, byte for byte, with about `memory` bytes at most, beyond the vocabulary.
-///
-/// The text must be fed the same in both passes (however it is cut into calls); a second pass
-/// that reads other text is an error. Pruning by `min_frequency` only (not `max_patterns`).
-///
-/// ```
-/// use ultra_efficient_llm::{shard::BoundedTrainer, TrainOptions};
-/// let text = "the cat sat\nthe dog sat\n";
-/// let opts = TrainOptions { max_pattern_length: 3, ..TrainOptions::default() };
-/// let mut first = BoundedTrainer::new(opts.clone(), 64 << 20, &std::env::temp_dir())?;
-/// first.feed(text);
-/// let mut second = first.second_pass()?;
-/// second.feed(text);
-/// let mut file = Vec::new();
-/// second.finish(&mut file)?;
-///
-/// let mut t = ultra_efficient_llm::Trainer::new(opts)?;
-/// t.feed(text);
-/// assert_eq!(file, t.finish_file()?.bytes);
-/// # Ok::<(), ultra_efficient_llm::Error>(())
-/// ```
-pub struct BoundedTrainer {
-    opts: TrainOptions,
-    memory: u64,
-    dir: PathBuf,
-    words: Trainer,
-}
-
-/// The second pass of a [`BoundedTrainer`]: the patterns counted in runs.
-pub struct SecondPass {
-    opts: TrainOptions,
-    memory: u64,
-    words: Words,
-    counting: Trainer,
-}
-
 /// Memory a run takes per token of its text, at order `order`: the tokens and the counting's
 /// arrays (about 24 bytes), and its patterns (about 12 bytes each). A token brings up to
 /// `order - 1` new patterns of two words or more, the more the smaller the run: measured on
@@ -324,99 +283,4 @@ pub struct SecondPass {
 /// of 19 M; this takes the small runs' figure, so that a bound holds at any size.
 pub fn bytes_per_token(order: usize) -> u64 {
     24 + 10 * order.min(8) as u64
-}
-
-impl BoundedTrainer {
-    /// The first pass of training with `opts` within about `memory` bytes, with temporary files
-    /// in `dir`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidOption`] for options out of range, or `max_patterns` (not available in
-    /// bounded memory).
-    pub fn new(opts: TrainOptions, memory: u64, dir: &Path) -> Result<BoundedTrainer> {
-        opts.validate()?;
-        if opts.max_patterns > 0 {
-            return Err(Error::option(
-                "max_patterns",
-                "is not available in bounded memory (use min_frequency or relative-entropy pruning on a model trained in memory)",
-            ));
-        }
-        Ok(BoundedTrainer {
-            words: Trainer::words_only(opts.clone())?,
-            opts,
-            memory,
-            dir: dir.to_path_buf(),
-        })
-    }
-
-    /// Feeds text, as [`Trainer::feed`] does.
-    pub fn feed(&mut self, text: &str) {
-        self.words.feed(text);
-    }
-
-    /// Feeds raw bytes, as [`Trainer::feed_bytes`] does.
-    ///
-    /// # Errors
-    /// As [`Trainer::feed_bytes`].
-    pub fn feed_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        self.words.feed_bytes(bytes)
-    }
-
-    /// Bytes fed so far.
-    pub fn bytes_seen(&self) -> u64 {
-        self.words.bytes_seen()
-    }
-
-    /// Ends the first pass; the same text is to be fed again to the pass returned.
-    ///
-    /// # Errors
-    /// [`Error::EmptyInput`] when there is no sentence; [`Error::NotText`] when the input ends
-    /// inside a UTF-8 character; [`Error::TooLarge`] when a pattern's words take more than 128
-    /// bits (order × the bits of a word id).
-    pub fn second_pass(self) -> Result<SecondPass> {
-        let words = self.words.finish_words()?;
-        let order = self.opts.max_pattern_length;
-        let runs = LevelRuns::new(&self.dir, order, words.words.len())?;
-        let tokens = (self.memory / bytes_per_token(order)).max(1) as usize;
-        let counting = Trainer::counting_levels(self.opts.clone(), &words, tokens, runs)?;
-        Ok(SecondPass {
-            opts: self.opts,
-            memory: self.memory,
-            words,
-            counting,
-        })
-    }
-}
-
-impl SecondPass {
-    /// Feeds text, as [`Trainer::feed`] does: the text of the first pass again.
-    pub fn feed(&mut self, text: &str) {
-        self.counting.feed(text);
-    }
-
-    /// Feeds raw bytes, as [`Trainer::feed_bytes`] does.
-    ///
-    /// # Errors
-    /// As [`Trainer::feed_bytes`].
-    pub fn feed_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        self.counting.feed_bytes(bytes)
-    }
-
-    /// Bytes fed to this pass so far.
-    pub fn bytes_seen(&self) -> u64 {
-        self.counting.bytes_seen()
-    }
-
-    /// Writes the model file to `out`; its temporary files are removed whatever happens.
-    ///
-    /// # Errors
-    /// [`Error::Io`] when a temporary file or `out` fails, or when this pass did not read the
-    /// first pass's text; [`Error::NotText`] when the input ends inside a UTF-8 character.
-    pub fn finish(self, out: &mut dyn Write) -> Result<Built> {
-        let (runs, seen) = self.counting.finish_levels()?;
-        if seen != self.words {
-            return Err(changed_text());
-        }
-        runs.build(self.words, &self.opts, self.memory, out)
-    }
 }

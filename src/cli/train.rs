@@ -7,7 +7,6 @@ use std::time::Instant;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
-use ultra_efficient_llm::shard::bytes_per_token;
 use ultra_efficient_llm::{
     CountShard, EntropyPruning, Error, ModelFile, ModelInfo, Phase, TrainOptions, Trainer,
     MAX_ORDER,
@@ -158,8 +157,9 @@ fn auto_memory(args: &TrainArgs) -> Option<u64> {
 
 /// Whether training on `bytes` of input (text, or count shards when `shards`) at `order` would
 /// take more than 80% of `machine` bytes in memory: then its estimate and that bound. The
-/// estimate errs high (on en-train: about 13.5 bytes a byte of text at order 5, against 9 to
-/// 10 measured; 12 a byte of shard, against 10).
+/// estimate errs high: a token for every 4 bytes of text, and 24 + 6 × order bytes a token
+/// (on text sampled from en-train: 13.5 bytes a byte of text at order 5, against 9 to 10
+/// measured); 12 bytes a byte of shard, against 10.
 pub(super) fn too_large(
     bytes: u64,
     shards: bool,
@@ -169,7 +169,7 @@ pub(super) fn too_large(
     let need = if shards {
         bytes.saturating_mul(12)
     } else {
-        (bytes / 4).saturating_mul(bytes_per_token(order))
+        (bytes / 4).saturating_mul(24 + 6 * order.min(8) as u64)
     };
     let budget = machine / 5 * 4;
     (need > budget).then_some((need, budget))

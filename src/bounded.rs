@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::TrainOptions;
 use crate::error::{Error, Result};
-use crate::shard::{bytes_per_token, changed_text, Built, LevelRuns, Words};
+use crate::shard::{changed_text, Built, LevelRuns, Words};
 use crate::train::Trainer;
 
 /// Training from text within a memory bound, in two passes over the same text: this is the
@@ -102,9 +102,8 @@ impl BoundedTrainer {
     pub fn second_pass(self) -> Result<SecondPass> {
         let words = self.words.finish_words()?;
         let order = self.opts.max_pattern_length;
-        let runs = LevelRuns::new(&self.dir, order, words.words.len())?;
-        let tokens = (self.memory / bytes_per_token(order)).max(1) as usize;
-        let counting = Trainer::counting_levels(self.opts.clone(), &words, tokens, runs)?;
+        let runs = LevelRuns::new(&self.dir, order, words.words.len(), self.memory)?;
+        let counting = Trainer::counting_levels(self.opts.clone(), &words, runs)?;
         Ok(SecondPass {
             opts: self.opts,
             memory: self.memory,

@@ -169,14 +169,14 @@ impl Trainer {
     }
 
     /// A trainer whose words are numbered as `words` are (the model's numbering, so that
-    /// counting lays the patterns out in the model's order), counting in runs of about
-    /// `tokens` tokens into `runs`: the second pass of a bounded build.
+    /// counting lays the patterns out in the model's order), counting into `runs` in runs that
+    /// fit their memory (see [`LevelRuns::first_run`]): the second pass of a bounded build.
     pub(crate) fn counting_levels(
         opts: TrainOptions,
         words: &Words,
-        tokens: usize,
         runs: LevelRuns,
     ) -> Result<Self> {
+        let tokens = runs.first_run();
         let mut t = Trainer::new(opts)?;
         t.vocab = Vocab::from_words(words.words.iter())
             .ok_or_else(|| Error::internal("the first pass's words do not make a vocabulary"))?;
@@ -598,6 +598,7 @@ impl Trainer {
         let tokens = std::mem::take(&mut self.tokens);
         let v = self.vocab.len();
         let Some(Spill {
+            tokens: limit,
             to: SpillTo::Levels(runs),
             runs: n,
             ..
@@ -611,6 +612,7 @@ impl Trainer {
             return Err(crate::shard::changed_text());
         }
         let counted = count(&tokens, v, order, false, &Meter::none(), &mut plan)?;
+        *limit = runs.next_run(tokens.len(), counted.trie.word.len());
         drop(tokens);
         runs.add(&counted)
     }

@@ -103,6 +103,10 @@ impl<T: Item> Sorter<T> {
 
     #[inline]
     fn push(&mut self, temp: &mut Temp, item: T) -> Result<()> {
+        if self.buf.capacity() == 0 {
+            // All at once: grown by doubling, the buffer could take up to twice its share.
+            self.buf.reserve_exact(self.cap);
+        }
         self.buf.push(item);
         if self.buf.len() >= self.cap {
             self.spill(temp)?;

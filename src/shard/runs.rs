@@ -58,14 +58,22 @@ pub(crate) struct LevelRuns {
     /// Per level (index k - 2), its runs' files.
     files: Vec<Vec<PathBuf>>,
     runs: u64,
+    /// Memory a run may take.
+    memory: u64,
 }
 
 impl LevelRuns {
-    /// Runs in `dir` of patterns of up to `order` words of `vocab_len` words.
+    /// Runs in `dir` of patterns of up to `order` words of `vocab_len` words, each counted
+    /// within about `memory` bytes.
     ///
     /// # Errors
     /// [`Error::TooLarge`] when a pattern's words take more than 128 bits.
-    pub(crate) fn new(dir: &Path, order: usize, vocab_len: usize) -> Result<LevelRuns> {
+    pub(crate) fn new(
+        dir: &Path,
+        order: usize,
+        vocab_len: usize,
+        memory: u64,
+    ) -> Result<LevelRuns> {
         let bits = bits_of(vocab_len);
         if order as u32 * bits > 128 {
             return Err(Error::TooLarge {
@@ -80,7 +88,32 @@ impl LevelRuns {
             bits,
             files: vec![Vec::new(); order.saturating_sub(1)],
             runs: 0,
+            memory,
         })
+    }
+
+    /// The memory of a run: the bound less about what the rest of the process holds beside
+    /// it (the program, the vocabulary, buffers).
+    fn run_memory(&self) -> u64 {
+        self.memory.saturating_sub(16 << 20).max(self.memory / 2)
+    }
+
+    /// The tokens of the first run: as many as fit at [`bytes_per_token`], the figure of small
+    /// runs.
+    pub(crate) fn first_run(&self) -> usize {
+        (self.run_memory() / bytes_per_token(self.order)).max(1) as usize
+    }
+
+    /// The tokens of the next run, after one of `tokens` tokens counted `patterns` patterns
+    /// (of every length): 24 bytes a token and 20 a pattern, at the patterns a token brought in
+    /// this run and a twentieth more. The 20 bytes are the most measured (text sampled from
+    /// en-train, order 5: 16 to 21 bytes a pattern beside 24 a token, in runs of 5 M and 1 M
+    /// tokens; counting's arrays grow by doubling, so the figure jumps). Longer runs bring
+    /// fewer new patterns a token, so the runs grow towards the bound without passing it.
+    pub(crate) fn next_run(&self, tokens: usize, patterns: usize) -> usize {
+        let per_token = patterns as f64 / tokens.max(1) as f64;
+        let bytes = 24.0 + 20.0 * 1.05 * per_token;
+        ((self.run_memory() as f64 / bytes) as usize).max(1)
     }
 
     /// The words the runs are numbered for.

@@ -136,8 +136,22 @@ fn default_memory() -> Option<u64> {
     machine_memory().map(|m| m / 2)
 }
 
+/// Makes blocks of 1 MiB and more come straight from the system and go back to it when freed.
+/// glibc otherwise keeps freed blocks below its threshold (which rises as large blocks are
+/// freed, up to 32 MiB) in the arena of the thread that freed them, so a bounded run's memory
+/// once used, in each thread's arena, would count against the bound, not only its memory in use.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt sets a parameter of the allocator; it is called before any thread of
+    // the bounded work starts, and a refused value (0 returned) only leaves the default.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 /// `uellm count`.
 pub fn count(args: CountArgs) -> Result<(), CliError> {
+    release_freed_memory();
     let total = check_paths(&args.files, &args.output)?;
     let order = args.order as usize;
     let opts = TrainOptions {
@@ -227,6 +241,7 @@ pub fn count(args: CountArgs) -> Result<(), CliError> {
 /// patterns counted in runs), or the shards of `--from-counts` merged
 /// ([`CountShard::build_file`]), and the model file built within the bound.
 pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliError> {
+    release_freed_memory();
     let t0 = Instant::now();
     let runs = Runs::new(args.temp.as_deref())?;
     let dir = runs.dir().to_path_buf();

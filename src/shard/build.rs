@@ -65,6 +65,11 @@ impl Temp {
         Ok((path, f))
     }
 
+    /// Takes over the files of `other` (removed with these).
+    fn adopt(&mut self, mut other: Temp) {
+        self.made.append(&mut other.made);
+    }
+
     pub(super) fn remove(&mut self, path: &Path) {
         let _ = fs::remove_file(path);
         self.made.retain(|p| p != path);
@@ -369,6 +374,8 @@ pub(super) struct Levels<'t> {
     temp: &'t mut Temp,
     /// Bytes a sort holds in memory.
     sort_bytes: u64,
+    /// The bound of the whole build.
+    memory: u64,
     pub order: usize,
     pub bytes: u64,
     pub sentences: u64,
@@ -393,6 +400,7 @@ impl<'t> Levels<'t> {
             temp,
             // Half the memory for a sort's buffer.
             sort_bytes: memory / 2,
+            memory,
             order: 0,
             bytes: 0,
             sentences: 0,
@@ -547,7 +555,145 @@ fn first_word(key: u128, len: usize, bits: u32) -> u32 {
     (key >> (bits as usize * (len - 1))) as u32
 }
 
-/// Step 2 (see the module docs).
+/// What step 2 made of one level k: the adjusted counts of level k - 1 and its tally of them,
+/// the suffixes of level k, the tally of level k's counts when it is the top, and the files.
+struct LevelDerived {
+    adjusted: PathBuf,
+    suffixes: PathBuf,
+    n: [u64; 5],
+    top: [u64; 5],
+    temp: Temp,
+}
+
+/// Counts of adjusted counts 1..=4, for the discounts.
+fn tally(n: &mut [u64; 5], a: u32) {
+    if (1..=4).contains(&a) {
+        n[a as usize] += 1;
+    }
+}
+
+/// Step 2 for level k (see the module docs), its temporary files in `dir`, its sort within
+/// `sort_bytes`.
+#[allow(clippy::too_many_arguments)]
+fn derive_level(
+    k: usize,
+    order: usize,
+    bits: u32,
+    files: &[(PathBuf, u64)],
+    unigrams: &[u32],
+    sort_bytes: u64,
+    dir: &Path,
+) -> Result<LevelDerived> {
+    let mut temp = Temp::new(dir);
+    let mut n = [0u64; 5];
+    let mut top = [0u64; 5];
+    let (path, size) = files[k - 2].clone();
+    // Each pattern's suffix (its words after the first) and its place.
+    let suffix_mask = (1u128 << (bits as usize * (k - 1))) - 1;
+    let mut sorter = SuffixSorter::new(sort_bytes, bits as usize * (k - 1));
+    {
+        let mut r = In::<(u128, u32)>::open(&path)?;
+        let mut p = 0u32;
+        while let Some((key, c)) = r.next()? {
+            if k == order {
+                tally(&mut top, c);
+            }
+            sorter.push(&mut temp, key & suffix_mask, p)?;
+            p += 1;
+        }
+    }
+    let mut suffix_of = vec![0u32; size as usize];
+    let mut pending = std::collections::VecDeque::with_capacity(AHEAD);
+    // The level above in trie order, beside the suffixes in the same order.
+    let mut above: Next<'_> = if k == 2 {
+        let mut w = 0u32;
+        let unigrams = unigrams.to_vec();
+        Box::new(move || {
+            let out = unigrams.get(w as usize).map(|&c| (w as u128, c));
+            w += 1;
+            Ok(out)
+        })
+    } else {
+        let mut r = In::<(u128, u32)>::open(&files[k - 3].0)?;
+        Box::new(move || r.next())
+    };
+    let mut a_out = U32Out::create(&mut temp, &format!("adjusted{}", k - 1))?;
+    let mut q = 0u32;
+    let mut cur: Option<(u128, u32)> = above()?;
+    let mut group = 0u32;
+    let above_len = k - 1;
+    // Writes the adjusted count of the pattern at `cur` (level k - 1), then moves on.
+    let mut emit = |cur: &mut Option<(u128, u32)>,
+                    q: &mut u32,
+                    group: &mut u32,
+                    above: &mut Next<'_>|
+     -> Result<()> {
+        let (key, c) = cur.ok_or_else(|| Error::internal("past the level above"))?;
+        let first = first_word(key, above_len, bits);
+        let a = if above_len == 1 && (first == BOS || first == UNK) {
+            0
+        } else if first == BOS {
+            c
+        } else {
+            *group
+        };
+        tally(&mut n, a);
+        a_out.put(a)?;
+        *group = 0;
+        *q += 1;
+        *cur = above()?;
+        Ok(())
+    };
+    sorter.drain(&mut temp, |g, p| {
+        while let Some((key, _)) = cur {
+            if key >= g {
+                break;
+            }
+            emit(&mut cur, &mut q, &mut group, &mut above)?;
+        }
+        match cur {
+            Some((key, _)) if key == g => {}
+            _ => {
+                return Err(Error::corrupted(
+                    "count shard: a pattern's suffix is not counted",
+                ))
+            }
+        }
+        group = group.saturating_add(1);
+        // Places come at random: each is written AHEAD places after it is asked for.
+        crate::mem::prefetch_at(&suffix_of, p as usize);
+        if pending.len() == AHEAD {
+            if let Some((p0, q0)) = pending.pop_front() {
+                suffix_of[p0 as usize] = q0;
+            }
+        }
+        pending.push_back((p, q));
+        Ok(())
+    })?;
+    for (p0, q0) in pending.drain(..) {
+        suffix_of[p0 as usize] = q0;
+    }
+    while cur.is_some() {
+        emit(&mut cur, &mut q, &mut group, &mut above)?;
+    }
+    let adjusted = a_out.finish()?;
+    let mut s_out = U32Out::create(&mut temp, &format!("suffix{k}"))?;
+    for &s in &suffix_of {
+        s_out.put(s)?;
+    }
+    let suffixes = s_out.finish()?;
+    Ok(LevelDerived {
+        adjusted,
+        suffixes,
+        n,
+        top,
+        temp,
+    })
+}
+
+/// Step 2 (see the module docs): the levels two at a time where there are threads (the
+/// largest beside the smallest), each within its share of the memory beside the other's
+/// suffixes.
 fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
     let order = lv.order;
     let bits = lv.bits;
@@ -555,13 +701,8 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
     let mut suffixes = vec![None; order];
     // Counts of adjusted counts 1..=4 per level, for the discounts.
     let mut n = vec![[0u64; 5]; order];
-    let tally = |n: &mut [u64; 5], a: u32| {
-        if (1..=4).contains(&a) {
-            n[a as usize] += 1;
-        }
-    };
-    // The top level's adjusted counts are its counts (tallied below, as its file is read for
-    // its suffixes); an order-1 model's are its words'.
+    // The top level's adjusted counts are its counts (tallied as its file is read for its
+    // suffixes); an order-1 model's are its words'.
     if order == 1 {
         for (w, &c) in lv.unigrams.iter().enumerate() {
             let a = if w as u32 == BOS || w as u32 == UNK {
@@ -572,108 +713,49 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
             tally(&mut n[0], a);
         }
     }
-    for k in (2..=order).rev() {
-        let (path, size) = lv.files[k - 2].clone();
-        if size > u32::MAX as u64 {
+    for (_, size) in &lv.files {
+        if *size > u32::MAX as u64 {
             return Err(Error::TooLarge {
                 what: "over 4 billion patterns of one length",
                 limit: "2^32 - 1 patterns",
             });
         }
-        // Each pattern's suffix (its words after the first) and its place.
-        let suffix_mask = (1u128 << (bits as usize * (k - 1))) - 1;
-        let mut sorter = SuffixSorter::new(lv.sort_bytes, bits as usize * (k - 1));
-        {
-            let mut r = In::<(u128, u32)>::open(&path)?;
-            let mut p = 0u32;
-            while let Some((key, c)) = r.next()? {
-                if k == order {
-                    tally(&mut n[order - 1], c);
-                }
-                sorter.push(lv.temp, key & suffix_mask, p)?;
-                p += 1;
+    }
+    let mut ks: std::collections::VecDeque<usize> = (2..=order).rev().collect();
+    let both = crate::mem::native_extras();
+    let memory = lv.memory.saturating_sub(16 << 20);
+    let dir = lv.temp.dir.clone();
+    while let Some(a) = ks.pop_front() {
+        let b = if both { ks.pop_back() } else { None };
+        let suffix_bytes = |k: usize| 4 * lv.files[k - 2].1;
+        let (files, unigrams) = (&lv.files[..], &lv.unigrams[..]);
+        let done = match b {
+            Some(b) => {
+                let share =
+                    (memory.saturating_sub(suffix_bytes(a) + suffix_bytes(b)) / 2).max(memory / 8);
+                let (ra, rb) = crate::mem::join(
+                    || derive_level(a, order, bits, files, unigrams, share, &dir),
+                    || derive_level(b, order, bits, files, unigrams, share, &dir),
+                );
+                vec![(a, ra?), (b, rb?)]
             }
-        }
-        let mut suffix_of = vec![0u32; size as usize];
-        let mut pending = std::collections::VecDeque::with_capacity(AHEAD);
-        // The level above in trie order, beside the suffixes in the same order.
-        let mut above: Next<'_> = if k == 2 {
-            let mut w = 0u32;
-            let unigrams = lv.unigrams.clone();
-            Box::new(move || {
-                let out = unigrams.get(w as usize).map(|&c| (w as u128, c));
-                w += 1;
-                Ok(out)
-            })
-        } else {
-            let mut r = In::<(u128, u32)>::open(&lv.files[k - 3].0)?;
-            Box::new(move || r.next())
+            None => {
+                let share = memory.saturating_sub(suffix_bytes(a)).max(memory / 4);
+                vec![(
+                    a,
+                    derive_level(a, order, bits, files, unigrams, share, &dir)?,
+                )]
+            }
         };
-        let mut a_out = U32Out::create(lv.temp, &format!("adjusted{}", k - 1))?;
-        let mut q = 0u32;
-        let mut cur: Option<(u128, u32)> = above()?;
-        let mut group = 0u32;
-        let above_len = k - 1;
-        // Writes the adjusted count of the pattern at `cur` (level k - 1), then moves on.
-        let mut emit = |cur: &mut Option<(u128, u32)>,
-                        q: &mut u32,
-                        group: &mut u32,
-                        above: &mut Next<'_>|
-         -> Result<()> {
-            let (key, c) = cur.ok_or_else(|| Error::internal("past the level above"))?;
-            let first = first_word(key, above_len, bits);
-            let a = if above_len == 1 && (first == BOS || first == UNK) {
-                0
-            } else if first == BOS {
-                c
-            } else {
-                *group
-            };
-            tally(&mut n[above_len - 1], a);
-            a_out.put(a)?;
-            *group = 0;
-            *q += 1;
-            *cur = above()?;
-            Ok(())
-        };
-        sorter.drain(lv.temp, |g, p| {
-            while let Some((key, _)) = cur {
-                if key >= g {
-                    break;
-                }
-                emit(&mut cur, &mut q, &mut group, &mut above)?;
+        for (k, d) in done {
+            lv.temp.adopt(d.temp);
+            n[k - 2] = d.n;
+            if k == order {
+                n[order - 1] = d.top;
             }
-            match cur {
-                Some((key, _)) if key == g => {}
-                _ => {
-                    return Err(Error::corrupted(
-                        "count shard: a pattern's suffix is not counted",
-                    ))
-                }
-            }
-            group = group.saturating_add(1);
-            // Places come at random: each is written AHEAD places after it is asked for.
-            crate::mem::prefetch_at(&suffix_of, p as usize);
-            if pending.len() == AHEAD {
-                if let Some((p0, q0)) = pending.pop_front() {
-                    suffix_of[p0 as usize] = q0;
-                }
-            }
-            pending.push_back((p, q));
-            Ok(())
-        })?;
-        for (p0, q0) in pending.drain(..) {
-            suffix_of[p0 as usize] = q0;
+            adjusted[k - 2] = Some(d.adjusted);
+            suffixes[k - 1] = Some(d.suffixes);
         }
-        while cur.is_some() {
-            emit(&mut cur, &mut q, &mut group, &mut above)?;
-        }
-        adjusted[k - 2] = Some(a_out.finish()?);
-        let mut s_out = U32Out::create(lv.temp, &format!("suffix{k}"))?;
-        for &s in &suffix_of {
-            s_out.put(s)?;
-        }
-        suffixes[k - 1] = Some(s_out.finish()?);
     }
     let mut discounts = Vec::with_capacity(order);
     let mut fallback = Vec::new();

@@ -105,14 +105,14 @@ impl LevelRuns {
     }
 
     /// The tokens of the next run, after one of `tokens` tokens counted `patterns` patterns
-    /// (of every length): 24 bytes a token and 20 a pattern, at the patterns a token brought in
-    /// this run and a twentieth more. The 20 bytes are the most measured (text sampled from
-    /// en-train, order 5: 16 to 21 bytes a pattern beside 24 a token, in runs of 5 M and 1 M
-    /// tokens; counting's arrays grow by doubling, so the figure jumps). Longer runs bring
-    /// fewer new patterns a token, so the runs grow towards the bound without passing it.
+    /// (of every length): 24 bytes a token and 14 a pattern, at the patterns a token brought in
+    /// this run and a twentieth more (measured on text sampled from en-train, order 5: runs of
+    /// 1 M and 4 M tokens peak at 88 and 235 MB within bounds of 100 and 300 MB, with freed
+    /// memory given back, see `uellm`'s `release_freed_memory`). Longer runs bring fewer new
+    /// patterns a token, so the runs grow towards the bound without passing it.
     pub(crate) fn next_run(&self, tokens: usize, patterns: usize) -> usize {
         let per_token = patterns as f64 / tokens.max(1) as f64;
-        let bytes = 24.0 + 20.0 * 1.05 * per_token;
+        let bytes = 24.0 + 14.0 * 1.05 * per_token;
         ((self.run_memory() as f64 / bytes) as usize).max(1)
     }
 

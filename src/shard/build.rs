@@ -281,14 +281,6 @@ impl U32In {
         Ok(u32::from_le_bytes(b.try_into().unwrap_or_default()))
     }
 
-    /// The value `d` places ahead of the next one, when it is in the buffer.
-    #[inline]
-    fn peek(&self, d: usize) -> Option<u32> {
-        let at = self.at + 4 * d;
-        let b = self.buf.get(at..at + 4).filter(|_| at + 4 <= self.len)?;
-        Some(u32::from_le_bytes(b.try_into().unwrap_or_default()))
-    }
-
     /// Reads on; running out is an error (the file holds as many values as are read).
     #[inline(never)]
     fn refill(&mut self) -> Result<()> {
@@ -810,6 +802,74 @@ impl Siblings {
     }
 }
 
+/// A pattern of step 3: its key, its count, its adjusted count and its suffix's place.
+type Quad = (u128, u32, u32, u32);
+
+/// Patterns a batch of step 3 holds.
+const BATCH: usize = 1 << 14;
+
+/// A level's patterns for step 3, each beside its adjusted count (its count at the top) and its
+/// suffix's place.
+struct Quads {
+    records: In<(u128, u32)>,
+    adjusted: Option<U32In>,
+    suffixes: U32In,
+}
+
+impl Quads {
+    /// Reads up to [`BATCH`] patterns into `out`; none at the end.
+    fn fill(&mut self, out: &mut Vec<Quad>) -> Result<()> {
+        out.clear();
+        while out.len() < BATCH {
+            let Some((key, count)) = self.records.next()? else {
+                break;
+            };
+            let a = match self.adjusted.as_mut() {
+                Some(a) => a.next()?,
+                None => count,
+            };
+            out.push((key, count, a, self.suffixes.next()?));
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with the patterns, batch by batch: read on a second thread where there are
+    /// threads (decoding the files takes about as long as the rest), here otherwise.
+    fn each_batch(mut self, f: &mut dyn FnMut(&[Quad]) -> Result<()>) -> Result<()> {
+        if !crate::mem::native_extras() {
+            let mut batch = Vec::with_capacity(BATCH);
+            loop {
+                self.fill(&mut batch)?;
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                f(&batch)?;
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Quad>>>(4);
+        std::thread::scope(|scope| {
+            scope.spawn(move || loop {
+                let mut batch = Vec::with_capacity(BATCH);
+                let read = self.fill(&mut batch);
+                let end = read.is_err() || batch.is_empty();
+                // A closed channel: the reader stopped at an error of its own.
+                if tx.send(read.map(|()| batch)).is_err() || end {
+                    return;
+                }
+            });
+            loop {
+                let batch = rx
+                    .recv()
+                    .map_err(|_| Error::internal("the reading thread stopped"))??;
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                f(&batch)?;
+            }
+        })
+    }
+}
+
 /// How far ahead reads at random places are asked for.
 const AHEAD: usize = 16;
 
@@ -854,16 +914,18 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
         let (path, size) = lv.files[k - 2].clone();
         let mut kept = vec![false; size as usize];
         let mut rank = vec![0u32; size as usize];
-        let mut records = In::<(u128, u32)>::open(&path)?;
-        let mut a_in = match &d.adjusted[k - 1] {
-            Some(p) => Some(U32In::open(p)?),
-            None => None,
+        let quads = Quads {
+            records: In::<(u128, u32)>::open(&path)?,
+            adjusted: match &d.adjusted[k - 1] {
+                Some(p) => Some(U32In::open(p)?),
+                None => None,
+            },
+            suffixes: U32In::open(
+                d.suffixes[k - 1]
+                    .as_ref()
+                    .ok_or_else(|| Error::internal("no suffixes"))?,
+            )?,
         };
-        let mut s_in = U32In::open(
-            d.suffixes[k - 1]
-                .as_ref()
-                .ok_or_else(|| Error::internal("no suffixes"))?,
-        )?;
         // The level above, in order: its keys, to find each pattern's parent.
         let mut parents: Box<dyn FnMut() -> Result<Option<u128>>> = if k == 2 {
             let mut w = 0u128;
@@ -885,55 +947,56 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
         let mut group = Siblings::default();
         let mut kept_here = 0u64;
         let mut p = 0usize;
-        while let Some((key, count)) = records.next()? {
-            let prefix = key >> bits;
-            loop {
-                match parent {
-                    Some(pk) if pk == prefix => break,
-                    Some(pk) if pk < prefix => {
-                        group.close(kept_above[pq], &mut child_counts, &mut pruned)?;
-                        pq += 1;
-                        parent = parents()?;
-                    }
-                    _ => {
-                        return Err(Error::corrupted(
-                            "count shard: a pattern's prefix is not counted",
-                        ))
+        // The level's patterns come in batches, read on a second thread where there are.
+        let mut step = |batch: &[Quad]| -> Result<()> {
+            for (i, &(key, count, a, s)) in batch.iter().enumerate() {
+                let s = s as usize;
+                // The level above is read at random places (the suffixes'): ask for them early.
+                if let Some(ahead) = batch.get(i + AHEAD) {
+                    crate::mem::prefetch_at(&kept_above, ahead.3 as usize);
+                    crate::mem::prefetch_at(&rank_above, ahead.3 as usize);
+                }
+                let prefix = key >> bits;
+                loop {
+                    match parent {
+                        Some(pk) if pk == prefix => break,
+                        Some(pk) if pk < prefix => {
+                            group.close(kept_above[pq], &mut child_counts, &mut pruned)?;
+                            pq += 1;
+                            parent = parents()?;
+                        }
+                        _ => {
+                            return Err(Error::corrupted(
+                                "count shard: a pattern's prefix is not counted",
+                            ))
+                        }
                     }
                 }
-            }
-            let a = match a_in.as_mut() {
-                Some(a) => a.next()?,
-                None => count,
-            };
-            // The level above is read at random places (the suffixes'): ask for them early.
-            if let Some(ahead) = s_in.peek(AHEAD) {
-                crate::mem::prefetch_at(&kept_above, ahead as usize);
-                crate::mem::prefetch_at(&rank_above, ahead as usize);
-            }
-            let s = s_in.next()? as usize;
-            let keep = count >= min_frequency && kept_above[pq] && kept_above[s];
-            if keep {
-                let x = if k == 2 {
-                    (key & ((1u128 << bits) - 1)) as u32
+                let keep = count >= min_frequency && kept_above[pq] && kept_above[s];
+                if keep {
+                    let x = if k == 2 {
+                        (key & ((1u128 << bits) - 1)) as u32
+                    } else {
+                        rank_above[s]
+                    };
+                    words.put(match group.prev {
+                        None => x as u64,
+                        Some(pv) => (x - pv - 1) as u64,
+                    })?;
+                    group.prev = Some(x);
+                    values.put(a as u64)?;
+                    kept[p] = true;
+                    rank[p] = group.kids;
+                    group.kids += 1;
+                    kept_here += 1;
                 } else {
-                    rank_above[s]
-                };
-                words.put(match group.prev {
-                    None => x as u64,
-                    Some(pv) => (x - pv - 1) as u64,
-                })?;
-                group.prev = Some(x);
-                values.put(a as u64)?;
-                kept[p] = true;
-                rank[p] = group.kids;
-                group.kids += 1;
-                kept_here += 1;
-            } else {
-                group.mass = group.mass.saturating_add(a);
+                    group.mass = group.mass.saturating_add(a);
+                }
+                p += 1;
             }
-            p += 1;
-        }
+            Ok(())
+        };
+        quads.each_batch(&mut step)?;
         // The parents after the last pattern (they have no children).
         while parent.is_some() {
             group.close(kept_above[pq], &mut child_counts, &mut pruned)?;

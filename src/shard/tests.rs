@@ -461,6 +461,12 @@ fn a_model_trained_in_two_passes_in_bounded_memory_is_the_model() {
             );
         }
     }
+    // One thread (as in WebAssembly): levels derived one at a time, patterns read inline.
+    crate::mem::set_native_extras(false);
+    let o = opts(5, 2, 0);
+    let one_thread = bounded(TINY, &o, 2 << 10, &dir, 4096);
+    crate::mem::set_native_extras(true);
+    assert!(one_thread.unwrap().0 == trained(TINY, &o));
     // Trailing empty lines, a last line without its newline, and lines split across feeds.
     let text = "a b\nc d\n\n\nb a c";
     let o = opts(3, 1, 0);

@@ -210,97 +210,6 @@ fn sorted<T: Item>(buf: &mut [T], mut f: impl FnMut(T) -> Result<()>) -> Result<
     Ok(())
 }
 
-/// A file of `u32`s, written in order.
-struct U32Out {
-    path: PathBuf,
-    f: File,
-    buf: Vec<u8>,
-}
-
-impl U32Out {
-    fn create(temp: &mut Temp, what: &str) -> Result<U32Out> {
-        let (path, f) = temp.create_raw(what)?;
-        Ok(U32Out {
-            path,
-            f,
-            buf: Vec::with_capacity(IO_BUF),
-        })
-    }
-
-    #[inline]
-    fn put(&mut self, v: u32) -> Result<()> {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        if self.buf.len() >= IO_BUF {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    #[inline(never)]
-    fn flush(&mut self) -> Result<()> {
-        self.f
-            .write_all(&self.buf)
-            .map_err(|e| io_err(&self.path, e))?;
-        self.buf.clear();
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<PathBuf> {
-        self.flush()?;
-        Ok(self.path)
-    }
-}
-
-/// A file of `u32`s, read in order, a buffer at a time.
-struct U32In {
-    path: PathBuf,
-    f: File,
-    buf: Vec<u8>,
-    at: usize,
-    len: usize,
-}
-
-impl U32In {
-    fn open(path: &Path) -> Result<U32In> {
-        Ok(U32In {
-            path: path.to_path_buf(),
-            f: File::open(path).map_err(|e| io_err(path, e))?,
-            buf: vec![0; IO_BUF],
-            at: 0,
-            len: 0,
-        })
-    }
-
-    #[inline]
-    fn next(&mut self) -> Result<u32> {
-        if self.len - self.at < 4 {
-            self.refill()?;
-        }
-        let b = &self.buf[self.at..self.at + 4];
-        self.at += 4;
-        Ok(u32::from_le_bytes(b.try_into().unwrap_or_default()))
-    }
-
-    /// Reads on; running out is an error (the file holds as many values as are read).
-    #[inline(never)]
-    fn refill(&mut self) -> Result<()> {
-        self.buf.copy_within(self.at..self.len, 0);
-        self.len -= self.at;
-        self.at = 0;
-        while self.len < 4 {
-            let n = self
-                .f
-                .read(&mut self.buf[self.len..])
-                .map_err(|e| io_err(&self.path, e))?;
-            if n == 0 {
-                return Err(Error::Io(format!("{}: ends early", self.path.display())));
-            }
-            self.len += n;
-        }
-        Ok(())
-    }
-}
-
 /// A stream of the model file's body (varints), in a temporary file.
 struct Stream {
     path: PathBuf,
@@ -609,7 +518,7 @@ fn derive_level(
         let mut r = In::<(u128, u32)>::open(&files[k - 3].0)?;
         Box::new(move || r.next())
     };
-    let mut a_out = U32Out::create(&mut temp, &format!("adjusted{}", k - 1))?;
+    let mut a_out = Out::<u32>::create(&mut temp, &format!("adjusted{}", k - 1))?;
     let mut q = 0u32;
     let mut cur: Option<(u128, u32)> = above()?;
     let mut group = 0u32;
@@ -668,12 +577,12 @@ fn derive_level(
     while cur.is_some() {
         emit(&mut cur, &mut q, &mut group, &mut above)?;
     }
-    let adjusted = a_out.finish()?;
-    let mut s_out = U32Out::create(&mut temp, &format!("suffix{k}"))?;
+    let adjusted = a_out.finish()?.0;
+    let mut s_out = Out::<u32>::create(&mut temp, &format!("suffix{k}"))?;
     for &s in &suffix_of {
         s_out.put(s)?;
     }
-    let suffixes = s_out.finish()?;
+    let suffixes = s_out.finish()?.0;
     Ok(LevelDerived {
         adjusted,
         suffixes,
@@ -812,8 +721,8 @@ const BATCH: usize = 1 << 14;
 /// suffix's place.
 struct Quads {
     records: In<(u128, u32)>,
-    adjusted: Option<U32In>,
-    suffixes: U32In,
+    adjusted: Option<In<u32>>,
+    suffixes: In<u32>,
 }
 
 impl Quads {
@@ -825,10 +734,10 @@ impl Quads {
                 break;
             };
             let a = match self.adjusted.as_mut() {
-                Some(a) => a.next()?,
+                Some(a) => a.next_value()?,
                 None => count,
             };
-            out.push((key, count, a, self.suffixes.next()?));
+            out.push((key, count, a, self.suffixes.next_value()?));
         }
         Ok(())
     }
@@ -890,12 +799,12 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
     let mut values = Stream::create(lv.temp, "values1")?;
     {
         let mut a = match &d.adjusted[0] {
-            Some(p) => Some(U32In::open(p)?),
+            Some(p) => Some(In::<u32>::open(p)?),
             None => None,
         };
         for (w, &c) in lv.unigrams.iter().enumerate() {
             let x = match a.as_mut() {
-                Some(a) => a.next()?,
+                Some(a) => a.next_value()?,
                 None if w as u32 == BOS || w as u32 == UNK => 0,
                 None => c,
             };
@@ -917,10 +826,10 @@ fn write_streams(lv: &mut Levels<'_>, d: &Derived, min_frequency: u32) -> Result
         let quads = Quads {
             records: In::<(u128, u32)>::open(&path)?,
             adjusted: match &d.adjusted[k - 1] {
-                Some(p) => Some(U32In::open(p)?),
+                Some(p) => Some(In::<u32>::open(p)?),
                 None => None,
             },
-            suffixes: U32In::open(
+            suffixes: In::<u32>::open(
                 d.suffixes[k - 1]
                     .as_ref()
                     .ok_or_else(|| Error::internal("no suffixes"))?,

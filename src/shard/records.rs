@@ -17,7 +17,7 @@ pub(super) trait Item: Copy + Ord + Send {
     const ZERO: Self;
     /// The most bytes a record takes.
     const MAX_BYTES: usize;
-    /// Appends `self`, which is not below `prev`, coded against it.
+    /// Appends `self`, coded against `prev` (which a rising record is not below).
     fn encode(self, prev: Self, out: &mut Vec<u8>);
     /// The record after `prev` at `b[*at..]`, or `None` for bad bytes.
     fn decode(b: &[u8], at: &mut usize, prev: Self) -> Option<Self>;
@@ -86,6 +86,7 @@ impl Item for (u128, u32) {
     const MAX_BYTES: usize = 19 + 5;
     #[inline]
     fn encode(self, prev: Self, out: &mut Vec<u8>) {
+        debug_assert!(self >= prev, "records out of order");
         put(out, self.0.wrapping_sub(prev.0));
         put(out, self.1 as u128);
     }
@@ -114,7 +115,24 @@ impl Item for u128 {
     }
 }
 
-/// A sorted file of records, written in order.
+/// A value of a file of values in no order (a level's adjusted counts, its suffixes' places),
+/// written whole.
+impl Item for u32 {
+    const ZERO: Self = 0;
+    const MAX_BYTES: usize = 4;
+    #[inline]
+    fn encode(self, _prev: Self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    #[inline(always)]
+    fn decode(b: &[u8], at: &mut usize, _prev: Self) -> Option<Self> {
+        let x = b.get(*at..*at + 4)?;
+        *at += 4;
+        Some(u32::from_le_bytes(x.try_into().ok()?))
+    }
+}
+
+/// A file of records, written in order.
 pub(super) struct Out<T> {
     path: PathBuf,
     f: File,
@@ -139,7 +157,6 @@ impl<T: Item> Out<T> {
     /// Appends `x`, which is not below the record before.
     #[inline]
     pub(super) fn put(&mut self, x: T) -> Result<()> {
-        debug_assert!(x >= self.prev, "records out of order");
         x.encode(self.prev, &mut self.buf);
         self.prev = x;
         self.n += 1;
@@ -165,7 +182,7 @@ impl<T: Item> Out<T> {
     }
 }
 
-/// A sorted file of records, read in order, a buffer at a time.
+/// A file of records, read in order, a buffer at a time.
 pub(super) struct In<T> {
     path: PathBuf,
     f: File,
@@ -209,6 +226,15 @@ impl<T: Item> In<T> {
                 "{}: a record is cut or bad",
                 self.path.display()
             ))),
+        }
+    }
+
+    /// The next record, which must be there (the file holds one for each one asked for).
+    #[inline(always)]
+    pub(super) fn next_value(&mut self) -> Result<T> {
+        match self.next()? {
+            Some(x) => Ok(x),
+            None => Err(Error::Io(format!("{}: ends early", self.path.display()))),
         }
     }
 

@@ -47,7 +47,6 @@ pub struct BoundedTrainer {
 /// The second pass of a [`BoundedTrainer`]: the patterns counted in runs.
 pub struct SecondPass {
     opts: TrainOptions,
-    memory: u64,
     words: Words,
     counting: Trainer,
 }
@@ -106,7 +105,6 @@ impl BoundedTrainer {
         let counting = Trainer::counting_levels(self.opts.clone(), &words, runs)?;
         Ok(SecondPass {
             opts: self.opts,
-            memory: self.memory,
             words,
             counting,
         })
@@ -142,6 +140,6 @@ impl SecondPass {
         if seen != self.words {
             return Err(changed_text());
         }
-        runs.build(self.words, &self.opts, self.memory, out)
+        runs.build(self.words, &self.opts, out)
     }
 }

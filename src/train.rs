@@ -196,7 +196,6 @@ impl Trainer {
     /// # Errors
     /// The first error of a run; as [`Trainer::finish`] for cut input.
     pub(crate) fn finish_levels(mut self) -> Result<(LevelRuns, Words)> {
-        self.end_line();
         self.end_input(true)?;
         if !self.tokens.is_empty() {
             self.spill_run();
@@ -364,23 +363,6 @@ impl Trainer {
     /// Appends one line's tokens as a sentence (nothing for a line without tokens).
     fn add_line(&mut self, line: &str) {
         let line = line.strip_suffix('\r').unwrap_or(line);
-        if self.words_only {
-            let mut any = false;
-            for tok in tokenize(line) {
-                let id = self.vocab.insert(tok);
-                if id as usize == self.freq.len() {
-                    self.freq.push(0);
-                }
-                self.freq[id as usize] += 1;
-                any = true;
-            }
-            if any {
-                self.freq[BOS as usize] += 1;
-                self.freq[EOS as usize] += 1;
-                self.sentences += 1;
-            }
-            return;
-        }
         if self
             .spill
             .as_ref()
@@ -389,21 +371,31 @@ impl Trainer {
         {
             self.spill_run();
         }
+        // A words-only pass counts the words and keeps no token.
+        let keep = !self.words_only;
         let start = self.tokens.len();
-        self.tokens.push(BOS);
+        let mut words = 0usize;
+        if keep {
+            self.tokens.push(BOS);
+        }
         for tok in tokenize(line) {
             let id = self.vocab.insert(tok);
             if id as usize == self.freq.len() {
                 self.freq.push(0);
             }
             self.freq[id as usize] += 1;
-            self.tokens.push(id);
+            if keep {
+                self.tokens.push(id);
+            }
+            words += 1;
         }
-        if self.tokens.len() == start + 1 {
-            self.tokens.pop();
+        if words == 0 {
+            self.tokens.truncate(start);
             return;
         }
-        self.tokens.push(EOS);
+        if keep {
+            self.tokens.push(EOS);
+        }
         self.freq[BOS as usize] += 1;
         self.freq[EOS as usize] += 1;
         self.sentences += 1;
@@ -571,23 +563,29 @@ impl Trainer {
                 ..
             })
         );
-        if levels {
-            let run = self.level_run();
-            if let (Some(s), Err(e)) = (self.spill.as_mut(), run) {
-                s.failed = Some(e);
-            }
-            return;
+        let run = if levels {
+            self.level_run()
+        } else {
+            self.shard_run()
+        };
+        if let (Some(s), Err(e)) = (self.spill.as_mut(), run) {
+            s.failed = Some(e);
         }
-        let run = self.run_counts(0);
-        if let Some(s) = self.spill.as_mut() {
-            s.runs += 1;
-            if let Err(e) = run.and_then(|shard| match &mut s.to {
-                SpillTo::Shards(to) => to(shard),
-                SpillTo::Levels(_) => Err(Error::internal("a shard for a level run")),
-            }) {
-                s.failed = Some(e);
-            }
-        }
+    }
+
+    /// Hands the counts of the tokens fed since the last run to the caller, as a shard.
+    fn shard_run(&mut self) -> Result<()> {
+        let shard = self.run_counts(0)?;
+        let Some(Spill {
+            to: SpillTo::Shards(to),
+            runs,
+            ..
+        }) = self.spill.as_mut()
+        else {
+            return Err(Error::internal("a shard run without its taker"));
+        };
+        *runs += 1;
+        to(shard)
     }
 
     /// Counts the tokens fed since the last run (in the model's numbering) into the next of

@@ -64,22 +64,10 @@ pub(super) struct Runs {
 impl Runs {
     /// Runs in `dir`, which must exist.
     pub(super) fn new(dir: Option<&Path>) -> Result<Runs, CliError> {
-        let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
-        if !dir.is_dir() {
-            return Err(CliError::io_msg(format!(
-                "{}: the folder for temporary files does not exist",
-                dir.display()
-            )));
-        }
         Ok(Runs {
-            dir,
+            dir: temp_dir(dir)?,
             paths: Vec::new(),
         })
-    }
-
-    /// The folder of the runs.
-    pub(super) fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// The runs, open for reading.
@@ -109,6 +97,18 @@ impl Runs {
             .sync_all()
             .map_err(|e| run_error(&path, &e))
     }
+}
+
+/// The folder for temporary files: `dir`, or the system's; it must exist.
+fn temp_dir(dir: Option<&Path>) -> Result<PathBuf, CliError> {
+    let dir = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
+    if !dir.is_dir() {
+        return Err(CliError::io_msg(format!(
+            "{}: the folder for temporary files does not exist",
+            dir.display()
+        )));
+    }
+    Ok(dir)
 }
 
 fn run_error(path: &Path, e: &io::Error) -> Error {
@@ -243,8 +243,7 @@ pub fn count(args: CountArgs) -> Result<(), CliError> {
 pub(super) fn train_bounded(args: &TrainArgs, memory: u64) -> Result<(), CliError> {
     release_freed_memory();
     let t0 = Instant::now();
-    let runs = Runs::new(args.temp.as_deref())?;
-    let dir = runs.dir().to_path_buf();
+    let dir = temp_dir(args.temp.as_deref())?;
     let Bounded {
         built,
         read,

@@ -31,6 +31,21 @@ use crate::smooth::modified_kn_discounts;
 use crate::varint::put;
 use crate::vocab::{frequency_order, BOS, RESERVED, UNK};
 
+/// The bits of a word id in a key, for `v` words at `order`.
+///
+/// # Errors
+/// [`Error::TooLarge`] when a pattern's words take more than 128 bits.
+pub(super) fn key_bits(v: usize, order: usize) -> Result<u32> {
+    let bits = 32 - (v.max(2) as u32 - 1).leading_zeros();
+    if order as u32 * bits > 128 {
+        return Err(Error::TooLarge {
+            what: "a vocabulary this large at this order, in bounded memory",
+            limit: "order × bits of a word id ≤ 128",
+        });
+    }
+    Ok(bits)
+}
+
 /// Buffer of each file read or written.
 pub(super) const IO_BUF: usize = 1 << 20;
 
@@ -273,9 +288,7 @@ impl Stream {
 /// Step 1: the merge's output, each level sorted into trie order in a file of its own.
 pub(super) struct Levels<'t> {
     temp: &'t mut Temp,
-    /// Bytes a sort holds in memory.
-    sort_bytes: u64,
-    /// The bound of the whole build.
+    /// The bound of the whole build (half of it for a level's sort).
     memory: u64,
     pub order: usize,
     pub bytes: u64,
@@ -299,8 +312,6 @@ impl<'t> Levels<'t> {
     pub(super) fn new(temp: &'t mut Temp, memory: u64) -> Levels<'t> {
         Levels {
             temp,
-            // Half the memory for a sort's buffer.
-            sort_bytes: memory / 2,
             memory,
             order: 0,
             bytes: 0,
@@ -326,6 +337,7 @@ impl<'t> Levels<'t> {
         temp: &'t mut Temp,
         memory: u64,
         order: usize,
+        bits: u32,
         bytes: u64,
         sentences: u64,
         words: Vec<Box<str>>,
@@ -336,7 +348,7 @@ impl<'t> Levels<'t> {
         lv.order = order;
         lv.bytes = bytes;
         lv.sentences = sentences;
-        lv.bits = 32 - (words.len().max(2) as u32 - 1).leading_zeros();
+        lv.bits = bits;
         lv.words = words;
         lv.unigrams = unigrams;
         lv.files = files;
@@ -366,19 +378,13 @@ impl Sink for Levels<'_> {
         self.unigrams = order.iter().map(|&o| counts[o as usize]).collect();
         self.words = order.iter().map(|&o| words[o as usize].clone()).collect();
         self.new_id = new_id;
-        self.bits = 32 - (v.max(2) as u32 - 1).leading_zeros();
-        if self.order as u32 * self.bits > 128 {
-            return Err(Error::TooLarge {
-                what: "a vocabulary this large at this order, in bounded memory",
-                limit: "order × bits of a word id ≤ 128",
-            });
-        }
+        self.bits = key_bits(v, self.order)?;
         Ok(())
     }
 
     fn level(&mut self, k: usize) -> Result<()> {
         self.k = k;
-        self.sorter = Some(Sorter::new(self.sort_bytes));
+        self.sorter = Some(Sorter::new(self.memory / 2));
         Ok(())
     }
 

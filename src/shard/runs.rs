@@ -15,7 +15,7 @@ use std::collections::BinaryHeap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::build::{self, Built, Levels, Temp};
+use super::build::{self, key_bits, Built, Levels, Temp};
 use super::for_each_pattern;
 use super::records::{In, Out};
 use crate::clock::now_ms;
@@ -41,11 +41,6 @@ pub(crate) fn changed_text() -> Error {
     )
 }
 
-/// The bits of a word id in a key, for `v` words.
-fn bits_of(v: usize) -> u32 {
-    32 - (v.max(2) as u32 - 1).leading_zeros()
-}
-
 /// The runs of the second pass: per level 2..=order, a file per run, each in trie order.
 ///
 /// A run's file holds its patterns as varints: the rise of the key from the one before (the
@@ -58,7 +53,7 @@ pub(crate) struct LevelRuns {
     /// Per level (index k - 2), its runs' files.
     files: Vec<Vec<PathBuf>>,
     runs: u64,
-    /// Memory a run may take.
+    /// The bound of the whole build.
     memory: u64,
 }
 
@@ -74,13 +69,7 @@ impl LevelRuns {
         vocab_len: usize,
         memory: u64,
     ) -> Result<LevelRuns> {
-        let bits = bits_of(vocab_len);
-        if order as u32 * bits > 128 {
-            return Err(Error::TooLarge {
-                what: "a vocabulary this large at this order, in bounded memory",
-                limit: "order × bits of a word id ≤ 128",
-            });
-        }
+        let bits = key_bits(vocab_len, order)?;
         Ok(LevelRuns {
             temp: Temp::new(dir),
             order,
@@ -147,7 +136,7 @@ impl LevelRuns {
     }
 
     /// The model file of the runs, with the first pass's `words`, written to `out` within
-    /// about `memory` bytes.
+    /// about the runs' memory.
     ///
     /// # Errors
     /// [`Error::Io`] when a file fails or `out` does; as [`CountShard::build_file`](
@@ -156,7 +145,6 @@ impl LevelRuns {
         mut self,
         words: Words,
         opts: &TrainOptions,
-        memory: u64,
         out: &mut dyn Write,
     ) -> Result<Built> {
         let t0 = now_ms();
@@ -202,8 +190,9 @@ impl LevelRuns {
             .collect();
         let mut lv = Levels::of_runs(
             &mut self.temp,
-            memory,
+            self.memory,
             self.order,
+            self.bits,
             words.bytes,
             words.sentences,
             words.words,

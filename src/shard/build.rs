@@ -36,7 +36,7 @@ use crate::vocab::{frequency_order, BOS, RESERVED, UNK};
 /// # Errors
 /// [`Error::TooLarge`] when a pattern's words take more than 128 bits.
 pub(super) fn key_bits(v: usize, order: usize) -> Result<u32> {
-    let bits = 32 - (v.max(2) as u32 - 1).leading_zeros();
+    let bits = super::word_bits(v);
     if order as u32 * bits > 128 {
         return Err(Error::TooLarge {
             what: "a vocabulary this large at this order, in bounded memory",

@@ -141,7 +141,7 @@ fn merge_all<R: Read>(
 
     // Patterns compare as one integer when their words fit in 128 bits (most vocabularies
     // up to order 6), as arrays otherwise.
-    let bits = 32 - (v.max(2) as u32 - 1).leading_zeros();
+    let bits = super::word_bits(v);
     for k in 2..=order {
         sink.level(k)?;
         if k as u32 * bits <= 128 {

@@ -332,6 +332,11 @@ pub struct Summary {
     pub patterns: u64,
 }
 
+/// The bits of a word id among `v` words, as patterns pack their words into one key.
+fn word_bits(v: usize) -> u32 {
+    32 - (v.max(2) as u32 - 1).leading_zeros()
+}
+
 /// Calls `f` with the words of every pattern of level `k` of `trie`, in node order, and its node.
 pub(crate) fn for_each_pattern(trie: &Trie, k: usize, mut f: impl FnMut(&[u32], usize)) {
     // `at[d]`: the node of level d on the path to the current node; each only moves forward.

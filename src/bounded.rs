@@ -5,11 +5,11 @@
 //! (`src/shard/build.rs`): the same bytes as training in memory.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::config::TrainOptions;
 use crate::error::{Error, Result};
-use crate::shard::{changed_text, Built, LevelRuns, Words};
+use crate::shard::{changed_text, Built, Disk, LevelRuns, Store, Words};
 use crate::train::Trainer;
 
 /// Training from text within a memory bound, in two passes over the same text: this is the
@@ -40,7 +40,7 @@ use crate::train::Trainer;
 pub struct BoundedTrainer {
     opts: TrainOptions,
     memory: u64,
-    dir: PathBuf,
+    store: Store,
     words: Trainer,
 }
 
@@ -59,6 +59,22 @@ impl BoundedTrainer {
     /// [`Error::InvalidOption`] for options out of range, or `max_patterns` (not available in
     /// bounded memory).
     pub fn new(opts: TrainOptions, memory: u64, dir: &Path) -> Result<BoundedTrainer> {
+        BoundedTrainer::with_store(opts, memory, Store::Dir(dir.to_path_buf()))
+    }
+
+    /// As [`BoundedTrainer::new`], with the temporary files in blocks of one `disk` rather
+    /// than in a folder: for a place with no folder of temporary files, as a browser's
+    /// origin-private file system, where the WebAssembly bindings give a sync access handle.
+    /// The disk grows to about the size of the largest level's files (a few bytes a pattern),
+    /// and is cut back to 0 bytes when the build ends.
+    ///
+    /// # Errors
+    /// As [`BoundedTrainer::new`].
+    pub fn on_disk(opts: TrainOptions, memory: u64, disk: Box<dyn Disk>) -> Result<BoundedTrainer> {
+        BoundedTrainer::with_store(opts, memory, Store::disk(disk))
+    }
+
+    fn with_store(opts: TrainOptions, memory: u64, store: Store) -> Result<BoundedTrainer> {
         opts.validate()?;
         if opts.max_patterns > 0 {
             return Err(Error::option(
@@ -70,7 +86,7 @@ impl BoundedTrainer {
             words: Trainer::words_only(opts.clone())?,
             opts,
             memory,
-            dir: dir.to_path_buf(),
+            store,
         })
     }
 
@@ -101,7 +117,7 @@ impl BoundedTrainer {
     pub fn second_pass(self) -> Result<SecondPass> {
         let words = self.words.finish_words()?;
         let order = self.opts.max_pattern_length;
-        let runs = LevelRuns::new(&self.dir, order, words.words.len(), self.memory)?;
+        let runs = LevelRuns::new(&self.store, order, words.words.len(), self.memory)?;
         let counting = Trainer::counting_levels(self.opts.clone(), &words, runs)?;
         Ok(SecondPass {
             opts: self.opts,

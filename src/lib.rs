@@ -94,5 +94,6 @@ pub use parts::TrainingStats;
 pub use perplexity::{Perplexity, PerplexityScorer};
 pub use predict::{PredictOptions, Prediction, Ranked, Scored, Scores, SentenceScore, TokenScore};
 pub use shard::CountShard;
+pub use shard::Disk;
 pub use train::{Phase, Progress, Trainer, MAX_LINE_BYTES};
 pub use vocab::{Vocab, BOS, EOS, UNK};

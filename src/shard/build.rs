@@ -16,12 +16,11 @@
 //!    masses) are written for the patterns kept;
 //! 4. the file is the header and the body assembled from those streams.
 
-use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read, Write};
 
 use super::merge::Sink;
 use super::records::{In, Item, Out};
+use super::store::{io_err, Store, TempFile};
 use crate::clock::now_ms;
 use crate::config::TrainOptions;
 use crate::error::{Error, Result};
@@ -49,35 +48,25 @@ pub(super) fn key_bits(v: usize, order: usize) -> Result<u32> {
 /// Buffer of each file read or written.
 pub(super) const IO_BUF: usize = 1 << 20;
 
-pub(super) fn io_err(path: &Path, e: io::Error) -> Error {
-    Error::Io(format!("{}: {e}", path.display()))
-}
-
 /// The temporary files of one build, removed when it ends.
 pub(super) struct Temp {
-    dir: PathBuf,
-    made: Vec<PathBuf>,
+    store: Store,
+    made: Vec<TempFile>,
 }
 
 impl Temp {
-    pub(super) fn new(dir: &Path) -> Temp {
+    pub(super) fn new(store: &Store) -> Temp {
         Temp {
-            dir: dir.to_path_buf(),
+            store: store.clone(),
             made: Vec::new(),
         }
     }
 
     /// A new file, open for writing (the caller buffers).
-    pub(super) fn create_raw(&mut self, what: &str) -> Result<(PathBuf, File)> {
-        // Unique within the process too: builds may run side by side in one folder.
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = self
-            .dir
-            .join(format!(".uellm-build-{}-{n}-{what}", std::process::id(),));
-        let f = File::create(&path).map_err(|e| io_err(&path, e))?;
-        self.made.push(path.clone());
-        Ok((path, f))
+    pub(super) fn create_raw(&mut self, what: &str) -> Result<(TempFile, Box<dyn Write + Send>)> {
+        let (file, w) = self.store.create(what)?;
+        self.made.push(file.clone());
+        Ok((file, w))
     }
 
     /// Takes over the files of `other` (removed with these).
@@ -85,30 +74,25 @@ impl Temp {
         self.made.append(&mut other.made);
     }
 
-    pub(super) fn remove(&mut self, path: &Path) {
-        let _ = fs::remove_file(path);
-        self.made.retain(|p| p != path);
+    pub(super) fn remove(&mut self, file: &TempFile) {
+        file.remove();
+        self.made.retain(|p| p != file);
     }
 }
 
 impl Drop for Temp {
     fn drop(&mut self) {
         for p in &self.made {
-            let _ = fs::remove_file(p);
+            p.remove();
         }
     }
-}
-
-fn open(path: &Path) -> Result<BufReader<File>> {
-    let f = File::open(path).map_err(|e| io_err(path, e))?;
-    Ok(BufReader::with_capacity(IO_BUF, f))
 }
 
 /// An external sort of records: sorted runs that fit a buffer, in files, merged.
 struct Sorter<T> {
     buf: Vec<T>,
     cap: usize,
-    runs: Vec<PathBuf>,
+    runs: Vec<TempFile>,
 }
 
 impl<T: Item> Sorter<T> {
@@ -156,7 +140,7 @@ impl<T: Item> Sorter<T> {
         let mut inputs = self
             .runs
             .iter()
-            .map(|p| In::<T>::open(p))
+            .map(In::<T>::open)
             .collect::<Result<Vec<_>>>()?;
         let mut heads = inputs
             .iter_mut()
@@ -227,8 +211,8 @@ fn sorted<T: Item>(buf: &mut [T], mut f: impl FnMut(T) -> Result<()>) -> Result<
 
 /// A stream of the model file's body (varints), in a temporary file.
 struct Stream {
-    path: PathBuf,
-    f: File,
+    path: TempFile,
+    f: Box<dyn Write + Send>,
     len: u64,
     buf: Vec<u8>,
     crc: crc32fast::Hasher,
@@ -237,7 +221,7 @@ struct Stream {
 /// A finished stream: its file, its length and its checksum (combined into the body's, so the
 /// file is read once, to be copied).
 struct Part {
-    path: PathBuf,
+    path: TempFile,
     len: u64,
     crc: crc32fast::Hasher,
 }
@@ -304,7 +288,7 @@ pub(super) struct Levels<'t> {
     sorter: Option<Sorter<(u128, u32)>>,
     k: usize,
     /// Per level 2..=N: its file and its size.
-    pub files: Vec<(PathBuf, u64)>,
+    pub files: Vec<(TempFile, u64)>,
     shard_vocab: Vec<Box<str>>,
 }
 
@@ -342,7 +326,7 @@ impl<'t> Levels<'t> {
         sentences: u64,
         words: Vec<Box<str>>,
         unigrams: Vec<u32>,
-        files: Vec<(PathBuf, u64)>,
+        files: Vec<(TempFile, u64)>,
     ) -> Levels<'t> {
         let mut lv = Levels::new(temp, memory);
         lv.order = order;
@@ -448,8 +432,8 @@ impl SuffixSorter {
 /// Per level (index k - 1): its adjusted counts' file (levels below N) and its suffixes' file
 /// (levels 2 and up: each pattern's back-off, as a place in the level above).
 struct Derived {
-    adjusted: Vec<Option<PathBuf>>,
-    suffixes: Vec<Option<PathBuf>>,
+    adjusted: Vec<Option<TempFile>>,
+    suffixes: Vec<Option<TempFile>>,
     discounts: Vec<[f64; 3]>,
     fallback: Vec<u8>,
 }
@@ -465,8 +449,8 @@ fn first_word(key: u128, len: usize, bits: u32) -> u32 {
 /// What step 2 made of one level k: the adjusted counts of level k - 1 and its tally of them,
 /// the suffixes of level k, the tally of level k's counts when it is the top, and the files.
 struct LevelDerived {
-    adjusted: PathBuf,
-    suffixes: PathBuf,
+    adjusted: TempFile,
+    suffixes: TempFile,
     n: [u64; 5],
     top: [u64; 5],
     temp: Temp,
@@ -479,19 +463,19 @@ fn tally(n: &mut [u64; 5], a: u32) {
     }
 }
 
-/// Step 2 for level k (see the module docs), its temporary files in `dir`, its sort within
+/// Step 2 for level k (see the module docs), its temporary files in `store`, its sort within
 /// `sort_bytes`.
 #[allow(clippy::too_many_arguments)]
 fn derive_level(
     k: usize,
     order: usize,
     bits: u32,
-    files: &[(PathBuf, u64)],
+    files: &[(TempFile, u64)],
     unigrams: &[u32],
     sort_bytes: u64,
-    dir: &Path,
+    store: &Store,
 ) -> Result<LevelDerived> {
-    let mut temp = Temp::new(dir);
+    let mut temp = Temp::new(store);
     let mut n = [0u64; 5];
     let mut top = [0u64; 5];
     let (path, size) = files[k - 2].clone();
@@ -631,7 +615,7 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
     let mut ks: std::collections::VecDeque<usize> = (2..=order).rev().collect();
     let both = crate::mem::native_extras();
     let memory = lv.memory.saturating_sub(16 << 20);
-    let dir = lv.temp.dir.clone();
+    let store = lv.temp.store.clone();
     while let Some(a) = ks.pop_front() {
         let b = if both { ks.pop_back() } else { None };
         let suffix_bytes = |k: usize| 4 * lv.files[k - 2].1;
@@ -641,8 +625,8 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
                 let share =
                     (memory.saturating_sub(suffix_bytes(a) + suffix_bytes(b)) / 2).max(memory / 8);
                 let (ra, rb) = crate::mem::join(
-                    || derive_level(a, order, bits, files, unigrams, share, &dir),
-                    || derive_level(b, order, bits, files, unigrams, share, &dir),
+                    || derive_level(a, order, bits, files, unigrams, share, &store),
+                    || derive_level(b, order, bits, files, unigrams, share, &store),
                 );
                 vec![(a, ra?), (b, rb?)]
             }
@@ -650,7 +634,7 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
                 let share = memory.saturating_sub(suffix_bytes(a)).max(memory / 4);
                 vec![(
                     a,
-                    derive_level(a, order, bits, files, unigrams, share, &dir)?,
+                    derive_level(a, order, bits, files, unigrams, share, &store)?,
                 )]
             }
         };
@@ -964,7 +948,7 @@ fn write_pieces(pieces: &[Piece], w: &mut dyn Write) -> Result<()> {
             Piece::Bytes(b) => w.write_all(b).map_err(Error::io)?,
             Piece::Files(parts) => {
                 for part in parts {
-                    let mut r = open(&part.path)?;
+                    let mut r = io::BufReader::with_capacity(IO_BUF, part.path.open()?);
                     io::copy(&mut r, w).map_err(|e| io_err(&part.path, e))?;
                 }
             }
@@ -1020,13 +1004,13 @@ pub struct Built {
 }
 
 /// The model file of the merged `shards` with `opts`, written to `out`, within about `memory`
-/// bytes, its temporary files in `dir`: the bytes of [`CountShard::into_file`](
+/// bytes, its temporary files in `store`: the bytes of [`CountShard::into_file`](
 /// super::CountShard::into_file). Only `min_frequency` prunes here (not `max_patterns`).
 pub(super) fn build<R: Read>(
     shards: Vec<super::read::Shard<R>>,
     opts: &TrainOptions,
     memory: u64,
-    dir: &Path,
+    store: &Store,
     out: &mut dyn Write,
 ) -> Result<Built> {
     opts.validate()?;
@@ -1036,7 +1020,7 @@ pub(super) fn build<R: Read>(
             "is not available in bounded memory (use min_frequency or relative-entropy pruning on a model trained in memory)",
         ));
     }
-    let mut temp = Temp::new(dir);
+    let mut temp = Temp::new(store);
     let mut lv = Levels::new(&mut temp, memory);
     let t0 = now_ms();
     super::merge::merge(shards, &mut lv)?;

@@ -45,6 +45,7 @@ mod read;
 mod records;
 mod renumber;
 mod runs;
+mod store;
 mod write;
 
 use std::io::{Read, Write};
@@ -54,6 +55,8 @@ use crate::count::Counted;
 pub use build::{Built, Steps};
 pub use runs::bytes_per_token;
 pub(crate) use runs::{changed_text, LevelRuns, Words};
+pub use store::Disk;
+pub(crate) use store::Store;
 
 use crate::entropy::EntropyPruning;
 use crate::error::{Error, Result};
@@ -222,7 +225,7 @@ impl CountShard {
             shards.into_iter().map(read::Shard::new).collect(),
             opts,
             memory,
-            dir,
+            &Store::Dir(dir.to_path_buf()),
             out,
         )
     }

@@ -3,12 +3,11 @@
 //! file is written once and read up to four times, so the bytes moved through the page cache,
 //! not the coding, are what costs.
 
-use std::fs::File;
 use std::io::{Read, Write};
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
 
-use super::build::{io_err, Temp, IO_BUF};
+use super::build::{Temp, IO_BUF};
+use super::store::{io_err, TempFile};
 use crate::error::{Error, Result};
 
 /// A record of a sorted file.
@@ -134,8 +133,8 @@ impl Item for u32 {
 
 /// A file of records, written in order.
 pub(super) struct Out<T> {
-    path: PathBuf,
-    f: File,
+    path: TempFile,
+    f: Box<dyn Write + Send>,
     buf: Vec<u8>,
     prev: T,
     n: u64,
@@ -176,7 +175,7 @@ impl<T: Item> Out<T> {
     }
 
     /// The file, written, and its records.
-    pub(super) fn finish(mut self) -> Result<(PathBuf, u64)> {
+    pub(super) fn finish(mut self) -> Result<(TempFile, u64)> {
         self.flush()?;
         Ok((self.path, self.n))
     }
@@ -184,8 +183,8 @@ impl<T: Item> Out<T> {
 
 /// A file of records, read in order, a buffer at a time.
 pub(super) struct In<T> {
-    path: PathBuf,
-    f: File,
+    path: TempFile,
+    f: Box<dyn Read + Send>,
     buf: Vec<u8>,
     at: usize,
     len: usize,
@@ -195,10 +194,10 @@ pub(super) struct In<T> {
 }
 
 impl<T: Item> In<T> {
-    pub(super) fn open(path: &Path) -> Result<In<T>> {
+    pub(super) fn open(path: &TempFile) -> Result<In<T>> {
         Ok(In {
-            path: path.to_path_buf(),
-            f: File::open(path).map_err(|e| io_err(path, e))?,
+            path: path.clone(),
+            f: path.open()?,
             buf: vec![0; IO_BUF],
             at: 0,
             len: 0,
@@ -222,10 +221,7 @@ impl<T: Item> In<T> {
                 self.prev = x;
                 Ok(Some(x))
             }
-            None => Err(Error::Io(format!(
-                "{}: a record is cut or bad",
-                self.path.display()
-            ))),
+            None => Err(Error::Io(format!("{}: a record is cut or bad", self.path))),
         }
     }
 
@@ -234,7 +230,7 @@ impl<T: Item> In<T> {
     pub(super) fn next_value(&mut self) -> Result<T> {
         match self.next()? {
             Some(x) => Ok(x),
-            None => Err(Error::Io(format!("{}: ends early", self.path.display()))),
+            None => Err(Error::Io(format!("{}: ends early", self.path))),
         }
     }
 
@@ -266,7 +262,12 @@ mod tests {
     fn records_read_back_as_written_and_bad_bytes_are_errors() {
         let dir = std::env::temp_dir().join(format!("uellm-records-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut temp = Temp::new(&dir);
+        let mut temp = Temp::new(&super::super::store::Store::Dir(dir.clone()));
+        let raw = |temp: &mut Temp, bytes: &[u8]| {
+            let (file, mut w) = temp.create_raw("bad").unwrap();
+            w.write_all(bytes).unwrap();
+            file
+        };
         // Rises of every size, equal neighbours, the largest key and count; more than a buffer.
         let mut pairs = vec![(0u128, 0u32), (0, 7), (1, u32::MAX), (1 << 64, 1)];
         let mut k = 1u128 << 64;
@@ -300,14 +301,14 @@ mod tests {
             &[0x80; 20][..],
             &[0, 0x80, 0x80, 0x80, 0x80, 0x10][..],
         ] {
-            std::fs::write(&path, bad).unwrap();
+            let path = raw(&mut temp, bad);
             let mut r = In::<(u128, u32)>::open(&path).unwrap();
             assert_eq!(r.next().unwrap_err().code(), "IO_ERROR", "{bad:?}");
         }
         let mut past = vec![0xff; 18];
         past.push(0x03);
         past.extend([0x01]);
-        std::fs::write(&numbers, &past).unwrap();
+        let numbers = raw(&mut temp, &past);
         let mut r = In::<u128>::open(&numbers).unwrap();
         assert_eq!(r.next().unwrap(), Some(u128::MAX));
         assert_eq!(r.next().unwrap_err().code(), "IO_ERROR");

@@ -13,11 +13,11 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use super::build::{self, key_bits, Built, Levels, Temp};
 use super::for_each_pattern;
 use super::records::{In, Out};
+use super::store::{Store, TempFile};
 use crate::clock::now_ms;
 use crate::config::TrainOptions;
 use crate::count::Counted;
@@ -51,27 +51,27 @@ pub(crate) struct LevelRuns {
     vocab_len: usize,
     bits: u32,
     /// Per level (index k - 2), its runs' files.
-    files: Vec<Vec<PathBuf>>,
+    files: Vec<Vec<TempFile>>,
     runs: u64,
     /// The bound of the whole build.
     memory: u64,
 }
 
 impl LevelRuns {
-    /// Runs in `dir` of patterns of up to `order` words of `vocab_len` words, each counted
+    /// Runs in `store` of patterns of up to `order` words of `vocab_len` words, each counted
     /// within about `memory` bytes.
     ///
     /// # Errors
     /// [`Error::TooLarge`] when a pattern's words take more than 128 bits.
     pub(crate) fn new(
-        dir: &Path,
+        store: &Store,
         order: usize,
         vocab_len: usize,
         memory: u64,
     ) -> Result<LevelRuns> {
         let bits = key_bits(vocab_len, order)?;
         Ok(LevelRuns {
-            temp: Temp::new(dir),
+            temp: Temp::new(store),
             order,
             vocab_len,
             bits,
@@ -153,10 +153,7 @@ impl LevelRuns {
         let mut jobs = Vec::with_capacity(self.files.len());
         for k in 2..=self.order {
             let runs = std::mem::take(&mut self.files[k - 2]);
-            let size: u64 = runs
-                .iter()
-                .map(|r| std::fs::metadata(r).map_or(0, |m| m.len()))
-                .sum();
+            let size: u64 = runs.iter().map(TempFile::len).sum();
             let out = Out::create(&mut self.temp, &format!("level{k}"))?;
             jobs.push(Merge { k, size, runs, out });
         }
@@ -211,12 +208,12 @@ impl LevelRuns {
 struct Merge {
     k: usize,
     size: u64,
-    runs: Vec<PathBuf>,
+    runs: Vec<TempFile>,
     out: Out<(u128, u32)>,
 }
 
 /// The level file of one merge and its patterns, and the runs merged (to remove).
-type Merged = (usize, (PathBuf, u64), Vec<PathBuf>);
+type Merged = (usize, (TempFile, u64), Vec<TempFile>);
 
 /// Merges each level of `jobs` into its file.
 fn merge_all(jobs: Vec<Merge>) -> Result<Vec<Merged>> {
@@ -234,10 +231,10 @@ const SCAN_MAX: usize = 8;
 
 /// Calls `f` with every pattern of the `runs` in trie order, once, with its counts summed
 /// (saturating, as merging shards does).
-fn merge_runs(runs: &[PathBuf], mut f: impl FnMut(u128, u32) -> Result<()>) -> Result<()> {
+fn merge_runs(runs: &[TempFile], mut f: impl FnMut(u128, u32) -> Result<()>) -> Result<()> {
     let mut inputs = runs
         .iter()
-        .map(|p| In::<(u128, u32)>::open(p))
+        .map(In::<(u128, u32)>::open)
         .collect::<Result<Vec<_>>>()?;
     if let [only] = &mut inputs[..] {
         while let Some((k, c)) = only.next()? {

@@ -420,7 +420,11 @@ fn bounded(
     dir: &std::path::Path,
     chunk: usize,
 ) -> Result<(Vec<u8>, Built)> {
-    let mut first = BoundedTrainer::new(o.clone(), memory, dir)?;
+    passes(BoundedTrainer::new(o.clone(), memory, dir)?, text, chunk)
+}
+
+/// The file the two passes of `first` make of `text`, fed in pieces of `chunk` bytes.
+fn passes(mut first: BoundedTrainer, text: &str, chunk: usize) -> Result<(Vec<u8>, Built)> {
     for piece in text.as_bytes().chunks(chunk) {
         first.feed_bytes(piece)?;
     }
@@ -472,6 +476,61 @@ fn a_model_trained_in_two_passes_in_bounded_memory_is_the_model() {
     let o = opts(3, 1, 0);
     assert_eq!(bounded(text, &o, 64, &dir, 3).unwrap().0, trained(text, &o));
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// A `File` is a `Disk` natively only.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn a_model_trained_with_its_files_on_one_disk_is_the_model() {
+    let dir = std::env::temp_dir().join(format!("uellm-disk-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let disk_path = dir.join("disk");
+    for (order, min_frequency, threads) in [(3, 1, true), (5, 2, true), (5, 1, false)] {
+        let o = opts(order, min_frequency, 0);
+        crate::mem::set_native_extras(threads);
+        for memory in [2 << 10, 1 << 30] {
+            let disk = std::fs::File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&disk_path)
+                .unwrap();
+            let first = BoundedTrainer::on_disk(o.clone(), memory, Box::new(disk)).unwrap();
+            let (out, built) = passes(first, TINY, 4096).unwrap();
+            assert!(out == trained(TINY, &o), "order {order}, memory {memory}");
+            assert!(
+                (memory < 1 << 20) == (built.runs > 10),
+                "{} runs",
+                built.runs
+            );
+            // The files are gone, and the disk is empty again.
+            assert_eq!(std::fs::metadata(&disk_path).unwrap().len(), 0);
+        }
+    }
+    crate::mem::set_native_extras(true);
+    // A disk that fails (full, or a handle closed under the build) fails the build.
+    struct Failing(u64);
+    impl super::Disk for Failing {
+        fn read_at(&mut self, _: u64, _: &mut [u8]) -> std::io::Result<()> {
+            Err(std::io::Error::other("closed"))
+        }
+        fn write_at(&mut self, at: u64, buf: &[u8]) -> std::io::Result<()> {
+            if at + buf.len() as u64 > self.0 {
+                return Err(std::io::Error::other("the disk is full"));
+            }
+            Ok(())
+        }
+        fn set_len(&mut self, _: u64) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    for room in [0, 1 << 20] {
+        let first = BoundedTrainer::on_disk(opts(3, 1, 0), 2 << 10, Box::new(Failing(room)));
+        let e = passes(first.unwrap(), TINY, 4096).unwrap_err();
+        assert_eq!(e.code(), "IO_ERROR", "{e}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

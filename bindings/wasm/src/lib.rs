@@ -9,6 +9,7 @@
 //! trainer.feedBytes(chunk); trainer.bytesSeen();             // or feed(text), as often as needed
 //! const model = trainer.finish();                            // consumes the trainer
 //! trainer.finishFile((fraction) => bar.value = fraction);    // or only the file, with progress
+//! new BoundedTrainer(options, memoryBytes, syncAccessHandle)  // within a memory bound: bounded.rs
 //!
 //! const model = Model.train(text, { maxPatternLength: 3 }); // all at once
 //! const out = model.generate("It is", { seed: 42, maxTokens: 40, preset: "production" },
@@ -46,12 +47,14 @@ use ultra_efficient_llm::{Error, GenerateOptions, Preset};
 
 #[macro_use]
 mod const_str;
+mod bounded;
 mod model;
 mod options;
 mod results;
 mod trainer;
 mod typescript;
 
+pub use bounded::{SyncHandle, WasmBoundedTrainer, WasmSecondPass};
 pub use model::WasmModel;
 pub use trainer::WasmTrainer;
 

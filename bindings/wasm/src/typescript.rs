@@ -69,7 +69,18 @@ export interface Generation {
     RANKED_TS,
     TRAINING_STATS_TS,
     MODEL_INFO_TS,
-    r#"/** A model file made by `Trainer.finishFile()`, and the `info()` of the model it holds. */
+    r#"/**
+ * The part of an OPFS `FileSystemSyncAccessHandle` (which a dedicated worker opens with
+ * `createSyncAccessHandle()`) that a `BoundedTrainer` writes its temporary files to; any object
+ * with these three methods serves.
+ */
+export interface SyncAccessHandle {
+  read(buffer: Uint8Array, options: { at: number }): number;
+  write(buffer: Uint8Array, options: { at: number }): number;
+  truncate(size: number): void;
+}
+
+/** A model file made by `Trainer.finishFile()`, and the `info()` of the model it holds. */
 export interface ModelFile {
   bytes: Uint8Array;
   info: ModelInfo;
@@ -87,6 +98,7 @@ export type UellmErrorCode =
   | "NOT_TEXT"
   | "INVALID_ARPA"
   | "TOO_LARGE"
+  | "IO_ERROR"
   | "INTERNAL";
 
 /**

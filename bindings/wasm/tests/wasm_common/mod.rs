@@ -12,6 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use ultra_efficient_llm::{Model, TrainOptions, Trainer};
 use ultra_efficient_llm_wasm as js;
 
+mod bounded;
 mod errors;
 mod generation;
 mod model_files;

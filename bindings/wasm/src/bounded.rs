@@ -1,0 +1,287 @@
+//! The JavaScript `BoundedTrainer` class: training within a memory bound, the text read twice,
+//! the temporary files in one OPFS `FileSystemSyncAccessHandle` (or any object with its
+//! `read`, `write` and `truncate`), as the training worker does with a `memory` bound.
+//!
+//! ```text
+//! const handle = await (await dir.getFileHandle('t', { create: true })).createSyncAccessHandle();
+//! const first = new BoundedTrainer({ maxPatternLength: 5 }, 256 * 2 ** 20, handle);
+//! first.feedBytes(chunk);                 // the whole text
+//! const second = first.secondPass();      // consumes the first
+//! second.feedBytes(chunk);                // the same text again
+//! const { bytes, info } = second.finishFile();
+//! ```
+
+use std::cell::RefCell;
+use std::io;
+
+use wasm_bindgen::prelude::*;
+
+use crate::options::{bytes_arg, js_error, options, string_arg, JsTrainOptions};
+use crate::results::result_to_js;
+use ultra_efficient_llm::{BoundedTrainer, Disk, Error, Model, SecondPass};
+
+#[wasm_bindgen]
+extern "C" {
+    /// What the temporary files go to: the methods of an OPFS `FileSystemSyncAccessHandle`
+    /// that a bounded build uses (an object with the same three, over Node's `fs`, serves too).
+    #[wasm_bindgen(typescript_type = "SyncAccessHandle")]
+    pub type SyncHandle;
+
+    #[wasm_bindgen(method, catch)]
+    fn read(this: &SyncHandle, buf: &js_sys::Uint8Array, opts: &JsValue) -> Result<f64, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn write(this: &SyncHandle, buf: &js_sys::Uint8Array, opts: &JsValue) -> Result<f64, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn truncate(this: &SyncHandle, len: f64) -> Result<(), JsValue>;
+}
+
+thread_local! {
+    /// The handles of the live builds of this thread, by slot: a handle is a JavaScript value,
+    /// which may not leave its thread, and a [`Disk`] must be `Send` (the native build shares
+    /// it between threads); a disk holds its slot, and finds its handle here.
+    static HANDLES: RefCell<Vec<Option<SyncHandle>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A [`Disk`] over the handle in its slot of [`HANDLES`]. Bytes go through a JavaScript
+/// array, not a view of the module's memory: a sync access handle refuses a view of the
+/// threaded build's shared memory.
+struct JsDisk {
+    slot: usize,
+}
+
+impl JsDisk {
+    fn new(handle: SyncHandle) -> JsDisk {
+        HANDLES.with(|h| {
+            let mut h = h.borrow_mut();
+            let slot = h.iter().position(Option::is_none).unwrap_or(h.len());
+            if slot == h.len() {
+                h.push(None);
+            }
+            h[slot] = Some(handle);
+            JsDisk { slot }
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&SyncHandle) -> Result<T, JsValue>) -> io::Result<T> {
+        HANDLES.with(|h| {
+            let h = h.borrow();
+            let handle = h.get(self.slot).and_then(Option::as_ref).ok_or_else(|| {
+                io::Error::other("the temporary file's handle is not on this thread")
+            })?;
+            f(handle).map_err(|e| io::Error::other(js_message(&e)))
+        })
+    }
+}
+
+impl Drop for JsDisk {
+    fn drop(&mut self) {
+        HANDLES.with(|h| {
+            if let Some(s) = h.borrow_mut().get_mut(self.slot) {
+                *s = None;
+            }
+        });
+    }
+}
+
+/// `{at}`, the options of a read or write at `at`.
+fn at(at: u64) -> JsValue {
+    let o = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&o, &JsValue::from_str("at"), &JsValue::from_f64(at as f64));
+    o.into()
+}
+
+/// A thrown value's message (a `DOMException`'s name too: `QuotaExceededError`).
+fn js_message(e: &JsValue) -> String {
+    let get = |k: &str| {
+        js_sys::Reflect::get(e, &JsValue::from_str(k))
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    match (get("name"), get("message")) {
+        (Some(n), Some(m)) => format!("{n}: {m}"),
+        (None, Some(m)) => m,
+        _ => format!("{e:?}"),
+    }
+}
+
+impl Disk for JsDisk {
+    fn read_at(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<()> {
+        let tmp = js_sys::Uint8Array::new_with_length(buf.len() as u32);
+        let n = self.with(|h| h.read(&tmp, &at(pos)))?;
+        if n as usize != buf.len() {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        tmp.copy_to(buf);
+        Ok(())
+    }
+
+    fn write_at(&mut self, pos: u64, buf: &[u8]) -> io::Result<()> {
+        let tmp = js_sys::Uint8Array::from(buf);
+        let n = self.with(|h| h.write(&tmp, &at(pos)))?;
+        if n as usize != buf.len() {
+            return Err(io::Error::other(format!(
+                "the temporary file took {n} of {} bytes (is the storage quota full?)",
+                buf.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.with(|h| h.truncate(len as f64))
+    }
+}
+
+/// The memory bound, a whole number of bytes.
+fn memory_arg(memory: f64) -> Result<u64, JsValue> {
+    if !(memory >= 1.0 && memory.fract() == 0.0 && memory <= crate::MAX_SAFE_INTEGER as f64) {
+        return Err(js_error(Error::InvalidOption {
+            name: "memory",
+            reason: format!("must be a whole number of bytes from 1 to 2^53 - 1, got {memory}"),
+        }));
+    }
+    Ok(memory as u64)
+}
+
+/// The first pass of a training within a memory bound, the JavaScript `BoundedTrainer` class.
+#[wasm_bindgen(js_name = BoundedTrainer)]
+pub struct WasmBoundedTrainer {
+    first: BoundedTrainer,
+}
+
+#[wasm_bindgen(js_class = BoundedTrainer)]
+impl WasmBoundedTrainer {
+    /// `new BoundedTrainer(options, memory, handle)`: the first pass (which counts the words)
+    /// of a training with `options` within about `memory` bytes of WebAssembly memory beyond
+    /// the vocabulary, its temporary files in `handle` (an OPFS `FileSystemSyncAccessHandle`,
+    /// which only a dedicated worker can open; it is cut back to 0 bytes when the training
+    /// ends, and the caller closes it). The model file is the one `Trainer.finishFile` makes
+    /// of the same text, byte for byte.
+    ///
+    /// # Errors
+    /// `InvalidOptionError` for an unknown option, a value out of range, `maxPatterns` (not
+    /// available in bounded memory) or a `memory` that is no whole number of bytes.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "TrainOptions | undefined | null")] options: JsValue,
+        memory: f64,
+        handle: SyncHandle,
+    ) -> Result<WasmBoundedTrainer, JsValue> {
+        let opts = self::options::<JsTrainOptions>(options)?.into_core();
+        let memory = memory_arg(memory)?;
+        let disk = Box::new(JsDisk::new(handle));
+        let first = BoundedTrainer::on_disk(opts, memory, disk).map_err(js_error)?;
+        Ok(WasmBoundedTrainer { first })
+    }
+
+    /// Feeds text; lines may be split across calls.
+    ///
+    /// # Errors
+    /// `InvalidOptionError` when `text` is not a string.
+    pub fn feed(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<(), JsValue> {
+        self.first.feed(&string_arg(&text, "text")?);
+        Ok(())
+    }
+
+    /// Feeds raw UTF-8 bytes; a character may be split across calls.
+    ///
+    /// # Errors
+    /// `NotTextError` on a NUL byte or invalid UTF-8; `InvalidOptionError` when `bytes` are
+    /// no bytes.
+    #[wasm_bindgen(js_name = feedBytes)]
+    pub fn feed_bytes(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
+        bytes: JsValue,
+    ) -> Result<(), JsValue> {
+        let bytes = bytes_arg(&bytes, "bytes")?.to_vec();
+        self.first.feed_bytes(&bytes).map_err(js_error)
+    }
+
+    /// Bytes of text fed so far.
+    #[wasm_bindgen(js_name = bytesSeen)]
+    pub fn bytes_seen(&self) -> f64 {
+        self.first.bytes_seen() as f64
+    }
+
+    /// Ends the first pass (this trainer is consumed) and starts the second, to which the same
+    /// text is to be fed again.
+    ///
+    /// # Errors
+    /// `EmptyInputError` when no word was fed; `NotTextError` when the input ends inside a
+    /// UTF-8 character; `TooLargeError` when a pattern's words take more than 128 bits.
+    #[wasm_bindgen(js_name = secondPass)]
+    pub fn second_pass(self) -> Result<WasmSecondPass, JsValue> {
+        let second = self.first.second_pass().map_err(js_error)?;
+        Ok(WasmSecondPass { second })
+    }
+}
+
+/// The second pass of a `BoundedTrainer`, the JavaScript `SecondPass` class.
+#[wasm_bindgen(js_name = SecondPass)]
+pub struct WasmSecondPass {
+    second: SecondPass,
+}
+
+#[wasm_bindgen(js_class = SecondPass)]
+impl WasmSecondPass {
+    /// Feeds text: the first pass's again.
+    ///
+    /// # Errors
+    /// `InvalidOptionError` when `text` is not a string.
+    pub fn feed(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<(), JsValue> {
+        self.second.feed(&string_arg(&text, "text")?);
+        Ok(())
+    }
+
+    /// Feeds raw UTF-8 bytes: the first pass's again.
+    ///
+    /// # Errors
+    /// As `BoundedTrainer.feedBytes`.
+    #[wasm_bindgen(js_name = feedBytes)]
+    pub fn feed_bytes(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
+        bytes: JsValue,
+    ) -> Result<(), JsValue> {
+        let bytes = bytes_arg(&bytes, "bytes")?.to_vec();
+        self.second.feed_bytes(&bytes).map_err(js_error)
+    }
+
+    /// Bytes of text fed to this pass so far.
+    #[wasm_bindgen(js_name = bytesSeen)]
+    pub fn bytes_seen(&self) -> f64 {
+        self.second.bytes_seen() as f64
+    }
+
+    /// Writes the model file: `{bytes, info}`, as `Trainer.finishFile` gives them (the info is
+    /// read from the file, which is parsed once for it). The pass is consumed; the temporary
+    /// files are removed whatever happens.
+    ///
+    /// # Errors
+    /// `IoError` when the temporary file fails (a full quota, a closed handle) or when this
+    /// pass did not read the first pass's text; `NotTextError` when the input ends inside a
+    /// UTF-8 character.
+    #[wasm_bindgen(js_name = finishFile, unchecked_return_type = "ModelFile")]
+    pub fn finish_file(self) -> Result<JsValue, JsValue> {
+        let mut bytes = Vec::new();
+        self.second.finish(&mut bytes).map_err(js_error)?;
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(
+            &out,
+            &JsValue::from_str("bytes"),
+            &js_sys::Uint8Array::from(&bytes[..]),
+        )?;
+        let info = Model::from_vec(bytes).map_err(js_error)?.info();
+        js_sys::Reflect::set(&out, &JsValue::from_str("info"), &result_to_js(info)?)?;
+        Ok(out.into())
+    }
+}

@@ -3,6 +3,8 @@
 //   new Trainer(opts); trainer.setTotalBytes(n); trainer.feed(text); trainer.feedBytes(u8);
 //   trainer.bytesSeen(); trainer.finish(onProgress?) -> Model;
 //   trainer.finishFile(onProgress?) -> {bytes, info}
+//   new BoundedTrainer(opts, memory, syncAccessHandle); .feed/.feedBytes/.bytesSeen;
+//   .secondPass() -> SecondPass (the same feeds again); .finishFile() -> {bytes, info}
 //   Model.checkHeader(u8); Model.fromBytes(u8, onProgress?); model.toBytes();
 //   model.generate(prompt, opts, onToken?);
 //   model.perplexity(text); model.predict(context, opts); model.score(text);
@@ -95,6 +97,10 @@ export const wasmMemoryBytes = () => (memory ? memory.buffer.byteLength : null);
 
 /** A streaming trainer (the glue's `Trainer`). */
 export const createTrainer = (options) => new glue.Trainer(options ?? {});
+
+/** The first pass of a training within `memory` bytes, its temporary files in `handle` (an OPFS
+ * sync access handle): the glue's `BoundedTrainer`; `secondPass()`, then `finishFile()`. */
+export const createBoundedTrainer = (options, memory, handle) => new glue.BoundedTrainer(options ?? {}, memory, handle);
 
 /** Checks a model file's header (magic, version, length) without reading the rest (typed errors
  * as `modelFromBytes`). */

@@ -343,10 +343,21 @@ export interface Uellm {
    * Once the training worker has been idle for 2 s afterwards, a fresh one replaces it, which
    * gives back the memory the training took (WebAssembly memory never shrinks); a `train()`
    * made while it starts waits for it.
+   *
+   * With `memory`, the training worker trains within about that many bytes of WebAssembly
+   * memory (beyond the vocabulary) whatever the sources' size: it reads them twice (the words,
+   * then the patterns, counted in runs that fit the bound) and keeps the runs in a temporary file
+   * of the origin private file system, deleted at the end. The model is the same, byte for byte;
+   * `reading` then counts both passes (`bytesTotal` is twice the sources' bytes). Without
+   * `memory`, a training whose in-memory peak is estimated above 2 GiB (about 160 MB of text at
+   * order 5) trains within 1 GiB where that file system is available. `maxPatterns` is not
+   * available within a bound (an InvalidOptionError); a browser context without the origin
+   * private file system gives a StorageUnavailableError, a full storage quota a
+   * QuotaExceededError.
    */
   train(sources: TrainSource | TrainSource[], options?: TrainOptions,
     /** What `onProgress` throws rejects the call, and stops the training. */
-    call?: CallOptions & { onProgress?: (p: TrainProgress) => void }): Promise<ModelInfo>;
+    call?: CallOptions & { onProgress?: (p: TrainProgress) => void; memory?: number }): Promise<ModelInfo>;
   /** Loads a model file (e.g. fetched or picked by the user): resolves as soon as one worker has
    *  it (the others follow in the background, as for `train`). A bad file changes no worker's model. */
   loadBytes(bytes: ArrayBuffer | ArrayBufferView | Blob,

@@ -341,8 +341,11 @@ class Uellm {
     return this.modelInfo;
   }
 
-  train(sources, options, { onProgress, signal, timeoutMs } = {}) {
+  train(sources, options, { onProgress, signal, timeoutMs, memory } = {}) {
     return this.timed('train', async (trace) => {
+      if (memory !== undefined && !(Number.isSafeInteger(memory) && memory > 0)) {
+        throw new InvalidOptionError(`memory must be a whole number of bytes ≥ 1, got ${memory}`);
+      }
       const progress = progressReporter(onProgress);
       const list = await trainSources(sources, signal);
       let size = 0;
@@ -357,7 +360,7 @@ class Uellm {
         : undefined;
       // Whatever the outcome (a training that fails late has grown the worker as much).
       try {
-        const { blob, info } = await this.trainer.run('train', { sources: list, options },
+        const { blob, info } = await this.trainer.run('train', { sources: list, options, memory },
           { timeoutMs: timeoutMs ?? this.config.trainTimeoutMs, signal, onEvent, trace });
         progress?.('building', 1, size, size);
         // The first generation worker to load it makes it current (a priority request: a
@@ -369,11 +372,12 @@ class Uellm {
         const installing = progress && ((phase, fraction) => {
           if (phase === 'installing' && fraction > 0) progress('installing', fraction, size, size);
         });
-        await this.installFirst('load', { blob }, first, { signal, progress: installing });
+        // A bounded training gives no info (its worker does not parse the model): the install's.
+        const installed = await this.installFirst('load', { blob }, first, { signal, progress: installing });
         noteInstall(trace, first.worker, now() - t0);
         progress?.('installing', 1, size, size);
         progress?.('done', 1, size, size);
-        return info;
+        return info ?? installed;
       } finally {
         this.recycleTrainerSoon();
       }

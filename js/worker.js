@@ -18,8 +18,8 @@
 // `unload` frees the model (the worker stays, ready for the next load).
 import * as core from './core.js';
 import * as storage from './storage.js';
-import { FetchError, IntegrityError, InvalidOpError, InvalidOptionError, NetworkError, NoModelError, UellmError,
-  toWire } from './errors.js';
+import { FetchError, IntegrityError, InvalidOpError, InvalidOptionError, NetworkError, NoModelError,
+  QuotaExceededError, StorageUnavailableError, UellmError, toWire } from './errors.js';
 
 const CHUNK = 1 << 20; // bytes per Blob slice fed to the trainer
 // Generation with a token callback (streaming, or a long generation that may be asked to stop).
@@ -670,7 +670,56 @@ async function endsLine(src) {
   return new Uint8Array(await src.slice(src.size - 1).arrayBuffer())[0] === 0x0a;
 }
 
-async function train(id, { sources = [], options }, timings) {
+/**
+ * Feeds the sources to `trainer` (a Trainer, or either pass of a BoundedTrainer), in slices, a
+ * newline after each that `separate` marks; `report()` after each slice.
+ */
+async function feedSources(trainer, list, separate, report) {
+  for (const [n, src] of list.entries()) {
+    if (typeof src === 'string') {
+      // Strings are fed in slices too, so progress moves on big inputs.
+      for (let i = 0; i < src.length; i += CHUNK) {
+        let end = Math.min(src.length, i + CHUNK);
+        // Do not split a surrogate pair.
+        if (end < src.length && /[\uD800-\uDBFF]/.test(src[end - 1])) end += 1;
+        trainer.feed(src.slice(i, end));
+        i = end - CHUNK;
+        report();
+      }
+    } else if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) {
+      const u8 = asBytes(src);
+      for (let i = 0; i < u8.length; i += CHUNK) {
+        trainer.feedBytes(u8.subarray(i, Math.min(u8.length, i + CHUNK)));
+        report();
+      }
+    } else {
+      for (let i = 0; i < src.size; i += CHUNK) {
+        const buf = await src.slice(i, Math.min(src.size, i + CHUNK)).arrayBuffer();
+        trainer.feedBytes(new Uint8Array(buf));
+        report();
+      }
+    }
+    if (separate[n]) trainer.feed('\n');
+  }
+}
+
+// Without a `memory` bound, a training whose estimated peak passes AUTO_LIMIT bytes of
+// WebAssembly memory trains within AUTO_MEMORY instead (as `uellm train` bounds itself to 80% of
+// the machine's memory): an instance has 4 GiB at most, and in-memory training of about 800 MB of
+// text at order 6 traps at 2.7 GiB, when an array doubles past 4 GiB.
+const AUTO_LIMIT = 2 ** 31;
+const AUTO_MEMORY = 2 ** 30;
+
+/**
+ * The estimated peak of training `bytes` of text in memory at `options` (as `uellm train`
+ * estimates it: a token is about 4 bytes of text, and takes 24 bytes plus 6 a pattern length).
+ */
+function inMemoryEstimate(bytes, options) {
+  const order = options?.maxPatternLength ?? 6; // the core's default
+  return (bytes / 4) * (24 + 6 * order);
+}
+
+async function train(id, { sources = [], options, memory }, timings) {
   const list = Array.isArray(sources) ? sources : [sources];
   const encoder = new TextEncoder();
   let total = 0;
@@ -681,6 +730,10 @@ async function train(id, { sources = [], options }, timings) {
     separate.push(i < list.length - 1 && !(await endsLine(list[i])));
     if (separate[i]) total += 1;
   }
+  let bound = memory ?? null;
+  if (bound === null && !options?.maxPatterns && inMemoryEstimate(total, options) > AUTO_LIMIT
+    && await opfsAvailable()) bound = AUTO_MEMORY;
+  if (bound !== null) return trainBounded(id, list, separate, total, options, bound, timings);
   const trainer = core.createTrainer(options);
   let finished = false;
   const tRead = performance.now();
@@ -695,32 +748,7 @@ async function train(id, { sources = [], options }, timings) {
         progress(id, 'reading', trainer.bytesSeen(), total);
       }
     };
-    for (const [n, src] of list.entries()) {
-      if (typeof src === 'string') {
-        // Strings are fed in slices too, so progress moves on big inputs.
-        for (let i = 0; i < src.length; i += CHUNK) {
-          let end = Math.min(src.length, i + CHUNK);
-          // Do not split a surrogate pair.
-          if (end < src.length && /[\uD800-\uDBFF]/.test(src[end - 1])) end += 1;
-          trainer.feed(src.slice(i, end));
-          i = end - CHUNK;
-          report(false);
-        }
-      } else if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) {
-        const u8 = asBytes(src);
-        for (let i = 0; i < u8.length; i += CHUNK) {
-          trainer.feedBytes(u8.subarray(i, Math.min(u8.length, i + CHUNK)));
-          report(false);
-        }
-      } else {
-        for (let i = 0; i < src.size; i += CHUNK) {
-          const buf = await src.slice(i, Math.min(src.size, i + CHUNK)).arrayBuffer();
-          trainer.feedBytes(new Uint8Array(buf));
-          report(false);
-        }
-      }
-      if (separate[n]) trainer.feed('\n');
-    }
+    await feedSources(trainer, list, separate, () => report(false));
     report(true);
     timings.readMs = performance.now() - tRead; // reading and feeding the sources
     const seen = trainer.bytesSeen();
@@ -738,6 +766,106 @@ async function train(id, { sources = [], options }, timings) {
   } finally {
     // finishFile() consumes a wasm-bindgen trainer; free only an unfinished one.
     if (!finished) trainer.free();
+  }
+}
+
+// The temporary files of bounded trainings: one file each in the origin private file system.
+const TEMP_PREFIX = 'uellm-train-';
+
+const opfsAvailable = async () => {
+  try {
+    return typeof FileSystemFileHandle === 'function'
+      && typeof FileSystemFileHandle.prototype.createSyncAccessHandle === 'function'
+      && !!(await navigator.storage.getDirectory());
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A new temporary file in the origin private file system, open with a sync access handle
+ * (which a bounded build reads and writes synchronously); `remove()` closes and deletes it.
+ * Files that a crashed training left behind are deleted first (a file another tab's training
+ * has open is locked, and stays).
+ */
+async function openTempFile() {
+  let dir;
+  try {
+    dir = await navigator.storage.getDirectory();
+  } catch (err) {
+    dir = null;
+  }
+  if (!dir || typeof FileSystemFileHandle?.prototype?.createSyncAccessHandle !== 'function') {
+    throw new StorageUnavailableError('training within a memory bound needs the origin private '
+      + 'file system (navigator.storage.getDirectory() and sync access handles), which this '
+      + 'browser context lacks; train without `memory`');
+  }
+  for await (const name of dir.keys()) {
+    if (name.startsWith(TEMP_PREFIX)) await dir.removeEntry(name).catch(() => {});
+  }
+  const name = `${TEMP_PREFIX}${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  const file = await dir.getFileHandle(name, { create: true });
+  const handle = await file.createSyncAccessHandle();
+  return {
+    handle,
+    async remove() {
+      try { handle.close(); } catch { /* already closed */ }
+      await dir.removeEntry(name).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Trains within `memory` bytes of WebAssembly memory (beyond the vocabulary): the sources are
+ * read twice (the words, then the patterns in runs that fit the bound), and the runs go to a
+ * temporary file in the origin private file system. The model file is the one training in
+ * memory makes, byte for byte. `reading` covers both passes: `bytesTotal` is twice the sources'
+ * bytes, and `bytesSeen` what both passes have fed.
+ */
+async function trainBounded(id, list, separate, total, options, memory, timings) {
+  if (!(Number.isSafeInteger(memory) && memory > 0)) {
+    throw new InvalidOptionError(`memory must be a whole number of bytes ≥ 1, got ${memory}`);
+  }
+  const temp = await openTempFile();
+  let pass = null;
+  const tRead = performance.now();
+  try {
+    pass = core.createBoundedTrainer(options, memory, temp.handle);
+    let done = 0; // bytes the first pass fed, once it has ended
+    let lastPost = 0;
+    const report = (force) => {
+      const now = performance.now();
+      if (force || now - lastPost > 50) {
+        lastPost = now;
+        progress(id, 'reading', done + pass.bytesSeen(), 2 * total);
+      }
+    };
+    progress(id, 'reading', 0, 2 * total);
+    await feedSources(pass, list, separate, () => report(false));
+    done = pass.bytesSeen();
+    const first = pass;
+    pass = null; // secondPass() consumes the first pass, whether it succeeds or not
+    pass = first.secondPass();
+    await feedSources(pass, list, separate, () => report(false));
+    report(true);
+    timings.readMs = performance.now() - tRead;
+    progress(id, 'building', 2 * done, 2 * total);
+    const second = pass;
+    pass = null;
+    // No info: the model is parsed where it is installed, not in this bounded memory.
+    const { bytes, built } = phase(timings, 'trainMs', () => second.finishFile());
+    dropModel();
+    return { result: { blob: fileBlob(bytes, timings), info: null, built } };
+  } catch (err) {
+    // A full origin quota: the package's QuotaExceededError, as for a save.
+    if (err?.code === 'IO_ERROR' && /QuotaExceededError/.test(err.message)) {
+      throw new QuotaExceededError(`training within a memory bound ran out of storage for its `
+        + `temporary file: ${err.message}`);
+    }
+    throw err;
+  } finally {
+    pass?.free();
+    await temp.remove();
   }
 }
 

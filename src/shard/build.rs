@@ -137,10 +137,15 @@ impl<T: Item> Sorter<T> {
         let mid = sort_halves(&mut buf);
         let (a, b) = buf.split_at(mid);
         let mut halves = [a.iter(), b.iter()];
+        // The runs' read buffers share the sort's memory (a small bound makes many runs).
+        let each = fan_in_buffer(
+            self.cap as u64 * std::mem::size_of::<T>() as u64,
+            self.runs.len(),
+        );
         let mut inputs = self
             .runs
             .iter()
-            .map(In::<T>::open)
+            .map(|r| In::<T>::open_sized(r, each))
             .collect::<Result<Vec<_>>>()?;
         let mut heads = inputs
             .iter_mut()
@@ -171,6 +176,12 @@ impl<T: Item> Sorter<T> {
         }
         Ok(())
     }
+}
+
+/// The read buffer of each of `files` files merged at once within `bytes`: a share of them, from
+/// 16 KiB (where a merge of many small runs takes more than its share) to [`IO_BUF`].
+pub(super) fn fan_in_buffer(bytes: u64, files: usize) -> usize {
+    (bytes / files.max(1) as u64).clamp(16 << 10, IO_BUF as u64) as usize
 }
 
 /// Sorts the two halves of `buf`, on two threads where there are; returns where the second
@@ -614,7 +625,8 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
     }
     let mut ks: std::collections::VecDeque<usize> = (2..=order).rev().collect();
     let both = crate::mem::native_extras();
-    let memory = lv.memory.saturating_sub(16 << 20);
+    // Less what the rest of the process holds, as for the runs (a small bound keeps half).
+    let memory = lv.memory.saturating_sub(16 << 20).max(lv.memory / 2);
     let store = lv.temp.store.clone();
     while let Some(a) = ks.pop_front() {
         let b = if both { ks.pop_back() } else { None };

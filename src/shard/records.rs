@@ -195,10 +195,15 @@ pub(super) struct In<T> {
 
 impl<T: Item> In<T> {
     pub(super) fn open(path: &TempFile) -> Result<In<T>> {
+        In::open_sized(path, IO_BUF)
+    }
+
+    /// As [`In::open`], read `buf` bytes at a time (at least a record's).
+    pub(super) fn open_sized(path: &TempFile, buf: usize) -> Result<In<T>> {
         Ok(In {
             path: path.clone(),
             f: path.open()?,
-            buf: vec![0; IO_BUF],
+            buf: vec![0; buf.max(2 * T::MAX_BYTES)],
             at: 0,
             len: 0,
             eof: false,

@@ -169,7 +169,9 @@ impl LevelRuns {
                 b.push(j);
             }
         }
-        let (ra, rb) = crate::mem::join(|| merge_all(a), || merge_all(b));
+        // The two merges share the runs' memory for their read buffers.
+        let share = self.run_memory() / 2;
+        let (ra, rb) = crate::mem::join(|| merge_all(a, share), || merge_all(b, share));
         let mut merged = ra?;
         merged.extend(rb?);
         merged.sort_by_key(|m| m.0);
@@ -216,11 +218,11 @@ struct Merge {
 type Merged = (usize, (TempFile, u64), Vec<TempFile>);
 
 /// Merges each level of `jobs` into its file.
-fn merge_all(jobs: Vec<Merge>) -> Result<Vec<Merged>> {
+fn merge_all(jobs: Vec<Merge>, memory: u64) -> Result<Vec<Merged>> {
     let mut done = Vec::with_capacity(jobs.len());
     for mut j in jobs {
         let out = &mut j.out;
-        merge_runs(&j.runs, |key, count| out.put((key, count)))?;
+        merge_runs(&j.runs, memory, |key, count| out.put((key, count)))?;
         done.push((j.k, j.out.finish()?, j.runs));
     }
     Ok(done)
@@ -229,12 +231,18 @@ fn merge_all(jobs: Vec<Merge>) -> Result<Vec<Merged>> {
 /// Runs merged by scanning their heads rather than through a heap.
 const SCAN_MAX: usize = 8;
 
-/// Calls `f` with every pattern of the `runs` in trie order, once, with its counts summed
+/// Calls `f` with every pattern of the `runs` in trie order (their read buffers within
+/// `memory`), once, with its counts summed
 /// (saturating, as merging shards does).
-fn merge_runs(runs: &[TempFile], mut f: impl FnMut(u128, u32) -> Result<()>) -> Result<()> {
+fn merge_runs(
+    runs: &[TempFile],
+    memory: u64,
+    mut f: impl FnMut(u128, u32) -> Result<()>,
+) -> Result<()> {
+    let each = build::fan_in_buffer(memory, runs.len());
     let mut inputs = runs
         .iter()
-        .map(In::<(u128, u32)>::open)
+        .map(|r| In::<(u128, u32)>::open_sized(r, each))
         .collect::<Result<Vec<_>>>()?;
     if let [only] = &mut inputs[..] {
         while let Some((k, c)) = only.next()? {

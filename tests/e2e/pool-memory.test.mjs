@@ -275,6 +275,85 @@ describe('the pool\'s size and memory', { concurrency: false }, () => {
     assert.deepEqual([r.terminated.ok, r.terminated.code], [false, 'TERMINATED']);
   });
 
+  test('train with a memory bound: the same model file, a smaller training worker, its temporary file gone, typed errors', async () => {
+    await openAs(4);
+    const r = await page.evaluate(async () => {
+      const llm = await window.uellm.create({ workers: 1 });
+      // About 4 MB of text: sentences of words drawn (seeded) from 20,000, the frequent ones more
+      // often, so that most patterns of 3 words and more are new.
+      let seed = 7; // mulberry32
+      const rand = () => {
+        seed = (seed + 0x6D2B79F5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+      const words = Array.from({ length: 20000 }, (_, i) => `w${i.toString(36)}`);
+      const lines = [];
+      let size = 0;
+      while (size < 4e6) {
+        const n = 5 + Math.floor(rand() * 15);
+        const line = Array.from({ length: n }, () => words[Math.floor(20000 * rand() ** 2)]).join(' ');
+        lines.push(line);
+        size += line.length + 1;
+      }
+      const text = `${lines.join('\n')}\n`;
+      const options = { maxPatternLength: 5 };
+      const fileOf = async (name) => new Uint8Array(await (await llm.exportModel(name)).arrayBuffer());
+      const phases = [];
+      const infoA = await llm.train(text, options);
+      const memA = llm.health().memory.trainingWasmBytes;
+      await llm.save('in-memory', { overwrite: true });
+      // Wait for the training worker to be replaced (2 s idle), so the next one starts small.
+      await new Promise((res) => setTimeout(res, 2500));
+      const infoB = await llm.train(new Blob([text]), options, {
+        memory: 8 * 2 ** 20,
+        onProgress: (p) => phases.push([p.phase, p.bytesSeen, p.bytesTotal]),
+      });
+      const memB = llm.health().memory.trainingWasmBytes;
+      await llm.save('bounded', { overwrite: true });
+      const [a, b] = [await fileOf('in-memory'), await fileOf('bounded')];
+      const same = a.length === b.length && a.every((x, i) => x === b[i]);
+      const dir = await navigator.storage.getDirectory();
+      const left = [];
+      for await (const name of dir.keys()) left.push(name);
+      const errors = [];
+      for (const [opts, call] of [[options, { memory: 0 }], [options, { memory: 1.5 }],
+        [{ maxPatterns: 10 }, { memory: 2 ** 20 }]]) {
+        errors.push(await llm.train('a b c\n', opts, call).then(() => 'resolved', (e) => [e.name, e.code, e.message]));
+      }
+      const after = await llm.generate('w1 w2', { seed: 42, maxTokens: 5 });
+      await llm.remove('in-memory');
+      await llm.remove('bounded');
+      await llm.terminate();
+      return { bytes: size, infoA, infoB, memA, memB, same, fileBytes: a.length, left, errors,
+        phases, after: after.text };
+    });
+    console.log(`bounded training of ${(r.bytes / 1e6).toFixed(1)} MB at order 5: training worker `
+      + `${(r.memA / 2 ** 20).toFixed(0)} MiB in memory, ${(r.memB / 2 ** 20).toFixed(0)} MiB within 8 MiB; `
+      + `model file ${(r.fileBytes / 2 ** 20).toFixed(1)} MiB`);
+    assert.ok(r.same, 'the bounded model file differs');
+    assert.equal(r.infoB.fileBytes, r.infoA.fileBytes);
+    assert.deepEqual(r.infoB.ngrams, r.infoA.ngrams);
+    assert.equal(r.infoB.memoryBytes, r.infoA.memoryBytes);
+    // The bound holds the training worker's memory well below training in memory (measured:
+    // 20 MiB against 117; beyond the bound, the build holds 8 bytes a pattern of the largest
+    // level).
+    assert.ok(r.memB < r.memA / 3, `${r.memB} against ${r.memA}`);
+    // No temporary file is left in the origin private file system.
+    assert.deepEqual(r.left.filter((n) => n.startsWith('uellm-train-')), []);
+    // Progress: `reading` covers both passes (twice the bytes), then building.
+    const reading = r.phases.filter((p) => p[0] === 'reading');
+    assert.equal(reading.at(-1)[1], 2 * r.bytes);
+    assert.ok(reading.every((p) => p[2] === 2 * r.bytes));
+    assert.deepEqual([...new Set(r.phases.map((p) => p[0]))], ['reading', 'building', 'installing', 'done']);
+    assert.deepEqual(r.errors.map((e) => e.slice(0, 2)), [['InvalidOptionError', 'INVALID_OPTION'],
+      ['InvalidOptionError', 'INVALID_OPTION'], ['InvalidOptionError', 'INVALID_OPTION']]);
+    assert.match(r.errors[0][2], /memory/);
+    assert.match(r.errors[2][2], /maxPatterns/);
+    assert.ok(r.after.length > 0);
+  });
+
   test('no unexpected page errors', () => {
     const errors = consoleLines.filter((l) => l.startsWith('[pageerror]'));
     assert.deepEqual(errors, []);

@@ -8,7 +8,7 @@
 //! first.feedBytes(chunk);                 // the whole text
 //! const second = first.secondPass();      // consumes the first
 //! second.feedBytes(chunk);                // the same text again
-//! const { bytes, info } = second.finishFile();
+//! const { bytes, built } = second.finishFile();    // built.fileBytes, built.runs, ...
 //! ```
 
 use std::cell::RefCell;
@@ -17,8 +17,7 @@ use std::io;
 use wasm_bindgen::prelude::*;
 
 use crate::options::{bytes_arg, js_error, options, string_arg, JsTrainOptions};
-use crate::results::result_to_js;
-use ultra_efficient_llm::{BoundedTrainer, Disk, Error, Model, SecondPass};
+use ultra_efficient_llm::{BoundedTrainer, Disk, Error, SecondPass};
 
 #[wasm_bindgen]
 extern "C" {
@@ -131,6 +130,42 @@ impl Disk for JsDisk {
 
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         self.with(|h| h.truncate(len as f64))
+    }
+}
+
+/// The model file as it is written, in JavaScript arrays: not in the module's memory, which
+/// never shrinks, and which the bound is there to keep small.
+#[derive(Default)]
+struct JsChunks {
+    chunks: Vec<js_sys::Uint8Array>,
+    len: u32,
+}
+
+impl io::Write for JsChunks {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.len = u32::try_from(buf.len())
+            .ok()
+            .and_then(|n| self.len.checked_add(n))
+            .ok_or_else(|| io::Error::other("a model file of 4 GiB or more"))?;
+        self.chunks.push(js_sys::Uint8Array::from(buf));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl JsChunks {
+    /// The chunks as one array.
+    fn concat(self) -> js_sys::Uint8Array {
+        let out = js_sys::Uint8Array::new_with_length(self.len);
+        let mut at = 0;
+        for c in self.chunks {
+            out.set(&c, at);
+            at += c.length();
+        }
+        out
     }
 }
 
@@ -262,26 +297,46 @@ impl WasmSecondPass {
         self.second.bytes_seen() as f64
     }
 
-    /// Writes the model file: `{bytes, info}`, as `Trainer.finishFile` gives them (the info is
-    /// read from the file, which is parsed once for it). The pass is consumed; the temporary
-    /// files are removed whatever happens.
+    /// Writes the model file: `{bytes, built}`, where `built` gives the build's figures
+    /// (`fileBytes`, `ngrams` per order, `prunedPatterns`, `sentences`, `tokens`, `vocabSize`,
+    /// `runs`, and `seconds` of its steps: `merge`, `derive`, `streams`, `write`). The model's
+    /// `info()` is not computed here: that would parse the model in this memory, which the bound
+    /// is there to keep small. The pass is consumed; the temporary files are removed whatever
+    /// happens.
     ///
     /// # Errors
     /// `IoError` when the temporary file fails (a full quota, a closed handle) or when this
     /// pass did not read the first pass's text; `NotTextError` when the input ends inside a
     /// UTF-8 character.
-    #[wasm_bindgen(js_name = finishFile, unchecked_return_type = "ModelFile")]
+    #[wasm_bindgen(js_name = finishFile, unchecked_return_type = "BoundedFile")]
     pub fn finish_file(self) -> Result<JsValue, JsValue> {
-        let mut bytes = Vec::new();
-        self.second.finish(&mut bytes).map_err(js_error)?;
+        let mut chunks = JsChunks::default();
+        let built = self.second.finish(&mut chunks).map_err(js_error)?;
+        let set = |o: &js_sys::Object, k: &str, v: JsValue| {
+            js_sys::Reflect::set(o, &JsValue::from_str(k), &v).map(|_| ())
+        };
+        let b = js_sys::Object::new();
+        set(&b, "fileBytes", (built.file_bytes as f64).into())?;
+        let ngrams: js_sys::Array = built
+            .ngrams
+            .iter()
+            .map(|&n| JsValue::from(n as f64))
+            .collect();
+        set(&b, "ngrams", ngrams.into())?;
+        set(&b, "prunedPatterns", (built.pruned_patterns as f64).into())?;
+        set(&b, "sentences", (built.sentences as f64).into())?;
+        set(&b, "tokens", (built.tokens as f64).into())?;
+        set(&b, "vocabSize", (built.vocab_size as f64).into())?;
+        set(&b, "runs", (built.runs as f64).into())?;
+        let steps = js_sys::Object::new();
+        set(&steps, "merge", built.steps.merge.into())?;
+        set(&steps, "derive", built.steps.derive.into())?;
+        set(&steps, "streams", built.steps.streams.into())?;
+        set(&steps, "write", built.steps.write.into())?;
+        set(&b, "seconds", steps.into())?;
         let out = js_sys::Object::new();
-        js_sys::Reflect::set(
-            &out,
-            &JsValue::from_str("bytes"),
-            &js_sys::Uint8Array::from(&bytes[..]),
-        )?;
-        let info = Model::from_vec(bytes).map_err(js_error)?.info();
-        js_sys::Reflect::set(&out, &JsValue::from_str("info"), &result_to_js(info)?)?;
+        set(&out, "bytes", chunks.concat().into())?;
+        set(&out, "built", b.into())?;
         Ok(out.into())
     }
 }

@@ -80,6 +80,26 @@ export interface SyncAccessHandle {
   truncate(size: number): void;
 }
 
+/** A model file made by `SecondPass.finishFile()`, and the figures of its build. */
+export interface BoundedFile {
+  bytes: Uint8Array;
+  built: {
+    fileBytes: number;
+    /** Patterns per order, 1 first. */
+    ngrams: number[];
+    /** Patterns removed by `minFrequency`. */
+    prunedPatterns: number;
+    sentences: number;
+    /** Tokens counted, each sentence's `</s>` included. */
+    tokens: number;
+    vocabSize: number;
+    /** Runs the patterns were counted in. */
+    runs: number;
+    /** Seconds of the build's steps after counting. */
+    seconds: { merge: number; derive: number; streams: number; write: number };
+  };
+}
+
 /** A model file made by `Trainer.finishFile()`, and the `info()` of the model it holds. */
 export interface ModelFile {
   bytes: Uint8Array;

@@ -16,7 +16,7 @@ use std::io;
 
 use wasm_bindgen::prelude::*;
 
-use crate::options::{bytes_arg, js_error, options, string_arg, JsTrainOptions};
+use crate::options::{js_error, options, JsTrainOptions};
 use ultra_efficient_llm::{BoundedTrainer, Disk, Error, SecondPass};
 
 #[wasm_bindgen]
@@ -186,6 +186,8 @@ pub struct WasmBoundedTrainer {
     first: BoundedTrainer,
 }
 
+feeding!(WasmBoundedTrainer, BoundedTrainer, first);
+
 #[wasm_bindgen(js_class = BoundedTrainer)]
 impl WasmBoundedTrainer {
     /// `new BoundedTrainer(options, memory, handle)`: the first pass (which counts the words)
@@ -211,39 +213,6 @@ impl WasmBoundedTrainer {
         Ok(WasmBoundedTrainer { first })
     }
 
-    /// Feeds text; lines may be split across calls.
-    ///
-    /// # Errors
-    /// `InvalidOptionError` when `text` is not a string.
-    pub fn feed(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
-    ) -> Result<(), JsValue> {
-        self.first.feed(&string_arg(&text, "text")?);
-        Ok(())
-    }
-
-    /// Feeds raw UTF-8 bytes; a character may be split across calls.
-    ///
-    /// # Errors
-    /// `NotTextError` on a NUL byte or invalid UTF-8; `InvalidOptionError` when `bytes` are
-    /// no bytes.
-    #[wasm_bindgen(js_name = feedBytes)]
-    pub fn feed_bytes(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
-        bytes: JsValue,
-    ) -> Result<(), JsValue> {
-        let bytes = bytes_arg(&bytes, "bytes")?.to_vec();
-        self.first.feed_bytes(&bytes).map_err(js_error)
-    }
-
-    /// Bytes of text fed so far.
-    #[wasm_bindgen(js_name = bytesSeen)]
-    pub fn bytes_seen(&self) -> f64 {
-        self.first.bytes_seen() as f64
-    }
-
     /// Ends the first pass (this trainer is consumed) and starts the second, to which the same
     /// text is to be fed again.
     ///
@@ -263,40 +232,11 @@ pub struct WasmSecondPass {
     second: SecondPass,
 }
 
+// The same text as the first pass, fed again.
+feeding!(WasmSecondPass, SecondPass, second);
+
 #[wasm_bindgen(js_class = SecondPass)]
 impl WasmSecondPass {
-    /// Feeds text: the first pass's again.
-    ///
-    /// # Errors
-    /// `InvalidOptionError` when `text` is not a string.
-    pub fn feed(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
-    ) -> Result<(), JsValue> {
-        self.second.feed(&string_arg(&text, "text")?);
-        Ok(())
-    }
-
-    /// Feeds raw UTF-8 bytes: the first pass's again.
-    ///
-    /// # Errors
-    /// As `BoundedTrainer.feedBytes`.
-    #[wasm_bindgen(js_name = feedBytes)]
-    pub fn feed_bytes(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
-        bytes: JsValue,
-    ) -> Result<(), JsValue> {
-        let bytes = bytes_arg(&bytes, "bytes")?.to_vec();
-        self.second.feed_bytes(&bytes).map_err(js_error)
-    }
-
-    /// Bytes of text fed to this pass so far.
-    #[wasm_bindgen(js_name = bytesSeen)]
-    pub fn bytes_seen(&self) -> f64 {
-        self.second.bytes_seen() as f64
-    }
-
     /// Writes the model file: `{bytes, built}`, where `built` gives the build's figures
     /// (`fileBytes`, `ngrams` per order, `prunedPatterns`, `sentences`, `tokens`, `vocabSize`,
     /// `runs`, and `seconds` of its steps: `merge`, `derive`, `streams`, `write`). The model's

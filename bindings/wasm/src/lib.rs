@@ -45,6 +45,53 @@ use wasm_bindgen::JsCast;
 
 use ultra_efficient_llm::{Error, GenerateOptions, Preset};
 
+/// The `feed`, `feedBytes` and `bytesSeen` methods of a JavaScript class `$js` (the Rust type
+/// `$ty`) whose field `$field` takes text as [`Trainer`](ultra_efficient_llm::Trainer) does: the
+/// streaming trainer and both passes of a bounded one.
+macro_rules! feeding {
+    ($ty:ident, $js:ident, $field:ident) => {
+        #[wasm_bindgen::prelude::wasm_bindgen(js_class = $js)]
+        impl $ty {
+            /// Feeds text; lines may be split across calls.
+            ///
+            /// # Errors
+            /// `InvalidOptionError` when `text` is not a string.
+            pub fn feed(
+                &mut self,
+                #[wasm_bindgen(unchecked_param_type = "string")] text: wasm_bindgen::JsValue,
+            ) -> Result<(), wasm_bindgen::JsValue> {
+                self.$field
+                    .feed(&crate::options::string_arg(&text, "text")?);
+                Ok(())
+            }
+
+            /// Feeds raw UTF-8 bytes; a character may be split across calls.
+            ///
+            /// # Errors
+            /// `NotTextError` on a NUL byte or invalid UTF-8 (with the byte offset);
+            /// `InvalidOptionError` when `bytes` are no bytes.
+            #[wasm_bindgen(js_name = feedBytes)]
+            pub fn feed_bytes(
+                &mut self,
+                #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
+                                bytes: wasm_bindgen::JsValue,
+            ) -> Result<(), wasm_bindgen::JsValue> {
+                let bytes = crate::options::bytes_arg(&bytes, "bytes")?.to_vec();
+                self.$field
+                    .feed_bytes(&bytes)
+                    .map_err(crate::options::js_error)
+            }
+
+            /// Bytes of text fed so far (bytes of a character split across `feedBytes` calls
+            /// count once it is complete).
+            #[wasm_bindgen(js_name = bytesSeen)]
+            pub fn bytes_seen(&self) -> f64 {
+                self.$field.bytes_seen() as f64
+            }
+        }
+    };
+}
+
 #[macro_use]
 mod const_str;
 mod bounded;

@@ -4,7 +4,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::model::WasmModel;
-use crate::options::{bytes_arg, js_error, options, string_arg, JsTrainOptions};
+use crate::options::{js_error, options, JsTrainOptions};
 use crate::results::result_to_js;
 use crate::{progress_callback, Progress, MAX_SAFE_INTEGER};
 use ultra_efficient_llm::{Error, Phase, Trainer};
@@ -14,6 +14,9 @@ use ultra_efficient_llm::{Error, Phase, Trainer};
 pub struct WasmTrainer {
     trainer: Trainer,
 }
+
+// `feed`, `feedBytes`, `bytesSeen`, as the bounded trainer's passes have them.
+feeding!(WasmTrainer, Trainer, trainer);
 
 #[wasm_bindgen(js_class = Trainer)]
 impl WasmTrainer {
@@ -44,40 +47,6 @@ impl WasmTrainer {
         }
         self.trainer.set_total_bytes(n as u64);
         Ok(())
-    }
-
-    /// Feeds text; lines may be split across calls.
-    ///
-    /// # Errors
-    /// `InvalidOptionError` when `text` is not a string.
-    pub fn feed(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
-    ) -> Result<(), JsValue> {
-        self.trainer.feed(&string_arg(&text, "text")?);
-        Ok(())
-    }
-
-    /// Feeds raw UTF-8 bytes; a character may be split across calls.
-    ///
-    /// # Errors
-    /// `NotTextError` on a NUL byte or invalid UTF-8 (with the byte offset);
-    /// `InvalidOptionError` when `bytes` are no bytes.
-    #[wasm_bindgen(js_name = feedBytes)]
-    pub fn feed_bytes(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
-        bytes: JsValue,
-    ) -> Result<(), JsValue> {
-        let bytes = bytes_arg(&bytes, "bytes")?.to_vec();
-        self.trainer.feed_bytes(&bytes).map_err(js_error)
-    }
-
-    /// Bytes of text fed so far (bytes of a character split across `feedBytes` calls count once
-    /// it is complete).
-    #[wasm_bindgen(js_name = bytesSeen)]
-    pub fn bytes_seen(&self) -> f64 {
-        self.trainer.bytes_seen() as f64
     }
 
     /// Counts, smooths and indexes everything fed into a `Model`. The trainer is consumed

@@ -216,48 +216,75 @@ fn lock(blocks: &Mutex<Blocks>) -> MutexGuard<'_, Blocks> {
 }
 
 impl Blocks {
+    /// A free block: the lowest of those freed last, else a new one at the end (so that the
+    /// blocks a file takes one after another are mostly neighbours, written and read in one
+    /// call: a call to a browser's sync access handle costs far more than its bytes).
+    fn take(&mut self) -> u64 {
+        self.free.pop().unwrap_or_else(|| {
+            self.end += 1;
+            self.end - 1
+        })
+    }
+
     fn append(&mut self, id: u64, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             let chain = self.files.get(&id).ok_or_else(gone)?;
             let within = chain.len % BLOCK;
-            let block = if within == 0 {
-                match self.free.pop() {
-                    Some(b) => b,
-                    None => {
-                        self.end += 1;
-                        self.end - 1
-                    }
+            if within > 0 {
+                // The rest of the last block.
+                let block = chain.blocks[chain.blocks.len() - 1];
+                let n = buf.len().min((BLOCK - within) as usize);
+                self.disk.write_at(block * BLOCK + within, &buf[..n])?;
+                self.grow(id, None, n)?;
+                buf = &buf[n..];
+                continue;
+            }
+            // New blocks, as many neighbours as come in a row, in one write.
+            let first = self.take();
+            let mut count = 1u64;
+            while count * BLOCK < buf.len() as u64 {
+                let next = self.take();
+                if next != first + count {
+                    self.free.push(next);
+                    break;
                 }
-            } else {
-                chain.blocks[chain.blocks.len() - 1]
-            };
-            let n = buf.len().min((BLOCK - within) as usize);
-            if let Err(e) = self.disk.write_at(block * BLOCK + within, &buf[..n]) {
-                if within == 0 {
-                    self.free.push(block);
-                }
+                count += 1;
+            }
+            let n = buf.len().min((count * BLOCK) as usize);
+            if let Err(e) = self.disk.write_at(first * BLOCK, &buf[..n]) {
+                self.free.extend((first..first + count).rev());
                 return Err(e);
             }
-            let chain = self.files.get_mut(&id).ok_or_else(gone)?;
-            if within == 0 {
-                chain.blocks.push(block);
-            }
-            chain.len += n as u64;
+            self.grow(id, Some(first..first + count), n)?;
             buf = &buf[n..];
         }
         Ok(())
     }
 
-    /// Reads from `pos` of file `id` into `buf`; the bytes read (0 at its end).
+    /// File `id` took `blocks` (none: it filled its last one) and `n` more bytes.
+    fn grow(&mut self, id: u64, blocks: Option<std::ops::Range<u64>>, n: usize) -> io::Result<()> {
+        let chain = self.files.get_mut(&id).ok_or_else(gone)?;
+        chain.blocks.extend(blocks.into_iter().flatten());
+        chain.len += n as u64;
+        Ok(())
+    }
+
+    /// Reads from `pos` of file `id` into `buf`; the bytes read (0 at its end). Blocks that are
+    /// neighbours on the disk are read in one call.
     fn read(&mut self, id: u64, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
         let chain = self.files.get(&id).ok_or_else(gone)?;
         let want = (buf.len() as u64).min(chain.len.saturating_sub(pos)) as usize;
         let mut done = 0;
         while done < want {
             let at = pos + done as u64;
-            let block = chain.blocks[(at / BLOCK) as usize];
+            let i = (at / BLOCK) as usize;
+            let block = chain.blocks[i];
+            let mut span = 1;
+            while chain.blocks.get(i + span) == Some(&(block + span as u64)) {
+                span += 1;
+            }
             let within = at % BLOCK;
-            let n = (want - done).min((BLOCK - within) as usize);
+            let n = (want - done).min((span as u64 * BLOCK - within) as usize);
             self.disk
                 .read_at(block * BLOCK + within, &mut buf[done..done + n])?;
             done += n;
@@ -267,7 +294,8 @@ impl Blocks {
 
     fn remove(&mut self, id: u64) {
         if let Some(chain) = self.files.remove(&id) {
-            self.free.extend(chain.blocks);
+            // Highest first: taken back lowest first, in a row.
+            self.free.extend(chain.blocks.into_iter().rev());
         }
         if self.files.is_empty() && self.end > 0 {
             // Nothing left: give the space back (a failure leaves it for the next build).

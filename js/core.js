@@ -4,7 +4,7 @@
 //   trainer.bytesSeen(); trainer.finish(onProgress?) -> Model;
 //   trainer.finishFile(onProgress?) -> {bytes, info}
 //   new BoundedTrainer(opts, memory, syncAccessHandle); .feed/.feedBytes/.bytesSeen;
-//   .secondPass() -> SecondPass (the same feeds again); .finishFile() -> {bytes, info}
+//   .secondPass() -> SecondPass (the same feeds again); .finishFile(onProgress?) -> {bytes, built}
 //   Model.checkHeader(u8); Model.fromBytes(u8, onProgress?); model.toBytes();
 //   model.generate(prompt, opts, onToken?);
 //   model.perplexity(text); model.predict(context, opts); model.score(text);

@@ -348,7 +348,8 @@ export interface Uellm {
    * memory (beyond the vocabulary) whatever the sources' size: it reads them twice (the words,
    * then the patterns, counted in runs that fit the bound) and keeps the runs in a temporary file
    * of the origin private file system, deleted at the end. The model is the same, byte for byte;
-   * `reading` then counts both passes (`bytesTotal` is twice the sources' bytes). Without
+   * `reading` then counts both passes (`bytesTotal` is twice the sources' bytes), and `building`
+   * moves as each step of the build gets through each pattern length. Without
    * `memory`, a training whose in-memory peak is estimated above 2 GiB (about 160 MB of text at
    * order 5) trains within 1 GiB where that file system is available. `maxPatterns` is not
    * available within a bound (an InvalidOptionError); a browser context without the origin

@@ -850,10 +850,11 @@ async function trainBounded(id, list, separate, total, options, memory, timings)
     report(true);
     timings.readMs = performance.now() - tRead;
     progress(id, 'building', 2 * done, 2 * total);
+    const onBuild = coreProgress(id, 'building', 2 * done, 2 * total);
     const second = pass;
     pass = null;
     // No info: the model is parsed where it is installed, not in this bounded memory.
-    const { bytes, built } = phase(timings, 'trainMs', () => second.finishFile());
+    const { bytes, built } = phase(timings, 'trainMs', () => second.finishFile(onBuild));
     dropModel();
     return { result: { blob: fileBlob(bytes, timings), info: null, built } };
   } catch (err) {

@@ -49,6 +49,7 @@ pub struct SecondPass {
     opts: TrainOptions,
     words: Words,
     counting: Trainer,
+    progress: Option<Box<dyn FnMut(f64)>>,
 }
 
 impl BoundedTrainer {
@@ -123,6 +124,7 @@ impl BoundedTrainer {
             opts: self.opts,
             words,
             counting,
+            progress: None,
         })
     }
 }
@@ -146,16 +148,27 @@ impl SecondPass {
         self.counting.bytes_seen()
     }
 
+    /// Has [`SecondPass::finish`] call `f` with the share of its work done: 0 first, then
+    /// about once per level as each of the build's steps gets through it (merging the runs is
+    /// the first fifth), and 1 once the file is written. Its shares follow the time that the
+    /// steps took on 100 MB of text, not a measure of each one's work as [`Trainer`]'s do.
+    pub fn on_progress(&mut self, f: impl FnMut(f64) + 'static) {
+        self.progress = Some(Box::new(f));
+    }
+
     /// Writes the model file to `out`; its temporary files are removed whatever happens.
     ///
     /// # Errors
     /// [`Error::Io`] when a temporary file or `out` fails, or when this pass did not read the
     /// first pass's text; [`Error::NotText`] when the input ends inside a UTF-8 character.
-    pub fn finish(self, out: &mut dyn Write) -> Result<Built> {
+    pub fn finish(mut self, out: &mut dyn Write) -> Result<Built> {
         let (runs, seen) = self.counting.finish_levels()?;
         if seen != self.words {
             return Err(changed_text());
         }
-        runs.build(self.words, &self.opts, out)
+        let mut progress = self.progress.take().unwrap_or_else(|| Box::new(|_| {}));
+        let built = runs.build(self.words, &self.opts, out, &mut *progress)?;
+        progress(1.0);
+        Ok(built)
     }
 }

@@ -136,7 +136,8 @@ impl LevelRuns {
     }
 
     /// The model file of the runs, with the first pass's `words`, written to `out` within
-    /// about the runs' memory.
+    /// about the runs' memory; `progress` is called with the share done as it goes (0 first;
+    /// the caller reports the end).
     ///
     /// # Errors
     /// [`Error::Io`] when a file fails or `out` does; as [`CountShard::build_file`](
@@ -146,7 +147,9 @@ impl LevelRuns {
         words: Words,
         opts: &TrainOptions,
         out: &mut dyn Write,
+        progress: &mut dyn FnMut(f64),
     ) -> Result<Built> {
+        progress(0.0);
         let t0 = now_ms();
         // Each level's runs merge apart from the others': two levels at a time, where there
         // are threads, the largest first, each to the thread with less to do so far.
@@ -199,6 +202,7 @@ impl LevelRuns {
             levels,
         );
         let merge_s = (now_ms() - t0) / 1e3;
+        lv.on_progress(progress);
         let mut built = build::finish(&mut lv, opts, out)?;
         built.runs = self.runs;
         built.steps.merge = merge_s;

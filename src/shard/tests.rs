@@ -535,6 +535,33 @@ fn a_model_trained_with_its_files_on_one_disk_is_the_model() {
 }
 
 #[test]
+fn a_two_pass_build_reports_rising_shares_of_its_work() {
+    let dir = std::env::temp_dir().join(format!("uellm-two-pass-progress-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = opts(4, 1, 0);
+    let mut first = BoundedTrainer::new(o.clone(), 64 << 10, &dir).unwrap();
+    first.feed(TINY);
+    let mut second = first.second_pass().unwrap();
+    second.feed(TINY);
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let log = seen.clone();
+    second.on_progress(move |f| log.borrow_mut().push(f));
+    let mut out = Vec::new();
+    second.finish(&mut out).unwrap();
+    assert!(out == trained(TINY, &o));
+    let seen = seen.borrow();
+    // 0, the merge, each of 3 levels derived and written, 1.
+    assert_eq!(seen.len(), 9, "{seen:?}");
+    assert_eq!((seen[0], seen[seen.len() - 1]), (0.0, 1.0));
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(
+        (seen[1] - 0.2).abs() < 1e-9 && (seen[seen.len() - 2] - 0.999).abs() < 1e-3,
+        "{seen:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_two_pass_build_refuses_what_it_cannot_make() {
     let dir = std::env::temp_dir().join(format!("uellm-two-pass-refusals-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -308,7 +308,7 @@ describe('the pool\'s size and memory', { concurrency: false }, () => {
       await new Promise((res) => setTimeout(res, 2500));
       const infoB = await llm.train(new Blob([text]), options, {
         memory: 8 * 2 ** 20,
-        onProgress: (p) => phases.push([p.phase, p.bytesSeen, p.bytesTotal]),
+        onProgress: (p) => phases.push([p.phase, p.bytesSeen, p.bytesTotal, p.fraction]),
       });
       const memB = llm.health().memory.trainingWasmBytes;
       await llm.save('bounded', { overwrite: true });
@@ -347,6 +347,11 @@ describe('the pool\'s size and memory', { concurrency: false }, () => {
     assert.equal(reading.at(-1)[1], 2 * r.bytes);
     assert.ok(reading.every((p) => p[2] === 2 * r.bytes));
     assert.deepEqual([...new Set(r.phases.map((p) => p[0]))], ['reading', 'building', 'installing', 'done']);
+    // The build reports its share as it goes (each level of each step; at most one report per
+    // 50 ms), rising.
+    const building = r.phases.filter((p) => p[0] === 'building').map((p) => p[3]);
+    assert.ok(building.length >= 3 && building.some((f) => f > 0 && f < 1), JSON.stringify(building));
+    assert.ok(building.every((f, i) => i === 0 || f >= building[i - 1]), JSON.stringify(building));
     assert.deepEqual(r.errors.map((e) => e.slice(0, 2)), [['InvalidOptionError', 'INVALID_OPTION'],
       ['InvalidOptionError', 'INVALID_OPTION'], ['InvalidOptionError', 'INVALID_OPTION']]);
     assert.match(r.errors[0][2], /memory/);

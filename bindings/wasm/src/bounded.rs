@@ -17,6 +17,7 @@ use std::io;
 use wasm_bindgen::prelude::*;
 
 use crate::options::{js_error, options, JsTrainOptions};
+use crate::{progress_callback, Progress};
 use ultra_efficient_llm::{BoundedTrainer, Disk, Error, SecondPass};
 
 #[wasm_bindgen]
@@ -242,16 +243,31 @@ impl WasmSecondPass {
     /// `runs`, and `seconds` of its steps: `merge`, `derive`, `streams`, `write`). The model's
     /// `info()` is not computed here: that would parse the model in this memory, which the bound
     /// is there to keep small. The pass is consumed; the temporary files are removed whatever
-    /// happens.
+    /// happens. `onProgress(fraction)`, when given, is called with the share of the build done:
+    /// 0, then about twice per pattern length, then 1 (what it throws is thrown once the build
+    /// ends).
     ///
     /// # Errors
     /// `IoError` when the temporary file fails (a full quota, a closed handle) or when this
     /// pass did not read the first pass's text; `NotTextError` when the input ends inside a
-    /// UTF-8 character.
+    /// UTF-8 character; `InvalidOptionError` when `onProgress` is not a function; what it
+    /// throws.
     #[wasm_bindgen(js_name = finishFile, unchecked_return_type = "BoundedFile")]
-    pub fn finish_file(self) -> Result<JsValue, JsValue> {
+    pub fn finish_file(
+        mut self,
+        #[wasm_bindgen(js_name = onProgress, unchecked_optional_param_type = "OnProgress")]
+        on_progress: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let progress = progress_callback(&on_progress)?.map(Progress::new);
+        if let Some(p) = progress.clone() {
+            self.second.on_progress(move |f| p.report(f));
+        }
         let mut chunks = JsChunks::default();
-        let built = self.second.finish(&mut chunks).map_err(js_error)?;
+        let built = self.second.finish(&mut chunks).map_err(js_error);
+        let built = match &progress {
+            Some(p) => p.rethrow(built)?,
+            None => built?,
+        };
         let set = |o: &js_sys::Object, k: &str, v: JsValue| {
             js_sys::Reflect::set(o, &JsValue::from_str(k), &v).map(|_| ())
         };

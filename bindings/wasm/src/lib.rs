@@ -74,7 +74,7 @@ macro_rules! feeding {
             pub fn feed_bytes(
                 &mut self,
                 #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
-                                        bytes: wasm_bindgen::JsValue,
+                                                        bytes: wasm_bindgen::JsValue,
             ) -> Result<(), wasm_bindgen::JsValue> {
                 let bytes = crate::options::bytes_arg(&bytes, "bytes")?.to_vec();
                 self.$field

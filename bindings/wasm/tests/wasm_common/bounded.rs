@@ -40,6 +40,13 @@ export function memoryHandle() {
 }
 
 // A real OPFS sync access handle (dedicated workers only), or null where there is none.
+// An onProgress that keeps what it is called with, and what it kept.
+export function collector() {
+  globalThis.collected = [];
+  return (f) => { globalThis.collected.push(f); };
+}
+export function collected() { return globalThis.collected; }
+
 // [size, peak] of the last memory handle made.
 export function lastHandleStats() {
   const h = globalThis.lastMemoryHandle;
@@ -62,6 +69,8 @@ export async function removeOpfs(name) {
 extern "C" {
     #[wasm_bindgen(js_name = memoryHandle)]
     fn memory_handle() -> JsValue;
+    fn collector() -> JsValue;
+    fn collected() -> Vec<f64>;
     #[wasm_bindgen(js_name = lastHandleStats)]
     fn last_handle_stats() -> Vec<f64>;
     #[wasm_bindgen(js_name = opfsHandle)]
@@ -98,7 +107,7 @@ fn bounded(
     for piece in text.as_bytes().chunks(999) {
         second.feed_bytes(b(piece))?;
     }
-    second.finish_file()
+    second.finish_file(collector())
 }
 
 /// `get`, with the value in the message when it is no object.
@@ -157,7 +166,11 @@ fn a_bounded_training_gives_typed_errors() {
     first.feed(s("a b c\n")).unwrap();
     let mut second = first.second_pass().unwrap();
     second.feed(s("a b d\n")).unwrap();
-    let message = assert_js_error(&second.finish_file().unwrap_err(), "IoError", "IO_ERROR");
+    let message = assert_js_error(
+        &second.finish_file(JsValue::UNDEFINED).unwrap_err(),
+        "IoError",
+        "IO_ERROR",
+    );
     assert!(
         message.contains("changed between the two passes"),
         "{message}"

@@ -497,7 +497,9 @@ fn train_text(args: &TrainArgs, memory: u64, dir: &Path) -> Result<Bounded, CliE
                 bar.set_position(done + second.bytes_seen());
             })?;
         }
-        bar.set_message("writing");
+        bar.set_message("building");
+        let building = bar.clone();
+        second.on_progress(move |f| building.set_message(format!("building {:.0}%", 100.0 * f)));
         let t2 = Instant::now();
         let built = write_model(args, |w| second.finish(w)).map_err(BuildFailure::plain)?;
         let passes = [(t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64()];

@@ -47,7 +47,9 @@ use ultra_efficient_llm::{Error, GenerateOptions, Preset};
 
 /// The `feed`, `feedBytes` and `bytesSeen` methods of a JavaScript class `$js` (the Rust type
 /// `$ty`) whose field `$field` takes text as [`Trainer`](ultra_efficient_llm::Trainer) does: the
-/// streaming trainer and both passes of a bounded one.
+/// streaming trainer and both passes of a bounded one. (rustfmt moves the attributed parameter
+/// further right each time it formats a macro's body: formatted by hand.)
+#[rustfmt::skip]
 macro_rules! feeding {
     ($ty:ident, $js:ident, $field:ident) => {
         #[wasm_bindgen::prelude::wasm_bindgen(js_class = $js)]
@@ -74,7 +76,7 @@ macro_rules! feeding {
             pub fn feed_bytes(
                 &mut self,
                 #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | number[]")]
-                                                        bytes: wasm_bindgen::JsValue,
+                bytes: wasm_bindgen::JsValue,
             ) -> Result<(), wasm_bindgen::JsValue> {
                 let bytes = crate::options::bytes_arg(&bytes, "bytes")?.to_vec();
                 self.$field

@@ -772,15 +772,19 @@ async function train(id, { sources = [], options, memory }, timings) {
 // The temporary files of bounded trainings: one file each in the origin private file system.
 const TEMP_PREFIX = 'uellm-train-';
 
-const opfsAvailable = async () => {
+/** The origin private file system's root, or null where it or its sync access handles are
+ *  missing (a bounded build needs both). */
+async function opfsDirectory() {
+  const sync = globalThis.FileSystemFileHandle?.prototype?.createSyncAccessHandle;
+  if (typeof sync !== 'function') return null;
   try {
-    return typeof FileSystemFileHandle === 'function'
-      && typeof FileSystemFileHandle.prototype.createSyncAccessHandle === 'function'
-      && !!(await navigator.storage.getDirectory());
+    return await navigator.storage.getDirectory();
   } catch {
-    return false;
+    return null;
   }
-};
+}
+
+const opfsAvailable = async () => (await opfsDirectory()) !== null;
 
 /**
  * A new temporary file in the origin private file system, open with a sync access handle
@@ -789,13 +793,8 @@ const opfsAvailable = async () => {
  * has open is locked, and stays).
  */
 async function openTempFile() {
-  let dir;
-  try {
-    dir = await navigator.storage.getDirectory();
-  } catch (err) {
-    dir = null;
-  }
-  if (!dir || typeof FileSystemFileHandle?.prototype?.createSyncAccessHandle !== 'function') {
+  const dir = await opfsDirectory();
+  if (!dir) {
     throw new StorageUnavailableError('training within a memory bound needs the origin private '
       + 'file system (navigator.storage.getDirectory() and sync access handles), which this '
       + 'browser context lacks; train without `memory`');
@@ -823,9 +822,7 @@ async function openTempFile() {
  * bytes, and `bytesSeen` what both passes have fed.
  */
 async function trainBounded(id, list, separate, total, options, memory, timings) {
-  if (!(Number.isSafeInteger(memory) && memory > 0)) {
-    throw new InvalidOptionError(`memory must be a whole number of bytes ≥ 1, got ${memory}`);
-  }
+  // `memory` was checked by the pool (train) or is AUTO_MEMORY; the core checks it again.
   const temp = await openTempFile();
   let pass = null;
   const tRead = performance.now();

@@ -48,6 +48,13 @@ pub(super) fn key_bits(v: usize, order: usize) -> Result<u32> {
 /// Buffer of each file read or written.
 pub(super) const IO_BUF: usize = 1 << 20;
 
+/// What a build of bound `memory` gives its runs and sorts: the bound less about what the rest
+/// of the process holds beside them (the program, the vocabulary, buffers), and at least half
+/// of it (a small bound).
+pub(super) fn working_memory(memory: u64) -> u64 {
+    memory.saturating_sub(16 << 20).max(memory / 2)
+}
+
 /// The temporary files of one build, removed when it ends.
 pub(super) struct Temp {
     store: Store,
@@ -651,8 +658,7 @@ fn derive(lv: &mut Levels<'_>) -> Result<Derived> {
     }
     let mut ks: std::collections::VecDeque<usize> = (2..=order).rev().collect();
     let both = crate::mem::native_extras();
-    // Less what the rest of the process holds, as for the runs (a small bound keeps half).
-    let memory = lv.memory.saturating_sub(16 << 20).max(lv.memory / 2);
+    let memory = working_memory(lv.memory);
     let store = lv.temp.store.clone();
     while let Some(a) = ks.pop_front() {
         let b = if both { ks.pop_back() } else { None };

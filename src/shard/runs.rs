@@ -81,10 +81,9 @@ impl LevelRuns {
         })
     }
 
-    /// The memory of a run: the bound less about what the rest of the process holds beside
-    /// it (the program, the vocabulary, buffers).
+    /// The memory of a run ([`build::working_memory`]).
     fn run_memory(&self) -> u64 {
-        self.memory.saturating_sub(16 << 20).max(self.memory / 2)
+        build::working_memory(self.memory)
     }
 
     /// The tokens of the first run: as many as fit at [`bytes_per_token`], the figure of small

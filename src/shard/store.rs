@@ -150,12 +150,6 @@ impl std::fmt::Display for TempFile {
     }
 }
 
-impl std::fmt::Debug for TempFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.name)
-    }
-}
-
 impl TempFile {
     /// The file, open for reading from its start (the caller buffers).
     ///
